@@ -1,0 +1,223 @@
+"""The demo data set `make run` loads: a small tree with one login per role, platforms pointing at
+the sandbox simulators, tenants on each kind of platform, users and numbers.
+
+Loading is idempotent: every object is looked up by its natural key first, and nothing that
+exists is changed (not even a demo password someone has since changed). Everything is created
+through the same services as in the admin, acting as the platform operator.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Platform, Server, Tenant
+from telephony.services.numbers import phone_number_create
+from telephony.services.platforms import platform_create, server_create
+from telephony.services.templates import line_template_create
+from telephony.services.tenants import entity_create, tenant_create
+from telephony.services.users import pbx_user_create
+from tenants.models import Membership, Organization, OrganizationKind, Role
+from tenants.services import organization_create
+
+DEFAULT_DEMO_PASSWORD = "demo-portal-2026"  # development only; override with DEMO_PASSWORD
+
+SANDBOX_HOST = "http://127.0.0.1"
+SANDBOX_PORTS = {"xelion": 8101, "parkmanager": 8102, "xcu": 8103, "xc5": 8104}
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role_description: str
+    organization: str | None = None
+    role: str | None = None
+    is_staff: bool = True
+    is_superuser: bool = False
+
+
+LOGINS = [
+    DemoLogin("operator", "platform operator (superuser)", is_superuser=True),
+    DemoLogin("northwind.admin", "distributor admin", "Northwind Telecom", Role.ADMIN),
+    DemoLogin("voxline.admin", "reseller admin", "Voxline", Role.ADMIN),
+    DemoLogin("voxline.operator", "reseller operator", "Voxline", Role.OPERATOR),
+    DemoLogin("voxline.viewer", "reseller viewer", "Voxline", Role.VIEWER),
+    DemoLogin("callhub.admin", "admin of a sibling reseller", "Callhub", Role.ADMIN),
+    DemoLogin("acme.admin", "customer admin (self-service)", "Acme Bricks", Role.ADMIN, is_staff=False),
+    DemoLogin("acme.sales", "entity administrator of Acme's sales entity"),
+    DemoLogin("alice", "end user (her own line)", is_staff=False),
+]
+
+TREE = [
+    ("Northwind Telecom", OrganizationKind.DISTRIBUTOR, None),
+    ("Voxline", OrganizationKind.RESELLER, "Northwind Telecom"),
+    ("Callhub", OrganizationKind.RESELLER, "Northwind Telecom"),
+    ("Acme Bricks", OrganizationKind.CUSTOMER, "Voxline"),
+    ("Globex", OrganizationKind.CUSTOMER, "Voxline"),
+    ("Initech", OrganizationKind.CUSTOMER, "Callhub"),
+]
+
+
+def demo_password() -> str:
+    return os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
+
+
+@transaction.atomic
+def load_demo() -> list[tuple[DemoLogin, str]]:
+    """Create whatever of the demo set is missing; returns the logins with their passwords."""
+    user_model = get_user_model()
+    operator = _login(user_model, LOGINS[0])
+    organizations = {}
+    for name, kind, parent_name in TREE:
+        existing = Organization.objects.filter(name=name).first()
+        parent = organizations.get(parent_name)
+        organizations[name] = existing or organization_create(
+            actor=operator, organization=Organization(name=name, kind=kind), parent=parent
+        )
+    for demo in LOGINS[1:]:
+        user = _login(user_model, demo)
+        if demo.organization:
+            Membership.objects.get_or_create(
+                user=user, organization=organizations[demo.organization], defaults={"role": demo.role}
+            )
+
+    platforms = _platforms(operator, organizations["Northwind Telecom"])
+    servers = _servers(operator, platforms)
+    standard = _template(operator, organizations["Northwind Telecom"], "Standard line", ringing_time=30)
+    sales_line = _template(
+        operator,
+        organizations["Voxline"],
+        "Sales line",
+        ringing_time=45,
+        voicemail_enabled=True,
+        voicemail_send_email=True,
+    )
+
+    acme = _tenant(operator, organizations["Acme Bricks"], servers["xivo-220"], "acmebrick", "Acme Bricks HQ", 25)
+    globex = _tenant(operator, organizations["Globex"], servers["xelion-sandbox"], "globex", "Globex", 15)
+    initech = _tenant(operator, organizations["Initech"], servers["xc5-sandbox"], "initech.x.co.nz", "Initech", 10)
+
+    acme_sales = _entity(operator, acme, "sales", "Sales", [("2100", "2199")])
+    acme_office = _entity(operator, acme, "office", "Office", [("2000", "2099"), ("2999", "")])
+    globex_main = _entity(operator, globex, "main", "Main office", [("300", "349")])
+    initech_main = _entity(operator, initech, "main", "Initech", [("600", "629")])
+    acme_sales.administrators.add(user_model.objects.get(username="acme.sales"))
+
+    alice = _user(operator, acme, acme_sales, sales_line, "alice", "Alice", "Liddell", "2101")
+    _user(operator, acme, acme_sales, sales_line, "bob", "Bob", "Builder", "2102")
+    _user(operator, acme, acme_office, standard, "carol", "Carol", "Danvers", "2001")
+    _user(operator, globex, globex_main, standard, "hank", "Hank", "Scorpio", "301")
+    _user(operator, initech, initech_main, standard, "peter", "Peter", "Gibbons", "600")
+    if alice.portal_user_id is None:
+        alice.portal_user = user_model.objects.get(username="alice")
+        alice.save(update_fields=["portal_user"])
+
+    for index in range(20):
+        number = f"+3120123{4500 + index}"
+        if PhoneNumber.objects.filter(number=number).exists():
+            continue
+        tenant = acme if index < 5 else None
+        phone_number_create(
+            actor=operator,
+            number=PhoneNumber(
+                number=number,
+                organization=organizations["Voxline"],
+                tenant=tenant,
+                is_pilot=index == 0,
+                assigned_user=alice if index == 1 else None,
+            ),
+        )
+    return [(demo, demo_password()) for demo in LOGINS]
+
+
+def _login(user_model, demo: DemoLogin):
+    user = user_model.objects.filter(username=demo.username).first()
+    if user is None:
+        user = user_model(
+            username=demo.username,
+            email=f"{demo.username}@example.net",
+            is_staff=demo.is_staff or demo.is_superuser,
+            is_superuser=demo.is_superuser,
+        )
+        user.set_password(demo_password())
+        user.save()
+    return user
+
+
+def _platforms(operator, owner: Organization) -> dict[str, Platform]:
+    wanted = [
+        ("Sandbox XCU", "xcu", f"{SANDBOX_HOST}:{SANDBOX_PORTS['xcu']}/api/1.0/", "admin", "superpass"),
+        ("Sandbox Xelion Park", "xelion_pm", f"{SANDBOX_HOST}:{SANDBOX_PORTS['parkmanager']}/", "", "sandbox-park-key"),
+        ("Sandbox Xelion server", "xelion", f"{SANDBOX_HOST}:{SANDBOX_PORTS['xelion']}/", "admin", "sandbox-admin"),
+        ("Sandbox XC5", "xc5", f"{SANDBOX_HOST}:{SANDBOX_PORTS['xc5']}/api-sys/", "provisioning", "sandbox-xc5"),
+    ]
+    platforms = {}
+    for name, kind, url, username, secret in wanted:
+        platform = Platform.objects.filter(organization=owner, name=name).first()
+        if platform is None:
+            platform = platform_create(
+                actor=operator,
+                platform=Platform(
+                    organization=owner, name=name, kind=kind, base_url=url, username=username, secret=secret
+                ),
+            )
+        platforms[kind] = platform
+    return platforms
+
+
+def _servers(operator, platforms: dict[str, Platform]) -> dict[str, Server]:
+    wanted = [
+        ("xcu", "xivo-220", "192.168.29.220", {"xcu_id": 1, "capacity_users": 664}),
+        ("xcu", "xivo-221", "192.168.29.221", {"xcu_id": 2, "capacity_users": 280}),
+        ("xelion_pm", "xelion-sandbox", "127.0.0.1", {"xelion_server_id": "1"}),
+        ("xc5", "xc5-sandbox", "127.0.0.1", {}),
+    ]
+    servers = {}
+    for kind, name, host, extra in wanted:
+        platform = platforms[kind]
+        server = Server.objects.filter(platform=platform, name=name).first()
+        if server is None:
+            server = server_create(actor=operator, server=Server(platform=platform, name=name, host=host, **extra))
+        servers[name] = server
+    return servers
+
+
+def _template(operator, owner: Organization, name: str, **values) -> LineTemplate:
+    existing = LineTemplate.objects.filter(organization=owner, name=name).first()
+    return existing or line_template_create(
+        actor=operator, template=LineTemplate(organization=owner, name=name, **values)
+    )
+
+
+def _tenant(operator, owner: Organization, server: Server, name: str, label: str, licences: int) -> Tenant:
+    existing = Tenant.objects.filter(server=server, name=name).first()
+    return existing or tenant_create(
+        actor=operator, tenant=Tenant(organization=owner, server=server, name=name, label=label, licences=licences)
+    )
+
+
+def _entity(operator, tenant: Tenant, name: str, display_name: str, intervals: list[tuple[str, str]]) -> Entity:
+    existing = Entity.objects.filter(tenant=tenant, name=name).first()
+    return existing or entity_create(
+        actor=operator, entity=Entity(tenant=tenant, name=name, display_name=display_name), intervals=intervals
+    )
+
+
+def _user(operator, tenant, entity, template, username, first, last, number) -> PbxUser:
+    existing = PbxUser.objects.filter(tenant=tenant, username=username).first()
+    return existing or pbx_user_create(
+        actor=operator,
+        user=PbxUser(
+            tenant=tenant,
+            entity=entity,
+            template=template,
+            username=username,
+            first_name=first,
+            last_name=last,
+            email=f"{username}@{tenant.name.split('.')[0]}.example",
+            internal_number=number,
+        ),
+    )

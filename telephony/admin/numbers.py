@@ -1,0 +1,40 @@
+"""Phone numbers (DDIs) in organizations' pools."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from telephony.models import PhoneNumber
+from telephony.services import numbers as services
+from tenants.admin_scoping import ScopedAdmin
+
+
+class AllocationFilter(admin.SimpleListFilter):
+    title = "allocation"
+    parameter_name = "allocation"
+
+    def lookups(self, request, model_admin):
+        return [("free", "In the pool"), ("allocated", "Allocated, not assigned"), ("assigned", "Assigned to a user")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "free":
+            return queryset.filter(tenant__isnull=True)
+        if self.value() == "allocated":
+            return queryset.filter(tenant__isnull=False, assigned_user__isnull=True)
+        if self.value() == "assigned":
+            return queryset.filter(assigned_user__isnull=False)
+        return queryset
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(ScopedAdmin):
+    list_display = ["number", "organization", "tenant", "assigned_user", "is_pilot", "label"]
+    list_filter = [AllocationFilter, "is_pilot"]
+    list_select_related = ["organization", "tenant", "assigned_user"]
+    search_fields = ["number", "label", "tenant__name", "assigned_user__last_name"]
+    autocomplete_fields = ["organization", "tenant", "assigned_user"]
+    readonly_fields = ["xelion_oid", "xc5_guid"]
+    service_object_name = "number"
+    create_service = services.phone_number_create
+    update_service = services.phone_number_update
+    delete_service = services.phone_number_delete

@@ -1,0 +1,124 @@
+"""Platforms and servers. A platform's secrets are never rendered back: the form says whether one
+is set and takes a new one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+from django.http import HttpRequest
+
+from telephony.models import Platform, Server
+from telephony.services import platforms as services
+from tenants.admin_scoping import ScopedAdmin
+
+
+class PlatformForm(forms.ModelForm):
+    new_secret = forms.CharField(
+        label="Secret",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    new_app_key = forms.CharField(
+        label="Xelion app key",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = Platform
+        fields = [
+            "organization",
+            "name",
+            "kind",
+            "base_url",
+            "is_active",
+            "username",
+            "user_space",
+            "acting_organization",
+            "timeout_seconds",
+            "verify_tls",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        for field, attribute, what in (
+            ("new_secret", "secret", "password or API key"),
+            ("new_app_key", "app_key", "app key"),
+        ):
+            is_set = bool(instance.pk and getattr(instance, attribute))
+            self.fields[field].help_text = (
+                f"A {what} is set. Leave empty to keep it, or type a new one to replace it."
+                if is_set
+                else f"No {what} is set yet."
+            )
+
+
+@admin.register(Platform)
+class PlatformAdmin(ScopedAdmin):
+    form = PlatformForm
+    list_display = ["name", "kind", "organization", "base_url", "secret_set", "is_active", "server_count"]
+    list_filter = ["kind", "is_active"]
+    list_select_related = ["organization"]
+    search_fields = ["name", "base_url"]
+    autocomplete_fields = ["organization"]
+    readonly_fields = ["last_checked_at", "last_check_ok", "last_check_message"]
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "kind", "base_url", "is_active"]}),
+        ("Credentials", {"fields": ["username", "new_secret", "new_app_key", "user_space", "acting_organization"]}),
+        ("Connection", {"fields": ["timeout_seconds", "verify_tls"]}),
+        ("Last check", {"fields": ["last_checked_at", "last_check_ok", "last_check_message"]}),
+    ]
+
+    @admin.display(boolean=True, description="secret set")
+    def secret_set(self, obj: Platform) -> bool:
+        return obj.has_secret
+
+    @admin.display(description="servers", ordering="server_count")
+    def server_count(self, obj: Platform) -> int:
+        return obj.server_count
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(server_count=Count("servers"))
+
+    def create_object(self, request: HttpRequest, obj: Platform, form: Any) -> None:
+        obj.secret = form.cleaned_data.get("new_secret") or ""
+        obj.app_key = form.cleaned_data.get("new_app_key") or ""
+        services.platform_create(actor=request.user, platform=obj)
+
+    def update_object(self, request: HttpRequest, obj: Platform, form: Any) -> None:
+        services.platform_update(
+            actor=request.user,
+            platform=obj,
+            new_secret=form.cleaned_data.get("new_secret") or None,
+            new_app_key=form.cleaned_data.get("new_app_key") or None,
+        )
+
+    def delete_object(self, request: HttpRequest, obj: Platform) -> None:
+        services.platform_delete(actor=request.user, platform=obj)
+
+
+@admin.register(Server)
+class ServerAdmin(ScopedAdmin):
+    list_display = ["name", "platform", "host", "tenant_load", "capacity_users", "remaining_slots"]
+    list_filter = ["platform__kind"]
+    list_select_related = ["platform"]
+    search_fields = ["name", "host", "platform__name"]
+    autocomplete_fields = ["platform"]
+    readonly_fields = ["remaining_slots"]
+    service_object_name = "server"
+    create_service = services.server_create
+    update_service = services.server_update
+    delete_service = services.server_delete
+
+    @admin.display(description="tenants", ordering="tenant_count")
+    def tenant_load(self, obj: Server) -> str:
+        return f"{obj.tenant_count} / {obj.capacity_tenants}" if obj.capacity_tenants else str(obj.tenant_count)
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(tenant_count=Count("tenants"))

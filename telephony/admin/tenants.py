@@ -1,0 +1,177 @@
+"""Tenants with their entities (and each entity's number plan) inline, and entities on their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest
+
+from telephony.models import Entity, NumberInterval, Tenant
+from telephony.services import tenants as services
+from telephony.services.tenants import parse_intervals
+from tenants import access
+from tenants.access import ADD
+from tenants.admin_scoping import ScopedAdmin, ScopedInline, ServiceRefused
+
+
+class EntityForm(forms.ModelForm):
+    """An entity with its number plan typed as '1700-1799, 1961, 2600-2799'."""
+
+    number_plan = forms.CharField(
+        required=False,
+        help_text="Internal number ranges, e.g. 1700-1799, 1961 (a single number), 2600-2799.",
+        widget=forms.TextInput(attrs={"size": 30}),
+    )
+
+    class Meta:
+        model = Entity
+        fields = ["name", "display_name", "presented_number"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["number_plan"].initial = self.instance.number_plan
+
+    def clean_number_plan(self) -> list[tuple[str, str]]:
+        return parse_intervals(self.cleaned_data.get("number_plan", ""))
+
+
+class EntityInline(ScopedInline):
+    model = Entity
+    form = EntityForm
+    fields = ["name", "display_name", "number_plan", "presented_number"]
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("intervals")
+
+
+def save_entity_forms(request: HttpRequest, formset: Any) -> None:
+    """Route an entity formset through the entity services (and record, as formset.save() would,
+    what changed for the admin's history message)."""
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    try:
+        for form in formset.deleted_forms:
+            if form.instance.pk:
+                services.entity_delete(actor=request.user, entity=form.instance)
+                formset.deleted_objects.append(form.instance)
+        for form in formset.forms:
+            if form in formset.deleted_forms or not form.has_changed():
+                continue
+            entity = form.save(commit=False)
+            intervals = form.cleaned_data.get("number_plan", [])
+            if entity.pk:
+                services.entity_update(actor=request.user, entity=entity, intervals=intervals)
+                formset.changed_objects.append((entity, form.changed_data))
+            else:
+                services.entity_create(actor=request.user, entity=entity, intervals=intervals)
+                formset.new_objects.append(entity)
+    except ValidationError as error:
+        raise ServiceRefused(" ".join(error.messages)) from error
+
+
+@admin.register(Tenant)
+class TenantAdmin(ScopedAdmin):
+    list_display = ["name", "label", "organization", "server", "status", "user_load"]
+    list_filter = ["status", "server__platform__kind"]
+    list_select_related = ["organization", "server"]
+    search_fields = ["name", "label", "organization__name"]
+    autocomplete_fields = ["organization", "server"]
+    inlines = [EntityInline]
+    readonly_fields = ["xelion_tenant_id", "xelion_database_id", "xc5_guid", "xc5_name"]
+    fieldsets = [
+        (None, {"fields": ["organization", "server", "name", "label", "licences", "status"]}),
+        ("Backend identity", {"fields": readonly_fields, "classes": ["collapse"]}),
+    ]
+    service_object_name = "tenant"
+    create_service = services.tenant_create
+    update_service = services.tenant_update
+    delete_service = services.tenant_delete
+
+    @admin.display(description="users / licences", ordering="user_count")
+    def user_load(self, obj: Tenant) -> str:
+        return f"{obj.user_count} / {obj.licences}"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(user_count=Count("users"))
+
+    def scoped_choices(self, request: HttpRequest, related_model: Any, field_name: str):
+        choices = super().scoped_choices(request, related_model, field_name)
+        if field_name == "organization":
+            return access.organizations_for(request.user, Tenant, ADD).filter(kind="customer")
+        return choices
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is Entity:
+            save_entity_forms(request, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+
+@admin.register(NumberInterval)
+class NumberIntervalAdmin(ScopedAdmin):
+    """Every number range at a glance; ranges are edited on their entity."""
+
+    list_display = ["__str__", "entity", "tenant_name"]
+    list_select_related = ["entity__tenant"]
+    search_fields = ["start", "end", "entity__name", "entity__tenant__name"]
+    ordering = ["entity__tenant__name", "start"]
+
+    @admin.display(description="tenant", ordering="entity__tenant__name")
+    def tenant_name(self, obj: NumberInterval) -> str:
+        return obj.entity.tenant.name
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Entity)
+class EntityAdmin(ScopedAdmin):
+    form = EntityForm
+    list_display = ["name", "display_name", "tenant", "number_plan", "user_count", "presented_number"]
+    list_select_related = ["tenant"]
+    list_filter = ["tenant__server__platform__kind"]
+    search_fields = ["name", "display_name", "tenant__name"]
+    autocomplete_fields = ["tenant"]
+    filter_horizontal = ["administrators"]
+    readonly_fields = ["xcu_id", "xcu_combined_id", "xelion_oid", "xc5_guid"]
+    fieldsets = [
+        (None, {"fields": ["tenant", "name", "display_name", "number_plan", "presented_number"]}),
+        ("Entity administrators", {"fields": ["administrators"]}),
+        ("Backend identity", {"fields": readonly_fields, "classes": ["collapse"]}),
+    ]
+
+    @admin.display(description="users", ordering="user_count")
+    def user_count(self, obj: Entity) -> int:
+        return obj.user_count
+
+    def get_queryset(self, request: HttpRequest):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(user_count=Count("users"))
+            .prefetch_related(Prefetch("intervals", queryset=NumberInterval.objects.order_by("start")))
+        )
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        kwargs["fields"] = ["tenant", "name", "display_name", "presented_number", "administrators"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def create_object(self, request: HttpRequest, obj: Entity, form: Any) -> None:
+        services.entity_create(actor=request.user, entity=obj, intervals=form.cleaned_data.get("number_plan", []))
+
+    def update_object(self, request: HttpRequest, obj: Entity, form: Any) -> None:
+        services.entity_update(actor=request.user, entity=obj, intervals=form.cleaned_data.get("number_plan", []))
+
+    def delete_object(self, request: HttpRequest, obj: Entity) -> None:
+        services.entity_delete(actor=request.user, entity=obj)

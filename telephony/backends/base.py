@@ -1,0 +1,329 @@
+"""The one driver interface over every PBX platform, and the portal-terms data it speaks.
+
+A driver knows one platform's API and nothing of the portal's database: provisioning turns model
+rows into the specs below, calls the driver, and stores the `BackendIdentity` it gets back on the
+row. Everything a driver returns is in portal terms, whatever the platform calls it.
+
+Platform kinds and what a portal concept maps to:
+
+| portal      | Xelion (server / Park Manager)        | XiVO XCU                 | XC5-XS                          |
+|-------------|---------------------------------------|--------------------------|---------------------------------|
+| server      | Xelion server in the park             | a XiVO (`remainingSlots`)| the XC5 system                  |
+| tenant      | tenant (`/api/v1/<tenant>/`)          | the XiVO's entities      | environment account (`acme.x`)  |
+| entity      | department (usergroup)                | entity (`combinedId`)    | group of child accounts         |
+| template    | defaults applied to the user          | line template            | defaults applied to the account |
+| user        | Person + UserProfile + phoneline      | user                     | child account + routes          |
+| number      | trunk number on the user's phoneline  | (external number field)  | account number                  |
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from telephony.backends.errors import UnsupportedOperation
+from telephony.backends.http import ExchangeLog
+
+KIND_XELION_PARK_MANAGER = "xelion_pm"
+KIND_XELION_SERVER = "xelion"
+KIND_XCU = "xcu"
+KIND_XC5 = "xc5"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a platform is and how to log in to it (credentials in clear, never logged)."""
+
+    kind: str
+    base_url: str
+    username: str = ""
+    secret: str = ""  # password, or the Park Manager X-Auth-Key
+    app_key: str = ""  # Xelion appKey identifying the integrator
+    user_space: str = "provisioning-portal"  # Xelion userSpace: names this client's session
+    acting_organization: str = ""  # Park Manager X-As-Organization
+    timeout: float = 10.0
+    verify_tls: bool = True
+
+
+@dataclass
+class BackendIdentity:
+    """How the backend addresses an object; the same names as the identity columns on the models."""
+
+    xelion_oid: str = ""
+    xelion_person_oid: str = ""
+    xelion_phoneline_oid: str = ""
+    xelion_tenant_id: str = ""  # Park Manager tenant id
+    xelion_database_id: int | None = None
+    xcu_id: int | None = None
+    xcu_combined_id: str = ""
+    xc5_guid: str = ""
+    xc5_name: str = ""
+
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.xelion_oid,
+                self.xelion_tenant_id,
+                self.xcu_id is not None,
+                self.xcu_combined_id,
+                self.xc5_guid,
+                self.xc5_name,
+            )
+        )
+
+
+@dataclass
+class HealthInfo:
+    """What "Test connection" shows: the backend answered, and what it is."""
+
+    version: str
+    detail: str = ""
+
+
+@dataclass
+class ServerInfo:
+    """One PBX behind a platform, as the platform lists it."""
+
+    name: str
+    host: str
+    identity: BackendIdentity
+    remaining_slots: int | None = None  # XCU
+    capacity_tenants: int | None = None  # Xelion multi-tenant servers hold about 100
+    uuid: str = ""
+
+
+@dataclass
+class TenantRef:
+    """Everything a driver needs to address one tenant and the server it lives on."""
+
+    name: str
+    identity: BackendIdentity = field(default_factory=BackendIdentity)
+    server_name: str = ""
+    server_host: str = ""
+    server_identity: BackendIdentity = field(default_factory=BackendIdentity)
+
+
+@dataclass
+class TenantSpec:
+    name: str
+    label: str = ""
+    licences: int | None = None
+    server_name: str = ""
+    server_host: str = ""
+    server_identity: BackendIdentity = field(default_factory=BackendIdentity)
+
+
+@dataclass
+class TenantInfo:
+    name: str
+    identity: BackendIdentity
+    label: str = ""
+    licences: int | None = None
+    status: str = ""  # "started", "stopped", or the backend's own word
+    server_name: str = ""
+
+
+@dataclass
+class IntervalSpec:
+    start: str
+    end: str = ""  # empty: a single number
+
+
+@dataclass
+class EntitySpec:
+    name: str
+    display_name: str = ""
+    intervals: list[IntervalSpec] = field(default_factory=list)
+    presented_number: str = ""
+    identity: BackendIdentity = field(default_factory=BackendIdentity)
+
+
+@dataclass
+class TemplateSpec:
+    """A line template in portal terms; XCU stores it, Xelion and XC5 apply it to each user."""
+
+    name: str
+    peer_sip_name: str = "auto"
+    ringing_time: int = 30
+    routed_inbound: bool = False
+    routed_inbound_prefix: str = ""
+    caller_id_mode: str = "incomingNo"
+    custom_caller_id: str = ""
+    voicemail_enabled: bool = False
+    voicemail_number_mode: str = "short_number"
+    voicemail_custom_number: str = ""
+    voicemail_send_email: bool = False
+    xelion_role: str = "user"
+    xelion_user_license: bool = True
+    xc5_cfna_duration: int = 20
+    xc5_concurrent_limit: int = 2
+    identity: BackendIdentity = field(default_factory=BackendIdentity)
+
+
+@dataclass
+class ForwardingSpec:
+    always: str = ""  # destination; empty = off
+    busy: str = ""
+    no_answer: str = ""
+    no_answer_timeout: int = 20
+
+
+@dataclass
+class UserSpec:
+    username: str  # natural key on Xelion (userName) and XC5 (local part of the account name)
+    first_name: str
+    last_name: str
+    internal_number: str  # natural key on XCU
+    entity: EntitySpec
+    template: TemplateSpec
+    email: str = ""
+    display_name: str = ""
+    mobile_number: str = ""
+    voicemail_enabled: bool = False
+    voicemail_pin: str = ""
+    forwarding: ForwardingSpec = field(default_factory=ForwardingSpec)
+    external_numbers: list[str] = field(default_factory=list)  # E.164
+    identity: BackendIdentity = field(default_factory=BackendIdentity)
+
+
+@dataclass
+class UserState:
+    """A user as read back from the backend, in portal terms."""
+
+    username: str
+    first_name: str
+    last_name: str
+    internal_number: str
+    identity: BackendIdentity
+    email: str = ""
+    entity_name: str = ""
+    voicemail_enabled: bool | None = None
+    forwarding: ForwardingSpec | None = None
+    external_numbers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NumberState:
+    number: str  # E.164
+    identity: BackendIdentity
+    assigned_username: str = ""
+    is_pilot: bool = False
+
+
+@dataclass
+class TenantState:
+    """Everything of one tenant read back from its backend (used for drift detection)."""
+
+    tenant: TenantInfo
+    entities: list[EntitySpec] = field(default_factory=list)
+    templates: list[TemplateSpec] = field(default_factory=list)
+    users: list[UserState] = field(default_factory=list)
+    numbers: list[NumberState] = field(default_factory=list)
+
+
+class Driver(abc.ABC):
+    """One platform's API behind the portal's operations.
+
+    Creates are idempotent: before creating, a driver looks the object up by its natural key and
+    adopts it if it exists, so a retry after a crash never makes a duplicate. Deletes of an object
+    that is already gone succeed. Errors are raised as the classes in `errors`.
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
+        self.connection = connection
+        self.log = log if log is not None else ExchangeLog()
+
+    # health and inventory
+    @abc.abstractmethod
+    def health(self) -> HealthInfo: ...
+
+    @abc.abstractmethod
+    def list_servers(self) -> list[ServerInfo]: ...
+
+    @abc.abstractmethod
+    def list_tenants(self) -> list[TenantInfo]: ...
+
+    # tenants
+    @abc.abstractmethod
+    def create_tenant(self, spec: TenantSpec) -> TenantInfo: ...
+
+    @abc.abstractmethod
+    def get_tenant(self, tenant: TenantRef) -> TenantInfo | None: ...
+
+    def start_tenant(self, tenant: TenantRef) -> TenantInfo:
+        raise UnsupportedOperation(f"{self.kind} platforms cannot start a tenant")
+
+    def stop_tenant(self, tenant: TenantRef) -> TenantInfo:
+        raise UnsupportedOperation(f"{self.kind} platforms cannot stop a tenant")
+
+    @abc.abstractmethod
+    def delete_tenant(self, tenant: TenantRef) -> None: ...
+
+    # entities and their number plan
+    @abc.abstractmethod
+    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendIdentity: ...
+
+    @abc.abstractmethod
+    def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None: ...
+
+    @abc.abstractmethod
+    def available_numbers(self, tenant: TenantRef, entity: EntitySpec, limit: int = 20) -> list[str]: ...
+
+    # line templates
+    @abc.abstractmethod
+    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendIdentity: ...
+
+    @abc.abstractmethod
+    def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None: ...
+
+    # users
+    @abc.abstractmethod
+    def find_user(self, tenant: TenantRef, spec: UserSpec) -> UserState | None: ...
+
+    @abc.abstractmethod
+    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity: ...
+
+    @abc.abstractmethod
+    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity: ...
+
+    @abc.abstractmethod
+    def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None: ...
+
+    # external numbers
+    @abc.abstractmethod
+    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity: ...
+
+    @abc.abstractmethod
+    def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None: ...
+
+    @abc.abstractmethod
+    def allocate_number(self, tenant: TenantRef, pattern: str = "") -> str: ...
+
+    # read-back
+    @abc.abstractmethod
+    def fetch_state(self, tenant: TenantRef) -> TenantState: ...
+
+    def close(self) -> None:  # noqa: B027  (optional hook: most platforms have nothing to release)
+        """Log out and release the HTTP session, where the platform has one."""
+
+
+_REGISTRY: dict[str, type[Driver]] = {}
+
+
+def register(driver_class: type[Driver]) -> type[Driver]:
+    _REGISTRY[driver_class.kind] = driver_class
+    return driver_class
+
+
+def driver_for(connection: Connection, *, log: ExchangeLog | None = None) -> Driver:
+    """The driver for a platform kind, talking to that connection."""
+    from telephony.backends import drivers  # noqa: F401  (registers every driver)
+
+    try:
+        driver_class = _REGISTRY[connection.kind]
+    except KeyError:
+        raise ValueError(f"no driver for platform kind {connection.kind!r}") from None
+    return driver_class(connection, log=log)

@@ -1,0 +1,283 @@
+"""The one HTTP client every driver uses: timeouts, bounded answers, no cross-host redirects, and a
+redacted log of every exchange.
+
+It never raises for an HTTP status: a driver reads the platform's own error body and maps it onto
+the taxonomy in `errors`. It does raise for what never reached a backend or must not be read:
+network failures and timeouts (transient), an answer larger than allowed, a redirect elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+
+from telephony.backends.errors import TransientError, UnsafeRequestError
+
+logger = logging.getLogger("telephony.backends.http")
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+MAX_SAME_HOST_REDIRECTS = 3
+LOGGED_BODY_CHARS = 2000
+REDACTED = "***"
+
+SECRET_HEADERS = {"authorization", "cookie", "set-cookie", "x-auth-key", "proxy-authorization"}
+SECRET_KEY_PATTERN = re.compile(
+    r"pass(word)?|secret|token|authentication|appkey|app_key|pin|ctipassword|api_key|apikey",
+    re.IGNORECASE,
+)
+
+
+def redact_value(value: Any) -> Any:
+    """A copy of a JSON-like value with every secret-looking key masked."""
+    if isinstance(value, dict):
+        return {
+            key: (REDACTED if SECRET_KEY_PATTERN.search(str(key)) and item not in (None, "") else redact_value(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_value(item) for item in value]
+    return value
+
+
+def redact_url(url: str) -> str:
+    """Mask user:password@ in the authority and secret-looking query parameters."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+    query = "&".join(
+        f"{name}={REDACTED}" if SECRET_KEY_PATTERN.search(name) else f"{name}={val}"
+        for name, _, val in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def redact_text(text: str, known_secrets: tuple[str, ...] = ()) -> str:
+    """Mask a body: JSON bodies key by key, and any known secret wherever it appears."""
+    with contextlib.suppress(ValueError, TypeError):  # not JSON: masked by the known secrets only
+        text = json.dumps(redact_value(json.loads(text)), ensure_ascii=False)
+    for secret in known_secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text[:LOGGED_BODY_CHARS]
+
+
+@dataclass
+class Exchange:
+    """One request and its answer, as kept in a job's log (secrets already masked)."""
+
+    method: str
+    url: str
+    status: int | None
+    duration_ms: float
+    request_body: str = ""
+    response_body: str = ""
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "status": self.status,
+            "duration_ms": round(self.duration_ms, 1),
+            "request_body": self.request_body,
+            "response_body": self.response_body,
+            "error": self.error,
+        }
+
+
+@dataclass
+class ExchangeLog:
+    """The redacted exchanges of one unit of work (a provisioning job, a connection test)."""
+
+    limit: int = 200
+    entries: list[Exchange] = field(default_factory=list)
+
+    def add(self, exchange: Exchange) -> None:
+        if len(self.entries) < self.limit:
+            self.entries.append(exchange)
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [entry.as_dict() for entry in self.entries]
+
+    @property
+    def call_count(self) -> int:
+        return len(self.entries)
+
+
+@dataclass
+class HttpResponse:
+    """A fully read, size-bounded answer."""
+
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    url: str
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The parsed body, or None when it is empty or not JSON."""
+        if not self.content.strip():
+            return None
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            return None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class HttpClient:
+    """Talks to one backend base URL; every driver owns one."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        verify_tls: bool = True,
+        log: ExchangeLog | None = None,
+        known_secrets: tuple[str, ...] = (),
+        default_headers: dict[str, str] | None = None,
+    ):
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        self.verify_tls = verify_tls
+        self.log = log if log is not None else ExchangeLog()
+        self.known_secrets = tuple(s for s in known_secrets if s)
+        self.session = requests.Session()
+        self.session.trust_env = False  # never route PBX traffic through an ambient proxy
+        if default_headers:
+            self.session.headers.update(default_headers)
+
+    def add_secret(self, secret: str) -> None:
+        """Mask a value learnt at run time (a token, a session cookie) in every later log entry."""
+        if secret and secret not in self.known_secrets:
+            self.known_secrets = (*self.known_secrets, secret)
+
+    def url_for(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        raw_body: bytes | str | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> HttpResponse:
+        url = self.url_for(path)
+        origin = urlsplit(url)
+        body_for_log = ""
+        if json_body is not None:
+            body_for_log = redact_text(json.dumps(json_body), self.known_secrets)
+        elif raw_body:
+            body_for_log = redact_text(
+                raw_body if isinstance(raw_body, str) else raw_body.decode(errors="replace"), self.known_secrets
+            )
+        for _hop in range(MAX_SAME_HOST_REDIRECTS + 1):
+            started = time.monotonic()
+            exchange = Exchange(
+                method=method, url=redact_url(url), status=None, duration_ms=0, request_body=body_for_log
+            )
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json_body,
+                    data=raw_body,
+                    params=params,
+                    headers=headers,
+                    auth=auth,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    verify=self.verify_tls,
+                )
+                content = self._read_bounded(response)
+            except requests.Timeout as exc:
+                self._record(exchange, started, error=f"timed out after {self.timeout:g} s")
+                raise TransientError(f"{method} {redact_url(url)} timed out after {self.timeout:g} s") from exc
+            except requests.ConnectionError as exc:
+                self._record(exchange, started, error="connection failed")
+                raise TransientError(f"could not connect to {origin.scheme}://{origin.netloc}: {_short(exc)}") from exc
+            except requests.RequestException as exc:
+                self._record(exchange, started, error=_short(exc))
+                raise TransientError(f"{method} {redact_url(url)} failed: {_short(exc)}") from exc
+            exchange.status = response.status_code
+            exchange.response_body = redact_text(content.decode("utf-8", errors="replace"), self.known_secrets)
+            self._record(exchange, started)
+            if response.is_redirect:
+                target = urljoin(url, response.headers.get("Location", ""))
+                if urlsplit(target).netloc != origin.netloc or urlsplit(target).scheme != origin.scheme:
+                    raise UnsafeRequestError(
+                        f"{redact_url(url)} redirected to another host ({redact_url(target)}); not followed",
+                        status=response.status_code,
+                    )
+                url = target
+                continue
+            return HttpResponse(
+                status=response.status_code,
+                headers=dict(response.headers),
+                content=content,
+                url=url,
+                cookies=response.cookies.get_dict(),
+            )
+        raise UnsafeRequestError(f"{redact_url(url)}: too many redirects")
+
+    def _read_bounded(self, response: requests.Response) -> bytes:
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
+            response.close()
+            raise UnsafeRequestError(
+                f"answer of {declared} bytes exceeds the limit of {self.max_response_bytes}",
+                status=response.status_code,
+            )
+        chunks, size = [], 0
+        for chunk in response.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                response.close()
+                raise UnsafeRequestError(
+                    f"answer exceeds the limit of {self.max_response_bytes} bytes", status=response.status_code
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _record(self, exchange: Exchange, started: float, *, error: str = "") -> None:
+        exchange.duration_ms = (time.monotonic() - started) * 1000
+        exchange.error = error
+        self.log.add(exchange)
+        logger.debug(
+            "%s %s -> %s in %.0f ms %s", exchange.method, exchange.url, exchange.status, exchange.duration_ms, error
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "…"

@@ -1,0 +1,363 @@
+"""Driver for XiVO Centralized User Management (XCU), REST API `/api/1.0/`.
+
+How portal concepts map onto XCU (which has no tenants of its own):
+
+- server   = a XiVO (`GET /xivo`): identity `xcu_id`, `uuid`, `remainingSlots`.
+- tenant   = the portal's tenancy on one XiVO. `TenantRef.server_identity.xcu_id` (or the tenant's
+  own `identity.xcu_id`, or the server name/host) says which XiVO. Creating or deleting a tenant
+  is bookkeeping: create checks that the XiVO exists, delete does nothing (the tenant's entities,
+  templates and users are deleted by their own jobs). Start/stop are unsupported. One portal
+  tenant per XiVO is assumed: `fetch_state` reads back everything on that XiVO.
+- entity   = XCU entity, addressed by `combinedId` (`<name>@<XiVO uuid>`); natural key: its name
+  on the XiVO. Intervals and the presented number are the entity's number plan.
+- template = XCU line template; natural key: its name, which is global on an XCU. Upserting it
+  adds the tenant's XiVO to its `xivos` (keeping any other XiVO or entity it already serves);
+  deleting it removes the tenant's XiVO and entities, and deletes the template only when nothing
+  else uses it.
+- user     = XCU user; natural key: its internal number on the XiVO. The portal username is sent as
+  `ctiLogin` and read back from it; the portal e-mail is `mail`.
+- number   = the user's single `externalNumber` (a DDI). Assigning a second number to a user that
+  already has another one is refused; XCU has no DDI pool, so `allocate_number` is unsupported
+  (`available_numbers` lists free internal numbers of an entity).
+"""
+
+from __future__ import annotations
+
+from telephony.backends.base import (
+    KIND_XCU,
+    BackendIdentity,
+    Connection,
+    Driver,
+    EntitySpec,
+    HealthInfo,
+    NumberState,
+    ServerInfo,
+    TemplateSpec,
+    TenantInfo,
+    TenantRef,
+    TenantSpec,
+    TenantState,
+    UserSpec,
+    UserState,
+    register,
+)
+from telephony.backends.errors import AlreadyExistsError, NotFoundError, RejectedError, UnsupportedOperation
+from telephony.backends.http import ExchangeLog
+from telephony.backends.xcu_mapping import (
+    PRESENTED_NUMBER_DEFAULT,
+    TEMPLATE_WRITABLE,
+    Record,
+    entity_identity,
+    entity_spec,
+    template_payload,
+    template_spec,
+    user_state,
+)
+from telephony.backends.xcu_session import XcuClient, entity_path
+
+
+@register
+class XcuDriver(Driver):
+    """Talks to one XCU over its cookie-session REST API (see the module docstring for the mapping)."""
+
+    kind = KIND_XCU
+
+    def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
+        super().__init__(connection, log=log)
+        self.client = XcuClient(connection, self.log)
+
+    # ------------------------------------------------------------------ health and inventory
+    def health(self) -> HealthInfo:
+        xivos = self.client.items("xivo")
+        names = ", ".join(x["name"] for x in xivos)
+        slots = sum(x.get("remainingSlots") or 0 for x in xivos)
+        # XCU has no version endpoint: say what the API and its inventory tell
+        return HealthInfo(version="XCU REST API 1.0", detail=f"XCU, {len(xivos)} XiVOs ({names}); {slots} free slots")
+
+    def list_servers(self) -> list[ServerInfo]:
+        return [
+            ServerInfo(
+                name=x["name"],
+                host=x["host"],
+                identity=BackendIdentity(xcu_id=x["id"]),
+                remaining_slots=x.get("remainingSlots"),
+                uuid=x.get("uuid", ""),
+            )
+            for x in self.client.items("xivo")
+        ]
+
+    def list_tenants(self) -> list[TenantInfo]:
+        return [self._tenant_info(x["name"], x) for x in self.client.items("xivo")]
+
+    # ------------------------------------------------------------------ tenants (bookkeeping)
+    def create_tenant(self, spec: TenantSpec) -> TenantInfo:
+        xivo = self._find_xivo(spec.server_identity, spec.server_name, spec.server_host)
+        if xivo is None:
+            wanted = spec.server_name or spec.server_host or spec.server_identity.xcu_id
+            raise NotFoundError(f"tenant {spec.name}: XiVO {wanted} is not on this XCU")
+        return self._tenant_info(spec.name, xivo, label=spec.label, licences=spec.licences)
+
+    def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
+        xivo = self._find_xivo_for(tenant)
+        return self._tenant_info(tenant.name, xivo) if xivo else None
+
+    def delete_tenant(self, tenant: TenantRef) -> None:
+        """Nothing to delete on XCU: a tenant is only the portal's claim on a XiVO."""
+
+    # ------------------------------------------------------------------ entities
+    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendIdentity:
+        xivo = self._xivo(tenant)
+        payload = {
+            "name": spec.name,
+            "displayName": spec.display_name or spec.name,
+            "xivoId": xivo["id"],
+            "intervals": [{"start": i.start, "end": i.end or ""} for i in spec.intervals],
+            "presentedNumber": spec.presented_number or PRESENTED_NUMBER_DEFAULT,
+        }
+        existing = self._find_entity(xivo, spec)
+        if existing is None:
+            try:
+                return entity_identity(self.client.call("POST", "entities", payload))
+            except AlreadyExistsError:
+                existing = self._find_entity(xivo, spec)  # made meanwhile (a retry after a crash): adopt it
+                if existing is None:
+                    raise
+        return entity_identity(self.client.call("PUT", entity_path(existing["combinedId"]), payload))
+
+    def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None:
+        existing = self._find_entity(self._xivo(tenant), spec)
+        if existing is not None:
+            self.client.delete_if_present(entity_path(existing["combinedId"]))
+
+    def available_numbers(self, tenant: TenantRef, entity: EntitySpec, limit: int = 20) -> list[str]:
+        found = self._require_entity(self._xivo(tenant), entity)
+        return self.client.items(entity_path(found["combinedId"], "/available_numbers"))[:limit]
+
+    # ------------------------------------------------------------------ templates
+    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendIdentity:
+        xivo = self._xivo(tenant)
+        existing = self._find_template(spec)
+        payload = template_payload(spec)
+        if existing is None:
+            payload.update(xivos=[xivo["id"]], entities=[])
+            try:
+                return BackendIdentity(xcu_id=self.client.call("POST", "templates", payload)["id"])
+            except AlreadyExistsError:
+                existing = self._find_template(spec)
+                if existing is None:
+                    raise
+        # shared by name with other XiVOs or entities: keep them, add ours
+        payload.update(xivos=sorted({*existing.get("xivos", []), xivo["id"]}), entities=existing.get("entities", []))
+        answer = self.client.call("PUT", f"templates/{existing['id']}", payload)
+        return BackendIdentity(xcu_id=answer["id"])
+
+    def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None:
+        xivo = self._xivo(tenant)
+        existing = self._find_template(spec)
+        if existing is None:
+            return
+        other_xivos = [x for x in existing.get("xivos", []) if x != xivo["id"]]
+        other_entities = [c for c in existing.get("entities", []) if not c.endswith("@" + xivo["uuid"])]
+        if not other_xivos and not other_entities:
+            self.client.delete_if_present(f"templates/{existing['id']}")
+            return
+        payload = {key: existing[key] for key in TEMPLATE_WRITABLE if key in existing}
+        payload.update(xivos=other_xivos, entities=other_entities)
+        self.client.call("PUT", f"templates/{existing['id']}", payload)
+
+    # ------------------------------------------------------------------ users
+    def find_user(self, tenant: TenantRef, spec: UserSpec) -> UserState | None:
+        found = self._find_user(self._xivo(tenant), spec)
+        return user_state(found) if found else None
+
+    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+        xivo = self._xivo(tenant)
+        existing = self._find_user(xivo, spec)
+        if existing is None:
+            payload = self._user_payload(xivo, spec)
+            try:
+                return BackendIdentity(xcu_id=self.client.call("POST", "users", payload)["id"])
+            except AlreadyExistsError:
+                existing = self._find_user(xivo, spec)  # the number was taken meanwhile: adopt that user
+                if existing is None:
+                    raise
+        return self._update_found_user(xivo, existing, spec)
+
+    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+        xivo = self._xivo(tenant)
+        existing = self._find_user(xivo, spec)
+        if existing is None:
+            raise NotFoundError(f"no user with internal number {spec.internal_number} on XiVO {xivo['name']}")
+        return self._update_found_user(xivo, existing, spec)
+
+    def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None:
+        existing = self._find_user(self._xivo(tenant), spec)
+        if existing is not None:
+            self.client.delete_if_present(f"users/{existing['id']}")
+
+    # ------------------------------------------------------------------ external numbers
+    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity:
+        xivo = self._xivo(tenant)
+        found = self._require_user(xivo, user)
+        current = found.get("externalNumber")
+        if current == number:
+            return BackendIdentity(xcu_id=found["id"])
+        if current:
+            raise RejectedError(
+                f"XCU keeps one external number per user: user {found['internalNumber']} already has {current}"
+            )
+        return self._set_external_number(xivo, found, user, number)
+
+    def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:
+        xivo = self._xivo(tenant)
+        found = self._find_user(xivo, user)
+        if found is not None and found.get("externalNumber") == number:
+            self._set_external_number(xivo, found, user, None)
+
+    def allocate_number(self, tenant: TenantRef, pattern: str = "") -> str:
+        raise UnsupportedOperation(
+            "XCU has no pool of external numbers to allocate from; allocate the DDI in the portal "
+            "(available_numbers lists free internal numbers of an entity)"
+        )
+
+    # ------------------------------------------------------------------ read-back
+    def fetch_state(self, tenant: TenantRef) -> TenantState:
+        xivo = self._xivo(tenant)
+        entities = self._entities_on(xivo)
+        state = TenantState(tenant=self._tenant_info(tenant.name, xivo))
+        state.entities = [entity_spec(e) for e in entities]
+        combined_ids = {e["combinedId"] for e in entities}
+        state.templates = [
+            template_spec(t)
+            for t in self.client.items("templates")
+            if xivo["id"] in t.get("xivos", []) or combined_ids & set(t.get("entities", []))
+        ]
+        for entity in entities:
+            for raw in self.client.items(entity_path(entity["combinedId"], "/users")):
+                state.users.append(user_state(raw))
+                if raw.get("externalNumber"):
+                    state.numbers.append(
+                        NumberState(
+                            number=raw["externalNumber"],
+                            identity=BackendIdentity(xcu_id=raw["id"]),
+                            assigned_username=raw.get("ctiLogin") or "",
+                        )
+                    )
+        return state
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ------------------------------------------------------------------ look-ups
+    def _find_xivo(self, identity: BackendIdentity, name: str = "", host: str = "") -> Record | None:
+        if identity.xcu_id is not None:
+            return self.client.get_or_none(f"xivo/{identity.xcu_id}")
+        if not name and not host:
+            return None
+        return next(
+            (x for x in self.client.items("xivo") if (name and x["name"] == name) or (host and x["host"] == host)), None
+        )
+
+    def _find_xivo_for(self, tenant: TenantRef) -> Record | None:
+        if tenant.server_identity.xcu_id is None and tenant.identity.xcu_id is not None:
+            return self._find_xivo(tenant.identity)
+        return self._find_xivo(tenant.server_identity, tenant.server_name, tenant.server_host)
+
+    def _xivo(self, tenant: TenantRef) -> Record:
+        xivo = self._find_xivo_for(tenant)
+        if xivo is None:
+            raise NotFoundError(f"the XiVO of tenant {tenant.name} is not on this XCU")
+        return xivo
+
+    def _entities_on(self, xivo: Record) -> list[Record]:
+        return [e for e in self.client.items("entities") if e["xivo"]["id"] == xivo["id"]]
+
+    def _find_entity(self, xivo: Record, spec: EntitySpec) -> Record | None:
+        if spec.identity.xcu_combined_id:
+            found = self.client.get_or_none(entity_path(spec.identity.xcu_combined_id))
+            if found is not None and found["xivo"]["id"] == xivo["id"]:
+                return found  # by identity first: the portal may be renaming it
+        return next((e for e in self._entities_on(xivo) if e["name"] == spec.name), None)
+
+    def _require_entity(self, xivo: Record, spec: EntitySpec) -> Record:
+        found = self._find_entity(xivo, spec)
+        if found is None:
+            raise NotFoundError(f"entity {spec.name} does not exist on XiVO {xivo['name']}")
+        return found
+
+    def _find_template(self, spec: TemplateSpec) -> Record | None:
+        if spec.identity.xcu_id is not None:
+            found = self.client.get_or_none(f"templates/{spec.identity.xcu_id}")
+            if found is not None:
+                return found
+        return next((t for t in self.client.items("templates") if t["name"] == spec.name), None)
+
+    def _find_user(self, xivo: Record, spec: UserSpec) -> Record | None:
+        if spec.identity.xcu_id is not None:
+            found = self.client.get_or_none(f"users/{spec.identity.xcu_id}")
+            if found is not None and found["entity"]["xivo"]["id"] == xivo["id"]:
+                return found
+        # internal numbers are unique on a XiVO: look in the user's own entity first, then the others
+        entities = sorted(self._entities_on(xivo), key=lambda e: e["name"] != spec.entity.name)
+        for entity in entities:
+            for user in self.client.items(entity_path(entity["combinedId"], "/users")):
+                if user["internalNumber"] == spec.internal_number:
+                    return user
+        return None
+
+    def _require_user(self, xivo: Record, spec: UserSpec) -> Record:
+        found = self._find_user(xivo, spec)
+        if found is None:
+            raise NotFoundError(f"no user with internal number {spec.internal_number} on XiVO {xivo['name']}")
+        return found
+
+    def _template_id(self, spec: TemplateSpec) -> int:
+        found = self._find_template(spec)
+        if found is None:
+            raise NotFoundError(f"line template {spec.name} does not exist on this XCU")
+        return found["id"]
+
+    # ------------------------------------------------------------------ user writes
+    def _user_payload(self, xivo: Record, spec: UserSpec, existing: Record | None = None) -> Record:
+        # Numbers are assigned and unassigned by their own jobs: a spec without external numbers
+        # (or without a username) keeps what the user already has instead of clearing it.
+        current = existing or {}
+        return {
+            "entityCId": self._require_entity(xivo, spec.entity)["combinedId"],
+            "templateId": self._template_id(spec.template),
+            "firstName": spec.first_name,
+            "lastName": spec.last_name,
+            "internalNumber": spec.internal_number,
+            "mail": spec.email or None,
+            "ctiLogin": spec.username or current.get("ctiLogin"),
+            "externalNumber": spec.external_numbers[0] if spec.external_numbers else current.get("externalNumber"),
+        }
+
+    def _update_found_user(self, xivo: Record, existing: Record, spec: UserSpec) -> BackendIdentity:
+        # always sent, even when nothing visible differs: the template is not in XCU's answer
+        payload = self._user_payload(xivo, spec, existing)
+        return BackendIdentity(xcu_id=self.client.call("PUT", f"users/{existing['id']}", payload)["id"])
+
+    def _set_external_number(self, xivo: Record, found: Record, spec: UserSpec, number: str | None) -> BackendIdentity:
+        # only the number changes: everything else is sent back as XCU holds it
+        payload = {
+            "entityCId": found["entity"]["combinedId"],
+            "templateId": self._template_id(spec.template),
+            "firstName": found["firstName"],
+            "lastName": found["lastName"],
+            "internalNumber": found["internalNumber"],
+            "mail": found.get("mail"),
+            "ctiLogin": found.get("ctiLogin"),
+            "externalNumber": number,
+        }
+        return BackendIdentity(xcu_id=self.client.call("PUT", f"users/{found['id']}", payload)["id"])
+
+    def _tenant_info(self, name: str, xivo: Record, *, label: str = "", licences: int | None = None) -> TenantInfo:
+        return TenantInfo(
+            name=name,
+            identity=BackendIdentity(xcu_id=xivo["id"]),
+            label=label,
+            licences=licences,
+            status="started",  # a XiVO under XCU is always in service
+            server_name=xivo["name"],
+        )

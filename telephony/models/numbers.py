@@ -1,0 +1,76 @@
+"""External phone numbers (DDIs): pools, allocation to tenants, assignment to users."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from telephony.validators import validate_e164
+from tenants.access import CHANGE, VIEW, AccessPolicy
+from tenants.models import Organization
+
+from .tenants import Tenant
+from .users import PbxUser
+
+
+class PhoneNumber(models.Model):
+    """An external number in E.164, in the pool of an organization, allocated to a tenant of that
+    organization's subtree, and assigned to at most one user of that tenant. One number per tenant
+    may be its pilot (the default presented number)."""
+
+    access_policy = AccessPolicy(
+        ("organization", "tenant__organization"),
+        entity_lookup="assigned_user__entity",
+        entity_actions=frozenset({VIEW, CHANGE}),
+    )
+
+    number = models.CharField(max_length=16, unique=True, validators=[validate_e164])
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="phone_numbers", help_text="Owner of the pool."
+    )
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="phone_numbers")
+    assigned_user = models.ForeignKey(
+        PbxUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="phone_numbers"
+    )
+    is_pilot = models.BooleanField("pilot number", default=False)
+    label = models.CharField(max_length=100, blank=True)
+    xelion_oid = models.CharField("Xelion oid", max_length=32, blank=True)
+    xc5_guid = models.CharField("XC5 guid", max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(is_pilot=True),
+                name="phone_number_one_pilot_per_tenant",
+                violation_error_message="This tenant already has a pilot number.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(assigned_user__isnull=True) | models.Q(tenant__isnull=False),
+                name="phone_number_assigned_needs_tenant",
+                violation_error_message="Allocate the number to the user's tenant before assigning it.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_pilot=False) | models.Q(tenant__isnull=False),
+                name="phone_number_pilot_needs_tenant",
+                violation_error_message="Only a number allocated to a tenant can be its pilot.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.tenant_id and self.organization_id and not self.tenant.organization.is_within(self.organization):
+            errors["tenant"] = f"{self.tenant} is not a tenant of {self.organization} or of an organization below it."
+        if self.assigned_user_id:
+            if not self.tenant_id:
+                errors["assigned_user"] = "Allocate the number to the user's tenant before assigning it."
+            elif self.assigned_user.tenant_id != self.tenant_id:
+                errors["assigned_user"] = "The user belongs to another tenant than the one the number is allocated to."
+        if errors:
+            raise ValidationError(errors)

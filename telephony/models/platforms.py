@@ -1,0 +1,168 @@
+"""Platforms (management APIs the portal talks to) and the servers behind them."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.db import models
+from encrypted_fields.fields import EncryptedCharField
+
+from telephony.backends.base import (
+    KIND_XC5,
+    KIND_XCU,
+    KIND_XELION_PARK_MANAGER,
+    KIND_XELION_SERVER,
+    Connection,
+)
+from tenants.access import ORGANIZATION_MANAGERS, AccessPolicy
+from tenants.models import Organization
+
+XELION_TENANTS_PER_SERVER = 100
+
+
+class PlatformKind(models.TextChoices):
+    XELION_PARK_MANAGER = KIND_XELION_PARK_MANAGER, "Xelion Park Manager"
+    XELION_SERVER = KIND_XELION_SERVER, "Xelion server"
+    XCU = KIND_XCU, "XiVO XCU"
+    XC5 = KIND_XC5, "XC5-XS"
+
+
+class Platform(models.Model):
+    """One management API: a Xelion Park Manager, a Xelion server reached directly, an XCU
+    instance or an XC5 system. Owned by an organization and usable in its whole subtree.
+
+    The secret (password or API key) and the Xelion app key are encrypted at rest with the keys in
+    FIELD_ENCRYPTION_KEYS, and never shown again once saved.
+    """
+
+    access_policy = AccessPolicy(("organization",), manage_roles=ORGANIZATION_MANAGERS, shared_down=True)
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="platforms")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=PlatformKind.choices)
+    base_url = models.CharField(
+        "base URL",
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="e.g. https://xcu.example.net:9001/api/1.0/ or https://pm.example.net/",
+    )
+    username = models.CharField(max_length=200, blank=True, help_text="Login name (not used by the Park Manager).")
+    secret = EncryptedCharField(
+        max_length=500,
+        blank=True,
+        null=True,
+        help_text="Password, or the Park Manager's X-Auth-Key. Never displayed again.",
+    )
+    app_key = EncryptedCharField(
+        "Xelion app key", max_length=200, blank=True, null=True, help_text="Xelion appKey identifying the integrator."
+    )
+    user_space = models.CharField(
+        "Xelion user space",
+        max_length=200,
+        default="provisioning-portal",
+        help_text="Names this client's Xelion session.",
+    )
+    acting_organization = models.CharField(
+        "Park Manager organization", max_length=50, blank=True, help_text="Sent as X-As-Organization when set."
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    verify_tls = models.BooleanField("verify TLS certificates", default=True)
+    is_active = models.BooleanField(default=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_check_ok = models.BooleanField(null=True, editable=False)
+    last_check_message = models.CharField(max_length=500, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                name="platform_name_unique_per_organization",
+                violation_error_message="This organization already has a platform with this name.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=PlatformKind.values),
+                name="platform_kind_valid",
+                violation_error_message="Unknown platform kind.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind == PlatformKind.XELION_PARK_MANAGER:
+            return
+        if not self.username:
+            raise ValidationError({"username": f"A {self.get_kind_display()} platform needs a login name."})
+
+    def connection(self) -> Connection:
+        """What a driver needs to talk to this platform."""
+        return Connection(
+            kind=self.kind,
+            base_url=self.base_url,
+            username=self.username,
+            secret=self.secret or "",
+            app_key=self.app_key or "",
+            user_space=self.user_space,
+            acting_organization=self.acting_organization,
+            timeout=float(self.timeout_seconds),
+            verify_tls=self.verify_tls,
+        )
+
+
+class Server(models.Model):
+    """One PBX behind a platform: a Xelion server (≈100 tenants), a XiVO under XCU (its
+    `remainingSlots` are lines), or the XC5 system itself. Shared like its platform."""
+
+    access_policy = AccessPolicy(("platform__organization",), manage_roles=ORGANIZATION_MANAGERS, shared_down=True)
+
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="servers")
+    name = models.CharField(max_length=100)
+    host = models.CharField(max_length=255, blank=True)
+    capacity_tenants = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most tenants this server may hold; empty for no limit."
+    )
+    capacity_users = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most users (lines) this server may hold; empty for no limit."
+    )
+    remaining_slots = models.IntegerField(
+        null=True, blank=True, editable=False, help_text="XCU remainingSlots as last read."
+    )
+    xcu_id = models.IntegerField("XCU XiVO id", null=True, blank=True)
+    xcu_uuid = models.CharField("XCU XiVO uuid", max_length=64, blank=True)
+    xelion_server_id = models.CharField("Park Manager server id", max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "name"],
+                name="server_name_unique_per_platform",
+                violation_error_message="This platform already has a server with this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if (
+            self._state.adding
+            and self.capacity_tenants is None
+            and self.platform.kind
+            in (
+                PlatformKind.XELION_SERVER,
+                PlatformKind.XELION_PARK_MANAGER,
+            )
+        ):
+            self.capacity_tenants = XELION_TENANTS_PER_SERVER
+        super().save(*args, **kwargs)

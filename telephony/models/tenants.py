@@ -1,0 +1,184 @@
+"""Tenants (a customer's PBX space on one server), their entities and the entities' number plans."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+
+from telephony.validators import interval_contains, validate_interval, validate_tenant_name
+from tenants.access import VIEW, AccessPolicy
+from tenants.models import Organization, OrganizationKind
+
+from .platforms import Server
+
+
+class TenantStatus(models.TextChoices):
+    STARTED = "started", "Started"
+    STOPPED = "stopped", "Stopped"
+
+
+class Tenant(models.Model):
+    """A customer's PBX space on one server: a Xelion tenant, a XiVO tenancy, an XC5 virtual
+    environment account such as `acmebrick.x.co.nz`. Owned by a customer organization.
+
+    The name addresses the tenant on its backend (Xelion puts it in every URL), so it cannot change
+    once the tenant exists there.
+    """
+
+    access_policy = AccessPolicy(("organization",), entity_reverse_lookup="tenant", entity_actions=frozenset({VIEW}))
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="tenants")
+    server = models.ForeignKey(Server, on_delete=models.PROTECT, related_name="tenants")
+    name = models.CharField(max_length=63, validators=[validate_tenant_name])
+    label = models.CharField(max_length=200, blank=True)
+    licences = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1)], help_text="Most users this tenant may have."
+    )
+    status = models.CharField(max_length=20, choices=TenantStatus.choices, default=TenantStatus.STARTED)
+    xelion_tenant_id = models.CharField("Park Manager tenant id", max_length=64, blank=True)
+    xelion_database_id = models.IntegerField("Xelion database id", null=True, blank=True)
+    xc5_guid = models.CharField("XC5 guid", max_length=64, blank=True)
+    xc5_name = models.CharField("XC5 account name", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["server", "name"],
+                name="tenant_name_unique_per_server",
+                violation_error_message="This server already has a tenant with this name.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TenantStatus.values),
+                name="tenant_status_valid",
+                violation_error_message="A tenant is started or stopped.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_name = instance.__dict__.get("name")
+        return instance
+
+    @property
+    def has_backend_identity(self) -> bool:
+        return bool(self.xelion_tenant_id or self.xelion_database_id is not None or self.xc5_guid or self.xc5_name)
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        stored_name = getattr(self, "_stored_name", None)
+        if stored_name is not None and self.name != stored_name and self.has_backend_identity:
+            errors["name"] = (
+                f"The tenant exists on its PBX as {stored_name!r}; its name cannot change any more "
+                "(the backend refers to it by name)."
+            )
+        if self.organization_id and self.organization.kind != OrganizationKind.CUSTOMER:
+            errors["organization"] = "A tenant belongs to a customer organization."
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_server_capacity(self) -> None:
+        """Refuse to place the tenant on a full server (run with the server row locked)."""
+        server = self.server
+        if server.capacity_tenants is None:
+            return
+        others = server.tenants.exclude(pk=self.pk).count()
+        if others >= server.capacity_tenants:
+            raise ValidationError(
+                {"server": f"{server.name} is full: it holds {others} of {server.capacity_tenants} tenants."}
+            )
+
+
+validate_entity_name = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+    "Use letters, digits, _ . and - (at most 64), starting with a letter or digit.",
+    code="entity_name",
+)
+
+
+class Entity(models.Model):
+    """A unit of a tenant with its own number plan: an XCU entity (`combinedId`), a Xelion
+    department, an XC5 group of child accounts. Entity administrators (XCU administrators with
+    `entityIds`) manage only the users and numbers of the entities granted to them."""
+
+    access_policy = AccessPolicy(("tenant__organization",), entity_lookup="", entity_actions=frozenset({VIEW}))
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="entities")
+    name = models.CharField(max_length=64, validators=[validate_entity_name])
+    display_name = models.CharField(max_length=200, blank=True)
+    presented_number = models.CharField(
+        max_length=40, blank=True, help_text="Number shown on outgoing calls (XCU presentedNumber)."
+    )
+    administrators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="administered_entities",
+        help_text="Logins that manage only this entity's users and numbers.",
+    )
+    xcu_id = models.IntegerField("XCU id", null=True, blank=True)
+    xcu_combined_id = models.CharField("XCU combinedId", max_length=200, blank=True)
+    xelion_oid = models.CharField("Xelion oid", max_length=32, blank=True)
+    xc5_guid = models.CharField("XC5 guid", max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "entities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                name="entity_name_unique_per_tenant",
+                violation_error_message="This tenant already has an entity with this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+    @property
+    def number_plan(self) -> str:
+        """The intervals as typed in a form: '1700-1799, 1961'."""
+        return ", ".join(f"{i.start}-{i.end}" if i.end else i.start for i in self.intervals.all())
+
+    def contains_number(self, number: str) -> bool:
+        return any(interval.contains(number) for interval in self.intervals.all())
+
+
+class NumberInterval(models.Model):
+    """A range of internal numbers of an entity: 1–6 digits, start ≤ end, an empty end for a
+    single number. Intervals never overlap inside a tenant."""
+
+    access_policy = AccessPolicy(
+        ("entity__tenant__organization",), entity_lookup="entity", entity_actions=frozenset({VIEW})
+    )
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="intervals")
+    start = models.CharField(max_length=6)
+    end = models.CharField(max_length=6, blank=True, help_text="Empty for a single number.")
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end="") | models.Q(end__gte=models.F("start")),
+                name="interval_end_not_before_start",
+                violation_error_message="The end of an interval cannot be before its start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start}–{self.end}" if self.end else self.start
+
+    def contains(self, number: str) -> bool:
+        return interval_contains(self.start, self.end, number)
+
+    def clean(self) -> None:
+        super().clean()
+        validate_interval(self.start, self.end)

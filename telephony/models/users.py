@@ -1,0 +1,124 @@
+"""PBX users: a person with a line on a tenant."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from encrypted_fields.fields import EncryptedCharField
+
+from telephony.validators import validate_destination, validate_e164, validate_internal_number
+from tenants.access import ADD, CHANGE, DELETE, VIEW, AccessPolicy
+
+from .templates import LineTemplate
+from .tenants import Entity, Tenant
+
+validate_username = RegexValidator(
+    r"^[a-z0-9][a-z0-9._-]{0,63}$",
+    "Use lower-case letters, digits, . _ and - (at most 64), starting with a letter or digit.",
+    code="username",
+)
+validate_pin = RegexValidator(r"^\d{4,8}$", "A voicemail PIN is 4 to 8 digits.", code="pin")
+
+
+class PbxUser(models.Model):
+    """A person with a line on a tenant. Maps to an XCU user; a Xelion Person + UserProfile +
+    phoneline; an XC5 child account with its number and routes.
+
+    The internal number lies inside one of the entity's intervals and is unique in the tenant; the
+    username is the natural key on Xelion and XC5 and is unique in the tenant too.
+    """
+
+    access_policy = AccessPolicy(
+        ("tenant__organization",),
+        entity_lookup="entity",
+        entity_actions=frozenset({VIEW, ADD, CHANGE, DELETE}),
+    )
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="users")
+    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="users")
+    template = models.ForeignKey(LineTemplate, on_delete=models.PROTECT, related_name="users")
+    username = models.CharField(max_length=64, validators=[validate_username])
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    display_name = models.CharField(
+        max_length=200, blank=True, help_text="Shown on calls; first and last name if empty."
+    )
+    email = models.EmailField(blank=True)
+    mobile_number = models.CharField(max_length=16, blank=True, validators=[validate_e164])
+    internal_number = models.CharField(max_length=6, validators=[validate_internal_number])
+    voicemail_enabled = models.BooleanField(default=False)
+    voicemail_pin = EncryptedCharField(max_length=8, blank=True, null=True, validators=[validate_pin])
+    voicemail_to_email = models.BooleanField("e-mail voicemail", default=False)
+    forward_always = models.CharField(
+        "forward all calls to", max_length=21, blank=True, validators=[validate_destination]
+    )
+    forward_busy = models.CharField(
+        "forward when busy to", max_length=21, blank=True, validators=[validate_destination]
+    )
+    forward_no_answer = models.CharField(
+        "forward when not answered to", max_length=21, blank=True, validators=[validate_destination]
+    )
+    forward_no_answer_timeout = models.PositiveSmallIntegerField(
+        "seconds before forwarding", default=20, validators=[MinValueValidator(5), MaxValueValidator(120)]
+    )
+    portal_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pbx_line",
+        help_text="Portal login that manages this line on the self-service site.",
+    )
+    xcu_id = models.IntegerField("XCU id", null=True, blank=True)
+    xelion_oid = models.CharField("Xelion UserProfile oid", max_length=32, blank=True)
+    xelion_person_oid = models.CharField("Xelion Person oid", max_length=32, blank=True)
+    xelion_phoneline_oid = models.CharField("Xelion phoneline oid", max_length=32, blank=True)
+    xc5_guid = models.CharField("XC5 guid", max_length=64, blank=True)
+    xc5_name = models.CharField("XC5 account name", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "PBX user"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "internal_number"],
+                name="pbx_user_number_unique_per_tenant",
+                violation_error_message="Another user of this tenant already has this internal number.",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "username"],
+                name="pbx_user_username_unique_per_tenant",
+                violation_error_message="Another user of this tenant already has this username.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.internal_number})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.full_name
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.entity_id and self.tenant_id and self.entity.tenant_id != self.tenant_id:
+            errors["entity"] = "The entity belongs to another tenant."
+        elif self.entity_id and self.internal_number and not self.entity.contains_number(self.internal_number):
+            ranges = self.entity.number_plan or "none"
+            errors["internal_number"] = (
+                f"{self.internal_number} is outside the number plan of {self.entity} (intervals: {ranges})."
+            )
+        if self.template_id and self.tenant_id and not self.template.is_usable_by(self.tenant.organization):
+            errors["template"] = "This line template is not available to the tenant's organization."
+        if self.voicemail_pin and not self.voicemail_enabled:
+            errors["voicemail_pin"] = "Turn voicemail on to set a PIN."
+        if errors:
+            raise ValidationError(errors)

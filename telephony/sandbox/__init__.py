@@ -1,0 +1,1 @@
+"""Faithful simulators of the PBX platform APIs, with fault injection, served on loopback."""

@@ -1,0 +1,301 @@
+"""What every sandbox simulator shares: a Werkzeug WSGI app with routing, thread-safe in-memory
+state (optionally saved to a JSON file), sessions that can be made to expire, and fault injection.
+
+Each simulator subclasses `Simulator`, declares its routes in `routes()`, and keeps its data in
+`self.state` (a JSON-serialisable dict) under `self.lock`. The control endpoints under
+`/_sandbox/` are never subject to faults:
+
+    GET  /_sandbox/state    what the simulator holds now (JSON)
+    GET  /_sandbox/faults   the current fault settings
+    PUT  /_sandbox/faults   change them at run time, e.g. {"error_rate": 0.2, "latency_ms": 50}
+    POST /_sandbox/reset    back to the documented seed data
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+CONTROL_PREFIX = "/_sandbox/"
+
+
+@dataclass
+class FaultConfig:
+    """Faults a simulator injects into its API answers (never into /_sandbox/)."""
+
+    latency_ms: float = 0.0  # added to every API call
+    error_rate: float = 0.0  # share of calls answered with a 5xx
+    timeout_rate: float = 0.0  # share of calls that hang for `hang_seconds` (the client times out)
+    rate_limit_rate: float = 0.0  # share of calls answered 429
+    hang_seconds: float = 15.0
+    session_expiry_seconds: float = 0.0  # 0: sessions/tokens never expire by age
+    session_expiry_calls: int = 0  # 0: ... nor after a number of calls
+    down: bool = False  # every API call answers 503
+    seed: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], base: FaultConfig | None = None) -> FaultConfig:
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        values = asdict(base) if base else {}
+        for name, value in data.items():
+            if name == "down":
+                if not isinstance(value, bool):
+                    raise ValueError("down must be true or false")
+            elif name == "seed":
+                if value is not None and not isinstance(value, int):
+                    raise ValueError("seed must be an integer or null")
+            elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a number ≥ 0")
+            elif name.endswith("_rate") and value > 1:
+                raise ValueError(f"{name} is a share of calls between 0 and 1")
+            values[name] = value
+        return cls(**values)
+
+
+class Session:
+    """A login session or token issued by a simulator."""
+
+    def __init__(self, token: str, subject: dict[str, Any]):
+        self.token = token
+        self.subject = subject
+        self.created = time.monotonic()
+        self.calls = 0
+
+
+class SessionStore:
+    """Issues tokens and expires them by age or by number of calls, as the fault config says."""
+
+    def __init__(self, simulator: Simulator):
+        self.simulator = simulator
+        self.sessions: dict[str, Session] = {}
+        self.lock = threading.Lock()
+
+    def issue(self, subject: dict[str, Any], token: str | None = None) -> Session:
+        session = Session(token or secrets.token_hex(24), subject)
+        with self.lock:
+            self.sessions[session.token] = session
+        return session
+
+    def validate(self, token: str | None) -> Session | None:
+        """The live session for a token, counting this call; None if unknown or expired."""
+        if not token:
+            return None
+        faults = self.simulator.faults
+        with self.lock:
+            session = self.sessions.get(token)
+            if session is None:
+                return None
+            expired_by_age = (
+                faults.session_expiry_seconds and time.monotonic() - session.created > faults.session_expiry_seconds
+            )
+            expired_by_use = faults.session_expiry_calls and session.calls >= faults.session_expiry_calls
+            if expired_by_age or expired_by_use:
+                del self.sessions[token]
+                return None
+            session.calls += 1
+            return session
+
+    def revoke(self, token: str) -> None:
+        with self.lock:
+            self.sessions.pop(token, None)
+
+    def find(self, predicate: Callable[[Session], bool]) -> Session | None:
+        with self.lock:
+            return next((s for s in self.sessions.values() if predicate(s)), None)
+
+    def expire_all(self) -> None:
+        with self.lock:
+            self.sessions.clear()
+
+
+class Simulator:
+    """Base of every platform simulator. Subclasses implement `seed_state()`, `routes()` and the
+    endpoint methods named in their rules; an endpoint gets `(request, **url_args)` and returns a
+    Werkzeug Response (see `json_response`)."""
+
+    name: str = "simulator"
+    description: str = ""
+
+    def __init__(self, *, faults: FaultConfig | None = None, state_file: str | Path | None = None):
+        self.faults = faults or FaultConfig()
+        self.random = random.Random(self.faults.seed)
+        self.lock = threading.RLock()
+        self.state_file = Path(state_file) if state_file else None
+        self.sessions = SessionStore(self)
+        self.api_calls = 0
+        self.state: dict[str, Any] = self._load_state() or self.seed_state()
+        self.url_map = Map(
+            [
+                Rule(f"{CONTROL_PREFIX}state", endpoint="_control_state", methods=["GET"]),
+                Rule(f"{CONTROL_PREFIX}faults", endpoint="_control_faults", methods=["GET", "PUT"]),
+                Rule(f"{CONTROL_PREFIX}reset", endpoint="_control_reset", methods=["POST"]),
+                *self.routes(),
+            ],
+            strict_slashes=False,
+            merge_slashes=False,
+        )
+        self.base_url = ""  # set by the server once the port is known
+
+    # to be provided by each simulator
+    def seed_state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def routes(self) -> list[Rule]:
+        raise NotImplementedError
+
+    def credentials_hint(self) -> str:
+        """One line printed at start: how to log in to this simulator."""
+        return ""
+
+    def error_response(self, status: int, message: str) -> Response:
+        """The platform's own error body for an injected fault or an unknown path."""
+        return json_response({"error": message}, status=status)
+
+    # WSGI
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        request = Request(environ)
+        return self.dispatch(request)(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        control = request.path.startswith(CONTROL_PREFIX)
+        if not control:
+            injected = self._inject_faults()
+            if injected is not None:
+                return injected
+            with self.lock:
+                self.api_calls += 1
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            return self.error_response(404, "invalid path")
+        except MethodNotAllowed:
+            return self.error_response(405, "method not allowed")
+        except HTTPException as exc:
+            return self.error_response(exc.code or 400, exc.description or "bad request")
+        try:
+            response = getattr(self, endpoint)(request, **args)
+        except BadInput as exc:
+            return self.error_response(exc.status, exc.message)
+        if not control and self.state_file:
+            self.save()
+        return response
+
+    def _inject_faults(self) -> Response | None:
+        faults = self.faults
+        if faults.down:
+            return self.error_response(503, "service unavailable (sandbox: down)")
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        roll = self.random.random()
+        if roll < faults.timeout_rate:
+            time.sleep(faults.hang_seconds)
+            return self.error_response(504, "gateway timeout (sandbox: injected)")
+        roll -= faults.timeout_rate
+        if roll < faults.error_rate:
+            return self.error_response(500, "internal server error (sandbox: injected)")
+        roll -= faults.error_rate
+        if roll < faults.rate_limit_rate:
+            return self.error_response(429, "too many requests (sandbox: injected)")
+        return None
+
+    # control endpoints
+    def _control_state(self, request: Request) -> Response:
+        with self.lock:
+            snapshot = copy.deepcopy(self.state)
+        return json_response({"simulator": self.name, "api_calls": self.api_calls, "state": snapshot})
+
+    def _control_faults(self, request: Request) -> Response:
+        if request.method == "PUT":
+            try:
+                self.set_faults(read_json(request, expect=dict))
+            except ValueError as exc:
+                return json_response({"error": str(exc)}, status=400)
+        return json_response(asdict(self.faults))
+
+    def _control_reset(self, request: Request) -> Response:
+        self.reset()
+        return json_response({"reset": True})
+
+    # run-time control from Python (tests, the management command)
+    def set_faults(self, changes: dict[str, Any]) -> None:
+        self.faults = FaultConfig.from_dict(changes, base=self.faults)
+        if "seed" in changes:
+            self.random = random.Random(self.faults.seed)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.state = self.seed_state()
+            self.api_calls = 0
+        self.sessions.expire_all()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return copy.deepcopy(self.state)
+
+    def save(self) -> None:
+        if not self.state_file:
+            return
+        with self.lock:
+            data = json.dumps(self.state, indent=1, sort_keys=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(data)
+        tmp.replace(self.state_file)
+
+    def _load_state(self) -> dict[str, Any] | None:
+        if self.state_file and self.state_file.exists():
+            return json.loads(self.state_file.read_text())
+        return None
+
+    def next_id(self, counter: str, start: int = 1) -> int:
+        """A new integer id from a named counter kept in the state (so it survives a save)."""
+        with self.lock:
+            counters = self.state.setdefault("_counters", {})
+            value = counters.get(counter, start)
+            counters[counter] = value + 1
+            return value
+
+
+class BadInput(Exception):
+    """Raised inside an endpoint to answer with the platform's error body."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def json_response(
+    data: Any, status: int = 200, content_type: str = "application/json", headers: dict[str, str] | None = None
+) -> Response:
+    body = "" if data is None else json.dumps(data, ensure_ascii=False)
+    return Response(body, status=status, content_type=content_type, headers=headers)
+
+
+def read_json(request: Request, *, expect: type | tuple[type, ...] = (dict, list, str, int)) -> Any:
+    """The request body as JSON of the expected type, or BadInput with a plain message."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadInput("empty payload")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadInput("payload is not valid JSON") from None
+    if not isinstance(data, expect):
+        raise BadInput("payload has the wrong JSON type")
+    return data

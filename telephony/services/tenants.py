@@ -1,0 +1,155 @@
+"""Tenants, their entities and the entities' number plans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from telephony.models import Entity, NumberInterval, Server, Tenant
+from telephony.validators import interval_contains, intervals_overlap, validate_interval
+from tenants import access
+from tenants.access import CHANGE, DELETE, VIEW
+from tenants.models import Organization
+
+IntervalPair = tuple[str, str]
+
+
+@transaction.atomic
+def tenant_create(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
+    """Place a new tenant on a server shared with the actor, if the server has room."""
+    organization = Organization.objects.get(pk=tenant.organization_id)
+    access.require_add(actor, Tenant, organization)
+    tenant.server = Server.objects.select_for_update().get(pk=tenant.server_id)
+    access.require(actor, VIEW, tenant.server)
+    tenant.full_clean()
+    tenant.validate_server_capacity()
+    tenant.save()
+    return tenant
+
+
+@transaction.atomic
+def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
+    stored = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    access.require(actor, CHANGE, stored)
+    if tenant.organization_id != stored.organization_id:
+        access.require_add(actor, Tenant, Organization.objects.get(pk=tenant.organization_id))
+    if tenant.server_id != stored.server_id:
+        if stored.has_backend_identity:
+            raise ValidationError({"server": "The tenant exists on its server; it cannot move to another one."})
+        tenant.server = Server.objects.select_for_update().get(pk=tenant.server_id)
+        access.require(actor, VIEW, tenant.server)
+        tenant.validate_server_capacity()
+    tenant._stored_name = stored.name
+    tenant.full_clean()
+    users = stored.users.count()
+    if tenant.licences < users:
+        raise ValidationError(
+            {"licences": f"The tenant already has {users} users; it needs at least {users} licences."}
+        )
+    tenant.save()
+    return tenant
+
+
+@transaction.atomic
+def tenant_delete(*, actor: AbstractBaseUser, tenant: Tenant) -> None:
+    stored = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    access.require(actor, DELETE, stored)
+    stored.delete()
+
+
+@transaction.atomic
+def entity_create(*, actor: AbstractBaseUser, entity: Entity, intervals: Sequence[IntervalPair] = ()) -> Entity:
+    tenant = Tenant.objects.select_for_update().select_related("organization").get(pk=entity.tenant_id)
+    access.require_add(actor, Entity, tenant.organization)
+    entity.full_clean()
+    _validate_number_plan(tenant, entity, intervals)
+    entity.save()
+    NumberInterval.objects.bulk_create(NumberInterval(entity=entity, start=s, end=e) for s, e in intervals)
+    return entity
+
+
+@transaction.atomic
+def entity_update(
+    *, actor: AbstractBaseUser, entity: Entity, intervals: Sequence[IntervalPair] | None = None
+) -> Entity:
+    """Save an entity; with `intervals`, replace its number plan (its users must stay inside it)."""
+    stored = Entity.objects.select_for_update().get(pk=entity.pk)
+    access.require(actor, CHANGE, stored)
+    if entity.tenant_id != stored.tenant_id:
+        raise ValidationError({"tenant": "An entity cannot move to another tenant."})
+    tenant = Tenant.objects.select_for_update().get(pk=stored.tenant_id)
+    entity.full_clean()
+    if intervals is not None:
+        _validate_number_plan(tenant, entity, intervals)
+    entity.save()
+    if intervals is not None:
+        current = {(i.start, i.end) for i in stored.intervals.all()}
+        wanted = {(s, e) for s, e in intervals}
+        if current != wanted:
+            stored.intervals.all().delete()
+            NumberInterval.objects.bulk_create(NumberInterval(entity=entity, start=s, end=e) for s, e in intervals)
+    return entity
+
+
+@transaction.atomic
+def entity_delete(*, actor: AbstractBaseUser, entity: Entity) -> None:
+    stored = Entity.objects.select_for_update().get(pk=entity.pk)
+    access.require(actor, DELETE, stored)
+    users = stored.users.count()
+    if users:
+        raise ValidationError(f"{stored} still has {users} user(s); move or delete them first.")
+    stored.delete()
+
+
+def parse_intervals(text: str) -> list[IntervalPair]:
+    """'1700-1799, 1961' → [('1700', '1799'), ('1961', '')]; raises ValidationError with a plain message."""
+    pairs: list[IntervalPair] = []
+    for chunk in (part.strip() for part in text.replace(";", ",").replace("\n", ",").split(",")):
+        if not chunk:
+            continue
+        start, _, end = (piece.strip() for piece in chunk.replace("–", "-").partition("-"))
+        try:
+            validate_interval(start, end)
+        except ValidationError as exc:
+            raise ValidationError(f"{chunk}: {' '.join(m for ms in exc.message_dict.values() for m in ms)}") from None
+        pairs.append((start, end))
+    return pairs
+
+
+def _validate_number_plan(tenant: Tenant, entity: Entity, intervals: Sequence[IntervalPair]) -> None:
+    errors: list[str] = []
+    for start, end in intervals:
+        try:
+            validate_interval(start, end)
+        except ValidationError as exc:
+            errors.extend(f"{start}-{end}: {m}" for ms in exc.message_dict.values() for m in ms)
+    if errors:
+        raise ValidationError({"intervals": errors})
+    for i, first in enumerate(intervals):
+        for second in intervals[i + 1 :]:
+            if intervals_overlap(first, second):
+                errors.append(f"{_show(first)} overlaps {_show(second)}.")
+    others = NumberInterval.objects.filter(entity__tenant=tenant).select_related("entity")
+    if entity.pk:
+        others = others.exclude(entity=entity)
+    for other in others:
+        for interval in intervals:
+            if intervals_overlap(interval, (other.start, other.end)):
+                errors.append(f"{_show(interval)} overlaps {other} of entity {other.entity}.")
+    if entity.pk:
+        stranded = [
+            f"{user.full_name} ({user.internal_number})"
+            for user in entity.users.only("first_name", "last_name", "internal_number")
+            if not any(interval_contains(s, e, user.internal_number) for s, e in intervals)
+        ]
+        if stranded:
+            errors.append("These users would fall outside the number plan: " + ", ".join(stranded[:10]) + ".")
+    if errors:
+        raise ValidationError({"intervals": errors})
+
+
+def _show(interval: IntervalPair) -> str:
+    return f"{interval[0]}–{interval[1]}" if interval[1] else interval[0]

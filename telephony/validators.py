@@ -1,0 +1,70 @@
+"""Rules about numbers that models, services and the importer share."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+E164_PATTERN = re.compile(r"^\+[1-9]\d{1,14}$")
+INTERNAL_NUMBER_PATTERN = re.compile(r"^\d{1,6}$")
+TENANT_NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?$")
+
+validate_e164 = RegexValidator(
+    E164_PATTERN,
+    "Enter the number in E.164 form: a + followed by 2 to 15 digits, e.g. +31201234567.",
+    code="e164",
+)
+validate_internal_number = RegexValidator(
+    INTERNAL_NUMBER_PATTERN, "An internal number is 1 to 6 digits.", code="internal_number"
+)
+validate_destination = RegexValidator(
+    re.compile(r"^\+?\d{1,20}$"),
+    "A forwarding destination is a phone number: digits, optionally starting with +.",
+    code="destination",
+)
+validate_tenant_name = RegexValidator(
+    TENANT_NAME_PATTERN,
+    "Use lower-case letters, digits, dots and hyphens (at most 63), starting and ending with a letter or digit.",
+    code="tenant_name",
+)
+
+
+def normalize_e164(raw: str) -> str:
+    """Accept common spellings ('+31 20 123 4567', '0031201234567') and return +<digits>."""
+    text = re.sub(r"[\s().-]", "", raw or "")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    return text
+
+
+def interval_contains(start: str, end: str, number: str) -> bool:
+    """Is `number` inside the interval? Numbers of another length never are ("170" is not in 1700–1799)."""
+    end = end or start
+    return len(number) == len(start) and start <= number <= end
+
+
+def intervals_overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    a_start, a_end = a[0], a[1] or a[0]
+    b_start, b_end = b[0], b[1] or b[0]
+    return len(a_start) == len(b_start) and a_start <= b_end and b_start <= a_end
+
+
+def validate_interval(start: str, end: str) -> None:
+    errors = {}
+    if not INTERNAL_NUMBER_PATTERN.match(start or ""):
+        errors["start"] = "The start of an interval is 1 to 6 digits."
+    if end and not INTERNAL_NUMBER_PATTERN.match(end):
+        errors["end"] = "The end of an interval is 1 to 6 digits, or empty for a single number."
+    if not errors and end:
+        if len(end) != len(start):
+            errors["end"] = "Start and end must have the same number of digits."
+        elif end < start:
+            errors["end"] = "The end of an interval cannot be before its start."
+    if errors:
+        raise ValidationError(errors)
+
+
+def interval_size(start: str, end: str) -> int:
+    return int(end or start) - int(start) + 1

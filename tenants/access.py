@@ -1,0 +1,287 @@
+"""The permission tree: the one place that says what a portal login may see and do.
+
+A login sees the organizations of its memberships and everything below them; the membership's
+role decides the actions there. A superuser sees everything (XCU's `superAdmin`). An entity
+administrator (XCU administrator with `entityIds`) sees only the users and numbers of the entities
+granted to it. Resources that are shared down the tree (platforms, servers, line templates) can
+also be seen and used from below their owner, never changed from there.
+
+Every model that is scoped declares an `AccessPolicy` as its `access_policy` attribute, naming the
+lookups from the model to its owning organization. `restrict()` turns a login and an action into a
+filter on any queryset: one query for the login's memberships (cached on the user object for the
+request), then the filtered query itself. Nothing here imports the models above this floor: the
+policy's lookups are plain strings.
+
+Objects outside a login's scope are answered with 404, never 403, so that nobody learns what exists
+outside their tree.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from tenants.models import Membership, Organization
+from tenants.policy import (  # noqa: F401  (re-exported: models and services import them from here)
+    ACTIONS,
+    ADD,
+    ALL_ROLES,
+    CHANGE,
+    DELETE,
+    ENTITY_GRANTS_RELATION,
+    ORGANIZATION_MANAGERS,
+    PBX_MANAGERS,
+    VIEW,
+    AccessPolicy,
+)
+
+_CACHE_ATTRIBUTE = "_access_memberships"
+
+
+def policy_of(model: type[Model]) -> AccessPolicy:
+    try:
+        return model.access_policy  # type: ignore[attr-defined]
+    except AttributeError:
+        raise TypeError(f"{model.__name__} declares no access_policy; it cannot be scoped") from None
+
+
+# --- memberships -----------------------------------------------------------------------------
+
+
+def memberships(user: Any) -> list[tuple[str, str]]:
+    """(organization path, role) of every membership of the login; one query, then cached."""
+    cached = getattr(user, _CACHE_ATTRIBUTE, None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(user_id=user.pk)
+            .values_list("organization__path", "role")
+            .order_by("organization__path")
+        )
+        setattr(user, _CACHE_ATTRIBUTE, cached)
+    return cached
+
+
+def forget(user: Any) -> None:
+    """Drop the cached memberships and grants (after they changed within a request or test)."""
+    for attribute in (_CACHE_ATTRIBUTE, "_access_entity_grants"):
+        if hasattr(user, attribute):
+            delattr(user, attribute)
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+
+
+def _paths_with(user: Any, roles: frozenset[str]) -> list[str]:
+    """Membership paths holding one of the roles, without those already covered by an ancestor."""
+    kept: list[str] = []
+    for path in sorted(path for path, role in memberships(user) if role in roles):
+        if not any(path.startswith(parent) for parent in kept):
+            kept.append(path)
+    return kept
+
+
+def _next_sibling_path(path: str) -> str | None:
+    """The smallest path after every path starting with `path` (None if there is none)."""
+    alphabet = Organization.alphabet
+    chars = list(path)
+    for index in range(len(chars) - 1, -1, -1):
+        position = alphabet.index(chars[index])
+        if position + 1 < len(alphabet):
+            chars[index] = alphabet[position + 1]
+            return "".join(chars[: index + 1])
+    return None
+
+
+def subtree(field: str, path: str) -> Q:
+    """`field` (a path column) lies in the subtree at `path`.
+
+    Written as a range, not LIKE 'path%': a range uses the plain index on every database and
+    collation (SQLite never uses an index for Django's LIKE … ESCAPE).
+    """
+    upper = _next_sibling_path(path)
+    condition = Q(**{f"{field}__gte": path})
+    return condition & Q(**{f"{field}__lt": upper}) if upper else condition
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    step = Organization.steplen
+    return [path[: i * step] for i in range(1, len(path) // step)]
+
+
+# --- restricting querysets ---------------------------------------------------------------------
+
+
+def restrict(queryset: QuerySet, user: Any, action: str = VIEW) -> QuerySet:
+    """The part of `queryset` that the login may `action`."""
+    if not _active(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    condition = scope_condition(queryset.model, user, action)
+    return queryset.filter(condition) if condition is not None else queryset.none()
+
+
+def scope_condition(model: type[Model], user: Any, action: str) -> Q | None:
+    """The Q object behind `restrict`; None when the login may do nothing of the kind."""
+    policy = policy_of(model)
+    paths = _paths_with(user, policy.roles_for(action))
+    lookups = policy.organization_lookups
+    if action in (ADD, DELETE):
+        lookups = lookups[:1]
+    conditions: list[Q] = []
+    for lookup in lookups:
+        field = f"{lookup}__path" if lookup else "path"
+        for path in paths:
+            condition = subtree(field, path)
+            if action in policy.strict_actions:
+                condition &= ~Q(**{field: path})
+            conditions.append(condition)
+        if action == VIEW and policy.shared_down:
+            shared = {ancestor for path, _role in memberships(user) for ancestor in _ancestor_paths(path)}
+            shared.update(path for path, _role in memberships(user))
+            if shared:
+                conditions.append(Q(**{f"{field}__in": sorted(shared)}))
+    entity_condition = _entity_condition(model, policy, user, action)
+    if entity_condition is not None:
+        conditions.append(entity_condition)
+    return reduce(or_, conditions) if conditions else None
+
+
+def _entity_model(user: Any) -> type[Model] | None:
+    """The model whose many-to-many grants entities to logins, if the floor above declares one."""
+    try:
+        return type(user)._meta.get_field(ENTITY_GRANTS_RELATION).related_model
+    except Exception:  # no such relation: nobody is an entity administrator
+        return None
+
+
+def _entity_grant_paths(user: Any) -> list[str]:
+    """Owning-organization paths of the entities granted to the login (one query, cached)."""
+    cached = getattr(user, "_access_entity_grants", None)
+    if cached is None:
+        entity_model = _entity_model(user)
+        cached = []
+        if entity_model is not None:
+            lookup = policy_of(entity_model).organization_lookups[0]
+            related = getattr(user, ENTITY_GRANTS_RELATION)
+            cached = sorted(set(related.values_list(f"{lookup}__path", flat=True)))
+        user._access_entity_grants = cached
+    return cached
+
+
+def _entity_condition(model: type[Model], policy: AccessPolicy, user: Any, action: str) -> Q | None:
+    if action not in policy.entity_actions:
+        return None
+    entity_model = _entity_model(user)
+    if entity_model is None:
+        return None
+    if action == VIEW and policy.shared_down:
+        grant_paths = _entity_grant_paths(user)
+        if not grant_paths:
+            return None
+        field = f"{policy.organization_lookups[0]}__path" if policy.organization_lookups[0] else "path"
+        shared = {ancestor for path in grant_paths for ancestor in (*_ancestor_paths(path), path)}
+        return Q(**{f"{field}__in": sorted(shared)})
+    grants = entity_model._meta.get_field(policy.entity_grant_field).remote_field.through
+    granted = grants.objects.filter(user_id=user.pk).values(f"{entity_model._meta.model_name}_id")
+    if policy.entity_reverse_lookup is not None:
+        owners = entity_model._default_manager.filter(pk__in=granted).values(policy.entity_reverse_lookup)
+        return Q(pk__in=owners)
+    if policy.entity_lookup is None:
+        return None
+    return Q(**{f"{policy.entity_lookup}__in" if policy.entity_lookup else "pk__in": granted})
+
+
+def can(user: Any, action: str, obj: Model) -> bool:
+    """May the login `action` this object? One query (plus the cached membership query)."""
+    if obj.pk is None:
+        raise ValueError("can() needs a saved object; use can_add() for a new one")
+    if not _active(user):
+        return False
+    if user.is_superuser:
+        return True
+    return restrict(type(obj)._default_manager.filter(pk=obj.pk), user, action).exists()
+
+
+def require(user: Any, action: str, obj: Model) -> None:
+    """Raise 404 unless the login may `action` the object (what a denied login gets everywhere)."""
+    if not can(user, action, obj):
+        raise Http404(f"No {type(obj)._meta.verbose_name} matches the given query.")
+
+
+def can_add(user: Any, model: type[Model], organization: Organization, *, entity: Model | None = None) -> bool:
+    """May the login create a `model` owned by `organization` (and, for entity administrators,
+    inside `entity`)? No query beyond the cached memberships, except the entity grant check."""
+    if not _active(user):
+        return False
+    if user.is_superuser:
+        return True
+    policy = policy_of(model)
+    if any(organization.path.startswith(path) for path in _paths_with(user, policy.roles_for(ADD))):
+        return True
+    if entity is not None and ADD in policy.entity_actions:
+        grants = getattr(entity, policy.entity_grant_field)
+        return grants.filter(pk=user.pk).exists()
+    return False
+
+
+def require_add(user: Any, model: type[Model], organization: Organization, *, entity: Model | None = None) -> None:
+    if not can_add(user, model, organization, entity=entity):
+        raise Http404("No organization matches the given query.")
+
+
+def organizations_for(user: Any, model: type[Model], action: str = ADD) -> QuerySet[Organization]:
+    """Organizations in which the login may `action` objects of `model` (form choices)."""
+    organizations = Organization.objects.all()
+    if not _active(user):
+        return organizations.none()
+    if user.is_superuser:
+        return organizations
+    paths = _paths_with(user, policy_of(model).roles_for(action))
+    if not paths:
+        return organizations.none()
+    return organizations.filter(reduce(or_, (subtree("path", path) for path in paths)))
+
+
+def visible_organizations(user: Any) -> QuerySet[Organization]:
+    """Every organization the login may see."""
+    return restrict(Organization.objects.all(), user, VIEW)
+
+
+def has_any_scope(user: Any) -> bool:
+    """Does the login see anything at all in the admin (a membership, or an entity grant)?"""
+    if not _active(user):
+        return False
+    return bool(user.is_superuser or memberships(user) or has_entity_grants(user))
+
+
+def has_entity_grants(user: Any) -> bool:
+    return bool(_entity_grant_paths(user))
+
+
+# --- portal logins -----------------------------------------------------------------------------
+
+
+def restrict_users(queryset: QuerySet, user: Any, action: str = VIEW) -> QuerySet:
+    """Portal logins the login may see (a membership in its subtree) or manage (admin role over
+    every one of the other login's memberships, and never a superuser)."""
+    if not _active(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    admin_paths = _paths_with(user, ORGANIZATION_MANAGERS)
+    if action == VIEW:
+        visible_paths = _paths_with(user, ALL_ROLES)
+        inside = reduce(or_, (subtree("memberships__organization__path", p) for p in visible_paths), Q(pk=user.pk))
+        return queryset.filter(pk__in=queryset.model._default_manager.filter(inside).values("pk"))
+    if not admin_paths:
+        return queryset.none()
+    inside_admin = reduce(or_, (subtree("organization__path", p) for p in admin_paths))
+    outside = Membership.objects.exclude(inside_admin).values("user_id")
+    inside = Membership.objects.filter(inside_admin).values("user_id")
+    return queryset.filter(pk__in=inside, is_superuser=False).exclude(pk__in=outside)

@@ -1,0 +1,120 @@
+"""Who owns what: the organization tree and the portal logins' roles in it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from treebeard.mp_tree import MP_Node
+
+from tenants.policy import DELETE, ORGANIZATION_MANAGERS, ROLE_ADMIN, ROLE_OPERATOR, ROLE_VIEWER, AccessPolicy
+
+
+class OrganizationKind(models.TextChoices):
+    DISTRIBUTOR = "distributor", "Distributor"
+    RESELLER = "reseller", "Reseller"
+    CUSTOMER = "customer", "Customer"
+
+
+class Organization(MP_Node):
+    """A node of the tree: distributor > reseller > (sub-reseller …) > customer, any depth.
+
+    Stored as a materialized path (django-treebeard): every node's `path` starts with its parent's,
+    so "this node and everything below it" is one indexed `path LIKE 'prefix%'` query. A customer
+    is a leaf: it owns tenants, not other organizations. New children go after their siblings
+    (no `node_order_by`), so adding one never rewrites the paths of others.
+    """
+
+    access_policy = AccessPolicy(("",), manage_roles=ORGANIZATION_MANAGERS, strict_actions=frozenset({DELETE}))
+
+    # 4 characters of [0-9A-Z] per level: 1.6 million children per node; 1020 characters: 255 levels.
+    steplen = 4
+    path = models.CharField(max_length=1020, unique=True)
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=OrganizationKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=OrganizationKind.values),
+                name="organization_kind_valid",
+                violation_error_message="Choose distributor, reseller or customer.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_customer(self) -> bool:
+        return self.kind == OrganizationKind.CUSTOMER
+
+    def ancestor_paths(self) -> list[str]:
+        """Paths of this node's ancestors, root first, worked out from its own path (no query)."""
+        return [self.path[: i * self.steplen] for i in range(1, len(self.path) // self.steplen)]
+
+    @property
+    def parent(self) -> Organization | None:
+        """The organization directly above, or None for a root (one query)."""
+        return Organization.objects.get_parent(self) if self.depth > 1 else None
+
+    def is_within(self, other: Organization) -> bool:
+        """True if this organization is `other` or below it."""
+        return self.path.startswith(other.path)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.name and not self.name.strip():
+            raise ValidationError({"name": "The name cannot be blank."})
+
+
+def validate_child_kind(parent: Organization | None, kind: str) -> None:
+    """A customer has no organizations below it; a distributor sits at the top of a tree."""
+    if parent is None:
+        return
+    if parent.kind == OrganizationKind.CUSTOMER:
+        raise ValidationError(
+            {"parent": f"{parent.name} is a customer; a customer cannot have organizations below it."}
+        )
+    if kind == OrganizationKind.DISTRIBUTOR and parent.kind != OrganizationKind.DISTRIBUTOR:
+        raise ValidationError({"kind": "A distributor can only sit below another distributor."})
+
+
+class Role(models.TextChoices):
+    ADMIN = ROLE_ADMIN, "Administrator"
+    OPERATOR = ROLE_OPERATOR, "Operator"
+    VIEWER = ROLE_VIEWER, "Viewer"
+
+
+class Membership(models.Model):
+    """A portal login's role in one organization; it holds for the whole subtree below it.
+
+    `admin` manages everything in the subtree including staff and platforms, `operator` manages the
+    PBX objects (tenants, entities, templates, users, numbers), `viewer` only reads.
+    """
+
+    access_policy = AccessPolicy(("organization",), manage_roles=ORGANIZATION_MANAGERS)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"],
+                name="membership_one_role_per_organization",
+                violation_error_message="This login already has a role in this organization.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values),
+                name="membership_role_valid",
+                violation_error_message="Choose admin, operator or viewer.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} of {self.organization}"

@@ -1,0 +1,168 @@
+"""Every write to the organization tree and its memberships: one function per use case, each in
+one transaction, each checking the actor's right to do it (a denied actor gets 404)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+
+from tenants import access
+from tenants.access import CHANGE, DELETE
+from tenants.models import Membership, Organization, validate_child_kind
+
+
+@transaction.atomic
+def organization_create(
+    *, actor: AbstractBaseUser, organization: Organization, parent: Organization | None
+) -> Organization:
+    """Save a new organization below `parent`; only a superuser may start a new tree."""
+    organization.full_clean(exclude=["path", "depth", "numchild"])
+    if parent is None:
+        if not actor.is_superuser:
+            raise ValidationError({"parent": "Choose the organization the new one sits below."})
+        return Organization.objects.add_root(instance=organization)
+    parent = Organization.objects.select_for_update().get(pk=parent.pk)
+    access.require_add(actor, Organization, parent)
+    validate_child_kind(parent, organization.kind)
+    return Organization.objects.add_child(parent, instance=organization)
+
+
+@transaction.atomic
+def organization_update(*, actor: AbstractBaseUser, organization: Organization) -> Organization:
+    """Save a renamed or re-kinded organization (moving it is `organization_move`)."""
+    stored = Organization.objects.select_for_update().get(pk=organization.pk)
+    access.require(actor, CHANGE, stored)
+    organization.path, organization.depth, organization.numchild = stored.path, stored.depth, stored.numchild
+    organization.full_clean(exclude=["path", "depth", "numchild"])
+    validate_child_kind(stored.parent, organization.kind)
+    if organization.kind == "customer" and stored.numchild:
+        raise ValidationError({"kind": "An organization with organizations below it cannot be a customer."})
+    if stored.kind == "customer" and organization.kind != "customer" and stored.tenants.exists():
+        raise ValidationError({"kind": "This customer owns tenants; it must stay a customer."})
+    organization.save(update_fields=["name", "kind"])
+    return organization
+
+
+@transaction.atomic
+def organization_move(*, actor: AbstractBaseUser, organization: Organization, new_parent: Organization) -> Organization:
+    """Re-parent an organization with everything below it.
+
+    The actor must be allowed to remove it from where it is (a membership strictly above it) and to
+    add below the new parent; a node cannot move below itself.
+    """
+    stored = Organization.objects.select_for_update().get(pk=organization.pk)
+    new_parent = Organization.objects.select_for_update().get(pk=new_parent.pk)
+    access.require(actor, DELETE, stored)
+    access.require_add(actor, Organization, new_parent)
+    if new_parent.path.startswith(stored.path):
+        raise ValidationError({"parent": "An organization cannot move below itself or one of its own organizations."})
+    validate_child_kind(new_parent, stored.kind)
+    if (current := stored.parent) is not None and current.pk == new_parent.pk:
+        return stored
+    Organization.objects.move(stored, new_parent, pos="last-child")
+    return Organization.objects.get(pk=stored.pk)
+
+
+@transaction.atomic
+def organization_delete(*, actor: AbstractBaseUser, organization: Organization) -> None:
+    stored = Organization.objects.select_for_update().get(pk=organization.pk)
+    access.require(actor, DELETE, stored)
+    blockers = []
+    if stored.numchild:
+        blockers.append(f"{stored.numchild} organization(s) below it")
+    for relation, label in (
+        ("tenants", "tenant(s)"),
+        ("platforms", "platform(s)"),
+        ("line_templates", "line template(s)"),
+        ("phone_numbers", "phone number(s) in its pool"),
+    ):
+        count = getattr(stored, relation).count()
+        if count:
+            blockers.append(f"{count} {label}")
+    if blockers:
+        raise ValidationError(f"{stored.name} still has {', '.join(blockers)}; remove or move them first.")
+    stored.delete()
+
+
+@transaction.atomic
+def membership_create(*, actor: AbstractBaseUser, membership: Membership) -> Membership:
+    """Give a login a role in an organization the actor administers."""
+    organization = Organization.objects.get(pk=membership.organization_id)
+    access.require_add(actor, Membership, organization)
+    _require_manageable_login(actor, membership)
+    membership.full_clean()
+    membership.save()
+    access.forget(membership.user)
+    return membership
+
+
+@transaction.atomic
+def membership_update(*, actor: AbstractBaseUser, membership: Membership) -> Membership:
+    stored = Membership.objects.select_for_update().select_related("organization").get(pk=membership.pk)
+    access.require(actor, CHANGE, stored)
+    if membership.organization_id != stored.organization_id:
+        access.require_add(actor, Membership, Organization.objects.get(pk=membership.organization_id))
+    if membership.user_id != stored.user_id:
+        raise ValidationError({"user": "A membership cannot be handed to another login; create a new one."})
+    membership.full_clean()
+    membership.save()
+    access.forget(membership.user)
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, actor: AbstractBaseUser, membership: Membership) -> None:
+    stored = Membership.objects.select_for_update().get(pk=membership.pk)
+    access.require(actor, DELETE, stored)
+    stored.delete()
+    access.forget(membership.user)
+
+
+def _require_manageable_login(actor: AbstractBaseUser, membership: Membership) -> None:
+    """Admins may give roles to logins they manage, or to new logins without any role yet;
+    never to a superuser or to someone else's staff."""
+    user = membership.user
+    if actor.is_superuser:
+        return
+    if user.is_superuser:
+        raise Http404("No user matches the given query.")
+    if (
+        user.memberships.exists()
+        and not access.restrict_users(type(user).objects.filter(pk=user.pk), actor, CHANGE).exists()
+    ):
+        raise Http404("No user matches the given query.")
+
+
+@transaction.atomic
+def staff_login_create(
+    *, actor: AbstractBaseUser, username: str, password: str, email: str, organization: Organization, role: str
+) -> AbstractBaseUser:
+    """A new admin-site login with its first role, in an organization the actor administers."""
+    access.require_add(actor, Membership, organization)
+    user_model = get_user_model()
+    user = user_model(username=username, email=email, is_staff=True)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    membership = Membership(user=user, organization=organization, role=role)
+    membership.full_clean()
+    membership.save()
+    return user
+
+
+@transaction.atomic
+def login_update(*, actor: AbstractBaseUser, user: AbstractBaseUser) -> AbstractBaseUser:
+    """Save a login the actor manages; only a superuser may grant superuser status."""
+    user_model = get_user_model()
+    stored = user_model.objects.select_for_update().get(pk=user.pk)
+    if not actor.is_superuser:
+        if not access.restrict_users(user_model.objects.filter(pk=stored.pk), actor, CHANGE).exists():
+            raise Http404("No user matches the given query.")
+        if user.is_superuser and not stored.is_superuser:
+            raise ValidationError({"is_superuser": "Only a superuser can make another."})
+    user.full_clean()
+    user.save()
+    return user

@@ -1,0 +1,307 @@
+"""XcuDriver against the XCU simulator over real HTTP: the driver contract (idempotent creates,
+deletes of what is gone, one fresh login on an expired session, the error taxonomy) and the
+read-back of what it wrote."""
+
+import pytest
+
+from telephony.backends import base
+from telephony.backends.base import (
+    BackendIdentity,
+    Connection,
+    EntitySpec,
+    IntervalSpec,
+    TemplateSpec,
+    TenantRef,
+    TenantSpec,
+    UserSpec,
+)
+from telephony.backends.errors import (
+    AuthenticationError,
+    NotFoundError,
+    RejectedError,
+    TransientError,
+    UnsupportedOperation,
+)
+from telephony.backends.xcu import XcuDriver
+from telephony.sandbox.base import FaultConfig
+from telephony.sandbox.server import serve_in_thread
+from telephony.sandbox.xcu import XcuSimulator
+
+XIVO_220 = TenantRef(name="acme", server_name="xivo-220", server_identity=BackendIdentity(xcu_id=1))
+
+
+@pytest.fixture(scope="module")
+def served():
+    """One server for the module (stopping one costs half a second); each test resets it."""
+    running = serve_in_thread(XcuSimulator())
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sim(served):
+    served.simulator.faults = FaultConfig()
+    served.simulator.reset()
+    return served.simulator
+
+
+@pytest.fixture
+def connect(served, sim):
+    drivers = []
+
+    def _connect(password="superpass", timeout=5.0, base_url=None):
+        connection = Connection(
+            kind="xcu", base_url=base_url or served.base_url, username="admin", secret=password, timeout=timeout
+        )
+        drivers.append(XcuDriver(connection))
+        return drivers[-1]
+
+    yield _connect
+    for driver in drivers:
+        driver.close()
+
+
+@pytest.fixture
+def driver(connect):
+    return connect()
+
+
+def entity_spec(**changes):
+    values = {"name": "acme", "display_name": "Acme", "intervals": [IntervalSpec("2000", "2099"), IntervalSpec("2500")]}
+    values.update(changes)
+    return EntitySpec(**values)
+
+
+def template_spec(**changes):
+    values = {"name": "Acme standard", "ringing_time": 25, "caller_id_mode": "anonymous"}
+    values.update(changes)
+    return TemplateSpec(**values)
+
+
+def user_spec(number="2001", **changes):
+    values = {
+        "username": "ada",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "internal_number": number,
+        "entity": entity_spec(),
+        "template": template_spec(),
+        "email": "ada@example.com",
+    }
+    values.update(changes)
+    return UserSpec(**values)
+
+
+def users_numbered(sim, number):
+    return [u for u in sim.snapshot()["users"] if u["internalNumber"] == number]
+
+
+def provision_entity_and_template(driver):
+    driver.upsert_entity(XIVO_220, entity_spec())
+    driver.upsert_template(XIVO_220, template_spec())
+
+
+# ---------------------------------------------------------------------- health, servers, tenants
+def test_the_driver_registers_for_the_xcu_kind():
+    assert base._REGISTRY[base.KIND_XCU] is XcuDriver
+
+
+def test_health_and_servers(driver):
+    assert driver.health().detail.startswith("XCU, 2 XiVOs (xivo-220, xivo-221)")
+    servers = driver.list_servers()
+    assert [(s.name, s.identity.xcu_id, s.remaining_slots) for s in servers] == [
+        ("xivo-220", 1, 664),
+        ("xivo-221", 2, 280),
+    ]
+    assert servers[1].uuid == "15585b75-1d75-45b1-8678-520d1210ec59"
+
+
+def test_base_url_may_include_the_api_path(connect, served):
+    assert len(connect(base_url=f"{served.base_url}/api/1.0/").list_servers()) == 2
+
+
+def test_tenants_are_bookkeeping_on_a_xivo(driver):
+    assert [t.name for t in driver.list_tenants()] == ["xivo-220", "xivo-221"]
+    info = driver.create_tenant(TenantSpec(name="acme", server_name="xivo-221"))
+    assert (info.identity.xcu_id, info.server_name) == (2, "xivo-221")
+    with pytest.raises(NotFoundError):
+        driver.create_tenant(TenantSpec(name="acme", server_identity=BackendIdentity(xcu_id=42)))
+    assert driver.get_tenant(TenantRef(name="x", server_identity=BackendIdentity(xcu_id=42))) is None
+    assert driver.get_tenant(XIVO_220).server_name == "xivo-220"
+    driver.delete_tenant(XIVO_220)
+    with pytest.raises(UnsupportedOperation):
+        driver.start_tenant(XIVO_220)
+
+
+# ---------------------------------------------------------------------- entities and templates
+def test_entity_create_read_update_delete(driver, sim):
+    identity = driver.upsert_entity(XIVO_220, entity_spec())
+    assert identity.xcu_combined_id == "acme@8f159082-4b25-48b3-afec-1873491a60be"
+    again = driver.upsert_entity(XIVO_220, entity_spec(display_name="Acme BV", presented_number="+31201234567"))
+    assert again.xcu_id == identity.xcu_id
+    stored = [e for e in sim.snapshot()["entities"] if e["name"] == "acme"]
+    assert [(e["displayName"], e["presentedNumber"]) for e in stored] == [("Acme BV", "+31201234567")]
+    renamed = driver.upsert_entity(XIVO_220, entity_spec(name="acme-nl", identity=identity))
+    assert (renamed.xcu_id, renamed.xcu_combined_id.split("@")[0]) == (identity.xcu_id, "acme-nl")
+    assert driver.available_numbers(XIVO_220, entity_spec(name="acme-nl"), limit=3) == ["2000", "2001", "2002"]
+    driver.delete_entity(XIVO_220, entity_spec(name="acme-nl"))
+    driver.delete_entity(XIVO_220, entity_spec(name="acme-nl"))  # already gone: fine
+    assert [e["name"] for e in sim.snapshot()["entities"]] == ["default", "default_analogique"]
+
+
+def test_template_create_read_update_delete(driver, sim):
+    identity = driver.upsert_template(XIVO_220, template_spec())
+    updated = driver.upsert_template(XIVO_220, template_spec(routed_inbound=True, routed_inbound_prefix="0201"))
+    assert updated.xcu_id == identity.xcu_id
+    stored = [t for t in sim.snapshot()["templates"] if t["name"] == "Acme standard"]
+    assert [(t["routedInboundPrefix"], t["xivos"]) for t in stored] == [("0201", [1])]
+    # the same template name used from another XiVO is shared, not duplicated, and survives its
+    # deletion from the first XiVO
+    xivo_221 = TenantRef(name="other", server_identity=BackendIdentity(xcu_id=2))
+    assert driver.upsert_template(xivo_221, template_spec()).xcu_id == identity.xcu_id
+    driver.delete_template(XIVO_220, template_spec())
+    assert [t["xivos"] for t in sim.snapshot()["templates"] if t["name"] == "Acme standard"] == [[2]]
+    driver.delete_template(xivo_221, template_spec())
+    driver.delete_template(xivo_221, template_spec())
+    assert [t["name"] for t in sim.snapshot()["templates"]] == ["Modèle 220"]
+
+
+# ---------------------------------------------------------------------- users and numbers
+def test_user_create_read_update_delete(driver, sim):
+    provision_entity_and_template(driver)
+    identity = driver.create_user(XIVO_220, user_spec())
+    assert sim.snapshot()["xivos"][0]["remainingSlots"] == 663
+    found = driver.find_user(XIVO_220, user_spec())
+    assert (found.username, found.email, found.entity_name, found.identity.xcu_id) == (
+        "ada",
+        "ada@example.com",
+        "acme",
+        identity.xcu_id,
+    )
+    driver.update_user(XIVO_220, user_spec(last_name="King", identity=identity))
+    assert driver.find_user(XIVO_220, user_spec()).last_name == "King"
+    driver.update_user(XIVO_220, user_spec(number="2002", identity=identity))  # renumbered by identity
+    assert users_numbered(sim, "2002")[0]["id"] == identity.xcu_id
+    driver.delete_user(XIVO_220, user_spec(number="2002"))
+    driver.delete_user(XIVO_220, user_spec(number="2002"))
+    assert driver.find_user(XIVO_220, user_spec(number="2002")) is None
+    assert sim.snapshot()["xivos"][0]["remainingSlots"] == 664
+    with pytest.raises(NotFoundError):
+        driver.update_user(XIVO_220, user_spec(number="2003"))
+
+
+def test_creating_a_user_that_exists_adopts_it(driver, sim):
+    provision_entity_and_template(driver)
+    first = driver.create_user(XIVO_220, user_spec())
+    # a retry after a crash: the portal never stored the identity
+    second = driver.create_user(XIVO_220, user_spec(first_name="Augusta"))
+    assert second.xcu_id == first.xcu_id
+    assert [u["firstName"] for u in users_numbered(sim, "2001")] == ["Augusta"]
+    assert sim.snapshot()["xivos"][0]["remainingSlots"] == 663
+
+
+def test_external_numbers(driver, sim):
+    provision_entity_and_template(driver)
+    driver.create_user(XIVO_220, user_spec())
+    driver.assign_number(XIVO_220, user_spec(), "+31201234567")
+    driver.assign_number(XIVO_220, user_spec(), "+31201234567")  # already there: fine
+    assert users_numbered(sim, "2001")[0]["externalNumber"] == "+31201234567"
+    with pytest.raises(RejectedError, match="one external number per user"):
+        driver.assign_number(XIVO_220, user_spec(), "+31209999999")
+    driver.update_user(XIVO_220, user_spec(last_name="King"))  # a spec without numbers keeps them
+    assert users_numbered(sim, "2001")[0]["externalNumber"] == "+31201234567"
+    driver.unassign_number(XIVO_220, user_spec(), "+31201234567")
+    driver.unassign_number(XIVO_220, user_spec(), "+31201234567")
+    assert users_numbered(sim, "2001")[0]["externalNumber"] is None
+    with pytest.raises(UnsupportedOperation):
+        driver.allocate_number(XIVO_220)
+
+
+def test_fetch_state_reads_back_what_was_written(driver):
+    provision_entity_and_template(driver)
+    user_identity = driver.create_user(XIVO_220, user_spec())
+    driver.assign_number(XIVO_220, user_spec(), "+31201234567")
+    state = driver.fetch_state(XIVO_220)
+    assert state.tenant.server_name == "xivo-220"
+    assert [(e.name, e.display_name, [(i.start, i.end) for i in e.intervals]) for e in state.entities] == [
+        ("acme", "Acme", [("2000", "2099"), ("2500", "")])
+    ]
+    assert state.entities[0].identity.xcu_combined_id.startswith("acme@")
+    ours = [t for t in state.templates if t.name == "Acme standard"]
+    assert [(t.ringing_time, t.caller_id_mode) for t in ours] == [(25, "anonymous")]
+    assert [(u.username, u.internal_number, u.external_numbers) for u in state.users] == [
+        ("ada", "2001", ["+31201234567"])
+    ]
+    assert [(n.number, n.assigned_username, n.identity.xcu_id) for n in state.numbers] == [
+        ("+31201234567", "ada", user_identity.xcu_id)
+    ]
+
+
+# ---------------------------------------------------------------------- sessions and errors
+def test_a_session_expiring_mid_sequence_is_renewed(driver, sim):
+    sim.set_faults({"session_expiry_calls": 2})
+    provision_entity_and_template(driver)
+    identity = driver.create_user(XIVO_220, user_spec())
+    driver.update_user(XIVO_220, user_spec(last_name="King", identity=identity))
+    driver.assign_number(XIVO_220, user_spec(), "+31201234567")
+    assert driver.fetch_state(XIVO_220).users[0].last_name == "King"
+    driver.delete_user(XIVO_220, user_spec())
+    logins = [e for e in driver.log.entries if e.url.endswith("/login")]
+    assert len(logins) > 3 and all(e.status == 200 for e in logins)
+
+
+def test_wrong_password_raises_authentication_error(connect):
+    driver = connect(password="wrong")
+    with pytest.raises(AuthenticationError, match="invalid login or password"):
+        driver.list_servers()
+    assert "wrong" not in str(driver.log.as_list())
+
+
+def test_secrets_stay_out_of_the_exchange_log(driver):
+    driver.list_servers()
+    assert "superpass" not in str(driver.log.as_list())
+    assert driver.client.session_cookie.split("=", 1)[1] not in str(driver.log.as_list())
+
+
+@pytest.mark.parametrize("fault", [{"rate_limit_rate": 1.0}, {"error_rate": 1.0}, {"down": True}])
+def test_throttling_and_server_errors_are_transient(driver, sim, fault):
+    driver.list_servers()  # logged in before the fault starts
+    sim.set_faults(fault)
+    with pytest.raises(TransientError):
+        driver.list_servers()
+
+
+def test_timeouts_are_transient(connect, sim):
+    driver = connect(timeout=0.5)
+    driver.list_servers()
+    sim.set_faults({"timeout_rate": 1.0, "hang_seconds": 2})
+    with pytest.raises(TransientError, match="timed out"):
+        driver.list_servers()
+
+
+def test_connection_refused_is_transient(connect):
+    running = serve_in_thread(XcuSimulator())
+    base_url = running.base_url
+    running.stop()
+    with pytest.raises(TransientError):
+        connect(base_url=base_url).list_servers()
+
+
+def test_validation_refusal_carries_the_simulators_message(driver):
+    driver.upsert_entity(XIVO_220, entity_spec())
+    with pytest.raises(RejectedError, match="routedInboundPrefix: field is required") as refused:
+        driver.upsert_template(XIVO_220, template_spec(routed_inbound=True))
+    assert refused.value.status == 400
+    driver.upsert_template(XIVO_220, template_spec())
+    with pytest.raises(RejectedError, match="3000 is not in the intervals of entity acme"):
+        driver.create_user(XIVO_220, user_spec(number="3000"))
+    with pytest.raises(RejectedError, match=r"intervals\[0\]\.start: must be 1 to 6 digits"):
+        driver.upsert_entity(XIVO_220, entity_spec(name="big", intervals=[IntervalSpec("1234567")]))
+
+
+def test_users_need_their_entity_and_template_first(driver):
+    with pytest.raises(NotFoundError, match="entity acme does not exist"):
+        driver.create_user(XIVO_220, user_spec())
+    driver.upsert_entity(XIVO_220, entity_spec())
+    with pytest.raises(NotFoundError, match="line template Acme standard does not exist"):
+        driver.create_user(XIVO_220, user_spec())

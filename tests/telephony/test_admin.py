@@ -1,0 +1,327 @@
+"""The admin, scoped: a sibling organization's staff get 404 or an empty list everywhere, nothing is
+created outside a subtree, secrets never render, and changelists cost the same at 10 and 200 rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from telephony.models import Entity, LineTemplate, NumberInterval, PbxUser, PhoneNumber, Platform, Server, Tenant
+from tenants.models import Membership, Organization, Role
+from tests.factories import (
+    PASSWORD,
+    EntityFactory,
+    LineTemplateFactory,
+    MembershipFactory,
+    PbxUserFactory,
+    PhoneNumberFactory,
+    PlatformFactory,
+    ServerFactory,
+    TenantFactory,
+)
+from tests.worlds import build_world
+
+User = get_user_model()
+SCOPED_MODELS = [
+    Organization,
+    Membership,
+    Platform,
+    Server,
+    Tenant,
+    Entity,
+    NumberInterval,
+    LineTemplate,
+    PbxUser,
+    PhoneNumber,
+]
+
+
+def url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def world(tree):
+    return build_world(tree.reseller, tree.customer)
+
+
+@pytest.fixture
+def sibling_admin(tree, member, client):
+    login = member(tree.sibling, Role.ADMIN)
+    client.force_login(login)
+    return client
+
+
+def test_every_project_model_is_registered():
+    registered = set(admin.site._registry)
+    assert set(SCOPED_MODELS) | {User} <= registered
+
+
+@pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
+def test_sibling_staff_get_an_empty_list_and_404s(world, sibling_admin, model):
+    obj = world[model]
+    response = sibling_admin.get(url(model, "changelist"))
+    assert response.status_code == 200
+    shown = list(response.context["cl"].result_list)
+    if model in (Platform, Server):
+        assert obj not in shown  # the sibling sees what is shared down to it, never a cousin's
+    else:
+        assert obj not in shown
+    for view in ("change", "delete", "history"):
+        assert sibling_admin.get(url(model, view, obj.pk)).status_code == 404, view
+    assert sibling_admin.post(url(model, "delete", obj.pk), {"post": "yes"}).status_code == 404
+    assert model.objects.filter(pk=obj.pk).exists()
+
+
+def test_sibling_staff_get_404_for_logins_outside_their_tree(tree, world, sibling_admin):
+    outsider = world[Membership].user
+    assert outsider not in sibling_admin.get(url(User, "changelist")).context["cl"].result_list
+    assert sibling_admin.get(url(User, "change", outsider.pk)).status_code == 404
+    assert sibling_admin.get(url(User, "delete", outsider.pk)).status_code == 404
+
+
+@pytest.mark.parametrize("model", SCOPED_MODELS, ids=lambda m: m.__name__)
+def test_inside_staff_see_their_objects(tree, world, member, client, model):
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    obj = world[model]
+    assert obj in client.get(url(model, "changelist")).context["cl"].result_list
+    assert client.get(url(model, "change", obj.pk)).status_code == 200
+
+
+def test_delete_action_cannot_reach_outside_the_subtree(tree, world, member, client):
+    sibling_world = build_world(tree.sibling, tree.sibling_customer)
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    mine, theirs = world[LineTemplate], sibling_world[LineTemplate]
+    client.post(
+        url(LineTemplate, "changelist"),
+        {"action": "delete_selected", "_selected_action": [mine.pk, theirs.pk], "post": "yes"},
+    )
+    assert not LineTemplate.objects.filter(pk=mine.pk).exists()
+    assert LineTemplate.objects.filter(pk=theirs.pk).exists()
+
+
+def test_a_tenant_cannot_be_created_for_a_siblings_customer_or_on_an_unshared_server(tree, member, client):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    shared = ServerFactory(platform=PlatformFactory(organization=tree.distributor))
+    unshared = ServerFactory(platform=PlatformFactory(organization=tree.sibling))
+    base = {
+        "name": "newtenant",
+        "licences": 10,
+        "status": "started",
+        "entities-TOTAL_FORMS": 0,
+        "entities-INITIAL_FORMS": 0,
+    }
+
+    response = client.post(url(Tenant, "add"), {**base, "organization": tree.sibling_customer.pk, "server": shared.pk})
+    assert "organization" in response.context["adminform"].form.errors
+    response = client.post(url(Tenant, "add"), {**base, "organization": tree.customer.pk, "server": unshared.pk})
+    assert "server" in response.context["adminform"].form.errors
+    assert not Tenant.objects.exists()
+
+    response = client.post(url(Tenant, "add"), {**base, "organization": tree.customer.pk, "server": shared.pk})
+    assert response.status_code == 302
+    assert Tenant.objects.get().organization == tree.customer
+
+
+def test_an_organization_cannot_be_moved_under_a_siblings(tree, member, client):
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    response = client.post(
+        url(Organization, "change", tree.customer.pk),
+        {"name": "Customer", "kind": "customer", "parent": tree.sibling.pk},
+    )
+    assert "parent" in response.context["adminform"].form.errors
+    tree.customer.refresh_from_db()
+    assert tree.customer.parent == tree.reseller
+
+
+def test_a_user_cannot_get_another_organizations_template(tree, member, client):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    entity = EntityFactory(tenant=TenantFactory(organization=tree.customer))
+    foreign = LineTemplateFactory(organization=tree.sibling)
+    form = {
+        "tenant": entity.tenant.pk,
+        "entity": entity.pk,
+        "internal_number": "1234",
+        "template": foreign.pk,
+        "first_name": "Eve",
+        "last_name": "Intruder",
+        "username": "eve",
+        "forward_no_answer_timeout": 20,
+    }
+    response = client.post(url(PbxUser, "add"), form)
+    assert "template" in response.context["adminform"].form.errors
+    form["template"] = LineTemplateFactory(organization=tree.reseller).pk
+    assert client.post(url(PbxUser, "add"), form).status_code == 302
+    assert PbxUser.objects.get().username == "eve"
+
+
+def test_service_refusals_show_next_to_the_form(tree, member, client):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    entity = EntityFactory(tenant=TenantFactory(organization=tree.customer), intervals=[("200", "299")])
+    form = {
+        "tenant": entity.tenant.pk,
+        "entity": entity.pk,
+        "internal_number": "999",
+        "template": LineTemplateFactory(organization=tree.reseller).pk,
+        "first_name": "Out",
+        "last_name": "Side",
+        "username": "out",
+        "forward_no_answer_timeout": 20,
+    }
+    response = client.post(url(PbxUser, "add"), form)
+    assert response.status_code == 200
+    assert "outside the number plan" in str(response.context["adminform"].form.errors)
+    assert not PbxUser.objects.exists()
+
+
+def test_another_organizations_number_cannot_be_assigned(tree, member, client):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    user = PbxUserFactory(entity=EntityFactory(tenant=TenantFactory(organization=tree.customer)))
+    foreign = PhoneNumberFactory(organization=tree.sibling)
+    response = client.post(
+        url(PhoneNumber, "change", foreign.pk),
+        {"number": foreign.number, "organization": tree.sibling.pk, "tenant": user.tenant.pk, "assigned_user": user.pk},
+    )
+    assert response.status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.assigned_user is None
+
+
+def test_tenant_page_edits_entities_and_their_number_plans_inline(tree, member, client):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    shared = ServerFactory(platform=PlatformFactory(organization=tree.distributor))
+    tenant = TenantFactory(organization=tree.customer, server=shared)
+    data = {
+        "organization": tree.customer.pk,
+        "server": tenant.server.pk,
+        "name": tenant.name,
+        "licences": 10,
+        "status": "started",
+        "entities-TOTAL_FORMS": 1,
+        "entities-INITIAL_FORMS": 0,
+        "entities-0-name": "sales",
+        "entities-0-number_plan": "1700-1799, 1961",
+    }
+    assert client.post(url(Tenant, "change", tenant.pk), data).status_code == 302
+    assert Entity.objects.get(tenant=tenant).number_plan == "1700-1799, 1961"
+    data["entities-0-number_plan"] = "1799-1700"
+    response = client.post(url(Tenant, "change", tenant.pk), data)
+    assert response.status_code == 200
+    assert "before its start" in str(response.context["inline_admin_formsets"][0].formset.errors)
+
+
+def test_platform_secret_is_never_rendered_and_is_kept_unless_replaced(tree, member, client):
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    platform = PlatformFactory(organization=tree.reseller, secret="do-not-show-me", app_key="nor-me")
+    page = client.get(url(Platform, "change", platform.pk)).content.decode()
+    assert "do-not-show-me" not in page and "nor-me" not in page
+    assert "is set" in page
+    data = {
+        "organization": tree.reseller.pk,
+        "name": platform.name,
+        "kind": "xcu",
+        "base_url": platform.base_url,
+        "is_active": "on",
+        "username": "admin",
+        "user_space": "portal",
+        "timeout_seconds": 10,
+        "new_secret": "",
+    }
+    assert client.post(url(Platform, "change", platform.pk), data).status_code == 302
+    assert Platform.objects.get(pk=platform.pk).secret == "do-not-show-me"
+    assert client.post(url(Platform, "change", platform.pk), {**data, "new_secret": "replaced"}).status_code == 302
+    assert Platform.objects.get(pk=platform.pk).secret == "replaced"
+
+
+def test_autocomplete_is_scoped(tree, world, sibling_admin):
+    response = sibling_admin.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "telephony", "model_name": "pbxuser", "field_name": "tenant", "term": ""},
+    )
+    assert response.status_code == 200
+    assert str(world[Tenant].pk) not in [row["id"] for row in response.json()["results"]]
+
+
+def test_viewers_get_read_only_pages(tree, world, member, client):
+    client.force_login(member(tree.reseller, Role.VIEWER))
+    tenant = world[Tenant]
+    assert client.get(url(Tenant, "change", tenant.pk)).status_code == 200
+    response = client.post(url(Tenant, "change", tenant.pk), {"name": "renamed"})
+    assert response.status_code == 403
+    tenant.refresh_from_db()
+    assert tenant.name != "renamed"
+
+
+def test_staff_login_added_from_the_admin_gets_its_first_role(tree, member, client):
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    response = client.post(
+        url(User, "add"),
+        {
+            "username": "newop",
+            "email": "newop@example.net",
+            "organization": tree.customer.pk,
+            "role": Role.OPERATOR,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    created = User.objects.get(username="newop")
+    assert created.memberships.get().organization == tree.customer
+
+
+# --- query counts -----------------------------------------------------------------------------------
+
+
+def populate(model, count: int, tree) -> None:
+    """`count` rows of `model` inside the reseller's subtree."""
+    tenant = Tenant.objects.filter(organization=tree.customer).first() or TenantFactory(organization=tree.customer)
+    entity = Entity.objects.filter(tenant=tenant).first() or EntityFactory(tenant=tenant, intervals=[("1000", "1999")])
+    offset = model.objects.count()
+    for index in range(offset, offset + count):
+        if model is Organization:
+            from tests.factories import OrganizationFactory
+
+            OrganizationFactory(parent=Organization.objects.get(pk=tree.reseller.pk), kind="customer")
+        elif model is Membership:
+            MembershipFactory(organization=tree.customer, role=Role.VIEWER)
+        elif model is Platform:
+            PlatformFactory(organization=tree.reseller)
+        elif model is Server:
+            ServerFactory(platform=PlatformFactory(organization=tree.reseller))
+        elif model is Tenant:
+            TenantFactory(organization=tree.customer)
+        elif model is Entity:
+            EntityFactory(tenant=tenant, intervals=[(str(100000 + index), "")])
+        elif model is NumberInterval:
+            NumberInterval.objects.create(entity=entity, start=str(200000 + index))
+        elif model is LineTemplate:
+            LineTemplateFactory(organization=tree.customer)
+        elif model is PbxUser:
+            PbxUserFactory(entity=entity, tenant=tenant, internal_number=str(1000 + index))
+        elif model is PhoneNumber:
+            PhoneNumberFactory(organization=tree.reseller, tenant=tenant)
+        elif model is User:
+            MembershipFactory(organization=tree.customer)
+
+
+def changelist_queries(client, model) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url(model, "changelist"))
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("model", [*SCOPED_MODELS, User], ids=lambda m: m.__name__)
+def test_changelist_queries_do_not_grow_with_rows(tree, member, client, model):
+    login = member(tree.reseller, Role.ADMIN)
+    client.force_login(login)
+    populate(model, 10, tree)
+    at_ten = changelist_queries(client, model)
+    populate(model, 190, tree)
+    at_two_hundred = changelist_queries(client, model)
+    assert at_two_hundred == at_ten

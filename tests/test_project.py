@@ -1,0 +1,73 @@
+"""Project-wide rules: imports flow one way, settings refuse to run insecurely, the demo loads twice."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOORS = {"portal": 3, "telephony": 2, "tenants": 1}
+
+
+def imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FLOORS))
+def test_imports_flow_one_way(package):
+    floor = FLOORS[package]
+    offenders = []
+    for path in (ROOT / package).rglob("*.py"):
+        for name in imported_packages(path):
+            if FLOORS.get(name, 0) > floor:
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not offenders, offenders
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean_env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "FIELD_"))}
+    clean_env.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean_env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = run_manage("check", DJANGO_DEBUG="false", FIELD_ENCRYPTION_KEYS="k")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_refuses_to_start_without_field_keys_when_debug_is_off():
+    result = run_manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS is required" in result.stderr
+
+
+def test_starts_with_its_development_defaults_when_debug_is_on():
+    assert run_manage("check", DJANGO_DEBUG="true").returncode == 0
+
+
+@pytest.mark.django_db
+def test_demo_data_loads_and_loading_again_changes_nothing():
+    from django.apps import apps
+
+    from portal.demo import load_demo
+
+    logins = load_demo()
+    counts = {model: model.objects.count() for model in apps.get_models()}
+    load_demo()
+    assert {model: model.objects.count() for model in apps.get_models()} == counts
+    assert {demo.role_description for demo, _ in logins} >= {"reseller admin", "reseller operator", "reseller viewer"}
