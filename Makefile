@@ -27,9 +27,9 @@ migrate: $(VENV)/.runtime-installed | var
 demo: migrate
 	$(DEV_ENV) $(BIN)/python manage.py load_demo
 
-## Install, migrate, load the demo data and serve the portal at http://127.0.0.1:8000
+## Install, migrate, load the demo data; serve the portal at http://127.0.0.1:8000 with the sandbox and a worker
 run: demo
-	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEV_ENV) $(BIN)/python manage.py devserver
 
 ## Install what the tests need and run the whole suite
 test: $(VENV)/.test-installed

@@ -15,6 +15,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Platform, Server, Tenant
+from telephony.sandbox.park import DEFAULT_PORTS
+from telephony.sandbox.parkmanager import ROOT_API_KEY
+from telephony.sandbox.xc5 import SYSTEM_API_PASSWORD, SYSTEM_API_USERNAME
+from telephony.sandbox.xelion import MASTER_PASSWORD, MASTER_USERNAME
 from telephony.services.numbers import phone_number_create
 from telephony.services.platforms import platform_create, server_create
 from telephony.services.templates import line_template_create
@@ -26,7 +30,6 @@ from tenants.services import organization_create
 DEFAULT_DEMO_PASSWORD = "demo-portal-2026"  # development only; override with DEMO_PASSWORD
 
 SANDBOX_HOST = "http://127.0.0.1"
-SANDBOX_PORTS = {"xelion": 8101, "parkmanager": 8102, "xcu": 8103, "xc5": 8104}
 
 
 @dataclass(frozen=True)
@@ -148,11 +151,12 @@ def _login(user_model, demo: DemoLogin):
 
 
 def _platforms(operator, owner: Organization) -> dict[str, Platform]:
+    ports = DEFAULT_PORTS
     wanted = [
-        ("Sandbox XCU", "xcu", f"{SANDBOX_HOST}:{SANDBOX_PORTS['xcu']}/api/1.0/", "admin", "superpass"),
-        ("Sandbox Xelion Park", "xelion_pm", f"{SANDBOX_HOST}:{SANDBOX_PORTS['parkmanager']}/", "", "sandbox-park-key"),
-        ("Sandbox Xelion server", "xelion", f"{SANDBOX_HOST}:{SANDBOX_PORTS['xelion']}/", "admin", "sandbox-admin"),
-        ("Sandbox XC5", "xc5", f"{SANDBOX_HOST}:{SANDBOX_PORTS['xc5']}/api-sys/", "provisioning", "sandbox-xc5"),
+        ("Sandbox XCU", "xcu", f"{SANDBOX_HOST}:{ports['xcu']}/api/1.0/", "admin", "superpass"),
+        ("Sandbox Xelion Park", "xelion_pm", f"{SANDBOX_HOST}:{ports['parkmanager']}/", "", ROOT_API_KEY),
+        ("Sandbox Xelion server", "xelion", f"{SANDBOX_HOST}:{ports['xelion']}/", MASTER_USERNAME, MASTER_PASSWORD),
+        ("Sandbox XC5", "xc5", f"{SANDBOX_HOST}:{ports['xc5']}/api-sys/", SYSTEM_API_USERNAME, SYSTEM_API_PASSWORD),
     ]
     platforms = {}
     for name, kind, url, username, secret in wanted:

@@ -36,6 +36,7 @@ class Organization(MP_Node):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["path"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind__in=OrganizationKind.values),
@@ -103,6 +104,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "organization"],

@@ -61,6 +61,7 @@ class PlatformForm(forms.ModelForm):
 
 @admin.register(Platform)
 class PlatformAdmin(ScopedAdmin):
+    ordering = ["name"]
     form = PlatformForm
     list_display = ["name", "kind", "organization", "base_url", "secret_set", "is_active", "server_count"]
     list_filter = ["kind", "is_active"]
@@ -105,6 +106,7 @@ class PlatformAdmin(ScopedAdmin):
 
 @admin.register(Server)
 class ServerAdmin(ScopedAdmin):
+    ordering = ["name"]
     list_display = ["name", "platform", "host", "tenant_load", "capacity_users", "remaining_slots"]
     list_filter = ["platform__kind"]
     list_select_related = ["platform"]

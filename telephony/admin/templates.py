@@ -13,6 +13,7 @@ from tenants.admin_scoping import ScopedAdmin
 
 @admin.register(LineTemplate)
 class LineTemplateAdmin(ScopedAdmin):
+    ordering = ["name"]
     list_display = ["name", "organization", "caller_id_mode", "ringing_time", "voicemail_enabled", "user_count"]
     list_filter = ["caller_id_mode", "voicemail_enabled", "peer_sip_name"]
     list_select_related = ["organization"]

@@ -76,6 +76,7 @@ def save_entity_forms(request: HttpRequest, formset: Any) -> None:
 
 @admin.register(Tenant)
 class TenantAdmin(ScopedAdmin):
+    ordering = ["name"]
     list_display = ["name", "label", "organization", "server", "status", "user_load"]
     list_filter = ["status", "server__platform__kind"]
     list_select_related = ["organization", "server"]
@@ -137,6 +138,7 @@ class NumberIntervalAdmin(ScopedAdmin):
 
 @admin.register(Entity)
 class EntityAdmin(ScopedAdmin):
+    ordering = ["name"]
     form = EntityForm
     list_display = ["name", "display_name", "tenant", "number_plan", "user_count", "presented_number"]
     list_select_related = ["tenant"]

@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -199,8 +199,9 @@ class HttpClient:
             )
         for _hop in range(MAX_SAME_HOST_REDIRECTS + 1):
             started = time.monotonic()
+            shown_url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}" if params else url
             exchange = Exchange(
-                method=method, url=redact_url(url), status=None, duration_ms=0, request_body=body_for_log
+                method=method, url=redact_url(shown_url), status=None, duration_ms=0, request_body=body_for_log
             )
             try:
                 response = self.session.request(

@@ -1,7 +1,9 @@
 """The mirror of the PBX platforms: what the portal holds and pushes to the backends."""
 
+from telephony.models.jobs import JobAttempt, JobStatus, ProvisioningBatch, ProvisioningJob
 from telephony.models.numbers import PhoneNumber
 from telephony.models.platforms import Platform, PlatformKind, Server
+from telephony.models.sync import MirroredModel, SyncState
 from telephony.models.templates import CallerIdMode, LineTemplate, LineTemplateMirror, PeerSipName, VoicemailNumberMode
 from telephony.models.tenants import Entity, NumberInterval, Tenant, TenantStatus
 from telephony.models.users import PbxUser
@@ -9,15 +11,21 @@ from telephony.models.users import PbxUser
 __all__ = [
     "CallerIdMode",
     "Entity",
+    "JobAttempt",
+    "JobStatus",
     "LineTemplate",
     "LineTemplateMirror",
+    "MirroredModel",
     "NumberInterval",
     "PbxUser",
     "PeerSipName",
     "PhoneNumber",
     "Platform",
     "PlatformKind",
+    "ProvisioningBatch",
+    "ProvisioningJob",
     "Server",
+    "SyncState",
     "Tenant",
     "TenantStatus",
     "VoicemailNumberMode",

@@ -9,11 +9,12 @@ from telephony.validators import validate_e164
 from tenants.access import CHANGE, VIEW, AccessPolicy
 from tenants.models import Organization
 
+from .sync import MirroredModel
 from .tenants import Tenant
 from .users import PbxUser
 
 
-class PhoneNumber(models.Model):
+class PhoneNumber(MirroredModel):
     """An external number in E.164, in the pool of an organization, allocated to a tenant of that
     organization's subtree, and assigned to at most one user of that tenant. One number per tenant
     may be its pilot (the default presented number)."""

@@ -10,6 +10,7 @@ from tenants.access import VIEW, AccessPolicy
 from tenants.models import Organization
 
 from .platforms import Platform
+from .sync import MirroredModel
 
 
 class PeerSipName(models.TextChoices):
@@ -28,7 +29,7 @@ class VoicemailNumberMode(models.TextChoices):
     CUSTOM = "custom", "Custom number"
 
 
-class LineTemplate(models.Model):
+class LineTemplate(MirroredModel):
     """Defaults applied to a user's line, defined by an organization and usable in its subtree.
 
     XCU stores the template itself (`peerSipName`, `ringingTime`, `routedInbound`, `callerIdMode`,
@@ -75,6 +76,7 @@ class LineTemplate(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"],
@@ -133,6 +135,7 @@ class LineTemplateMirror(models.Model):
     xcu_id = models.IntegerField("XCU template id", null=True, blank=True)
 
     class Meta:
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["template", "platform"], name="template_mirror_once_per_platform"),
         ]

@@ -12,6 +12,7 @@ from tenants.access import VIEW, AccessPolicy
 from tenants.models import Organization, OrganizationKind
 
 from .platforms import Server
+from .sync import MirroredModel
 
 
 class TenantStatus(models.TextChoices):
@@ -19,7 +20,7 @@ class TenantStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
-class Tenant(models.Model):
+class Tenant(MirroredModel):
     """A customer's PBX space on one server: a Xelion tenant, a XiVO tenancy, an XC5 virtual
     environment account such as `acmebrick.x.co.nz`. Owned by a customer organization.
 
@@ -45,6 +46,7 @@ class Tenant(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["server", "name"],
@@ -104,7 +106,7 @@ validate_entity_name = RegexValidator(
 )
 
 
-class Entity(models.Model):
+class Entity(MirroredModel):
     """A unit of a tenant with its own number plan: an XCU entity (`combinedId`), a Xelion
     department, an XC5 group of child accounts. Entity administrators (XCU administrators with
     `entityIds`) manage only the users and numbers of the entities granted to them."""
@@ -130,6 +132,7 @@ class Entity(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["name"]
         verbose_name_plural = "entities"
         constraints = [
             models.UniqueConstraint(

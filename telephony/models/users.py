@@ -11,6 +11,7 @@ from encrypted_fields.fields import EncryptedCharField
 from telephony.validators import validate_destination, validate_e164, validate_internal_number
 from tenants.access import ADD, CHANGE, DELETE, VIEW, AccessPolicy
 
+from .sync import MirroredModel
 from .templates import LineTemplate
 from .tenants import Entity, Tenant
 
@@ -22,7 +23,7 @@ validate_username = RegexValidator(
 validate_pin = RegexValidator(r"^\d{4,8}$", "A voicemail PIN is 4 to 8 digits.", code="pin")
 
 
-class PbxUser(models.Model):
+class PbxUser(MirroredModel):
     """A person with a line on a tenant. Maps to an XCU user; a Xelion Person + UserProfile +
     phoneline; an XC5 child account with its number and routes.
 
@@ -81,6 +82,7 @@ class PbxUser(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        ordering = ["internal_number"]
         verbose_name = "PBX user"
         constraints = [
             models.UniqueConstraint(

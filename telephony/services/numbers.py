@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from telephony.models import PbxUser, PhoneNumber, Tenant
+from telephony.provisioning import planning
 from telephony.validators import normalize_e164
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
@@ -21,6 +22,8 @@ def phone_number_create(*, actor: AbstractBaseUser, number: PhoneNumber) -> Phon
     _require_visible_targets(actor, number)
     number.full_clean()
     number.save()
+    if not planning.number_assignment_changed(number, previous_user=None, actor=actor):
+        planning.nothing_to_push(number)
     return number
 
 
@@ -44,6 +47,8 @@ def phone_number_update(*, actor: AbstractBaseUser, number: PhoneNumber) -> Phon
     _require_visible_targets(actor, number)
     number.full_clean()
     number.save()
+    if not planning.number_assignment_changed(number, previous_user=stored.assigned_user, actor=actor):
+        planning.nothing_to_push(number)
     return number
 
 

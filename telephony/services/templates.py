@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from telephony.models import LineTemplate
+from telephony.provisioning import planning
 from tenants import access
 from tenants.access import CHANGE, DELETE
 from tenants.models import Organization
@@ -17,6 +18,7 @@ def line_template_create(*, actor: AbstractBaseUser, template: LineTemplate) -> 
     access.require_add(actor, LineTemplate, Organization.objects.get(pk=template.organization_id))
     template.full_clean()
     template.save()
+    planning.nothing_to_push(template)
     return template
 
 
@@ -28,6 +30,8 @@ def line_template_update(*, actor: AbstractBaseUser, template: LineTemplate) -> 
         raise ValidationError({"organization": "A line template stays with the organization that defined it."})
     template.full_clean()
     template.save()
+    if not planning.template_saved(template, actor=actor):
+        planning.nothing_to_push(template)
     return template
 
 
@@ -38,4 +42,5 @@ def line_template_delete(*, actor: AbstractBaseUser, template: LineTemplate) -> 
     users = stored.users.count()
     if users:
         raise ValidationError(f"{stored.name} is the template of {users} user(s); give them another one first.")
+    planning.template_deleted(stored, actor=actor)
     stored.delete()

@@ -8,13 +8,15 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from telephony.models import Entity, NumberInterval, Server, Tenant
+from telephony.models import Entity, NumberInterval, PlatformKind, Server, Tenant
+from telephony.provisioning import planning
 from telephony.validators import interval_contains, intervals_overlap, validate_interval
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
 from tenants.models import Organization
 
 IntervalPair = tuple[str, str]
+PLATFORMS_THAT_START_TENANTS = (PlatformKind.XELION_PARK_MANAGER, PlatformKind.XELION_SERVER)
 
 
 @transaction.atomic
@@ -27,6 +29,7 @@ def tenant_create(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
     tenant.full_clean()
     tenant.validate_server_capacity()
     tenant.save()
+    planning.tenant_created(tenant, actor=actor)
     return tenant
 
 
@@ -57,6 +60,7 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
 def tenant_delete(*, actor: AbstractBaseUser, tenant: Tenant) -> None:
     stored = Tenant.objects.select_for_update().get(pk=tenant.pk)
     access.require(actor, DELETE, stored)
+    planning.tenant_deleted(stored, actor=actor)
     stored.delete()
 
 
@@ -68,6 +72,7 @@ def entity_create(*, actor: AbstractBaseUser, entity: Entity, intervals: Sequenc
     _validate_number_plan(tenant, entity, intervals)
     entity.save()
     NumberInterval.objects.bulk_create(NumberInterval(entity=entity, start=s, end=e) for s, e in intervals)
+    planning.entity_saved(entity, actor=actor)
     return entity
 
 
@@ -91,6 +96,7 @@ def entity_update(
         if current != wanted:
             stored.intervals.all().delete()
             NumberInterval.objects.bulk_create(NumberInterval(entity=entity, start=s, end=e) for s, e in intervals)
+    planning.entity_saved(entity, actor=actor)
     return entity
 
 
@@ -101,6 +107,7 @@ def entity_delete(*, actor: AbstractBaseUser, entity: Entity) -> None:
     users = stored.users.count()
     if users:
         raise ValidationError(f"{stored} still has {users} user(s); move or delete them first.")
+    planning.entity_deleted(stored, actor=actor)
     stored.delete()
 
 

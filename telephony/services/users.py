@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from telephony.models import Entity, LineTemplate, PbxUser, Tenant
+from telephony.provisioning import planning
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
 
@@ -21,6 +22,7 @@ def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     user.full_clean()
     validate_room_for_users(tenant, adding=1)
     user.save()
+    planning.user_created(user, actor=actor)
     return user
 
 
@@ -37,6 +39,7 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
         _require_usable_template(actor, user)
     user.full_clean()
     user.save()
+    planning.user_updated(user, actor=actor)
     return user
 
 
@@ -44,6 +47,7 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
 def pbx_user_delete(*, actor: AbstractBaseUser, user: PbxUser) -> None:
     stored = PbxUser.objects.select_for_update().get(pk=user.pk)
     access.require(actor, DELETE, stored)
+    planning.user_deleted(stored, actor=actor)
     stored.delete()
 
 

@@ -1,0 +1,367 @@
+"""Driver for the XC5-XS system provisioning API (`/api-sys/`, Basic authentication); the wire
+protocol (error mapping, PATCH fallback) is in `xc5_client`, the record mapping in `xc5_mapping`.
+
+How the portal's concepts map onto XC5 (which has accounts, numbers, routes and callrules only):
+
+- server: the XC5 system itself, one per platform, named after its host.
+- tenant: a virtual-environment account, a root account named like a domain (`acmebrick.x.co.nz`).
+  Creating one that exists adopts it; deleting one deletes its child accounts first (XC5 refuses to
+  delete an account that has children). XC5 cannot start or stop an environment.
+- entity: XC5 has no such object; an entity is bookkeeping in the portal. Its number plan is
+  realised per user by the extension-dialling callrules at order -2 on the environment account, and
+  `available_numbers` lists the entity's interval numbers that no such callrule uses yet. Entities
+  do not set pickup groups (that would change call behaviour the customer did not ask for).
+- template: no object either; its values are written to each user account: `cfna_duration`
+  (ring time before the no-answer forward), `concurrent_limit`, and voicemail (a UMS mailbox).
+- user: a child account `<username>@<tenant name>` of the environment (created with a generated SIP
+  password), `description` = display name (or "first last"), voicemail = `ums_pin` (the portal's
+  PIN, else a random one the first time; null removes the mailbox), plus the callrule
+  `{"order": -2, "prefix_raw": <internal>, "username": <account>, "destination": ":<internal>"}` on
+  the environment. Call forwarding: no-answer (XC5's CFNA also covers busy, so busy is used when
+  no-answer is empty) = `cfna_dest`/`cfna_active` with `cfna_duration` = its timeout; forward-always
+  = an account route at order -10 (before the phone rings). XC5 accounts hold no email address, and
+  the per-number `cfa` is left alone (it would not catch internal calls).
+- number: an account number, stored without "+" (the portal speaks E.164 with "+"). Assign = PUT
+  `account/<user>/number`, which also takes the number from `_unassigned.pool` or from the
+  environment's own stock; unassign = DELETE (a pool number goes back to the pool);
+  `allocate_number` reserves a free pool number for the environment by moving it onto the
+  environment account (so two allocations never return the same number) and returns it.
+- identities: `xc5_guid` is the account or number guid, `xc5_name` the account name or number.
+- read-back (`fetch_state`, two calls thanks to `dump-config`): every direct child account of the
+  environment is reported as a user (hunt groups and IVR accounts made outside the portal too);
+  the environment's own numbers are reported unassigned. Voicemail is on when the user or the
+  template asks for it; first/last name are read back by splitting `description` at its first space.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from telephony.backends.base import (
+    KIND_XC5,
+    BackendIdentity,
+    Connection,
+    Driver,
+    EntitySpec,
+    HealthInfo,
+    ServerInfo,
+    TemplateSpec,
+    TenantInfo,
+    TenantRef,
+    TenantSpec,
+    TenantState,
+    UserSpec,
+    UserState,
+    register,
+)
+from telephony.backends.errors import AlreadyExistsError, NotFoundError, RejectedError
+from telephony.backends.http import ExchangeLog
+from telephony.backends.xc5_client import Xc5Client, api_path
+from telephony.backends.xc5_mapping import (
+    ENVIRONMENT_NAME,
+    EXTENSION_ORDER,
+    FORWARD_ALWAYS_ORDER,
+    account_fields,
+    from_xc5_number,
+    is_environment,
+    is_extension_rule,
+    is_forward_always,
+    local_part,
+    number_state,
+    to_xc5_destination,
+    to_xc5_number,
+    user_state,
+)
+
+ALLOCATION_ATTEMPTS = 5
+
+
+@register
+class Xc5Driver(Driver):
+    """The XC5-XS system provisioning API behind the portal's operations (see the module docstring)."""
+
+    kind = KIND_XC5
+
+    def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
+        super().__init__(connection, log=log)
+        self.client = Xc5Client(connection, self.log)
+        self.host = urlsplit(connection.base_url).hostname or connection.base_url
+
+    # health and inventory
+    def health(self) -> HealthInfo:
+        index = self.client.get("")
+        version = next((str(item["version"]) for item in index if item.get("version")), "XC5-XS")
+        apis = ", ".join(str(item["api"]) for item in index if item.get("api") and not item.get("version"))
+        return HealthInfo(version=version, detail=f"/api-sys/ index: {apis}" if apis else "")
+
+    def list_servers(self) -> list[ServerInfo]:
+        self.client.get("")  # proves the system answers and the credentials work
+        return [ServerInfo(name=f"XC5-XS {self.host}", host=self.host, identity=BackendIdentity(xc5_name=self.host))]
+
+    def list_tenants(self) -> list[TenantInfo]:
+        roots = self.client.get("account")
+        return [self._tenant_info(item) for item in roots if is_environment(item)]
+
+    # tenants
+    def create_tenant(self, spec: TenantSpec) -> TenantInfo:
+        if not ENVIRONMENT_NAME.match(spec.name):
+            raise RejectedError(f"an XC5 virtual environment is named like a domain (acme.x.co.nz), not {spec.name!r}")
+        existing = self._account("", spec.name)
+        if existing is None:
+            body = {"username": spec.name, **({"description": spec.label} if spec.label else {})}
+            return self._tenant_info(self.client.put("account/", body)[0])
+        if existing.get("parent"):
+            raise AlreadyExistsError(f"{spec.name} exists as a child of {existing['parent']}, not as an environment")
+        if spec.label and existing.get("description") != spec.label:
+            existing = self.client.patch(api_path("account", existing["guid"]), {"description": spec.label})[0]
+        return self._tenant_info(existing)
+
+    def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
+        record = self._account(tenant.identity.xc5_guid, tenant.name)
+        if record is None or record.get("parent"):
+            return None
+        return self._tenant_info(record)
+
+    def delete_tenant(self, tenant: TenantRef) -> None:
+        record = self._account(tenant.identity.xc5_guid, tenant.name)
+        if record is None:
+            return
+        descendants = self.client.get(api_path("account", record["guid"], "child"), {"horizontal": "true"})
+        parents = {item["username"]: item.get("parent") for item in descendants}
+
+        def depth(name: str) -> int:
+            return 0 if parents.get(name) not in parents else 1 + depth(parents[name])
+
+        for item in sorted(descendants, key=lambda item: depth(item["username"]), reverse=True):
+            self.client.delete_if_present(api_path("account", item["guid"]))
+        self.client.delete_if_present(api_path("account", record["guid"]))
+
+    # entities: bookkeeping only (see the module docstring)
+    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendIdentity:
+        self._tenant_record(tenant)
+        return BackendIdentity(xc5_name=spec.name)
+
+    def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None:
+        return None
+
+    def available_numbers(self, tenant: TenantRef, entity: EntitySpec, limit: int = 20) -> list[str]:
+        environment = self._tenant_record(tenant)
+        rules = self.client.get(api_path("account", environment["guid"], "callrule"))
+        used = {rule["prefix_raw"] for rule in rules if is_extension_rule(rule)}
+        free: list[str] = []
+        for interval in entity.intervals:
+            width = len(interval.start)
+            for value in range(int(interval.start), int(interval.end or interval.start) + 1):
+                number = str(value).zfill(width)
+                if number not in used:
+                    free.append(number)
+                if len(free) >= limit:
+                    return free
+        return free
+
+    # templates: applied to each user account
+    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendIdentity:
+        return BackendIdentity(xc5_name=spec.name)
+
+    def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None:
+        return None
+
+    # users
+    def find_user(self, tenant: TenantRef, spec: UserSpec) -> UserState | None:
+        record = self._account(spec.identity.xc5_guid, self._account_name(tenant, spec), dump=True)
+        if record is None:
+            return None
+        environment = self._tenant_record(tenant)
+        rules = self.client.get(api_path("account", environment["guid"], "callrule"))
+        return user_state(record, rules, tenant.name)
+
+    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+        environment = self._tenant_record(tenant)
+        name = self._account_name(tenant, spec)
+        existing = self._account(spec.identity.xc5_guid, name, dump=True)
+        if existing is None:
+            body = {"username": name, **account_fields(spec, None)}
+            created = self.client.put(api_path("account", environment["guid"], "child"), body)[0]
+            return self._sync_user(environment, created, spec, name, {"routes": [], "numbers": []})
+        if (existing.get("parent") or "").lower() != environment["username"].lower():
+            raise AlreadyExistsError(f"account {existing['username']} exists outside {environment['username']}")
+        return self._apply(environment, existing, spec, name)
+
+    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+        environment = self._tenant_record(tenant)
+        name = self._account_name(tenant, spec)
+        existing = self._account(spec.identity.xc5_guid, name, dump=True)
+        if existing is None:
+            raise NotFoundError(f"XC5 account {name} not found")
+        return self._apply(environment, existing, spec, name)
+
+    def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None:
+        name = self._account_name(tenant, spec)
+        existing = self._account(spec.identity.xc5_guid, name)
+        environment = self._account(tenant.identity.xc5_guid, tenant.name)
+        names = {name.lower()} | ({existing["username"].lower()} if existing else set())
+        if environment is not None:
+            self._sync_extension(environment, names, name, "")
+        if existing is not None:
+            self.client.delete_if_present(api_path("account", existing["guid"]))
+
+    # external numbers
+    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity:
+        account = self._user_record(tenant, user)
+        digits = to_xc5_number(number)
+        held = self.client.get(api_path("account", account["guid"], "number"))
+        record = next((item for item in held if item["number"] == digits), None)
+        if record is None:
+            record = self.client.put(api_path("account", account["guid"], "number"), {"number": digits})[0]
+        return BackendIdentity(xc5_guid=record["guid"], xc5_name=digits)
+
+    def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:
+        account = self._account(user.identity.xc5_guid, self._account_name(tenant, user))
+        if account is None:
+            return
+        digits = to_xc5_number(number)
+        held = self.client.get(api_path("account", account["guid"], "number"))
+        for item in held:
+            if item["number"] == digits:
+                self.client.delete_if_present(api_path("account", account["guid"], "number", item["guid"]))
+
+    def allocate_number(self, tenant: TenantRef, pattern: str = "") -> str:
+        environment = self._tenant_record(tenant)
+        like = to_xc5_number(pattern) if pattern else "%"
+        if "%" not in like and "_" not in like:
+            like += "%"  # a plain pattern is a prefix
+        path = api_path("account", environment["guid"], "numberallocate")
+        for _attempt in range(ALLOCATION_ATTEMPTS):
+            free = self.client.get(path, {"filter": like})
+            if not free:
+                raise NotFoundError(f"no free number matching {pattern or 'any'} in _unassigned.pool")
+            try:
+                taken = self.client.put(api_path("account", environment["guid"], "number", free[0]["guid"]))[0]
+            except AlreadyExistsError:
+                continue  # another allocation took it between the listing and the PUT
+            return from_xc5_number(taken["number"])
+        raise AlreadyExistsError("free numbers kept being taken by other allocations; try again")
+
+    # read-back
+    def fetch_state(self, tenant: TenantRef) -> TenantState:
+        environment = self._tenant_record(tenant, dump=True)
+        children = self.client.get(api_path("account", environment["guid"], "child"), {"dump-config": "true"})
+        rules = environment.get("callrules", [])
+        users = [user_state(child, rules, environment["username"]) for child in children]
+        numbers = [number_state(item, "") for item in environment.get("numbers", [])]
+        for child in children:
+            local = local_part(child["username"], environment["username"])
+            numbers.extend(number_state(item, local) for item in child.get("numbers", []))
+        return TenantState(tenant=self._tenant_info(environment), users=users, numbers=numbers)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # helpers
+    def _account(self, guid: str, name: str, *, dump: bool = False) -> dict[str, Any] | None:
+        """An account by its stored guid, else by its natural key, the account name."""
+        params = {"dump-config": "true"} if dump else None
+        for key in (guid, name):
+            if key:
+                found = self.client.get_optional(api_path("account", key), params)
+                if found:
+                    return found[0]
+        return None
+
+    def _tenant_record(self, tenant: TenantRef, *, dump: bool = False) -> dict[str, Any]:
+        record = self._account(tenant.identity.xc5_guid, tenant.name, dump=dump)
+        if record is None or record.get("parent"):
+            raise NotFoundError(f"XC5 virtual environment {tenant.name} not found")
+        return record
+
+    def _user_record(self, tenant: TenantRef, user: UserSpec) -> dict[str, Any]:
+        record = self._account(user.identity.xc5_guid, self._account_name(tenant, user))
+        if record is None:
+            raise NotFoundError(f"XC5 account {self._account_name(tenant, user)} not found")
+        return record
+
+    @staticmethod
+    def _account_name(tenant: TenantRef, spec: UserSpec) -> str:
+        username = spec.username.strip()
+        if "@" not in username:
+            return f"{username}@{tenant.name}"
+        if username.lower().endswith("@" + tenant.name.lower()):
+            return username
+        raise RejectedError(f"XC5 user accounts are named <user>@{tenant.name}, not {username!r}")
+
+    def _tenant_info(self, record: dict[str, Any]) -> TenantInfo:
+        return TenantInfo(
+            name=record["username"],
+            identity=BackendIdentity(xc5_guid=record["guid"], xc5_name=record["username"]),
+            label=record.get("description", ""),
+            status="started" if record.get("enabled", True) else "stopped",
+            server_name=f"XC5-XS {self.host}",
+        )
+
+    def _apply(
+        self, environment: dict[str, Any], existing: dict[str, Any], spec: UserSpec, name: str
+    ) -> BackendIdentity:
+        wanted = account_fields(spec, existing)
+        if existing["username"] != name:
+            wanted["username"] = name
+        changes = {key: value for key, value in wanted.items() if existing.get(key) != value}
+        account = existing
+        if changes:
+            account = self.client.patch(api_path("account", existing["guid"]), changes)[0]
+        old_names = {existing["username"].lower()}
+        return self._sync_user(environment, account, spec, name, existing, old_names)
+
+    def _sync_user(
+        self,
+        environment: dict[str, Any],
+        account: dict[str, Any],
+        spec: UserSpec,
+        name: str,
+        dumped: dict[str, Any],
+        old_names: set[str] | None = None,
+    ) -> BackendIdentity:
+        """Makes the extension callrule, the forward-always route and the numbers match the spec."""
+        self._sync_extension(environment, {name.lower(), *(old_names or set())}, name, spec.internal_number)
+        self._sync_forward_always(account, dumped.get("routes", []), spec.forwarding.always)
+        held = {item["number"] for item in dumped.get("numbers", [])}
+        for number in spec.external_numbers:
+            digits = to_xc5_number(number)
+            if digits not in held:
+                self.client.put(api_path("account", account["guid"], "number"), {"number": digits})
+        return BackendIdentity(xc5_guid=account["guid"], xc5_name=account["username"])
+
+    def _sync_extension(self, environment: dict[str, Any], names: set[str], name: str, internal: str) -> None:
+        """Exactly one extension callrule for the account (none without an internal number)."""
+        path = api_path("account", environment["guid"], "callrule")
+        rules = [rule for rule in self.client.get(path) if is_extension_rule(rule)]
+        mine = [rule for rule in rules if str(rule["username"]).lower() in names]
+        clash = next(
+            (r for r in rules if r["prefix_raw"] == internal and str(r["username"]).lower() not in names), None
+        )
+        if internal and clash:
+            raise AlreadyExistsError(
+                f"extension {internal} already dials {clash['username']} in {environment['username']}"
+            )
+        wanted = {"order": EXTENSION_ORDER, "prefix_raw": internal, "username": name, "destination": f":{internal}"}
+        keep = None
+        if internal:
+            keep = next((rule for rule in mine if all(rule.get(k) == v for k, v in wanted.items())), None)
+            if keep is None and mine:
+                keep = mine[0]
+                self.client.patch(api_path("account", environment["guid"], "callrule", keep["guid"]), wanted)
+            elif keep is None:
+                self.client.put(path, wanted)
+        for rule in mine:
+            if keep is None or rule["guid"] != keep["guid"]:
+                self.client.delete_if_present(api_path("account", environment["guid"], "callrule", rule["guid"]))
+
+    def _sync_forward_always(self, account: dict[str, Any], routes: list[dict[str, Any]], always: str) -> None:
+        current = next((route for route in routes if is_forward_always(route)), None)
+        if always:
+            destination = to_xc5_destination(always)
+            if current is None or current.get("destination") != destination:
+                route = {"order": FORWARD_ALWAYS_ORDER, "destination": destination}
+                self.client.put(api_path("account", account["guid"], "route"), route)
+        elif current is not None:
+            self.client.delete_if_present(api_path("account", account["guid"], "route", current["guid"]))

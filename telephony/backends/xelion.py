@@ -1,0 +1,207 @@
+"""Drivers for Xelion: a server reached directly (`XelionServerDriver`, kind "xelion") and the
+Park Manager (`XelionParkManagerDriver`, kind "xelion_pm", in `xelion_pm`). Both speak the same
+tenant API for entities, users and numbers (`xelion_content`, `xelion_users`), each over a session
+per tenant (`xelion_session`); they differ in how tenants are managed and how a session logs in.
+
+Direct server driver:
+- `Connection.base_url` is the server's root (`https://host`; a trailing `/api/v1[/<tenant>]` is
+  ignored); `username`/`secret` are the platform (master) credentials, `app_key` the integrator's
+  appKey. Every tenant session logs in at `/api/v1/<tenant>/me/login` with those same credentials.
+- The session's `userSpace` is the connection's user space plus a short suffix unique to the driver
+  instance, so that concurrent workers never collide on Xelion's one-session-per-userSpace rule
+  (401/10005); should a 10005 still come back, the driver takes a new suffix and logs in once more.
+- Tenants are managed on the master tenant: `tenants` (list, where=name=, create) and
+  `tenants/<databaseId>/start|stop`. Only `start` is documented; the rest is the sandbox's stand-in
+  for what a partner does through the Park Manager or Xelion's tooling (see telephony.sandbox).
+  Creating a tenant adopts one with that name and leaves it started; starting a started tenant
+  (10062) is fine. Xelion tenant names can never be reused, so `delete_tenant` stops the tenant
+  and leaves it (and its data) on the server for Xelion's operators to clean up.
+- `list_servers` is the server itself (capacity 100 tenants, 1 on a single-tenant server).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from telephony.backends.base import (
+    KIND_XELION_SERVER,
+    BackendIdentity,
+    Connection,
+    HealthInfo,
+    ServerInfo,
+    TenantInfo,
+    TenantRef,
+    TenantSpec,
+    register,
+)
+from telephony.backends.errors import AuthenticationError, NotFoundError, RejectedError, TransientError
+from telephony.backends.http import ExchangeLog
+from telephony.backends.xelion_common import XelionDriverBase, root_url
+from telephony.backends.xelion_pm import XelionParkManagerDriver
+from telephony.backends.xelion_session import XelionSession, error_from, expect_json_object
+
+__all__ = ["XelionParkManagerDriver", "XelionServerDriver"]
+
+MASTER = "master"
+TENANTS_PER_SERVER = 100
+TENANT_FIELDS = ("name", "databaseId", "status", "label", "licenses")
+ALREADY_STARTED = 10062
+NO_MULTI_TENANT = 10060
+ALREADY_LOGGED_IN = 10005
+MAX_USER_SPACE = 200
+
+
+@register
+class XelionServerDriver(XelionDriverBase):
+    """A Xelion server reached directly with its master (platform) credentials."""
+
+    kind = KIND_XELION_SERVER
+
+    def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
+        super().__init__(connection, log=log)
+        self.root = root_url(connection.base_url)
+        self.http = self.client_for(self.root)
+        self._space_suffix = secrets.token_hex(4)
+
+    # sessions
+    def user_space(self) -> str:
+        base = (self.connection.user_space or "provisioning-portal").strip()
+        return f"{base[: MAX_USER_SPACE - len(self._space_suffix) - 1]} {self._space_suffix}"
+
+    def _login_to(self, tenant_name: str) -> dict[str, Any]:
+        if not self.connection.username or not self.connection.secret:
+            raise AuthenticationError("the Xelion platform has no user name or password")
+        for attempt in range(2):
+            payload = {
+                "userName": self.connection.username,
+                "password": self.connection.secret,
+                "userSpace": self.user_space(),
+            }
+            if self.connection.app_key:
+                payload["appKey"] = self.connection.app_key
+            response = self.http.request("POST", f"api/v1/{tenant_name}/me/login", json_body=payload)
+            if response.ok:
+                return expect_json_object(response, "login")
+            error = error_from(response, "login")
+            if error.code == ALREADY_LOGGED_IN and attempt == 0:
+                self._space_suffix = secrets.token_hex(4)  # another session holds this userSpace
+                continue
+            raise error
+        raise AuthenticationError("login kept answering 10005")  # not reached: the loop raises
+
+    def open_session(self, tenant: TenantRef) -> XelionSession:
+        return XelionSession(self.http, tenant.name, lambda: self._login_to(tenant.name))
+
+    def _master(self) -> XelionSession:
+        return self._session(TenantRef(name=MASTER))
+
+    # health and inventory
+    def health(self) -> HealthInfo:
+        master = self._master()
+        master.call("GET", "licenses")
+        answer = master.login_answer
+        version, build = answer.get("version", "?"), answer.get("buildNumber", "?")
+        detail = f"Xelion API {version}, build {build} at {self.host_of(self.root)}"
+        return HealthInfo(version=str(answer.get("serverVersion", "")), detail=detail)
+
+    def _multi_tenant(self) -> bool:
+        try:
+            self._master().call("GET", "tenants", params={"limit": 1})
+        except NotFoundError as exc:
+            if exc.code == NO_MULTI_TENANT:
+                return False
+            raise
+        return True
+
+    def list_servers(self) -> list[ServerInfo]:
+        host = self.host_of(self.root)
+        capacity = TENANTS_PER_SERVER if self._multi_tenant() else 1
+        return [ServerInfo(name=host, host=host, identity=BackendIdentity(), capacity_tenants=capacity)]
+
+    def _info(self, obj: dict[str, Any]) -> TenantInfo:
+        licences = obj.get("licenses")
+        return TenantInfo(
+            name=obj["name"],
+            identity=BackendIdentity(xelion_database_id=int(obj["databaseId"])),
+            label=obj.get("label", ""),
+            licences=licences if isinstance(licences, int) else None,
+            status=str(obj.get("status", "")).lower(),
+            server_name=self.host_of(self.root),
+        )
+
+    def list_tenants(self) -> list[TenantInfo]:
+        if not self._multi_tenant():
+            return [TenantInfo(name=MASTER, identity=BackendIdentity(xelion_database_id=0), status="started")]
+        tenants = self._master().iterate("tenants", include=TENANT_FIELDS)
+        return [self._info(obj) for obj in tenants if obj.get("name") != MASTER]
+
+    # tenants
+    def _find(self, name: str, database_id: int | None = None) -> dict[str, Any] | None:
+        master = self._master()
+        if database_id is not None:
+            obj = master.get_object(f"tenants/{database_id}")
+            if obj is not None and obj.get("name") == name:
+                return obj
+        return next(
+            (
+                obj
+                for obj in master.iterate("tenants", where=("name", name), include=TENANT_FIELDS)
+                if obj.get("name") == name
+            ),
+            None,
+        )
+
+    def _require(self, tenant: TenantRef) -> dict[str, Any]:
+        obj = self._find(tenant.name, tenant.identity.xelion_database_id)
+        if obj is None:
+            raise NotFoundError(f"tenant {tenant.name} does not exist on {self.host_of(self.root)}")
+        return obj
+
+    def _set_started(self, obj: dict[str, Any], started: bool) -> dict[str, Any]:
+        if (obj.get("status") == "STARTED") == started:
+            return obj
+        action = "start" if started else "stop"
+        try:
+            response = self._master().call("POST", f"tenants/{obj['databaseId']}/{action}")
+        except RejectedError as exc:
+            if exc.code != ALREADY_STARTED:
+                raise
+            return self._find(obj["name"], obj["databaseId"]) or obj
+        if not started:
+            self.forget_session(obj["name"])
+        body = response.json()
+        answered = body.get("object") if isinstance(body, dict) else None
+        return answered if isinstance(answered, dict) else (self._find(obj["name"], obj["databaseId"]) or obj)
+
+    def create_tenant(self, spec: TenantSpec) -> TenantInfo:
+        obj = self._find(spec.name)
+        if obj is None:
+            payload: dict[str, Any] = {"name": spec.name, "label": spec.label}
+            if spec.licences is not None:
+                payload["licenses"] = spec.licences
+            try:
+                obj = self._master().create("tenants", payload)
+            except TransientError as exc:
+                obj = self._find(spec.name) if exc.status and exc.status >= 500 else None  # 500/11000: a duplicate?
+                if obj is None:
+                    raise
+        return self._info(self._set_started(obj, True))
+
+    def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
+        if tenant.name == MASTER:
+            return TenantInfo(name=MASTER, identity=BackendIdentity(xelion_database_id=0), status="started")
+        obj = self._find(tenant.name, tenant.identity.xelion_database_id)
+        return self._info(obj) if obj else None
+
+    def start_tenant(self, tenant: TenantRef) -> TenantInfo:
+        return self._info(self._set_started(self._require(tenant), True))
+
+    def stop_tenant(self, tenant: TenantRef) -> TenantInfo:
+        return self._info(self._set_started(self._require(tenant), False))
+
+    def delete_tenant(self, tenant: TenantRef) -> None:
+        obj = self._find(tenant.name, tenant.identity.xelion_database_id)
+        if obj is not None:
+            self._set_started(obj, False)
+        self.forget_session(tenant.name)

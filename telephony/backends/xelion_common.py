@@ -1,0 +1,74 @@
+"""What both Xelion drivers share: HTTP clients per server, one cached session per tenant, and
+closing them all. The tenant-level operations come from `XelionTenantContent`."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from telephony.backends.base import Connection, Driver, TenantRef
+from telephony.backends.http import ExchangeLog, HttpClient
+from telephony.backends.xelion_content import XelionTenantContent
+from telephony.backends.xelion_session import XelionSession
+
+API_SUFFIX = re.compile(r"/api(/v\d+(/[^/]*)?)?/?$")
+
+
+def root_url(base_url: str) -> str:
+    """The scheme://host[:port] root of a Xelion server or Park Manager, even when the URL given
+    already ends in `/api/v1` or `/api/v1/<tenant>`."""
+    url = base_url.strip().rstrip("/")
+    return API_SUFFIX.sub("", url) or url
+
+
+class XelionDriverBase(XelionTenantContent, Driver):
+    """Sessions and clients of a Xelion driver; subclasses say how a tenant's session logs in."""
+
+    renew_margin_seconds = 60.0  # renew a token this long before its validUntil
+    page_size: int | None = None  # None: the server's default page (15)
+
+    def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
+        super().__init__(connection, log=log)
+        self._clients: dict[str, HttpClient] = {}
+        self._sessions: dict[str, XelionSession] = {}
+
+    def client_for(self, root: str) -> HttpClient:
+        """The HTTP client of one server root, made once and shared by its tenants' sessions."""
+        root = root.rstrip("/")
+        if root not in self._clients:
+            self._clients[root] = HttpClient(
+                root,
+                timeout=self.connection.timeout,
+                verify_tls=self.connection.verify_tls,
+                log=self.log,
+                known_secrets=(self.connection.secret, self.connection.app_key),
+                default_headers={"Accept": "application/json"},
+            )
+        return self._clients[root]
+
+    def host_of(self, root: str) -> str:
+        return urlsplit(root).netloc
+
+    def _session(self, tenant: TenantRef) -> XelionSession:
+        session = self._sessions.get(tenant.name)
+        if session is None:
+            session = self.open_session(tenant)
+            session.renew_margin_seconds = self.renew_margin_seconds
+            session.page_size = self.page_size
+            self._sessions[tenant.name] = session
+        return session
+
+    def open_session(self, tenant: TenantRef) -> XelionSession:
+        raise NotImplementedError
+
+    def forget_session(self, tenant_name: str) -> None:
+        session = self._sessions.pop(tenant_name, None)
+        if session is not None:
+            session.close()
+
+    def close(self) -> None:
+        for name in list(self._sessions):
+            self.forget_session(name)
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()

@@ -1,0 +1,145 @@
+"""What lives inside a Xelion tenant, in portal terms — shared by both Xelion drivers.
+
+- entity -> a department: a `usergroups` object (`commonName` = the entity's name, the natural key;
+  `description` = its display name) whose members are the entity's users. Xelion has no number
+  plan per department, so an entity's intervals and presented number stay in the portal;
+  `available_numbers` computes free internal numbers from the intervals and the addresses already
+  on the tenant's phonelines.
+- template -> nothing is stored: its Xelion values (`xelion_role` -> `xccRole`,
+  `xelion_user_license` -> `userLicense`, voicemail -> `userPhoneLine.voicemailActive`) are
+  applied to each user that uses it (see `xelion_users`).
+- `fetch_state` reads everything back through the paged lists (departments, users with their
+  primary lines, persons, trunk numbers) and answers in portal terms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telephony.backends.base import (
+    BackendIdentity,
+    EntitySpec,
+    NumberState,
+    TemplateSpec,
+    TenantInfo,
+    TenantRef,
+    TenantState,
+)
+from telephony.backends.errors import TransientError
+from telephony.backends.xelion_session import XelionSession
+from telephony.backends.xelion_users import XelionUserOperations, is_external, member_oids, user_state
+
+
+class XelionTenantContent(XelionUserOperations):
+    """Mixin: entities, templates, free numbers and read-back over `self._session(tenant)`."""
+
+    def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
+        raise NotImplementedError
+
+    # entities
+    def _find_group(self, session: XelionSession, spec: EntitySpec) -> dict[str, Any] | None:
+        if spec.identity.xelion_oid:
+            group = session.get_object(f"usergroups/{spec.identity.xelion_oid}")
+            if group is not None:
+                return group
+        for group in session.iterate("usergroups", where=("commonName", spec.name.strip()), include=("description",)):
+            if group.get("commonName", "").lower() == spec.name.strip().lower():
+                return group
+        return None
+
+    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendIdentity:
+        session = self._session(tenant)
+        description = spec.display_name.strip() or spec.name.strip()
+        group = self._find_group(session, spec)
+        if group is None:
+            payload = {"commonName": spec.name.strip(), "description": description, "objectType": "UserGroup"}
+            try:
+                group = session.create("usergroups", payload)
+            except TransientError as exc:
+                # Xelion answers a duplicate name with 500/11000, like any server error
+                group = self._find_group(session, spec) if exc.status and exc.status >= 500 else None
+                if group is None:
+                    raise
+        ops = [
+            {"op": "replace", "path": f"/{k}", "value": v}
+            for k, v in (("commonName", spec.name.strip()), ("description", description))
+            if group.get(k) != v
+        ]
+        session.patch(f"usergroups/{group['oid']}", ops)
+        return BackendIdentity(xelion_oid=group["oid"])
+
+    def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None:
+        session = self._session(tenant)
+        group = self._find_group(session, spec)
+        if group is not None:
+            session.delete(f"usergroups/{group['oid']}")
+
+    def available_numbers(self, tenant: TenantRef, entity: EntitySpec, limit: int = 20) -> list[str]:
+        session = self._session(tenant)
+        used = {
+            ext.get("address")
+            for line in session.iterate("phonelines", include=("extensions",))
+            for ext in line.get("extensions") or []
+        }
+        free: list[str] = []
+        for interval in entity.intervals:
+            width, first = len(interval.start), int(interval.start)
+            for value in range(first, int(interval.end or interval.start) + 1):
+                number = str(value).zfill(width)
+                if number not in used:
+                    free.append(number)
+                    if len(free) >= limit:
+                        return free
+        return free
+
+    # templates live in the portal only
+    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendIdentity:
+        return BackendIdentity()
+
+    def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None:
+        return None
+
+    # read-back
+    def fetch_state(self, tenant: TenantRef) -> TenantState:
+        session = self._session(tenant)
+        info = self.get_tenant(tenant) or TenantInfo(name=tenant.name, identity=tenant.identity)
+        groups = session.all("usergroups", include=("description", "members"))
+        entity_of_user: dict[str, str] = {}
+        for group in groups:
+            for user_oid in member_oids(group):
+                entity_of_user.setdefault(user_oid, group["commonName"])
+        persons = {
+            p["oid"]: p for p in session.iterate("addressables", include=("givenName", "familyName", "addresses"))
+        }
+        lines = {
+            line["oid"]: line
+            for line in session.iterate("phonelines", include=("extensions", "externalNumber", "userPhoneLine"))
+        }
+        users = []
+        for user in session.iterate("users", include=("userName", "person", "primaryLine")):
+            line = lines.get((user.get("primaryLine") or {}).get("oid", ""))
+            person = persons.get((user.get("person") or {}).get("oid", ""))
+            users.append(user_state(user, line, person, entity_of_user.get(user["oid"], "")))
+        owner = {number: state.username for state in users for number in state.external_numbers}
+        numbers = []
+        for trunk in session.iterate("trunks", include=("assignedNumbers",)):
+            for relation in trunk.get("assignedNumbers") or []:
+                address = (relation.get("extension") or {}).get("address", "")
+                if is_external(address) or address.isdigit():
+                    numbers.append(
+                        NumberState(
+                            number=address,
+                            identity=BackendIdentity(xelion_oid=relation.get("oid", "")),
+                            assigned_username=owner.get(address, ""),
+                            is_pilot=bool(relation.get("useAsCallerId")),
+                        )
+                    )
+        entities = [
+            EntitySpec(
+                name=group["commonName"],
+                display_name=group.get("description", ""),
+                identity=BackendIdentity(xelion_oid=group["oid"]),
+            )
+            for group in groups
+        ]
+        return TenantState(tenant=info, entities=entities, templates=[], users=users, numbers=numbers)

@@ -1,0 +1,222 @@
+"""The Xelion Park Manager driver (kind "xelion_pm").
+
+- `Connection.base_url` is the Park Manager's root; `secret` is the X-Auth-Key (sent on every call,
+  never logged) and `acting_organization`, when set, goes out as `X-As-Organization`. A refused key
+  (401) or an organisation the key may not act as (403) is an AuthenticationError: the credentials
+  do not reach that organisation, and retrying cannot help.
+- Servers: `GET /api/v2/servers`; a server's `id` is its identity (`BackendIdentity.xelion_oid`),
+  its capacity `maxTenants` (100 when not given).
+- Tenants: `GET /api/v2/tenants[?name=]`, `GET /api/v2/tenants/{id}`; the tenant's Xelion name is
+  `subDatabaseName`; identity `xelion_tenant_id` (the Park Manager id) and `xelion_database_id`.
+  `create_tenant` adopts a tenant with that name, else calls
+  `POST /api/v1/park/start-new-tenant?name=&requestedLicenses=&label=` (plus `serverId` when the
+  spec names a server; the sandbox honours it, a Park Manager without it picks a server itself),
+  and leaves the tenant started. Start and stop go through `/api/v2/tenants/{id}/start|stop`; a
+  tenant already in that state is fine. `delete_tenant` stops the tenant: a Xelion tenant name can
+  never be reused, so the tenant stays with the park for its operators.
+- Tenant sessions: `POST /api/v2/tenants/{id}/login` gives a token valid on the tenant's server;
+  the server's address is the listed server's `scheme` + `fqdn`. Renewal and logout then go to the
+  server itself (`me/renew`, `me/logout`); an expired token is replaced by a new Park Manager login.
+- `health` lists the servers the key sees and reports the first one's version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telephony.backends.base import (
+    KIND_XELION_PARK_MANAGER,
+    BackendIdentity,
+    Connection,
+    HealthInfo,
+    ServerInfo,
+    TenantInfo,
+    TenantRef,
+    TenantSpec,
+    register,
+)
+from telephony.backends.errors import (
+    AlreadyExistsError,
+    AuthenticationError,
+    NotFoundError,
+    RejectedError,
+    TransientError,
+)
+from telephony.backends.http import ExchangeLog, HttpClient
+from telephony.backends.xelion_common import XelionDriverBase, root_url
+from telephony.backends.xelion_session import XelionSession, error_from
+
+TENANTS_PER_SERVER = 100
+
+
+@register
+class XelionParkManagerDriver(XelionDriverBase):
+    """A Xelion Park Manager: servers, tenants and, through tenant logins, each tenant's API."""
+
+    kind = KIND_XELION_PARK_MANAGER
+
+    def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
+        super().__init__(connection, log=log)
+        self.root = root_url(connection.base_url)
+        headers = {"Accept": "application/json", "X-Auth-Key": connection.secret}
+        if connection.acting_organization:
+            headers["X-As-Organization"] = str(connection.acting_organization)
+        self.pm = HttpClient(
+            self.root,
+            timeout=connection.timeout,
+            verify_tls=connection.verify_tls,
+            log=self.log,
+            known_secrets=(connection.secret,),
+            default_headers=headers,
+        )
+        self._servers: dict[int, dict[str, Any]] = {}
+
+    def call_pm(self, method: str, path: str, *, params: dict[str, Any] | None = None) -> Any:
+        if not self.connection.secret:
+            raise AuthenticationError("the Park Manager platform has no X-Auth-Key")
+        response = self.pm.request(method, path, params=params)
+        if response.ok:
+            return response.json()
+        error = error_from(response, f"{method} {path}")
+        if response.status in (401, 403):
+            raise AuthenticationError(error.message, status=response.status)
+        raise error
+
+    # servers
+    def _server_map(self, refresh: bool = False) -> dict[int, dict[str, Any]]:
+        if refresh or not self._servers:
+            listed = self.call_pm("GET", "api/v2/servers")
+            if not isinstance(listed, list):
+                raise TransientError("GET api/v2/servers: the answer is not a list")
+            self._servers = {int(server["id"]): server for server in listed}
+        return self._servers
+
+    def _server(self, server_id: int) -> dict[str, Any]:
+        server = self._server_map().get(server_id) or self._server_map(refresh=True).get(server_id)
+        if server is None:
+            raise NotFoundError(f"Park Manager server {server_id} is not visible")
+        return server
+
+    def health(self) -> HealthInfo:
+        servers = list(self._server_map(refresh=True).values())
+        version = str(servers[0].get("version", "")) if servers else ""
+        detail = f"Park Manager at {self.host_of(self.root)}: {len(servers)} server(s) visible"
+        return HealthInfo(version=version, detail=detail)
+
+    def list_servers(self) -> list[ServerInfo]:
+        return [
+            ServerInfo(
+                name=str(server.get("name", "")),
+                host=str(server.get("fqdn", "")),
+                identity=BackendIdentity(xelion_oid=str(server["id"])),
+                capacity_tenants=int(server.get("maxTenants") or TENANTS_PER_SERVER),
+            )
+            for server in self._server_map(refresh=True).values()
+        ]
+
+    # tenants
+    def _info(self, tenant: dict[str, Any]) -> TenantInfo:
+        licences = [entry.get("maxLicenses") for entry in tenant.get("licenses") or [] if isinstance(entry, dict)]
+        server = self._server_map().get(int(tenant.get("server") or 0)) or {}
+        return TenantInfo(
+            name=tenant.get("subDatabaseName", ""),
+            identity=BackendIdentity(xelion_tenant_id=str(tenant["id"]), xelion_database_id=tenant.get("databaseId")),
+            label=tenant.get("label", ""),
+            licences=int(licences[0]) if licences and isinstance(licences[0], int) else None,
+            status=str(tenant.get("status", "")).lower(),
+            server_name=str(server.get("name", "")),
+        )
+
+    def list_tenants(self) -> list[TenantInfo]:
+        listed = self.call_pm("GET", "api/v2/tenants")
+        return [self._info(tenant) for tenant in listed or []]
+
+    def _find(self, name: str, tenant_id: str = "") -> dict[str, Any] | None:
+        if tenant_id:
+            try:
+                tenant = self.call_pm("GET", f"api/v2/tenants/{tenant_id}")
+            except NotFoundError:
+                tenant = None
+            if isinstance(tenant, dict) and tenant.get("subDatabaseName") == name:
+                return tenant
+        listed = self.call_pm("GET", "api/v2/tenants", params={"name": name})
+        return next((t for t in listed or [] if t.get("subDatabaseName") == name), None)
+
+    def _require(self, tenant: TenantRef) -> dict[str, Any]:
+        found = self._find(tenant.name, tenant.identity.xelion_tenant_id)
+        if found is None:
+            raise NotFoundError(f"tenant {tenant.name} is not known to the Park Manager")
+        return found
+
+    def _set_started(self, tenant: dict[str, Any], started: bool) -> dict[str, Any]:
+        if (tenant.get("status") == "STARTED") == started:
+            return tenant
+        action = "start" if started else "stop"
+        try:
+            answered = self.call_pm("POST", f"api/v2/tenants/{tenant['id']}/{action}")
+        except AlreadyExistsError as exc:  # 409: already so, or refused
+            again = self._find(tenant.get("subDatabaseName", ""), str(tenant["id"]))
+            if again is not None and (again.get("status") == "STARTED") == started:
+                return again
+            raise RejectedError(exc.message, status=exc.status) from None
+        if not started:
+            self.forget_session(tenant.get("subDatabaseName", ""))
+        return answered if isinstance(answered, dict) else tenant
+
+    def create_tenant(self, spec: TenantSpec) -> TenantInfo:
+        tenant = self._find(spec.name)
+        if tenant is None:
+            params: dict[str, Any] = {"name": spec.name}
+            if spec.licences is not None:
+                params["requestedLicenses"] = spec.licences
+            if spec.label:
+                params["label"] = spec.label
+            if spec.server_identity.xelion_oid:
+                params["serverId"] = spec.server_identity.xelion_oid
+            try:
+                answer = self.call_pm("POST", "api/v1/park/start-new-tenant", params=params)
+                tenant = answer.get("tenant") if isinstance(answer, dict) else None
+            except AlreadyExistsError as exc:
+                tenant = self._find(spec.name)  # a retry after a lost answer finds it here
+                if tenant is None:
+                    raise RejectedError(exc.message, status=exc.status) from None
+            if not isinstance(tenant, dict):
+                raise TransientError("start-new-tenant answered no tenant")
+        return self._info(self._set_started(tenant, True))
+
+    def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
+        found = self._find(tenant.name, tenant.identity.xelion_tenant_id)
+        return self._info(found) if found else None
+
+    def start_tenant(self, tenant: TenantRef) -> TenantInfo:
+        return self._info(self._set_started(self._require(tenant), True))
+
+    def stop_tenant(self, tenant: TenantRef) -> TenantInfo:
+        return self._info(self._set_started(self._require(tenant), False))
+
+    def delete_tenant(self, tenant: TenantRef) -> None:
+        found = self._find(tenant.name, tenant.identity.xelion_tenant_id)
+        if found is not None:
+            self._set_started(found, False)
+        self.forget_session(tenant.name)
+
+    # tenant sessions
+    def open_session(self, tenant: TenantRef) -> XelionSession:
+        found = self._require(tenant)
+        server = self._server(int(found["server"]))
+        if not server.get("scheme") or not server.get("fqdn"):
+            raise TransientError(f"the Park Manager gives no address for server {server.get('name', found['server'])}")
+        http = self.client_for(f"{server['scheme']}://{server['fqdn']}")
+        tenant_id = found["id"]
+
+        def login() -> dict[str, Any]:
+            answer = self.call_pm("POST", f"api/v2/tenants/{tenant_id}/login")
+            if not isinstance(answer, dict):
+                raise TransientError("the Park Manager's tenant login answered no object")
+            return answer
+
+        return XelionSession(http, found["subDatabaseName"], login)
+
+    def close(self) -> None:
+        super().close()
+        self.pm.close()

@@ -1,0 +1,399 @@
+"""Users and their numbers on a Xelion tenant, shared by both Xelion drivers.
+
+A portal user is three Xelion objects: a Person (`addressables`: given and family name, e-mail as
+an Email address), a UserProfile (`users`: the natural key `userName`, display name, and the
+template's `xccRole` and `userLicense`) and the user's primary phoneline, which Xelion creates with
+the user. On that line:
+
+- `extensions` hold the internal number and every external number routed to the user (a Xelion
+  line answers the addresses in its extensions);
+- `externalNumber` is the first external number (the caller id);
+- `userPhoneLine.voicemailActive` is the user's or the template's voicemail;
+- `userPhoneLine.redirection*` is call forwarding: "always" is an immediate redirection
+  (timeout 0), "no answer" a redirection after `no_answer_timeout` seconds; "always" wins when
+  both are set. Forwarding on busy has no field here and is not pushed.
+
+External numbers are also assigned to the tenant's SIP trunk (`assignedNumbers`, the trunk with the
+lowest oid unless the number is on one already), so a number is on the trunk exactly while a user
+has it. A tenant without a trunk refuses numbers (RejectedError).
+
+Creates adopt: a UserProfile with the same userName is taken over and converged to the spec; a
+Person with the user's full name that no user is linked to (left by an interrupted create) is
+reused, so a retry never makes a second Person. A 5xx on `POST users` is re-checked by userName
+(Xelion answers 500/11000 for a duplicate as for any server error). Mobile number, e-mail
+notification and voicemail PIN have no place in the provisioning API and are not pushed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+from typing import Any
+
+from telephony.backends.base import BackendIdentity, ForwardingSpec, TenantRef, UserSpec, UserState
+from telephony.backends.errors import BackendError, NotFoundError, RejectedError, TransientError, UnsupportedOperation
+from telephony.backends.xelion_session import XelionSession
+
+UNIQUE_SUFFIX = re.compile(r" \(\d+\)$")
+
+
+def full_name(spec: UserSpec) -> str:
+    return " ".join(part for part in (spec.first_name.strip(), spec.last_name.strip()) if part)
+
+
+def display_name(spec: UserSpec) -> str:
+    return spec.display_name.strip() or full_name(spec)
+
+
+def is_external(address: str) -> bool:
+    return address.startswith("+")
+
+
+def wanted_addresses(spec: UserSpec) -> list[str]:
+    addresses = [spec.internal_number.strip()] + [n.strip() for n in spec.external_numbers]
+    return list(dict.fromkeys(a for a in addresses if a))
+
+
+def redirection_for(forwarding: ForwardingSpec) -> tuple[bool, str, int]:
+    if forwarding.always:
+        return True, forwarding.always, 0
+    if forwarding.no_answer:
+        return True, forwarding.no_answer, max(1, forwarding.no_answer_timeout)
+    return False, "", 0
+
+
+def forwarding_from(user_phone_line: dict[str, Any]) -> ForwardingSpec:
+    if not user_phone_line.get("redirectionActive") or not user_phone_line.get("redirection"):
+        return ForwardingSpec()
+    timeout = int(user_phone_line.get("redirectionTimeout") or 0)
+    if timeout <= 0:
+        return ForwardingSpec(always=user_phone_line["redirection"])
+    return ForwardingSpec(no_answer=user_phone_line["redirection"], no_answer_timeout=timeout)
+
+
+def emails_of(person: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in person.get("addresses") or [] if a.get("addressType") == "Email"]
+
+
+def member_oids(group: dict[str, Any]) -> dict[str, str]:
+    """user oid -> membership relation oid."""
+    return {(m.get("user") or {}).get("oid"): m.get("oid") for m in group.get("members") or []}
+
+
+def user_state(
+    user: dict[str, Any], line: dict[str, Any] | None, person: dict[str, Any] | None, entity_name: str
+) -> UserState:
+    """A user in portal terms from its UserProfile, its phoneline and its Person."""
+    line = line or {}
+    addresses = [ext.get("address", "") for ext in line.get("extensions") or []]
+    internal = next((a for a in addresses if a and not is_external(a)), "")
+    upl = line.get("userPhoneLine") or {}
+    person = person or {}
+    emails = emails_of(person)
+    return UserState(
+        username=user.get("userName", ""),
+        first_name=person.get("givenName", ""),
+        last_name=person.get("familyName", ""),
+        internal_number=internal,
+        identity=BackendIdentity(
+            xelion_oid=user.get("oid", ""),
+            xelion_person_oid=(user.get("person") or {}).get("oid", ""),
+            xelion_phoneline_oid=line.get("oid", ""),
+        ),
+        email=emails[0]["address"] if emails else "",
+        entity_name=entity_name,
+        voicemail_enabled=bool(upl.get("voicemailActive")) if upl else None,
+        forwarding=forwarding_from(upl) if upl else None,
+        external_numbers=[a for a in addresses if is_external(a)],
+    )
+
+
+class XelionUserOperations:
+    """Mixin: users and numbers over `self._session(tenant)`; entities come from the other mixin."""
+
+    def _session(self, tenant: TenantRef) -> XelionSession:
+        raise NotImplementedError
+
+    def upsert_entity(self, tenant: TenantRef, spec: Any) -> BackendIdentity:
+        raise NotImplementedError
+
+    # look-ups
+    def _user_by_name(self, session: XelionSession, username: str) -> dict[str, Any] | None:
+        for brief in session.iterate("users", where=("userName", username), include=("userName",)):
+            if brief.get("userName", "").lower() == username.lower():
+                return session.get_object(f"users/{brief['oid']}")
+        return None
+
+    def _locate_user(self, session: XelionSession, spec: UserSpec) -> dict[str, Any] | None:
+        if spec.identity.xelion_oid:
+            user = session.get_object(f"users/{spec.identity.xelion_oid}")
+            if user is not None:
+                return user
+        return self._user_by_name(session, spec.username) if spec.username else None
+
+    def _line_of(self, session: XelionSession, user: dict[str, Any]) -> dict[str, Any] | None:
+        """The user's primary line, or else the first line the user is connected to."""
+        if user.get("primaryLine"):
+            return user["primaryLine"]
+        for relation in user.get("lines") or []:
+            line = session.get_object(f"phonelines/{relation['line']['oid']}")
+            if line is not None:
+                return line
+        return None
+
+    def _entity_of(self, session: XelionSession, user_oid: str) -> str:
+        for group in session.iterate("usergroups", include=("members",)):
+            if user_oid in member_oids(group):
+                return group.get("commonName", "")
+        return ""
+
+    # users
+    def find_user(self, tenant: TenantRef, spec: UserSpec) -> UserState | None:
+        session = self._session(tenant)
+        user = self._user_by_name(session, spec.username)
+        if user is None:
+            return None
+        person = session.get_object(f"addressables/{user['person']['oid']}") if user.get("person") else None
+        return user_state(user, self._line_of(session, user), person, self._entity_of(session, user["oid"]))
+
+    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+        session = self._session(tenant)
+        if not spec.username.strip():
+            raise RejectedError("a Xelion user needs a userName")
+        user = self._user_by_name(session, spec.username)
+        if user is None:
+            user = self._create_profile(session, spec)
+        return self._converge(session, tenant, spec, user)
+
+    def _create_profile(self, session: XelionSession, spec: UserSpec) -> dict[str, Any]:
+        person, made_person = self._orphan_person(session, spec), False
+        if person is None:
+            payload: dict[str, Any] = {
+                "objectType": "Person",
+                "givenName": spec.first_name.strip(),
+                "familyName": spec.last_name.strip(),
+                "commonName": full_name(spec),
+            }
+            if spec.email.strip():
+                payload["addresses"] = [{"address": spec.email.strip(), "addressType": "Email"}]
+            person, made_person = session.create("addressables", payload), True
+        payload = {
+            "userName": spec.username.strip(),
+            "password": secrets.token_urlsafe(18),  # users sign in through cloud provisioning or a reset
+            "active": True,
+            "xccRole": spec.template.xelion_role,
+            "person": {"oid": person["oid"], "objectType": "Person"},
+            "userLicense": spec.template.xelion_user_license,
+            "commonName": display_name(spec),
+            "objectType": "UserProfile",
+        }
+        try:
+            return session.create("users", payload)
+        except TransientError as exc:
+            if exc.status is not None and exc.status >= 500:
+                adopted = self._user_by_name(session, spec.username)  # 500/11000 may mean "exists"
+                if adopted is not None:
+                    return adopted
+            raise
+        except BackendError:
+            if made_person:
+                session.delete(f"addressables/{person['oid']}")  # leave nothing half-made behind
+            raise
+
+    def _orphan_person(self, session: XelionSession, spec: UserSpec) -> dict[str, Any] | None:
+        name = full_name(spec)
+        if not name:
+            return None
+        for person in session.iterate("addressables", where=("commonName", name)):
+            if person.get("objectType") == "Person" and not session.all("users", where=("person", person["oid"])):
+                return session.get_object(f"addressables/{person['oid']}")
+        return None
+
+    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+        session = self._session(tenant)
+        user = self._locate_user(session, spec)
+        if user is None:
+            raise NotFoundError(f"user {spec.username} does not exist on tenant {tenant.name}")
+        return self._converge(session, tenant, spec, user)
+
+    def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None:
+        session = self._session(tenant)
+        user = self._locate_user(session, spec)
+        if user is None:
+            return
+        line = self._line_of(session, user) or {}
+        numbers = [ext["address"] for ext in line.get("extensions") or [] if is_external(ext.get("address", ""))]
+        session.delete(f"users/{user['oid']}")
+        if line.get("oid"):
+            session.delete(f"phonelines/{line['oid']}")
+        if user.get("person"):
+            session.delete(f"addressables/{user['person']['oid']}")
+        trunks = session.all("trunks", include=("assignedNumbers",))
+        for number in numbers:
+            self._remove_from_trunks(session, trunks, number)
+
+    # convergence: make the three objects say what the spec says, with as few PATCHes as needed
+    def _converge(
+        self, session: XelionSession, tenant: TenantRef, spec: UserSpec, user: dict[str, Any]
+    ) -> BackendIdentity:
+        person_oid = (user.get("person") or {}).get("oid", "")
+        person = session.get_object(f"addressables/{person_oid}") if person_oid else None
+        if person is not None:
+            session.patch(f"addressables/{person_oid}", self._person_operations(spec, person))
+        wanted = {
+            "userName": spec.username.strip(),
+            "commonName": display_name(spec),
+            "xccRole": spec.template.xelion_role,
+            "userLicense": spec.template.xelion_user_license,
+            "active": True,
+        }
+        ops = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in wanted.items() if user.get(k) != v]
+        session.patch(f"users/{user['oid']}", ops)
+        line = self._line_of(session, user)
+        if not line:
+            created = session.create("phonelines", {"commonName": display_name(spec), "objectType": "XCCPhoneLine"})
+            line = session.get_object(f"phonelines/{created['oid']}") or created
+        trunks = session.all("trunks", include=("assignedNumbers",))
+        for number in spec.external_numbers:
+            self._ensure_on_trunk(session, trunks, number.strip())
+        removed = [
+            e["address"]
+            for e in line.get("extensions") or []
+            if is_external(e["address"]) and e["address"] not in spec.external_numbers
+        ]
+        session.patch(f"phonelines/{line['oid']}", self._line_operations(spec, user["oid"], line))
+        for number in removed:
+            self._remove_from_trunks(session, trunks, number)
+        self._converge_membership(session, tenant, spec, user["oid"])
+        return BackendIdentity(xelion_oid=user["oid"], xelion_person_oid=person_oid, xelion_phoneline_oid=line["oid"])
+
+    def _person_operations(self, spec: UserSpec, person: dict[str, Any]) -> list[dict[str, Any]]:
+        wanted = {
+            "givenName": spec.first_name.strip(),
+            "familyName": spec.last_name.strip(),
+            "commonName": full_name(spec),
+        }
+        ops = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in wanted.items() if person.get(k) != v]
+        email = spec.email.strip()
+        current = emails_of(person)
+        ops += [{"op": "remove", "path": f"/addresses/{a['oid']}"} for a in current if a["address"] != email]
+        if email and all(a["address"] != email for a in current):
+            ops.append({"op": "add", "path": "/addresses/1", "value": {"address": email, "addressType": "Email"}})
+        return ops
+
+    def _line_operations(self, spec: UserSpec, user_oid: str, line: dict[str, Any]) -> list[dict[str, Any]]:
+        addresses = wanted_addresses(spec)
+        current = {e["address"]: e["oid"] for e in line.get("extensions") or []}
+        ops = [
+            {"op": "remove", "path": f"/extensions/{oid}"}
+            for address, oid in current.items()
+            if address not in addresses
+        ]
+        missing = [a for a in addresses if a not in current]
+        ops += [{"op": "add", "path": f"/extensions/{i}", "value": a} for i, a in enumerate(missing, start=1)]
+        if user_oid not in {(rel.get("user") or {}).get("oid") for rel in line.get("users") or []}:
+            ops.append({"op": "add", "path": "/users/1", "value": user_oid})
+        name = display_name(spec)
+        if UNIQUE_SUFFIX.sub("", line.get("commonName", "")) != name:
+            ops.append({"op": "replace", "path": "/commonName", "value": name})
+        external = next((n.strip() for n in spec.external_numbers if n.strip()), "")
+        for attribute, value in (("callerName", name), ("externalNumber", external)):
+            if line.get(attribute) != value:
+                ops.append({"op": "replace", "path": f"/{attribute}", "value": value})
+        active, destination, timeout = redirection_for(spec.forwarding)
+        upl = line.get("userPhoneLine") or {}
+        for attribute, value in (
+            ("voicemailActive", spec.voicemail_enabled or spec.template.voicemail_enabled),
+            ("redirectionActive", active),
+            ("redirection", destination),
+            ("redirectionTimeout", timeout),
+        ):
+            if upl.get(attribute) != value:
+                ops.append({"op": "replace", "path": f"/userPhoneLine/{attribute}", "value": value})
+        return ops
+
+    def _converge_membership(self, session: XelionSession, tenant: TenantRef, spec: UserSpec, user_oid: str) -> None:
+        groups = session.all("usergroups", include=("members",))
+        entity = spec.entity
+        target = None
+        if entity is not None and entity.name.strip():
+            target = next((g for g in groups if g["oid"] == entity.identity.xelion_oid), None) or next(
+                (g for g in groups if g.get("commonName", "").lower() == entity.name.strip().lower()), None
+            )
+            if target is None:
+                target = {"oid": self.upsert_entity(tenant, entity).xelion_oid, "members": []}
+                groups.append(target)
+        for group in groups:
+            relation = member_oids(group).get(user_oid)
+            if group is target and relation is None:
+                session.patch(f"usergroups/{group['oid']}", [{"op": "add", "path": "/members/1", "value": user_oid}])
+            elif group is not target and relation is not None:
+                session.patch(f"usergroups/{group['oid']}", [{"op": "remove", "path": f"/members/{relation}"}])
+
+    # numbers
+    def _ensure_on_trunk(self, session: XelionSession, trunks: list[dict[str, Any]], number: str) -> str:
+        """The trunk relation oid of a number, assigning it to the tenant's trunk if needed."""
+        for trunk in trunks:
+            for relation in trunk.get("assignedNumbers") or []:
+                if (relation.get("extension") or {}).get("address") == number:
+                    return relation["oid"]
+        if not trunks:
+            raise RejectedError(f"the tenant has no SIP trunk to carry {number}; create a trunk first")
+        trunk = min(trunks, key=lambda t: int(t["oid"]))
+        order = max([int(r.get("orderNumber") or 0) for r in trunk.get("assignedNumbers") or []] + [0]) + 1
+        session.patch(
+            f"trunks/{trunk['oid']}",
+            [
+                {"op": "add", "path": "/assignedNumbers/1", "value": number},
+                {"op": "add", "path": "/assignedNumbers/1/orderNumber", "value": order},
+            ],
+        )
+        fresh = session.get_object(f"trunks/{trunk['oid']}") or {}
+        trunk["assignedNumbers"] = fresh.get("assignedNumbers") or []
+        return next((r["oid"] for r in trunk["assignedNumbers"] if r["extension"]["address"] == number), "")
+
+    def _remove_from_trunks(self, session: XelionSession, trunks: list[dict[str, Any]], number: str) -> None:
+        for trunk in trunks:
+            for relation in list(trunk.get("assignedNumbers") or []):
+                if (relation.get("extension") or {}).get("address") == number:
+                    removal = [{"op": "remove", "path": f"/assignedNumbers/{relation['oid']}"}]
+                    with contextlib.suppress(NotFoundError):  # already gone
+                        session.patch(f"trunks/{trunk['oid']}", removal)
+                    trunk["assignedNumbers"].remove(relation)
+
+    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity:
+        session = self._session(tenant)
+        found = self._locate_user(session, user)
+        if found is None:
+            raise NotFoundError(f"user {user.username} does not exist on tenant {tenant.name}")
+        line = self._line_of(session, found)
+        if not line:
+            raise RejectedError(f"user {user.username} has no phoneline to route {number} to")
+        relation = self._ensure_on_trunk(session, session.all("trunks", include=("assignedNumbers",)), number)
+        ops = []
+        if all(ext.get("address") != number for ext in line.get("extensions") or []):
+            ops.append({"op": "add", "path": "/extensions/1", "value": number})
+        if not line.get("externalNumber"):
+            ops.append({"op": "replace", "path": "/externalNumber", "value": number})
+        session.patch(f"phonelines/{line['oid']}", ops)
+        return BackendIdentity(xelion_oid=relation)
+
+    def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:
+        session = self._session(tenant)
+        found = self._locate_user(session, user)
+        line = (self._line_of(session, found) if found else None) or {}
+        extensions = line.get("extensions") or []
+        ops = [{"op": "remove", "path": f"/extensions/{e['oid']}"} for e in extensions if e.get("address") == number]
+        if line.get("externalNumber") == number:
+            rest = [e["address"] for e in extensions if is_external(e.get("address", "")) and e["address"] != number]
+            ops.append({"op": "replace", "path": "/externalNumber", "value": rest[0] if rest else ""})
+        if ops:
+            with contextlib.suppress(NotFoundError):  # the line went with its user
+                session.patch(f"phonelines/{line['oid']}", ops)
+        self._remove_from_trunks(session, session.all("trunks", include=("assignedNumbers",)), number)
+
+    def allocate_number(self, tenant: TenantRef, pattern: str = "") -> str:
+        raise UnsupportedOperation(
+            "Xelion has no pool of free numbers to allocate from; numbers come from the portal's pool"
+        )

@@ -1,0 +1,131 @@
+"""The provisioning outbox: one job per backend operation, written in the same transaction as the
+change it pushes, run by Celery workers, never lost."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from tenants.access import AccessPolicy
+from tenants.models import Organization
+
+from .platforms import Platform, Server
+from .tenants import Tenant
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED)
+
+
+class ProvisioningBatch(models.Model):
+    """The jobs of one bulk change (a CSV import), followed together on one progress bar."""
+
+    access_policy = AccessPolicy(("organization",), entity_actions=frozenset())
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="batches")
+    label = models.CharField(max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "provisioning batches"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ProvisioningJob(models.Model):
+    """One change to push to one backend: what to do (operation + payload snapshot), to what
+    (target), and how it went (status, attempts, last error in the backend's words, timings).
+
+    Jobs of one target run in the order they were written (create before update before delete);
+    `wait_for` also names the targets whose earlier jobs must finish first (a user waits for its
+    tenant and entity). The per-server concurrency limit is enforced when a worker claims a job.
+    """
+
+    access_policy = AccessPolicy(
+        ("tenant__organization", "platform__organization"),
+        entity_actions=frozenset(),
+    )
+
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    target_id = models.BigIntegerField()
+    target = GenericForeignKey("target_type", "target_id")
+    target_key = models.CharField(max_length=80, db_index=True, help_text="model:pk of the target")
+    target_label = models.CharField(max_length=300)
+    operation = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    wait_for = models.JSONField(default=list, help_text="Target keys whose earlier jobs must finish first.")
+    platform = models.ForeignKey(Platform, null=True, on_delete=models.SET_NULL, related_name="jobs")
+    server = models.ForeignKey(Server, null=True, on_delete=models.SET_NULL, related_name="jobs")
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    batch = models.ForeignKey(ProvisioningBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=8)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    error_kind = models.CharField(max_length=30, blank=True)
+    result = models.JSONField(default=dict, blank=True, help_text="Backend identity learnt on success.")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="job_due"),
+            models.Index(fields=["server", "status"], name="job_server_status"),
+            models.Index(fields=["target_key", "id"], name="job_target_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.operation} {self.target_label}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED)
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds() * 1000
+        return None
+
+
+class JobAttempt(models.Model):
+    """One try of a job: when, how it ended, and the redacted HTTP exchanges it made."""
+
+    access_policy = AccessPolicy(
+        ("job__tenant__organization", "job__platform__organization"), entity_actions=frozenset()
+    )
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20)
+    error = models.TextField(blank=True)
+    exchanges = models.JSONField(default=list)
+    worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of job #{self.job_id}: {self.outcome}"

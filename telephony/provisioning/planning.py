@@ -1,0 +1,299 @@
+"""Planning: the jobs a change needs, written in the service's own transaction (the outbox) and
+handed to Celery once that transaction commits. Nothing here talks to a backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+
+from telephony.models import (
+    Entity,
+    JobStatus,
+    LineTemplate,
+    LineTemplateMirror,
+    PbxUser,
+    PhoneNumber,
+    ProvisioningBatch,
+    ProvisioningJob,
+    SyncState,
+    Tenant,
+)
+from telephony.provisioning import specs
+from telephony.provisioning.dispatch import dispatch_on_commit
+from telephony.provisioning.state import refresh_sync_state
+
+
+def target_key(obj: models.Model) -> str:
+    return f"{obj._meta.model_name}:{obj.pk}"
+
+
+def _job(
+    *,
+    operation: str,
+    target: models.Model,
+    tenant: Tenant | None,
+    payload: dict[str, Any],
+    wait_for: Iterable[str] = (),
+    actor: Any = None,
+    batch: ProvisioningBatch | None = None,
+    platform: Any = None,
+) -> ProvisioningJob:
+    from django.conf import settings
+
+    server = tenant.server if tenant is not None else None
+    return ProvisioningJob(
+        target_type=ContentType.objects.get_for_model(type(target)),
+        target_id=target.pk,
+        target_key=target_key(target),
+        target_label=str(target)[:300],
+        operation=operation,
+        payload=payload,
+        wait_for=sorted(set(wait_for)),
+        tenant=tenant,
+        server=server,
+        platform=platform or (server.platform if server else None),
+        batch=batch,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        max_attempts=settings.PROVISIONING_MAX_ATTEMPTS,
+        next_attempt_at=timezone.now(),
+    )
+
+
+def enqueue(jobs: list[ProvisioningJob]) -> list[ProvisioningJob]:
+    """Save jobs in the current transaction and dispatch them after it commits."""
+    if not jobs:
+        return jobs
+    for job in jobs:
+        job.save()
+    dispatch_on_commit([job.pk for job in jobs])
+    touched = {(job.target_type_id, job.target_id) for job in jobs}
+    for type_id, object_id in touched:
+        refresh_sync_state(type_id, object_id)
+    return jobs
+
+
+# --- tenants ---------------------------------------------------------------------------------------
+
+
+def tenant_created(tenant: Tenant, *, actor: Any = None) -> list[ProvisioningJob]:
+    payload = {"tenant": specs.to_payload(specs.tenant_spec(tenant))}
+    return enqueue([_job(operation="tenant.create", target=tenant, tenant=tenant, payload=payload, actor=actor)])
+
+
+def tenant_status_changed(tenant: Tenant, *, actor: Any = None) -> list[ProvisioningJob]:
+    operation = "tenant.start" if tenant.status == "started" else "tenant.stop"
+    payload = {"tenant": specs.to_payload(specs.tenant_ref(tenant))}
+    return enqueue([_job(operation=operation, target=tenant, tenant=tenant, payload=payload, actor=actor)])
+
+
+def tenant_deleted(tenant: Tenant, *, actor: Any = None) -> list[ProvisioningJob]:
+    """Remove what the tenant holds on its backend, users first, then entities, then the tenant.
+    Called before the rows are deleted; the jobs keep the specs they need."""
+    jobs = []
+    for user in tenant.users.select_related("entity", "template", "tenant__server__platform"):
+        jobs.extend(_user_delete_jobs(user, actor=actor))
+    for entity in tenant.entities.all():
+        jobs.extend(_entity_delete_jobs(entity, actor=actor, extra_wait=[j.target_key for j in jobs]))
+    if _cancel_unpushed(tenant):
+        return enqueue(jobs)
+    payload = {"tenant": specs.to_payload(specs.tenant_ref(tenant))}
+    wait = [job.target_key for job in jobs]
+    jobs.append(
+        _job(operation="tenant.delete", target=tenant, tenant=tenant, payload=payload, wait_for=wait, actor=actor)
+    )
+    return enqueue(jobs)
+
+
+# --- entities and templates ------------------------------------------------------------------------
+
+
+def entity_saved(entity: Entity, *, actor: Any = None) -> list[ProvisioningJob]:
+    tenant = entity.tenant
+    payload = {
+        "tenant": specs.to_payload(specs.tenant_ref(tenant)),
+        "entity": specs.to_payload(specs.entity_spec(entity)),
+    }
+    job = _job(
+        operation="entity.upsert",
+        target=entity,
+        tenant=tenant,
+        payload=payload,
+        wait_for=[target_key(tenant)],
+        actor=actor,
+    )
+    return enqueue([job])
+
+
+def entity_deleted(entity: Entity, *, actor: Any = None) -> list[ProvisioningJob]:
+    return enqueue(_entity_delete_jobs(entity, actor=actor))
+
+
+def _entity_delete_jobs(entity: Entity, *, actor: Any, extra_wait: Iterable[str] = ()) -> list[ProvisioningJob]:
+    if _cancel_unpushed(entity):
+        return []
+    tenant = entity.tenant
+    payload = {
+        "tenant": specs.to_payload(specs.tenant_ref(tenant)),
+        "entity": specs.to_payload(specs.entity_spec(entity)),
+    }
+    return [
+        _job(operation="entity.delete", target=entity, tenant=tenant, payload=payload, wait_for=extra_wait, actor=actor)
+    ]
+
+
+def template_saved(template: LineTemplate, *, actor: Any = None) -> list[ProvisioningJob]:
+    """Push a changed template to every XCU platform that already holds it (others get it with
+    their first user)."""
+    jobs = []
+    for mirror in LineTemplateMirror.objects.filter(template=template).select_related("platform"):
+        payload = {"template": specs.to_payload(specs.template_spec(template, mirror.platform))}
+        jobs.append(
+            _job(
+                operation="template.upsert",
+                target=template,
+                tenant=None,
+                payload=payload,
+                actor=actor,
+                platform=mirror.platform,
+            )
+        )
+    return enqueue(jobs)
+
+
+def template_deleted(template: LineTemplate, *, actor: Any = None) -> list[ProvisioningJob]:
+    jobs = []
+    for mirror in LineTemplateMirror.objects.filter(template=template).select_related("platform"):
+        payload = {"template": specs.to_payload(specs.template_spec(template, mirror.platform))}
+        jobs.append(
+            _job(
+                operation="template.delete",
+                target=template,
+                tenant=None,
+                payload=payload,
+                actor=actor,
+                platform=mirror.platform,
+            )
+        )
+    return enqueue(jobs)
+
+
+# --- users and numbers -----------------------------------------------------------------------------
+
+
+def _user_payload(user: PbxUser) -> dict[str, Any]:
+    return {"tenant": specs.to_payload(specs.tenant_ref(user.tenant)), "user": specs.to_payload(specs.user_spec(user))}
+
+
+def _user_wait(user: PbxUser) -> list[str]:
+    return [target_key(user.tenant), target_key(user.entity)]
+
+
+def user_created(user: PbxUser, *, actor: Any = None, batch: ProvisioningBatch | None = None) -> list[ProvisioningJob]:
+    job = _job(
+        operation="user.create",
+        target=user,
+        tenant=user.tenant,
+        payload=_user_payload(user),
+        wait_for=_user_wait(user),
+        actor=actor,
+        batch=batch,
+    )
+    return enqueue([job])
+
+
+def user_updated(user: PbxUser, *, actor: Any = None, batch: ProvisioningBatch | None = None) -> list[ProvisioningJob]:
+    job = _job(
+        operation="user.update",
+        target=user,
+        tenant=user.tenant,
+        payload=_user_payload(user),
+        wait_for=_user_wait(user),
+        actor=actor,
+        batch=batch,
+    )
+    return enqueue([job])
+
+
+def user_deleted(user: PbxUser, *, actor: Any = None) -> list[ProvisioningJob]:
+    return enqueue(_user_delete_jobs(user, actor=actor))
+
+
+def _user_delete_jobs(user: PbxUser, *, actor: Any) -> list[ProvisioningJob]:
+    if _cancel_unpushed(user):
+        return []
+    return [
+        _job(
+            operation="user.delete",
+            target=user,
+            tenant=user.tenant,
+            payload=_user_payload(user),
+            wait_for=_user_wait(user),
+            actor=actor,
+        )
+    ]
+
+
+def number_assignment_changed(
+    number: PhoneNumber, *, previous_user: PbxUser | None, actor: Any = None
+) -> list[ProvisioningJob]:
+    """Take the number off its previous user and put it on its new one, in that order."""
+    jobs = []
+    if previous_user is not None and previous_user.pk != number.assigned_user_id:
+        payload = {
+            "tenant": specs.to_payload(specs.tenant_ref(previous_user.tenant)),
+            "user": specs.to_payload(specs.user_spec(previous_user)),
+            "number": number.number,
+        }
+        jobs.append(
+            _job(
+                operation="number.unassign",
+                target=number,
+                tenant=previous_user.tenant,
+                payload=payload,
+                wait_for=[target_key(previous_user)],
+                actor=actor,
+            )
+        )
+    if number.assigned_user_id is not None and (previous_user is None or previous_user.pk != number.assigned_user_id):
+        user = number.assigned_user
+        payload = {
+            "tenant": specs.to_payload(specs.tenant_ref(user.tenant)),
+            "user": specs.to_payload(specs.user_spec(user)),
+            "number": number.number,
+        }
+        jobs.append(
+            _job(
+                operation="number.assign",
+                target=number,
+                tenant=user.tenant,
+                payload=payload,
+                wait_for=[target_key(user)],
+                actor=actor,
+            )
+        )
+    return enqueue(jobs)
+
+
+def nothing_to_push(obj: models.Model) -> None:
+    """A mirrored row whose change needs no backend call is in sync as soon as it is saved."""
+    if not ProvisioningJob.objects.filter(target_key=target_key(obj)).exclude(status=JobStatus.SUCCEEDED).exists():
+        type(obj)._default_manager.filter(pk=obj.pk).update(sync_state=SyncState.IN_SYNC, sync_message="")
+
+
+def _cancel_unpushed(obj: models.Model) -> bool:
+    """If nothing of `obj` ever reached its backend (its create job has not started), cancel its
+    jobs instead of planning a delete. True when that was the case."""
+    key = target_key(obj)
+    jobs = ProvisioningJob.objects.select_for_update().filter(target_key=key)
+    statuses = set(jobs.values_list("status", flat=True))
+    ever_started = jobs.filter(attempts__gt=0).exists() or JobStatus.SUCCEEDED in statuses
+    if not statuses or ever_started:
+        return False
+    jobs.filter(status=JobStatus.PENDING).update(
+        status=JobStatus.CANCELLED, finished_at=timezone.now(), last_error="Cancelled: deleted before it was pushed."
+    )
+    return True

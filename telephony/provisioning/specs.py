@@ -1,0 +1,163 @@
+"""Model rows → the drivers' portal-terms specs, and back: identities learnt from a backend are
+written onto the rows they belong to. Specs travel in job payloads as plain JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+from django.db import models
+
+from telephony.backends.base import (
+    BackendIdentity,
+    EntitySpec,
+    ForwardingSpec,
+    IntervalSpec,
+    TemplateSpec,
+    TenantRef,
+    TenantSpec,
+    UserSpec,
+)
+from telephony.models import Entity, LineTemplate, LineTemplateMirror, PbxUser, PhoneNumber, Platform, Tenant
+
+IDENTITY_FIELDS = tuple(field.name for field in dataclasses.fields(BackendIdentity))
+
+
+def identity_of(row: models.Model) -> BackendIdentity:
+    """The backend identity stored on a row (only the fields that row has)."""
+    values = {name: getattr(row, name) for name in IDENTITY_FIELDS if hasattr(row, name)}
+    return BackendIdentity(**{k: v for k, v in values.items() if v not in (None, "")})
+
+
+def identity_updates(model: type[models.Model], identity: BackendIdentity) -> dict[str, Any]:
+    """The columns of `model` that an identity fills in."""
+    names = {field.name for field in model._meta.get_fields()}
+    return {
+        name: value for name, value in dataclasses.asdict(identity).items() if name in names and value not in (None, "")
+    }
+
+
+def merge_identity(base: BackendIdentity, extra: BackendIdentity) -> BackendIdentity:
+    merged = dataclasses.asdict(base)
+    merged.update({k: v for k, v in dataclasses.asdict(extra).items() if v not in (None, "")})
+    return BackendIdentity(**merged)
+
+
+def tenant_ref(tenant: Tenant) -> TenantRef:
+    server = tenant.server
+    return TenantRef(
+        name=tenant.name,
+        identity=identity_of(tenant),
+        server_name=server.name,
+        server_host=server.host,
+        server_identity=BackendIdentity(xcu_id=server.xcu_id, xelion_oid=server.xelion_server_id),
+    )
+
+
+def tenant_spec(tenant: Tenant) -> TenantSpec:
+    server = tenant.server
+    return TenantSpec(
+        name=tenant.name,
+        label=tenant.label,
+        licences=tenant.licences,
+        server_name=server.name,
+        server_host=server.host,
+        server_identity=BackendIdentity(xcu_id=server.xcu_id, xelion_oid=server.xelion_server_id),
+    )
+
+
+def entity_spec(entity: Entity) -> EntitySpec:
+    return EntitySpec(
+        name=entity.name,
+        display_name=entity.display_name or entity.name,
+        intervals=[IntervalSpec(start=i.start, end=i.end) for i in entity.intervals.all()],
+        presented_number=entity.presented_number,
+        identity=identity_of(entity),
+    )
+
+
+def template_spec(template: LineTemplate, platform: Platform | None = None) -> TemplateSpec:
+    identity = BackendIdentity()
+    if platform is not None:
+        mirror = LineTemplateMirror.objects.filter(template=template, platform=platform).first()
+        if mirror and mirror.xcu_id is not None:
+            identity = BackendIdentity(xcu_id=mirror.xcu_id)
+    return TemplateSpec(
+        name=template.name,
+        peer_sip_name=template.peer_sip_name,
+        ringing_time=template.ringing_time,
+        routed_inbound=template.routed_inbound,
+        routed_inbound_prefix=template.routed_inbound_prefix,
+        caller_id_mode=template.caller_id_mode,
+        custom_caller_id=template.custom_caller_id,
+        voicemail_enabled=template.voicemail_enabled,
+        voicemail_number_mode=template.voicemail_number_mode,
+        voicemail_custom_number=template.voicemail_custom_number,
+        voicemail_send_email=template.voicemail_send_email,
+        xelion_role=template.xelion_role,
+        xelion_user_license=template.xelion_user_license,
+        xc5_cfna_duration=template.xc5_cfna_duration,
+        xc5_concurrent_limit=template.xc5_concurrent_limit,
+        identity=identity,
+    )
+
+
+def user_spec(user: PbxUser, *, numbers: list[str] | None = None) -> UserSpec:
+    platform = user.tenant.server.platform
+    if numbers is None:
+        numbers = list(PhoneNumber.objects.filter(assigned_user=user).values_list("number", flat=True))
+    return UserSpec(
+        username=user.username,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        internal_number=user.internal_number,
+        entity=entity_spec(user.entity),
+        template=template_spec(user.template, platform),
+        email=user.email,
+        display_name=user.shown_name,
+        mobile_number=user.mobile_number,
+        voicemail_enabled=user.voicemail_enabled,
+        voicemail_pin=user.voicemail_pin or "",
+        forwarding=ForwardingSpec(
+            always=user.forward_always,
+            busy=user.forward_busy,
+            no_answer=user.forward_no_answer,
+            no_answer_timeout=user.forward_no_answer_timeout,
+        ),
+        external_numbers=numbers,
+        identity=identity_of(user),
+    )
+
+
+# --- JSON round trip ------------------------------------------------------------------------------
+
+
+def to_payload(spec: Any) -> dict[str, Any]:
+    return dataclasses.asdict(spec)
+
+
+def from_payload(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild a (nested) spec dataclass from its JSON payload."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in data:
+            continue
+        values[field.name] = _convert(hints[field.name], data[field.name])
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return [_convert(item, v) for v in value]
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        candidates = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _convert(candidates[0], value) if candidates else value
+    if dataclasses.is_dataclass(hint):
+        return from_payload(hint, value)
+    return value
