@@ -13,3 +13,19 @@ def run_provisioning_job(job_id: int) -> str:
 @shared_task(name="telephony.sweep_provisioning_jobs", ignore_result=True)
 def sweep_provisioning_jobs() -> dict[str, int]:
     return sweep.sweep()
+
+
+@shared_task(name="telephony.check_platform", ignore_result=True)
+def check_platform(platform_id: int) -> None:
+    from telephony.services.platforms import platform_check
+
+    platform_check(platform_id=platform_id)
+
+
+@shared_task(name="telephony.import_servers", ignore_result=True)
+def import_servers(platform_id: int, actor_id: int) -> str:
+    from django.contrib.auth import get_user_model
+
+    from telephony.services.platforms import servers_import
+
+    return servers_import(actor=get_user_model().objects.get(pk=actor_id), platform_id=platform_id)

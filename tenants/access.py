@@ -155,7 +155,7 @@ def scope_condition(model: type[Model], user: Any, action: str) -> Q | None:
 def _entity_model(user: Any) -> type[Model] | None:
     """The model whose many-to-many grants entities to logins, if the floor above declares one."""
     try:
-        return type(user)._meta.get_field(ENTITY_GRANTS_RELATION).related_model
+        return user._meta.get_field(ENTITY_GRANTS_RELATION).related_model  # user may be a lazy wrapper
     except Exception:  # no such relation: nobody is an entity administrator
         return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import PhoneNumber
 from telephony.services import numbers as services
 from tenants.admin_scoping import ScopedAdmin
@@ -27,13 +28,13 @@ class AllocationFilter(admin.SimpleListFilter):
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(ScopedAdmin):
-    list_display = ["number", "organization", "tenant", "assigned_user", "is_pilot", "label"]
-    list_filter = [AllocationFilter, "is_pilot"]
+class PhoneNumberAdmin(SyncStateAdminMixin, ScopedAdmin):
+    list_display = ["number", "organization", "tenant", "assigned_user", "is_pilot", "label", "sync_badge"]
+    list_filter = [AllocationFilter, "is_pilot", "sync_state"]
     list_select_related = ["organization", "tenant", "assigned_user"]
     search_fields = ["number", "label", "tenant__name", "assigned_user__last_name"]
     autocomplete_fields = ["organization", "tenant", "assigned_user"]
-    readonly_fields = ["xelion_oid", "xc5_guid"]
+    readonly_fields = ["xelion_oid", "xc5_guid", "provisioning"]
     service_object_name = "number"
     create_service = services.phone_number_create
     update_service = services.phone_number_update

@@ -6,12 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import HttpRequest
+from django.utils.html import format_html
 
+from telephony.admin.sync import badge
 from telephony.models import Platform, Server
 from telephony.services import platforms as services
+from tenants import access
+from tenants.access import CHANGE
 from tenants.admin_scoping import ScopedAdmin
 
 
@@ -63,7 +67,8 @@ class PlatformForm(forms.ModelForm):
 class PlatformAdmin(ScopedAdmin):
     ordering = ["name"]
     form = PlatformForm
-    list_display = ["name", "kind", "organization", "base_url", "secret_set", "is_active", "server_count"]
+    list_display = ["name", "kind", "organization", "base_url", "secret_set", "is_active", "server_count", "last_check"]
+    actions = ["test_connection", "import_servers"]
     list_filter = ["kind", "is_active"]
     list_select_related = ["organization"]
     search_fields = ["name", "base_url"]
@@ -75,6 +80,28 @@ class PlatformAdmin(ScopedAdmin):
         ("Connection", {"fields": ["timeout_seconds", "verify_tls"]}),
         ("Last check", {"fields": ["last_checked_at", "last_check_ok", "last_check_message"]}),
     ]
+
+    class Media:
+        css = {"all": ["telephony/admin.css"]}
+
+    @admin.display(description="last check")
+    def last_check(self, obj: Platform) -> str:
+        if obj.last_checked_at is None:
+            return "never"
+        state = "succeeded" if obj.last_check_ok else "failed" if obj.last_check_ok is False else "pending"
+        return format_html("{} {}", badge(state, "OK" if obj.last_check_ok else "failed"), obj.last_check_message)
+
+    @admin.action(description="Test connection (shows the backend's version or its error)")
+    def test_connection(self, request: HttpRequest, queryset) -> None:
+        for platform in queryset:
+            services.platform_check_requested(actor=request.user, platform=platform)
+        messages.info(request, "Connection test queued; the answer appears under “last check” in a few seconds.")
+
+    @admin.action(description="Import servers (XiVOs of an XCU, servers and tenants of a Park Manager)")
+    def import_servers(self, request: HttpRequest, queryset) -> None:
+        for platform in access.restrict(queryset, request.user, CHANGE):
+            services.servers_import_requested(actor=request.user, platform=platform)
+        messages.info(request, "Import queued; its summary appears under “last check” when it is done.")
 
     @admin.display(boolean=True, description="secret set")
     def secret_set(self, obj: Platform) -> bool:

@@ -6,16 +6,26 @@ from django.contrib import admin
 from django.db.models import Count
 from django.http import HttpRequest
 
+from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import LineTemplate
 from telephony.services import templates as services
 from tenants.admin_scoping import ScopedAdmin
 
 
 @admin.register(LineTemplate)
-class LineTemplateAdmin(ScopedAdmin):
+class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
     ordering = ["name"]
-    list_display = ["name", "organization", "caller_id_mode", "ringing_time", "voicemail_enabled", "user_count"]
-    list_filter = ["caller_id_mode", "voicemail_enabled", "peer_sip_name"]
+    list_display = [
+        "name",
+        "organization",
+        "caller_id_mode",
+        "ringing_time",
+        "voicemail_enabled",
+        "user_count",
+        "sync_badge",
+    ]
+    readonly_fields = ["provisioning"]
+    list_filter = ["caller_id_mode", "voicemail_enabled", "peer_sip_name", "sync_state"]
     list_select_related = ["organization"]
     search_fields = ["name", "organization__name"]
     autocomplete_fields = ["organization"]
@@ -44,6 +54,7 @@ class LineTemplateAdmin(ScopedAdmin):
         ),
         ("Xelion defaults", {"fields": ["xelion_role", "xelion_user_license"]}),
         ("XC5 defaults", {"fields": ["xc5_cfna_duration", "xc5_concurrent_limit"]}),
+        ("Provisioning", {"fields": ["provisioning"]}),
     ]
     service_object_name = "template"
     create_service = services.line_template_create

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest
 
+from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import Entity, NumberInterval, Tenant
 from telephony.services import tenants as services
 from telephony.services.tenants import parse_intervals
@@ -75,18 +76,19 @@ def save_entity_forms(request: HttpRequest, formset: Any) -> None:
 
 
 @admin.register(Tenant)
-class TenantAdmin(ScopedAdmin):
+class TenantAdmin(SyncStateAdminMixin, ScopedAdmin):
     ordering = ["name"]
-    list_display = ["name", "label", "organization", "server", "status", "user_load"]
-    list_filter = ["status", "server__platform__kind"]
+    list_display = ["name", "label", "organization", "server", "status", "user_load", "sync_badge"]
+    list_filter = ["status", "server__platform__kind", "sync_state"]
     list_select_related = ["organization", "server"]
     search_fields = ["name", "label", "organization__name"]
     autocomplete_fields = ["organization", "server"]
     inlines = [EntityInline]
-    readonly_fields = ["xelion_tenant_id", "xelion_database_id", "xc5_guid", "xc5_name"]
+    readonly_fields = ["xelion_tenant_id", "xelion_database_id", "xc5_guid", "xc5_name", "provisioning"]
     fieldsets = [
         (None, {"fields": ["organization", "server", "name", "label", "licences", "status"]}),
-        ("Backend identity", {"fields": readonly_fields, "classes": ["collapse"]}),
+        ("Backend identity", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
+        ("Provisioning", {"fields": ["provisioning"]}),
     ]
     service_object_name = "tenant"
     create_service = services.tenant_create
@@ -137,20 +139,21 @@ class NumberIntervalAdmin(ScopedAdmin):
 
 
 @admin.register(Entity)
-class EntityAdmin(ScopedAdmin):
+class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
     ordering = ["name"]
     form = EntityForm
-    list_display = ["name", "display_name", "tenant", "number_plan", "user_count", "presented_number"]
+    list_display = ["name", "display_name", "tenant", "number_plan", "user_count", "presented_number", "sync_badge"]
     list_select_related = ["tenant"]
-    list_filter = ["tenant__server__platform__kind"]
+    list_filter = ["tenant__server__platform__kind", "sync_state"]
     search_fields = ["name", "display_name", "tenant__name"]
     autocomplete_fields = ["tenant"]
     filter_horizontal = ["administrators"]
-    readonly_fields = ["xcu_id", "xcu_combined_id", "xelion_oid", "xc5_guid"]
+    readonly_fields = ["xcu_id", "xcu_combined_id", "xelion_oid", "xc5_guid", "provisioning"]
     fieldsets = [
         (None, {"fields": ["tenant", "name", "display_name", "number_plan", "presented_number"]}),
         ("Entity administrators", {"fields": ["administrators"]}),
-        ("Backend identity", {"fields": readonly_fields, "classes": ["collapse"]}),
+        ("Backend identity", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
+        ("Provisioning", {"fields": ["provisioning"]}),
     ]
 
     @admin.display(description="users", ordering="user_count")

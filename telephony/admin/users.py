@@ -4,21 +4,40 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import PbxUser
 from telephony.services import users as services
 from tenants.admin_scoping import ScopedAdmin
 
 
 @admin.register(PbxUser)
-class PbxUserAdmin(ScopedAdmin):
-    list_display = ["internal_number", "first_name", "last_name", "username", "email", "tenant", "entity", "template"]
+class PbxUserAdmin(SyncStateAdminMixin, ScopedAdmin):
+    list_display = [
+        "internal_number",
+        "first_name",
+        "last_name",
+        "username",
+        "email",
+        "tenant",
+        "entity",
+        "template",
+        "sync_badge",
+    ]
     list_display_links = ["internal_number", "first_name", "last_name"]
-    list_filter = ["voicemail_enabled", "tenant__server__platform__kind"]
+    list_filter = ["voicemail_enabled", "tenant__server__platform__kind", "sync_state"]
     list_select_related = ["tenant", "entity", "template"]
     search_fields = ["first_name", "last_name", "username", "email", "internal_number", "tenant__name"]
     autocomplete_fields = ["tenant", "entity", "template", "portal_user"]
     ordering = ["tenant__name", "internal_number"]
-    readonly_fields = ["xcu_id", "xelion_oid", "xelion_person_oid", "xelion_phoneline_oid", "xc5_guid", "xc5_name"]
+    readonly_fields = [
+        "xcu_id",
+        "xelion_oid",
+        "xelion_person_oid",
+        "xelion_phoneline_oid",
+        "xc5_guid",
+        "xc5_name",
+        "provisioning",
+    ]
     fieldsets = [
         (None, {"fields": ["tenant", "entity", "internal_number", "template"]}),
         ("Person", {"fields": [("first_name", "last_name"), "display_name", "username", "email", "mobile_number"]}),
@@ -28,7 +47,8 @@ class PbxUserAdmin(ScopedAdmin):
             {"fields": ["forward_always", "forward_busy", ("forward_no_answer", "forward_no_answer_timeout")]},
         ),
         ("Self-service", {"fields": ["portal_user"]}),
-        ("Backend identity", {"fields": readonly_fields, "classes": ["collapse"]}),
+        ("Backend identity", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
+        ("Provisioning", {"fields": ["provisioning"]}),
     ]
     service_object_name = "user"
     create_service = services.pbx_user_create

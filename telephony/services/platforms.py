@@ -5,11 +5,16 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from telephony.models import Platform, Server
+from telephony.backends.base import ServerInfo, TenantInfo, driver_for
+from telephony.backends.errors import BackendError
+from telephony.models import PbxUser, Platform, PlatformKind, Server, Tenant, TenantStatus
+from telephony.provisioning.planning import nothing_to_push
 from tenants import access
-from tenants.access import CHANGE, DELETE
-from tenants.models import Organization
+from tenants.access import CHANGE, DELETE, VIEW
+from tenants.models import Organization, OrganizationKind
+from tenants.services import organization_create
 
 
 @transaction.atomic
@@ -77,3 +82,152 @@ def server_delete(*, actor: AbstractBaseUser, server: Server) -> None:
     if tenants:
         raise ValidationError(f"{stored.name} still holds {tenants} tenant(s); move or delete them first.")
     stored.delete()
+
+
+# --- talking to a platform (run by Celery tasks, never inside a web request) ----------------------
+
+
+def platform_check(*, platform_id: int) -> Platform:
+    """Ask the backend for its version; record the answer or the error in plain words."""
+    platform = Platform.objects.get(pk=platform_id)
+    driver = driver_for(platform.connection())
+    try:
+        info = driver.health()
+        ok, message = True, f"{info.version} {info.detail}".strip()
+    except BackendError as error:
+        ok, message = False, _plain(error)
+    finally:
+        driver.close()
+    Platform.objects.filter(pk=platform.pk).update(
+        last_checked_at=timezone.now(), last_check_ok=ok, last_check_message=message[:500]
+    )
+    platform.refresh_from_db()
+    return platform
+
+
+def servers_import(*, actor: AbstractBaseUser, platform_id: int) -> str:
+    """Bring in the servers a platform lists (the XiVOs of an XCU, the servers of a Park Manager)
+    and, for a Park Manager, the tenants its key sees. Existing rows are matched by backend identity
+    or name and refreshed; nothing is deleted. Returns a one-line summary, also kept on the platform."""
+    platform = Platform.objects.select_related("organization").get(pk=platform_id)
+    access.require(actor, CHANGE, platform)
+    driver = driver_for(platform.connection())
+    try:
+        servers = driver.list_servers()
+        tenants = driver.list_tenants() if platform.kind == PlatformKind.XELION_PARK_MANAGER else []
+    except BackendError as error:
+        message = f"Import failed: {_plain(error)}"
+        Platform.objects.filter(pk=platform.pk).update(last_check_message=message[:500], last_checked_at=timezone.now())
+        return message
+    finally:
+        driver.close()
+    created, refreshed = _import_servers(actor, platform, servers)
+    adopted = _import_tenants(actor, platform, tenants)
+    message = f"Imported {created} new server(s), refreshed {refreshed}" + (
+        f", adopted {adopted} tenant(s)" if tenants else ""
+    )
+    Platform.objects.filter(pk=platform.pk).update(last_check_message=message[:500], last_checked_at=timezone.now())
+    return message
+
+
+@transaction.atomic
+def _import_servers(actor: AbstractBaseUser, platform: Platform, servers: list[ServerInfo]) -> tuple[int, int]:
+    created = refreshed = 0
+    for info in servers:
+        match = Server.objects.filter(platform=platform)
+        if info.identity.xcu_id is not None:
+            existing = match.filter(xcu_id=info.identity.xcu_id).first()
+        elif info.identity.xelion_oid:
+            existing = match.filter(xelion_server_id=info.identity.xelion_oid).first()
+        else:
+            existing = None
+        existing = existing or match.filter(name=info.name[:100]).first()
+        server = existing or Server(platform=platform, name=info.name[:100])
+        server.host = info.host[:255]
+        server.xcu_id = info.identity.xcu_id
+        server.xcu_uuid = info.uuid[:64]
+        server.xelion_server_id = info.identity.xelion_oid
+        server.remaining_slots = info.remaining_slots
+        if info.capacity_tenants is not None:
+            server.capacity_tenants = info.capacity_tenants
+        if info.remaining_slots is not None:
+            in_use = PbxUser.objects.filter(tenant__server=server).count() if server.pk else 0
+            server.capacity_users = info.remaining_slots + in_use
+        if existing is None:
+            server_create(actor=actor, server=server)
+            created += 1
+        else:
+            server_update(actor=actor, server=server)
+            refreshed += 1
+    return created, refreshed
+
+
+@transaction.atomic
+def _import_tenants(actor: AbstractBaseUser, platform: Platform, tenants: list[TenantInfo]) -> int:
+    """Tenants already running on the platform become portal tenants, each under a new customer
+    organization below the platform's owner (staff then move or rename it)."""
+    adopted = 0
+    for info in tenants:
+        server = Server.objects.filter(platform=platform, name=info.server_name[:100]).first()
+        server = server or Server.objects.filter(platform=platform).order_by("pk").first()
+        if server is None or Tenant.objects.filter(server=server, name=info.name).exists():
+            continue
+        owner = platform.organization
+        if owner.kind != OrganizationKind.CUSTOMER:
+            owner = organization_create(
+                actor=actor,
+                organization=Organization(name=(info.label or info.name)[:200], kind=OrganizationKind.CUSTOMER),
+                parent=owner,
+            )
+        tenant = Tenant(
+            organization=owner,
+            server=server,
+            name=info.name,
+            label=info.label[:200],
+            licences=info.licences or 10,
+            status=TenantStatus.STOPPED if info.status == "stopped" else TenantStatus.STARTED,
+            xelion_tenant_id=info.identity.xelion_tenant_id,
+            xelion_database_id=info.identity.xelion_database_id,
+            xc5_guid=info.identity.xc5_guid,
+            xc5_name=info.identity.xc5_name,
+        )
+        tenant.full_clean()
+        tenant.save()
+        nothing_to_push(tenant)
+        adopted += 1
+    return adopted
+
+
+def _plain(error: BackendError) -> str:
+    kind = {
+        "TransientError": "The platform did not answer properly",
+        "AuthenticationError": "The platform refused the credentials",
+        "NotFoundError": "The platform does not know this address",
+        "UnsafeRequestError": "The request was refused for safety",
+    }.get(type(error).__name__, "The platform refused the request")
+    return f"{kind}: {error}"
+
+
+def platform_check_requested(*, actor: AbstractBaseUser, platform: Platform) -> None:
+    """Queue a connection test; its answer lands on the platform's "last check" fields."""
+    access.require(actor, VIEW, platform)
+    _send_after_commit("check_platform", platform.pk)
+
+
+def servers_import_requested(*, actor: AbstractBaseUser, platform: Platform) -> None:
+    access.require(actor, CHANGE, platform)
+    _send_after_commit("import_servers", platform.pk, actor.pk)
+
+
+def _send_after_commit(task_name: str, *args: int) -> None:
+    from telephony import tasks
+
+    def send() -> None:
+        try:
+            getattr(tasks, task_name).apply_async(args, retry=False)
+        except Exception as exc:  # the broker is down: say so on the platform instead of failing the page
+            Platform.objects.filter(pk=args[0]).update(
+                last_check_message=f"Could not queue the request: {exc}"[:500], last_checked_at=timezone.now()
+            )
+
+    transaction.on_commit(send)

@@ -52,7 +52,14 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
         raise ValidationError(
             {"licences": f"The tenant already has {users} users; it needs at least {users} licences."}
         )
+    status_changed = tenant.status != stored.status
+    if status_changed and tenant.server.platform.kind not in PLATFORMS_THAT_START_TENANTS:
+        raise ValidationError(
+            {"status": f"Tenants on {tenant.server.platform.get_kind_display()} cannot be started or stopped."}
+        )
     tenant.save()
+    if status_changed:
+        planning.tenant_status_changed(tenant, actor=actor)
     return tenant
 
 
@@ -61,6 +68,7 @@ def tenant_delete(*, actor: AbstractBaseUser, tenant: Tenant) -> None:
     stored = Tenant.objects.select_for_update().get(pk=tenant.pk)
     access.require(actor, DELETE, stored)
     planning.tenant_deleted(stored, actor=actor)
+    stored.users.all().delete()  # users first: an entity cannot go while it has users
     stored.delete()
 
 

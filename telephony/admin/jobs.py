@@ -1,0 +1,220 @@
+"""Provisioning jobs: the list (by status, platform, tenant, batch), each job with its attempts and
+their redacted HTTP exchanges, and the retry and cancel actions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from telephony.admin.sync import badge
+from telephony.models import JobAttempt, ProvisioningBatch, ProvisioningJob
+from telephony.services import jobs as services
+from tenants import access
+from tenants.access import CHANGE
+from tenants.admin_scoping import ScopedAdmin, ScopedInline
+
+
+class JobAttemptInline(ScopedInline):
+    model = JobAttempt
+    fields = ["number", "started_at", "finished_at", "outcome", "worker", "error", "http_exchanges"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="HTTP exchanges (secrets masked)")
+    def http_exchanges(self, attempt: JobAttempt) -> str:
+        if not attempt.exchanges:
+            return "—"
+        return format_html(
+            '<table class="job-table">{}</table>',
+            format_html_join(
+                "",
+                "<tr><td>{} {}</td><td>{}</td><td>{} ms</td><td>"
+                '<pre class="exchange-body">{}</pre><pre class="exchange-body">{}</pre>{}</td></tr>',
+                (
+                    (
+                        exchange.get("method", ""),
+                        exchange.get("url", ""),
+                        exchange.get("status") or "—",
+                        exchange.get("duration_ms", ""),
+                        exchange.get("request_body", ""),
+                        exchange.get("response_body", ""),
+                        exchange.get("error", ""),
+                    )
+                    for exchange in attempt.exchanges
+                ),
+            ),
+        )
+
+
+@admin.register(ProvisioningJob)
+class ProvisioningJobAdmin(ScopedAdmin):
+    list_display = [
+        "id",
+        "operation",
+        "target_label",
+        "tenant",
+        "status_badge",
+        "attempt_count",
+        "created_at",
+        "short_error",
+    ]
+    list_display_links = ["id", "operation"]
+    list_filter = [
+        "status",
+        ("platform", admin.RelatedOnlyFieldListFilter),
+        ("tenant", admin.RelatedOnlyFieldListFilter),
+        ("batch", admin.RelatedOnlyFieldListFilter),
+        "operation",
+    ]
+    list_select_related = ["tenant"]
+    search_fields = ["target_label", "operation", "last_error"]
+    date_hierarchy = "created_at"
+    actions = ["retry_selected", "cancel_selected"]
+    inlines = [JobAttemptInline]
+    change_form_template = "admin/telephony/provisioningjob/change_form.html"
+    fields = [
+        "operation",
+        "target_label",
+        "target_key",
+        "status",
+        "attempts",
+        "max_attempts",
+        "tenant",
+        "platform",
+        "server",
+        "batch",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "next_attempt_at",
+        "dispatched_at",
+        "lease_expires_at",
+        "error_kind",
+        "last_error",
+        "payload_shown",
+        "result",
+        "wait_for",
+    ]
+    readonly_fields = fields
+
+    class Media:
+        css = {"all": ["telephony/admin.css"]}
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, job: ProvisioningJob) -> str:
+        return badge(job.status, job.get_status_display())
+
+    @admin.display(description="attempts")
+    def attempt_count(self, job: ProvisioningJob) -> str:
+        return f"{job.attempts}/{job.max_attempts}"
+
+    @admin.display(description="last error")
+    def short_error(self, job: ProvisioningJob) -> str:
+        return job.last_error[:120]
+
+    @admin.display(description="payload (secrets masked)")
+    def payload_shown(self, job: ProvisioningJob) -> str:
+        from telephony.backends.http import redact_value
+
+        return format_html('<pre class="exchange-body">{}</pre>', json.dumps(redact_value(job.payload), indent=1))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:job_id>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="telephony_provisioningjob_retry",
+            ),
+            path(
+                "<int:job_id>/cancel/",
+                self.admin_site.admin_view(self.cancel_view),
+                name="telephony_provisioningjob_cancel",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _act(self, request: HttpRequest, job_id: int, action, verb: str) -> HttpResponseRedirect:
+        job = get_object_or_404(self.get_queryset(request), pk=job_id)
+        if request.method == "POST":
+            try:
+                action(actor=request.user, job=job)
+                messages.success(request, f"Job #{job.pk} {verb}.")
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+        return HttpResponseRedirect(reverse("admin:telephony_provisioningjob_change", args=[job.pk]))
+
+    def retry_view(self, request: HttpRequest, job_id: int) -> HttpResponseRedirect:
+        return self._act(request, job_id, services.job_retry, "will be tried again")
+
+    def cancel_view(self, request: HttpRequest, job_id: int) -> HttpResponseRedirect:
+        return self._act(request, job_id, services.job_cancel, "cancelled")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["may_act"] = obj is not None and access.can(request.user, CHANGE, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _bulk(self, request: HttpRequest, queryset, action, verb: str) -> None:
+        done, refused = 0, []
+        for job in queryset:
+            try:
+                action(actor=request.user, job=job)
+                done += 1
+            except ValidationError as error:
+                refused.append(" ".join(error.messages))
+        if done:
+            messages.success(request, f"{done} job(s) {verb}.")
+        for message in refused[:10]:
+            messages.warning(request, message)
+
+    @admin.action(description="Retry the selected failed or cancelled jobs")
+    def retry_selected(self, request: HttpRequest, queryset) -> None:
+        self._bulk(request, access.restrict(queryset, request.user, CHANGE), services.job_retry, "will be tried again")
+
+    @admin.action(description="Cancel the selected waiting or failed jobs")
+    def cancel_selected(self, request: HttpRequest, queryset) -> None:
+        self._bulk(request, access.restrict(queryset, request.user, CHANGE), services.job_cancel, "cancelled")
+
+
+@admin.register(ProvisioningBatch)
+class ProvisioningBatchAdmin(ScopedAdmin):
+    list_display = ["label", "organization", "created_by", "created_at", "jobs_link"]
+    list_select_related = ["organization", "created_by"]
+    search_fields = ["label"]
+    readonly_fields = ["label", "organization", "created_by", "created_at"]
+
+    @admin.display(description="jobs")
+    def jobs_link(self, batch: ProvisioningBatch) -> str:
+        url = reverse("admin:telephony_provisioningjob_changelist") + f"?batch__id__exact={batch.pk}"
+        return format_html('<a href="{}">jobs of this batch</a>', url)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,134 @@
+"""Jobs, sync state and the dashboard in the admin, scoped like everything else."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from telephony.models import JobAttempt, JobStatus, PbxUser, ProvisioningJob
+from telephony.services.users import pbx_user_create
+from tenants.models import Role
+from tests.factories import PbxUserFactory
+from tests.telephony.xcu_world import xcu_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(tree):
+    return xcu_world("http://127.0.0.1:9/api/1.0/", tree.reseller, tree.customer)
+
+
+@pytest.fixture
+def job(world, superuser):
+    user = pbx_user_create(
+        actor=superuser,
+        user=PbxUser(
+            tenant=world.tenant, entity=world.entity, template=world.template, username="ada",
+            first_name="Ada", last_name="Lovelace", internal_number="1701",
+        ),
+    )  # fmt: skip
+    job = ProvisioningJob.objects.get(target_id=user.pk)
+    ProvisioningJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.FAILED,
+        attempts=1,
+        last_error="internal number 1701 is outside the plan",
+        finished_at=timezone.now(),
+    )
+    JobAttempt.objects.create(
+        job=job,
+        number=1,
+        started_at=job.created_at,
+        outcome="failed",
+        exchanges=[
+            {"method": "POST", "url": "http://x/api/1.0/users", "status": 400, "request_body": '{"password": "***"}'}
+        ],
+    )
+    job.refresh_from_db()
+    return job
+
+
+def test_job_list_filters_and_page_show_attempts(tree, member, client, job):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    changelist = reverse("admin:telephony_provisioningjob_changelist")
+    for query in (
+        "",
+        "?status__exact=failed",
+        f"?tenant__id__exact={job.tenant_id}",
+        f"?platform__id__exact={job.platform_id}",
+    ):
+        response = client.get(changelist + query)
+        assert job in response.context["cl"].result_list, query
+    page = client.get(reverse("admin:telephony_provisioningjob_change", args=[job.pk])).content.decode()
+    assert "outside the plan" in page and "/api/1.0/users" in page and "Retry" in page
+
+
+def test_retry_and_cancel_from_the_job_page(tree, member, client, job):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    client.post(reverse("admin:telephony_provisioningjob_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING
+    client.post(reverse("admin:telephony_provisioningjob_cancel", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+
+
+def test_viewers_cannot_retry(tree, member, client, job):
+    client.force_login(member(tree.reseller, Role.VIEWER))
+    assert client.post(reverse("admin:telephony_provisioningjob_retry", args=[job.pk])).status_code == 404
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+
+
+def test_sibling_staff_get_404_on_jobs(tree, member, client, job):
+    client.force_login(member(tree.sibling, Role.ADMIN))
+    assert job not in client.get(reverse("admin:telephony_provisioningjob_changelist")).context["cl"].result_list
+    for name in ("change", "retry", "cancel", "history"):
+        assert client.post(reverse(f"admin:telephony_provisioningjob_{name}", args=[job.pk])).status_code == 404, name
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+
+
+def test_an_objects_page_shows_its_sync_state_and_jobs(tree, member, client, job):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    user = PbxUser.objects.get(pk=job.target_id)
+    from telephony.provisioning.state import refresh_sync_state
+
+    refresh_sync_state(job.target_type_id, job.target_id)
+    page = client.get(reverse("admin:telephony_pbxuser_change", args=[user.pk])).content.decode()
+    assert "badge-failed" in page and "outside the plan" in page and f"#{job.pk}" in page
+    listing = client.get(reverse("admin:telephony_pbxuser_changelist") + "?sync_state__exact=failed")
+    assert user in listing.context["cl"].result_list
+
+
+def test_dashboard_counts_only_what_the_login_sees(tree, member, client, job):
+    client.force_login(member(tree.reseller, Role.VIEWER))
+    response = client.get(reverse("staff_dashboard"))
+    assert response.status_code == 200
+    assert response.context["counts"]["failed"] == 1 and response.context["failure_count"] == 1
+    assert [row["server"] for row in response.context["servers"]] == [job.server]
+    client.force_login(member(tree.sibling, Role.ADMIN))
+    response = client.get(reverse("staff_dashboard"))
+    assert response.context["counts"]["failed"] == 0 and not response.context["servers"]
+    assert job.target_label not in response.content.decode()
+
+
+def test_dashboard_needs_a_staff_login(client, job):
+    assert client.get(reverse("staff_dashboard")).status_code == 302
+
+
+def test_entity_administrator_works_only_on_granted_users(tree, client, world):
+    from tests.factories import EntityFactory, UserFactory
+
+    login = UserFactory()
+    world.entity.administrators.add(login)
+    mine = PbxUserFactory(tenant=world.tenant, entity=world.entity, internal_number="1750")
+    other_entity = EntityFactory(tenant=world.tenant, intervals=[("2000", "2099")])
+    theirs = PbxUserFactory(tenant=world.tenant, entity=other_entity, internal_number="2001")
+    client.force_login(login)
+    listing = client.get(reverse("admin:telephony_pbxuser_changelist"))
+    assert list(listing.context["cl"].result_list) == [mine]
+    assert client.get(reverse("admin:telephony_pbxuser_change", args=[mine.pk])).status_code == 200
+    assert client.get(reverse("admin:telephony_pbxuser_change", args=[theirs.pk])).status_code == 404
+    assert client.get(reverse("admin:tenants_organization_changelist")).status_code == 403

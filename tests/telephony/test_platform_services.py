@@ -1,0 +1,83 @@
+"""Connection test and server import, against the simulators over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from telephony.models import Server, Tenant
+from telephony.sandbox.parkmanager import ROOT_API_KEY, build_xelion_park
+from telephony.sandbox.xcu import XcuSimulator
+from telephony.services.platforms import platform_check, servers_import
+from tenants.models import Role
+from tests.factories import PlatformFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_connection_test_shows_the_version(serve, tree):
+    sim = serve(XcuSimulator())
+    platform = PlatformFactory(organization=tree.reseller, kind="xcu", base_url=sim.base_url + "/api/1.0/")
+    checked = platform_check(platform_id=platform.pk)
+    assert checked.last_check_ok is True and "XCU" in checked.last_check_message
+
+
+def test_connection_test_explains_a_refusal_in_plain_words(serve, tree):
+    sim = serve(XcuSimulator())
+    platform = PlatformFactory(organization=tree.reseller, kind="xcu", base_url=sim.base_url, secret="wrong")
+    checked = platform_check(platform_id=platform.pk)
+    assert checked.last_check_ok is False and "refused the credentials" in checked.last_check_message
+    platform.base_url = "http://127.0.0.1:9/"
+    platform.save()
+    assert "did not answer" in platform_check(platform_id=platform.pk).last_check_message
+
+
+def test_import_brings_in_the_xivos_of_an_xcu_once(serve, tree, member):
+    sim = serve(XcuSimulator())
+    platform = PlatformFactory(organization=tree.reseller, kind="xcu", base_url=sim.base_url)
+    admin = member(tree.reseller, Role.ADMIN)
+    assert "2 new server" in servers_import(actor=admin, platform_id=platform.pk)
+    assert "0 new server(s), refreshed 2" in servers_import(actor=admin, platform_id=platform.pk)
+    xivo = Server.objects.get(platform=platform, xcu_id=1)
+    assert (xivo.name, xivo.remaining_slots, xivo.capacity_users) == ("xivo-220", 664, 664)
+
+
+def test_import_adopts_the_tenants_a_park_manager_key_sees(serve, tree, member):
+    server_sim, pm_sim = build_xelion_park()
+    serve(server_sim)
+    pm = serve(pm_sim)
+    platform = PlatformFactory(
+        organization=tree.reseller, kind="xelion_pm", base_url=pm.base_url, username="", secret=ROOT_API_KEY
+    )
+    from telephony.backends.base import Connection, TenantSpec, driver_for
+
+    driver = driver_for(Connection(kind="xelion_pm", base_url=pm.base_url, secret=ROOT_API_KEY))
+    driver.create_tenant(TenantSpec(name="existing", label="Existing Ltd", licences=5))
+    driver.close()
+    summary = servers_import(actor=member(tree.reseller, Role.ADMIN), platform_id=platform.pk)
+    assert "adopted 1 tenant" in summary
+    tenant = Tenant.objects.get(name="existing")
+    assert tenant.organization.parent == tree.reseller and tenant.organization.kind == "customer"
+    assert tenant.xelion_tenant_id and tenant.sync_state == "in_sync"
+
+
+def test_only_platform_managers_import(serve, tree, member):
+    sim = serve(XcuSimulator())
+    platform = PlatformFactory(organization=tree.reseller, kind="xcu", base_url=sim.base_url)
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        servers_import(actor=member(tree.reseller, Role.OPERATOR), platform_id=platform.pk)
+
+
+def test_admin_actions_queue_the_work(tree, member, client, django_capture_on_commit_callbacks):
+    platform = PlatformFactory(organization=tree.reseller)
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            reverse("admin:telephony_platform_changelist"),
+            {"action": "test_connection", "_selected_action": [platform.pk]},
+            follow=True,
+        )
+    assert "queued" in response.content.decode()
+    assert len(callbacks) == 1
