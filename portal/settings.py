@@ -43,6 +43,11 @@ if not SALT_KEY:
         )
     SALT_KEY = [_DEV_FIELD_KEY]
 
+# Where the portal may send requests to PBX platforms (see telephony/backends/guard.py). Link-local
+# and cloud-metadata addresses are always refused. Empty allow-list: public addresses only.
+PBX_ALLOWED_NETWORKS = env.list("PBX_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else [])
+PBX_ALLOW_PLAIN_HTTP = env.bool("PBX_ALLOW_PLAIN_HTTP", default=DEBUG)
+
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

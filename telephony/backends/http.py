@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
+from telephony.backends import guard
 from telephony.backends.errors import TransientError, UnsafeRequestError
 
 logger = logging.getLogger("telephony.backends.http")
@@ -164,6 +165,8 @@ class HttpClient:
         self.known_secrets = tuple(s for s in known_secrets if s)
         self.session = requests.Session()
         self.session.trust_env = False  # never route PBX traffic through an ambient proxy
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, guard.CheckedAdapter())
         if default_headers:
             self.session.headers.update(default_headers)
 
@@ -204,6 +207,11 @@ class HttpClient:
                 method=method, url=redact_url(shown_url), status=None, duration_ms=0, request_body=body_for_log
             )
             try:
+                guard.current_policy().check_url(url)
+            except UnsafeRequestError as refusal:
+                self._record(exchange, started, error=str(refusal))
+                raise
+            try:
                 response = self.session.request(
                     method,
                     url,
@@ -218,6 +226,9 @@ class HttpClient:
                     verify=self.verify_tls,
                 )
                 content = self._read_bounded(response)
+            except UnsafeRequestError as refusal:  # the connection was refused by the address policy
+                self._record(exchange, started, error=str(refusal))
+                raise
             except requests.Timeout as exc:
                 self._record(exchange, started, error=f"timed out after {self.timeout:g} s")
                 raise TransientError(f"{method} {redact_url(url)} timed out after {self.timeout:g} s") from exc

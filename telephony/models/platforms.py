@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, URLVali
 from django.db import models
 from encrypted_fields.fields import EncryptedCharField
 
+from telephony.backends import guard
 from telephony.backends.base import (
     KIND_XC5,
     KIND_XCU,
@@ -14,6 +15,7 @@ from telephony.backends.base import (
     KIND_XELION_SERVER,
     Connection,
 )
+from telephony.backends.errors import UnsafeRequestError
 from tenants.access import ORGANIZATION_MANAGERS, AccessPolicy
 from tenants.models import Organization
 
@@ -100,10 +102,16 @@ class Platform(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.kind == PlatformKind.XELION_PARK_MANAGER:
-            return
-        if not self.username:
-            raise ValidationError({"username": f"A {self.get_kind_display()} platform needs a login name."})
+        errors = {}
+        if self.base_url:
+            try:
+                guard.current_policy().check_url(self.base_url, resolve=True)
+            except UnsafeRequestError as refusal:
+                errors["base_url"] = str(refusal) + "."
+        if self.kind != PlatformKind.XELION_PARK_MANAGER and not self.username:
+            errors["username"] = f"A {self.get_kind_display()} platform needs a login name."
+        if errors:
+            raise ValidationError(errors)
 
     def connection(self) -> Connection:
         """What a driver needs to talk to this platform."""

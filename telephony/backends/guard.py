@@ -1,0 +1,176 @@
+"""Outbound safety: where the portal may send a request at all.
+
+A platform's base URL is typed by staff, so the portal must never become a way to reach what sits
+next to it (a cloud metadata service, the database, an internal admin page). Every address is
+checked twice: when the URL is saved (`check_url(..., resolve=True)`) and when a connection is
+opened — at that moment the name is resolved once, every address is checked, and the socket is
+opened to a checked address, so a name that changes its answer in between (DNS rebinding) cannot
+slip through. TLS still verifies the certificate against the host name.
+
+Rules:
+- https only, unless plain http is explicitly allowed (development: the sandbox on loopback);
+- link-local (169.254.0.0/16, fe80::/10), cloud metadata addresses, unspecified, multicast and
+  broadcast addresses are always refused;
+- with an allow-list of networks, every address must be inside one of them; without one, only
+  public (globally routed) addresses are allowed.
+
+The Django app configures the process-wide policy from settings (PBX_ALLOWED_NETWORKS,
+PBX_ALLOW_PLAIN_HTTP); without Django (driver tests) the permissive default still refuses the
+always-refused addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from telephony.backends.errors import UnsafeRequestError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "168.63.129.16")
+)
+ALWAYS_REFUSED = tuple(
+    ipaddress.ip_network(n)
+    for n in ("169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128", "224.0.0.0/4", "ff00::/8", "255.255.255.255/32")
+)
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which URLs and addresses outbound requests may reach."""
+
+    allowed_networks: tuple[IPNetwork, ...] = ()
+    allow_plain_http: bool = False
+    allow_any_address: bool = False  # only for the unconfigured default (no Django settings loaded)
+    description: str = field(default="", compare=False)
+
+    @classmethod
+    def from_strings(cls, networks: list[str], *, allow_plain_http: bool) -> AddressPolicy:
+        parsed = []
+        for text in networks:
+            try:
+                parsed.append(ipaddress.ip_network(text.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"PBX_ALLOWED_NETWORKS: {text!r} is not a network like 10.0.0.0/8") from None
+        return cls(allowed_networks=tuple(parsed), allow_plain_http=allow_plain_http)
+
+    def check_address(self, address: IPAddress, host: str = "") -> None:
+        shown = f"{host} ({address})" if host and host != str(address) else str(address)
+        if address in METADATA_ADDRESSES or any(address in network for network in ALWAYS_REFUSED):
+            raise UnsafeRequestError(f"{shown} is a link-local or cloud-metadata address; the portal never calls it")
+        if self.allow_any_address:
+            return
+        if self.allowed_networks:
+            if not any(address in network for network in self.allowed_networks):
+                allowed = ", ".join(str(n) for n in self.allowed_networks)
+                raise UnsafeRequestError(f"{shown} is outside the networks the portal may call ({allowed})")
+        elif not address.is_global:
+            raise UnsafeRequestError(
+                f"{shown} is a private or reserved address; add its network to PBX_ALLOWED_NETWORKS to allow it"
+            )
+
+    def check_url(self, url: str, *, resolve: bool = False) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise UnsafeRequestError(f"Only https:// addresses are allowed, not {parts.scheme or 'no'} scheme")
+        if not parts.hostname:
+            raise UnsafeRequestError("The address has no host name")
+        literal = _literal(parts.hostname)
+        if literal is not None:
+            self.check_address(literal)
+        if parts.scheme == "http" and not self.allow_plain_http:
+            raise UnsafeRequestError("Use https://; plain http is not allowed here")
+        if parts.username or parts.password:
+            raise UnsafeRequestError("Put credentials in the credential fields, not in the address")
+        try:
+            parts.port  # noqa: B018  (raises for a port out of range)
+        except ValueError:
+            raise UnsafeRequestError("The port of the address is not valid") from None
+        if literal is None and resolve:
+            for address in resolve_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)):
+                self.check_address(address, parts.hostname)
+
+
+_policy = AddressPolicy(allow_any_address=True, allow_plain_http=True, description="unconfigured")
+
+
+def configure(policy: AddressPolicy) -> None:
+    global _policy
+    _policy = policy
+
+
+def current_policy() -> AddressPolicy:
+    return _policy
+
+
+def resolve_host(host: str, port: int) -> list[IPAddress]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UnsafeRequestError(f"{host} cannot be resolved: {error.strerror or error}") from None
+    addresses: list[IPAddress] = []
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+class _CheckedConnectionMixin:
+    """Resolve once, check every address, connect to a checked one."""
+
+    def _new_conn(self):  # type: ignore[override]
+        host = self._dns_host  # type: ignore[attr-defined]
+        addresses = [_literal(host)] if _literal(host) else resolve_host(host, self.port)  # type: ignore[attr-defined]
+        policy = current_policy()
+        for address in addresses:
+            policy.check_address(address, host)
+        self._dns_host = str(addresses[0])  # type: ignore[attr-defined]
+        try:
+            return super()._new_conn()  # type: ignore[misc]
+        finally:
+            self._dns_host = host  # type: ignore[attr-defined]
+
+
+class CheckedHTTPConnection(_CheckedConnectionMixin, HTTPConnection):
+    pass
+
+
+class CheckedHTTPSConnection(_CheckedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class CheckedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = CheckedHTTPConnection
+
+
+class CheckedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = CheckedHTTPSConnection
+
+
+class CheckedAdapter(HTTPAdapter):
+    """A requests adapter whose connections only ever open to addresses the policy allows."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": CheckedHTTPConnectionPool,
+            "https": CheckedHTTPSConnectionPool,
+        }
