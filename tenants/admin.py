@@ -40,9 +40,13 @@ class OrganizationAdmin(ScopedAdmin):
     search_fields = ["name"]
     ordering = ["path"]
 
+    class Media:
+        css = {"all": ["tenants/admin.css"]}
+
     @admin.display(description="organization", ordering="path")
     def tree_name(self, obj: Organization) -> str:
-        return format_html('<span style="padding-left:{}em">{}</span>', (obj.depth - 1) * 1.5, obj.name)
+        depth = str(obj.depth) if obj.depth <= 8 else "deep"
+        return format_html('<span class="tree-depth-{}">{}</span>', depth, obj.name)
 
     @admin.display(description="below")
     def parent_name(self, obj: Organization) -> str:

@@ -71,3 +71,25 @@ def test_demo_data_loads_and_loading_again_changes_nothing():
     load_demo()
     assert {model: model.objects.count() for model in apps.get_models()} == counts
     assert {demo.role_description for demo, _ in logins} >= {"reseller admin", "reseller operator", "reseller viewer"}
+
+
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "k3Vq8-production-like-secret-key-with-enough-entropy-9fX2mP7zQ4rT1wY6",
+    "FIELD_ENCRYPTION_KEYS": "production-field-key",
+    "DJANGO_ALLOWED_HOSTS": "portal.example.net",
+}
+
+
+def test_deploy_checks_are_clean_with_the_production_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_strict_content_security_policy(client, superuser):
+    client.force_login(superuser)
+    policy = client.get("/admin/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
