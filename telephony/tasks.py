@@ -29,3 +29,11 @@ def import_servers(platform_id: int, actor_id: int) -> str:
     from telephony.services.platforms import servers_import
 
     return servers_import(actor=get_user_model().objects.get(pk=actor_id), platform_id=platform_id)
+
+
+@shared_task(name="telephony.process_import_run", ignore_result=True, soft_time_limit=1800, time_limit=1900)
+def process_import_run(run_id: int, step: str) -> str:
+    """Check ("check") or commit ("commit") a large CSV import in the background."""
+    from telephony.imports.services import import_run_process
+
+    return import_run_process(run_id=run_id, step=step).status

@@ -62,10 +62,23 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
+SECRET_VALUE_PATTERN = re.compile(
+    r'("(?:[^"\\]*(?:' + SECRET_KEY_PATTERN.pattern + r')[^"\\]*)"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\]\s]+)',
+    re.IGNORECASE,
+)
+
+
 def redact_text(text: str, known_secrets: tuple[str, ...] = ()) -> str:
-    """Mask a body: JSON bodies key by key, and any known secret wherever it appears."""
-    with contextlib.suppress(ValueError, TypeError):  # not JSON: masked by the known secrets only
-        text = json.dumps(redact_value(json.loads(text)), ensure_ascii=False)
+    """Mask a body: JSON bodies key by key, and any known secret wherever it appears.
+
+    Only the logged part is worked on: a large answer (a list of a thousand users) is cut first
+    and masked by pattern, instead of being parsed and encoded whole for a 2,000-character log."""
+    if len(text) <= LOGGED_BODY_CHARS * 2:
+        with contextlib.suppress(ValueError, TypeError):  # not JSON: masked by pattern and known secrets
+            text = json.dumps(redact_value(json.loads(text)), ensure_ascii=False)
+    else:
+        text = text[: LOGGED_BODY_CHARS + 200]
+    text = SECRET_VALUE_PATTERN.sub(lambda m: m.group(1) + f'"{REDACTED}"', text)
     for secret in known_secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, REDACTED)

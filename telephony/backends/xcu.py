@@ -171,16 +171,21 @@ class XcuDriver(Driver):
         return user_state(found) if found else None
 
     def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+        """Create, or adopt the user that already holds the number.
+
+        XCU keeps internal numbers unique on a XiVO and answers a second create with 409, so the
+        create is sent first and a conflict is resolved by adopting that user (a retry after a
+        crash finds what the first attempt made). This spares listing every user of the entity on
+        every create, which grows with the tenant."""
         xivo = self._xivo(tenant)
+        if spec.identity.xcu_id is None:
+            try:
+                return BackendIdentity(xcu_id=self.client.call("POST", "users", self._user_payload(xivo, spec))["id"])
+            except AlreadyExistsError:
+                pass  # the number is taken: adopt its user below
         existing = self._find_user(xivo, spec)
         if existing is None:
-            payload = self._user_payload(xivo, spec)
-            try:
-                return BackendIdentity(xcu_id=self.client.call("POST", "users", payload)["id"])
-            except AlreadyExistsError:
-                existing = self._find_user(xivo, spec)  # the number was taken meanwhile: adopt that user
-                if existing is None:
-                    raise
+            return BackendIdentity(xcu_id=self.client.call("POST", "users", self._user_payload(xivo, spec))["id"])
         return self._update_found_user(xivo, existing, spec)
 
     def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:

@@ -58,21 +58,24 @@ class ProvisioningJob(models.Model):
         entity_actions=frozenset(),
     )
 
-    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    # Indexes are chosen with care: a bulk import writes 100,000 jobs at once, and every index costs.
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False)
     target_id = models.BigIntegerField()
     target = GenericForeignKey("target_type", "target_id")
-    target_key = models.CharField(max_length=80, db_index=True, help_text="model:pk of the target")
+    target_key = models.CharField(max_length=80, help_text="model:pk of the target")
     target_label = models.CharField(max_length=300)
     operation = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)
     wait_for = models.JSONField(default=list, help_text="Target keys whose earlier jobs must finish first.")
     platform = models.ForeignKey(Platform, null=True, on_delete=models.SET_NULL, related_name="jobs")
-    server = models.ForeignKey(Server, null=True, on_delete=models.SET_NULL, related_name="jobs")
+    server = models.ForeignKey(Server, null=True, on_delete=models.SET_NULL, related_name="jobs", db_index=False)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     batch = models.ForeignKey(ProvisioningBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
 
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=8)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -82,7 +85,7 @@ class ProvisioningJob(models.Model):
     error_kind = models.CharField(max_length=30, blank=True)
     result = models.JSONField(default=dict, blank=True, help_text="Backend identity learnt on success.")
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -92,6 +95,7 @@ class ProvisioningJob(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="job_due"),
             models.Index(fields=["server", "status"], name="job_server_status"),
             models.Index(fields=["target_key", "id"], name="job_target_order"),
+            models.Index(fields=["target_type", "target_id"], name="job_target"),
         ]
 
     def __str__(self) -> str:

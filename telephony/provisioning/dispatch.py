@@ -12,12 +12,34 @@ from django.utils import timezone
 
 logger = logging.getLogger("telephony.provisioning")
 
+UPDATE_CHUNK = 500
+
 
 def dispatch_on_commit(job_ids: list[int]) -> None:
     """Dispatch the jobs once the surrounding transaction commits (never before: a worker must
-    find the rows)."""
-    ids = list(job_ids)
-    transaction.on_commit(lambda: dispatch(ids))
+    find the rows). Every job planned in one transaction goes out in one hand-over (one UPDATE),
+    however many services planned them: a thousand changes in one transaction otherwise make a
+    thousand write transactions right when the workers start claiming."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        dispatch(job_ids)  # what on_commit would do at once
+        return
+    batch = next((func for _, func, _ in connection.run_on_commit if isinstance(func, _Handover)), None)
+    if batch is None:  # the first in this transaction, or the last one was rolled back with its savepoint
+        batch = _Handover()
+        transaction.on_commit(batch)
+    batch.job_ids.extend(job_ids)
+
+
+class _Handover:
+    """The jobs of one transaction, dispatched when it commits. (A job rolled back with an inner
+    savepoint may stay in the list: its id then names no job, and a worker ignores it.)"""
+
+    def __init__(self) -> None:
+        self.job_ids: list[int] = []
+
+    def __call__(self) -> None:
+        dispatch(self.job_ids)
 
 
 def dispatch(job_ids: Iterable[int], *, countdown: float = 0.0) -> int:
@@ -34,8 +56,9 @@ def dispatch(job_ids: Iterable[int], *, countdown: float = 0.0) -> int:
             logger.warning("could not dispatch provisioning job %s: %s", job_id, exc)
             break
         sent.append(job_id)
-    if sent:
-        ProvisioningJob.objects.filter(pk__in=sent).update(dispatched_at=timezone.now())
+    now = timezone.now()
+    for start in range(0, len(sent), UPDATE_CHUNK):  # within every database's limit on parameters
+        ProvisioningJob.objects.filter(pk__in=sent[start : start + UPDATE_CHUNK]).update(dispatched_at=now)
     return len(sent)
 
 

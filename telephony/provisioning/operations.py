@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+
 from telephony.backends.base import BackendIdentity, Driver, EntitySpec, TemplateSpec, TenantRef, TenantSpec, UserSpec
 from telephony.backends.errors import NotFoundError
 from telephony.models import (
@@ -14,13 +17,13 @@ from telephony.models import (
     LineTemplate,
     LineTemplateMirror,
     PbxUser,
-    PhoneNumber,
     Platform,
     PlatformKind,
     ProvisioningJob,
     Tenant,
 )
 from telephony.provisioning import specs
+from tenants.audit_mixin import acting_as
 
 PLATFORMS_WITH_TEMPLATES = (PlatformKind.XCU,)
 
@@ -28,7 +31,7 @@ Handler = Callable[[ProvisioningJob, Driver], BackendIdentity | None]
 
 
 def _tenant_ref(job: ProvisioningJob) -> TenantRef:
-    tenant = Tenant.objects.select_related("server").filter(pk=job.tenant_id).first() if job.tenant_id else None
+    tenant = job.tenant if job.tenant_id else None  # the claim loaded it with its server
     if tenant is not None:
         return specs.tenant_ref(tenant)
     return specs.from_payload(TenantRef, job.payload["tenant"])
@@ -45,31 +48,59 @@ def _learnt_identity(key: str) -> BackendIdentity:
     return identity
 
 
-def _user_spec(job: ProvisioningJob, key: str, payload_name: str = "user") -> UserSpec:
+def _user_row(key: str) -> PbxUser | None:
+    return PbxUser.objects.select_related("entity", "template").filter(pk=int(key.split(":")[1])).first()
+
+
+def _user_spec(job: ProvisioningJob, key: str, payload_name: str = "user", row: PbxUser | None = None) -> UserSpec:
+    """The user as the job's payload says, with the identities known now: the row's (every success
+    writes what it learnt onto the row), or what earlier jobs learnt once the row is gone."""
     spec: UserSpec = specs.from_payload(UserSpec, job.payload[payload_name])
-    user_id = int(key.split(":")[1])
-    row = PbxUser.objects.filter(pk=user_id).first()
-    spec.identity = specs.merge_identity(_learnt_identity(key), specs.identity_of(row) if row else BackendIdentity())
-    entity = Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
+    row = row or _user_row(key)
+    spec.identity = specs.identity_of(row) if row is not None else _learnt_identity(key)
+    if row is not None and row.entity.name == spec.entity.name:
+        entity = row.entity
+    else:
+        entity = Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
     if entity is not None:
         spec.entity.identity = specs.merge_identity(spec.entity.identity, specs.identity_of(entity))
     return spec
 
 
-def _apply(model, pk: int, identity: BackendIdentity | None) -> None:
-    if identity is not None:
-        updates = specs.identity_updates(model, identity)
-        if updates:
-            model.objects.filter(pk=pk).update(**updates)
+def apply_identity(job: ProvisioningJob, identity: BackendIdentity | None) -> None:
+    """Write what the backend answered onto the job's target row (the runner calls it in the
+    transaction that records the success, so that a succeeded job's row always has it)."""
+    model = ContentType.objects.get_for_id(job.target_type_id).model_class() if identity is not None else None
+    if model is None:
+        return
+    updates = specs.identity_updates(model, identity)
+    if not updates:
+        return
+    before = model.objects.filter(pk=job.target_id).values(*updates).first()
+    if before is None:
+        return
+    changed = {name: value for name, value in updates.items() if before[name] != value}
+    if changed:
+        model.objects.filter(pk=job.target_id).update(**changed)
+        _audit_identity(model, job, before, changed)
+
+
+def _audit_identity(model, job: ProvisioningJob, before: dict, changed: dict) -> None:
+    """The backend identity a job learnt is a change of the row like any other: audited, by the job."""
+    instance = model.objects.get(pk=job.target_id)
+    changes = {
+        name: [str(before[name]) if before[name] not in (None, "") else "None", str(value)]
+        for name, value in changed.items()
+    }
+    with acting_as(f"job #{job.pk}"):
+        LogEntry.objects.log_create(instance, action=LogEntry.Action.UPDATE, changes=changes)
 
 
 # --- tenants -------------------------------------------------------------------------------------
 
 
 def tenant_create(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
-    info = driver.create_tenant(specs.from_payload(TenantSpec, job.payload["tenant"]))
-    _apply(Tenant, job.target_id, info.identity)
-    return info.identity
+    return driver.create_tenant(specs.from_payload(TenantSpec, job.payload["tenant"])).identity
 
 
 def tenant_start(job: ProvisioningJob, driver: Driver) -> None:
@@ -95,9 +126,7 @@ def entity_upsert(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
     spec.identity = specs.merge_identity(
         _learnt_identity(job.target_key), specs.identity_of(row) if row else spec.identity
     )
-    identity = driver.upsert_entity(_tenant_ref(job), spec)
-    _apply(Entity, job.target_id, identity)
-    return identity
+    return driver.upsert_entity(_tenant_ref(job), spec)
 
 
 def entity_delete(job: ProvisioningJob, driver: Driver) -> None:
@@ -139,8 +168,8 @@ def template_delete(job: ProvisioningJob, driver: Driver) -> None:
 
 def _prepared_user(job: ProvisioningJob, driver: Driver) -> tuple[TenantRef, UserSpec]:
     ref = _tenant_ref(job)
-    spec = _user_spec(job, job.target_key)
-    row = PbxUser.objects.select_related("template").filter(pk=job.target_id).first()
+    row = _user_row(job.target_key)
+    spec = _user_spec(job, job.target_key, row=row)
     if row is not None and job.platform is not None and job.platform.kind in PLATFORMS_WITH_TEMPLATES:
         spec.template.identity = ensure_template(driver, job.platform, ref, row.template)
     return ref, spec
@@ -148,16 +177,12 @@ def _prepared_user(job: ProvisioningJob, driver: Driver) -> tuple[TenantRef, Use
 
 def user_create(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
     ref, spec = _prepared_user(job, driver)
-    identity = driver.create_user(ref, spec)
-    _apply(PbxUser, job.target_id, identity)
-    return identity
+    return driver.create_user(ref, spec)
 
 
 def user_update(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
     ref, spec = _prepared_user(job, driver)
-    identity = driver.update_user(ref, spec)
-    _apply(PbxUser, job.target_id, identity)
-    return identity
+    return driver.update_user(ref, spec)
 
 
 def user_delete(job: ProvisioningJob, driver: Driver) -> None:
@@ -172,9 +197,7 @@ def _user_key(job: ProvisioningJob) -> str:
 
 
 def number_assign(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
-    identity = driver.assign_number(_tenant_ref(job), _user_spec(job, _user_key(job)), job.payload["number"])
-    _apply(PhoneNumber, job.target_id, identity)
-    return identity
+    return driver.assign_number(_tenant_ref(job), _user_spec(job, _user_key(job)), job.payload["number"])
 
 
 def number_unassign(job: ProvisioningJob, driver: Driver) -> None:

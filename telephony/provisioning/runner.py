@@ -3,7 +3,13 @@ lease), call the driver with no database lock held, record the outcome, schedule
 
 Every step is safe to repeat: a job that is not pending is left alone, so a message delivered twice
 runs the job once; a worker that dies leaves a lease that runs out, and the sweep puts the job
-back. Drivers adopt objects that already exist, so a job re-run after a crash never duplicates.
+back. Drivers adopt objects that already exist, so a job re-run after a crash never duplicates. An
+outcome is recorded only while the job is still the attempt's own (status running, same attempt
+number): a run that outlived its lease cannot overwrite the run that replaced it.
+
+A job that cannot run yet goes back to the broker with a delay, and is woken sooner by whatever it
+waits for: a finished job wakes the next job of its target and the jobs that wait for its target,
+and hands its server slot to the oldest job waiting for one.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,13 +40,17 @@ from telephony.backends.errors import (
 from telephony.models import JobAttempt, JobStatus, ProvisioningJob, Server
 from telephony.provisioning.dispatch import dispatch, dispatch_later
 from telephony.provisioning.drivers import driver_for_platform, forget_driver
-from telephony.provisioning.operations import OPERATIONS
+from telephony.provisioning.operations import OPERATIONS, apply_identity
 from telephony.provisioning.state import refresh_sync_state
 
 logger = logging.getLogger("telephony.provisioning")
 
 WAIT_FOR_EARLIER_SECONDS = 2.0
 WAIT_FOR_SLOT_SECONDS = 0.5
+MAX_WAIT_FOR_SLOT_SECONDS = 60.0
+SLOT_WAIT = "Waiting for a free slot on its server."
+WAKE_LIMIT = 1000  # waiting jobs woken by one finished job; the rest keep their timer
+LEASE_LOST = "lease lost"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -88,34 +98,55 @@ def run_job(job_id: int) -> str:
 
 
 def _claim(job_id: int):
+    """Take the job (row-locked) if it is due, its earlier jobs are done and its server has a free
+    slot; otherwise say why and hand it back to the broker for later. The hand-over happens after
+    the transaction, so that no lock is held while talking to the broker."""
     now = timezone.now()
+    later = None
     with transaction.atomic():
-        job = ProvisioningJob.objects.select_for_update().select_related("platform").filter(pk=job_id).first()
+        job = (
+            ProvisioningJob.objects.select_for_update(of=("self",))  # lock the job only, not what it joins
+            .select_related("platform", "tenant__server")
+            .filter(pk=job_id)
+            .first()
+        )
         if job is None or job.status != JobStatus.PENDING:
             return "not pending"
         if job.next_attempt_at and job.next_attempt_at > now + timedelta(seconds=0.5):
-            dispatch_later(job.pk, (job.next_attempt_at - now).total_seconds())
-            return "not due"
-        blocker = _earlier_unfinished(job)
-        if blocker is not None:
+            outcome, later = "not due", (job.next_attempt_at - now).total_seconds()
+        elif (blocker := _earlier_unfinished(job)) is not None:
             if blocker.status == JobStatus.FAILED:
+                # Parked: the failed job's success after a retry wakes it (_wake_waiting), its
+                # cancellation releases the next job of its target (services.jobs); otherwise the
+                # sweep looks at it again after PROVISIONING_REDISPATCH_AFTER_SECONDS.
                 message = f"Waiting: job #{blocker.pk} ({blocker.operation}) failed; retry or cancel it first."
-                ProvisioningJob.objects.filter(pk=job.pk).update(last_error=message, dispatched_at=None)
+                ProvisioningJob.objects.filter(pk=job.pk).update(last_error=message, dispatched_at=now)
                 return "blocked by a failed job"
-            dispatch_later(job.pk, WAIT_FOR_EARLIER_SECONDS)
-            return "waiting for an earlier job"
-        if job.server_id is not None and not _slot_free(job.server_id, now):
-            dispatch_later(job.pk, WAIT_FOR_SLOT_SECONDS)
-            return "server busy"
-        job.status = JobStatus.RUNNING
-        job.attempts += 1
-        job.started_at = job.started_at or now
-        job.lease_expires_at = now + timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS)
-        job.save(update_fields=["status", "attempts", "started_at", "lease_expires_at"])
-        attempt = JobAttempt.objects.create(
-            job=job, number=job.attempts, started_at=now, outcome="running", worker=WORKER
-        )
-    return job, attempt
+            outcome, later = "waiting for an earlier job", _wait_for(blocker, now)
+        elif job.server_id is not None and not _slot_free(job.server_id, now):
+            ProvisioningJob.objects.filter(pk=job.pk).update(last_error=SLOT_WAIT)  # see _hand_over_slot
+            outcome, later = "server busy", _slot_wait(job.server_id)
+        else:
+            job.status = JobStatus.RUNNING
+            job.attempts += 1
+            job.started_at = job.started_at or now
+            job.lease_expires_at = now + timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS)
+            job.last_error = "" if job.last_error == SLOT_WAIT else job.last_error
+            job.save(update_fields=["status", "attempts", "started_at", "lease_expires_at", "last_error"])
+            attempt = JobAttempt.objects.create(
+                job=job, number=job.attempts, started_at=now, outcome="running", worker=WORKER
+            )
+            return job, attempt
+    dispatch_later(job_id, later)
+    return outcome
+
+
+def _wait_for(blocker: ProvisioningJob, now) -> float:
+    """How long to wait for an earlier job: until its next attempt when it waits for one (a
+    backoff can be minutes), else a short while. Its success wakes the waiting jobs sooner."""
+    if blocker.status == JobStatus.PENDING and blocker.next_attempt_at and blocker.next_attempt_at > now:
+        return max(WAIT_FOR_EARLIER_SECONDS, (blocker.next_attempt_at - now).total_seconds() + 0.5)
+    return WAIT_FOR_EARLIER_SECONDS
 
 
 def _earlier_unfinished(job: ProvisioningJob) -> ProvisioningJob | None:
@@ -124,60 +155,90 @@ def _earlier_unfinished(job: ProvisioningJob) -> ProvisioningJob | None:
         ProvisioningJob.objects.filter(target_key__in=keys, id__lt=job.id)
         .filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED))
         .order_by("id")
-        .only("id", "status", "operation")
+        .only("id", "status", "operation", "next_attempt_at")
         .first()
     )
 
 
 def _slot_free(server_id: int, now) -> bool:
     """Fewer than the limit of live jobs on this server. The server row is locked while counting,
-    so that claims on one server are serialised across every worker process and machine."""
-    Server.objects.select_for_update().filter(pk=server_id).first()
+    so that claims on one server are serialised across every worker process and machine. (SQLite
+    has no row locks: there the claim's BEGIN IMMEDIATE already serialises every writer.)"""
+    if connection.features.has_select_for_update:
+        Server.objects.select_for_update().filter(pk=server_id).values_list("pk", flat=True).first()
     running = ProvisioningJob.objects.filter(
         server_id=server_id, status=JobStatus.RUNNING, lease_expires_at__gt=now
     ).count()
     return running < settings.PROVISIONING_SERVER_CONCURRENCY
 
 
+def _slot_wait(server_id: int) -> float:
+    """How long a job waits when its server is busy: about as long as the jobs ahead of it need,
+    within bounds. It is the fallback only: a job that finishes hands its slot to the oldest job
+    waiting for one. Without that, every worker thread beyond the limit would keep bouncing the
+    whole backlog through the broker and the database twice a second."""
+    waiting = ProvisioningJob.objects.filter(server_id=server_id, status=JobStatus.PENDING).count()
+    share = WAIT_FOR_SLOT_SECONDS * waiting / max(1, settings.PROVISIONING_SERVER_CONCURRENCY)
+    return min(MAX_WAIT_FOR_SLOT_SECONDS, max(WAIT_FOR_SLOT_SECONDS, share))
+
+
+def _hand_over_slot(job: ProvisioningJob) -> None:
+    """The job's slot on its server is free: dispatch the oldest due job that is waiting for one
+    (taking its mark first, so that the next finishing job wakes another one)."""
+    if job.server_id is None:
+        return
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+    waiting = ProvisioningJob.objects.filter(server_id=job.server_id, status=JobStatus.PENDING, last_error=SLOT_WAIT)
+    for candidate in waiting.filter(due).order_by("id").values_list("id", flat=True)[:3]:
+        if ProvisioningJob.objects.filter(pk=candidate, last_error=SLOT_WAIT).update(last_error=""):
+            dispatch([candidate])
+            return
+
+
 def _had_authentication_failure(job: ProvisioningJob) -> bool:
     return job.attempt_log.filter(outcome="reauthenticate").exists()
 
 
-def _close_attempt(attempt: JobAttempt, outcome: str, error: str, exchanges: list) -> None:
-    attempt.finished_at = timezone.now()
-    attempt.outcome = outcome
-    attempt.error = error
-    attempt.exchanges = exchanges
-    attempt.save(update_fields=["finished_at", "outcome", "error", "exchanges"])
+def _settle(
+    job: ProvisioningJob, attempt: JobAttempt, outcome: str, error: str, exchanges: list, identity=None, **fields
+) -> bool:
+    """Record how an attempt ended, in one transaction, if the job is still this attempt's. A run
+    that outlived its lease may have been given to another worker by the sweep: it must not
+    overwrite that run's state (False: nothing was written)."""
+    with transaction.atomic():
+        mine = ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
+            lease_expires_at=None, **fields
+        )
+        if not mine:
+            logger.warning(
+                "provisioning job %s: attempt %s outlived its lease; its outcome is dropped", job.pk, attempt.number
+            )
+            return False
+        apply_identity(job, identity)
+        attempt.finished_at = timezone.now()
+        attempt.outcome = outcome
+        attempt.error = error
+        attempt.exchanges = exchanges
+        attempt.save(update_fields=["finished_at", "outcome", "error", "exchanges"])
+        refresh_sync_state(job.target_type_id, job.target_id)
+    return True
 
 
 def _finish_succeeded(job: ProvisioningJob, attempt: JobAttempt, identity, exchanges: list) -> str:
-    with transaction.atomic():
-        ProvisioningJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.SUCCEEDED,
-            finished_at=timezone.now(),
-            lease_expires_at=None,
-            last_error="",
-            error_kind="",
-            result={k: v for k, v in asdict(identity).items() if v not in (None, "")} if identity else {},
-        )
-        _close_attempt(attempt, "succeeded", "", exchanges)
-        refresh_sync_state(job.target_type_id, job.target_id)
-    _wake_next(job)
+    result = {k: v for k, v in asdict(identity).items() if v not in (None, "")} if identity else {}
+    fields = {"status": JobStatus.SUCCEEDED, "finished_at": timezone.now(), "last_error": "", "error_kind": ""}
+    if not _settle(job, attempt, "succeeded", "", exchanges, identity=identity, result=result, **fields):
+        return LEASE_LOST
+    _hand_over_slot(job)
+    _wake_waiting(job)
     return "succeeded"
 
 
 def _finish_failed(job: ProvisioningJob, attempt: JobAttempt, message: str, kind: str, exchanges: list) -> str:
-    with transaction.atomic():
-        ProvisioningJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED,
-            finished_at=timezone.now(),
-            lease_expires_at=None,
-            last_error=message,
-            error_kind=kind,
-        )
-        _close_attempt(attempt, "failed", message, exchanges)
-        refresh_sync_state(job.target_type_id, job.target_id)
+    fields = {"status": JobStatus.FAILED, "finished_at": timezone.now(), "last_error": message, "error_kind": kind}
+    if not _settle(job, attempt, "failed", message, exchanges, **fields):
+        return LEASE_LOST
+    _hand_over_slot(job)
     logger.warning("provisioning job %s failed: %s", job.pk, message)
     return "failed"
 
@@ -188,38 +249,42 @@ def _retry_or_fail(job: ProvisioningJob, attempt: JobAttempt, message: str, kind
             job, attempt, f"Gave up after {job.attempts} attempts: {message}", kind, driver.log.as_list()
         )
     delay = backoff_seconds(job.attempts)
-    with transaction.atomic():
-        ProvisioningJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.PENDING,
-            lease_expires_at=None,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-            last_error=f"Retrying in {delay:.0f} s: {message}",
-            error_kind=kind,
-        )
-        _close_attempt(attempt, "retry", message, driver.log.as_list())
-        refresh_sync_state(job.target_type_id, job.target_id)
+    fields = {
+        "status": JobStatus.PENDING,
+        "next_attempt_at": timezone.now() + timedelta(seconds=delay),
+        "last_error": f"Retrying in {delay:.0f} s: {message}",
+        "error_kind": kind,
+    }
+    if not _settle(job, attempt, "retry", message, driver.log.as_list(), **fields):
+        return LEASE_LOST
+    _hand_over_slot(job)
     dispatch([job.pk], countdown=delay)
     return "retry"
 
 
 def _retry_now(job: ProvisioningJob, attempt: JobAttempt, message: str, driver) -> str:
-    with transaction.atomic():
-        ProvisioningJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.PENDING, lease_expires_at=None, next_attempt_at=timezone.now(), last_error=message
-        )
-        _close_attempt(attempt, "reauthenticate", message, driver.log.as_list())
+    fields = {"status": JobStatus.PENDING, "next_attempt_at": timezone.now(), "last_error": message}
+    if not _settle(job, attempt, "reauthenticate", message, driver.log.as_list(), **fields):
+        return LEASE_LOST
+    _hand_over_slot(job)
     dispatch([job.pk])
     return "reauthenticate"
 
 
-def _wake_next(job: ProvisioningJob) -> None:
-    """Dispatch at once the next jobs that were waiting for this one (instead of their timer)."""
+def _wake_waiting(job: ProvisioningJob) -> None:
+    """Dispatch at once the jobs that were waiting for this one, instead of leaving them to their
+    timer: the next job of the same target, and the first due job of every target that waits for
+    this one (the users of a new entity, the numbers of a new user)."""
     key = job.target_key
-    waiting = list(
+    waiting = (
         ProvisioningJob.objects.filter(status=JobStatus.PENDING, id__gt=job.id)
-        .filter(Q(target_key=key))
+        .filter(Q(target_key=key) | Q(wait_for__icontains=f'"{key}"'))  # wait_for is a JSON list of keys
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
         .order_by("id")
-        .values_list("id", flat=True)[:1]
+        .values_list("id", "target_key")[:WAKE_LIMIT]
     )
-    if waiting:
-        dispatch(waiting)
+    first_of_each_target: dict[str, int] = {}
+    for job_id, target in waiting:
+        first_of_each_target.setdefault(target, job_id)
+    if first_of_each_target:
+        dispatch(sorted(first_of_each_target.values()))

@@ -4,6 +4,7 @@ written onto the rows they belong to. Specs travel in job payloads as plain JSON
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from typing import Any
 
@@ -139,13 +140,18 @@ def to_payload(spec: Any) -> dict[str, Any]:
 
 def from_payload(cls: type, data: dict[str, Any]) -> Any:
     """Rebuild a (nested) spec dataclass from its JSON payload."""
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     values = {}
     for field in dataclasses.fields(cls):
         if field.name not in data:
             continue
         values[field.name] = _convert(hints[field.name], data[field.name])
     return cls(**values)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # evaluates every annotation string: worth doing once per class
 
 
 def _convert(hint: Any, value: Any) -> Any:

@@ -12,15 +12,20 @@ def refresh_sync_state(type_id: int, object_id: int) -> None:
     model = ContentType.objects.get_for_id(type_id).model_class()
     if model is None or not hasattr(model, "sync_state"):
         return
-    jobs = ProvisioningJob.objects.filter(target_type_id=type_id, target_id=object_id)
-    failed = jobs.filter(status=JobStatus.FAILED).order_by("-id").values_list("last_error", flat=True).first()
-    if failed is not None:
-        state, message = SyncState.FAILED, failed
-    elif jobs.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)).exists():
-        waiting = (
-            jobs.filter(status=JobStatus.PENDING).exclude(last_error="").values_list("last_error", flat=True).first()
+    unfinished = list(  # one query: a target has few unfinished jobs
+        ProvisioningJob.objects.filter(
+            target_key=f"{model._meta.model_name}:{object_id}",  # indexed, unlike (target_type, target_id)
+            status__in=(JobStatus.FAILED, JobStatus.PENDING, JobStatus.RUNNING),
         )
-        state, message = SyncState.PENDING, waiting or ""
+        .order_by("id")
+        .values_list("status", "last_error")
+    )
+    failed = [error for status, error in unfinished if status == JobStatus.FAILED]
+    waiting = [error for status, error in unfinished if status == JobStatus.PENDING and error]
+    if failed:
+        state, message = SyncState.FAILED, failed[-1]
+    elif unfinished:
+        state, message = SyncState.PENDING, waiting[-1] if waiting else ""
     else:
         state, message = SyncState.IN_SYNC, ""
     model._default_manager.filter(pk=object_id).update(sync_state=state, sync_message=message[:1000])

@@ -9,11 +9,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from telephony.sandbox.base import Simulator
 
 LOOPBACK = "127.0.0.1"
+
+
+class KeepAliveRequestHandler(WSGIRequestHandler):
+    """HTTP/1.1 with persistent connections, as a real API server keeps them: a client that
+    reuses its connection does not pay a TCP handshake per call."""
+
+    protocol_version = "HTTP/1.1"
 
 
 @dataclass
@@ -40,7 +47,7 @@ def serve_in_thread(simulator: Simulator, port: int = 0, host: str = LOOPBACK) -
     """Start serving one simulator; returns at once with its URL known."""
     if host not in (LOOPBACK, "localhost", "::1"):
         raise ValueError("the sandbox only listens on loopback addresses")
-    server = make_server(host, port, simulator, threaded=True)
+    server = make_server(host, port, simulator, threaded=True, request_handler=KeepAliveRequestHandler)
     simulator.base_url = f"http://{LOOPBACK}:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{simulator.name}", daemon=True)
     thread.start()

@@ -62,6 +62,10 @@ def test_a_job_reaches_the_backend_and_records_everything(world, sim, superuser)
     attempt = JobAttempt.objects.get(job=job)
     assert attempt.outcome == "succeeded" and attempt.exchanges
     assert "superpass" not in str(attempt.exchanges), "the HTTP log never holds the password"
+    from auditlog.models import LogEntry
+
+    learnt = LogEntry.objects.get_for_object(user).filter(changes__has_key="xcu_id").get()
+    assert learnt.additional_data["via"] == f"job #{job.pk}", "the identity a job learnt is audited, by the job"
 
 
 def test_running_a_job_twice_does_it_once(world, sim, superuser):

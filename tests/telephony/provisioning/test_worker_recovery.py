@@ -1,0 +1,72 @@
+"""What a real deployment loses and the engine must not: a worker killed with SIGKILL mid-run, a
+broker that is unreachable when a change is committed, and a per-server limit that must hold across
+worker processes, not per process."""
+
+from __future__ import annotations
+
+import pytest
+
+from telephony.models import JobAttempt, JobStatus, ProvisioningJob
+from telephony.services.users import pbx_user_create
+from tests.telephony.provisioning.conftest import broker_unreachable, job_statuses
+from tests.telephony.provisioning.test_worker_outcomes import wait_for_all_jobs
+from tests.telephony.provisioning.workers import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(world, start_worker):
+    world.sim.set_faults({"latency_ms": 100})  # a job takes several calls: the kill lands inside some
+    first = start_worker()
+    for number in range(2000, 2040):
+        pbx_user_create(actor=world.actor, user=world.user(number))
+    wait_until(
+        lambda: (
+            ProvisioningJob.objects.filter(operation="user.create", status=JobStatus.SUCCEEDED).count() >= 4
+            and ProvisioningJob.objects.filter(status=JobStatus.RUNNING).count() >= 2
+        ),
+        message="the run is under way",
+    )
+    first.kill()
+    assert ProvisioningJob.objects.filter(status=JobStatus.RUNNING).exists(), "killed while running jobs"
+
+    start_worker()
+    wait_for_all_jobs()
+    assert job_statuses() == {JobStatus.SUCCEEDED: 42}
+    numbers = sorted(user["internalNumber"] for user in world.sim_users())
+    assert numbers == [str(n) for n in range(2000, 2040)], "every user once"
+    assert JobAttempt.objects.filter(outcome="lost").exists(), "the sweep took back the dead worker's jobs"
+
+
+def test_changes_committed_while_the_broker_is_down_go_out_with_the_sweep(world, start_worker):
+    first = start_worker()
+    wait_for_all_jobs()  # the tenant and the entity
+    first.kill()  # nothing but the sweep of the next worker may hand the jobs over
+    with broker_unreachable():
+        for number in range(2000, 2005):
+            pbx_user_create(actor=world.actor, user=world.user(number))
+    jobs = ProvisioningJob.objects.filter(operation="user.create")
+    assert [(job.status, job.dispatched_at) for job in jobs] == [(JobStatus.PENDING, None)] * 5, (
+        "committed, not handed over, and nothing lost"
+    )
+
+    second = start_worker()
+    wait_for_all_jobs()
+    assert job_statuses() == {JobStatus.SUCCEEDED: 7}
+    assert len(world.sim_users()) == 5
+    assert "'dispatched': 5" in second.log(), "the sweep handed the five jobs over"
+
+
+def test_the_server_limit_holds_across_worker_processes(world, start_worker):
+    limit = 2
+    world.sim.set_faults({"latency_ms": 30})
+    start_worker(concurrency=3, PROVISIONING_SERVER_CONCURRENCY=limit)
+    start_worker(concurrency=3, beat=False, PROVISIONING_SERVER_CONCURRENCY=limit)
+    for number in range(2000, 2030):
+        pbx_user_create(actor=world.actor, user=world.user(number))
+
+    wait_for_all_jobs()
+    assert job_statuses() == {JobStatus.SUCCEEDED: 32}
+    workers = set(JobAttempt.objects.filter(outcome="succeeded").values_list("worker", flat=True))
+    assert len(workers) == 2, "both worker processes ran jobs"
+    assert world.sim.most_in_flight == limit, "never more than the limit at once (and the limit was used)"
