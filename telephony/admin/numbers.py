@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from telephony.admin.imports import ImportExportMixin
 from telephony.admin.sync import SyncStateAdminMixin
-from telephony.models import PhoneNumber
+from telephony.models import ImportKind, PhoneNumber
 from telephony.services import numbers as services
 from tenants.admin_scoping import ScopedAdmin
 
@@ -28,7 +29,8 @@ class AllocationFilter(admin.SimpleListFilter):
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(SyncStateAdminMixin, ScopedAdmin):
+class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
+    import_kind = ImportKind.NUMBERS
     list_display = ["number", "organization", "tenant", "assigned_user", "is_pilot", "label", "sync_badge"]
     list_filter = [AllocationFilter, "is_pilot", "sync_state"]
     list_select_related = ["organization", "tenant", "assigned_user"]

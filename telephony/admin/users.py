@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from telephony.admin.imports import ImportExportMixin
 from telephony.admin.sync import SyncStateAdminMixin
-from telephony.models import PbxUser
+from telephony.models import ImportKind, PbxUser
 from telephony.services import users as services
 from tenants.admin_scoping import ScopedAdmin
 
 
 @admin.register(PbxUser)
-class PbxUserAdmin(SyncStateAdminMixin, ScopedAdmin):
+class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
+    import_kind = ImportKind.USERS
     list_display = [
         "internal_number",
         "first_name",

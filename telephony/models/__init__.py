@@ -1,5 +1,6 @@
 """The mirror of the PBX platforms: what the portal holds and pushes to the backends."""
 
+from telephony.models.imports import ImportKind, ImportMode, ImportRun, ImportStatus
 from telephony.models.jobs import JobAttempt, JobStatus, ProvisioningBatch, ProvisioningJob
 from telephony.models.numbers import PhoneNumber
 from telephony.models.platforms import Platform, PlatformKind, Server
@@ -11,6 +12,10 @@ from telephony.models.users import PbxUser
 __all__ = [
     "CallerIdMode",
     "Entity",
+    "ImportKind",
+    "ImportMode",
+    "ImportRun",
+    "ImportStatus",
     "JobAttempt",
     "JobStatus",
     "LineTemplate",

@@ -1,0 +1,270 @@
+"""CSV import and export in the admin: an Import / Export / Template button on the users, numbers
+and organizations lists; each import's page shows its preview, takes the confirmation, and follows
+the commit and the pushes on a progress bar (polled as JSON by telephony/import-progress.js)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from telephony.imports import export, services
+from telephony.imports.base import describe_error
+from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS
+from telephony.imports.reading import ENCODINGS
+from telephony.models import ImportKind, ImportMode, ImportRun, LineTemplate, PhoneNumber, Tenant
+from tenants import access
+from tenants.access import ADD, CHANGE, VIEW
+from tenants.admin import OrganizationAdmin
+from tenants.admin_scoping import ScopedAdmin
+from tenants.models import Organization, OrganizationKind
+
+COLUMNS = {
+    ImportKind.USERS: USER_COLUMNS,
+    ImportKind.NUMBERS: NUMBER_COLUMNS,
+    ImportKind.ORGANIZATIONS: ORGANIZATION_COLUMNS,
+}
+EXPORTERS = {
+    ImportKind.USERS: export.export_users,
+    ImportKind.NUMBERS: export.export_numbers,
+    ImportKind.ORGANIZATIONS: export.export_organizations,
+}
+ERRORS_SHOWN = 200
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(help_text="A CSV file: comma, semicolon, tab or pipe separated; UTF-8 or Windows encoding.")
+    mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.CREATE)
+    encoding = forms.ChoiceField(choices=[("", "Detect it")] + [(e, e) for e in ENCODINGS], required=False, initial="")
+
+    def __init__(self, *args: Any, kind: str, actor: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if kind == ImportKind.USERS:
+            self.fields["tenant"] = forms.ModelChoiceField(
+                queryset=access.restrict(Tenant.objects.all(), actor, VIEW).select_related("organization"),
+                help_text="Rows without a tenant column go into this tenant.",
+            )
+            self.fields["template"] = forms.ModelChoiceField(
+                queryset=access.restrict(LineTemplate.objects.all(), actor, VIEW),
+                required=False,
+                help_text="Line template of rows that name none.",
+            )
+        elif kind == ImportKind.NUMBERS:
+            self.fields["organization"] = forms.ModelChoiceField(
+                queryset=access.organizations_for(actor, PhoneNumber, ADD), label="Pool of"
+            )
+        else:
+            self.fields["organization"] = forms.ModelChoiceField(
+                queryset=access.organizations_for(actor, Organization, ADD).exclude(kind=OrganizationKind.CUSTOMER),
+                label="Below the reseller",
+            )
+
+
+class ImportExportMixin:
+    """Adds import/, import/template.csv and export.csv to a ModelAdmin of an importable model."""
+
+    import_kind: str = ""
+    change_list_template = "admin/imports/change_list.html"
+
+    def get_urls(self):
+        info = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name=f"{info}_import"),
+            path(
+                "import/template.csv",
+                self.admin_site.admin_view(self.template_view),
+                name=f"{info}_import_template",
+            ),
+            path("export.csv", self.admin_site.admin_view(self.export_view), name=f"{info}_export"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        info = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
+        extra = {
+            "import_url": reverse(f"admin:{info}_import") if self.has_add_permission(request) else "",
+            "export_url": reverse(f"admin:{info}_export"),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
+
+    def import_view(self, request: HttpRequest) -> Any:
+        if not self.has_add_permission(request):
+            raise Http404("Nothing to import into.")
+        initial = {}
+        if self.import_kind == ImportKind.USERS and request.GET.get("tenant"):
+            tenant = get_object_or_404(
+                access.restrict(Tenant.objects.all(), request.user, VIEW), pk=request.GET["tenant"]
+            )
+            initial["tenant"] = tenant.pk
+        form = UploadForm(
+            request.POST or None, request.FILES or None, kind=self.import_kind, actor=request.user, initial=initial
+        )
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                run = services.import_run_create(
+                    actor=request.user,
+                    kind=self.import_kind,
+                    mode=form.cleaned_data["mode"],
+                    data=upload.read(services.MAX_FILE_BYTES + 1),
+                    file_name=upload.name,
+                    encoding=form.cleaned_data["encoding"],
+                    tenant=form.cleaned_data.get("tenant"),
+                    template=form.cleaned_data.get("template"),
+                    organization=form.cleaned_data.get("organization"),
+                )
+            except ValidationError as error:
+                for message in error.messages:
+                    form.add_error(None, message)
+            else:
+                services.import_run_start_check(run=run)
+                return HttpResponseRedirect(reverse("admin:telephony_importrun_run", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import {self.model._meta.verbose_name_plural} from CSV",
+            "opts": self.model._meta,
+            "form": form,
+            "columns": COLUMNS[self.import_kind],
+            "template_url": reverse(
+                f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_import_template"
+            ),
+            "media": self.media + forms.Media(css={"all": ["telephony/imports.css"]}),
+        }
+        return TemplateResponse(request, "admin/imports/upload.html", context)
+
+    def template_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        return _csv_response(export.template_lines(COLUMNS[self.import_kind]), f"{self.import_kind}-template.csv")
+
+    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        if not self.has_view_permission(request):
+            raise Http404("Nothing to export.")
+        changelist = self.get_changelist_instance(request)
+        queryset = changelist.get_queryset(request)
+        return _csv_response(EXPORTERS[self.import_kind](queryset, request.user), f"{self.import_kind}.csv")
+
+
+def _csv_response(lines, file_name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    return response
+
+
+# The organizations list lives on the floor below (tenants/admin.py), which must not import this
+# one: it is registered again here with the import and export added.
+admin.site.unregister(Organization)
+
+
+@admin.register(Organization)
+class OrganizationImportAdmin(ImportExportMixin, OrganizationAdmin):
+    import_kind = ImportKind.ORGANIZATIONS
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(ScopedAdmin):
+    """Every CSV import: its page is the preview, the confirmation and the progress bar."""
+
+    list_display = ["__str__", "status", "organization", "row_count", "error_count", "created_by", "created_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["organization", "created_by"]
+    search_fields = ["file_name"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is None else access.can(request.user, CHANGE, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:run_id>/confirm/",
+                self.admin_site.admin_view(self.confirm_view),
+                name="telephony_importrun_confirm",
+            ),
+            path(
+                "<int:run_id>/progress.json",
+                self.admin_site.admin_view(self.progress_view),
+                name="telephony_importrun_progress",
+            ),
+            path(
+                "<int:run_id>/errors.csv",
+                self.admin_site.admin_view(self.errors_view),
+                name="telephony_importrun_errors",
+            ),
+            path("<int:run_id>/", self.admin_site.admin_view(self.run_view), name="telephony_importrun_run"),
+            *super().get_urls(),
+        ]
+
+    def _run(self, request: HttpRequest, run_id: int) -> ImportRun:
+        return get_object_or_404(
+            self.get_queryset(request).select_related("organization", "tenant", "batch"), pk=run_id
+        )
+
+    def run_view(self, request: HttpRequest, run_id: int) -> TemplateResponse:
+        run = self._run(request, run_id)
+        failures = ""
+        if run.batch_id:
+            failures = reverse("admin:telephony_provisioningjob_changelist") + f"?batch__id__exact={run.batch_id}"
+        preview_columns = list(dict.fromkeys(key for row in run.preview for key in row if key not in ("row", "action")))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"CSV import #{run.pk}: {run.get_kind_display().lower()} from {run.file_name}",
+            "opts": self.model._meta,
+            "run": run,
+            "may_confirm": run.may_commit and access.can(request.user, CHANGE, run),
+            "errors_shown": [describe_error(*error) for error in run.errors[:ERRORS_SHOWN]],
+            "more_errors": max(0, run.error_count - ERRORS_SHOWN),
+            "preview_columns": preview_columns,
+            "preview_rows": [
+                (row["row"], row["action"], [row.get(name, "") for name in preview_columns]) for row in run.preview
+            ],
+            "progress_url": reverse("admin:telephony_importrun_progress", args=[run.pk]),
+            "failures_url": failures,
+            "media": forms.Media(
+                css={"all": ["telephony/admin.css", "telephony/imports.css"]}, js=["telephony/import-progress.js"]
+            ),
+        }
+        return TemplateResponse(request, "admin/imports/run.html", context)
+
+    def confirm_view(self, request: HttpRequest, run_id: int) -> HttpResponseRedirect:
+        run = self._run(request, run_id)
+        if request.method == "POST":
+            try:
+                run = services.import_run_confirm(actor=request.user, run=run)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                if run.status == "committed":
+                    messages.success(request, f"Imported: {run.create_count} created, {run.update_count} updated.")
+        return HttpResponseRedirect(reverse("admin:telephony_importrun_run", args=[run.pk]))
+
+    def progress_view(self, request: HttpRequest, run_id: int) -> JsonResponse:
+        run = self._run(request, run_id)
+        data = services.import_run_progress(run)
+        if run.batch_id:
+            data["failures_url"] = (
+                reverse("admin:telephony_provisioningjob_changelist")
+                + f"?batch__id__exact={run.batch_id}&status__exact=failed"
+            )
+        return JsonResponse(data)
+
+    def errors_view(self, request: HttpRequest, run_id: int) -> StreamingHttpResponse:
+        run = self._run(request, run_id)
+        rows = ([row or "", column, message] for row, column, message in run.errors)
+        return _csv_response(export.csv_lines(["row", "column", "message"], rows), f"import-{run.pk}-errors.csv")
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        if not str(object_id).isdigit():
+            raise Http404("No CSV import matches the given query.")
+        run = self._run(request, int(object_id))
+        return HttpResponseRedirect(reverse("admin:telephony_importrun_run", args=[run.pk]))

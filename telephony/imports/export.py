@@ -1,0 +1,125 @@
+"""Export in the import format: what an export writes, an import in update mode reads back as
+"nothing to change". Cells that a spreadsheet would run as a formula are escaped with a leading '.
+Secrets (voicemail PINs) are never exported."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from telephony.imports.base import escape
+from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS, Column
+from telephony.models import PbxUser, PhoneNumber, Tenant
+from tenants import access
+from tenants.access import VIEW
+from tenants.models import Organization, OrganizationKind
+
+CHUNK = 2000
+
+
+class _Line:
+    """A file-like object that hands back what csv.writer writes (for streaming responses)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def exported_columns(columns: tuple[Column, ...]) -> list[str]:
+    return [c.name for c in columns if c.exported and c.name != "action"]
+
+
+def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """The CSV text, line by line, every cell escaped."""
+    writer = csv.writer(_Line())
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([escape(cell) for cell in row])
+
+
+def template_lines(columns: tuple[Column, ...]) -> Iterator[str]:
+    """The downloadable template: the native header and one example row."""
+    names = [c.name for c in columns if c.name != "action"]
+    examples = {c.name: c.example for c in columns}
+    return csv_lines(names, [[examples[name] for name in names]])
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+# --- users -------------------------------------------------------------------------------------------
+
+
+def export_users(queryset: QuerySet[PbxUser], actor: Any) -> Iterator[str]:
+    names = exported_columns(USER_COLUMNS)
+    users = (
+        access.restrict(queryset, actor, VIEW)
+        .select_related("tenant", "entity", "template")
+        .prefetch_related(Prefetch("phone_numbers", queryset=PhoneNumber.objects.order_by("number")))
+        .order_by("tenant__name", "internal_number")
+    )
+
+    def rows() -> Iterator[list[Any]]:
+        for user in users.iterator(chunk_size=CHUNK):
+            values = {
+                "tenant": user.tenant.name,
+                "entity": user.entity.name,
+                "ddi": " ".join(n.number for n in user.phone_numbers.all()),
+                "template": user.template.name,
+                "voicemail_enabled": _yes(user.voicemail_enabled),
+                "voicemail_to_email": _yes(user.voicemail_to_email),
+            }
+            yield [values[name] if name in values else getattr(user, name) for name in names]
+
+    return csv_lines(names, rows())
+
+
+# --- numbers -----------------------------------------------------------------------------------------
+
+
+def export_numbers(queryset: QuerySet[PhoneNumber], actor: Any) -> Iterator[str]:
+    names = exported_columns(NUMBER_COLUMNS)
+    numbers = access.restrict(queryset, actor, VIEW).select_related("tenant", "assigned_user").order_by("number")
+
+    def rows() -> Iterator[list[Any]]:
+        for number in numbers.iterator(chunk_size=CHUNK):
+            yield [
+                number.number,
+                number.tenant.name if number.tenant else "",
+                number.assigned_user.username if number.assigned_user else "",
+                _yes(number.is_pilot),
+                number.label,
+            ]
+
+    return csv_lines(names, rows())
+
+
+# --- organizations -----------------------------------------------------------------------------------
+
+
+def export_organizations(queryset: QuerySet[Organization], actor: Any) -> Iterator[str]:
+    """Every customer in scope with its tenants (one line per tenant; one line for a customer
+    without tenants), and the reseller it sits below."""
+    names = exported_columns(ORGANIZATION_COLUMNS)
+    customers = access.restrict(queryset, actor, VIEW).filter(kind=OrganizationKind.CUSTOMER).order_by("path")
+    tenants = Tenant.objects.select_related("server").order_by("name")
+
+    def rows() -> Iterator[list[Any]]:
+        parents: dict[str, str] = {}
+        for customer in customers.prefetch_related(Prefetch("tenants", queryset=tenants)).iterator(chunk_size=CHUNK):
+            parent_path = customer.path[: -Organization.steplen]
+            if parent_path not in parents:
+                parents[parent_path] = (
+                    Organization.objects.filter(path=parent_path).values_list("name", flat=True).first() or ""
+                )
+            reseller = parents[parent_path]
+            listed = list(customer.tenants.all())
+            if not listed:
+                yield [reseller, customer.name, "", "", "", ""]
+            for tenant in listed:
+                yield [reseller, customer.name, tenant.name, tenant.server.name, tenant.label, tenant.licences]
+
+    return csv_lines(names, rows())

@@ -1,0 +1,310 @@
+"""The life of a CSV import: upload → check (the preview) → confirm → commit → its jobs' progress.
+
+Small files are checked and committed inside the request; larger ones by a Celery task, the page
+following them on the same progress bar. Either way the commit re-checks every row inside its
+transaction (things may have changed since the preview) and writes nothing if one row fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from telephony.imports.base import Outcome
+from telephony.imports.numbers import NumberImport
+from telephony.imports.organizations import OrganizationImport
+from telephony.imports.reading import FileProblem, read_csv
+from telephony.imports.users import UserImport
+from telephony.models import (
+    ImportKind,
+    ImportMode,
+    ImportRun,
+    ImportStatus,
+    JobStatus,
+    LineTemplate,
+    PbxUser,
+    PhoneNumber,
+    ProvisioningBatch,
+    ProvisioningJob,
+    Tenant,
+)
+from tenants import access
+from tenants.access import CHANGE, VIEW
+from tenants.models import Organization, OrganizationKind
+
+logger = logging.getLogger("telephony.imports")
+
+MAX_FILE_BYTES = getattr(settings, "IMPORT_MAX_FILE_BYTES", 32 * 1024 * 1024)
+# Above this size a file is checked and committed by a worker, not inside the request.
+BACKGROUND_BYTES = getattr(settings, "IMPORT_BACKGROUND_BYTES", 200 * 1024)
+PROGRESS_WRITE_EVERY = 2000
+
+
+class _Refused(Exception):
+    """Rolls back a commit that found errors; carries what it found."""
+
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+
+
+# --- upload ------------------------------------------------------------------------------------------
+
+
+def import_run_create(
+    *,
+    actor: AbstractBaseUser,
+    kind: str,
+    mode: str,
+    data: bytes,
+    file_name: str,
+    encoding: str = "",
+    tenant: Tenant | None = None,
+    template: LineTemplate | None = None,
+    organization: Organization | None = None,
+) -> ImportRun:
+    """Keep an uploaded file for checking; refuse a target outside the actor's reach (404)."""
+    if kind not in ImportKind.values or mode not in ImportMode.values:
+        raise ValidationError("Unknown kind of import or mode.")
+    if len(data) > MAX_FILE_BYTES:
+        raise ValidationError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it.")
+    options: dict[str, Any] = {}
+    if kind == ImportKind.USERS:
+        if tenant is None:
+            raise ValidationError({"tenant": "Choose the tenant the users go into."})
+        access.require(actor, VIEW, tenant)
+        owner = tenant.organization
+        # Entity administrators are not offered imports: an import's page is scoped by organization.
+        access.require_add(actor, PbxUser, owner)
+        if template is not None:
+            access.require(actor, VIEW, template)
+            options["template"] = template.pk
+    elif kind == ImportKind.NUMBERS:
+        if organization is None:
+            raise ValidationError({"organization": "Choose the organization whose pool the numbers go into."})
+        access.require_add(actor, PhoneNumber, organization)
+        owner = organization
+    else:
+        if organization is None:
+            raise ValidationError({"organization": "Choose the reseller the customers go below."})
+        access.require_add(actor, Organization, organization)
+        if organization.kind == OrganizationKind.CUSTOMER:
+            raise ValidationError({"organization": "A customer cannot have customers below it; choose a reseller."})
+        owner = organization
+    return ImportRun.objects.create(
+        kind=kind,
+        mode=mode,
+        organization=owner,
+        tenant=tenant if kind == ImportKind.USERS else None,
+        options=options,
+        file_name=file_name[:255],
+        content=data,
+        encoding=encoding,
+        created_by=actor,
+    )
+
+
+def runs_for(actor: Any):
+    return access.restrict(ImportRun.objects.all(), actor, VIEW)
+
+
+def in_background(run: ImportRun) -> bool:
+    return len(run.content) > BACKGROUND_BYTES
+
+
+def import_run_start_check(*, run: ImportRun) -> ImportRun:
+    """Check now, or hand the file to a worker when it is large."""
+    if in_background(run):
+        ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.VALIDATING)
+        run.status = ImportStatus.VALIDATING
+        _queue(run, "check")
+        return run
+    return import_run_check(run_id=run.pk)
+
+
+# --- checking and committing ---------------------------------------------------------------------------
+
+
+def _importer(run: ImportRun, actor: Any):
+    if run.kind == ImportKind.USERS:
+        template = LineTemplate.objects.filter(pk=run.options.get("template")).first()
+        return UserImport(actor=actor, mode=run.mode, tenant=run.tenant, template=template)
+    if run.kind == ImportKind.NUMBERS:
+        return NumberImport(actor=actor, mode=run.mode, organization=run.organization)
+    return OrganizationImport(actor=actor, mode=run.mode, parent=run.organization)
+
+
+def _read(run: ImportRun):
+    csv_file = read_csv(bytes(run.content), encoding=run.encoding)
+    ImportRun.objects.filter(pk=run.pk).update(encoding=csv_file.encoding, delimiter=csv_file.delimiter)
+    run.encoding, run.delimiter = csv_file.encoding, csv_file.delimiter
+    return csv_file
+
+
+def _progress_writer(run: ImportRun):
+    def write(done: int, total: int) -> None:
+        ImportRun.objects.filter(pk=run.pk).update(progress_done=done, progress_total=total)
+
+    return write
+
+
+def import_run_check(*, run_id: int) -> ImportRun:
+    """Check every row without writing anything; store the preview (counts, first rows, errors)."""
+    run = ImportRun.objects.select_related("tenant", "organization", "created_by").get(pk=run_id)
+    if run.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATING):
+        return run  # a task delivered twice: the first one did it
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.VALIDATING, progress_done=0)
+    importer = _importer(run, run.created_by)
+    try:
+        csv_file = _read(run)
+        outcome = importer.run(csv_file, progress=_progress_writer(run) if in_background(run) else None)
+    except FileProblem as problem:
+        return _store(run, Outcome(), status=ImportStatus.INVALID, message=str(problem))
+    _store_columns(run, importer)
+    status = ImportStatus.INVALID if outcome.error_total else ImportStatus.VALIDATED
+    return _store(run, outcome, status=status)
+
+
+def import_run_confirm(*, actor: AbstractBaseUser, run: ImportRun) -> ImportRun:
+    """The actor confirms the preview: commit now, or queue the commit for a worker."""
+    access.require(actor, CHANGE, run)
+    updated = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.VALIDATED).update(
+        status=ImportStatus.COMMITTING, progress_done=0
+    )
+    if not updated:
+        raise ValidationError("This import is not ready to be imported (check it again, or it is already imported).")
+    run.status = ImportStatus.COMMITTING
+    if in_background(run):
+        _queue(run, "commit")
+        return run
+    return import_run_commit(run_id=run.pk)
+
+
+def import_run_commit(*, run_id: int, dispatch: bool = True) -> ImportRun:
+    """Re-check and write every row in one transaction with one batch of jobs, or nothing at all."""
+    run = ImportRun.objects.select_related("tenant", "organization", "created_by").get(pk=run_id)
+    if run.status != ImportStatus.COMMITTING:
+        return run  # a task delivered twice: the first one did it
+    importer = _importer(run, run.created_by)
+    try:
+        csv_file = _read(run)
+        with transaction.atomic():
+            batch = ProvisioningBatch.objects.create(
+                organization=run.organization,
+                label=f"CSV import #{run.pk}: {run.file_name}"[:200],
+                created_by=run.created_by,
+            )
+            outcome = importer.run(csv_file, commit=True, batch=batch, dispatch=dispatch)
+            if outcome.error_total:
+                raise _Refused(outcome)
+    except FileProblem as problem:
+        return _store(run, Outcome(), status=ImportStatus.INVALID, message=str(problem))
+    except _Refused as refused:
+        return _store(
+            run,
+            refused.outcome,
+            status=ImportStatus.INVALID,
+            message="Nothing was imported: some rows no longer pass (the data changed since the preview).",
+        )
+    except Exception:
+        logger.exception("import #%s failed", run.pk)
+        return _store(run, Outcome(), status=ImportStatus.FAILED, message="The import failed; nothing was written.")
+    ImportRun.objects.filter(pk=run.pk).update(batch=batch)
+    run.batch = batch
+    return _store(run, outcome, status=ImportStatus.COMMITTED, finished=True)
+
+
+def _store_columns(run: ImportRun, importer: Any) -> None:
+    column_map = getattr(importer, "column_map", None)
+    if column_map is not None:
+        run.columns = [list(pair) for pair in column_map.understood]
+        run.unknown_columns = column_map.unknown
+
+
+def _store(run: ImportRun, outcome: Outcome, *, status: str, message: str = "", finished: bool = False) -> ImportRun:
+    run.status = status
+    run.message = message[:1000]
+    run.row_count = outcome.rows
+    run.create_count, run.update_count, run.skip_count = outcome.created, outcome.updated, outcome.skipped
+    run.error_count = outcome.error_total
+    run.errors = [list(error) for error in outcome.errors]
+    run.preview = outcome.preview
+    run.progress_done = run.progress_total = outcome.rows
+    if finished:
+        run.finished_at = timezone.now()
+    fields = [
+        "status",
+        "message",
+        "row_count",
+        "create_count",
+        "update_count",
+        "skip_count",
+        "error_count",
+        "errors",
+        "preview",
+        "progress_done",
+        "progress_total",
+        "finished_at",
+        "columns",
+        "unknown_columns",
+        "updated_at",
+    ]
+    run.save(update_fields=fields)
+    return run
+
+
+def _queue(run: ImportRun, step: str) -> None:
+    from telephony import tasks
+
+    run_id = run.pk
+
+    def send() -> None:
+        try:
+            tasks.process_import_run.apply_async((run_id, step), retry=False)
+        except Exception as exc:  # the broker is down: say so on the page instead of spinning forever
+            ImportRun.objects.filter(pk=run_id).update(
+                status=ImportStatus.FAILED if step == "check" else ImportStatus.VALIDATED,
+                message=f"Could not hand the file to a worker ({exc}); try again in a moment.",
+            )
+
+    transaction.on_commit(send)
+
+
+def import_run_process(*, run_id: int, step: str) -> ImportRun:
+    """What the Celery task runs."""
+    if step == "check":
+        return import_run_check(run_id=run_id)
+    return import_run_commit(run_id=run_id)
+
+
+# --- progress ------------------------------------------------------------------------------------------
+
+
+def import_run_progress(run: ImportRun) -> dict[str, Any]:
+    """What the progress bar shows: the check or the commit while they run, then the jobs."""
+    data: dict[str, Any] = {
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "busy": run.is_busy,
+        "rows": run.row_count,
+        "done": run.progress_done,
+        "total": run.progress_total,
+        "message": run.message,
+    }
+    if run.batch_id:
+        counts = ProvisioningJob.objects.filter(batch_id=run.batch_id).aggregate(
+            total=Count("id"),
+            pushed=Count("id", filter=Q(status=JobStatus.SUCCEEDED)),
+            failed=Count("id", filter=Q(status=JobStatus.FAILED)),
+            cancelled=Count("id", filter=Q(status=JobStatus.CANCELLED)),
+        )
+        counts["remaining"] = counts["total"] - counts["pushed"] - counts["failed"] - counts["cancelled"]
+        data["jobs"] = counts
+        data["finished"] = counts["remaining"] == 0
+    return data

@@ -1,0 +1,265 @@
+"""Importing PBX users into tenants: every row checked with the rules of a single create (field
+validators, `PbxUser.clean`, free internal number and username, usable entity, template and DDIs,
+licences and server room), then every row written in one transaction with one batch of jobs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from telephony.imports.base import (
+    CREATE,
+    SKIP,
+    UPDATE,
+    Cells,
+    FieldCheck,
+    Importer,
+    Outcome,
+    RowInvalid,
+    first_error,
+    parse_bool,
+    resolve_action,
+)
+from telephony.imports.columns import USER_COLUMNS
+from telephony.imports.reading import CsvFile
+from telephony.imports.user_context import TenantState, UserContext
+from telephony.imports.user_writes import _BOOLEANS, _NEW_VALUES, _POSITION, FIELDS, UserRow, UserWrites
+from telephony.models import Entity, LineTemplate, PbxUser, Tenant
+from telephony.models.users import validate_username
+from telephony.validators import normalize_e164, validate_e164
+
+_DDI_SPLIT = re.compile(r"[\s,;]+")
+
+
+class UserImport(UserWrites, Importer):
+    """Users into tenants: the tenant of the form, or the one each row names."""
+
+    columns = USER_COLUMNS
+
+    def __init__(self, *, actor: Any, mode: str, tenant: Tenant | None = None, template: LineTemplate | None = None):
+        self.actor = actor
+        self.mode = mode
+        self.default_tenant = tenant
+        self.default_template = template
+        self.checks = {name: FieldCheck(PbxUser, name) for name in FIELDS if name not in _BOOLEANS}
+        self._scratch: dict[int, PbxUser] = {}
+
+    def prepare(self, csv_file: CsvFile, *, commit: bool) -> None:
+        keys = ("internal_number", "username")
+        self._present = [name for name in FIELDS if name in self.column_map and name not in keys]
+        found = self.referenced(csv_file, "tenant", "ddi")
+        numbers = {normalize_e164(p) for cell in found["ddi"] for p in _DDI_SPLIT.split(cell) if p}
+        self.context = UserContext(
+            actor=self.actor,
+            default_tenant=self.default_tenant,
+            tenant_names=found["tenant"],
+            numbers=numbers,
+            lock=commit,
+        )
+        if "ddi" in self.column_map:
+            self.context.load_current_numbers()
+
+    # --- one row ----------------------------------------------------------------------------------
+
+    def check(self, number: int, cells: Cells) -> UserRow:
+        state = self.context.state_for(cells.get("tenant"))
+        internal = self.checks["internal_number"](cells.get("internal_number"))
+        username = cells.get("username").lower()
+        existing = state.users_by_username.get(username) if username else state.users_by_number.get(internal)
+        if existing is not None and not self.context.may_change_user(state, existing):
+            existing = None  # another entity's user: as far as this actor knows, it does not exist
+        action = resolve_action(cells, self.mode, existing is not None)
+        if action == SKIP:
+            return UserRow(number, SKIP, state, None, None, (), existing, None)
+        values = self._values(cells, existing, internal, username)
+        entity = self._entity(state, cells, existing, values[_POSITION["internal_number"]])
+        template = self._template(state, cells, existing)
+        self._clean(state, entity, template, values)
+        self._claim(state, number, existing, values)
+        ddis = self._ddis(state, number, cells, existing) if cells.has("ddi") else None
+        if action == UPDATE and self._unchanged(state, existing, entity, template, values, ddis):
+            action = SKIP
+        elif action == CREATE:
+            state.creating += 1
+        return UserRow(number, action, state, entity, template, values, existing, ddis)
+
+    def _values(self, cells: Cells, existing: PbxUser | None, internal: str, username: str) -> tuple:
+        """The row's field values, each cell checked by its model field; every refused cell is
+        reported, not only the first."""
+        values = [getattr(existing, name) for name in FIELDS] if existing else list(_NEW_VALUES)
+        problems: list[tuple[str, str]] = []
+        for name in self._present:
+            try:
+                cell = cells.get(name)
+                values[_POSITION[name]] = parse_bool(name, cell) if name in _BOOLEANS else self.checks[name](cell)
+            except RowInvalid as refused:
+                problems.extend(refused.problems)
+        if existing is None and not cells.has("voicemail_pin"):
+            values[_POSITION["voicemail_pin"]] = None
+        values[_POSITION["internal_number"]] = internal
+        try:
+            if username:
+                values[_POSITION["username"]] = self.checks["username"](username)
+            elif existing is None:
+                values[_POSITION["username"]] = self._derived_username(values)
+        except RowInvalid as refused:
+            problems.extend(refused.problems)
+        if problems:
+            raise RowInvalid.of(problems)
+        if values[_POSITION["voicemail_pin"]] == "":
+            values[_POSITION["voicemail_pin"]] = None
+        return tuple(values)
+
+    def _derived_username(self, values: list) -> str:
+        email = values[_POSITION["email"]]
+        base = email.split("@")[0] if email else f"{values[_POSITION['first_name']]}.{values[_POSITION['last_name']]}"
+        ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode().lower()
+        name = re.sub(r"[^a-z0-9._-]", "", ascii_name.replace(" ", ".")).lstrip("._-")[:64]
+        try:
+            validate_username(name)
+        except ValidationError:
+            raise RowInvalid("username", "is required: it cannot be made from the e-mail address or name.") from None
+        return name
+
+    def _entity(self, state: TenantState, cells: Cells, existing: PbxUser | None, internal: str) -> Entity:
+        name = cells.get("entity")
+        if name:
+            entity = state.entities.get(name)
+            if entity is None or not self.context.may_use_entity(state, entity):
+                raise RowInvalid("entity", f"{name!r} not found in tenant {state.tenant}.")
+            return entity
+        if existing is not None and existing.entity.contains_number(internal):
+            return existing.entity
+        entity = state.entity_for_number(internal)
+        if entity is None or not self.context.may_use_entity(state, entity):
+            raise RowInvalid(
+                "internal_number",
+                f"{internal} is not inside the number plan of an entity of {state.tenant} ({state.plans()}).",
+            )
+        return entity
+
+    def _template(self, state: TenantState, cells: Cells, existing: PbxUser | None) -> LineTemplate:
+        name = cells.get("template")
+        if name:
+            template = state.templates.get(name)
+            if template is None:
+                raise RowInvalid("template", f"{name!r} not found among the line templates {state.tenant} may use.")
+            return template
+        if existing is not None:
+            return existing.template
+        if self.default_template is None:
+            raise RowInvalid("template", "is required (no template in the row and no default template on the form).")
+        if self.default_template.pk not in state.template_ids:
+            raise RowInvalid(
+                "template", f"the default template {self.default_template} is not usable by {state.tenant}."
+            )
+        return state.templates[self.default_template.name]
+
+    def _clean(self, state: TenantState, entity: Entity, template: LineTemplate, values: tuple) -> None:
+        """The model's own cross-field rules (number plan, template, voicemail PIN), run on one
+        instance per tenant refilled for each row (building a model instance per row costs more
+        than the rest of the row's checks)."""
+        user = self._scratch.get(state.tenant.id)
+        if user is None:
+            user = self._scratch[state.tenant.id] = PbxUser(tenant=state.tenant)
+        user.__dict__.update(zip(FIELDS, values, strict=True))
+        user.entity_id, user.template_id = entity.id, template.id
+        user._state.fields_cache.update(entity=entity, template=template)
+        try:
+            user.clean()
+        except ValidationError as error:
+            raise RowInvalid(*first_error(error)) from None
+
+    def _claim(self, state: TenantState, number: int, existing: PbxUser | None, values: tuple) -> None:
+        """Internal number and username: free in the tenant and not used twice in the file."""
+        for name, taken, seen in (
+            ("internal_number", state.users_by_number, state.seen_numbers),
+            ("username", state.users_by_username, state.seen_usernames),
+        ):
+            value = values[_POSITION[name]]
+            holder = taken.get(value)
+            if holder is not None and holder is not existing:
+                raise RowInvalid(name, f"{value} is already taken in {state.tenant}.")
+            earlier = seen.setdefault(value, number)
+            if earlier != number:
+                raise RowInvalid(name, f"{value} is also on row {earlier}.")
+
+    def _ddis(self, state: TenantState, number: int, cells: Cells, existing: PbxUser | None) -> list[str]:
+        wanted = []
+        for part in _DDI_SPLIT.split(cells.get("ddi")):
+            if not part:
+                continue
+            value = normalize_e164(part)
+            try:
+                validate_e164(value)
+            except ValidationError as error:
+                raise RowInvalid("ddi", f"{part}: {' '.join(error.messages)}") from None
+            found = self.context.numbers.get(value)
+            if found is None:
+                raise RowInvalid("ddi", f"{value} not found in the number pools you manage.")
+            if found.assigned_user_id and (existing is None or found.assigned_user_id != existing.pk):
+                raise RowInvalid("ddi", f"{value} is assigned to another user.")
+            if found.tenant_id and found.tenant_id != state.tenant.pk:
+                raise RowInvalid("ddi", f"{value} is allocated to another tenant.")
+            if not state.tenant.organization.is_within(found.organization):
+                raise RowInvalid(
+                    "ddi", f"{value} is in the pool of {found.organization}, which {state.tenant} cannot use."
+                )
+            if found.tenant_id is None and not self.context.may_allocate(found):
+                raise RowInvalid(
+                    "ddi", f"{value} is not allocated to {state.tenant}; only the pool's managers may do that."
+                )
+            earlier = self.context.seen_numbers.setdefault(value, number)
+            if earlier != number:
+                raise RowInvalid("ddi", f"{value} is also on row {earlier}.")
+            wanted.append(value)
+        return wanted
+
+    def _unchanged(self, state, existing, entity, template, values, ddis) -> bool:
+        current = tuple(getattr(existing, name) for name in FIELDS)
+        if (existing.entity_id, existing.template_id, current) != (entity.pk, template.pk, values):
+            return False
+        return ddis is None or sorted(ddis) == sorted(state.numbers_of_user.get(existing.pk, []))
+
+    def finish(self, outcome: Outcome) -> None:
+        """Licences of each tenant and lines of each server, for the rows the file adds."""
+        states = [s for s in self.context.states.values() if s.creating]
+        for state in states:
+            current = len(state.users_by_username)
+            if current + state.creating > state.tenant.licences:
+                outcome.add_error(
+                    0,
+                    "licences",
+                    f"{state.tenant} has {state.tenant.licences} licences and {current} users; "
+                    f"the file adds {state.creating}.",
+                )
+        adding = Counter()
+        for state in states:
+            adding[state.tenant.server_id] += state.creating
+        servers = {s.tenant.server_id: s.tenant.server for s in states}
+        counts = (
+            self.context.server_user_counts() if any(s.capacity_users is not None for s in servers.values()) else {}
+        )
+        for server_id, count in adding.items():
+            server = servers[server_id]
+            on_server = counts.get(server_id, 0)
+            if server.capacity_users is not None and on_server + count > server.capacity_users:
+                outcome.add_error(
+                    0,
+                    "server",
+                    f"server {server} holds {on_server} of {server.capacity_users} lines; the file adds {count}.",
+                )
+
+    def shown(self, row: UserRow) -> dict[str, Any]:
+        if row.action == SKIP and row.entity is None:
+            return {"tenant": row.state.tenant.name, "username": getattr(row.existing, "username", "")}
+        shown = {"tenant": row.state.tenant.name, "entity": row.entity.name, "template": row.template.name}
+        shown.update(zip(FIELDS, row.values, strict=True))
+        shown["voicemail_pin"] = "••••" if shown["voicemail_pin"] else ""
+        if row.ddis is not None:
+            shown["ddi"] = " ".join(row.ddis)
+        return shown

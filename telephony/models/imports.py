@@ -1,0 +1,98 @@
+"""CSV imports: one uploaded file, its preview, and how its commit went."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tenants.access import AccessPolicy
+from tenants.models import Organization
+
+from .jobs import ProvisioningBatch
+from .tenants import Tenant
+
+
+class ImportKind(models.TextChoices):
+    USERS = "users", "PBX users"
+    NUMBERS = "numbers", "Phone numbers"
+    ORGANIZATIONS = "organizations", "Customers and tenants"
+
+
+class ImportMode(models.TextChoices):
+    CREATE = "create", "Create new rows only"
+    UPSERT = "upsert", "Create new rows and update existing ones"
+    UPDATE = "update", "Update existing rows only"
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    VALIDATING = "validating", "Checking"
+    INVALID = "invalid", "Has errors"
+    VALIDATED = "validated", "Ready to import"
+    COMMITTING = "committing", "Importing"
+    COMMITTED = "committed", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class ImportRun(models.Model):
+    """One CSV file on its way in: uploaded, checked row by row (the preview), then committed in one
+    transaction that writes one batch of provisioning jobs.
+
+    The file itself is kept in the row (not on a disk the web server and the workers would have to
+    share), so a Celery worker on another machine validates and commits large files. `organization`
+    is the one the import writes into: the tenant's customer for users, the pool's owner for numbers,
+    the reseller for customers; it scopes who sees the run.
+    """
+
+    access_policy = AccessPolicy(("organization",), entity_actions=frozenset())
+
+    kind = models.CharField(max_length=20, choices=ImportKind.choices)
+    mode = models.CharField(max_length=10, choices=ImportMode.choices, default=ImportMode.CREATE)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_runs")
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="import_runs", help_text="Users only."
+    )
+    options = models.JSONField(default=dict, blank=True, help_text="Defaults chosen on the upload form.")
+    file_name = models.CharField(max_length=255)
+    content = models.BinaryField(editable=False)
+    encoding = models.CharField(max_length=20, blank=True, help_text="Empty: detect it.")
+    delimiter = models.CharField(max_length=5, blank=True)
+    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    message = models.CharField(max_length=1000, blank=True, help_text="What went wrong with the file as a whole.")
+    row_count = models.PositiveIntegerField(default=0)
+    create_count = models.PositiveIntegerField(default=0)
+    update_count = models.PositiveIntegerField(default=0)
+    skip_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    columns = models.JSONField(default=list, blank=True, help_text="How each header was understood.")
+    unknown_columns = models.JSONField(default=list, blank=True)
+    preview = models.JSONField(default=list, blank=True, help_text="The first rows as they will be saved.")
+    errors = models.JSONField(default=list, blank=True, help_text="[row, column, message] of every error.")
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    batch = models.ForeignKey(
+        ProvisioningBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_runs"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "CSV import"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=ImportKind.values), name="import_run_kind_valid"),
+            models.CheckConstraint(condition=models.Q(mode__in=ImportMode.values), name="import_run_mode_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.file_name}"
+
+    @property
+    def is_busy(self) -> bool:
+        return self.status in (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.COMMITTING)
+
+    @property
+    def may_commit(self) -> bool:
+        return self.status == ImportStatus.VALIDATED and (self.create_count or self.update_count)
