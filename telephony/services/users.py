@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from telephony.models import Entity, LineTemplate, PbxUser, Tenant
+from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
 from telephony.provisioning import planning
+from telephony.services.numbers import phone_number_update
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
 
@@ -69,3 +72,102 @@ def _require_usable_template(actor: AbstractBaseUser, user: PbxUser) -> None:
     template = LineTemplate.objects.select_related("organization").get(pk=user.template_id)
     if not access.can(actor, VIEW, template):
         raise ValidationError({"template": "Choose one of the line templates available to you."})
+
+
+# --- self-service: the line's own settings, its PIN and its external numbers ------------------------
+
+# What the person on a line may change about it themselves (the self-service "my line" page).
+LINE_FIELDS = (
+    "display_name",
+    "email",
+    "voicemail_enabled",
+    "voicemail_to_email",
+    "forward_always",
+    "forward_busy",
+    "forward_no_answer",
+    "forward_no_answer_timeout",
+)
+GENERATED_PIN_DIGITS = 6
+
+
+def _require_line_access(actor: AbstractBaseUser, stored: PbxUser) -> None:
+    """The person linked to the line, or anyone who may change the user, may change its settings."""
+    if stored.portal_user_id is not None and stored.portal_user_id == actor.pk and actor.is_active:
+        return
+    access.require(actor, CHANGE, stored)
+
+
+@transaction.atomic
+def pbx_user_line_update(*, actor: AbstractBaseUser, user: PbxUser, new_pin: str | None = None) -> PbxUser:
+    """Change a line's own settings (LINE_FIELDS, and the voicemail PIN when `new_pin` is given);
+    every other field keeps its stored value. Turning voicemail off also drops the PIN. Pushes an
+    update only when something changed."""
+    stored = PbxUser.objects.select_for_update().get(pk=user.pk)
+    _require_line_access(actor, stored)
+    before = {name: getattr(stored, name) for name in (*LINE_FIELDS, "voicemail_pin")}
+    for name in LINE_FIELDS:
+        setattr(stored, name, getattr(user, name))
+    if new_pin:
+        stored.voicemail_pin = new_pin
+    if not stored.voicemail_enabled:
+        stored.voicemail_pin = None
+    stored.full_clean()
+    if all(getattr(stored, name) == value for name, value in before.items()):
+        return stored
+    stored.save()
+    planning.user_updated(stored, actor=actor)
+    return stored
+
+
+@transaction.atomic
+def pbx_user_reset_voicemail_pin(*, actor: AbstractBaseUser, user: PbxUser) -> str:
+    """Give the line a new random voicemail PIN and return it (shown once, never stored in clear)."""
+    stored = PbxUser.objects.select_for_update().get(pk=user.pk)
+    _require_line_access(actor, stored)
+    if not stored.voicemail_enabled:
+        raise ValidationError({"voicemail_enabled": "Turn voicemail on before resetting its PIN."})
+    pin = "".join(secrets.choice("0123456789") for _ in range(GENERATED_PIN_DIGITS))
+    stored.voicemail_pin = pin
+    stored.full_clean()
+    stored.save()
+    planning.user_updated(stored, actor=actor)
+    return pin
+
+
+@transaction.atomic
+def pbx_user_assign_number(*, actor: AbstractBaseUser, user: PbxUser, number: PhoneNumber) -> PhoneNumber:
+    """Give a user one of its tenant's free external numbers (never one that another user holds)."""
+    stored = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+    holder = PbxUser.objects.get(pk=user.pk)
+    access.require(actor, CHANGE, holder)
+    if stored.tenant_id != holder.tenant_id:
+        raise ValidationError({"number": f"{stored.number} is not one of {holder.tenant}'s numbers."})
+    if stored.assigned_user_id not in (None, holder.pk):
+        raise ValidationError({"number": f"{stored.number} is already taken by another user."})
+    if stored.assigned_user_id == holder.pk:
+        return stored
+    stored.assigned_user = holder
+    return phone_number_update(actor=actor, number=stored)
+
+
+@transaction.atomic
+def pbx_user_release_number(*, actor: AbstractBaseUser, user: PbxUser, number: PhoneNumber) -> PhoneNumber:
+    """Take an external number off a user; it goes back to the tenant's free numbers."""
+    stored = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+    holder = PbxUser.objects.get(pk=user.pk)
+    access.require(actor, CHANGE, holder)
+    if stored.assigned_user_id != holder.pk:
+        raise ValidationError({"number": f"{stored.number} is not assigned to {holder}."})
+    stored.assigned_user = None
+    return phone_number_update(actor=actor, number=stored)
+
+
+@transaction.atomic
+def pbx_user_create_with_number(
+    *, actor: AbstractBaseUser, user: PbxUser, number: PhoneNumber | None = None
+) -> PbxUser:
+    """Create a user and, in the same transaction, give it one of its tenant's free numbers."""
+    created = pbx_user_create(actor=actor, user=user)
+    if number is not None:
+        pbx_user_assign_number(actor=actor, user=created, number=number)
+    return created

@@ -1,0 +1,210 @@
+"""Forms of the self-service site (crispy, Bootstrap 5). They only collect and check input; the
+views hand the result to a service, and any refusal of the service is shown next to its field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crispy_bootstrap5.bootstrap5 import Switch
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from django import forms
+
+from telephony import selectors_selfservice as selectors
+from telephony.models import PbxUser, PhoneNumber, Tenant
+from telephony.models.users import validate_pin
+
+FORWARDING_FIELDS = ("forward_always", "forward_busy", "forward_no_answer", "forward_no_answer_timeout")
+PERSON_FIELDS = ("first_name", "last_name", "display_name", "email", "mobile_number")
+PLAN_FIELDS = ("entity", "internal_number", "template")
+
+
+def _helper(submit_label: str, *layout: Any) -> FormHelper:
+    helper = FormHelper()
+    helper.form_method = "post"
+    helper.layout = Layout(*layout, Submit("save", submit_label, css_class="mt-2"))
+    return helper
+
+
+def _forwarding_fieldset() -> Fieldset:
+    return Fieldset(
+        "Call forwarding",
+        "forward_always",
+        "forward_busy",
+        Row(
+            Column("forward_no_answer", css_class="col-sm-8"), Column("forward_no_answer_timeout", css_class="col-sm-4")
+        ),
+    )
+
+
+def _phone_input(placeholder: str = "") -> forms.TextInput:
+    return forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off", "placeholder": placeholder})
+
+
+class _NumberPlanMixin:
+    """Entity, internal number and template of one tenant: choices scoped to it, the next free
+    internal number of each entity offered (the page's script follows the chosen entity)."""
+
+    def setup_plan(self, tenant: Tenant, login: Any) -> dict[int, str]:
+        self.tenant = tenant
+        self.fields["entity"].queryset = selectors.entities_of(tenant)
+        self.entities = entities = list(self.fields["entity"].queryset)
+        self.fields["entity"].empty_label = None
+        self.fields["template"].queryset = selectors.templates_for(login, tenant)
+        self.fields["template"].empty_label = None
+        next_free = selectors.next_free_internal_numbers(tenant)
+        self.fields["entity"].widget.attrs["data-next-numbers"] = json.dumps({str(k): v for k, v in next_free.items()})
+        self.fields["internal_number"].widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+        described = ", ".join(f"{e}: {next_free[e.pk]}" for e in entities if next_free.get(e.pk))
+        if described:
+            self.fields["internal_number"].help_text = f"Next free number — {described}."
+        return next_free
+
+    def clean_internal_number(self) -> str:
+        number = self.cleaned_data["internal_number"]
+        if number and selectors.internal_number_taken(self.tenant, number, except_user_id=self.instance.pk):
+            raise forms.ValidationError(f"{number} is already taken by another user of {self.tenant}.")
+        return number
+
+
+class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
+    number = forms.ModelChoiceField(
+        queryset=PhoneNumber.objects.none(),
+        required=False,
+        label="External number (DDI)",
+        empty_label="None for now",
+        help_text="One of the tenant's free numbers; more can be added later.",
+    )
+
+    class Meta:
+        model = PbxUser
+        fields = [*PERSON_FIELDS, "username", *PLAN_FIELDS, "voicemail_enabled"]
+        widgets = {"mobile_number": _phone_input("+31612345678")}
+
+    def __init__(self, *args: Any, tenant: Tenant, login: Any, **kwargs: Any):
+        super().__init__(*args, instance=PbxUser(tenant=tenant), **kwargs)
+        next_free = self.setup_plan(tenant, login)
+        # Offer the first entity with room, its next free number, and the first usable template.
+        entities = self.entities
+        entity = next((e for e in entities if next_free.get(e.pk)), entities[0] if entities else None)
+        if entity is not None and not self.initial.get("entity"):
+            self.initial["entity"] = entity.pk
+            self.initial["internal_number"] = next_free.get(entity.pk, "")
+        template = next(iter(self.fields["template"].queryset), None)
+        if template is not None and not self.initial.get("template"):
+            self.initial["template"] = template.pk
+        self.fields["number"].queryset = selectors.free_numbers(tenant)
+        self.fields["username"].help_text = "Login name on the PBX, e.g. jane.doe (cannot change later)."
+        self.helper = _helper(
+            "Create user",
+            Fieldset(
+                "Person",
+                Row(Column("first_name", css_class="col-sm-6"), Column("last_name", css_class="col-sm-6")),
+                "display_name",
+                Row(Column("username", css_class="col-sm-6"), Column("email", css_class="col-sm-6")),
+                "mobile_number",
+            ),
+            Fieldset("Line", "entity", "internal_number", "template", "number", Switch("voicemail_enabled")),
+        )
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if username and selectors.username_taken(self.tenant, username):
+            raise forms.ValidationError(f"{username} is already a user of {self.tenant}.")
+        return username
+
+
+class UserEditForm(_NumberPlanMixin, forms.ModelForm):
+    class Meta:
+        model = PbxUser
+        fields = [*PERSON_FIELDS, *PLAN_FIELDS]
+        widgets = {"mobile_number": _phone_input("+31612345678")}
+
+    def __init__(self, *args: Any, login: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.setup_plan(self.instance.tenant, login)
+        self.helper = _helper(
+            "Save changes",
+            Fieldset(
+                "Person",
+                Row(Column("first_name", css_class="col-sm-6"), Column("last_name", css_class="col-sm-6")),
+                "display_name",
+                "email",
+                "mobile_number",
+            ),
+            Fieldset("Line", "entity", "internal_number", "template"),
+        )
+
+
+class _LineForm(forms.ModelForm):
+    def _post_clean(self) -> None:
+        if not self.cleaned_data.get("voicemail_enabled"):
+            # The service drops the PIN of a line without voicemail; do the same before the model's
+            # own check ("Turn voicemail on to set a PIN") sees the stored one.
+            self.instance.voicemail_pin = None
+        super()._post_clean()
+
+
+class LineSettingsForm(_LineForm):
+    """Voicemail and call forwarding of a line, as a customer administrator changes them."""
+
+    class Meta:
+        model = PbxUser
+        fields = ["voicemail_enabled", "voicemail_to_email", *FORWARDING_FIELDS]
+        widgets = {name: _phone_input("e.g. 0612345678") for name in FORWARDING_FIELDS[:3]}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
+        self.helper = _helper(
+            "Save voicemail and forwarding",
+            Fieldset("Voicemail", Switch("voicemail_enabled"), Switch("voicemail_to_email")),
+            _forwarding_fieldset(),
+        )
+
+
+class MyLineForm(_LineForm):
+    """What the person on a line may change about it: name shown, e-mail, voicemail, PIN, forwarding."""
+
+    new_pin = forms.CharField(
+        label="New voicemail PIN",
+        required=False,
+        min_length=4,
+        max_length=8,
+        validators=[validate_pin],
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
+        help_text="4 to 8 digits. Leave empty to keep the current PIN.",
+    )
+
+    class Meta:
+        model = PbxUser
+        fields = ["display_name", "email", "voicemail_enabled", "voicemail_to_email", *FORWARDING_FIELDS]
+        widgets = {name: _phone_input("e.g. 0612345678") for name in FORWARDING_FIELDS[:3]}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].help_text = "Where voicemail is sent when e-mailing it is on."
+        self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
+        self.helper = _helper(
+            "Save my line",
+            Fieldset("About me", "display_name", "email"),
+            Fieldset("Voicemail", Switch("voicemail_enabled"), Switch("voicemail_to_email"), "new_pin"),
+            _forwarding_fieldset(),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("new_pin") and not cleaned.get("voicemail_enabled"):
+            self.add_error("new_pin", "Turn voicemail on to set a PIN.")
+        return cleaned
+
+
+class AddNumberForm(forms.Form):
+    number = forms.ModelChoiceField(queryset=PhoneNumber.objects.none(), label="Add an external number")
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["number"].queryset = selectors.free_numbers(tenant)
+        self.fields["number"].empty_label = "Choose a free number"
+        self.helper = _helper("Add number", "number")

@@ -1,0 +1,176 @@
+"""Import / export for customer administrators: the bulk CSV importer (`telephony.imports`) on the
+self-service site, for the users of their own tenants.
+
+Nothing of the importer is repeated here: the upload, the check (the preview), the all-or-nothing
+commit and the progress all come from `telephony.imports.services`; the export and the template from
+`telephony.imports.export`; the progress bar is the importer's own script. These views only scope it
+to the login's customers (another organization's import run is a 404) and render it with the site's
+pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Layout, Submit
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.selfservice.guards import customer_admin_required
+from portal.selfservice.views.common import add_service_error, page
+from telephony import selectors_selfservice as selectors
+from telephony.imports import export
+from telephony.imports import services as import_services
+from telephony.imports.base import describe_error
+from telephony.imports.columns import USER_COLUMNS
+from telephony.models import ImportKind, ImportMode, ImportRun, LineTemplate, Tenant
+from tenants import access
+from tenants.access import CHANGE
+
+ERRORS_SHOWN = 50
+
+
+class UserImportForm(forms.Form):
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), empty_label=None, help_text="Where the users go.")
+    file = forms.FileField(
+        label="CSV file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text="Comma, semicolon, tab or pipe separated; UTF-8 or Windows encoding. Exports of other PBX "
+        "tools are understood (firstname, exten, EmailAddress …).",
+    )
+    mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.CREATE)
+    template = forms.ModelChoiceField(
+        queryset=LineTemplate.objects.none(),
+        required=False,
+        empty_label="The one named in each row",
+        help_text="Line template of the rows that name none.",
+    )
+
+    def __init__(self, *args: Any, login: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        tenants = selectors.tenants_for_new_users(login)
+        self.fields["tenant"].queryset = Tenant.objects.filter(pk__in=[t.pk for t in tenants]).order_by("name")
+        self.fields["template"].queryset = selectors.templates_for_tenants(login, tenants)
+        self.helper = FormHelper()
+        self.helper.form_method = "post"
+        self.helper.layout = Layout("tenant", "file", "mode", "template", Submit("check", "Check the file"))
+
+
+def _run_of(login: Any, run_id: int) -> ImportRun:
+    run = selectors.import_runs_of(login).select_related("tenant", "batch").filter(pk=run_id).first()
+    if run is None:
+        raise Http404("No CSV import matches the given query.")
+    return run
+
+
+@customer_admin_required
+@require_http_methods(["GET", "POST"])
+def imports_home(request: HttpRequest) -> HttpResponse:
+    may_import = selectors.may_manage_users(request.user)
+    form = UserImportForm(request.POST or None, request.FILES or None, login=request.user) if may_import else None
+    if request.method == "POST":
+        if form is None:
+            raise Http404("Nothing to import into.")
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                run = import_services.import_run_create(
+                    actor=request.user,
+                    kind=ImportKind.USERS,
+                    mode=form.cleaned_data["mode"],
+                    data=upload.read(import_services.MAX_FILE_BYTES + 1),
+                    file_name=upload.name,
+                    tenant=form.cleaned_data["tenant"],
+                    template=form.cleaned_data.get("template"),
+                )
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                import_services.import_run_start_check(run=run)
+                return redirect("selfservice:import_run", run_id=run.pk)
+    context = {"form": form, "runs": list(selectors.import_runs_of(request.user)[:10]), "columns": USER_COLUMNS}
+    return page(request, "selfservice/imports.html", context)
+
+
+@customer_admin_required
+@require_GET
+def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run_of(request.user, run_id)
+    preview_columns = list(dict.fromkeys(key for row in run.preview for key in row if key not in ("row", "action")))
+    context = {
+        "run": run,
+        "may_confirm": run.may_commit and access.can(request.user, CHANGE, run),
+        "errors_shown": [describe_error(*error) for error in run.errors[:ERRORS_SHOWN]],
+        "more_errors": max(0, run.error_count - ERRORS_SHOWN),
+        "preview_columns": preview_columns,
+        "preview_rows": [(r["row"], r["action"], [r.get(name, "") for name in preview_columns]) for r in run.preview],
+    }
+    return page(request, "selfservice/import_run.html", context)
+
+
+@customer_admin_required
+@require_POST
+def import_confirm(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run_of(request.user, run_id)
+    try:
+        run = import_services.import_run_confirm(actor=request.user, run=run)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if run.status == "committed":
+            messages.success(request, f"Imported: {run.create_count} created, {run.update_count} updated.")
+    return redirect("selfservice:import_run", run_id=run.pk)
+
+
+@customer_admin_required
+@require_GET
+def import_progress(request: HttpRequest, run_id: int) -> JsonResponse:
+    run = _run_of(request.user, run_id)
+    data = import_services.import_run_progress(run)
+    data["failures_url"] = reverse("selfservice:dashboard")  # failed pushes show there with their reason
+    response = JsonResponse(data)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@customer_admin_required
+@require_GET
+def import_errors(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
+    run = _run_of(request.user, run_id)
+    rows = ([row or "", column, message] for row, column, message in run.errors)
+    return _csv(export.csv_lines(["row", "column", "message"], rows), f"import-{run.pk}-errors.csv")
+
+
+@customer_admin_required
+@require_GET
+def import_template(request: HttpRequest) -> StreamingHttpResponse:
+    return _csv(export.template_lines(USER_COLUMNS), "users-template.csv")
+
+
+@customer_admin_required
+@require_GET
+def users_export(request: HttpRequest) -> StreamingHttpResponse:
+    return _csv(export.export_users(selectors.users_of(request.user).prefetch_related(None), request.user), "users.csv")
+
+
+def _csv(lines: Any, file_name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    return response
+
+
+urlpatterns = [
+    path("", imports_home, name="imports"),
+    path("template.csv", import_template, name="import_template"),
+    path("export.csv", users_export, name="users_export"),
+    path("<int:run_id>/", import_run, name="import_run"),
+    path("<int:run_id>/confirm/", import_confirm, name="import_confirm"),
+    path("<int:run_id>/progress.json", import_progress, name="import_progress"),
+    path("<int:run_id>/errors.csv", import_errors, name="import_errors"),
+]

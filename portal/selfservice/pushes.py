@@ -1,0 +1,82 @@
+"""How a provisioning job is shown to a customer: what it does in plain words, where it stands, and
+why it failed. The same rows are rendered in the page and served as JSON to the page's poller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import JsonResponse
+
+from telephony.models import JobStatus, ProvisioningJob, SyncState
+
+OPERATION_LABELS = {
+    "tenant.create": "Create tenant",
+    "tenant.start": "Start tenant",
+    "tenant.stop": "Stop tenant",
+    "tenant.delete": "Delete tenant",
+    "entity.upsert": "Save entity",
+    "entity.delete": "Delete entity",
+    "user.create": "Create line",
+    "user.update": "Update line",
+    "user.delete": "Delete line",
+    "number.assign": "Add number",
+    "number.unassign": "Remove number",
+}
+
+# status → (word shown, Bootstrap badge class)
+STATUS_BADGES = {
+    JobStatus.PENDING: ("pending", "text-bg-secondary"),
+    JobStatus.RUNNING: ("pushing", "text-bg-info"),
+    JobStatus.SUCCEEDED: ("done", "text-bg-success"),
+    JobStatus.FAILED: ("failed", "text-bg-danger"),
+    JobStatus.CANCELLED: ("cancelled", "text-bg-dark"),
+}
+SYNC_BADGES = {
+    SyncState.PENDING: ("pending", "text-bg-secondary"),
+    SyncState.IN_SYNC: ("in sync", "text-bg-success"),
+    SyncState.FAILED: ("failed", "text-bg-danger"),
+}
+UNFINISHED = {JobStatus.PENDING, JobStatus.RUNNING}
+
+
+def job_row(job: ProvisioningJob) -> dict[str, Any]:
+    word, badge = STATUS_BADGES.get(job.status, (job.status, "text-bg-light"))
+    return {
+        "id": job.pk,
+        "what": OPERATION_LABELS.get(job.operation, job.operation),
+        "target": job.target_label,
+        "status": job.status,
+        "status_label": word,
+        "badge": badge,
+        "note": job.last_error if job.status in (JobStatus.FAILED, JobStatus.PENDING) else "",
+        "when": job.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def rows(jobs: list[ProvisioningJob]) -> list[dict[str, Any]]:
+    return [job_row(job) for job in jobs]
+
+
+def context(jobs: list[ProvisioningJob]) -> dict[str, Any]:
+    """What the pushes table of a page needs: its rows, and whether the page should keep polling."""
+    return {"pushes": rows(jobs), "pushes_unfinished": any(job.status in UNFINISHED for job in jobs)}
+
+
+def sync_badge(state: str) -> tuple[str, str]:
+    return SYNC_BADGES.get(state, (state, "text-bg-light"))
+
+
+def pushes_response(
+    jobs: list[ProvisioningJob], *, sync_state: str | None = None, sync_message: str = ""
+) -> JsonResponse:
+    """The poller's answer: the rows, whether any is still under way, and the object's sync state."""
+    body: dict[str, Any] = {
+        "jobs": rows(jobs),
+        "unfinished": any(job.status in UNFINISHED for job in jobs),
+    }
+    if sync_state is not None:
+        word, badge = sync_badge(sync_state)
+        body["sync"] = {"state": sync_state, "label": word, "badge": badge, "message": sync_message}
+    response = JsonResponse(body)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,39 @@
+"""URLs of the self-service site, mounted at `/` (namespace `selfservice`)."""
+
+from django.urls import include, path
+
+from portal.selfservice import imports
+from portal.selfservice.views import auth, line, users
+
+app_name = "selfservice"
+
+urlpatterns = [
+    path("", auth.home, name="home"),
+    # signing in and out
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("password/reset/", auth.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", auth.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password/reset/<uidb64>/<token>/", auth.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("password/reset/done/", auth.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("password/change/", auth.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/done/", auth.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    # the customer administrator
+    path("dashboard/", users.dashboard, name="dashboard"),
+    path("dashboard/pushes.json", users.dashboard_pushes, name="dashboard_pushes"),
+    path("users/", users.user_list, name="user_list"),
+    path("users/new/", users.user_new, name="user_new"),
+    path("tenants/<int:tenant_id>/users/new/", users.user_create, name="user_create"),
+    path("users/<int:pk>/", users.user_detail, name="user_detail"),
+    path("users/<int:pk>/pushes.json", users.user_pushes, name="user_pushes"),
+    path("users/<int:pk>/edit/", users.user_edit, name="user_edit"),
+    path("users/<int:pk>/line/", users.user_line, name="user_line"),
+    path("users/<int:pk>/numbers/add/", users.user_number_add, name="user_number_add"),
+    path("users/<int:pk>/numbers/<int:number_id>/release/", users.user_number_release, name="user_number_release"),
+    path("users/<int:pk>/pin/", users.user_pin_reset, name="user_pin_reset"),
+    path("users/<int:pk>/delete/", users.user_delete, name="user_delete"),
+    path("import/", include(imports.urlpatterns)),
+    # the end user
+    path("my-line/", line.my_line, name="my_line"),
+    path("my-line/pushes.json", line.my_line_pushes, name="my_line_pushes"),
+]
