@@ -5,6 +5,7 @@ one laptop with nothing else installed; production points DATABASE_URL and CELER
 real services. With DJANGO_DEBUG off the process refuses to start without a real secret key.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -59,6 +60,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
+    "axes",
+    "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "crispy_forms",
     "crispy_bootstrap5",
     "treebeard",
@@ -73,9 +79,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.middleware.StaffTwoFactorMiddleware",
+    "portal.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -117,6 +128,42 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- login protection (django-axes) --------------------------------------------------------------------
+# Repeated failures lock the username + address pair, not the username alone (which would let an
+# attacker lock anybody out) nor the address alone (one office behind one NAT).
+AUTHENTICATION_BACKENDS = ["portal.auth.LoginProtectionBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The client's address: REMOTE_ADDR, or behind N trusted proxies the Nth address from the right of
+# X-Forwarded-For (addresses further left are whatever the client claimed). See portal/auth.py.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "portal.auth.client_address"
+
+# --- audit history (django-auditlog; see tenants/audit.py) ----------------------------------------------
+AUDITLOG_MASK_CALLABLE = "tenants.audit.mask_secret"
+
+# --- two-factor sign-in for staff (django-otp) ----------------------------------------------------------
+# Required for superusers and organization administrators in the admin; on by default in production.
+PORTAL_REQUIRE_2FA = env.bool("PORTAL_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="PBX provisioning portal")
+
+# --- the self-service site: signing in, idle sessions, password-reset e-mail -------------------------
+
+LOGIN_URL = "selfservice:login"
+LOGIN_REDIRECT_URL = "selfservice:home"
+LOGOUT_REDIRECT_URL = "selfservice:login"
+# A session ends after this many seconds without a request: every request renews it.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=2 * 60 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+# Where password-reset mails go: printed on the console in development, SMTP otherwise
+# (e.g. EMAIL_URL=smtp+tls://user:password@smtp.example.net:587).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
@@ -170,7 +217,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 
 # --- provisioning and Celery ------------------------------------------------------------------------
@@ -185,20 +232,32 @@ PROVISIONING_REDISPATCH_AFTER_SECONDS = env.float("PROVISIONING_REDISPATCH_AFTER
 
 BROKER_DIR = Path(env.str("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# A hand-over to the broker (after a service's commit, a worker's retry) gives up at once when the
+# broker is down instead of retrying the connection for seconds inside a web request: the job stays
+# pending and the sweep hands it over later. (The worker's own consumer reconnects as usual.)
+_PUBLISH_FAILOVER = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT = "portal.celery:SafeFilesystemTransport"  # atomic writes (see portal/celery.py)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
-        "polling_interval": 0.1,
+        # How long a worker sleeps before looking again when its slots were full or the queue was
+        # empty: every job start waits half of it on average. A look costs one directory listing.
+        "polling_interval": env.float("CELERY_FILESYSTEM_POLLING_INTERVAL", default=0.01),
+        **_PUBLISH_FAILOVER,
     }
 else:
     # Every retry delay stays well below the visibility timeout, so no task is delivered twice
     # just because it waited for its countdown.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(PROVISIONING_BACKOFF_MAX_SECONDS * 4) + 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(PROVISIONING_BACKOFF_MAX_SECONDS * 4) + 3600,
+        **_PUBLISH_FAILOVER,
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

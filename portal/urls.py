@@ -1,13 +1,16 @@
-"""URL map: the staff admin under /admin/, the self-service site at the root."""
+"""URL map: the staff admin under /admin/, the customer self-service site at the root."""
 
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
+from portal.views import two_factor
 from portal.views.dashboard import staff_dashboard
 
 urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(staff_dashboard), name="staff_dashboard"),
+    path("admin/2fa/setup/", admin.site.admin_view(two_factor.setup), name="two_factor_setup"),
+    path("admin/2fa/verify/", admin.site.admin_view(two_factor.verify), name="two_factor_verify"),
+    path("admin/2fa/backup-codes/", admin.site.admin_view(two_factor.backup_codes), name="two_factor_backup_codes"),
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", include("portal.selfservice.urls")),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserCreationForm
@@ -144,9 +144,17 @@ class PortalUserAdmin(UserAdmin):
     )
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_active"]
+    actions = ["unlock_logins"]
 
     def get_queryset(self, request: HttpRequest):
         return access.restrict_users(super().get_queryset(request), request.user, VIEW)
+
+    @admin.action(description="Unlock the selected logins (clear failed login attempts)")
+    def unlock_logins(self, request: HttpRequest, queryset) -> None:
+        cleared = 0
+        for user in access.restrict_users(queryset, request.user, CHANGE):
+            cleared += services.login_unlock(actor=request.user, user=user)
+        messages.success(request, f"Cleared {cleared} lockout record(s).")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or bool(access.memberships(request.user))
@@ -218,3 +226,6 @@ class PortalUserAdmin(UserAdmin):
         if not self._manages(request, obj):
             raise Http404("No user matches the given query.")
         obj.delete()
+
+
+from tenants import admin_audit  # noqa: E402,F401  (replaces auditlog's unscoped admin)

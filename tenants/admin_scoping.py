@@ -19,10 +19,32 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.utils.html import format_html, format_html_join
 
-from tenants import access
+from tenants import access, audit
 from tenants.access import ADD, CHANGE, DELETE, VIEW
+from tenants.audit_mixin import Audited
 from tenants.models import Organization
+
+
+def render_changes(entry: Any) -> str:
+    """before → after per field (secrets already masked when the entry was written)."""
+    changes = entry.changes_dict or {}
+    if not changes:
+        return "—"
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            "<li><b>{}</b>: {} → {}</li>",
+            ((field, _short(values[0]), _short(values[1])) for field, values in changes.items() if len(values) == 2),
+        ),
+    )
+
+
+def _short(value: Any) -> str:
+    text = "∅" if value in (None, "None", "") else str(value)
+    return text if len(text) <= 120 else text[:120] + "…"
 
 
 class _DryRunFinished(Exception):
@@ -120,6 +142,48 @@ class ScopedAdmin(admin.ModelAdmin):
         if obj is None:
             raise Http404(f"No {self.model._meta.verbose_name} matches the given query.")
         return obj
+
+    # --- change history (audited models) ------------------------------------------------------------
+
+    def _audited(self) -> bool:
+        return issubclass(self.model, Audited)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and self._audited():
+            self._history_user = request.user
+            fields.append("change_history")
+        return fields
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and self._audited():
+            shown = {name for _title, options in fieldsets for name in _flatten(options.get("fields", []))}
+            if "change_history" not in shown:
+                fieldsets.append(("Change history", {"fields": ["change_history"], "classes": ["collapse"]}))
+        return fieldsets
+
+    @admin.display(description="change history")
+    def change_history(self, obj: Any) -> str:
+        entries = list(audit.entries_for(obj, self._history_user))
+        if not entries:
+            return "No recorded changes."
+        return format_html(
+            '<table class="job-table"><tr><th>when</th><th>who</th><th>what</th><th>changes</th></tr>{}</table>',
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        entry.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+                        (entry.additional_data or {}).get("via") or entry.actor or "system",
+                        entry.get_action_display(),
+                        render_changes(entry),
+                    )
+                    for entry in entries
+                ),
+            ),
+        )
 
     # --- choices ---------------------------------------------------------------------------------
 
@@ -273,3 +337,10 @@ class ScopedInline(admin.TabularInline):
         if "queryset" not in kwargs and hasattr(related, "access_policy"):
             kwargs["queryset"] = access.restrict(related._default_manager.all(), request.user, VIEW)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _flatten(fields: Any) -> list[str]:
+    flat = []
+    for item in fields:
+        flat.extend(item if isinstance(item, (list, tuple)) else [item])
+    return flat

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from treebeard.mp_tree import MP_Node
 
+from tenants.audit_mixin import Audited
 from tenants.policy import DELETE, ORGANIZATION_MANAGERS, ROLE_ADMIN, ROLE_OPERATOR, ROLE_VIEWER, AccessPolicy
 
 
@@ -16,7 +17,7 @@ class OrganizationKind(models.TextChoices):
     CUSTOMER = "customer", "Customer"
 
 
-class Organization(MP_Node):
+class Organization(Audited, MP_Node):
     """A node of the tree: distributor > reseller > (sub-reseller …) > customer, any depth.
 
     Stored as a materialized path (django-treebeard): every node's `path` starts with its parent's,
@@ -89,7 +90,7 @@ class Role(models.TextChoices):
     VIEWER = ROLE_VIEWER, "Viewer"
 
 
-class Membership(models.Model):
+class Membership(Audited, models.Model):
     """A portal login's role in one organization; it holds for the whole subtree below it.
 
     `admin` manages everything in the subtree including staff and platforms, `operator` manages the

@@ -12,6 +12,7 @@ from django.http import Http404
 from tenants import access
 from tenants.access import CHANGE, DELETE
 from tenants.models import Membership, Organization, validate_child_kind
+from tenants.sessions import end_sessions
 
 
 @transaction.atomic
@@ -119,6 +120,7 @@ def membership_delete(*, actor: AbstractBaseUser, membership: Membership) -> Non
     access.require(actor, DELETE, stored)
     stored.delete()
     access.forget(membership.user)
+    end_sessions(stored.user)  # the next request logs in again with what is left
 
 
 def _require_manageable_login(actor: AbstractBaseUser, membership: Membership) -> None:
@@ -165,4 +167,16 @@ def login_update(*, actor: AbstractBaseUser, user: AbstractBaseUser) -> Abstract
             raise ValidationError({"is_superuser": "Only a superuser can make another."})
     user.full_clean()
     user.save()
+    if stored.is_active and not user.is_active:
+        end_sessions(user)
     return user
+
+
+def login_unlock(*, actor: AbstractBaseUser, user: AbstractBaseUser) -> int:
+    """Clear the failed-login lockouts of a login the actor manages; returns how many were cleared."""
+    from axes.utils import reset
+
+    user_model = get_user_model()
+    if not access.restrict_users(user_model.objects.filter(pk=user.pk), actor, CHANGE).exists():
+        raise Http404("No user matches the given query.")
+    return reset(username=user.get_username())

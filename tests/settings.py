@@ -22,6 +22,8 @@ os.environ.setdefault("PBX_ALLOW_PLAIN_HTTP", "true")
 # The test client and the live test server speak plain http.
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
+# Two-factor sign-in is exercised by its own tests (they turn it on).
+os.environ.setdefault("PORTAL_REQUIRE_2FA", "false")
 
 if not os.environ.get("PORTAL_TEST_RUN_DIR"):
     _run_dir = tempfile.mkdtemp(prefix="portal-tests-")

@@ -33,6 +33,15 @@ class PlatformForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
 
+    current_password = forms.CharField(
+        label="Your password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Needed to set or replace a secret.",
+    )
+    actor = None  # set by the admin: the login whose password confirms a credential change
+
     class Meta:
         model = Platform
         fields = [
@@ -62,6 +71,13 @@ class PlatformForm(forms.ModelForm):
                 else f"No {what} is set yet."
             )
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        changing = cleaned.get("new_secret") or cleaned.get("new_app_key")
+        if changing and self.actor is not None and not self.actor.check_password(cleaned.get("current_password") or ""):
+            self.add_error("current_password", "Type your own password to change the platform's credentials.")
+        return cleaned
+
 
 @admin.register(Platform)
 class PlatformAdmin(ScopedAdmin):
@@ -76,7 +92,19 @@ class PlatformAdmin(ScopedAdmin):
     readonly_fields = ["last_checked_at", "last_check_ok", "last_check_message"]
     fieldsets = [
         (None, {"fields": ["organization", "name", "kind", "base_url", "is_active"]}),
-        ("Credentials", {"fields": ["username", "new_secret", "new_app_key", "user_space", "acting_organization"]}),
+        (
+            "Credentials",
+            {
+                "fields": [
+                    "username",
+                    "new_secret",
+                    "new_app_key",
+                    "current_password",
+                    "user_space",
+                    "acting_organization",
+                ]
+            },
+        ),
         ("Connection", {"fields": ["timeout_seconds", "verify_tls"]}),
         ("Last check", {"fields": ["last_checked_at", "last_check_ok", "last_check_message"]}),
     ]
@@ -113,6 +141,11 @@ class PlatformAdmin(ScopedAdmin):
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).annotate(server_count=Count("servers"))
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        form_class.actor = request.user
+        return form_class
 
     def create_object(self, request: HttpRequest, obj: Platform, form: Any) -> None:
         obj.secret = form.cleaned_data.get("new_secret") or ""

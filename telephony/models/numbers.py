@@ -7,6 +7,7 @@ from django.db import models
 
 from telephony.validators import validate_e164
 from tenants.access import CHANGE, VIEW, AccessPolicy
+from tenants.audit_mixin import Audited
 from tenants.models import Organization
 
 from .sync import MirroredModel
@@ -14,7 +15,7 @@ from .tenants import Tenant
 from .users import PbxUser
 
 
-class PhoneNumber(MirroredModel):
+class PhoneNumber(Audited, MirroredModel):
     """An external number in E.164, in the pool of an organization, allocated to a tenant of that
     organization's subtree, and assigned to at most one user of that tenant. One number per tenant
     may be its pilot (the default presented number)."""

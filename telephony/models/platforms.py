@@ -17,6 +17,7 @@ from telephony.backends.base import (
 )
 from telephony.backends.errors import UnsafeRequestError
 from tenants.access import ORGANIZATION_MANAGERS, AccessPolicy
+from tenants.audit_mixin import Audited
 from tenants.models import Organization
 
 XELION_TENANTS_PER_SERVER = 100
@@ -29,7 +30,7 @@ class PlatformKind(models.TextChoices):
     XC5 = KIND_XC5, "XC5-XS"
 
 
-class Platform(models.Model):
+class Platform(Audited, models.Model):
     """One management API: a Xelion Park Manager, a Xelion server reached directly, an XCU
     instance or an XC5 system. Owned by an organization and usable in its whole subtree.
 
@@ -128,7 +129,7 @@ class Platform(models.Model):
         )
 
 
-class Server(models.Model):
+class Server(Audited, models.Model):
     """One PBX behind a platform: a Xelion server (≈100 tenants), a XiVO under XCU (its
     `remainingSlots` are lines), or the XC5 system itself. Shared like its platform."""
 

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from tenants.access import VIEW, AccessPolicy
+from tenants.audit_mixin import Audited
 from tenants.models import Organization
 
 from .platforms import Platform
@@ -29,7 +30,7 @@ class VoicemailNumberMode(models.TextChoices):
     CUSTOM = "custom", "Custom number"
 
 
-class LineTemplate(MirroredModel):
+class LineTemplate(Audited, MirroredModel):
     """Defaults applied to a user's line, defined by an organization and usable in its subtree.
 
     XCU stores the template itself (`peerSipName`, `ringingTime`, `routedInbound`, `callerIdMode`,

@@ -9,6 +9,7 @@ from django.db import models
 
 from telephony.validators import interval_contains, validate_interval, validate_tenant_name
 from tenants.access import VIEW, AccessPolicy
+from tenants.audit_mixin import Audited
 from tenants.models import Organization, OrganizationKind
 
 from .platforms import Server
@@ -20,7 +21,7 @@ class TenantStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
-class Tenant(MirroredModel):
+class Tenant(Audited, MirroredModel):
     """A customer's PBX space on one server: a Xelion tenant, a XiVO tenancy, an XC5 virtual
     environment account such as `acmebrick.x.co.nz`. Owned by a customer organization.
 
@@ -106,7 +107,7 @@ validate_entity_name = RegexValidator(
 )
 
 
-class Entity(MirroredModel):
+class Entity(Audited, MirroredModel):
     """A unit of a tenant with its own number plan: an XCU entity (`combinedId`), a Xelion
     department, an XC5 group of child accounts. Entity administrators (XCU administrators with
     `entityIds`) manage only the users and numbers of the entities granted to them."""
@@ -154,7 +155,7 @@ class Entity(MirroredModel):
         return any(interval.contains(number) for interval in self.intervals.all())
 
 
-class NumberInterval(models.Model):
+class NumberInterval(Audited, models.Model):
     """A range of internal numbers of an entity: 1–6 digits, start ≤ end, an empty end for a
     single number. Intervals never overlap inside a tenant."""
 

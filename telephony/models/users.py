@@ -10,6 +10,7 @@ from encrypted_fields.fields import EncryptedCharField
 
 from telephony.validators import validate_destination, validate_e164, validate_internal_number
 from tenants.access import ADD, CHANGE, DELETE, VIEW, AccessPolicy
+from tenants.audit_mixin import Audited
 
 from .sync import MirroredModel
 from .templates import LineTemplate
@@ -23,7 +24,7 @@ validate_username = RegexValidator(
 validate_pin = RegexValidator(r"^\d{4,8}$", "A voicemail PIN is 4 to 8 digits.", code="pin")
 
 
-class PbxUser(MirroredModel):
+class PbxUser(Audited, MirroredModel):
     """A person with a line on a tenant. Maps to an XCU user; a Xelion Person + UserProfile +
     phoneline; an XC5 child account with its number and routes.
 

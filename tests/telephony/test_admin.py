@@ -233,7 +233,11 @@ def test_platform_secret_is_never_rendered_and_is_kept_unless_replaced(tree, mem
     }
     assert client.post(url(Platform, "change", platform.pk), data).status_code == 302
     assert Platform.objects.get(pk=platform.pk).secret == "do-not-show-me"
-    assert client.post(url(Platform, "change", platform.pk), {**data, "new_secret": "replaced"}).status_code == 302
+    refused = client.post(url(Platform, "change", platform.pk), {**data, "new_secret": "replaced"})
+    assert "Type your own password" in str(refused.context["adminform"].form.errors), "re-authentication first"
+    assert Platform.objects.get(pk=platform.pk).secret == "do-not-show-me"
+    confirmed = {**data, "new_secret": "replaced", "current_password": PASSWORD}
+    assert client.post(url(Platform, "change", platform.pk), confirmed).status_code == 302
     assert Platform.objects.get(pk=platform.pk).secret == "replaced"
 
 

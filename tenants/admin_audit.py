@@ -1,0 +1,86 @@
+"""The audit history in the admin: one filterable list of every change, scoped like everything else,
+and each object's own history on its page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditlog.models import LogEntry
+from django.contrib import admin
+from django.http import HttpRequest
+
+from tenants import access, audit
+from tenants.admin_scoping import render_changes
+
+if admin.site.is_registered(LogEntry):
+    admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Every change to organizations, memberships, platforms and mirrored objects."""
+
+    list_display = [
+        "timestamp",
+        "actor",
+        "origin",
+        "action",
+        "content_type",
+        "object_repr",
+        "changes_shown",
+        "remote_addr",
+    ]
+    list_filter = ["action", "content_type", "timestamp"]
+    list_select_related = ["actor", "content_type"]
+    search_fields = ["object_repr", "actor__username", "cid"]
+    date_hierarchy = "timestamp"
+    ordering = ["-timestamp"]
+    fields = [
+        "timestamp",
+        "actor",
+        "origin",
+        "action",
+        "content_type",
+        "object_pk",
+        "object_repr",
+        "changes_shown",
+        "remote_addr",
+        "cid",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="changes")
+    def changes_shown(self, entry: LogEntry) -> str:
+        return render_changes(entry)
+
+    @admin.display(description="by")
+    def origin(self, entry: LogEntry) -> str:
+        return (entry.additional_data or {}).get("via", "") or ("person" if entry.actor_id else "system")
+
+    def get_queryset(self, request: HttpRequest):
+        return audit.restrict_entries(super().get_queryset(request), request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return access.has_any_scope(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not access.has_any_scope(request.user):
+            return False
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        from django.http import Http404
+
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No audit entry matches the given query.")
+        return obj
