@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000", help="address of the web server")
         parser.add_argument("--no-sandbox", action="store_true", help="do not start the PBX simulators")
-        parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
+        parser.add_argument("--concurrency", type=int, default=4, help="worker processes")
 
     def handle(self, *args, **options):
         python = sys.executable
@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 "worker",
                 [
                     python, "-m", "celery", "-A", "portal", "worker", "--beat",
-                    "--pool", "threads", "--concurrency", str(options["concurrency"]),
+                    "--concurrency", str(options["concurrency"]),
                     "--loglevel", "INFO", "--without-gossip", "--without-mingle",
                 ],
             )

@@ -11,7 +11,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         logins = load_demo()
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS("Demo logins (admin at http://127.0.0.1:8000/admin/):"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo logins (staff admin: http://127.0.0.1:8000/admin/, self-service: http://127.0.0.1:8000/):"
+            )
+        )
         for demo, password in logins:
             self.stdout.write(f"  {demo.username:<18} {password:<18} {demo.role_description}")
         self.stdout.write("")
