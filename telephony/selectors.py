@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
-from telephony.models import JobStatus, PbxUser, ProvisioningJob, Server
+from telephony.models import JobStatus, PbxUser, ProvisioningJob, Server, Tenant
 from tenants import access
 from tenants.access import VIEW
 
@@ -37,43 +37,39 @@ def failure_count(user: Any, *, hours: int = 24) -> int:
     return jobs_for(user).filter(status=JobStatus.FAILED, finished_at__gte=since).count()
 
 
-def jobs_of(obj: Any, *, limit: int = 10) -> QuerySet[ProvisioningJob]:
-    """The latest jobs of one mirrored object."""
+def jobs_of(obj: Any, user: Any, *, limit: int = 10) -> QuerySet[ProvisioningJob]:
+    """The latest jobs of one mirrored object that the login may see (a phone number that changed
+    hands, or a template shared down, also has jobs of other organizations)."""
     key = f"{obj._meta.model_name}:{obj.pk}"
-    return ProvisioningJob.objects.filter(target_key=key).order_by("-id")[:limit]
+    return jobs_for(user).filter(target_key=key).order_by("-id")[:limit]
 
 
 def server_health(user: Any) -> list[dict[str, Any]]:
-    """Per visible server: load against capacity and how its jobs are doing (constant queries)."""
+    """Per visible server: load against capacity and how its jobs are doing, counting only the
+    tenants, users and jobs the login may see (a server shared down also carries other customers).
+    A constant number of queries."""
     since = timezone.now() - timedelta(hours=24)
-    servers = (
-        access.restrict(Server.objects.all(), user, VIEW)
-        .select_related("platform")
-        .annotate(
-            tenant_count=Count("tenants", distinct=True),
-            pending=Count("jobs", filter=Q(jobs__status__in=(JobStatus.PENDING, JobStatus.RUNNING)), distinct=True),
-            failed_24h=Count(
-                "jobs", filter=Q(jobs__status=JobStatus.FAILED, jobs__finished_at__gte=since), distinct=True
-            ),
-            succeeded_24h=Count(
-                "jobs", filter=Q(jobs__status=JobStatus.SUCCEEDED, jobs__finished_at__gte=since), distinct=True
-            ),
-            last_success=Max("jobs__finished_at", filter=Q(jobs__status=JobStatus.SUCCEEDED)),
-        )
-        .order_by("platform__name", "name")
+    servers = list(
+        access.restrict(Server.objects.all(), user, VIEW).select_related("platform").order_by("platform__name", "name")
     )
-    users = dict(
-        PbxUser.objects.filter(tenant__server__in=[s.pk for s in servers])
-        .order_by()
-        .values_list("tenant__server")
-        .annotate(n=Count("id"))
+    ids = [server.pk for server in servers]
+    tenants = _count_by_server(access.restrict(Tenant.objects.filter(server__in=ids), user, VIEW), "server")
+    users = _count_by_server(
+        access.restrict(PbxUser.objects.filter(tenant__server__in=ids), user, VIEW), "tenant__server"
+    )
+    jobs = jobs_for(user).filter(server__in=ids)
+    pending = _count_by_server(jobs.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)), "server")
+    failed = _count_by_server(jobs.filter(status=JobStatus.FAILED, finished_at__gte=since), "server")
+    succeeded = _count_by_server(jobs.filter(status=JobStatus.SUCCEEDED, finished_at__gte=since), "server")
+    last_success = dict(
+        jobs.filter(status=JobStatus.SUCCEEDED).order_by().values_list("server").annotate(last=Max("finished_at"))
     )
     rows = []
     for server in servers:
-        done = server.failed_24h + server.succeeded_24h
-        if server.platform.last_check_ok is False or (done and server.failed_24h / done > 0.2):
+        done = failed.get(server.pk, 0) + succeeded.get(server.pk, 0)
+        if server.platform.last_check_ok is False or (done and failed.get(server.pk, 0) / done > 0.2):
             health = "failing"
-        elif server.pending > 100 or server.failed_24h:
+        elif pending.get(server.pk, 0) > 100 or failed.get(server.pk, 0):
             health = "degraded"
         else:
             health = "healthy"
@@ -81,13 +77,17 @@ def server_health(user: Any) -> list[dict[str, Any]]:
             {
                 "server": server,
                 "platform": server.platform,
-                "tenants": server.tenant_count,
+                "tenants": tenants.get(server.pk, 0),
                 "users": users.get(server.pk, 0),
-                "pending": server.pending,
-                "failed_24h": server.failed_24h,
-                "succeeded_24h": server.succeeded_24h,
-                "last_success": server.last_success,
+                "pending": pending.get(server.pk, 0),
+                "failed_24h": failed.get(server.pk, 0),
+                "succeeded_24h": succeeded.get(server.pk, 0),
+                "last_success": last_success.get(server.pk),
                 "health": health,
             }
         )
     return rows
+
+
+def _count_by_server(queryset: QuerySet, server_lookup: str) -> dict[int, int]:
+    return dict(queryset.order_by().values_list(server_lookup).annotate(n=Count("id")))

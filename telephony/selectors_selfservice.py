@@ -244,7 +244,9 @@ def line_of(login: Any) -> PbxUser | None:
 def line_pushes(user: PbxUser, *, limit: int = 8) -> list[ProvisioningJob]:
     """The latest jobs of a user and of the numbers it holds (the caller has checked the user)."""
     keys = [f"pbxuser:{user.pk}", *(f"phonenumber:{n.pk}" for n in user.phone_numbers.all())]
-    return list(ProvisioningJob.objects.filter(target_key__in=keys).order_by("-id")[:limit])
+    # Only this tenant's jobs: a number held by another customer before has jobs that are not ours.
+    jobs = ProvisioningJob.objects.filter(target_key__in=keys, tenant_id=user.tenant_id)
+    return list(jobs.order_by("-id")[:limit])
 
 
 def line_history(line: PbxUser, *, limit: int = 15) -> list[dict]:

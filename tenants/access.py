@@ -278,6 +278,10 @@ def restrict_users(queryset: QuerySet, user: Any, action: str = VIEW) -> QuerySe
     if action == VIEW:
         visible_paths = _paths_with(user, ALL_ROLES)
         inside = reduce(or_, (subtree("memberships__organization__path", p) for p in visible_paths), Q(pk=user.pk))
+        entity_model = _entity_model(user)
+        if entity_model is not None:  # entity administrators of entities in the subtree are seen too
+            grant_path = f"{ENTITY_GRANTS_RELATION}__{policy_of(entity_model).organization_lookups[0]}__path"
+            inside = reduce(or_, (subtree(grant_path, p) for p in visible_paths), inside)
         return queryset.filter(pk__in=queryset.model._default_manager.filter(inside).values("pk"))
     if not admin_paths:
         return queryset.none()

@@ -79,7 +79,9 @@ class OrganizationAdmin(ScopedAdmin):
         if obj is not None:
             choices = choices.exclude(path__startswith=obj.path)
         form_class.base_fields["parent"].queryset = choices
-        form_class.base_fields["parent"].required = not request.user.is_superuser
+        # Required to place a new organization; on an existing one, empty leaves it where it is (an
+        # administrator of this very organization cannot choose what is above it).
+        form_class.base_fields["parent"].required = obj is None and not request.user.is_superuser
         return form_class
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -223,9 +225,11 @@ class PortalUserAdmin(UserAdmin):
         obj.password = created.password
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        if not self._manages(request, obj):
-            raise Http404("No user matches the given query.")
-        obj.delete()
+        services.login_delete(actor=request.user, user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for user in queryset:
+            services.login_delete(actor=request.user, user=user)
 
 
 from tenants import admin_audit  # noqa: E402,F401  (replaces auditlog's unscoped admin)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin, messages
@@ -45,6 +46,14 @@ def render_changes(entry: Any) -> str:
 def _short(value: Any) -> str:
     text = "∅" if value in (None, "None", "") else str(value)
     return text if len(text) <= 120 else text[:120] + "…"
+
+
+_request_user: ContextVar[Any] = ContextVar("admin_request_user", default=None)
+
+
+def current_user() -> Any:
+    """The login of the admin request being rendered (read-only fields get only the object)."""
+    return _request_user.get()
 
 
 class _DryRunFinished(Exception):
@@ -151,7 +160,6 @@ class ScopedAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and self._audited():
-            self._history_user = request.user
             fields.append("change_history")
         return fields
 
@@ -165,7 +173,7 @@ class ScopedAdmin(admin.ModelAdmin):
 
     @admin.display(description="change history")
     def change_history(self, obj: Any) -> str:
-        entries = list(audit.entries_for(obj, self._history_user))
+        entries = list(audit.entries_for(obj, current_user()))
         if not entries:
             return "No recorded changes."
         return format_html(
@@ -287,11 +295,17 @@ class ScopedAdmin(admin.ModelAdmin):
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
     ) -> Any:
+        token = _request_user.set(request.user)
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # while the login is known to the read-only fields
+            return response
         except ServiceRefused as refusal:
             messages.error(request, str(refusal))
             return HttpResponseRedirect(request.get_full_path())
+        finally:
+            _request_user.reset(token)
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
         try:

@@ -1,6 +1,6 @@
 """Audit history (django-auditlog): who changed what, when, from where, before → after.
 
-Every audited model mixes in `Audited`, so each log entry carries the path of the organization(s)
+Every audited model mixes in `Audited`, so each log entry carries the id of the organization(s)
 owning the object — that is how the history list is scoped like everything else — and, when the
 change came from a bulk import or a provisioning job rather than a person, which one. The
 request's address and a request id (the correlation id) come from the middleware. Secrets are
@@ -13,10 +13,12 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from tenants import access
-from tenants.access import ALL_ROLES, VIEW
+from tenants.access import VIEW
 from tenants.audit_mixin import Audited, acting_as, current_origin
 
 MASK = "****"
@@ -41,10 +43,12 @@ def restrict_entries(queryset: QuerySet, user: Any) -> QuerySet:
         return queryset.none()
     if user.is_superuser:
         return queryset
-    conditions = []
-    for path in access._paths_with(user, ALL_ROLES):
-        for key in ("path", "path2"):
-            conditions.append(access.subtree(f"additional_data__{key}", path))
+    visible = access.visible_organizations(user).values("pk")
+    queryset = queryset.alias(
+        _audit_org=Cast(KeyTextTransform("org", "additional_data"), BigIntegerField()),
+        _audit_org2=Cast(KeyTextTransform("org2", "additional_data"), BigIntegerField()),
+    )
+    conditions = [Q(_audit_org__in=visible), Q(_audit_org2__in=visible)]
     granted = list(user.administered_entities.values_list("pk", flat=True)) if access.has_entity_grants(user) else []
     if granted:
         conditions.append(Q(additional_data__entity__in=granted))

@@ -45,10 +45,12 @@ class Audited:
 
         policy = policy_of(type(self))
         data: dict[str, Any] = {}
-        for key, lookup in zip(("path", "path2"), policy.organization_lookups, strict=False):
+        # Organization ids, not paths: a path is given again to a later organization once its
+        # owner is deleted, and changes when a subtree moves; an id stays with its organization.
+        for key, lookup in zip(("org", "org2"), policy.organization_lookups, strict=False):
             organization = _follow(self, lookup)
             if organization is not None:
-                data[key] = organization.path
+                data[key] = organization.pk
         if policy.entity_lookup is not None:
             entity = _follow(self, policy.entity_lookup)
             if entity is not None:

@@ -20,6 +20,9 @@ ORGANIZATION_MANAGERS = frozenset({ROLE_ADMIN})
 # The reverse accessor, on a login, of the many-to-many that grants it entities
 # (telephony's Entity.administrators): the only name of the floor above that this floor knows.
 ENTITY_GRANTS_RELATION = "administered_entities"
+# The reverse accessor, on a login, of the PBX line it manages on the self-service site
+# (telephony's PbxUser.portal_user).
+LINE_RELATION = "pbx_line"
 
 
 @dataclass(frozen=True)

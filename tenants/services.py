@@ -12,6 +12,7 @@ from django.http import Http404
 from tenants import access
 from tenants.access import CHANGE, DELETE
 from tenants.models import Membership, Organization, validate_child_kind
+from tenants.policy import LINE_RELATION
 from tenants.sessions import end_sessions
 
 
@@ -64,7 +65,9 @@ def organization_move(*, actor: AbstractBaseUser, organization: Organization, ne
     if (current := stored.parent) is not None and current.pk == new_parent.pk:
         return stored
     Organization.objects.move(stored, new_parent, pos="last-child")
-    return Organization.objects.get(pk=stored.pk)
+    moved = Organization.objects.get(pk=stored.pk)
+    _require_shared_resources_still_reachable(moved)
+    return moved
 
 
 @transaction.atomic
@@ -131,10 +134,10 @@ def _require_manageable_login(actor: AbstractBaseUser, membership: Membership) -
         return
     if user.is_superuser:
         raise Http404("No user matches the given query.")
-    if (
-        user.memberships.exists()
-        and not access.restrict_users(type(user).objects.filter(pk=user.pk), actor, CHANGE).exists()
-    ):
+    if access.restrict_users(type(user).objects.filter(pk=user.pk), actor, CHANGE).exists():
+        return
+    # Otherwise only a login that is nobody's yet: no role, no entity grant, no line of its own.
+    if user.memberships.exists() or access.has_entity_grants(user) or hasattr(user, LINE_RELATION):
         raise Http404("No user matches the given query.")
 
 
@@ -172,6 +175,19 @@ def login_update(*, actor: AbstractBaseUser, user: AbstractBaseUser) -> Abstract
     return user
 
 
+@transaction.atomic
+def login_delete(*, actor: AbstractBaseUser, user: AbstractBaseUser) -> None:
+    """Remove a login the actor manages (never the actor's own)."""
+    user_model = get_user_model()
+    if user.pk == actor.pk or (
+        not actor.is_superuser
+        and not access.restrict_users(user_model.objects.filter(pk=user.pk), actor, CHANGE).exists()
+    ):
+        raise Http404("No user matches the given query.")
+    end_sessions(user)
+    user.delete()
+
+
 def login_unlock(*, actor: AbstractBaseUser, user: AbstractBaseUser) -> int:
     """Clear the failed-login lockouts of a login the actor manages; returns how many were cleared."""
     from axes.utils import reset
@@ -180,3 +196,36 @@ def login_unlock(*, actor: AbstractBaseUser, user: AbstractBaseUser) -> int:
     if not access.restrict_users(user_model.objects.filter(pk=user.pk), actor, CHANGE).exists():
         raise Http404("No user matches the given query.")
     return reset(username=user.get_username())
+
+
+def _require_shared_resources_still_reachable(moved: Organization) -> None:
+    """After a move, everything below must still use only what is shared with it from above: the
+    platforms of its tenants' servers, the pools of its numbers, the templates of its users."""
+    from django.apps import apps
+
+    inside = access.subtree("tenant__organization__path", moved.path)
+    checks = (
+        (
+            "telephony.Tenant",
+            "server__platform__organization__path",
+            access.subtree("organization__path", moved.path),
+            "tenants on servers of platforms",
+        ),
+        ("telephony.PhoneNumber", "organization__path", inside, "numbers from pools"),
+        ("telephony.PbxUser", "template__organization__path", inside, "users with line templates"),
+    )
+    problems = []
+    for label, owner_path, condition, what in checks:
+        model = apps.get_model(label)
+        owners = set(model.objects.filter(condition).values_list(owner_path, flat=True).distinct())
+        stranded = [path for path in owners if not moved.path.startswith(path)]
+        if stranded:
+            problems.append(f"{what} that are not shared with its new place")
+    if problems:
+        raise ValidationError(
+            {
+                "parent": f"{moved.name} cannot move there: it has "
+                + "; ".join(problems)
+                + ". Move or change them first."
+            }
+        )

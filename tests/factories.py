@@ -79,7 +79,12 @@ class TenantFactory(factory.django.DjangoModelFactory):
         model = Tenant
 
     organization = factory.SubFactory(OrganizationFactory, kind=OrganizationKind.CUSTOMER)
-    server = factory.SubFactory(ServerFactory)
+    # a server of a platform shared with the tenant's organization (here: its own root)
+    server = factory.LazyAttribute(
+        lambda o: ServerFactory(
+            platform=PlatformFactory(organization=Organization.objects.get(path=o.organization.path[:4]))
+        )
+    )
     name = factory.Sequence(lambda n: f"tenant{n}")
     licences = 500
 

@@ -99,6 +99,8 @@ class ImportExportMixin:
             raise Http404("Nothing to import into.")
         initial = {}
         if self.import_kind == ImportKind.USERS and request.GET.get("tenant"):
+            if not request.GET["tenant"].isdigit():
+                raise Http404("No tenant matches the given query.")
             tenant = get_object_or_404(
                 access.restrict(Tenant.objects.all(), request.user, VIEW), pk=request.GET["tenant"]
             )

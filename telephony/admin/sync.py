@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from telephony import selectors
+from tenants.admin_scoping import current_user
 
 
 def badge(value: str, label: str) -> str:
@@ -31,7 +32,7 @@ class SyncStateAdminMixin:
         header = badge(obj.sync_state, obj.get_sync_state_display())
         if obj.sync_message:
             header = format_html("{} {}", header, obj.sync_message)
-        jobs = list(selectors.jobs_of(obj))
+        jobs = list(selectors.jobs_of(obj, current_user()))
         if not jobs:
             return header
         rows = format_html_join(

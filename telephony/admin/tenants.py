@@ -168,6 +168,13 @@ class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
             .prefetch_related(Prefetch("intervals", queryset=NumberInterval.objects.order_by("start")))
         )
 
+    def scoped_choices(self, request: HttpRequest, related_model: Any, field_name: str):
+        if field_name == "administrators":
+            # Every login seen in the subtree, entity administrators included: a grant the actor
+            # cannot manage must stay a choice, or saving the entity would silently drop it.
+            return access.restrict_users(related_model.objects.all(), request.user, "view")
+        return super().scoped_choices(request, related_model, field_name)
+
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         kwargs["fields"] = ["tenant", "name", "display_name", "presented_number", "administrators"]
         return super().get_form(request, obj, change=change, **kwargs)

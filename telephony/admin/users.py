@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from telephony.admin.imports import ImportExportMixin
 from telephony.admin.sync import SyncStateAdminMixin
@@ -11,8 +15,33 @@ from telephony.services import users as services
 from tenants.admin_scoping import ScopedAdmin
 
 
+class PbxUserForm(forms.ModelForm):
+    """The voicemail PIN is never shown back: the form says whether one is set and takes a new one."""
+
+    new_voicemail_pin = forms.CharField(
+        label="Voicemail PIN",
+        required=False,
+        max_length=8,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "inputmode": "numeric"}),
+    )
+
+    class Meta:
+        model = PbxUser
+        exclude = ["voicemail_pin"]  # noqa: DJ006  (every other field is edited here; the PIN never is)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        is_set = bool(self.instance.pk and self.instance.voicemail_pin)
+        self.fields["new_voicemail_pin"].help_text = (
+            "A PIN is set. Leave empty to keep it, or type a new one (4 to 8 digits)."
+            if is_set
+            else "4 to 8 digits; voicemail must be on."
+        )
+
+
 @admin.register(PbxUser)
 class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
+    form = PbxUserForm
     import_kind = ImportKind.USERS
     list_display = [
         "internal_number",
@@ -43,7 +72,7 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
     fieldsets = [
         (None, {"fields": ["tenant", "entity", "internal_number", "template"]}),
         ("Person", {"fields": [("first_name", "last_name"), "display_name", "username", "email", "mobile_number"]}),
-        ("Voicemail", {"fields": ["voicemail_enabled", "voicemail_pin", "voicemail_to_email"]}),
+        ("Voicemail", {"fields": ["voicemail_enabled", "new_voicemail_pin", "voicemail_to_email"]}),
         (
             "Call forwarding",
             {"fields": ["forward_always", "forward_busy", ("forward_no_answer", "forward_no_answer_timeout")]},
@@ -56,3 +85,14 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
     create_service = services.pbx_user_create
     update_service = services.pbx_user_update
     delete_service = services.pbx_user_delete
+
+    def _with_new_pin(self, obj: PbxUser, form: Any) -> PbxUser:
+        if form.cleaned_data.get("new_voicemail_pin"):
+            obj.voicemail_pin = form.cleaned_data["new_voicemail_pin"]
+        return obj
+
+    def create_object(self, request: HttpRequest, obj: PbxUser, form: Any) -> None:
+        services.pbx_user_create(actor=request.user, user=self._with_new_pin(obj, form))
+
+    def update_object(self, request: HttpRequest, obj: PbxUser, form: Any) -> None:
+        services.pbx_user_update(actor=request.user, user=self._with_new_pin(obj, form))

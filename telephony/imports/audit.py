@@ -2,7 +2,7 @@
 
 An import writes its rows with one statement per table, so django-auditlog's signals never see
 them; this writes the same entries they would (one per object, before → after, secrets masked,
-scope paths, "via import #N", the login who confirmed it) with one statement too.
+scope (organization ids), "via import #N", the login who confirmed it) with one statement too.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ class AuditRow:
     label: str
     action: int
     changes: dict[str, list[str]]
-    path: str
-    path2: str = ""
+    organization: int
+    organization2: int | None = None
     entity: int | None = None
 
 
@@ -72,12 +72,12 @@ class AuditWriter:
     def _values(self, rows: Iterable[AuditRow], stamp: Any, actor_id: int | None, cid: str | None) -> Iterator[tuple]:
         scopes: dict[tuple, Any] = {}  # rows of one tenant and entity share their scope: encoded once
         for row in rows:
-            scope_key = (row.path, row.path2, row.entity)
+            scope_key = (row.organization, row.organization2, row.entity)
             scope = scopes.get(scope_key)
             if scope is None:
-                data: dict[str, Any] = {"path": row.path, "via": self.origin}
-                if row.path2:
-                    data["path2"] = row.path2
+                data: dict[str, Any] = {"org": row.organization, "via": self.origin}
+                if row.organization2:
+                    data["org2"] = row.organization2
                 if row.entity is not None:
                     data["entity"] = row.entity
                 scope = scopes[scope_key] = json_param(json.dumps(data))

@@ -256,9 +256,7 @@ class NumberImport(Importer):
         tenant_ids = {r.existing.tenant_id for r in rows if r.existing} | {r.tenant.pk for r in rows if r.tenant}
         tenants = {
             pk: (name, path)
-            for pk, name, path in Tenant.objects.filter(pk__in=tenant_ids).values_list(
-                "pk", "name", "organization__path"
-            )
+            for pk, name, path in Tenant.objects.filter(pk__in=tenant_ids).values_list("pk", "name", "organization_id")
         }
         user_ids = {r.existing.assigned_user_id for r in rows if r.existing} | {r.user.pk for r in rows if r.user}
         users = {user.pk: str(user) for user in PbxUser.objects.filter(pk__in=user_ids)}
@@ -288,8 +286,8 @@ class NumberImport(Importer):
                     label=r.number,
                     action=audit.CREATE if r.existing is None else audit.UPDATE,
                     changes=audit.changes(names, before, after),
-                    path=self.pool.path,
-                    path2=tenants[r.tenant.pk][1] if r.tenant else "",
+                    organization=self.pool.pk,
+                    organization2=tenants[r.tenant.pk][1] if r.tenant else None,
                 )
 
         audit.AuditWriter(origin=audit.origin_of(batch), actor=self.actor).write(entries(), [PhoneNumber])

@@ -269,7 +269,7 @@ class OrganizationImport(Importer):
                 label=organization.name,
                 action=audit.CREATE,
                 changes=audit.changes(["name", "kind"], None, [organization.name, organization.kind]),
-                path=organization.path,
+                organization=organization.pk,
             )
             for key, organization in organizations.items()
             if key in created
@@ -279,7 +279,6 @@ class OrganizationImport(Importer):
             (t.organization_id, t.name): t
             for t in Tenant.objects.filter(organization_id__in={k[0] for k in keys}, name__in={k[1] for k in keys})
         }
-        paths = {o.pk: o.path for o in organizations.values()}
         names = ["name", "label", "licences"]
         for key, row in keys.items():
             tenant = saved.get(key)
@@ -293,7 +292,7 @@ class OrganizationImport(Importer):
                     label=tenant.name,
                     action=audit.CREATE if row.existing is None else audit.UPDATE,
                     changes=audit.changes(names, before, [row.tenant_name, row.label, row.licences]),
-                    path=paths[key[0]],
+                    organization=key[0],
                 )
             )
         audit.AuditWriter(origin=audit.origin_of(batch), actor=self.actor).write(entries, [Organization, Tenant])
@@ -309,7 +308,9 @@ class OrganizationImport(Importer):
                 parents[r.parent.pk] = r.parent
         created_at = db_value(Organization, "created_at", timezone.now())
         for parent_id, names in new.items():
-            parent = parents[parent_id]
+            # Locked as treebeard's add_child locks it: a customer added meanwhile in the admin
+            # must not get the same path.
+            parent = Organization.objects.select_for_update().get(pk=parents[parent_id].pk)
             children = Organization.objects.filter(path__startswith=parent.path, depth=parent.depth + 1)
             last = children.order_by("-path").values_list("path", flat=True).first()
             position = Organization._str2int(last[-Organization.steplen :]) if last else 0

@@ -255,6 +255,10 @@ def _store(run: ImportRun, outcome: Outcome, *, status: str, message: str = "", 
         "unknown_columns",
         "updated_at",
     ]
+    if status in (ImportStatus.COMMITTED, ImportStatus.INVALID, ImportStatus.FAILED):
+        # The file is not needed any more, and it may hold voicemail PINs: keep only the outcome.
+        run.content = b""
+        fields.append("content")
     run.save(update_fields=fields)
     return run
 

@@ -58,6 +58,10 @@ class UserContext:
         self.actor = actor
         self.tenants_by_name: dict[str, list[Tenant]] = defaultdict(list)
         tenants = access.restrict(Tenant.objects.all(), actor, VIEW).select_related("organization", "server__platform")
+        if default_tenant is not None:
+            # An import belongs to the organization of the tenant chosen for it (whose staff see
+            # its preview and errors): other organizations' tenants are not found from it.
+            tenants = tenants.filter(organization_id=default_tenant.organization_id)
         if lock:
             tenants = tenants.select_for_update()
         wanted = set(tenant_names)

@@ -135,10 +135,6 @@ class UserWrites:
         update_rows(PbxUser, columns, values())
 
     def _audit(self, rows: list[UserRow], ids: dict) -> Iterator[audit.AuditRow]:
-        paths = {
-            state.tenant.id: state.tenant.organization.path for state in {id(r.state): r.state for r in rows}.values()
-        }
-
         def entries() -> Iterator[audit.AuditRow]:  # streamed: no query in here (see insert_rows)
             for row in rows:
                 view = UserView(row)
@@ -149,7 +145,7 @@ class UserWrites:
                     label=f"{view.first_name} {view.last_name} ({view.internal_number})".strip(),
                     action=audit.CREATE if row.action == CREATE else audit.UPDATE,
                     changes=audit.changes(FIELDS, before, row.values),
-                    path=paths[row.state.tenant.id],
+                    organization=row.state.tenant.organization_id,
                     entity=row.entity.pk,
                 )
 

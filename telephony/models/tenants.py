@@ -85,6 +85,12 @@ class Tenant(Audited, MirroredModel):
             )
         if self.organization_id and self.organization.kind != OrganizationKind.CUSTOMER:
             errors["organization"] = "A tenant belongs to a customer organization."
+        elif self.organization_id and self.server_id:
+            owner = self.server.platform.organization
+            if not self.organization.is_within(owner):
+                errors["server"] = (
+                    f"{self.server} is not shared with {self.organization} (its platform belongs to {owner})."
+                )
         if errors:
             raise ValidationError(errors)
 

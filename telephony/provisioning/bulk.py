@@ -183,7 +183,7 @@ class PayloadCache:
                 "display_name": user.shown_name,
                 "mobile_number": user.mobile_number,
                 "voicemail_enabled": user.voicemail_enabled,
-                "voicemail_pin": user.voicemail_pin or "",
+                "voicemail_pin": "",  # never in a payload: read from the row when the job runs
                 "forwarding": {
                     "always": user.forward_always,
                     "busy": user.forward_busy,

@@ -58,6 +58,8 @@ def _user_spec(job: ProvisioningJob, key: str, payload_name: str = "user", row: 
     spec: UserSpec = specs.from_payload(UserSpec, job.payload[payload_name])
     row = row or _user_row(key)
     spec.identity = specs.identity_of(row) if row is not None else _learnt_identity(key)
+    if row is not None:
+        spec.voicemail_pin = row.voicemail_pin or ""  # secrets stay encrypted on the row, out of payloads
     if row is not None and row.entity.name == spec.entity.name:
         entity = row.entity
     else:

@@ -84,6 +84,20 @@ def tenant_created(tenant: Tenant, *, actor: Any = None) -> list[ProvisioningJob
     return enqueue([_job(operation="tenant.create", target=tenant, tenant=tenant, payload=payload, actor=actor)])
 
 
+def tenant_creation_revised(tenant: Tenant) -> bool:
+    """A tenant changed before it reached its backend: its waiting create job takes the new name,
+    server, label and licences (in place, so the jobs already waiting for it keep waiting). False
+    if the create has already been tried (the backend may hold the old name by now)."""
+    creates = ProvisioningJob.objects.filter(target_key=target_key(tenant), operation="tenant.create")
+    if creates.exclude(status=JobStatus.CANCELLED).filter(attempts__gt=0).exists():
+        return False
+    payload = {"tenant": specs.to_payload(specs.tenant_spec(tenant))}
+    creates.filter(status=JobStatus.PENDING).update(
+        payload=payload, server=tenant.server, platform=tenant.server.platform
+    )
+    return True
+
+
 def tenant_status_changed(tenant: Tenant, *, actor: Any = None) -> list[ProvisioningJob]:
     operation = "tenant.start" if tenant.status == "started" else "tenant.stop"
     payload = {"tenant": specs.to_payload(specs.tenant_ref(tenant))}
@@ -146,39 +160,43 @@ def _entity_delete_jobs(entity: Entity, *, actor: Any, extra_wait: Iterable[str]
 
 
 def template_saved(template: LineTemplate, *, actor: Any = None) -> list[ProvisioningJob]:
-    """Push a changed template to every XCU platform that already holds it (others get it with
-    their first user)."""
-    jobs = []
-    for mirror in LineTemplateMirror.objects.filter(template=template).select_related("platform"):
-        payload = {"template": specs.to_payload(specs.template_spec(template, mirror.platform))}
-        jobs.append(
-            _job(
-                operation="template.upsert",
-                target=template,
-                tenant=None,
-                payload=payload,
-                actor=actor,
-                platform=mirror.platform,
-            )
+    """Push a changed template: to every XCU platform that holds it (others get it with their first
+    user), and, where the template's values live on each user (Xelion, XC5), to its users."""
+    users = (
+        PbxUser.objects.filter(template=template)
+        .exclude(tenant__server__platform__kind="xcu")
+        .select_related("tenant__server__platform", "entity", "template")
+    )
+    user_jobs = [
+        _job(
+            operation="user.update",
+            target=user,
+            tenant=user.tenant,
+            payload=_user_payload(user),
+            wait_for=_user_wait(user),
+            actor=actor,
         )
-    return enqueue(jobs)
+        for user in users
+    ]
+    return enqueue(_template_jobs(template, "template.upsert", actor) + user_jobs)
 
 
 def template_deleted(template: LineTemplate, *, actor: Any = None) -> list[ProvisioningJob]:
-    jobs = []
-    for mirror in LineTemplateMirror.objects.filter(template=template).select_related("platform"):
-        payload = {"template": specs.to_payload(specs.template_spec(template, mirror.platform))}
-        jobs.append(
-            _job(
-                operation="template.delete",
-                target=template,
-                tenant=None,
-                payload=payload,
-                actor=actor,
-                platform=mirror.platform,
-            )
+    return enqueue(_template_jobs(template, "template.delete", actor))
+
+
+def _template_jobs(template: LineTemplate, operation: str, actor: Any) -> list[ProvisioningJob]:
+    return [
+        _job(
+            operation=operation,
+            target=template,
+            tenant=None,
+            payload={"template": specs.to_payload(specs.template_spec(template, mirror.platform))},
+            actor=actor,
+            platform=mirror.platform,
         )
-    return enqueue(jobs)
+        for mirror in LineTemplateMirror.objects.filter(template=template).select_related("platform")
+    ]
 
 
 # --- users and numbers -----------------------------------------------------------------------------

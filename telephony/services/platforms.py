@@ -12,7 +12,7 @@ from telephony.backends.errors import BackendError
 from telephony.models import PbxUser, Platform, PlatformKind, Server, Tenant, TenantStatus
 from telephony.provisioning.planning import nothing_to_push
 from tenants import access
-from tenants.access import CHANGE, DELETE, VIEW
+from tenants.access import CHANGE, DELETE
 from tenants.models import Organization, OrganizationKind
 from tenants.services import organization_create
 
@@ -122,9 +122,10 @@ def servers_import(*, actor: AbstractBaseUser, platform_id: int) -> str:
     finally:
         driver.close()
     created, refreshed = _import_servers(actor, platform, servers)
-    adopted = _import_tenants(actor, platform, tenants)
+    adopted, skipped = _import_tenants(actor, platform, tenants)
     message = f"Imported {created} new server(s), refreshed {refreshed}" + (
-        f", adopted {adopted} tenant(s)" if tenants else ""
+        (f", adopted {adopted} tenant(s)" if tenants else "")
+        + (f"; skipped {', '.join(skipped[:5])}" if skipped else "")
     )
     Platform.objects.filter(pk=platform.pk).update(last_check_message=message[:500], last_checked_at=timezone.now())
     return message
@@ -162,40 +163,48 @@ def _import_servers(actor: AbstractBaseUser, platform: Platform, servers: list[S
     return created, refreshed
 
 
-@transaction.atomic
-def _import_tenants(actor: AbstractBaseUser, platform: Platform, tenants: list[TenantInfo]) -> int:
+def _import_tenants(actor: AbstractBaseUser, platform: Platform, tenants: list[TenantInfo]) -> tuple[int, list[str]]:
     """Tenants already running on the platform become portal tenants, each under a new customer
-    organization below the platform's owner (staff then move or rename it)."""
-    adopted = 0
+    organization below the platform's owner (staff then move or rename it). One the portal cannot
+    hold (a name it does not accept) is skipped and named in the summary; the others still come."""
+    adopted, skipped = 0, []
     for info in tenants:
-        server = Server.objects.filter(platform=platform, name=info.server_name[:100]).first()
-        server = server or Server.objects.filter(platform=platform).order_by("pk").first()
-        if server is None or Tenant.objects.filter(server=server, name=info.name).exists():
-            continue
-        owner = platform.organization
-        if owner.kind != OrganizationKind.CUSTOMER:
-            owner = organization_create(
-                actor=actor,
-                organization=Organization(name=(info.label or info.name)[:200], kind=OrganizationKind.CUSTOMER),
-                parent=owner,
-            )
-        tenant = Tenant(
-            organization=owner,
-            server=server,
-            name=info.name,
-            label=info.label[:200],
-            licences=info.licences or 10,
-            status=TenantStatus.STOPPED if info.status == "stopped" else TenantStatus.STARTED,
-            xelion_tenant_id=info.identity.xelion_tenant_id,
-            xelion_database_id=info.identity.xelion_database_id,
-            xc5_guid=info.identity.xc5_guid,
-            xc5_name=info.identity.xc5_name,
+        try:
+            with transaction.atomic():
+                adopted += _adopt_tenant(actor, platform, info)
+        except ValidationError as refusal:
+            skipped.append(f"{info.name} ({' '.join(refusal.messages)})")
+    return adopted, skipped
+
+
+def _adopt_tenant(actor: AbstractBaseUser, platform: Platform, info: TenantInfo) -> int:
+    server = Server.objects.filter(platform=platform, name=info.server_name[:100]).first()
+    server = server or Server.objects.filter(platform=platform).order_by("pk").first()
+    if server is None or Tenant.objects.filter(server=server, name=info.name).exists():
+        return 0
+    owner = platform.organization
+    if owner.kind != OrganizationKind.CUSTOMER:
+        owner = organization_create(
+            actor=actor,
+            organization=Organization(name=(info.label or info.name)[:200], kind=OrganizationKind.CUSTOMER),
+            parent=owner,
         )
-        tenant.full_clean()
-        tenant.save()
-        nothing_to_push(tenant)
-        adopted += 1
-    return adopted
+    tenant = Tenant(
+        organization=owner,
+        server=server,
+        name=info.name,
+        label=info.label[:200],
+        licences=info.licences or 10,
+        status=TenantStatus.STOPPED if info.status == "stopped" else TenantStatus.STARTED,
+        xelion_tenant_id=info.identity.xelion_tenant_id,
+        xelion_database_id=info.identity.xelion_database_id,
+        xc5_guid=info.identity.xc5_guid,
+        xc5_name=info.identity.xc5_name,
+    )
+    tenant.full_clean()
+    tenant.save()
+    nothing_to_push(tenant)
+    return 1
 
 
 def _plain(error: BackendError) -> str:
@@ -209,8 +218,9 @@ def _plain(error: BackendError) -> str:
 
 
 def platform_check_requested(*, actor: AbstractBaseUser, platform: Platform) -> None:
-    """Queue a connection test; its answer lands on the platform's "last check" fields."""
-    access.require(actor, VIEW, platform)
+    """Queue a connection test; its answer lands on the platform's "last check" fields. Only those
+    who manage the platform may make it receive calls."""
+    access.require(actor, CHANGE, platform)
     _send_after_commit("check_platform", platform.pk)
 
 

@@ -57,7 +57,12 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
         raise ValidationError(
             {"status": f"Tenants on {tenant.server.platform.get_kind_display()} cannot be started or stopped."}
         )
+    creation_changed = any(
+        getattr(tenant, name) != getattr(stored, name) for name in ("name", "server_id", "label", "licences")
+    )
     tenant.save()
+    if creation_changed and not stored.has_backend_identity and not planning.tenant_creation_revised(tenant):
+        raise ValidationError(f"{stored.name} is being created on its PBX right now; change it once that has finished.")
     if status_changed:
         planning.tenant_status_changed(tenant, actor=actor)
     return tenant

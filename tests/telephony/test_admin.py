@@ -22,6 +22,7 @@ from tests.factories import (
     PlatformFactory,
     ServerFactory,
     TenantFactory,
+    UserFactory,
 )
 from tests.worlds import build_world
 
@@ -329,3 +330,71 @@ def test_changelist_queries_do_not_grow_with_rows(tree, member, client, model):
     populate(model, 190, tree)
     at_two_hundred = changelist_queries(client, model)
     assert at_two_hundred == at_ten
+
+
+def test_saving_an_entity_keeps_its_administrators(tree, member, client):
+    entity = EntityFactory(tenant=TenantFactory(organization=tree.customer), intervals=[("1700", "1799")])
+    entity_admin = UserFactory()  # no membership: only the grant
+    entity.administrators.add(entity_admin)
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    data = {
+        "tenant": entity.tenant.pk,
+        "name": entity.name,
+        "display_name": "Renamed",
+        "number_plan": "1700-1799",
+        "administrators": [entity_admin.pk],
+    }
+    assert client.post(url(Entity, "change", entity.pk), data).status_code == 302
+    assert list(entity.administrators.all()) == [entity_admin]
+
+
+def test_a_role_cannot_capture_an_end_users_login(tree, member, superuser):
+    from django.http import Http404
+
+    from tenants import services
+
+    line = PbxUserFactory(entity=EntityFactory(tenant=TenantFactory(organization=tree.sibling_customer)))
+    end_user = UserFactory(is_staff=False)
+    line.portal_user = end_user
+    line.save()
+    with pytest.raises(Http404):
+        services.membership_create(
+            actor=member(tree.reseller, Role.ADMIN),
+            membership=Membership(user=end_user, organization=tree.customer, role=Role.ADMIN),
+        )
+
+
+def test_an_administrator_renames_their_own_organization(tree, member, client):
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    response = client.post(
+        url(Organization, "change", tree.reseller.pk), {"name": "Renamed reseller", "kind": "reseller"}
+    )
+    assert response.status_code == 302
+    tree.reseller.refresh_from_db()
+    assert tree.reseller.name == "Renamed reseller" and tree.reseller.parent == tree.distributor
+
+
+def test_the_voicemail_pin_is_never_rendered_and_is_kept_unless_replaced(tree, member, client):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    user = PbxUserFactory(
+        entity=EntityFactory(tenant=TenantFactory(organization=tree.customer)), voicemail_enabled=True
+    )
+    user.voicemail_pin = "8642"
+    user.save()
+    page = client.get(url(PbxUser, "change", user.pk)).content.decode()
+    assert "8642" not in page and "A PIN is set" in page
+    data = {
+        "tenant": user.tenant.pk,
+        "entity": user.entity.pk,
+        "internal_number": user.internal_number,
+        "template": user.template.pk,
+        "first_name": "Renamed",
+        "last_name": user.last_name,
+        "username": user.username,
+        "voicemail_enabled": "on",
+        "forward_no_answer_timeout": 20,
+    }
+    assert client.post(url(PbxUser, "change", user.pk), data).status_code == 302
+    assert PbxUser.objects.get(pk=user.pk).voicemail_pin == "8642"
+    assert client.post(url(PbxUser, "change", user.pk), {**data, "new_voicemail_pin": "1357"}).status_code == 302
+    assert PbxUser.objects.get(pk=user.pk).voicemail_pin == "1357"

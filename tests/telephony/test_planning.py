@@ -134,3 +134,41 @@ def test_only_xelion_tenants_start_and_stop(world, superuser, tree):
     xelion.status = "stopped"
     tenant_update(actor=superuser, tenant=xelion)
     assert ProvisioningJob.objects.get(tenant=xelion).operation == "tenant.stop"
+
+
+def test_the_voicemail_pin_never_goes_into_a_payload(world, superuser):
+    user = new_user(world)
+    user.voicemail_enabled, user.voicemail_pin = True, "97531"
+    pbx_user_create(actor=superuser, user=user)
+    job = ProvisioningJob.objects.get()
+    assert "97531" not in str(job.payload) and job.payload["user"]["voicemail_pin"] == ""
+
+
+def test_a_tenant_changed_before_it_was_pushed_is_created_as_changed(tree, superuser):
+    from telephony.models import Tenant
+    from telephony.services.tenants import tenant_create
+
+    server = ServerFactory(platform=PlatformFactory(organization=tree.reseller, kind="xelion_pm", username=""))
+    tenant = tenant_create(actor=superuser, tenant=Tenant(organization=tree.customer, server=server, name="first"))
+    tenant.name, tenant.licences = "second", 25
+    tenant_update(actor=superuser, tenant=tenant)
+    job = ProvisioningJob.objects.get(operation="tenant.create")
+    assert (job.payload["tenant"]["name"], job.payload["tenant"]["licences"]) == ("second", 25)
+    ProvisioningJob.objects.filter(pk=job.pk).update(attempts=1)  # a worker has tried it
+    tenant.name = "third"
+    with pytest.raises(ValidationError, match="being created"):
+        tenant_update(actor=superuser, tenant=tenant)
+    assert Tenant.objects.get(pk=tenant.pk).name == "second"
+
+
+def test_a_template_change_reaches_the_users_where_its_values_live_on_them(tree, superuser):
+    xc5 = ServerFactory(platform=PlatformFactory(organization=tree.reseller, kind="xc5"))
+    user = PbxUserFactory(tenant=TenantFactory(organization=tree.customer, server=xc5))
+    user.template.ringing_time = 55
+    line_template_update(actor=superuser, template=user.template)
+    job = ProvisioningJob.objects.get()
+    assert (job.operation, job.target_id, job.payload["user"]["template"]["ringing_time"]) == (
+        "user.update",
+        user.pk,
+        55,
+    )

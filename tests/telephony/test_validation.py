@@ -178,13 +178,14 @@ def test_tenant_name_is_immutable_once_it_exists_on_the_backend(superuser):
 
 @pytest.mark.parametrize("name", ["Acme", "-acme", "acme_1", "a" * 64, ""])
 def test_tenant_names_are_backend_safe(name):
-    tenant = TenantFactory.build(name=name)
+    tenant = TenantFactory(name="valid")
+    tenant.name = name
     with pytest.raises(ValidationError):
-        tenant.full_clean(exclude=["organization", "server"])
+        tenant.full_clean()
 
 
 def test_a_server_cannot_be_overfilled(tree, superuser):
-    server = ServerFactory(capacity_tenants=1)
+    server = ServerFactory(capacity_tenants=1, platform=PlatformFactory(organization=tree.distributor))
     TenantFactory(server=server, organization=tree.customer)
     with pytest.raises(ValidationError, match="full"):
         tenant_create(actor=superuser, tenant=Tenant(organization=tree.customer, server=server, name="second"))
@@ -288,3 +289,21 @@ def test_server_names_are_unique_per_platform():
     server = ServerFactory()
     with pytest.raises(ValidationError, match="already has a server"):
         Server(platform=server.platform, name=server.name).full_clean()
+
+
+def test_a_tenant_goes_only_on_a_server_shared_with_its_organization(tree, superuser):
+    cousin_server = ServerFactory(platform=PlatformFactory(organization=tree.sibling))
+    with pytest.raises(ValidationError, match="not shared with"):
+        tenant_create(actor=superuser, tenant=Tenant(organization=tree.customer, server=cousin_server, name="x"))
+
+
+def test_a_move_that_would_strand_shared_resources_is_refused(tree, superuser):
+    from tenants.services import organization_move
+
+    TenantFactory(
+        organization=tree.customer, server=ServerFactory(platform=PlatformFactory(organization=tree.reseller))
+    )
+    with pytest.raises(ValidationError, match="not shared with its new place"):
+        organization_move(actor=superuser, organization=tree.customer, new_parent=tree.sibling)
+    tree.customer.refresh_from_db()
+    assert tree.customer.parent == tree.reseller

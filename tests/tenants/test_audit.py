@@ -62,7 +62,7 @@ def test_changes_by_an_import_or_a_job_say_so(tree):
         user.save()
     entry = entries_for(user).last()
     assert entry.additional_data["via"] == "job #7" and entry.actor is None
-    assert entry.additional_data["path"] == tree.customer.path
+    assert entry.additional_data["org"] == tree.customer.pk
 
 
 def test_the_history_list_is_scoped(tree, member, client):
@@ -92,3 +92,24 @@ def test_each_objects_page_shows_its_history(tree, member, client):
     client.force_login(member(tree.reseller, Role.VIEWER))
     page = client.get(reverse("admin:telephony_tenant_change", args=[tenant.pk])).content.decode()
     assert "Change history" in page and "import #5" in page and "Relabelled by an import" in page
+
+
+def test_history_follows_organizations_not_their_paths(tree, member, client, superuser):
+    from tenants.models import Organization, OrganizationKind
+    from tenants.services import organization_create, organization_delete
+
+    first = organization_create(
+        actor=superuser,
+        organization=Organization(name="Short-lived", kind=OrganizationKind.CUSTOMER),
+        parent=tree.sibling,
+    )
+    first_path = first.path
+    organization_delete(actor=superuser, organization=first)
+    second = organization_create(
+        actor=superuser, organization=Organization(name="Newcomer", kind=OrganizationKind.CUSTOMER), parent=tree.sibling
+    )
+    assert second.path == first_path, "treebeard gives the path again"
+    client.force_login(member(second, Role.ADMIN))
+    listed = client.get(reverse("admin:auditlog_logentry_changelist")).context["cl"].result_list
+    assert "Short-lived" not in {entry.object_repr for entry in listed}
+    assert "Newcomer" in {entry.object_repr for entry in listed}

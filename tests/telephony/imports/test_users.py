@@ -214,9 +214,21 @@ def test_imported_changes_are_in_the_audit_history(world, staff):
     assert created.action == LogEntry.Action.CREATE and created.actor == staff
     assert created.changes_dict["first_name"] == ["None", "Ada"]
     assert created.changes_dict["voicemail_pin"] == ["", "****"], "the PIN is masked"
-    assert created.additional_data["path"] == world.tenant.organization.path
+    assert created.additional_data["org"] == world.tenant.organization_id
     outcome, _batch = commit(world, staff, "Augusta,Lovelace,1701,ada,ada@example.net,,,,yes,2468", mode="update")
     assert outcome.updated == 1
     updated = LogEntry.objects.get_for_object(user).filter(action=LogEntry.Action.UPDATE).get()
     assert updated.changes_dict == {"first_name": ["Ada", "Augusta"]}
     assert updated.additional_data["via"] == created.additional_data["via"] == "test"  # the batch's import
+
+
+def test_an_import_stays_in_its_tenants_organization(world, staff, tree):
+    """Staff see every customer below them, but an import belongs to the organization of its tenant
+    (whose administrators see its preview): another customer's tenant is not found from it."""
+    from tenants.models import Organization
+    from tests.factories import OrganizationFactory, TenantFactory
+
+    other_customer = OrganizationFactory(parent=Organization.objects.get(pk=tree.reseller.pk), kind="customer")
+    TenantFactory(organization=other_customer, server=world.server, name="other")
+    outcome = check(world, staff, "Ada,Lovelace,1701,ada,,,,,,,other", header=HEADER + ",tenant")
+    assert "not found" in errors(outcome)[(2, "tenant")]
