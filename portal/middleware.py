@@ -15,27 +15,35 @@ from portal import two_factor
 from portal.auth import client_address
 
 OPEN_ADMIN_PATHS = ("/admin/login/", "/admin/logout/", "/admin/2fa/setup/", "/admin/2fa/verify/", "/admin/jsi18n/")
+# Signing in and out, getting a forgotten password back, and the pages that ask for the code.
+OPEN_SELFSERVICE_PATHS = ("/login/", "/logout/", "/password/reset/", "/2fa/setup/", "/2fa/verify/", "/static/")
 
 
-class StaffTwoFactorMiddleware:
-    """Every admin URL asks those who need two-factor sign-in to enrol, then to verify once per
-    session, before anything else is shown."""
+def _two_factor_pages(path: str) -> tuple[str, str] | None:
+    """The (setup, verify) pages that guard this path, or None for a path open without a code."""
+    if path.startswith("/admin/"):
+        return None if path.startswith(OPEN_ADMIN_PATHS) else ("two_factor_setup", "two_factor_verify")
+    if path.startswith(OPEN_SELFSERVICE_PATHS):
+        return None
+    return ("selfservice:two_factor_setup", "selfservice:two_factor_verify")
+
+
+class TwoFactorMiddleware:
+    """Every admin and self-service URL asks those who need two-factor sign-in (superusers and
+    administrators of any organization, customers' included) to enrol, then to verify once per
+    session, before anything else is shown — on the site they are using."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        path = request.path
         user = getattr(request, "user", None)
-        if (
-            path.startswith("/admin/")
-            and not path.startswith(OPEN_ADMIN_PATHS)
-            and user is not None
-            and user.is_authenticated
-            and not user.is_verified()
-            and two_factor.requires_two_factor(user)
-        ):
-            target = "two_factor_verify" if two_factor.is_enrolled(user) else "two_factor_setup"
+        if user is None or not user.is_authenticated or user.is_verified():
+            return self.get_response(request)
+        pages = _two_factor_pages(request.path)
+        if pages is not None and two_factor.requires_two_factor(user):
+            setup, verify = pages
+            target = verify if two_factor.is_enrolled(user) else setup
             return HttpResponseRedirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from typing import Any
 
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_otp import devices_for_user, match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -75,6 +77,19 @@ def new_backup_codes(*, user: Any) -> list[str]:
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
     StaticToken.objects.bulk_create(StaticToken(device=static, token=code) for code in codes)
     return codes
+
+
+def seconds_before_next_try(user: Any) -> int:
+    """After wrong codes django-otp makes each device wait (1, 2, 4 … seconds) before it checks
+    another; while every device waits, how long until one checks again (0: a code is checked now)."""
+    waits = []
+    for device in devices_for_user(user, confirmed=True):
+        allowed, details = device.verify_is_allowed()
+        if allowed:
+            return 0
+        locked_until = (details or {}).get("locked_until")
+        waits.append((locked_until - timezone.now()).total_seconds() if locked_until else 1)
+    return max(1, math.ceil(min(waits))) if waits else 0
 
 
 def verify(*, user: Any, token: str):

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from portal.selfservice import imports
 from portal.selfservice.views import auth, line, users
+from portal.views import two_factor
 
 app_name = "selfservice"
 
@@ -18,6 +19,9 @@ urlpatterns = [
     path("password/reset/done/", auth.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("password/change/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("2fa/setup/", two_factor.selfservice_view(two_factor.setup), name="two_factor_setup"),
+    path("2fa/verify/", two_factor.selfservice_view(two_factor.verify), name="two_factor_verify"),
+    path("2fa/backup-codes/", two_factor.selfservice_view(two_factor.backup_codes), name="two_factor_backup_codes"),
     # the customer administrator
     path("dashboard/", users.dashboard, name="dashboard"),
     path("dashboard/pushes.json", users.dashboard_pushes, name="dashboard_pushes"),

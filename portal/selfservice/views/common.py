@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from portal import two_factor
 from telephony import selectors_selfservice as selectors
 from telephony.models import PbxUser
 from tenants.admin_scoping import add_service_error
@@ -25,6 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "customer_admin": customer_admin,
         "has_line": PbxUser.objects.filter(portal_user=user).exists(),
         "imports": customer_admin,
+        "two_factor": two_factor.requires_two_factor(user),
     }
 
 
