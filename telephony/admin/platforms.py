@@ -38,9 +38,11 @@ class PlatformForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Needed to set or replace a secret.",
+        help_text=(
+            "Needed to replace a secret, or to change the address, login or TLS check of a platform "
+            "whose secret is stored."
+        ),
     )
-    actor = None  # set by the admin: the login whose password confirms a credential change
 
     class Meta:
         model = Platform
@@ -70,13 +72,6 @@ class PlatformForm(forms.ModelForm):
                 if is_set
                 else f"No {what} is set yet."
             )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        changing = cleaned.get("new_secret") or cleaned.get("new_app_key")
-        if changing and self.actor is not None and not self.actor.check_password(cleaned.get("current_password") or ""):
-            self.add_error("current_password", "Type your own password to change the platform's credentials.")
-        return cleaned
 
 
 @admin.register(Platform)
@@ -142,11 +137,6 @@ class PlatformAdmin(ScopedAdmin):
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).annotate(server_count=Count("servers"))
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        form_class.actor = request.user
-        return form_class
-
     def create_object(self, request: HttpRequest, obj: Platform, form: Any) -> None:
         obj.secret = form.cleaned_data.get("new_secret") or ""
         obj.app_key = form.cleaned_data.get("new_app_key") or ""
@@ -158,6 +148,7 @@ class PlatformAdmin(ScopedAdmin):
             platform=obj,
             new_secret=form.cleaned_data.get("new_secret") or None,
             new_app_key=form.cleaned_data.get("new_app_key") or None,
+            actor_password=form.cleaned_data.get("current_password") or None,
         )
 
     def delete_object(self, request: HttpRequest, obj: Platform) -> None:

@@ -25,15 +25,33 @@ def platform_create(*, actor: AbstractBaseUser, platform: Platform) -> Platform:
     return platform
 
 
+# Where the stored secret is sent, as whom, and whether the far end must prove who it is: changing
+# one of these points a secret the person may never have seen somewhere else, so it needs the same
+# re-authentication as typing a new secret.
+SECRET_ROUTING_FIELDS = ("base_url", "username", "verify_tls")
+REAUTHENTICATE = "Type your own password to change the platform's credentials or where they are sent."
+
+
 @transaction.atomic
 def platform_update(
-    *, actor: AbstractBaseUser, platform: Platform, new_secret: str | None = None, new_app_key: str | None = None
+    *,
+    actor: AbstractBaseUser,
+    platform: Platform,
+    new_secret: str | None = None,
+    new_app_key: str | None = None,
+    actor_password: str | None = None,
 ) -> Platform:
-    """Save a platform; the stored secret and app key are kept unless a new one is given."""
+    """Save a platform; the stored secret and app key are kept unless a new one is given. A new
+    secret, or a new address, login or TLS check for a stored one, needs the actor's own password."""
     stored = Platform.objects.select_for_update().get(pk=platform.pk)
     access.require(actor, CHANGE, stored)
     if platform.organization_id != stored.organization_id:
         access.require_add(actor, Platform, Organization.objects.get(pk=platform.organization_id))
+    reroutes_secret = bool(stored.secret or stored.app_key) and any(
+        getattr(platform, field) != getattr(stored, field) for field in SECRET_ROUTING_FIELDS
+    )
+    if (new_secret or new_app_key or reroutes_secret) and not actor.check_password(actor_password or ""):
+        raise ValidationError({"current_password": REAUTHENTICATE})
     platform.secret = new_secret if new_secret else stored.secret
     platform.app_key = new_app_key if new_app_key else stored.app_key
     platform.full_clean()

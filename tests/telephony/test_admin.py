@@ -230,6 +230,7 @@ def test_platform_secret_is_never_rendered_and_is_kept_unless_replaced(tree, mem
         "username": "admin",
         "user_space": "portal",
         "timeout_seconds": 10,
+        "verify_tls": platform.verify_tls and "on",
         "new_secret": "",
     }
     assert client.post(url(Platform, "change", platform.pk), data).status_code == 302
