@@ -152,11 +152,8 @@ class XelionServerDriver(XelionDriverBase):
             None,
         )
 
-    def _require(self, tenant: TenantRef) -> dict[str, Any]:
-        obj = self._find(tenant.name, tenant.identity.xelion_database_id)
-        if obj is None:
-            raise NotFoundError(f"tenant {tenant.name} does not exist on {self.host_of(self.root)}")
-        return obj
+    def _locate(self, tenant: TenantRef) -> dict[str, Any] | None:
+        return self._find(tenant.name, tenant.identity.xelion_database_id)
 
     def _set_started(self, obj: dict[str, Any], started: bool) -> dict[str, Any]:
         if (obj.get("status") == "STARTED") == started:
@@ -191,17 +188,4 @@ class XelionServerDriver(XelionDriverBase):
     def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
         if tenant.name == MASTER:
             return TenantInfo(name=MASTER, identity=BackendIdentity(xelion_database_id=0), status="started")
-        obj = self._find(tenant.name, tenant.identity.xelion_database_id)
-        return self._info(obj) if obj else None
-
-    def start_tenant(self, tenant: TenantRef) -> TenantInfo:
-        return self._info(self._set_started(self._require(tenant), True))
-
-    def stop_tenant(self, tenant: TenantRef) -> TenantInfo:
-        return self._info(self._set_started(self._require(tenant), False))
-
-    def delete_tenant(self, tenant: TenantRef) -> None:
-        obj = self._find(tenant.name, tenant.identity.xelion_database_id)
-        if obj is not None:
-            self._set_started(obj, False)
-        self.forget_session(tenant.name)
+        return super().get_tenant(tenant)

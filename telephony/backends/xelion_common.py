@@ -4,9 +4,11 @@ closing them all. The tenant-level operations come from `XelionTenantContent`.""
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
-from telephony.backends.base import Connection, Driver, TenantRef
+from telephony.backends.base import Connection, Driver, TenantInfo, TenantRef
+from telephony.backends.errors import NotFoundError
 from telephony.backends.http import ExchangeLog, HttpClient
 from telephony.backends.xelion_content import XelionTenantContent
 from telephony.backends.xelion_session import XelionSession
@@ -60,6 +62,40 @@ class XelionDriverBase(XelionTenantContent, Driver):
 
     def open_session(self, tenant: TenantRef) -> XelionSession:
         raise NotImplementedError
+
+    # tenants: the drivers differ in how a tenant is found and started, not in what follows
+    def _locate(self, tenant: TenantRef) -> dict[str, Any] | None:
+        """The platform's record of the tenant, by its identity when known, else by name."""
+        raise NotImplementedError
+
+    def _set_started(self, obj: dict[str, Any], started: bool) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _info(self, obj: dict[str, Any]) -> TenantInfo:
+        raise NotImplementedError
+
+    def _require(self, tenant: TenantRef) -> dict[str, Any]:
+        obj = self._locate(tenant)
+        if obj is None:
+            raise NotFoundError(f"tenant {tenant.name} does not exist on {self.host_of(self.root)}")
+        return obj
+
+    def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
+        obj = self._locate(tenant)
+        return self._info(obj) if obj else None
+
+    def start_tenant(self, tenant: TenantRef) -> TenantInfo:
+        return self._info(self._set_started(self._require(tenant), True))
+
+    def stop_tenant(self, tenant: TenantRef) -> TenantInfo:
+        return self._info(self._set_started(self._require(tenant), False))
+
+    def delete_tenant(self, tenant: TenantRef) -> None:
+        """Stop the tenant: a Xelion tenant's name can never be used again, so it stays stopped."""
+        obj = self._locate(tenant)
+        if obj is not None:
+            self._set_started(obj, False)
+        self.forget_session(tenant.name)
 
     def forget_session(self, tenant_name: str) -> None:
         session = self._sessions.pop(tenant_name, None)

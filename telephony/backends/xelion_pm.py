@@ -142,11 +142,8 @@ class XelionParkManagerDriver(XelionDriverBase):
         listed = self.call_pm("GET", "api/v2/tenants", params={"name": name})
         return next((t for t in listed or [] if t.get("subDatabaseName") == name), None)
 
-    def _require(self, tenant: TenantRef) -> dict[str, Any]:
-        found = self._find(tenant.name, tenant.identity.xelion_tenant_id)
-        if found is None:
-            raise NotFoundError(f"tenant {tenant.name} is not known to the Park Manager")
-        return found
+    def _locate(self, tenant: TenantRef) -> dict[str, Any] | None:
+        return self._find(tenant.name, tenant.identity.xelion_tenant_id)
 
     def _set_started(self, tenant: dict[str, Any], started: bool) -> dict[str, Any]:
         if (tenant.get("status") == "STARTED") == started:
@@ -183,22 +180,6 @@ class XelionParkManagerDriver(XelionDriverBase):
             if not isinstance(tenant, dict):
                 raise TransientError("start-new-tenant answered no tenant")
         return self._info(self._set_started(tenant, True))
-
-    def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
-        found = self._find(tenant.name, tenant.identity.xelion_tenant_id)
-        return self._info(found) if found else None
-
-    def start_tenant(self, tenant: TenantRef) -> TenantInfo:
-        return self._info(self._set_started(self._require(tenant), True))
-
-    def stop_tenant(self, tenant: TenantRef) -> TenantInfo:
-        return self._info(self._set_started(self._require(tenant), False))
-
-    def delete_tenant(self, tenant: TenantRef) -> None:
-        found = self._find(tenant.name, tenant.identity.xelion_tenant_id)
-        if found is not None:
-            self._set_started(found, False)
-        self.forget_session(tenant.name)
 
     # tenant sessions
     def open_session(self, tenant: TenantRef) -> XelionSession:
