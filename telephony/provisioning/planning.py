@@ -259,40 +259,28 @@ def number_assignment_changed(
     number: PhoneNumber, *, previous_user: PbxUser | None, actor: Any = None
 ) -> list[ProvisioningJob]:
     """Take the number off its previous user and put it on its new one, in that order."""
-    jobs = []
-    if previous_user is not None and previous_user.pk != number.assigned_user_id:
-        payload = {
-            "tenant": specs.to_payload(specs.tenant_ref(previous_user.tenant)),
-            "user": specs.to_payload(specs.user_spec(previous_user)),
-            "number": number.number,
-        }
-        jobs.append(
-            _job(
-                operation="number.unassign",
-                target=number,
-                tenant=previous_user.tenant,
-                payload=payload,
-                wait_for=[target_key(previous_user)],
-                actor=actor,
-            )
-        )
-    if number.assigned_user_id is not None and (previous_user is None or previous_user.pk != number.assigned_user_id):
-        user = number.assigned_user
+
+    def job(operation: str, user: PbxUser) -> ProvisioningJob:
         payload = {
             "tenant": specs.to_payload(specs.tenant_ref(user.tenant)),
             "user": specs.to_payload(specs.user_spec(user)),
             "number": number.number,
         }
-        jobs.append(
-            _job(
-                operation="number.assign",
-                target=number,
-                tenant=user.tenant,
-                payload=payload,
-                wait_for=[target_key(user)],
-                actor=actor,
-            )
+        return _job(
+            operation=operation,
+            target=number,
+            tenant=user.tenant,
+            payload=payload,
+            wait_for=[target_key(user)],
+            actor=actor,
         )
+
+    moved = previous_user is None or previous_user.pk != number.assigned_user_id
+    jobs = []
+    if previous_user is not None and moved:
+        jobs.append(job("number.unassign", previous_user))
+    if number.assigned_user_id is not None and moved:
+        jobs.append(job("number.assign", number.assigned_user))
     return enqueue(jobs)
 
 
