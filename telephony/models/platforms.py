@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
-from encrypted_fields.fields import EncryptedCharField
 
 from telephony.backends import guard
 from telephony.backends.base import (
@@ -16,6 +15,7 @@ from telephony.backends.base import (
     Connection,
 )
 from telephony.backends.errors import UnsafeRequestError
+from telephony.models.fields import EncryptedCharField
 from tenants.access import ORGANIZATION_MANAGERS, AccessPolicy
 from tenants.audit_mixin import Audited
 from tenants.models import Organization

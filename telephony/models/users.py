@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from encrypted_fields.fields import EncryptedCharField
 
+from telephony.models.fields import EncryptedCharField
 from telephony.validators import validate_destination, validate_e164, validate_internal_number
 from tenants.access import ADD, CHANGE, DELETE, VIEW, AccessPolicy
 from tenants.audit_mixin import Audited
