@@ -65,3 +65,28 @@ def dispatch(job_ids: Iterable[int], *, countdown: float = 0.0) -> int:
 def dispatch_later(job_id: int, seconds: float) -> None:
     """Re-send a job after a delay, with a little jitter so that waiting jobs do not move in step."""
     dispatch([job_id], countdown=max(0.05, seconds * random.uniform(0.8, 1.2)))  # noqa: S311
+
+
+WAKE_LIMIT = 1000  # waiting jobs woken by one finished job; the rest keep their timer
+
+
+def jobs_waiting_for(job) -> list[int]:
+    """The jobs held back by this one that are due now: the next job of the same target, and the
+    first job of every target that waits for this one (the users of a new entity, the numbers of
+    a new user). They are dispatched when it finishes or is cancelled, instead of on their timer."""
+    from django.db.models import Q
+
+    from telephony.models import JobStatus, ProvisioningJob
+
+    key = job.target_key
+    waiting = (
+        ProvisioningJob.objects.filter(status=JobStatus.PENDING, id__gt=job.id)
+        .filter(Q(target_key=key) | Q(wait_for__icontains=f'"{key}"'))  # wait_for is a JSON list of keys
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+        .order_by("id")
+        .values_list("id", "target_key")[:WAKE_LIMIT]
+    )
+    first_of_each_target: dict[str, int] = {}
+    for job_id, target in waiting:
+        first_of_each_target.setdefault(target, job_id)
+    return sorted(first_of_each_target.values())

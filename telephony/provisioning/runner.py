@@ -38,7 +38,7 @@ from telephony.backends.errors import (
     UnsupportedOperation,
 )
 from telephony.models import JobAttempt, JobStatus, ProvisioningJob, Server
-from telephony.provisioning.dispatch import dispatch, dispatch_later
+from telephony.provisioning.dispatch import dispatch, dispatch_later, jobs_waiting_for
 from telephony.provisioning.drivers import driver_for_platform, forget_driver
 from telephony.provisioning.operations import OPERATIONS, apply_identity
 from telephony.provisioning.state import refresh_sync_state
@@ -49,7 +49,6 @@ WAIT_FOR_EARLIER_SECONDS = 2.0
 WAIT_FOR_SLOT_SECONDS = 0.5
 MAX_WAIT_FOR_SLOT_SECONDS = 60.0
 SLOT_WAIT = "Waiting for a free slot on its server."
-WAKE_LIMIT = 1000  # waiting jobs woken by one finished job; the rest keep their timer
 LEASE_LOST = "lease lost"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -272,19 +271,7 @@ def _retry_now(job: ProvisioningJob, attempt: JobAttempt, message: str, driver) 
 
 
 def _wake_waiting(job: ProvisioningJob) -> None:
-    """Dispatch at once the jobs that were waiting for this one, instead of leaving them to their
-    timer: the next job of the same target, and the first due job of every target that waits for
-    this one (the users of a new entity, the numbers of a new user)."""
-    key = job.target_key
-    waiting = (
-        ProvisioningJob.objects.filter(status=JobStatus.PENDING, id__gt=job.id)
-        .filter(Q(target_key=key) | Q(wait_for__icontains=f'"{key}"'))  # wait_for is a JSON list of keys
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
-        .order_by("id")
-        .values_list("id", "target_key")[:WAKE_LIMIT]
-    )
-    first_of_each_target: dict[str, int] = {}
-    for job_id, target in waiting:
-        first_of_each_target.setdefault(target, job_id)
-    if first_of_each_target:
-        dispatch(sorted(first_of_each_target.values()))
+    """Dispatch at once the jobs that were waiting for this one, instead of leaving them to their timer."""
+    waiting = jobs_waiting_for(job)
+    if waiting:
+        dispatch(waiting)

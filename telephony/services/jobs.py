@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from telephony.models import JobStatus, ProvisioningJob
-from telephony.provisioning.dispatch import dispatch_on_commit
+from telephony.provisioning.dispatch import dispatch_on_commit, jobs_waiting_for
 from telephony.provisioning.state import refresh_sync_state
 from tenants import access
 from tenants.access import CHANGE
@@ -56,11 +56,9 @@ def job_cancel(*, actor: AbstractBaseUser, job: ProvisioningJob) -> Provisioning
 
 
 def _release_waiting(job: ProvisioningJob) -> None:
-    """Jobs that were held back by this one get another chance at once."""
-    waiting = list(
-        ProvisioningJob.objects.filter(status=JobStatus.PENDING, id__gt=job.id, target_key=job.target_key)
-        .order_by("id")
-        .values_list("id", flat=True)[:1]
-    )
+    """Jobs that were held back by this one get another chance at once: the next job of its target
+    and the jobs of other targets that wait for it (the users of an entity whose job was cancelled
+    then run, and succeed or fail in the backend's own words, instead of waiting for the sweep)."""
+    waiting = jobs_waiting_for(job)
     if waiting:
         dispatch_on_commit(waiting)

@@ -12,7 +12,8 @@ from telephony.models import JobAttempt, JobStatus, PbxUser, ProvisioningJob, Sy
 from telephony.provisioning import runner, sweep
 from telephony.sandbox.xcu import XcuSimulator
 from telephony.services.jobs import job_cancel, job_retry
-from telephony.services.users import pbx_user_create, pbx_user_update
+from telephony.services.users import pbx_user_assign_number, pbx_user_create, pbx_user_update
+from tests.factories import PhoneNumberFactory
 from tests.telephony.xcu_world import xcu_world
 
 pytestmark = pytest.mark.django_db
@@ -148,6 +149,23 @@ def test_cancel_gives_up_a_waiting_job(world, superuser):
     job = job_cancel(actor=superuser, job=ProvisioningJob.objects.get())
     assert job.status == JobStatus.CANCELLED
     assert runner.run_job(job.pk) == "not pending"
+
+
+@pytest.mark.django_db(transaction=True)  # each service's transaction commits, as in a request
+def test_cancelling_a_failed_job_releases_the_jobs_of_other_targets_waiting_for_it(world, sim, superuser):
+    user = create_user(world, superuser)
+    number = PhoneNumberFactory(organization=world.tenant.organization, tenant=world.tenant)
+    pbx_user_assign_number(actor=superuser, user=user, number=number)
+    create_job, assign_job = ProvisioningJob.objects.order_by("id")
+    assert assign_job.operation == "number.assign" and assign_job.target_key != create_job.target_key
+    ProvisioningJob.objects.filter(pk=create_job.pk).update(max_attempts=1)
+    sim.simulator.set_faults({"error_rate": 1.0})
+    assert runner.run_job(create_job.pk) == "failed"
+    assert runner.run_job(assign_job.pk) == "blocked by a failed job"
+    ProvisioningJob.objects.filter(pk=assign_job.pk).update(dispatched_at=None)
+
+    job_cancel(actor=superuser, job=create_job)
+    assert ProvisioningJob.objects.get(pk=assign_job.pk).dispatched_at is not None, "handed to the worker at once"
 
 
 def test_the_server_limit_holds(world, sim, superuser, settings):
