@@ -152,8 +152,9 @@ def ragged(cells: list[str], width: int) -> str:
     return ""
 
 
-def resolve_action(cells: Cells, mode: str, exists: bool) -> str:
-    """create / update / skip for one row, from its `action` cell or else the import mode."""
+def resolve_action(cells: Cells, mode: str, exists: bool, *, key: str = "") -> str:
+    """create / update / skip for one row, from its `action` cell or else the import mode. `key`
+    names what the row was matched by ("username 'ada'"), for the messages."""
     word = cells.get("action")
     if word:
         word = re.sub(r"[^a-z]", "", word.lower())
@@ -163,9 +164,11 @@ def resolve_action(cells: Cells, mode: str, exists: bool) -> str:
     if action == "upsert":
         return UPDATE if exists else CREATE
     if action == CREATE and exists:
-        raise RowInvalid("", "already exists; use update mode (or action update) to change it.")
+        which = f" ({key})" if key else ""
+        raise RowInvalid("", f"already exists{which}; use update mode (or action update) to change it.")
     if action == UPDATE and not exists:
-        raise RowInvalid("", "not found: there is nothing to update.")
+        which = f" ({key})" if key else ""
+        raise RowInvalid("", f"not found{which}: there is nothing to update.")
     return action
 
 

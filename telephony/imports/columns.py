@@ -113,8 +113,8 @@ USER_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "username",
-        "Login name (lower case); key of the user in update mode. Empty: taken from the e-mail address, "
-        "else first.last.",
+        "Login name (lower case); the key that matches a row to a user (never the internal number). Empty: "
+        "taken from the e-mail address, else first.last.",
         "ada.lovelace",
         ("user_name", "login", "userid", "user"),
     ),

@@ -69,10 +69,13 @@ class UserImport(UserWrites, Importer):
         state = self.context.state_for(cells.get("tenant"))
         internal = self.checks["internal_number"](cells.get("internal_number"))
         username = cells.get("username").lower()
-        existing = state.users_by_username.get(username) if username else state.users_by_number.get(internal)
+        # A user is matched by its username only, the one in the row or else the one the row would
+        # get: never by internal number, which would silently turn a new person into someone else.
+        key = username or self._key_from_cells(cells)
+        existing = state.users_by_username.get(key) if key else None
         if existing is not None and not self.context.may_change_user(state, existing):
             existing = None  # another entity's user: as far as this actor knows, it does not exist
-        action = resolve_action(cells, self.mode, existing is not None)
+        action = resolve_action(cells, self.mode, existing is not None, key=f"username {key!r}" if key else "")
         if action == SKIP:
             return UserRow(number, SKIP, state, None, None, (), existing, None)
         values = self._values(cells, existing, internal, username)
@@ -115,15 +118,19 @@ class UserImport(UserWrites, Importer):
         return tuple(values)
 
     def _derived_username(self, values: list) -> str:
-        email = values[_POSITION["email"]]
-        base = email.split("@")[0] if email else f"{values[_POSITION['first_name']]}.{values[_POSITION['last_name']]}"
-        ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode().lower()
-        name = re.sub(r"[^a-z0-9._-]", "", ascii_name.replace(" ", ".")).lstrip("._-")[:64]
-        try:
-            validate_username(name)
-        except ValidationError:
-            raise RowInvalid("username", "is required: it cannot be made from the e-mail address or name.") from None
+        email, first, last = (values[_POSITION[name]] for name in ("email", "first_name", "last_name"))
+        name = derive_username(email, first, last)
+        if not name:
+            raise RowInvalid("username", "is required: it cannot be made from the e-mail address or name.")
         return name
+
+    def _key_from_cells(self, cells: Cells) -> str:
+        """The username a row without one gets (as `_derived_username` makes it for a new user);
+        empty when it cannot be made, which `_values` reports."""
+        try:
+            return derive_username(cells.get("email"), cells.get("first_name"), cells.get("last_name"))
+        except RowInvalid:
+            return ""  # a refused cell: reported when the row's values are checked
 
     def _entity(self, state: TenantState, cells: Cells, existing: PbxUser | None, internal: str) -> Entity:
         name = cells.get("entity")
@@ -183,6 +190,8 @@ class UserImport(UserWrites, Importer):
             value = values[_POSITION[name]]
             holder = taken.get(value)
             if holder is not None and holder is not existing:
+                if self.context.may_change_user(state, holder):
+                    raise RowInvalid(name, f"{value} is already taken by {holder.username}.")
                 raise RowInvalid(name, f"{value} is already taken in {state.tenant}.")
             earlier = seen.setdefault(value, number)
             if earlier != number:
@@ -263,3 +272,16 @@ class UserImport(UserWrites, Importer):
         if row.ddis is not None:
             shown["ddi"] = " ".join(row.ddis)
         return shown
+
+
+def derive_username(email: str, first_name: str, last_name: str) -> str:
+    """The documented username of a row that names none: the e-mail address's local part, else
+    first.last, in lower-case ASCII; empty when that is not a valid username."""
+    base = email.split("@")[0] if email else f"{first_name}.{last_name}"
+    ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode().lower()
+    name = re.sub(r"[^a-z0-9._-]", "", ascii_name.replace(" ", ".")).lstrip("._-")[:64]
+    try:
+        validate_username(name)
+    except ValidationError:
+        return ""
+    return name

@@ -149,6 +149,37 @@ def test_update_mode_changes_users_by_username_and_skips_unchanged_ones(world, s
     ]
 
 
+@pytest.mark.parametrize("mode", ["create", "upsert", "update"])
+def test_a_row_without_username_is_never_matched_to_another_user_by_internal_number(world, staff, mode):
+    """The key of a row without username is the username it would get (first.last here): a number
+    held by someone else is an error naming them, in every mode, and Carol stays Carol."""
+    commit(world, staff, "Carol,Jones,2001,carol,,,,,,")
+    outcome, _batch = commit(world, staff, "Dup,Number,2001,,,,,,,", mode=mode)
+    expected = {
+        "create": "2001 is already taken by carol.",
+        "upsert": "2001 is already taken by carol.",
+        "update": "not found (username 'dup.number'): there is nothing to update.",
+    }[mode]
+    column = "" if mode == "update" else "internal_number"
+    assert errors(outcome) == {(2, column): expected}
+    assert (outcome.created, outcome.updated) == (0, 0)
+    assert PbxUser.objects.get(internal_number="2001").first_name == "Carol"
+
+
+def test_a_row_without_username_updates_the_user_its_derived_username_names(world, staff):
+    commit(world, staff, "Ada,Lovelace,1701,ada,ada@example.net,,,,,", "Alan,Turing,1702,alan.turing,,,,,,")
+    outcome, _batch = commit(
+        world, staff, "Ada,Byron,1701,,ada@example.net,,,,,", "Alan,Turing,1703,,,,,,,", mode="update"
+    )
+    assert outcome.error_total == 0 and outcome.updated == 2, outcome.errors
+    assert PbxUser.objects.get(username="ada").last_name == "Byron"
+    assert PbxUser.objects.get(username="alan.turing").internal_number == "1703"
+    outcome = check(world, staff, "Ada,Byron,1704,,ada@example.net,,,,,")
+    assert errors(outcome) == {
+        (2, ""): "already exists (username 'ada'); use update mode (or action update) to change it."
+    }
+
+
 def test_the_action_column_overrides_the_mode(world, staff):
     commit(world, staff, "Ada,Lovelace,1701,ada,,,,,,")
     header = "action," + HEADER
