@@ -232,8 +232,10 @@ class ImportRunAdmin(ScopedAdmin):
             ],
             "progress_url": reverse("admin:telephony_importrun_progress", args=[run.pk]),
             "failures_url": failures,
+            # Deferred: the script is in <head> and needs the progress box the page holds below.
             "media": forms.Media(
-                css={"all": ["telephony/admin.css", "telephony/imports.css"]}, js=["telephony/import-progress.js"]
+                css={"all": ["telephony/admin.css", "telephony/imports.css"]},
+                js=[forms.Script("telephony/import-progress.js", defer=True)],
             ),
         }
         return TemplateResponse(request, "admin/imports/run.html", context)

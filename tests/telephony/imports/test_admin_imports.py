@@ -48,6 +48,7 @@ def test_upload_preview_confirm_and_progress(world, staff, client, django_captur
     text = page.content.decode()
     assert "shoe_size" in text and "Lovelace" in text and "Import 2 rows" in text
     assert "<script>" not in text and 'style="' not in text.split('id="content-main"')[1]
+    assert 'telephony/import-progress.js" defer>' in text, "the script in <head> waits for the progress box"
     assert not PbxUser.objects.exists(), "the preview writes nothing"
 
     with django_capture_on_commit_callbacks() as callbacks:
