@@ -1,3 +1,5 @@
+import dataclasses
+
 from django.apps import AppConfig
 
 
@@ -21,21 +23,36 @@ class TelephonyConfig(AppConfig):
 MIRROR_BOOKKEEPING = ["sync_state", "sync_message", "created_at", "updated_at"]
 
 
+def _backend_identities(model) -> list[str]:
+    """The fields of `model` that say how a backend addresses the object: shown to staff only."""
+    from telephony.backends.base import BackendIdentity
+
+    names = {field.name for field in dataclasses.fields(BackendIdentity)} | {"xcu_uuid", "xelion_server_id"}
+    return [field.name for field in model._meta.concrete_fields if field.name in names]
+
+
 def _register_audited_models() -> None:
     """Every mirrored object and every platform is audited; secrets are masked (never logged)."""
-    from auditlog.registry import auditlog
-
     from telephony import models
+    from tenants.audit_display import register
 
-    auditlog.register(
+    def audited(model, **options) -> None:
+        register(model, staff_only=_backend_identities(model), **options)
+
+    audited(
         models.Platform,
         exclude_fields=["last_checked_at", "last_check_ok", "last_check_message", "created_at", "updated_at"],
         mask_fields=["secret", "app_key"],
     )
-    auditlog.register(models.Server, exclude_fields=["remaining_slots", "created_at"])
-    auditlog.register(models.Tenant, exclude_fields=MIRROR_BOOKKEEPING)
-    auditlog.register(models.Entity, exclude_fields=MIRROR_BOOKKEEPING, m2m_fields={"administrators"})
-    auditlog.register(models.NumberInterval)
-    auditlog.register(models.LineTemplate, exclude_fields=MIRROR_BOOKKEEPING)
-    auditlog.register(models.PbxUser, exclude_fields=MIRROR_BOOKKEEPING, mask_fields=["voicemail_pin"])
-    auditlog.register(models.PhoneNumber, exclude_fields=MIRROR_BOOKKEEPING)
+    audited(models.Server, exclude_fields=["remaining_slots", "created_at"])
+    audited(models.Tenant, exclude_fields=MIRROR_BOOKKEEPING)
+    audited(models.Entity, exclude_fields=MIRROR_BOOKKEEPING, m2m_fields={"administrators"})
+    audited(models.NumberInterval)
+    audited(models.LineTemplate, exclude_fields=MIRROR_BOOKKEEPING)
+    audited(
+        models.PbxUser,
+        exclude_fields=MIRROR_BOOKKEEPING,
+        mask_fields=["voicemail_pin"],
+        mapping_fields={"portal_user": "portal login", "voicemail_pin": "voicemail PIN"},
+    )
+    audited(models.PhoneNumber, exclude_fields=MIRROR_BOOKKEEPING)

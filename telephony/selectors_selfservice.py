@@ -251,6 +251,6 @@ def line_pushes(user: PbxUser, *, limit: int = 8) -> list[ProvisioningJob]:
 
 def line_history(line: PbxUser, *, limit: int = 15) -> list[dict]:
     """Who changed this line and how (the caller reached the line through a scoped selector)."""
-    from tenants.audit import describe, entries_of
+    from tenants.audit import describe_for_customers, entries_of
 
-    return [describe(entry) for entry in entries_of(line, limit=limit)]
+    return describe_for_customers(entries_of(line, limit=limit))

@@ -7,10 +7,23 @@ from typing import Any
 
 from auditlog.models import LogEntry
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.http import HttpRequest
 
 from tenants import access, audit
 from tenants.admin_scoping import render_changes
+from tenants.audit_display import STAFF, shown_entries
+
+
+class AuditChangeList(ChangeList):
+    """A page of entries, with the names of the objects they refer to fetched for the whole page
+    (one query per related model, not one per row)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        for shown in shown_entries(self.result_list, audience=STAFF):
+            shown.entry.shown_changes = shown.changes
+
 
 if admin.site.is_registered(LogEntry):
     admin.site.unregister(LogEntry)
@@ -51,7 +64,13 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="changes")
     def changes_shown(self, entry: LogEntry) -> str:
-        return render_changes(entry)
+        changes = getattr(entry, "shown_changes", None)
+        if changes is None:  # one entry's own page
+            changes = shown_entries([entry], audience=STAFF)[0].changes
+        return render_changes(changes)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return AuditChangeList
 
     @admin.display(description="by")
     def origin(self, entry: LogEntry) -> str:

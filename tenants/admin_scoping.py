@@ -24,28 +24,25 @@ from django.utils.html import format_html, format_html_join
 
 from tenants import access, audit
 from tenants.access import ADD, CHANGE, DELETE, VIEW
+from tenants.audit_display import STAFF, ShownChange, shown_entries
 from tenants.audit_mixin import Audited
 from tenants.models import Organization
 
 
-def render_changes(entry: Any) -> str:
-    """before → after per field (secrets already masked when the entry was written)."""
-    changes = entry.changes_dict or {}
+def render_changes(changes: list[ShownChange]) -> str:
+    """before → after per field (a create or delete: the values it set or removed)."""
     if not changes:
         return "—"
     return format_html(
         "<ul>{}</ul>",
-        format_html_join(
-            "",
-            "<li><b>{}</b>: {} → {}</li>",
-            ((field, _short(values[0]), _short(values[1])) for field, values in changes.items() if len(values) == 2),
-        ),
+        format_html_join("", "<li><b>{}</b>: {}</li>", ((change.label, _transition(change)) for change in changes)),
     )
 
 
-def _short(value: Any) -> str:
-    text = "∅" if value in (None, "None", "") else str(value)
-    return text if len(text) <= 120 else text[:120] + "…"
+def _transition(change: ShownChange) -> str:
+    if change.old is None:
+        return change.new or "∅"
+    return f"{change.old or '∅'} → {change.new or '∅'}"
 
 
 _request_user: ContextVar[Any] = ContextVar("admin_request_user", default=None)
@@ -173,7 +170,7 @@ class ScopedAdmin(admin.ModelAdmin):
 
     @admin.display(description="change history")
     def change_history(self, obj: Any) -> str:
-        entries = list(audit.entries_for(obj, current_user()))
+        entries = shown_entries(audit.entries_for(obj, current_user()), audience=STAFF)
         if not entries:
             return "No recorded changes."
         return format_html(
@@ -183,12 +180,12 @@ class ScopedAdmin(admin.ModelAdmin):
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
-                        entry.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-                        (entry.additional_data or {}).get("via") or entry.actor or "system",
-                        entry.get_action_display(),
-                        render_changes(entry),
+                        shown.entry.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+                        (shown.entry.additional_data or {}).get("via") or shown.entry.actor or "system",
+                        shown.entry.get_action_display(),
+                        render_changes(shown.changes),
                     )
-                    for entry in entries
+                    for shown in entries
                 ),
             ),
         )

@@ -6,9 +6,9 @@ class TenantsConfig(AppConfig):
     verbose_name = "Organizations and access"
 
     def ready(self) -> None:
-        from auditlog.registry import auditlog
-
+        from tenants.audit_display import register
         from tenants.models import Membership, Organization
 
-        auditlog.register(Organization, exclude_fields=["numchild", "depth", "created_at"])
-        auditlog.register(Membership, exclude_fields=["created_at"])
+        # The tree's path, depth and child count are treebeard's bookkeeping, not changes anyone made.
+        register(Organization, exclude_fields=["path", "numchild", "depth", "created_at"])
+        register(Membership, exclude_fields=["created_at"], mapping_fields={"user": "login"})

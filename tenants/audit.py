@@ -9,6 +9,7 @@ never written: they are masked to "****".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -19,9 +20,8 @@ from django.db.models.functions import Cast
 
 from tenants import access
 from tenants.access import VIEW
+from tenants.audit_display import CUSTOMER, MASK, shown_entries
 from tenants.audit_mixin import Audited, acting_as, current_origin
-
-MASK = "****"
 
 
 def mask_secret(value: str) -> str:
@@ -34,7 +34,16 @@ def entry_data(obj: Any) -> dict[str, Any]:
     return Audited.get_additional_data(obj)
 
 
-__all__ = ["Audited", "acting_as", "current_origin", "entry_data", "mask_secret", "restrict_entries"]
+__all__ = [
+    "MASK",
+    "Audited",
+    "acting_as",
+    "current_origin",
+    "describe_for_customers",
+    "entry_data",
+    "mask_secret",
+    "restrict_entries",
+]
 
 
 def restrict_entries(queryset: QuerySet, user: Any) -> QuerySet:
@@ -77,14 +86,19 @@ def entries_of(obj: Any, *, limit: int = 25) -> QuerySet:
     )
 
 
-def describe(entry: Any) -> dict[str, Any]:
-    """One entry in plain terms for a page: when, who (a person, an import, a job), what changed."""
-    changes = entry.changes_dict or {}
-    return {
-        "when": entry.timestamp,
-        "who": (entry.additional_data or {}).get("via") or (entry.actor.get_username() if entry.actor else "system"),
-        "action": entry.get_action_display(),
-        "changes": [
-            (field.replace("_", " "), values[0], values[1]) for field, values in changes.items() if len(values) == 2
-        ],
-    }
+def describe_for_customers(entries: Iterable[Any]) -> list[dict[str, Any]]:
+    """Entries in plain terms for a self-service page: when, who (a person, an import, a job), and
+    what changed in the fields that mean something to a customer."""
+    return [
+        {
+            "when": shown.entry.timestamp,
+            "who": _who(shown.entry),
+            "action": shown.entry.get_action_display(),
+            "changes": shown.changes,
+        }
+        for shown in shown_entries(entries, audience=CUSTOMER)
+    ]
+
+
+def _who(entry: Any) -> str:
+    return (entry.additional_data or {}).get("via") or (entry.actor.get_username() if entry.actor else "system")

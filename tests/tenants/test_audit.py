@@ -113,3 +113,38 @@ def test_history_follows_organizations_not_their_paths(tree, member, client, sup
     listed = client.get(reverse("admin:auditlog_logentry_changelist")).context["cl"].result_list
     assert "Short-lived" not in {entry.object_repr for entry in listed}
     assert "Newcomer" in {entry.object_repr for entry in listed}
+
+
+def changelist(client) -> str:
+    return client.get(reverse("admin:auditlog_logentry_changelist")).content.decode()
+
+
+def test_the_audit_list_names_related_objects_and_shows_staff_the_identities(tree, superuser, client):
+    tenant = TenantFactory(organization=tree.customer, name="brickworks")
+    user = PbxUserFactory(tenant=tenant, entity__tenant=tenant, portal_user=superuser)
+    with acting_as("job #3"):
+        user.xcu_id = 560
+        user.save()
+    client.force_login(superuser)
+    page = changelist(client)
+    assert "<b>tenant</b>: brickworks" in page and f"<b>portal user</b>: {superuser.username}" not in page
+    assert f"<b>portal login</b>: {superuser.username}" in page, "the label auditlog's mapping_fields gives"
+    assert "<b>XCU id</b>: ∅ → 560" in page, "staff see backend identities"
+    assert ".None" not in page and "<b>id</b>" not in page, "no reverse relations, no primary keys"
+
+
+def test_the_audit_list_costs_the_same_queries_however_many_rows(tree, superuser, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(superuser)
+
+    def rows_then_queries(count: int) -> int:
+        for _ in range(count):
+            tenant = TenantFactory(organization=tree.customer)
+            PbxUserFactory(tenant=tenant, entity__tenant=tenant)
+        with CaptureQueriesContext(connection) as captured:
+            changelist(client)
+        return len(captured)
+
+    assert rows_then_queries(1) == rows_then_queries(8)
