@@ -191,10 +191,14 @@ def _entity_condition(model: type[Model], policy: AccessPolicy, user: Any, actio
     granted = grants.objects.filter(user_id=user.pk).values(f"{entity_model._meta.model_name}_id")
     if policy.entity_reverse_lookup is not None:
         owners = entity_model._default_manager.filter(pk__in=granted).values(policy.entity_reverse_lookup)
-        return Q(pk__in=owners)
-    if policy.entity_lookup is None:
+        condition = Q(pk__in=owners)
+    elif policy.entity_lookup is None:
         return None
-    return Q(**{f"{policy.entity_lookup}__in" if policy.entity_lookup else "pk__in": granted})
+    else:
+        condition = Q(**{f"{policy.entity_lookup}__in" if policy.entity_lookup else "pk__in": granted})
+    if policy.entity_creator_lookup is not None:
+        condition &= Q(**{policy.entity_creator_lookup: user.pk})
+    return condition
 
 
 def can(user: Any, action: str, obj: Model) -> bool:

@@ -43,6 +43,9 @@ class AccessPolicy:
     entity_actions: what an entity administrator may do on those objects. A shared-down resource
         with VIEW here (line templates) is seen by entity administrators of the organizations below.
     entity_grant_field: the many-to-many field on the entity model naming its administrators.
+    entity_creator_lookup: lookup from the model to the login that made it; entity administrators
+        then get only what they made themselves (a CSV import of several entities' users is seen by
+        the one who uploaded it, not by every administrator of one of those entities).
     """
 
     organization_lookups: tuple[str, ...]
@@ -53,6 +56,7 @@ class AccessPolicy:
     entity_reverse_lookup: str | None = None
     entity_actions: frozenset[str] = frozenset()
     entity_grant_field: str = "administrators"
+    entity_creator_lookup: str | None = None
 
     def roles_for(self, action: str) -> frozenset[str]:
         if action not in ACTIONS:

@@ -18,7 +18,7 @@ from telephony.imports import export, services
 from telephony.imports.base import describe_error
 from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS
 from telephony.imports.reading import ENCODINGS
-from telephony.models import ImportKind, ImportMode, ImportRun, LineTemplate, PhoneNumber, Tenant
+from telephony.models import ImportKind, ImportMode, ImportRun, LineTemplate, PhoneNumber, ProvisioningJob, Tenant
 from tenants import access
 from tenants.access import ADD, CHANGE, VIEW
 from tenants.admin import OrganizationAdmin
@@ -214,9 +214,7 @@ class ImportRunAdmin(ScopedAdmin):
 
     def run_view(self, request: HttpRequest, run_id: int) -> TemplateResponse:
         run = self._run(request, run_id)
-        failures = ""
-        if run.batch_id:
-            failures = reverse("admin:telephony_provisioningjob_changelist") + f"?batch__id__exact={run.batch_id}"
+        failures = self._jobs_url(request, run, failed=False)
         preview_columns = list(dict.fromkeys(key for row in run.preview for key in row if key not in ("row", "action")))
         context = {
             **self.admin_site.each_context(request),
@@ -256,11 +254,21 @@ class ImportRunAdmin(ScopedAdmin):
         run = self._run(request, run_id)
         data = services.import_run_progress(run)
         if run.batch_id:
-            data["failures_url"] = (
-                reverse("admin:telephony_provisioningjob_changelist")
-                + f"?batch__id__exact={run.batch_id}&status__exact=failed"
-            )
+            data["failures_url"] = self._jobs_url(request, run, failed=True)
         return JsonResponse(data)
+
+    def _jobs_url(self, request: HttpRequest, run: ImportRun, *, failed: bool) -> str:
+        """The import's jobs (or its failed ones); an entity administrator, who does not see jobs,
+        gets the users whose push failed instead."""
+        if not run.batch_id:
+            return ""
+        jobs_admin = self.admin_site._registry.get(ProvisioningJob)
+        if jobs_admin is not None and jobs_admin.has_view_permission(request):
+            url = reverse("admin:telephony_provisioningjob_changelist") + f"?batch__id__exact={run.batch_id}"
+            return url + "&status__exact=failed" if failed else url
+        if run.kind == ImportKind.USERS:
+            return reverse("admin:telephony_pbxuser_changelist") + "?sync_state__exact=failed"
+        return ""
 
     def errors_view(self, request: HttpRequest, run_id: int) -> StreamingHttpResponse:
         run = self._run(request, run_id)

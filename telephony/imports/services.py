@@ -15,6 +15,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.http import Http404
 from django.utils import timezone
 
 from telephony.imports.base import Outcome
@@ -23,6 +24,7 @@ from telephony.imports.organizations import OrganizationImport
 from telephony.imports.reading import FileProblem, read_csv
 from telephony.imports.users import UserImport
 from telephony.models import (
+    Entity,
     ImportKind,
     ImportMode,
     ImportRun,
@@ -80,8 +82,8 @@ def import_run_create(
             raise ValidationError({"tenant": "Choose the tenant the users go into."})
         access.require(actor, VIEW, tenant)
         owner = tenant.organization
-        # Entity administrators are not offered imports: an import's page is scoped by organization.
-        access.require_add(actor, PbxUser, owner)
+        if not _may_import_users(actor, tenant):
+            raise Http404("No tenant matches the given query.")
         if template is not None:
             access.require(actor, VIEW, template)
             options["template"] = template.pk
@@ -108,6 +110,15 @@ def import_run_create(
         encoding=encoding,
         created_by=actor,
     )
+
+
+def _may_import_users(actor: Any, tenant: Tenant) -> bool:
+    """Staff who may add users to the tenant's organization, or an administrator of one of its
+    entities (whose rows are then checked against their own entities only)."""
+    if access.can_add(actor, PbxUser, tenant.organization):
+        return True
+    granted = Entity.objects.filter(tenant=tenant, administrators__pk=actor.pk).first()
+    return granted is not None and access.can_add(actor, PbxUser, tenant.organization, entity=granted)
 
 
 def runs_for(actor: Any):

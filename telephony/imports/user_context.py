@@ -45,8 +45,9 @@ class TenantState:
                 return entity
         return None
 
-    def plans(self) -> str:
-        return "; ".join(f"{e.name}: {e.number_plan or 'none'}" for e in self.entities.values()) or "no entities"
+    def plans(self, entities: list[Entity] | None = None) -> str:
+        shown = self.entities.values() if entities is None else entities
+        return "; ".join(f"{e.name}: {e.number_plan or 'none'}" for e in shown) or "no entities"
 
 
 class UserContext:

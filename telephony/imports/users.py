@@ -143,9 +143,10 @@ class UserImport(UserWrites, Importer):
             return existing.entity
         entity = state.entity_for_number(internal)
         if entity is None or not self.context.may_use_entity(state, entity):
+            usable = [e for e in state.entities.values() if self.context.may_use_entity(state, e)]
             raise RowInvalid(
                 "internal_number",
-                f"{internal} is not inside the number plan of an entity of {state.tenant} ({state.plans()}).",
+                f"{internal} is not inside the number plan of an entity of {state.tenant} ({state.plans(usable)}).",
             )
         return entity
 

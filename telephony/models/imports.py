@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from tenants.access import AccessPolicy
+from tenants.access import CHANGE, VIEW, AccessPolicy
 from tenants.models import Organization
 
 from .jobs import ProvisioningBatch
@@ -44,7 +44,14 @@ class ImportRun(models.Model):
     the reseller for customers; it scopes who sees the run.
     """
 
-    access_policy = AccessPolicy(("organization",), entity_actions=frozenset())
+    # An entity administrator sees and confirms the users imports they uploaded themselves, while
+    # they administer an entity of the run's tenant (the rows are checked against their entities).
+    access_policy = AccessPolicy(
+        ("organization",),
+        entity_reverse_lookup="tenant__import_runs",
+        entity_actions=frozenset({VIEW, CHANGE}),
+        entity_creator_lookup="created_by",
+    )
 
     kind = models.CharField(max_length=20, choices=ImportKind.choices)
     mode = models.CharField(max_length=10, choices=ImportMode.choices, default=ImportMode.CREATE)
