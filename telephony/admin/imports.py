@@ -230,6 +230,7 @@ class ImportRunAdmin(ScopedAdmin):
             ],
             "progress_url": reverse("admin:telephony_importrun_progress", args=[run.pk]),
             "failures_url": failures,
+            "jobs_shown": "provisioningjob" in failures,  # else: the users whose push failed
             # Deferred: the script is in <head> and needs the progress box the page holds below.
             "media": forms.Media(
                 css={"all": ["telephony/admin.css", "telephony/imports.css"]},

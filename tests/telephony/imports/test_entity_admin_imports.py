@@ -57,6 +57,10 @@ def test_an_entity_administrator_imports_users_into_their_entity(world, sales_ad
     run.refresh_from_db()
     assert run.status == ImportStatus.COMMITTED
     assert PbxUser.objects.get(username="ada").entity == world.sales
+    assert (
+        "Users whose push failed"
+        in client.get(reverse("admin:telephony_importrun_run", args=[run.pk])).content.decode()
+    )
     progress = client.get(reverse("admin:telephony_importrun_progress", args=[run.pk])).json()
     assert progress["jobs"]["total"] == 1
     # jobs are not theirs to see: the failures link leads to their users whose push failed
