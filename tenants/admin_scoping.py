@@ -5,7 +5,8 @@
 - Foreign-key and many-to-many choices, autocomplete and actions are restricted the same way.
 - Saving and deleting call the model's service, so the admin obeys the same rules as every other
   way in. A form is checked by running its service in a savepoint that is rolled back, so a
-  refusal from the service shows next to the form instead of as an error page.
+  refusal from the service shows next to the form instead of as an error page (inlines saved
+  through services: `tenants.admin_inlines`).
 """
 
 from __future__ import annotations
@@ -61,11 +62,12 @@ class ServiceRefused(Exception):
     """A service refused a change at save time (after the form had validated)."""
 
 
-def add_service_error(form: Any, error: ValidationError) -> None:
+def add_service_error(form: Any, error: ValidationError, *, aliases: dict[str, str] | None = None) -> None:
     """Attach a service's ValidationError to a form: field errors next to their field when the
-    form shows it, the rest at the top."""
+    form shows it (`aliases` maps a service's key onto the form's field), the rest at the top."""
     if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
+        for key, errors in error.message_dict.items():
+            field = (aliases or {}).get(key, key)
             target = field if field in form.fields else None
             for message in errors:
                 form.add_error(
@@ -227,6 +229,8 @@ class ScopedAdmin(admin.ModelAdmin):
                 if self.errors:
                     return
                 model_admin.dry_run(request, self, change=bool(self.instance.pk))
+                # Inlines saved through services check their rows only once their parent passed.
+                self.instance._service_checked = not self.errors
 
         ServiceCheckedForm.__name__ = form_class.__name__
         return ServiceCheckedForm
@@ -255,6 +259,13 @@ class ScopedAdmin(admin.ModelAdmin):
                 self.create_object(request, obj, form)
         except ValidationError as error:
             raise ServiceRefused(" ".join(error.messages)) from error
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        save_through_services = getattr(formset, "save_through_services", None)  # tenants.admin_inlines
+        if save_through_services is not None:
+            save_through_services()
+        else:
+            super().save_formset(request, form, formset, change)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         try:

@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest
 
@@ -16,7 +15,8 @@ from telephony.services import tenants as services
 from telephony.services.tenants import parse_intervals
 from tenants import access
 from tenants.access import ADD
-from tenants.admin_scoping import ScopedAdmin, ScopedInline, ServiceRefused
+from tenants.admin_inlines import ServiceCheckedInline
+from tenants.admin_scoping import ScopedAdmin
 
 
 class EntityForm(forms.ModelForm):
@@ -41,38 +41,28 @@ class EntityForm(forms.ModelForm):
         return parse_intervals(self.cleaned_data.get("number_plan", ""))
 
 
-class EntityInline(ScopedInline):
+class EntityInline(ServiceCheckedInline):
+    """A tenant's entities; a number plan the service refuses (overlaps, users left outside it)
+    shows next to the row, with what was typed kept."""
+
     model = Entity
     form = EntityForm
     fields = ["name", "display_name", "number_plan", "presented_number"]
     show_change_link = True
+    service_error_fields = {"intervals": "number_plan"}
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).prefetch_related("intervals")
 
+    def save_row(self, request: HttpRequest, obj: Entity, form: Any) -> None:
+        intervals = form.cleaned_data.get("number_plan", [])
+        if obj.pk:
+            services.entity_update(actor=request.user, entity=obj, intervals=intervals)
+        else:
+            services.entity_create(actor=request.user, entity=obj, intervals=intervals)
 
-def save_entity_forms(request: HttpRequest, formset: Any) -> None:
-    """Route an entity formset through the entity services (and record, as formset.save() would,
-    what changed for the admin's history message)."""
-    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-    try:
-        for form in formset.deleted_forms:
-            if form.instance.pk:
-                services.entity_delete(actor=request.user, entity=form.instance)
-                formset.deleted_objects.append(form.instance)
-        for form in formset.forms:
-            if form in formset.deleted_forms or not form.has_changed():
-                continue
-            entity = form.save(commit=False)
-            intervals = form.cleaned_data.get("number_plan", [])
-            if entity.pk:
-                services.entity_update(actor=request.user, entity=entity, intervals=intervals)
-                formset.changed_objects.append((entity, form.changed_data))
-            else:
-                services.entity_create(actor=request.user, entity=entity, intervals=intervals)
-                formset.new_objects.append(entity)
-    except ValidationError as error:
-        raise ServiceRefused(" ".join(error.messages)) from error
+    def delete_row(self, request: HttpRequest, obj: Entity) -> None:
+        services.entity_delete(actor=request.user, entity=obj)
 
 
 @admin.register(Tenant)
@@ -107,12 +97,6 @@ class TenantAdmin(SyncStateAdminMixin, ScopedAdmin):
         if field_name == "organization":
             return access.organizations_for(request.user, Tenant, ADD).filter(kind="customer")
         return choices
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        if formset.model is Entity:
-            save_entity_forms(request, formset)
-        else:
-            super().save_formset(request, form, formset, change)
 
 
 @admin.register(NumberInterval)
