@@ -18,7 +18,16 @@ from telephony.imports import export, services
 from telephony.imports.base import describe_error
 from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS
 from telephony.imports.reading import ENCODINGS
-from telephony.models import ImportKind, ImportMode, ImportRun, LineTemplate, PhoneNumber, ProvisioningJob, Tenant
+from telephony.models import (
+    ImportKind,
+    ImportMode,
+    ImportRun,
+    ImportStatus,
+    LineTemplate,
+    PhoneNumber,
+    ProvisioningJob,
+    Tenant,
+)
 from tenants import access
 from tenants.access import ADD, CHANGE, VIEW
 from tenants.admin import OrganizationAdmin
@@ -172,10 +181,18 @@ class OrganizationImportAdmin(ImportExportMixin, OrganizationAdmin):
 class ImportRunAdmin(ScopedAdmin):
     """Every CSV import: its page is the preview, the confirmation and the progress bar."""
 
-    list_display = ["__str__", "status", "organization", "row_count", "error_count", "created_by", "created_at"]
+    list_display = ["__str__", "status", "organization", "rows_read", "errors_found", "created_by", "created_at"]
     list_filter = ["kind", "status"]
     list_select_related = ["organization", "created_by"]
     search_fields = ["file_name"]
+
+    @admin.display(description="rows", ordering="row_count")
+    def rows_read(self, run: ImportRun) -> Any:
+        return "—" if run.status == ImportStatus.UNREADABLE else run.row_count
+
+    @admin.display(description="errors", ordering="error_count")
+    def errors_found(self, run: ImportRun) -> Any:
+        return "—" if run.status == ImportStatus.UNREADABLE else run.error_count
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -176,7 +176,7 @@ def import_run_check(*, run_id: int) -> ImportRun:
         csv_file = _read(run)
         outcome = importer.run(csv_file, progress=_progress_writer(run) if in_background(run) else None)
     except FileProblem as problem:
-        return _store(run, Outcome(), status=ImportStatus.INVALID, message=str(problem))
+        return _unreadable(run, problem)
     _store_columns(run, importer)
     status = ImportStatus.INVALID if outcome.error_total else ImportStatus.VALIDATED
     return _store(run, outcome, status=status)
@@ -215,7 +215,7 @@ def import_run_commit(*, run_id: int, dispatch: bool = True) -> ImportRun:
             if outcome.error_total:
                 raise _Refused(outcome)
     except FileProblem as problem:
-        return _store(run, Outcome(), status=ImportStatus.INVALID, message=str(problem))
+        return _unreadable(run, problem)
     except _Refused as refused:
         return _store(
             run,
@@ -229,6 +229,14 @@ def import_run_commit(*, run_id: int, dispatch: bool = True) -> ImportRun:
     ImportRun.objects.filter(pk=run.pk).update(batch=batch)
     run.batch = batch
     return _store(run, outcome, status=ImportStatus.COMMITTED, finished=True)
+
+
+def _unreadable(run: ImportRun, problem: FileProblem) -> ImportRun:
+    """The file as a whole is refused: no row was checked, so there are no counts, and the
+    delimiter guessed for a file that is not read as CSV is not claimed either."""
+    ImportRun.objects.filter(pk=run.pk).update(delimiter="")
+    run.delimiter = ""
+    return _store(run, Outcome(), status=ImportStatus.UNREADABLE, message=str(problem))
 
 
 def _store_columns(run: ImportRun, importer: Any) -> None:
@@ -266,7 +274,7 @@ def _store(run: ImportRun, outcome: Outcome, *, status: str, message: str = "", 
         "unknown_columns",
         "updated_at",
     ]
-    if status in (ImportStatus.COMMITTED, ImportStatus.INVALID, ImportStatus.FAILED):
+    if status in (ImportStatus.COMMITTED, ImportStatus.INVALID, ImportStatus.UNREADABLE, ImportStatus.FAILED):
         # The file is not needed any more, and it may hold voicemail PINs: keep only the outcome.
         run.content = b""
         fields.append("content")

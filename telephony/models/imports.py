@@ -28,6 +28,7 @@ class ImportStatus(models.TextChoices):
     UPLOADED = "uploaded", "Uploaded"
     VALIDATING = "validating", "Checking"
     INVALID = "invalid", "Has errors"
+    UNREADABLE = "unreadable", "Cannot be read"  # the file as a whole, before any row (see `message`)
     VALIDATED = "validated", "Ready to import"
     COMMITTING = "committing", "Importing"
     COMMITTED = "committed", "Imported"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 
 from telephony.imports.base import describe_error
 from telephony.models import ImportRun, ImportStatus, PbxUser, ProvisioningJob
@@ -65,6 +66,20 @@ def test_one_bad_row_is_reported_by_row_and_column_and_nothing_is_imported(admin
     assert errors.decode().splitlines()[0] == "row,column,message" and "9999" in errors.decode()
     assert admin_client.post(reverse("selfservice:import_confirm", args=[run.pk])).status_code == 302
     assert not PbxUser.objects.filter(username__startswith="imp").exists()
+
+
+@pytest.mark.parametrize(
+    "content", [b"first_name:last_name:exten\nAda:Lovelace:2300\n", b"first_name,last_name,exten\n"]
+)
+def test_a_file_that_cannot_be_read_says_so_without_counts(admin_client, customer, content):
+    upload(admin_client, customer, content)
+    run = ImportRun.objects.get()
+    assert run.status == ImportStatus.UNREADABLE and run.message
+    page = admin_client.get(reverse("selfservice:import_run", args=[run.pk])).content.decode()
+    assert f"Cannot be read: {escape(run.message)}" in page
+    assert "Has errors" not in page and "0</strong> errors" not in page and "separated" not in page
+    listed = admin_client.get(reverse("selfservice:imports")).content.decode()
+    assert "Cannot be read" in listed and "0 rows" not in listed
 
 
 def test_the_export_holds_the_customers_users_only(admin_client, customer, sibling):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 
 from telephony.models import ImportRun, ImportStatus, JobStatus, PbxUser, ProvisioningJob
 from tenants.models import Role
@@ -154,3 +155,25 @@ def test_the_customers_export_holds_only_the_logins_scope(tree, world, member, c
     client.force_login(member(tree.sibling, Role.ADMIN))
     body = b"".join(client.get(reverse("admin:tenants_organization_export")).streaming_content).decode()
     assert "Sibling customer" in body and world.tenant.name not in body and "Customer," not in body
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"first_name:last_name:exten\nAda:Lovelace:1701\n", "Is the delimiter right?"),
+        (b"first_name,last_name,exten\n", "The file has a header row but no data rows."),
+    ],
+    ids=["colon separated", "header only"],
+)
+def test_a_file_that_cannot_be_read_says_so_without_counts(world, staff, client, data, message):
+    client.force_login(staff)
+    upload(client, world, data=data)
+    run = ImportRun.objects.get()
+    assert (run.status, run.delimiter, run.error_count) == (ImportStatus.UNREADABLE, "", 0)
+    page = client.get(reverse("admin:telephony_importrun_run", args=[run.pk])).content.decode()
+    assert "Cannot be read" in page and f"Cannot be read: {escape(run.message)}" in page and message in run.message
+    assert "Has errors" not in page and "0 errors" not in page and "separated" not in page and "0 rows" not in page
+    listed = client.get(reverse("admin:telephony_importrun_changelist")).content.decode()
+    assert (
+        '<td class="field-status">Cannot be read</td>' in listed and '<td class="field-errors_found">—</td>' in listed
+    )

@@ -109,6 +109,8 @@ def test_broken_files_get_a_clear_message_and_write_nothing(name, world, staff):
     )
     run = import_run_check(run_id=run.pk)
     shown = run.message + " ".join(message for _row, _column, message in run.errors)
-    assert run.status == ImportStatus.INVALID, shown
+    # a file refused as a whole cannot be read; one refused row by row has errors
+    assert run.status == (ImportStatus.INVALID if run.errors else ImportStatus.UNREADABLE), shown
+    assert bool(run.message) != bool(run.errors), shown
     assert expected in shown
     assert not PbxUser.objects.exists() and not ProvisioningJob.objects.exists()
