@@ -8,10 +8,12 @@ from typing import Any
 
 from crispy_bootstrap5.bootstrap5 import Switch
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
 from django import forms
+from django.utils.html import format_html
 
 from telephony import selectors_selfservice as selectors
+from telephony.line_features import TenantLine
 from telephony.models import PbxUser, PhoneNumber, Tenant
 from telephony.models.users import validate_pin
 
@@ -27,15 +29,58 @@ def _helper(submit_label: str, *layout: Any) -> FormHelper:
     return helper
 
 
-def _forwarding_fieldset() -> Fieldset:
-    return Fieldset(
-        "Call forwarding",
-        "forward_always",
-        "forward_busy",
-        Row(
-            Column("forward_no_answer", css_class="col-sm-8"), Column("forward_no_answer_timeout", css_class="col-sm-4")
-        ),
-    )
+def _drop_fields_not_kept(form: forms.BaseForm, line: TenantLine) -> None:
+    """Offer only what the tenant's PBX keeps per user; the rest keeps its stored value."""
+    for name in line.fields_not_kept:
+        form.fields.pop(name, None)
+    if "forward_no_answer" not in form.fields:
+        form.fields.pop("forward_no_answer_timeout", None)
+
+
+def _not_kept_note(line: TenantLine, what: str) -> HTML:
+    return HTML(format_html('<p class="form-text">{} keeps no {} per user.</p>', line.platform, what))
+
+
+def _forwarding_fieldset(form: forms.BaseForm, line: TenantLine) -> Fieldset:
+    present = [name for name in ("forward_always", "forward_busy") if name in form.fields]
+    if "forward_no_answer" in form.fields:
+        present.append(
+            Row(
+                Column("forward_no_answer", css_class="col-sm-8"),
+                Column("forward_no_answer_timeout", css_class="col-sm-4"),
+            )
+        )
+    if not present:
+        return Fieldset("Call forwarding", _not_kept_note(line, "call forwarding"))
+    if line.features.busy_with_no_answer and "forward_busy" in form.fields:
+        form.fields["forward_busy"].help_text = (
+            f"{line.platform} forwards busy and unanswered calls to one destination: leave empty, or use the "
+            "no-answer number."
+        )
+    return Fieldset("Call forwarding", *present)
+
+
+def _voicemail_fieldset(form: forms.BaseForm, line: TenantLine, *extra: str) -> Fieldset:
+    present = [Switch(name) for name in ("voicemail_enabled", "voicemail_to_email") if name in form.fields]
+    present += [name for name in extra if name in form.fields]
+    if "voicemail_enabled" not in form.fields:
+        return Fieldset(
+            "Voicemail",
+            HTML(
+                format_html(
+                    '<p class="form-text">On {} voicemail comes from the line template ({}: {}).</p>',
+                    line.platform,
+                    form.instance.template,
+                    "on" if form.instance.template.voicemail_enabled else "off",
+                )
+            ),
+            *present,
+        )
+    return Fieldset("Voicemail", *present)
+
+
+def _present(form: forms.BaseForm, *names: str) -> list[str]:
+    return [name for name in names if name in form.fields]
 
 
 def _phone_input(placeholder: str = "") -> forms.TextInput:
@@ -84,6 +129,7 @@ class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, tenant: Tenant, login: Any, **kwargs: Any):
         super().__init__(*args, instance=PbxUser(tenant=tenant), **kwargs)
+        _drop_fields_not_kept(self, TenantLine.of(tenant))
         next_free = self.setup_plan(tenant, login)
         # Offer the first entity with room, its next free number, and the first usable template.
         entities = self.entities
@@ -101,11 +147,18 @@ class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
             Fieldset(
                 "Person",
                 Row(Column("first_name", css_class="col-sm-6"), Column("last_name", css_class="col-sm-6")),
-                "display_name",
+                *_present(self, "display_name"),
                 Row(Column("username", css_class="col-sm-6"), Column("email", css_class="col-sm-6")),
                 "mobile_number",
             ),
-            Fieldset("Line", "entity", "internal_number", "template", "number", Switch("voicemail_enabled")),
+            Fieldset(
+                "Line",
+                "entity",
+                "internal_number",
+                "template",
+                "number",
+                *[Switch(name) for name in _present(self, "voicemail_enabled")],
+            ),
         )
 
     def clean_username(self) -> str:
@@ -123,13 +176,14 @@ class UserEditForm(_NumberPlanMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, login: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        _drop_fields_not_kept(self, TenantLine.of(self.instance.tenant_id))
         self.setup_plan(self.instance.tenant, login)
         self.helper = _helper(
             "Save changes",
             Fieldset(
                 "Person",
                 Row(Column("first_name", css_class="col-sm-6"), Column("last_name", css_class="col-sm-6")),
-                "display_name",
+                *_present(self, "display_name"),
                 "email",
                 "mobile_number",
             ),
@@ -139,7 +193,7 @@ class UserEditForm(_NumberPlanMixin, forms.ModelForm):
 
 class _LineForm(forms.ModelForm):
     def _post_clean(self) -> None:
-        if not self.cleaned_data.get("voicemail_enabled"):
+        if not self.cleaned_data.get("voicemail_enabled", self.instance.voicemail_enabled):
             # The service drops the PIN of a line without voicemail; do the same before the model's
             # own check ("Turn voicemail on to set a PIN") sees the stored one.
             self.instance.voicemail_pin = None
@@ -156,11 +210,12 @@ class LineSettingsForm(_LineForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
+        self.line = line = TenantLine.of(self.instance.tenant_id)
+        _drop_fields_not_kept(self, line)
+        if "voicemail_enabled" in self.fields:
+            self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
         self.helper = _helper(
-            "Save voicemail and forwarding",
-            Fieldset("Voicemail", Switch("voicemail_enabled"), Switch("voicemail_to_email")),
-            _forwarding_fieldset(),
+            "Save voicemail and forwarding", _voicemail_fieldset(self, line), _forwarding_fieldset(self, line)
         )
 
 
@@ -184,18 +239,25 @@ class MyLineForm(_LineForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["email"].help_text = "Where voicemail is sent when e-mailing it is on."
-        self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
+        self.line = line = TenantLine.of(self.instance.tenant_id)
+        _drop_fields_not_kept(self, line)
+        if not line.keeps("voicemail_pin"):
+            self.fields.pop("new_pin")
+        if "voicemail_to_email" in self.fields:
+            self.fields["email"].help_text = "Where voicemail is sent when e-mailing it is on."
+        if "voicemail_enabled" in self.fields:
+            self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
         self.helper = _helper(
             "Save my line",
-            Fieldset("About me", "display_name", "email"),
-            Fieldset("Voicemail", Switch("voicemail_enabled"), Switch("voicemail_to_email"), "new_pin"),
-            _forwarding_fieldset(),
+            Fieldset("About me", *_present(self, "display_name"), "email"),
+            _voicemail_fieldset(self, line, "new_pin"),
+            _forwarding_fieldset(self, line),
         )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if cleaned.get("new_pin") and not cleaned.get("voicemail_enabled"):
+        voicemail_on = cleaned.get("voicemail_enabled", self.instance.voicemail_enabled)
+        if cleaned.get("new_pin") and not voicemail_on:
             self.add_error("new_pin", "Turn voicemail on to set a PIN.")
         return cleaned
 

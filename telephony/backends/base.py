@@ -161,6 +161,23 @@ class TemplateSpec:
     identity: BackendIdentity = field(default_factory=BackendIdentity)
 
 
+@dataclass(frozen=True)
+class LineFeatures:
+    """What a platform keeps for each user beyond name, internal number, template and e-mail. The
+    portal offers and accepts only these, so that no setting is saved that the PBX would silently
+    drop while the portal shows it as pushed."""
+
+    display_name: bool = True
+    forward_always: bool = True
+    forward_busy: bool = True
+    forward_no_answer: bool = True
+    busy_with_no_answer: bool = False  # busy and unanswered calls share one forwarding destination
+    voicemail: bool = True  # on/off per user; without it the line template decides
+    voicemail_to_email: bool = False
+    voicemail_pin: bool = True
+    external_numbers: int | None = None  # the most a user may have; None: no limit
+
+
 @dataclass
 class ForwardingSpec:
     always: str = ""  # destination; empty = off
@@ -231,6 +248,7 @@ class Driver(abc.ABC):
     """
 
     kind: ClassVar[str]
+    line_features: ClassVar[LineFeatures] = LineFeatures()
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         self.connection = connection
@@ -316,6 +334,14 @@ _REGISTRY: dict[str, type[Driver]] = {}
 def register(driver_class: type[Driver]) -> type[Driver]:
     _REGISTRY[driver_class.kind] = driver_class
     return driver_class
+
+
+def line_features_of(kind: str) -> LineFeatures:
+    """What the platforms of this kind keep per user (see LineFeatures)."""
+    from telephony.backends import drivers  # noqa: F401  (registers every driver)
+
+    driver_class = _REGISTRY.get(kind)
+    return driver_class.line_features if driver_class else LineFeatures()
 
 
 def driver_for(connection: Connection, *, log: ExchangeLog | None = None) -> Driver:

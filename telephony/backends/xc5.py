@@ -45,6 +45,7 @@ from telephony.backends.base import (
     Driver,
     EntitySpec,
     HealthInfo,
+    LineFeatures,
     ServerInfo,
     TemplateSpec,
     TenantInfo,
@@ -82,6 +83,8 @@ class Xc5Driver(Driver):
     """The XC5-XS system provisioning API behind the portal's operations (see the module docstring)."""
 
     kind = KIND_XC5
+    # XC5's no-answer forward (CFNA) also takes busy calls: one destination for both.
+    line_features = LineFeatures(busy_with_no_answer=True)
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         super().__init__(connection, log=log)

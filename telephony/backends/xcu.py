@@ -30,6 +30,7 @@ from telephony.backends.base import (
     Driver,
     EntitySpec,
     HealthInfo,
+    LineFeatures,
     NumberState,
     ServerInfo,
     TemplateSpec,
@@ -61,6 +62,16 @@ class XcuDriver(Driver):
     """Talks to one XCU over its cookie-session REST API (see the module docstring for the mapping)."""
 
     kind = KIND_XCU
+    # An XCU user is a name, numbers, e-mail and a line template: voicemail is the template's.
+    line_features = LineFeatures(
+        display_name=False,
+        forward_always=False,
+        forward_busy=False,
+        forward_no_answer=False,
+        voicemail=False,
+        voicemail_pin=False,
+        external_numbers=1,
+    )
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         super().__init__(connection, log=log)

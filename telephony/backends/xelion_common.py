@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from telephony.backends.base import Connection, Driver, TenantInfo, TenantRef
+from telephony.backends.base import Connection, Driver, LineFeatures, TenantInfo, TenantRef
 from telephony.backends.errors import NotFoundError
 from telephony.backends.http import ExchangeLog, HttpClient
 from telephony.backends.xelion_content import XelionTenantContent
@@ -26,6 +26,8 @@ def root_url(base_url: str) -> str:
 class XelionDriverBase(XelionTenantContent, Driver):
     """Sessions and clients of a Xelion driver; subclasses say how a tenant's session logs in."""
 
+    # A Xelion phoneline has no busy redirection; the voicemail PIN is not in the API.
+    line_features = LineFeatures(forward_busy=False, voicemail_pin=False)
     renew_margin_seconds = 60.0  # renew a token this long before its validUntil
     page_size: int | None = None  # None: the server's default page (15)
 

@@ -6,6 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from telephony.line_features import TenantLine
 from telephony.models import PbxUser, PhoneNumber, Tenant
 from telephony.provisioning import planning
 from telephony.validators import normalize_e164
@@ -21,6 +22,8 @@ def phone_number_create(*, actor: AbstractBaseUser, number: PhoneNumber) -> Phon
     number.number = normalize_e164(number.number)
     _require_visible_targets(actor, number)
     number.full_clean()
+    if number.assigned_user_id:
+        TenantLine.of(number.tenant_id).check_number_room(number.assigned_user, number)
     number.save()
     if not planning.number_assignment_changed(number, previous_user=None, actor=actor):
         planning.nothing_to_push(number)
@@ -46,6 +49,8 @@ def phone_number_update(*, actor: AbstractBaseUser, number: PhoneNumber) -> Phon
         number.assigned_user = None
     _require_visible_targets(actor, number)
     number.full_clean()
+    if number.assigned_user_id and number.assigned_user_id != stored.assigned_user_id:
+        TenantLine.of(number.tenant_id).check_number_room(number.assigned_user, number)
     number.save()
     if not planning.number_assignment_changed(number, previous_user=stored.assigned_user, actor=actor):
         planning.nothing_to_push(number)

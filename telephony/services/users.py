@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from types import SimpleNamespace
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from telephony.line_features import NOT_KEPT, TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
 from telephony.provisioning import planning
 from telephony.services.numbers import phone_number_update
@@ -23,6 +25,7 @@ def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     user.tenant = tenant
     _require_usable_template(actor, user)
     user.full_clean()
+    TenantLine.of(tenant).check_settings(user)
     validate_room_for_users(tenant, adding=1)
     user.save()
     planning.user_created(user, actor=actor)
@@ -41,6 +44,7 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     if user.template_id != stored.template_id:
         _require_usable_template(actor, user)
     user.full_clean()
+    TenantLine.of(stored.tenant_id).check_settings(user, stored)
     user.save()
     planning.user_updated(user, actor=actor)
     return user
@@ -112,6 +116,7 @@ def pbx_user_line_update(*, actor: AbstractBaseUser, user: PbxUser, new_pin: str
     if not stored.voicemail_enabled:
         stored.voicemail_pin = None
     stored.full_clean()
+    TenantLine.of(stored.tenant_id).check_settings(stored, SimpleNamespace(**before))
     if all(getattr(stored, name) == value for name, value in before.items()):
         return stored
     stored.save()
@@ -126,6 +131,9 @@ def pbx_user_reset_voicemail_pin(*, actor: AbstractBaseUser, user: PbxUser) -> s
     _require_line_access(actor, stored)
     if not stored.voicemail_enabled:
         raise ValidationError({"voicemail_enabled": "Turn voicemail on before resetting its PIN."})
+    line = TenantLine.of(stored.tenant_id)
+    if not line.keeps("voicemail_pin"):
+        raise ValidationError({"voicemail_pin": NOT_KEPT["voicemail_pin"].format(platform=line.platform)})
     pin = "".join(secrets.choice("0123456789") for _ in range(GENERATED_PIN_DIGITS))
     stored.voicemail_pin = pin
     stored.full_clean()
@@ -146,6 +154,7 @@ def pbx_user_assign_number(*, actor: AbstractBaseUser, user: PbxUser, number: Ph
         raise ValidationError({"number": f"{stored.number} is already taken by another user."})
     if stored.assigned_user_id == holder.pk:
         return stored
+    TenantLine.of(holder.tenant_id).check_number_room(holder, stored, field="number")
     stored.assigned_user = holder
     return phone_number_update(actor=actor, number=stored)
 

@@ -60,7 +60,8 @@ class Customer:
 
 
 def build_customer(owner: Organization, organization: Organization, name: str) -> Customer:
-    platform = PlatformFactory(organization=owner)
+    # XC5 keeps every setting of a line the self-service site offers (XCU's limits: test_line_features)
+    platform = PlatformFactory(organization=owner, kind="xc5", base_url="http://127.0.0.1:9/api-sys/")
     server = ServerFactory(platform=platform)
     tenant = TenantFactory(
         organization=organization, server=server, name=name, label=f"{name.title()} HQ", licences=500

@@ -65,7 +65,7 @@ def line_data(**overrides: Any) -> dict[str, Any]:
     data = {
         "voicemail_enabled": "on",
         "forward_always": "",
-        "forward_busy": "0612345678",
+        "forward_busy": "0687654321",  # XC5 forwards busy and unanswered calls to one destination
         "forward_no_answer": "0687654321",
         "forward_no_answer_timeout": "25",
     }

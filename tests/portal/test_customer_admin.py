@@ -158,7 +158,7 @@ def test_voicemail_and_forwarding_are_saved_through_the_line_service(admin_clien
     line = PbxUser.objects.get(pk=customer.line.pk)
     assert (line.forward_always, line.forward_busy, line.forward_no_answer_timeout) == (
         "+31201112222",
-        "0612345678",
+        "0687654321",
         25,
     )
     assert line.voicemail_pin == "97531", "the PIN stays while voicemail stays on"

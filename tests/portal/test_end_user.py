@@ -18,10 +18,9 @@ def form_data(**overrides):
         "display_name": "Alice L.",
         "email": "alice@example.net",
         "voicemail_enabled": "on",
-        "voicemail_to_email": "on",
         "new_pin": "",
         "forward_always": "",
-        "forward_busy": "+31612345678",
+        "forward_busy": "0201234567",  # XC5 forwards busy and unanswered calls to one destination
         "forward_no_answer": "0201234567",
         "forward_no_answer_timeout": "30",
     }
@@ -47,9 +46,9 @@ def test_setting_forwarding_voicemail_pin_and_email_pushes_one_update(end_user_c
     response = end_user_client.post(MY_LINE, form_data(new_pin="987654"))
     assert response.status_code == 302
     line = PbxUser.objects.get(pk=customer.line.pk)
-    assert (line.display_name, line.email, line.voicemail_to_email) == ("Alice L.", "alice@example.net", True)
+    assert (line.display_name, line.email) == ("Alice L.", "alice@example.net")
     assert (line.forward_busy, line.forward_no_answer, line.forward_no_answer_timeout) == (
-        "+31612345678",
+        "0201234567",
         "0201234567",
         30,
     )
@@ -58,7 +57,7 @@ def test_setting_forwarding_voicemail_pin_and_email_pushes_one_update(end_user_c
     assert (job.operation, job.created_by) == ("user.update", customer.end_user)
     assert job.payload["user"]["forwarding"] == {
         "always": "",
-        "busy": "+31612345678",
+        "busy": "0201234567",
         "no_answer": "0201234567",
         "no_answer_timeout": 30,
     }
@@ -77,7 +76,6 @@ def test_saving_without_a_change_pushes_nothing(end_user_client, customer):
     unchanged = form_data(
         display_name="",
         email=line.email,
-        voicemail_to_email=None,
         forward_busy="",
         forward_no_answer="",
         forward_no_answer_timeout=str(line.forward_no_answer_timeout),

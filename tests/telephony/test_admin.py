@@ -377,9 +377,9 @@ def test_an_administrator_renames_their_own_organization(tree, member, client):
 
 def test_the_voicemail_pin_is_never_rendered_and_is_kept_unless_replaced(tree, member, client):
     client.force_login(member(tree.reseller, Role.OPERATOR))
-    user = PbxUserFactory(
-        entity=EntityFactory(tenant=TenantFactory(organization=tree.customer)), voicemail_enabled=True
-    )
+    keeps_pins = PlatformFactory(kind="xc5", base_url="http://127.0.0.1:9/api-sys/")
+    tenant = TenantFactory(organization=tree.customer, server=ServerFactory(platform=keeps_pins))
+    user = PbxUserFactory(entity=EntityFactory(tenant=tenant), voicemail_enabled=True)
     user.voicemail_pin = "8642"
     user.save()
     page = client.get(url(PbxUser, "change", user.pk)).content.decode()

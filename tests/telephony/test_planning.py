@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from telephony.models import JobStatus, PbxUser, PhoneNumber, ProvisioningJob, SyncState, Tenant
+from telephony.models import JobStatus, PbxUser, PhoneNumber, Platform, ProvisioningJob, SyncState, Tenant
 from telephony.services.numbers import phone_number_create, phone_number_update
 from telephony.services.templates import line_template_update
 from telephony.services.tenants import tenant_delete, tenant_update
@@ -137,6 +137,8 @@ def test_only_xelion_tenants_start_and_stop(world, superuser, tree):
 
 
 def test_the_voicemail_pin_never_goes_into_a_payload(world, superuser):
+    # on a platform that keeps voicemail PINs
+    Platform.objects.filter(pk=world.platform.pk).update(kind="xc5", base_url="http://127.0.0.1:9/api-sys/")
     user = new_user(world)
     user.voicemail_enabled, user.voicemail_pin = True, "97531"
     pbx_user_create(actor=superuser, user=user)

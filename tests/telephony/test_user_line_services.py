@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from telephony.models import PbxUser, PhoneNumber, ProvisioningJob
+from telephony.models import PbxUser, PhoneNumber, Platform, ProvisioningJob
 from telephony.services.users import (
     pbx_user_assign_number,
     pbx_user_create_with_number,
@@ -24,7 +24,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(tree):
-    return xcu_world("http://127.0.0.1:9/api/1.0/", tree.reseller, tree.customer)
+    """A tenant on a platform that keeps every line setting (XCU's limits: test_line_features)."""
+    world = xcu_world("http://127.0.0.1:9/api/1.0/", tree.reseller, tree.customer)
+    Platform.objects.filter(pk=world.platform.pk).update(kind="xc5", base_url="http://127.0.0.1:9/api-sys/")
+    return world
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from portal.selfservice.forms import AddNumberForm, LineSettingsForm, UserCreate
 from portal.selfservice.guards import customer_admin_required
 from portal.selfservice.views.common import add_service_error, page
 from telephony import selectors_selfservice as selectors
+from telephony.line_features import TenantLine
 from telephony.services import users as services
 from tenants.access import CHANGE, DELETE
 
@@ -113,13 +114,18 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = selectors.user_of(request.user, pk)
     may_change = selectors.may_change(request.user, user)
     line_form = number_form = None
+    line_rules = TenantLine.of(user.tenant_id)
+    room_for_a_number = line_rules.may_add_number(len(user.phone_numbers.all()))
     if may_change:
         line_form = LineSettingsForm(instance=user)
         line_form.helper.form_action = reverse("selfservice:user_line", args=[user.pk])
-        number_form = AddNumberForm(tenant=user.tenant)
-        number_form.helper.form_action = reverse("selfservice:user_number_add", args=[user.pk])
+        if room_for_a_number:
+            number_form = AddNumberForm(tenant=user.tenant)
+            number_form.helper.form_action = reverse("selfservice:user_number_add", args=[user.pk])
     context = {
         "line": user,
+        "line_rules": line_rules,
+        "room_for_a_number": room_for_a_number,
         "may_change": may_change,
         "line_form": line_form,
         "number_form": number_form,

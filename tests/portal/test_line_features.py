@@ -1,0 +1,55 @@
+"""The self-service pages offer only the settings the tenant's PBX keeps per user, and say so for the
+rest; on XiVO XCU that is no forwarding, voicemail from the line template and one external number."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from telephony.models import PbxUser, Platform, ProvisioningJob
+from tests.portal.routes import line_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def on_xcu(customer):
+    Platform.objects.filter(servers__tenants=customer.tenant).update(kind="xcu", base_url="http://127.0.0.1:9/api/1.0/")
+    return customer
+
+
+def test_the_user_page_on_xcu_offers_no_forwarding_pin_or_second_number(admin_client, on_xcu):
+    response = admin_client.get(reverse("selfservice:user_detail", args=[on_xcu.line.pk]))
+    body = response.content.decode()
+    form = response.context["line_form"]
+    assert not {"forward_always", "forward_busy", "forward_no_answer", "voicemail_enabled"} & set(form.fields)
+    assert "XiVO XCU keeps no call forwarding per user" in body
+    assert "voicemail comes from the line template" in body
+    assert response.context["number_form"] is None, "the line already has its one external number"
+    assert "XiVO XCU keeps 1 external number per user" in body
+    assert "Reset the voicemail PIN" not in body
+
+
+def test_a_forged_post_of_forwarding_on_xcu_changes_nothing(admin_client, on_xcu):
+    admin_client.post(reverse("selfservice:user_line", args=[on_xcu.line.pk]), line_data())
+    assert PbxUser.objects.get(pk=on_xcu.line.pk).forward_busy == ""
+    assert not ProvisioningJob.objects.exists()
+
+
+def test_my_line_on_xcu_keeps_name_and_email_only(end_user_client, on_xcu):
+    response = end_user_client.get(reverse("selfservice:my_line"))
+    assert set(response.context["form"].fields) == {"email"}
+    assert "XiVO XCU keeps no call forwarding per user" in response.content.decode()
+
+
+def test_the_create_form_on_xcu_has_no_display_name_or_voicemail_switch(admin_client, on_xcu):
+    response = admin_client.get(reverse("selfservice:user_create", args=[on_xcu.tenant.pk]))
+    assert not {"display_name", "voicemail_enabled"} & set(response.context["form"].fields)
+
+
+def test_on_xc5_everything_but_emailing_voicemail_is_offered(admin_client, customer):
+    response = admin_client.get(reverse("selfservice:user_detail", args=[customer.line.pk]))
+    fields = set(response.context["line_form"].fields)
+    assert {"forward_always", "forward_busy", "forward_no_answer", "voicemail_enabled"} <= fields
+    assert "voicemail_to_email" not in fields
+    assert "one destination" in response.content.decode(), "the busy field says XC5 shares it with no-answer"
