@@ -94,7 +94,12 @@ def imports_home(request: HttpRequest) -> HttpResponse:
             else:
                 import_services.import_run_start_check(run=run)
                 return redirect("selfservice:import_run", run_id=run.pk)
-    context = {"form": form, "runs": list(selectors.import_runs_of(request.user)[:10]), "columns": USER_COLUMNS}
+    context = {
+        "form": form,
+        "runs": list(selectors.import_runs_of(request.user)[:10]),
+        "columns": USER_COLUMNS,
+        "template_tenant": form["tenant"].value() if form is not None else "",
+    }
     return page(request, "selfservice/imports.html", context)
 
 
@@ -150,7 +155,17 @@ def import_errors(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
 @customer_admin_required
 @require_GET
 def import_template(request: HttpRequest) -> StreamingHttpResponse:
-    return _csv(export.template_lines(USER_COLUMNS), "users-template.csv")
+    """The template, its example row filled from the tenant chosen on the form (`?tenant=`, one of
+    the login's), else from the login's first tenant; the generic example only if it has none."""
+    tenants = sorted(selectors.tenants_for_new_users(request.user), key=lambda t: t.name)  # the form's order
+    wanted = request.GET.get("tenant", "")
+    if wanted:
+        tenant = next((t for t in tenants if str(t.pk) == wanted), None)
+        if tenant is None:
+            raise Http404("No tenant matches the given query.")
+    else:
+        tenant = tenants[0] if tenants else None
+    return _csv(export.user_template_lines(actor=request.user, tenant=tenant), "users-template.csv")
 
 
 @customer_admin_required

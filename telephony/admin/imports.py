@@ -107,16 +107,16 @@ class ImportExportMixin:
         if not self.has_add_permission(request):
             raise Http404("Nothing to import into.")
         initial = {}
-        if self.import_kind == ImportKind.USERS and request.GET.get("tenant"):
-            if not request.GET["tenant"].isdigit():
-                raise Http404("No tenant matches the given query.")
-            tenant = get_object_or_404(
-                access.restrict(Tenant.objects.all(), request.user, VIEW), pk=request.GET["tenant"]
-            )
+        tenant = self._chosen_tenant(request) if self.import_kind == ImportKind.USERS else None
+        if tenant is not None:
             initial["tenant"] = tenant.pk
         form = UploadForm(
             request.POST or None, request.FILES or None, kind=self.import_kind, actor=request.user, initial=initial
         )
+        if "tenant" in form.fields and "tenant" not in initial:
+            only = list(form.fields["tenant"].queryset.values_list("pk", flat=True)[:2])
+            if len(only) == 1:  # the login's one tenant (an entity administrator's, typically)
+                form.initial["tenant"] = only[0]
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
@@ -137,21 +137,44 @@ class ImportExportMixin:
             else:
                 services.import_run_start_check(run=run)
                 return HttpResponseRedirect(reverse("admin:telephony_importrun_run", args=[run.pk]))
+        template_url = reverse(f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_import_template")
+        chosen = str(form["tenant"].value() or "") if "tenant" in form.fields else ""
+        chosen = chosen if chosen.isdigit() else ""
         context = {
             **self.admin_site.each_context(request),
             "title": f"Import {self.model._meta.verbose_name_plural} from CSV",
             "opts": self.model._meta,
             "form": form,
             "columns": COLUMNS[self.import_kind],
-            "template_url": reverse(
-                f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_import_template"
+            "template_base": template_url,
+            "template_url": f"{template_url}?tenant={chosen}" if chosen else template_url,
+            "template_tenant_field": form["tenant"].id_for_label if "tenant" in form.fields else "",
+            "media": self.media
+            + forms.Media(
+                css={"all": ["telephony/imports.css"]}, js=[forms.Script("telephony/import-upload.js", defer=True)]
             ),
-            "media": self.media + forms.Media(css={"all": ["telephony/imports.css"]}),
         }
         return TemplateResponse(request, "admin/imports/upload.html", context)
 
     def template_view(self, request: HttpRequest) -> StreamingHttpResponse:
-        return _csv_response(export.template_lines(COLUMNS[self.import_kind]), f"{self.import_kind}-template.csv")
+        """The native header and an example row: filled from the tenant chosen on the upload form
+        (`?tenant=`) for users, else the generic example."""
+        tenant = self._chosen_tenant(request) if self.import_kind == ImportKind.USERS else None
+        if tenant is not None:
+            lines = export.user_template_lines(actor=request.user, tenant=tenant)
+        else:
+            lines = export.template_lines(COLUMNS[self.import_kind])
+        return _csv_response(lines, f"{self.import_kind}-template.csv")
+
+    @staticmethod
+    def _chosen_tenant(request: HttpRequest) -> Tenant | None:
+        """The tenant `?tenant=` names, among those the login sees (anything else: 404)."""
+        wanted = request.GET.get("tenant", "")
+        if not wanted:
+            return None
+        if not wanted.isdigit():
+            raise Http404("No tenant matches the given query.")
+        return get_object_or_404(access.restrict(Tenant.objects.all(), request.user, VIEW), pk=wanted)
 
     def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
         if not self.has_view_permission(request):

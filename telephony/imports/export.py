@@ -14,7 +14,7 @@ from telephony.imports.base import escape
 from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS, Column
 from telephony.models import PbxUser, PhoneNumber, Tenant
 from tenants import access
-from tenants.access import VIEW
+from tenants.access import CHANGE, VIEW
 from tenants.models import Organization, OrganizationKind
 
 CHUNK = 2000
@@ -39,11 +39,71 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]
         yield writer.writerow([escape(cell) for cell in row])
 
 
-def template_lines(columns: tuple[Column, ...]) -> Iterator[str]:
-    """The downloadable template: the native header and one example row."""
+def template_lines(columns: tuple[Column, ...], example: dict[str, str] | None = None) -> Iterator[str]:
+    """The downloadable template: the native header and one example row (the columns' generic
+    examples, or `example`'s values where it has them)."""
     names = [c.name for c in columns if c.name != "action"]
-    examples = {c.name: c.example for c in columns}
+    examples = {c.name: c.example for c in columns} | (example or {})
     return csv_lines(names, [[examples[name] for name in names]])
+
+
+def user_template_lines(*, actor: Any, tenant: Tenant | None) -> Iterator[str]:
+    """The users template; for a known tenant its example row imports into that tenant as it is."""
+    example = user_example(actor=actor, tenant=tenant) if tenant is not None else None
+    return template_lines(USER_COLUMNS, example)
+
+
+def user_example(*, actor: Any, tenant: Tenant) -> dict[str, str] | None:
+    """An example row that passes the import's own checks for this actor: an entity of the tenant
+    they may add users to with its next free internal number, the nearest line template they may
+    use there, a free external number of the tenant they manage, a username nobody has. None when
+    the tenant has no such entity (the generic example stays)."""
+    from telephony.imports.user_context import UserContext
+
+    context = UserContext(actor=actor, default_tenant=tenant, tenant_names=set(), numbers=set(), lock=False)
+    state = context.states.get(tenant.pk)
+    if state is None:
+        return None
+    free = (
+        (entity, _first_free(entity, state.users_by_number))
+        for entity in state.entities.values()
+        if context.may_use_entity(state, entity)
+    )
+    entity, number = next(((e, n) for e, n in free if n), (None, ""))
+    if entity is None:
+        return None
+    username, suffix = "ada.lovelace", 1
+    while username in state.users_by_username:
+        suffix += 1
+        username = f"ada.lovelace{suffix}"
+    template = next(iter(state.templates.values()), None)
+    ddi = (
+        access.restrict(PhoneNumber.objects.all(), actor, CHANGE)
+        .filter(tenant=tenant, assigned_user__isnull=True)
+        .order_by("number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return {
+        "tenant": tenant.name,
+        "entity": entity.name,
+        "internal_number": number,
+        "username": username,
+        "email": f"{username}@example.net",
+        "template": template.name if template else "",
+        "ddi": ddi or "",
+    }
+
+
+def _first_free(entity: Any, taken: dict[str, Any]) -> str:
+    """The lowest internal number of the entity's plan that no user of the tenant holds."""
+    for interval in entity.intervals.all():
+        width, last = len(interval.start), int(interval.end or interval.start)
+        for candidate in range(int(interval.start), last + 1):
+            number = str(candidate).zfill(width)
+            if number not in taken:
+                return number
+    return ""
 
 
 def _yes(value: bool) -> str:

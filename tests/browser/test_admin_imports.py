@@ -1,6 +1,7 @@
-"""A CSV import in the staff admin, in a real browser under the content security policy: the import
-page follows a background check to its preview, and after the confirmation the pushed / failed /
-remaining counts of the import's jobs update on the page, without reloading it by hand."""
+"""A CSV import in the staff admin, in a real browser under the content security policy: the template
+link follows the tenant chosen on the form; the import page follows a background check to its
+preview, and after the confirmation the pushed / failed / remaining counts of the import's jobs
+update on the page, without reloading it by hand."""
 
 from __future__ import annotations
 
@@ -44,6 +45,14 @@ def test_an_admin_import_shows_its_check_and_its_pushes_live(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#site-name")).to_be_visible()
+
+    # -- the template link follows the tenant chosen on the form ------------------------------------
+    page.goto(base + "/admin/telephony/pbxuser/import/")
+    template_link = page.get_by_role("link", name="Download a template with an example row")
+    page.locator("#id_tenant").select_option("")
+    expect(template_link).to_have_attribute("href", "/admin/telephony/pbxuser/import/template.csv")
+    page.locator("#id_tenant").select_option(str(customer_world.tenant.pk))
+    expect(template_link).to_have_attribute("href", re.compile(rf"template\.csv\?tenant={customer_world.tenant.pk}$"))
 
     # -- a small file: checked in the request; after the confirmation the jobs' counts come in live --
     upload(page, base, customer_world, users_csv(("Ann", 620), ("Ben", 621), ("Cas", 622)))

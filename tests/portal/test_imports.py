@@ -90,6 +90,23 @@ def test_the_export_holds_the_customers_users_only(admin_client, customer, sibli
     assert template.startswith("tenant,entity,internal_number,first_name")
 
 
+def test_the_template_example_row_is_filled_from_the_customers_tenant(admin_client, customer, sibling):
+    from telephony.imports.reading import read_csv
+    from telephony.imports.users import UserImport
+
+    page = admin_client.get(reverse("selfservice:imports")).content.decode()
+    assert "Download a template with an example row" in page and "empty template" not in page
+    url = reverse("selfservice:import_template")
+    for query in ("", f"?tenant={customer.tenant.pk}"):
+        template = b"".join(admin_client.get(url + query).streaming_content)
+        outcome = UserImport(actor=customer.admin, mode="create", tenant=customer.tenant).run(read_csv(template))
+        assert (outcome.created, outcome.errors) == (1, []), template
+        row = outcome.preview[0]
+        assert (row["entity"], row["internal_number"], row["template"]) == ("office", "2000", customer.template.name)
+        assert row["ddi"] in {number.number for number in customer.free_numbers}
+    assert admin_client.get(url + f"?tenant={sibling.tenant.pk}").status_code == 404
+
+
 def test_a_sibling_cannot_import_into_the_customers_tenant(client, customer, sibling):
     client.force_login(sibling.admin)
     response = upload(client, customer, users_csv(customer))

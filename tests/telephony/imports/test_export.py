@@ -79,3 +79,52 @@ def test_the_admin_export_holds_only_the_logins_scope(tree, world, sibling_world
     assert world.numbers[0].number not in body and sibling_world.numbers[0].number in body
     template = b"".join(client.get(reverse("admin:telephony_pbxuser_import_template")).streaming_content).decode()
     assert template.splitlines()[0].startswith("tenant,entity,internal_number,first_name")
+
+
+def template_of(client, url: str) -> str:
+    return b"".join(client.get(url).streaming_content).decode()
+
+
+def example_imports_cleanly(world, actor, template: str):
+    outcome = UserImport(actor=actor, mode="create", tenant=world.tenant).run(read_csv(template.encode()))
+    assert (outcome.created, outcome.errors) == (1, []), template
+    return outcome.preview[0]
+
+
+def test_the_users_template_of_a_chosen_tenant_imports_into_it_as_it_is(tree, world, staff, client):
+    from tests.factories import LineTemplateFactory
+
+    for number, username in (("1700", "ada.lovelace"), ("1701", "other")):
+        PbxUserFactory(entity=world.sales, template=world.template, internal_number=number, username=username)
+    LineTemplateFactory(organization=tree.customer, name="Customer line")
+    client.force_login(staff)
+    url = reverse("admin:telephony_pbxuser_import_template")
+    template = template_of(client, url + f"?tenant={world.tenant.pk}")
+    header = template.splitlines()[0]
+    assert header == template_of(client, url).splitlines()[0], "the header stays the native format"
+    row = example_imports_cleanly(world, staff, template)
+    assert (row["tenant"], row["entity"], row["internal_number"]) == ("acme", "sales", "1702")
+    assert (row["template"], row["username"], row["ddi"]) == ("Customer line", "ada.lovelace2", "")
+    generic = template_of(client, url).splitlines()[1]
+    assert "sales,1701" in generic and "Standard" in generic, "no tenant chosen: the generic example"
+
+
+def test_an_entity_administrators_template_uses_their_entity(tree, world, sibling_world, client):
+    from tests.factories import UserFactory
+
+    login = UserFactory()
+    world.support.administrators.add(login)
+    client.force_login(login)
+    url = reverse("admin:telephony_pbxuser_import_template")
+    row = example_imports_cleanly(world, login, template_of(client, url + f"?tenant={world.tenant.pk}"))
+    assert (row["entity"], row["internal_number"]) == ("support", "2000")
+    assert client.get(url + f"?tenant={sibling_world.tenant.pk}").status_code == 404
+    assert client.get(url + "?tenant=x").status_code == 404
+
+
+def test_the_upload_page_links_the_template_of_the_chosen_tenant(world, staff, client):
+    client.force_login(staff)
+    page = client.get(reverse("admin:telephony_pbxuser_import") + f"?tenant={world.tenant.pk}").content.decode()
+    url = reverse("admin:telephony_pbxuser_import_template")
+    assert f'href="{url}?tenant={world.tenant.pk}"' in page and 'data-tenant-field="id_tenant"' in page
+    assert 'telephony/import-upload.js" defer>' in page
