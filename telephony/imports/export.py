@@ -92,6 +92,8 @@ def user_example(*, actor: Any, tenant: Tenant) -> dict[str, str] | None:
         "email": f"{username}@example.net",
         "template": template.name if template else "",
         "ddi": ddi or "",
+        # a platform without voicemail per user takes it from the template
+        "voicemail_enabled": "yes" if state.line.keeps("voicemail_enabled") else "no",
     }
 
 

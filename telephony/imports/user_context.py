@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Count
 
 from telephony.imports.base import RowInvalid
+from telephony.line_features import TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
 from telephony.validators import interval_contains
 from tenants import access
@@ -30,6 +31,7 @@ class TenantState:
     users_by_number: dict[str, PbxUser]
     templates: dict[str, LineTemplate]  # usable by the tenant and visible to the actor, nearest owner first
     template_ids: set[int]
+    line: TenantLine  # what the tenant's platform keeps per user
     numbers_of_user: dict[int, list[str]] = field(default_factory=dict)
     seen_numbers: dict[str, int] = field(default_factory=dict)
     seen_usernames: dict[str, int] = field(default_factory=dict)
@@ -120,6 +122,7 @@ class UserContext:
                 users_by_number={u.internal_number: u for u in tenant_users},
                 templates=usable,
                 template_ids={t.pk for t in usable.values()},
+                line=TenantLine(tenant.server.platform.kind),
             )
 
     def _load_numbers(self, numbers: set[str]) -> dict[str, PhoneNumber]:

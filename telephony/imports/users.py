@@ -82,8 +82,13 @@ class UserImport(UserWrites, Importer):
         entity = self._entity(state, cells, existing, values[_POSITION["internal_number"]])
         template = self._template(state, cells, existing)
         self._clean(state, entity, template, values)
+        self._keeps(state, existing)
         self._claim(state, number, existing, values)
         ddis = self._ddis(state, number, cells, existing) if cells.has("ddi") else None
+        if ddis is not None and not state.line.may_add_number(len(ddis) - 1):
+            limit = state.line.features.external_numbers
+            plural = "s" if limit != 1 else ""
+            raise RowInvalid("ddi", f"{state.line.platform} keeps {limit} external number{plural} per user.")
         if action == UPDATE and self._unchanged(state, existing, entity, template, values, ddis):
             action = SKIP
         elif action == CREATE:
@@ -179,6 +184,13 @@ class UserImport(UserWrites, Importer):
         user._state.fields_cache.update(entity=entity, template=template)
         try:
             user.clean()
+        except ValidationError as error:
+            raise RowInvalid(*first_error(error)) from None
+
+    def _keeps(self, state: TenantState, existing: PbxUser | None) -> None:
+        """Only settings the tenant's platform keeps per user (checked on the row `_clean` filled)."""
+        try:
+            state.line.check_settings(self._scratch[state.tenant.id], existing)
         except ValidationError as error:
             raise RowInvalid(*first_error(error)) from None
 

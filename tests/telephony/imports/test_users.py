@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from telephony.imports.users import UserImport
-from telephony.models import PbxUser, PhoneNumber, ProvisioningBatch, ProvisioningJob, SyncState
+from telephony.models import PbxUser, PhoneNumber, Platform, ProvisioningBatch, ProvisioningJob, SyncState
 from telephony.provisioning import specs
 from tenants.models import Role
 from tests.factories import EntityFactory, LineTemplateFactory, PbxUserFactory, PhoneNumberFactory
@@ -93,6 +93,7 @@ def test_nothing_is_written_when_one_row_fails(world, staff):
 
 
 def test_a_commit_writes_users_numbers_and_one_batch_of_jobs_like_single_creates(world, staff):
+    keeps_pins(world)
     number = world.numbers[1].number
     outcome, batch = commit(
         world, staff, f"Ada,Lovelace,1701,ada,ada@example.net,{number},,,yes,4321", "Alan,Turing,2001,alan,,,,,,"
@@ -236,6 +237,7 @@ def test_template_from_the_nearest_organization_and_default(tree, world, staff):
 
 
 def test_imported_changes_are_in_the_audit_history(world, staff):
+    keeps_pins(world)
     from auditlog.models import LogEntry
 
     outcome, _batch = commit(world, staff, "Ada,Lovelace,1701,ada,ada@example.net,,,,yes,2468")
@@ -263,3 +265,28 @@ def test_an_import_stays_in_its_tenants_organization(world, staff, tree):
     TenantFactory(organization=other_customer, server=world.server, name="other")
     outcome = check(world, staff, "Ada,Lovelace,1701,ada,,,,,,,other", header=HEADER + ",tenant")
     assert "not found" in errors(outcome)[(2, "tenant")]
+
+
+def keeps_pins(world) -> None:
+    """Put the world's tenant on a platform that keeps voicemail and its PIN per user (XC5)."""
+    Platform.objects.filter(pk=world.platform.pk).update(kind="xc5", base_url="http://127.0.0.1:9/api-sys/")
+
+
+def test_a_setting_the_tenants_platform_does_not_keep_is_a_row_error(world, staff):
+    outcome, _batch = commit(world, staff, "Ada,Lovelace,1701,ada,ada@example.net,,,,yes,2468")
+    assert outcome.created == 0
+    assert outcome.errors == [
+        (
+            2,
+            "voicemail_enabled",
+            "On XiVO XCU voicemail comes from the line template: choose a template with voicemail.",
+        )
+    ]
+    assert not PbxUser.objects.filter(username="ada").exists()
+
+
+def test_xcu_takes_one_external_number_per_user(world, staff):
+    first, second = world.numbers[1].number, world.numbers[2].number
+    outcome, _batch = commit(world, staff, f"Ada,Lovelace,1701,ada,ada@example.net,'{first} {second},,,,")
+    assert outcome.created == 0
+    assert outcome.errors == [(2, "ddi", "XiVO XCU keeps 1 external number per user.")]
