@@ -35,7 +35,7 @@ class OrganizationForm(forms.ModelForm):
 @admin.register(Organization)
 class OrganizationAdmin(ScopedAdmin):
     form = OrganizationForm
-    list_display = ["tree_name", "kind", "parent_name", "numchild", "tenant_count", "member_count"]
+    list_display = ["tree_name", "kind", "parent_name", "child_count", "tenant_count", "member_count"]
     list_filter = ["kind", "depth"]
     search_fields = ["name"]
     ordering = ["path"]
@@ -51,6 +51,10 @@ class OrganizationAdmin(ScopedAdmin):
     @admin.display(description="below")
     def parent_name(self, obj: Organization) -> str:
         return obj.parent_name or "—"
+
+    @admin.display(description="children", ordering="numchild")
+    def child_count(self, obj: Organization) -> int:
+        return obj.numchild
 
     @admin.display(description="tenants", ordering="tenant_count")
     def tenant_count(self, obj: Organization) -> int:

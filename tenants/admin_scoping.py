@@ -208,9 +208,16 @@ class ScopedAdmin(admin.ModelAdmin):
         return related_model._default_manager.all()
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        related_admin = self.admin_site._registry.get(db_field.related_model)
+        choice_label = getattr(related_admin, "choice_label", None)
         if "queryset" not in kwargs:
             kwargs["queryset"] = self.scoped_choices(request, db_field.related_model, db_field.name)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+            if choice_label is not None:
+                kwargs["queryset"] = kwargs["queryset"].select_related(*related_admin.choice_select_related)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and choice_label is not None:
+            field.label_from_instance = choice_label  # as its autocomplete results say (tenants.admin_site)
+        return field
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if "queryset" not in kwargs:

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from telephony.admin.sync import badge
 from telephony.models import Platform, Server
@@ -17,6 +18,8 @@ from telephony.services import platforms as services
 from tenants import access
 from tenants.access import CHANGE
 from tenants.admin_scoping import ScopedAdmin
+
+LIST_MESSAGE_LENGTH = 60
 
 
 class PlatformForm(forms.ModelForm):
@@ -61,6 +64,10 @@ class PlatformForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        for field, kinds in Platform.KIND_SPECIFIC_FIELDS.items():  # shown for those kinds only (platform-kind.js)
+            name = "new_app_key" if field == "app_key" else field
+            if name in self.fields:
+                self.fields[name].widget.attrs["data-platform-kinds"] = " ".join(kinds)
         instance = self.instance
         for field, attribute, what in (
             ("new_secret", "secret", "password or API key"),
@@ -78,7 +85,7 @@ class PlatformForm(forms.ModelForm):
 class PlatformAdmin(ScopedAdmin):
     ordering = ["name"]
     form = PlatformForm
-    list_display = ["name", "kind", "organization", "base_url", "secret_set", "is_active", "server_count", "last_check"]
+    list_display = ["name", "kind", "organization", "base_url", "secret_set", "active", "server_count", "last_check"]
     actions = ["test_connection", "import_servers"]
     list_filter = ["kind", "is_active"]
     list_select_related = ["organization"]
@@ -106,13 +113,21 @@ class PlatformAdmin(ScopedAdmin):
 
     class Media:
         css = {"all": ["telephony/admin.css"]}
+        js = ["telephony/platform-kind.js"]
 
     @admin.display(description="last check")
     def last_check(self, obj: Platform) -> str:
         if obj.last_checked_at is None:
             return "never"
         state = "succeeded" if obj.last_check_ok else "failed" if obj.last_check_ok is False else "pending"
-        return format_html("{} {}", badge(state, "OK" if obj.last_check_ok else "failed"), obj.last_check_message)
+        message = obj.last_check_message
+        # The list shows the start of the message; all of it is on hover and on the platform's page.
+        return format_html(
+            '{} <span title="{}">{}</span>',
+            badge(state, "OK" if obj.last_check_ok else "failed"),
+            message,
+            Truncator(message).chars(LIST_MESSAGE_LENGTH),
+        )
 
     @admin.action(description="Test connection (shows the backend's version or its error)")
     def test_connection(self, request: HttpRequest, queryset) -> None:
@@ -126,7 +141,11 @@ class PlatformAdmin(ScopedAdmin):
             services.servers_import_requested(actor=request.user, platform=platform)
         messages.info(request, "Import queued; its summary appears under “last check” when it is done.")
 
-    @admin.display(boolean=True, description="secret set")
+    @admin.display(boolean=True, description="active", ordering="is_active")
+    def active(self, obj: Platform) -> bool:
+        return obj.is_active
+
+    @admin.display(boolean=True, description="secret")
     def secret_set(self, obj: Platform) -> bool:
         return obj.has_secret
 

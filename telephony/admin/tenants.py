@@ -140,6 +140,12 @@ class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
         ("Provisioning", {"fields": ["provisioning"]}),
     ]
 
+    # Entity names repeat from tenant to tenant: a choice of entity says whose it is.
+    choice_select_related = ["tenant"]
+
+    def choice_label(self, entity: Entity) -> str:
+        return f"{entity} ({entity.tenant})"
+
     @admin.display(description="users", ordering="user_count")
     def user_count(self, obj: Entity) -> int:
         return obj.user_count
@@ -148,6 +154,7 @@ class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
         return (
             super()
             .get_queryset(request)
+            .select_related(*self.choice_select_related)
             .annotate(user_count=Count("users"))
             .prefetch_related(Prefetch("intervals", queryset=NumberInterval.objects.order_by("start")))
         )

@@ -57,16 +57,24 @@ class Platform(Audited, models.Model):
         help_text="Password, or the Park Manager's X-Auth-Key. Never displayed again.",
     )
     app_key = EncryptedCharField(
-        "Xelion app key", max_length=200, blank=True, null=True, help_text="Xelion appKey identifying the integrator."
+        "Xelion app key",
+        max_length=200,
+        blank=True,
+        null=True,
+        help_text="Xelion appKey identifying the integrator (Xelion server only).",
     )
     user_space = models.CharField(
         "Xelion user space",
         max_length=200,
+        blank=True,
         default="provisioning-portal",
-        help_text="Names this client's Xelion session.",
+        help_text="Names this client's Xelion session (Xelion server only).",
     )
     acting_organization = models.CharField(
-        "Park Manager organization", max_length=50, blank=True, help_text="Sent as X-As-Organization when set."
+        "Park Manager organization",
+        max_length=50,
+        blank=True,
+        help_text="Sent as X-As-Organization when set (Park Manager only).",
     )
     timeout_seconds = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
@@ -78,6 +86,13 @@ class Platform(Audited, models.Model):
     last_check_message = models.CharField(max_length=500, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Fields only some kinds use (the others ignore them): the form shows them for those kinds only.
+    KIND_SPECIFIC_FIELDS = {
+        "app_key": (PlatformKind.XELION_SERVER,),
+        "user_space": (PlatformKind.XELION_SERVER,),
+        "acting_organization": (PlatformKind.XELION_PARK_MANAGER,),
+    }
 
     class Meta:
         ordering = ["name"]
@@ -111,6 +126,8 @@ class Platform(Audited, models.Model):
                 errors["base_url"] = str(refusal) + "."
         if self.kind != PlatformKind.XELION_PARK_MANAGER and not self.username:
             errors["username"] = f"A {self.get_kind_display()} platform needs a login name."
+        if self.kind == PlatformKind.XELION_SERVER and not self.user_space.strip():
+            errors["user_space"] = "A Xelion server platform needs a user space to name its sessions."
         if errors:
             raise ValidationError(errors)
 

@@ -1,0 +1,80 @@
+"""Admin details: column labels, entity choices that say whose they are, and platform fields that
+belong to some kinds of platform only."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from telephony.models import Platform, PlatformKind
+from tenants.models import Role
+from tests.factories import PASSWORD, EntityFactory, PlatformFactory, TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_organizations_list_labels_its_child_count(superuser, client, tree):
+    client.force_login(superuser)
+    page = client.get(reverse("admin:tenants_organization_changelist")).content.decode()
+    assert "column-child_count" in page and ">Children</a>" in page
+    assert "numchild" not in page.lower()
+
+
+def test_entity_choices_name_their_tenant_and_stay_scoped(tree, member, client):
+    ours = TenantFactory(organization=tree.customer, name="acmebrick")
+    sales = EntityFactory(tenant=ours, name="sales", display_name="Sales")
+    theirs = EntityFactory(tenant=TenantFactory(organization=tree.sibling_customer, name="globex"), name="sales")
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    found = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "telephony", "model_name": "pbxuser", "field_name": "entity", "term": "sal"},
+    ).json()["results"]
+    assert found == [{"id": str(sales.pk), "text": "Sales (acmebrick)"}], "whose entity it is; never a sibling's"
+    assert str(theirs.pk) not in {result["id"] for result in found}
+
+
+def test_a_chosen_entity_is_shown_with_its_tenant(tree, member, client):
+    from tests.factories import PbxUserFactory
+
+    tenant = TenantFactory(organization=tree.customer, name="acmebrick")
+    user = PbxUserFactory(entity=EntityFactory(tenant=tenant, display_name="Sales"), internal_number="1001")
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    page = client.get(reverse("admin:telephony_pbxuser_change", args=[user.pk])).content.decode()
+    assert "Sales (acmebrick)</option>" in page
+
+
+def platform_data(platform: Platform, **changes) -> dict:
+    data = {
+        "organization": platform.organization_id,
+        "name": platform.name,
+        "kind": platform.kind,
+        "base_url": platform.base_url,
+        "is_active": "on",
+        "username": platform.username,
+        "user_space": platform.user_space,
+        "acting_organization": "",
+        "timeout_seconds": 10,
+        "current_password": PASSWORD,
+    }
+    return {**data, **changes}
+
+
+def test_the_platform_form_marks_the_fields_of_some_kinds_only(tree, member, client):
+    platform = PlatformFactory(organization=tree.reseller, kind="xcu")
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    page = client.get(reverse("admin:telephony_platform_change", args=[platform.pk])).content.decode()
+    assert page.count(f'data-platform-kinds="{PlatformKind.XELION_SERVER}"') == 2, "app key and user space"
+    assert page.count(f'data-platform-kinds="{PlatformKind.XELION_PARK_MANAGER}"') == 1, "Park Manager organization"
+    assert "telephony/platform-kind.js" in page
+
+
+def test_only_a_xelion_server_needs_a_user_space(tree, member, client):
+    platform = PlatformFactory(organization=tree.reseller, kind="xcu")
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    url = reverse("admin:telephony_platform_change", args=[platform.pk])
+    assert client.post(url, platform_data(platform, user_space="")).status_code == 302
+    platform.refresh_from_db()
+    assert platform.user_space == ""
+    response = client.post(url, platform_data(platform, kind=PlatformKind.XELION_SERVER, user_space=""))
+    assert response.status_code == 200
+    assert "needs a user space" in str(response.context["adminform"].form.errors["user_space"])
