@@ -64,6 +64,12 @@ class SafeFilesystemChannel(filesystem.Channel):
 class SafeFilesystemTransport(filesystem.Transport):
     Channel = SafeFilesystemChannel
 
+    @property
+    def default_connection_params(self) -> dict:
+        # kombu's default names a host, "localhost", which a folder-based broker never uses: with it,
+        # every connection the broker's pool makes warns "No hostname was supplied".
+        return {"port": self.default_port}
+
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -16,7 +16,15 @@ from portal.auth import client_address
 
 OPEN_ADMIN_PATHS = ("/admin/login/", "/admin/logout/", "/admin/2fa/setup/", "/admin/2fa/verify/", "/admin/jsi18n/")
 # Signing in and out, getting a forgotten password back, and the pages that ask for the code.
-OPEN_SELFSERVICE_PATHS = ("/login/", "/logout/", "/password/reset/", "/2fa/setup/", "/2fa/verify/", "/static/")
+OPEN_SELFSERVICE_PATHS = (
+    "/login/",
+    "/logout/",
+    "/password/reset/",
+    "/2fa/setup/",
+    "/2fa/verify/",
+    "/static/",
+    "/favicon.ico",
+)
 
 
 def _two_factor_pages(path: str) -> tuple[str, str] | None:

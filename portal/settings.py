@@ -211,13 +211,22 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 
+# Everything goes to the console once, through the root logger: Django's own console handler on
+# the "django" logger (in DEBUG) is dropped, or each of its messages would print twice. A refused
+# or missing page (4xx) is one line, without the traceback of the exception that answered it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"client_errors_without_traceback": {"()": "portal.log_filters.ClientErrorsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["client_errors_without_traceback"]},
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- provisioning and Celery ------------------------------------------------------------------------

@@ -1,12 +1,21 @@
 """URL map: the staff admin under /admin/, the customer self-service site at the root."""
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from portal.views import two_factor
 from portal.views.dashboard import staff_dashboard
 
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico whatever a page names: they get the portal's icon."""
+    return HttpResponsePermanentRedirect(static("portal/favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("admin/dashboard/", admin.site.admin_view(staff_dashboard), name="staff_dashboard"),
     path("admin/2fa/setup/", admin.site.admin_view(two_factor.setup), name="two_factor_setup"),
     path("admin/2fa/verify/", admin.site.admin_view(two_factor.verify), name="two_factor_verify"),
