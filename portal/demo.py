@@ -2,7 +2,8 @@
 the sandbox simulators, tenants on each kind of platform, users and numbers.
 
 Loading is idempotent: every object is looked up by its natural key first, and nothing that
-exists is changed (not even a demo password someone has since changed). Everything is created
+exists is changed (not even a demo password someone has since changed), except a login e-mail
+address an earlier version of the demo got wrong. Everything is created
 through the same services as in the admin, acting as the platform operator.
 """
 
@@ -40,6 +41,16 @@ class DemoLogin:
     role: str | None = None
     is_staff: bool = True
     is_superuser: bool = False
+    email: str = ""  # default: <username>@example.net
+
+    @property
+    def email_address(self) -> str:
+        return self.email or f"{self.username}@example.net"
+
+
+def line_email(username: str, tenant_name: str) -> str:
+    """A demo line's e-mail address: alice on acmebrick is alice@acmebrick.example."""
+    return f"{username}@{tenant_name.split('.')[0]}.example"
 
 
 LOGINS = [
@@ -51,7 +62,8 @@ LOGINS = [
     DemoLogin("callhub.admin", "admin of a sibling reseller", "Callhub", Role.ADMIN),
     DemoLogin("acme.admin", "customer admin (self-service)", "Acme Bricks", Role.ADMIN, is_staff=False),
     DemoLogin("acme.sales", "entity administrator of Acme's sales entity"),
-    DemoLogin("alice", "end user (her own line)", is_staff=False),
+    # Her login has her line's address, so that the address she sees resets her password.
+    DemoLogin("alice", "end user (her own line)", is_staff=False, email=line_email("alice", "acmebrick")),
 ]
 
 TREE = [
@@ -138,10 +150,14 @@ def load_demo() -> list[tuple[DemoLogin, str]]:
 
 def _login(user_model, demo: DemoLogin):
     user = user_model.objects.filter(username=demo.username).first()
+    if user is not None and user.email == f"{demo.username}@example.net" != demo.email_address:
+        # Loaded by an earlier version of the demo, whose address this one corrects.
+        user.email = demo.email_address
+        user.save(update_fields=["email"])
     if user is None:
         user = user_model(
             username=demo.username,
-            email=f"{demo.username}@example.net",
+            email=demo.email_address,
             is_staff=demo.is_staff or demo.is_superuser,
             is_superuser=demo.is_superuser,
         )
@@ -221,7 +237,7 @@ def _user(operator, tenant, entity, template, username, first, last, number) -> 
             username=username,
             first_name=first,
             last_name=last,
-            email=f"{username}@{tenant.name.split('.')[0]}.example",
+            email=line_email(username, tenant.name),
             internal_number=number,
         ),
     )

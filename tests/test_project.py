@@ -73,6 +73,33 @@ def test_demo_data_loads_and_loading_again_changes_nothing():
     assert {demo.role_description for demo, _ in logins} >= {"reseller admin", "reseller operator", "reseller viewer"}
 
 
+@pytest.mark.django_db
+def test_a_demo_end_user_resets_her_password_with_the_address_she_sees(client, mailoutbox):
+    from django.contrib.auth import get_user_model
+
+    from portal.demo import load_demo
+    from telephony.models import PbxUser
+
+    load_demo()
+    alice = get_user_model().objects.get(username="alice")
+    line = PbxUser.objects.get(portal_user=alice)
+    assert alice.email == line.email, "her login's address is her line's"
+    client.post("/password/reset/", {"email": line.email})
+    assert [message.to for message in mailoutbox] == [[line.email]]
+
+
+@pytest.mark.django_db
+def test_the_demo_corrects_the_address_an_earlier_version_gave_alice():
+    from django.contrib.auth import get_user_model
+
+    from portal.demo import load_demo
+
+    load_demo()
+    get_user_model().objects.filter(username="alice").update(email="alice@example.net")
+    load_demo()
+    assert get_user_model().objects.get(username="alice").email == "alice@acmebrick.example"
+
+
 PRODUCTION_ENV = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "k3Vq8-production-like-secret-key-with-enough-entropy-9fX2mP7zQ4rT1wY6",
