@@ -110,6 +110,7 @@ def setup(request: HttpRequest, site: Site = ADMIN) -> HttpResponse:
         qr_code=two_factor.qr_code_data_uri(device),
         secret=two_factor.secret_for_typing(device),
         replacing=two_factor.is_enrolled(request.user),
+        required=two_factor.requires_two_factor(request.user),
     )
 
 

@@ -105,3 +105,12 @@ def test_off_when_the_setting_is_off(tree, member, client, settings):
     settings.PORTAL_REQUIRE_2FA = False
     client.force_login(member(tree.reseller, Role.ADMIN))
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize(("enforced", "wording"), [(True, "Your role requires"), (False, "not required for your")])
+def test_the_setup_page_says_whether_two_factor_sign_in_is_required(tree, member, client, settings, enforced, wording):
+    settings.PORTAL_REQUIRE_2FA = enforced
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    page = client.get(reverse("two_factor_setup")).content.decode()
+    assert wording in page
+    assert ("Your role requires" in page) == enforced
