@@ -38,8 +38,9 @@ def _two_factor_pages(path: str) -> tuple[str, str] | None:
 
 class TwoFactorMiddleware:
     """Every admin and self-service URL asks those who need two-factor sign-in (superusers and
-    administrators of any organization, customers' included) to enrol, then to verify once per
-    session, before anything else is shown — on the site they are using."""
+    administrators of any organization, customers' included) to enrol, and those who need it or
+    have set it up to verify once per session, before anything else is shown — on the site they
+    are using."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -49,7 +50,7 @@ class TwoFactorMiddleware:
         if user is None or not user.is_authenticated or user.is_verified():
             return self.get_response(request)
         pages = _two_factor_pages(request.path)
-        if pages is not None and two_factor.requires_two_factor(user):
+        if pages is not None and two_factor.must_verify(request, user):
             setup, verify = pages
             target = verify if two_factor.is_enrolled(user) else setup
             return HttpResponseRedirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")

@@ -32,6 +32,21 @@ def requires_two_factor(user: Any) -> bool:
     return bool(user.is_superuser or any(role == Role.ADMIN for _path, role in access.memberships(user)))
 
 
+ENROLLED_SESSION_KEY = "two_factor_enrolled"
+
+
+def must_verify(request: Any, user: Any) -> bool:
+    """Whether this session asks for a code: the login needs two-factor sign-in, or has set it up
+    (whether it has is looked up once, at sign-in, and kept in the session)."""
+    return requires_two_factor(user) or bool(request.session.get(ENROLLED_SESSION_KEY))
+
+
+def remember_enrolment(*, request: Any, user: Any) -> None:
+    """At sign-in: note in the new session whether the login has a confirmed device."""
+    if request is not None and hasattr(request, "session"):
+        request.session[ENROLLED_SESSION_KEY] = is_enrolled(user)
+
+
 def is_enrolled(user: Any) -> bool:
     return user_has_device(user, confirmed=True)
 

@@ -100,6 +100,7 @@ def setup(request: HttpRequest, site: Site = ADMIN) -> HttpResponse:
         else:
             authenticator, codes = confirmed
             otp_login(request, authenticator)
+            request.session[two_factor.ENROLLED_SESSION_KEY] = True
             return _page(request, site, "backup_codes.html", title="Backup codes", codes=codes)
     return _page(
         request,

@@ -114,3 +114,18 @@ def test_the_setup_page_says_whether_two_factor_sign_in_is_required(tree, member
     page = client.get(reverse("two_factor_setup")).content.decode()
     assert wording in page
     assert ("Your role requires" in page) == enforced
+
+
+@pytest.mark.parametrize("setting", [True, False])
+def test_a_login_that_set_it_up_is_asked_for_a_code_even_when_not_required(tree, member, client, settings, setting):
+    settings.PORTAL_REQUIRE_2FA = setting
+    operator = member(tree.reseller, Role.OPERATOR)
+    client.force_login(operator)
+    device, _codes = enrol(client)
+    assert client.get("/admin/telephony/pbxuser/").status_code == 200, "verified by the enrolment itself"
+    client.logout()
+    client.force_login(operator)
+    asked = client.get("/admin/telephony/pbxuser/")
+    assert asked.status_code == 302 and asked.url.startswith(reverse("two_factor_verify"))
+    verified = client.post(asked.url, {"code": current_code(device, steps_ahead=1)})
+    assert verified.status_code == 302 and client.get("/admin/telephony/pbxuser/").status_code == 200
