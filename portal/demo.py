@@ -64,6 +64,9 @@ LOGINS = [
     DemoLogin("acme.sales", "entity administrator of Acme's sales entity"),
     # Her login has her line's address, so that the address she sees resets her password.
     DemoLogin("alice", "end user (her own line)", is_staff=False, email=line_email("alice", "acmebrick")),
+    # Acme is on XiVO XCU, which keeps no forwarding or PIN per user; Initech's XC5 keeps them all.
+    DemoLogin("initech.admin", "customer admin on XC5 (forwarding, PIN)", "Initech", Role.ADMIN, is_staff=False),
+    DemoLogin("peter", "end user on XC5 (his own line)", is_staff=False, email=line_email("peter", "initech.x.co.nz")),
 ]
 
 TREE = [
@@ -125,10 +128,11 @@ def load_demo() -> list[tuple[DemoLogin, str]]:
     _user(operator, acme, acme_sales, sales_line, "bob", "Bob", "Builder", "2102")
     _user(operator, acme, acme_office, standard, "carol", "Carol", "Danvers", "2001")
     _user(operator, globex, globex_main, standard, "hank", "Hank", "Scorpio", "301")
-    _user(operator, initech, initech_main, standard, "peter", "Peter", "Gibbons", "600")
-    if alice.portal_user_id is None:
-        alice.portal_user = user_model.objects.get(username="alice")
-        alice.save(update_fields=["portal_user"])
+    peter = _user(operator, initech, initech_main, standard, "peter", "Peter", "Gibbons", "600")
+    for line in (alice, peter):
+        if line.portal_user_id is None:
+            line.portal_user = user_model.objects.get(username=line.username)
+            line.save(update_fields=["portal_user"])
 
     for index in range(20):
         number = f"+3120123{4500 + index}"
