@@ -71,8 +71,10 @@ def server_health(user: Any) -> list[dict[str, Any]]:
             health = "failing"
         elif pending.get(server.pk, 0) > 100 or failed.get(server.pk, 0):
             health = "degraded"
-        else:
+        elif done or last_success.get(server.pk) or server.platform.last_check_ok:
             health = "healthy"
+        else:
+            health = "unknown"  # nothing has been pushed to it, nor has its platform been tested
         rows.append(
             {
                 "server": server,

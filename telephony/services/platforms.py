@@ -112,6 +112,7 @@ def platform_check(*, platform_id: int) -> Platform:
     try:
         info = driver.health()
         ok, message = True, f"{info.version} {info.detail}".strip()
+        _refresh_free_slots(platform, driver)
     except BackendError as error:
         ok, message = False, _plain(error)
     finally:
@@ -121,6 +122,17 @@ def platform_check(*, platform_id: int) -> Platform:
     )
     platform.refresh_from_db()
     return platform
+
+
+def _refresh_free_slots(platform: Platform, driver) -> None:
+    """The free line slots of the platform's known servers (XCU's remainingSlots), as listed now."""
+    if platform.kind != PlatformKind.XCU:
+        return
+    for listed in driver.list_servers():
+        if listed.identity.xcu_id is not None and listed.remaining_slots is not None:
+            Server.objects.filter(platform=platform, xcu_id=listed.identity.xcu_id).update(
+                remaining_slots=listed.remaining_slots
+            )
 
 
 def servers_import(*, actor: AbstractBaseUser, platform_id: int) -> str:

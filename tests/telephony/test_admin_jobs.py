@@ -132,3 +132,14 @@ def test_entity_administrator_works_only_on_granted_users(tree, client, world):
     assert client.get(reverse("admin:telephony_pbxuser_change", args=[mine.pk])).status_code == 200
     assert client.get(reverse("admin:telephony_pbxuser_change", args=[theirs.pk])).status_code == 404
     assert client.get(reverse("admin:tenants_organization_changelist")).status_code == 403
+
+
+def test_a_server_nothing_has_reached_and_that_was_never_tested_is_of_unknown_health(world, superuser):
+    from telephony.selectors import server_health
+
+    (row,) = server_health(superuser)
+    assert row["health"] == "unknown"
+    world.platform.last_check_ok = True
+    world.platform.save(update_fields=["last_check_ok"])
+    (row,) = server_health(superuser)
+    assert row["health"] == "healthy", "a platform that answered its connection test"

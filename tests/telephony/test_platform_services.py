@@ -10,7 +10,7 @@ from telephony.sandbox.parkmanager import ROOT_API_KEY, build_xelion_park
 from telephony.sandbox.xcu import XcuSimulator
 from telephony.services.platforms import platform_check, servers_import
 from tenants.models import Role
-from tests.factories import PlatformFactory
+from tests.factories import PlatformFactory, ServerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +81,13 @@ def test_admin_actions_queue_the_work(tree, member, client, django_capture_on_co
         )
     assert "queued" in response.content.decode()
     assert len(callbacks) == 1
+
+
+def test_a_connection_test_refreshes_the_free_slots_of_known_xivos(serve, tree):
+    sim = serve(XcuSimulator())
+    platform = PlatformFactory(organization=tree.reseller, kind="xcu", base_url=sim.base_url + "/api/1.0/")
+    known = ServerFactory(platform=platform, name="xivo-220", xcu_id=1, remaining_slots=None)
+    assert platform_check(platform_id=platform.pk).last_check_ok is True
+    known.refresh_from_db()
+    assert known.remaining_slots == 664
+    assert Server.objects.filter(platform=platform).count() == 1, "a connection test imports nothing"
