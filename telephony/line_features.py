@@ -47,6 +47,7 @@ class TenantLine:
         self.kind = kind
         self.features: LineFeatures = line_features_of(kind)
         self.platform = PLATFORM_NAMES.get(kind, kind)
+        self._not_kept = tuple(field for field in FIELD_FEATURES if not self.keeps(field))
 
     @classmethod
     def of(cls, tenant: Tenant | int) -> TenantLine:
@@ -60,7 +61,7 @@ class TenantLine:
 
     @property
     def fields_not_kept(self) -> list[str]:
-        return [field for field in FIELD_FEATURES if not self.keeps(field)]
+        return list(self._not_kept)
 
     def may_add_number(self, held: int) -> bool:
         limit = self.features.external_numbers
@@ -70,7 +71,7 @@ class TenantLine:
         """Refuse a setting the platform does not keep, when this change sets it (a value stored
         before the rule, or a default, is left alone)."""
         errors: dict[str, str] = {}
-        for field in self.fields_not_kept:
+        for field in self._not_kept:  # once per imported row: kept cheap
             value = getattr(user, field)
             if value and value != (getattr(stored, field) if stored is not None else None):
                 errors[field] = NOT_KEPT[field].format(platform=self.platform)
