@@ -34,9 +34,17 @@ class Tenant(Audited, MirroredModel):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="tenants")
     server = models.ForeignKey(Server, on_delete=models.PROTECT, related_name="tenants")
     name = models.CharField(max_length=63, validators=[validate_tenant_name])
-    label = models.CharField(max_length=200, blank=True)
+    label = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Shown in the portal; sent to a Xelion Park Manager when the tenant is created (no PBX "
+        "has a call to change it later, so later changes stay in the portal).",
+    )
     licences = models.PositiveIntegerField(
-        default=10, validators=[MinValueValidator(1)], help_text="Most users this tenant may have."
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="Most users this tenant may have. Requested from a Xelion Park Manager when the tenant is "
+        "created; later changes set the portal's limit only (no PBX has a call to change them).",
     )
     status = models.CharField(max_length=20, choices=TenantStatus.choices, default=TenantStatus.STARTED)
     xelion_tenant_id = models.CharField("Park Manager tenant id", max_length=64, blank=True)

@@ -84,6 +84,17 @@ def tenant_created(tenant: Tenant, *, actor: Any = None) -> list[ProvisioningJob
     return enqueue([_job(operation="tenant.create", target=tenant, tenant=tenant, payload=payload, actor=actor)])
 
 
+def tenant_reached_backend(tenant: Tenant) -> bool:
+    """The tenant exists on its backend: it has an identity there, or its create succeeded (an XCU
+    tenant is the portal's own bookkeeping on a XiVO and gets no identity)."""
+    return (
+        tenant.has_backend_identity
+        or ProvisioningJob.objects.filter(
+            target_key=target_key(tenant), operation="tenant.create", status=JobStatus.SUCCEEDED
+        ).exists()
+    )
+
+
 def tenant_creation_revised(tenant: Tenant) -> bool:
     """A tenant changed before it reached its backend: its waiting create job takes the new name,
     server, label and licences (in place, so the jobs already waiting for it keep waiting). False

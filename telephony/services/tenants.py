@@ -39,8 +39,9 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
     access.require(actor, CHANGE, stored)
     if tenant.organization_id != stored.organization_id:
         access.require_add(actor, Tenant, Organization.objects.get(pk=tenant.organization_id))
+    reached_backend = planning.tenant_reached_backend(stored)
     if tenant.server_id != stored.server_id:
-        if stored.has_backend_identity:
+        if reached_backend:
             raise ValidationError({"server": "The tenant exists on its server; it cannot move to another one."})
         tenant.server = Server.objects.select_for_update().get(pk=tenant.server_id)
         access.require(actor, VIEW, tenant.server)
@@ -61,7 +62,7 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
         getattr(tenant, name) != getattr(stored, name) for name in ("name", "server_id", "label", "licences")
     )
     tenant.save()
-    if creation_changed and not stored.has_backend_identity and not planning.tenant_creation_revised(tenant):
+    if creation_changed and not reached_backend and not planning.tenant_creation_revised(tenant):
         raise ValidationError(f"{stored.name} is being created on its PBX right now; change it once that has finished.")
     if status_changed:
         planning.tenant_status_changed(tenant, actor=actor)

@@ -174,3 +174,19 @@ def test_a_template_change_reaches_the_users_where_its_values_live_on_them(tree,
         user.pk,
         55,
     )
+
+
+def test_an_xcu_tenant_whose_create_succeeded_takes_label_and_licence_changes(tree, superuser):
+    """An XCU tenant gets no backend identity: its succeeded create is what says it exists."""
+    from telephony.models import Tenant
+    from telephony.services.tenants import tenant_create
+
+    server = ServerFactory(platform=PlatformFactory(organization=tree.reseller, kind="xcu"))
+    tenant = tenant_create(actor=superuser, tenant=Tenant(organization=tree.customer, server=server, name="acme"))
+    ProvisioningJob.objects.filter(operation="tenant.create").update(status=JobStatus.SUCCEEDED, attempts=1)
+    tenant.label, tenant.licences = "Acme HQ", 30
+    tenant_update(actor=superuser, tenant=tenant)
+    assert (Tenant.objects.get(pk=tenant.pk).label, Tenant.objects.get(pk=tenant.pk).licences) == ("Acme HQ", 30)
+    tenant.server = ServerFactory(platform=server.platform)
+    with pytest.raises(ValidationError, match="cannot move"):
+        tenant_update(actor=superuser, tenant=tenant)
