@@ -143,3 +143,32 @@ def test_a_server_nothing_has_reached_and_that_was_never_tested_is_of_unknown_he
     world.platform.save(update_fields=["last_check_ok"])
     (row,) = server_health(superuser)
     assert row["health"] == "healthy", "a platform that answered its connection test"
+
+
+def test_the_dashboard_is_offered_only_to_logins_that_see_jobs(tree, member, client, job, world):
+    """An entity administrator sees no jobs (it follows its users' sync state instead): no dashboard
+    link on the index, and the dashboard answers 403 like the job list it would link to."""
+    from tests.factories import EntityFactory, TenantFactory, UserFactory
+
+    own_entity_admin = UserFactory()
+    world.entity.administrators.add(own_entity_admin)  # the job's user is in this entity
+    client.force_login(own_entity_admin)
+    index = client.get(reverse("admin:index"))
+    assert index.status_code == 200 and reverse("staff_dashboard") not in index.content.decode()
+    assert client.get(reverse("staff_dashboard")).status_code == 403
+    assert (
+        client.get(reverse("admin:telephony_provisioningjob_changelist") + "?status__exact=failed").status_code == 403
+    )
+    assert client.get(reverse("admin:telephony_provisioningjob_change", args=[job.pk])).status_code == 404
+
+    sibling_tenant = TenantFactory(organization=tree.sibling_customer, server=world.server, name="sibling")
+    sibling_entity_admin = UserFactory()
+    EntityFactory(tenant=sibling_tenant, intervals=[("100", "199")]).administrators.add(sibling_entity_admin)
+    client.force_login(sibling_entity_admin)
+    assert client.get(reverse("admin:telephony_provisioningjob_change", args=[job.pk])).status_code == 404
+    assert client.get(reverse("staff_dashboard")).status_code == 403
+
+    client.force_login(member(tree.reseller, Role.VIEWER))
+    index = client.get(reverse("admin:index")).content.decode()
+    assert reverse("staff_dashboard") in index
+    assert client.get(reverse("staff_dashboard")).status_code == 200
