@@ -1,5 +1,5 @@
 """Platforms and servers. A platform's secrets are never rendered back: the form says whether one
-is set and takes a new one."""
+is set and takes a new one; a login that may only view the platform reads "set" or "not set"."""
 
 from __future__ import annotations
 
@@ -115,6 +115,20 @@ class PlatformAdmin(ScopedAdmin):
         css = {"all": ["telephony/admin.css"]}
         js = ["telephony/platform-kind.js"]
 
+    def get_fieldsets(self, request: HttpRequest, obj: Platform | None = None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        return _read_only_fieldsets(fieldsets, obj)
+
+    @admin.display(description="secret")
+    def secret_state(self, obj: Platform) -> str:
+        return "set" if obj.has_secret else "not set"
+
+    @admin.display(description="Xelion app key")
+    def app_key_state(self, obj: Platform) -> str:
+        return "set" if obj.app_key else "not set"
+
     @admin.display(description="last check")
     def last_check(self, obj: Platform) -> str:
         if obj.last_checked_at is None:
@@ -172,6 +186,29 @@ class PlatformAdmin(ScopedAdmin):
 
     def delete_object(self, request: HttpRequest, obj: Platform) -> None:
         services.platform_delete(actor=request.user, platform=obj)
+
+
+# A login that may only view a platform sees what is stored, not the form's inputs: whether a secret
+# is set instead of the fields that replace it, no password prompt, and only the fields of its kind
+# (editors get the same through platform-kind.js, which a read-only page has no kind input for).
+_READ_ONLY_REPLACEMENTS = {"new_secret": "secret_state", "new_app_key": "app_key_state", "current_password": None}
+
+
+def _read_only_fieldsets(fieldsets: list, platform: Platform) -> list:
+    other_kinds_fields = {
+        "new_app_key" if field == "app_key" else field
+        for field, kinds in Platform.KIND_SPECIFIC_FIELDS.items()
+        if platform.kind not in kinds
+    }
+    shown = []
+    for title, options in fieldsets:
+        fields = [
+            _READ_ONLY_REPLACEMENTS.get(field, field)
+            for field in options.get("fields", [])
+            if field not in other_kinds_fields
+        ]
+        shown.append((title, {**options, "fields": [field for field in fields if field]}))
+    return shown
 
 
 @admin.register(Server)

@@ -78,3 +78,39 @@ def test_only_a_xelion_server_needs_a_user_space(tree, member, client):
     response = client.post(url, platform_data(platform, kind=PlatformKind.XELION_SERVER, user_space=""))
     assert response.status_code == 200
     assert "needs a user space" in str(response.context["adminform"].form.errors["user_space"])
+
+
+def shown_fields(response) -> list[str]:
+    return [name for _title, options in response.context["adminform"].fieldsets for name in options["fields"]]
+
+
+def test_a_read_only_platform_page_shows_what_is_stored_for_its_kind(tree, member, client):
+    """A reseller viewing its distributor's platform: the fields of that kind only, whether a secret
+    is set instead of the inputs that replace it, and no password prompt."""
+    xcu = PlatformFactory(organization=tree.distributor, kind=PlatformKind.XCU)
+    xelion = PlatformFactory(organization=tree.distributor, kind=PlatformKind.XELION_SERVER, secret="", user_space="vx")
+    client.force_login(member(tree.reseller, Role.ADMIN))
+
+    response = client.get(reverse("admin:telephony_platform_change", args=[xcu.pk]))
+    assert response.status_code == 200 and not response.context["has_change_permission"]
+    fields = shown_fields(response)
+    assert "secret_state" in fields and "username" in fields
+    for hidden in ("new_secret", "new_app_key", "current_password", "user_space", "acting_organization"):
+        assert hidden not in fields, hidden
+    page = response.content.decode()
+    for row in ("user_space", "acting_organization", "new_app_key", "new_secret", "current_password"):
+        assert f"field-{row}" not in page, row
+    assert ">None<" not in page
+    assert '<div class="readonly">set</div>' in page
+
+    fields = shown_fields(client.get(reverse("admin:telephony_platform_change", args=[xelion.pk])))
+    assert {"secret_state", "app_key_state", "user_space"} <= set(fields) and "acting_organization" not in fields
+    page = client.get(reverse("admin:telephony_platform_change", args=[xelion.pk])).content.decode()
+    assert page.count('<div class="readonly">not set</div>') == 2, "neither a secret nor an app key"
+
+
+def test_the_platforms_editors_keep_the_form_inputs(tree, member, client):
+    platform = PlatformFactory(organization=tree.reseller, kind=PlatformKind.XCU)
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    fields = shown_fields(client.get(reverse("admin:telephony_platform_change", args=[platform.pk])))
+    assert {"new_secret", "new_app_key", "current_password"} <= set(fields) and "secret_state" not in fields
