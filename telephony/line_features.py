@@ -77,11 +77,12 @@ class TenantLine:
                 errors[field] = NOT_KEPT[field].format(platform=self.platform)
         busy, no_answer = user.forward_busy, user.forward_no_answer
         changed = stored is None or (busy, no_answer) != (stored.forward_busy, stored.forward_no_answer)
-        if self.features.busy_with_no_answer and busy and no_answer and busy != no_answer and changed:
+        # Busy alone would also forward unanswered calls there: the PBX has one destination for both.
+        if self.features.busy_with_no_answer and busy and busy != no_answer and changed:
             errors.setdefault(
                 "forward_busy",
-                f"{self.platform} forwards busy and unanswered calls to one destination: "
-                "use the same number for both, or leave one empty.",
+                f"{self.platform} forwards busy calls together with unanswered ones: give the no-answer "
+                "forwarding the same number, or leave busy empty.",
             )
         if errors:
             raise ValidationError(errors)

@@ -54,7 +54,7 @@ def _forwarding_fieldset(form: forms.BaseForm, line: TenantLine) -> Fieldset:
         return Fieldset("Call forwarding", _not_kept_note(line, "call forwarding"))
     if line.features.busy_with_no_answer and "forward_busy" in form.fields:
         form.fields["forward_busy"].help_text = (
-            f"{line.platform} forwards busy and unanswered calls to one destination: leave empty, or use the "
+            f"{line.platform} forwards busy calls together with unanswered ones: leave empty, or use the "
             "no-answer number."
         )
     return Fieldset("Call forwarding", *present)

@@ -129,11 +129,11 @@ def pbx_user_reset_voicemail_pin(*, actor: AbstractBaseUser, user: PbxUser) -> s
     """Give the line a new random voicemail PIN and return it (shown once, never stored in clear)."""
     stored = PbxUser.objects.select_for_update().get(pk=user.pk)
     _require_line_access(actor, stored)
-    if not stored.voicemail_enabled:
-        raise ValidationError({"voicemail_enabled": "Turn voicemail on before resetting its PIN."})
     line = TenantLine.of(stored.tenant_id)
     if not line.keeps("voicemail_pin"):
         raise ValidationError({"voicemail_pin": NOT_KEPT["voicemail_pin"].format(platform=line.platform)})
+    if not stored.voicemail_enabled:
+        raise ValidationError({"voicemail_enabled": "Turn voicemail on before resetting its PIN."})
     pin = "".join(secrets.choice("0123456789") for _ in range(GENERATED_PIN_DIGITS))
     stored.voicemail_pin = pin
     stored.full_clean()

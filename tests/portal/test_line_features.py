@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from telephony.models import PbxUser, Platform, ProvisioningJob
+from telephony.models import PbxUser, PhoneNumber, Platform, ProvisioningJob
 from tests.portal.routes import line_data
 
 pytestmark = pytest.mark.django_db
@@ -21,9 +21,8 @@ def on_xcu(customer):
 def test_the_user_page_on_xcu_offers_no_forwarding_pin_or_second_number(admin_client, on_xcu):
     response = admin_client.get(reverse("selfservice:user_detail", args=[on_xcu.line.pk]))
     body = response.content.decode()
-    form = response.context["line_form"]
-    assert not {"forward_always", "forward_busy", "forward_no_answer", "voicemail_enabled"} & set(form.fields)
-    assert "XiVO XCU keeps no call forwarding per user" in body
+    assert response.context["line_form"] is None, "no form without a setting to change, and no Save button"
+    assert "XiVO XCU keeps no call forwarding or voicemail switch per user" in body
     assert "voicemail comes from the line template" in body
     assert response.context["number_form"] is None, "the line already has its one external number"
     assert "XiVO XCU keeps 1 external number per user" in body
@@ -31,7 +30,8 @@ def test_the_user_page_on_xcu_offers_no_forwarding_pin_or_second_number(admin_cl
 
 
 def test_a_forged_post_of_forwarding_on_xcu_changes_nothing(admin_client, on_xcu):
-    admin_client.post(reverse("selfservice:user_line", args=[on_xcu.line.pk]), line_data())
+    response = admin_client.post(reverse("selfservice:user_line", args=[on_xcu.line.pk]), line_data())
+    assert response.status_code == 404, "there is no such page on XCU, and no 'saved' message"
     assert PbxUser.objects.get(pk=on_xcu.line.pk).forward_busy == ""
     assert not ProvisioningJob.objects.exists()
 
@@ -52,4 +52,11 @@ def test_on_xc5_everything_but_emailing_voicemail_is_offered(admin_client, custo
     fields = set(response.context["line_form"].fields)
     assert {"forward_always", "forward_busy", "forward_no_answer", "voicemail_enabled"} <= fields
     assert "voicemail_to_email" not in fields
-    assert "one destination" in response.content.decode(), "the busy field says XC5 shares it with no-answer"
+    assert "together with unanswered ones" in response.content.decode(), "the busy field says XC5 shares it"
+
+
+def test_a_tenant_without_free_numbers_offers_no_empty_number_picker(admin_client, customer):
+    PhoneNumber.objects.filter(tenant=customer.tenant, assigned_user__isnull=True).update(tenant=None)
+    response = admin_client.get(reverse("selfservice:user_detail", args=[customer.line.pk]))
+    assert response.context["number_form"] is None
+    assert "has no free external number left" in response.content.decode()

@@ -117,8 +117,10 @@ def test_xcu_keeps_one_external_number_per_user(tree, world, line, superuser):
 
 def test_xc5_takes_busy_only_with_the_no_answer_destination(world, line, superuser):
     on_platform(world, "xc5")
-    with pytest.raises(ValidationError, match="one destination"):
+    with pytest.raises(ValidationError, match="together with unanswered ones"):
         pbx_user_update(actor=superuser, user=edited(line, forward_busy="0611111111", forward_no_answer="0622222222"))
+    with pytest.raises(ValidationError, match="together with unanswered ones"):
+        pbx_user_update(actor=superuser, user=edited(line, forward_busy="0611111111", forward_no_answer=""))
     pbx_user_update(actor=superuser, user=edited(line, forward_busy="0622222222", forward_no_answer="0622222222"))
     pbx_user_update(actor=superuser, user=edited(line, forward_busy="", forward_no_answer="0633333333"))
     assert PbxUser.objects.get(pk=line.pk).forward_no_answer == "0633333333"

@@ -52,8 +52,8 @@ def changed(line: PbxUser, **values) -> PbxUser:
 
 
 def test_the_line_owner_changes_forwarding_and_one_update_is_planned(line):
-    pbx_user_line_update(actor=line.portal_user, user=changed(line, forward_busy="0612345678"))
-    assert PbxUser.objects.get(pk=line.pk).forward_busy == "0612345678"
+    pbx_user_line_update(actor=line.portal_user, user=changed(line, forward_always="0612345678"))
+    assert PbxUser.objects.get(pk=line.pk).forward_always == "0612345678"
     job = ProvisioningJob.objects.get()
     assert (job.operation, job.created_by) == ("user.update", line.portal_user)
 
@@ -74,10 +74,10 @@ def test_nothing_changed_means_nothing_pushed(line):
 def test_another_login_without_rights_gets_404_and_nothing_changes(tree, member, line):
     for stranger in (UserFactory(is_staff=False), member(tree.sibling_customer)):
         with pytest.raises(Http404):
-            pbx_user_line_update(actor=stranger, user=changed(line, forward_busy="0612345678"))
+            pbx_user_line_update(actor=stranger, user=changed(line, forward_always="0612345678"))
         with pytest.raises(Http404):
             pbx_user_reset_voicemail_pin(actor=stranger, user=line)
-    assert PbxUser.objects.get(pk=line.pk).forward_busy == ""
+    assert PbxUser.objects.get(pk=line.pk).forward_always == ""
     assert not ProvisioningJob.objects.exists()
 
 
@@ -85,7 +85,7 @@ def test_a_deactivated_owner_is_refused(line):
     line.portal_user.is_active = False
     line.portal_user.save()
     with pytest.raises(Http404):
-        pbx_user_line_update(actor=line.portal_user, user=changed(line, forward_busy="0612345678"))
+        pbx_user_line_update(actor=line.portal_user, user=changed(line, forward_always="0612345678"))
 
 
 def test_a_customer_administrator_may_change_the_line_a_read_only_member_may_not(tree, member, line):

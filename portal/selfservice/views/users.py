@@ -119,9 +119,11 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if may_change:
         line_form = LineSettingsForm(instance=user)
         line_form.helper.form_action = reverse("selfservice:user_line", args=[user.pk])
+        line_form = line_form if line_form.fields else None  # the PBX keeps none of these per user
         if room_for_a_number:
             number_form = AddNumberForm(tenant=user.tenant)
             number_form.helper.form_action = reverse("selfservice:user_number_add", args=[user.pk])
+            number_form = number_form if number_form.fields["number"].queryset.exists() else None
     context = {
         "line": user,
         "line_rules": line_rules,
@@ -167,6 +169,8 @@ def user_line(request: HttpRequest, pk: int) -> HttpResponse:
     """Voicemail and call forwarding (GET shows the form on its own page, e.g. after an error)."""
     user = selectors.user_of(request.user, pk, CHANGE)
     form = LineSettingsForm(request.POST or None, instance=user)
+    if not form.fields:
+        raise Http404("This PBX keeps no voicemail or forwarding settings per user.")
     if request.method == "POST" and form.is_valid():
         try:
             services.pbx_user_line_update(actor=request.user, user=form.instance)
