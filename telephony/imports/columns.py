@@ -152,7 +152,12 @@ USER_COLUMNS: tuple[Column, ...] = (
         ("voicemail_password", "vmpin", "vm_pin", "vm_password", "voicemailpin"),
         exported=False,
     ),
-    Column("voicemail_to_email", "yes/no: e-mail new voicemail.", "no", ("voicemail_email", "vm_email", "vmemail")),
+    Column(
+        "voicemail_to_email",
+        "yes/no: e-mail new voicemail (no PBX driver sets it yet: yes is refused).",
+        "no",
+        ("voicemail_email", "vm_email", "vmemail"),
+    ),
     Column("forward_always", "Forward all calls to this number.", "", ("cfu", "forward_unconditional", "call_forward")),
     Column("forward_busy", "Forward when busy to this number.", "", ("cfb", "forward_on_busy")),
     Column("forward_no_answer", "Forward when not answered to this number.", "", ("cfna", "forward_noanswer")),
