@@ -57,6 +57,9 @@ class UserImportForm(forms.Form):
         tenants = selectors.tenants_for_new_users(login)
         self.fields["tenant"].queryset = Tenant.objects.filter(pk__in=[t.pk for t in tenants]).order_by("name")
         self.fields["template"].queryset = selectors.templates_for_tenants(login, tenants)
+        only = list(self.fields["template"].queryset[:2])
+        if len(only) == 1:  # the one template there is: a file without a template column just works
+            self.fields["template"].initial = only[0].pk
         self.helper = FormHelper()
         self.helper.form_method = "post"
         self.helper.layout = Layout("tenant", "file", "mode", "template", Submit("check", "Check the file"))

@@ -146,3 +146,8 @@ def test_the_navigation_keeps_import_and_export_apart(admin_client):
     body = admin_client.get(reverse("selfservice:dashboard")).content.decode()
     assert 'class="navbar-nav nav-section-imports" aria-label="Import and export"' in body
     assert reverse("selfservice:imports") in body
+
+
+def test_the_only_template_there_is_is_chosen_for_rows_that_name_none(admin_client, customer):
+    form = admin_client.get(reverse("selfservice:imports")).context["form"]
+    assert form.fields["template"].initial == customer.template.pk
