@@ -11,7 +11,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.http import HttpRequest
 
 from tenants import access, audit
-from tenants.admin_scoping import render_changes
+from tenants.admin_history import render_changes
 from tenants.audit_display import STAFF, shown_entries
 
 

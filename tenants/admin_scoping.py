@@ -1,7 +1,8 @@
 """The base of every admin class: everything scoped by `tenants.access`, every write through a service.
 
 - Changelists, change, delete and history views show only what the login may see; anything else
-  answers 404 (never a redirect that confirms the object exists).
+  answers 404 (never a redirect that confirms the object exists). The history is django-auditlog's
+  (`tenants.admin_history`).
 - Foreign-key and many-to-many choices, autocomplete and actions are restricted the same way.
 - Saving and deleting call the model's service, so the admin obeys the same rules as every other
   way in. A form is checked by running its service in a savepoint that is rolled back, so a
@@ -21,30 +22,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponseRedirect
-from django.utils.html import format_html, format_html_join
 
 from tenants import access, audit
 from tenants.access import ADD, CHANGE, DELETE, VIEW
-from tenants.audit_display import STAFF, ShownChange, shown_entries
-from tenants.audit_mixin import Audited
+from tenants.admin_history import AuditHistoryMixin, render_history
+from tenants.audit_display import STAFF, shown_entries
 from tenants.models import Organization
-
-
-def render_changes(changes: list[ShownChange]) -> str:
-    """before → after per field (a create or delete: the values it set or removed)."""
-    if not changes:
-        return "—"
-    return format_html(
-        "<ul>{}</ul>",
-        format_html_join("", "<li><b>{}</b>: {}</li>", ((change.label, _transition(change)) for change in changes)),
-    )
-
-
-def _transition(change: ShownChange) -> str:
-    if change.old is None:
-        return change.new or "∅"
-    return f"{change.old or '∅'} → {change.new or '∅'}"
-
 
 _request_user: ContextVar[Any] = ContextVar("admin_request_user", default=None)
 
@@ -79,7 +62,7 @@ def add_service_error(form: Any, error: ValidationError, *, aliases: dict[str, s
             form.add_error(None, message)
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """A ModelAdmin whose every read and write goes through the permission tree and a service.
 
     Subclasses set `create_service`, `update_service`, `delete_service` (callables taking
@@ -153,9 +136,6 @@ class ScopedAdmin(admin.ModelAdmin):
 
     # --- change history (audited models) ------------------------------------------------------------
 
-    def _audited(self) -> bool:
-        return issubclass(self.model, Audited)
-
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and self._audited():
@@ -172,25 +152,7 @@ class ScopedAdmin(admin.ModelAdmin):
 
     @admin.display(description="change history")
     def change_history(self, obj: Any) -> str:
-        entries = shown_entries(audit.entries_for(obj, current_user()), audience=STAFF)
-        if not entries:
-            return "No recorded changes."
-        return format_html(
-            '<table class="job-table"><tr><th>when</th><th>who</th><th>what</th><th>changes</th></tr>{}</table>',
-            format_html_join(
-                "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                (
-                    (
-                        shown.entry.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-                        (shown.entry.additional_data or {}).get("via") or shown.entry.actor or "system",
-                        shown.entry.get_action_display(),
-                        render_changes(shown.changes),
-                    )
-                    for shown in entries
-                ),
-            ),
-        )
+        return render_history(shown_entries(audit.entries_for(obj, current_user()), audience=STAFF))
 
     # --- choices ---------------------------------------------------------------------------------
 

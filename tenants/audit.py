@@ -64,8 +64,8 @@ def restrict_entries(queryset: QuerySet, user: Any) -> QuerySet:
     return queryset.filter(reduce(or_, conditions)) if conditions else queryset.none()
 
 
-def entries_for(obj: Any, user: Any, *, limit: int = 25) -> QuerySet:
-    """The latest log entries of one object, if the login may see the object."""
+def entries_for(obj: Any, user: Any, *, limit: int | None = 25) -> QuerySet:
+    """The latest log entries of one object (all of them with limit=None), if the login may see the object."""
     from auditlog.models import LogEntry
 
     if not access.can(user, VIEW, obj):
@@ -73,7 +73,7 @@ def entries_for(obj: Any, user: Any, *, limit: int = 25) -> QuerySet:
     return entries_of(obj, limit=limit)
 
 
-def entries_of(obj: Any, *, limit: int = 25) -> QuerySet:
+def entries_of(obj: Any, *, limit: int | None = 25) -> QuerySet:
     """The latest log entries of one object; the caller has already checked that it may be seen
     (an end user's own line, reached through its login)."""
     from auditlog.models import LogEntry

@@ -1,0 +1,70 @@
+"""The admin's HISTORY page shows an object's django-auditlog history, rendered like its page's
+"Change history" section, to the logins that may see the object (404 for anyone else)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from telephony.models import ProvisioningBatch
+from tenants.audit import acting_as
+from tenants.models import Role
+from tests.factories import EntityFactory, PbxUserFactory, TenantFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DJANGOS_EMPTY_HISTORY = "doesn’t have a change history"
+
+
+@pytest.fixture
+def line(tree):
+    tenant = TenantFactory(organization=tree.customer, name="brickworks")
+    line = PbxUserFactory(tenant=tenant, entity=EntityFactory(tenant=tenant, display_name="Sales"), first_name="Ada")
+    with acting_as("import #5"):
+        line.first_name = "Imported"
+        line.save()
+    return line
+
+
+def history_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_history", args=[obj.pk])
+
+
+def test_the_history_page_lists_the_audit_entries_with_names(tree, member, client, line):
+    client.force_login(member(tree.reseller, Role.VIEWER))
+    change_page = client.get(reverse("admin:telephony_pbxuser_change", args=[line.pk])).content.decode()
+    assert f'href="{history_url(line)}"' in change_page
+
+    response = client.get(history_url(line))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert DJANGOS_EMPTY_HISTORY not in page
+    assert "import #5" in page and "<b>first name</b>: Ada → Imported" in page
+    assert "<b>tenant</b>: brickworks" in page and "<b>entity</b>: Sales" in page, "related objects by name"
+    assert "2 changes" in page, "the create and the import's update"
+    assert f"Change history: {line}" in page
+
+
+def test_staff_of_a_sibling_organization_get_404(tree, member, client, line):
+    client.force_login(member(tree.sibling, Role.ADMIN))
+    assert client.get(history_url(line)).status_code == 404
+    assert client.get(history_url(line.tenant)).status_code == 404
+
+
+def test_an_entity_administrator_gets_the_history_of_their_own_users_only(tree, client, line):
+    own_admin, other_admin = UserFactory(), UserFactory()
+    line.entity.administrators.add(own_admin)
+    EntityFactory(tenant=line.tenant, intervals=[("5000", "5099")]).administrators.add(other_admin)
+    client.force_login(own_admin)
+    assert "import #5" in client.get(history_url(line)).content.decode()
+    client.force_login(other_admin)
+    assert client.get(history_url(line)).status_code == 404
+
+
+def test_objects_without_an_audit_history_have_no_history_button(tree, member, client):
+    batch = ProvisioningBatch.objects.create(organization=tree.reseller, label="Nightly import")
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    change_page = client.get(reverse("admin:telephony_provisioningbatch_change", args=[batch.pk])).content.decode()
+    assert "Nightly import" in change_page and history_url(batch) not in change_page
+    page = client.get(history_url(batch)).content.decode()
+    assert "keeps no change history of provisioning batches" in page and DJANGOS_EMPTY_HISTORY not in page
