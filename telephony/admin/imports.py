@@ -184,6 +184,11 @@ class ImportExportMixin:
         return _csv_response(EXPORTERS[self.import_kind](queryset, request.user), f"{self.import_kind}.csv")
 
 
+def _in_a_sentence(label: str) -> str:
+    """'Phone numbers' → 'phone numbers' mid-sentence, but 'PBX users' keeps its acronym."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def _csv_response(lines, file_name: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{file_name}"'
@@ -258,7 +263,7 @@ class ImportRunAdmin(ScopedAdmin):
         preview_columns = list(dict.fromkeys(key for row in run.preview for key in row if key not in ("row", "action")))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"CSV import #{run.pk}: {run.get_kind_display().lower()} from {run.file_name}",
+            "title": f"CSV import #{run.pk}: {_in_a_sentence(run.get_kind_display())} from {run.file_name}",
             "opts": self.model._meta,
             "run": run,
             "may_confirm": run.may_commit and access.can(request.user, CHANGE, run),
@@ -270,7 +275,8 @@ class ImportRunAdmin(ScopedAdmin):
             ],
             "progress_url": reverse("admin:telephony_importrun_progress", args=[run.pk]),
             "failures_url": failures,
-            "jobs_shown": "provisioningjob" in failures,  # else: the users whose push failed
+            "jobs_shown": "provisioningjob" in failures,  # else: the users whose push failed, if any
+            "failed_pushes": services.import_run_progress(run).get("jobs", {}).get("failed", 0),
             # Deferred: the script is in <head> and needs the progress box the page holds below.
             "media": forms.Media(
                 css={"all": ["telephony/admin.css", "telephony/imports.css"]},

@@ -3,6 +3,8 @@ export; every page of an import answers 404 to staff of a sibling organization."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -62,6 +64,7 @@ def test_upload_preview_confirm_and_progress(world, staff, client, django_captur
     assert jobs.count() == 2 and len(callbacks) == 1
     progress = client.get(reverse("admin:telephony_importrun_progress", args=[run.pk])).json()
     assert progress["jobs"] == {"total": 2, "pushed": 0, "failed": 0, "cancelled": 0, "remaining": 2}
+    assert "Jobs of this import" in client.get(reverse("admin:telephony_importrun_run", args=[run.pk])).content.decode()
     jobs.filter(pk=jobs.first().pk).update(status=JobStatus.SUCCEEDED)
     jobs.filter(pk=jobs.last().pk).update(status=JobStatus.FAILED)
     progress = client.get(reverse("admin:telephony_importrun_progress", args=[run.pk])).json()
@@ -172,6 +175,9 @@ def test_a_file_that_cannot_be_read_says_so_without_counts(world, staff, client,
     assert (run.status, run.delimiter, run.error_count) == (ImportStatus.UNREADABLE, "", 0)
     page = client.get(reverse("admin:telephony_importrun_run", args=[run.pk])).content.decode()
     assert "Cannot be read" in page and f"Cannot be read: {escape(run.message)}" in page and message in run.message
+    facts = " ".join(re.sub(r"<[^>]+>", " ", page.split('class="import-facts">')[1].split("</p>")[0]).split())
+    assert facts.startswith("PBX users import · Cannot be read · create new rows only · into tenant"), facts
+    assert f"CSV import #{run.pk}: PBX users from people.csv" in page, "the heading keeps its acronym"
     assert "Has errors" not in page and "0 errors" not in page and "separated" not in page and "0 rows" not in page
     listed = client.get(reverse("admin:telephony_importrun_changelist")).content.decode()
     assert (

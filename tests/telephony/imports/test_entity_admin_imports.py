@@ -10,7 +10,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from telephony.imports import services
-from telephony.models import ImportKind, ImportMode, ImportRun, ImportStatus, PbxUser
+from telephony.models import ImportKind, ImportMode, ImportRun, ImportStatus, JobStatus, PbxUser, ProvisioningJob
 from tenants.models import Role
 from tests.factories import UserFactory
 from tests.telephony.imports.conftest import csv_of
@@ -57,12 +57,12 @@ def test_an_entity_administrator_imports_users_into_their_entity(world, sales_ad
     run.refresh_from_db()
     assert run.status == ImportStatus.COMMITTED
     assert PbxUser.objects.get(username="ada").entity == world.sales
-    assert (
-        "Users whose push failed"
-        in client.get(reverse("admin:telephony_importrun_run", args=[run.pk])).content.decode()
-    )
+    run_page = reverse("admin:telephony_importrun_run", args=[run.pk])
+    assert "Users whose push failed" not in client.get(run_page).content.decode(), "no failure yet"
     progress = client.get(reverse("admin:telephony_importrun_progress", args=[run.pk])).json()
     assert progress["jobs"]["total"] == 1
+    ProvisioningJob.objects.filter(batch=run.batch).update(status=JobStatus.FAILED)
+    assert "Users whose push failed</a> (1)" in client.get(run_page).content.decode()
     # jobs are not theirs to see: the failures link leads to their users whose push failed
     assert progress["failures_url"] == reverse("admin:telephony_pbxuser_changelist") + "?sync_state__exact=failed"
     assert client.get(reverse("admin:telephony_importrun_errors", args=[run.pk])).status_code == 200
