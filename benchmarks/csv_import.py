@@ -108,10 +108,11 @@ def child(engine: str, rows: int) -> None:
     reseller = Organization.objects.add_child(distributor, instance=Organization(name="Reseller", kind="reseller"))
     reseller = Organization.objects.get(pk=reseller.pk)
     customer = Organization.objects.add_child(reseller, instance=Organization(name="Acme", kind="customer"))
+    # XC5 keeps voicemail per user, which the generated rows set (XCU takes it from the template).
     platform = Platform.objects.create(
-        organization=distributor, name="xcu", kind="xcu", base_url="https://xcu.example.net/api/1.0/", username="u"
+        organization=distributor, name="xc5", kind="xc5", base_url="https://xc5.example.net/api-sys/", username="u"
     )
-    server = Server.objects.create(platform=platform, name="xivo-1")
+    server = Server.objects.create(platform=platform, name="xc5-1")
     tenant = Tenant.objects.create(organization=customer, server=server, name="acme", licences=1_000_000)
     entity = Entity.objects.create(tenant=tenant, name="main")
     NumberInterval.objects.create(entity=entity, start="100000", end="999999")
