@@ -261,3 +261,13 @@ def test_a_customer_with_two_tenants_chooses_one_and_filters_the_list(admin_clie
     assert chooser.status_code == 200 and {t.pk for t in chooser.context["tenants"]} == {customer.tenant.pk, other.pk}
     listed = admin_client.get(url("user_list"), {"tenant": other.pk})
     assert [u.last_name for u in listed.context["users"]] == ["Elsewhere"]
+
+
+def test_a_reloaded_pin_page_resets_nothing_a_second_time(admin_client, customer):
+    token = admin_client.get(url("user_detail", customer.line.pk)).context["pin_reset_token"]
+    first = admin_client.post(url("user_pin_reset", customer.line.pk), {"token": token})
+    pin = first.context["pin"]
+    again = admin_client.post(url("user_pin_reset", customer.line.pk), {"token": token}, follow=True)
+    assert "already done" in again.content.decode() and pin not in again.content.decode()
+    assert PbxUser.objects.get(pk=customer.line.pk).voicemail_pin == pin
+    assert ProvisioningJob.objects.filter(operation="user.update").count() == 1

@@ -7,6 +7,7 @@ function, which checks the permission again and plans the provisioning jobs.
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -25,6 +26,8 @@ from telephony import selectors_selfservice as selectors
 from telephony.line_features import TenantLine
 from telephony.services import users as services
 from tenants.access import CHANGE, DELETE
+
+PIN_RESETS_DONE = "selfservice_pin_resets_done"  # session key: tokens of PIN resets already made
 
 USERS_PER_PAGE = 25
 
@@ -127,6 +130,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "line": user,
         "line_rules": line_rules,
+        "pin_reset_token": secrets.token_urlsafe(12),
         "room_for_a_number": room_for_a_number,
         "may_change": may_change,
         "line_form": line_form,
@@ -217,13 +221,23 @@ def user_number_release(request: HttpRequest, pk: int, number_id: int) -> HttpRe
 @customer_admin_required
 @require_POST
 def user_pin_reset(request: HttpRequest, pk: int) -> HttpResponse:
-    """Shows the new PIN once, in this response (never in a redirect, a message or a log)."""
+    """Shows the new PIN once, in this response (never in a redirect, a message or a log). The form's
+    one-time token makes a reloaded page (the same POST sent again) reset nothing a second time."""
     user = selectors.user_of(request.user, pk, CHANGE)
+    token = request.POST.get("token", "")[:64]
+    done = request.session.get(PIN_RESETS_DONE, [])
+    if token and token in done:
+        messages.info(
+            request, "That PIN reset was already done (the page was sent again); the PIN shown then is valid."
+        )
+        return redirect("selfservice:user_detail", pk=user.pk)
     try:
         pin = services.pbx_user_reset_voicemail_pin(actor=request.user, user=user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("selfservice:user_detail", pk=user.pk)
+    if token:
+        request.session[PIN_RESETS_DONE] = [*done, token][-20:]
     response = page(request, "selfservice/user_pin.html", {"line": user, "pin": pin})
     response["Cache-Control"] = "no-store"
     return response
