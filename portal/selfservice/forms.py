@@ -210,7 +210,7 @@ class LineSettingsForm(_LineForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.line = line = TenantLine.of(self.instance.tenant_id)
+        line = TenantLine.of(self.instance.tenant_id)
         _drop_fields_not_kept(self, line)
         if "voicemail_enabled" in self.fields:
             self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
@@ -239,7 +239,7 @@ class MyLineForm(_LineForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.line = line = TenantLine.of(self.instance.tenant_id)
+        line = TenantLine.of(self.instance.tenant_id)
         _drop_fields_not_kept(self, line)
         if not line.keeps("voicemail_pin"):
             self.fields.pop("new_pin")

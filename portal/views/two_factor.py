@@ -78,7 +78,7 @@ def _page(request: HttpRequest, site: Site, template: str, **context: Any) -> Te
     return TemplateResponse(
         request,
         f"{site.templates}/{template}",
-        {**site.context(request), "next": _next(request, site), "site_urls": site, **context},
+        {**site.context(request), "next": _next(request, site), **context},
     )
 
 
