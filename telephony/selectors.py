@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from telephony.models import JobStatus, PbxUser, ProvisioningJob, Server, Tenant
+from telephony.models import Entity, JobStatus, PbxUser, ProvisioningJob, Server, Tenant
 from tenants import access
-from tenants.access import VIEW
+from tenants.access import CHANGE, VIEW
 
 
 def jobs_for(user: Any) -> QuerySet[ProvisioningJob]:
@@ -93,3 +94,18 @@ def server_health(user: Any) -> list[dict[str, Any]]:
 
 def _count_by_server(queryset: QuerySet, server_lookup: str) -> dict[int, int]:
     return dict(queryset.order_by().values_list(server_lookup).annotate(n=Count("id")))
+
+
+def administrator_candidates(user: Any, entity: Entity | None) -> QuerySet:
+    """Logins the user may offer as administrators of the entity: the logins of the entity's own
+    customer when the user administers it, and whoever already is one (so that saving the entity
+    never drops a grant silently). For a new entity, the logins the user governs (the service
+    then keeps those of the chosen tenant's customer only)."""
+    logins = get_user_model().objects.all()
+    if entity is None or entity.pk is None:
+        return access.restrict_users(logins, user, CHANGE)
+    granted = Q(pk__in=entity.administrators.values("pk"))
+    customer = entity.tenant.organization
+    if not access.administers(user, customer):
+        return logins.filter(granted)
+    return logins.filter(Q(pk__in=access.logins_governed_within(logins, [customer.path]).values("pk")) | granted)

@@ -22,6 +22,7 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -33,6 +34,7 @@ from tenants.policy import (  # noqa: F401  (re-exported: models and services im
     CHANGE,
     DELETE,
     ENTITY_GRANTS_RELATION,
+    LINE_RELATION,
     ORGANIZATION_MANAGERS,
     PBX_MANAGERS,
     VIEW,
@@ -239,6 +241,16 @@ def require_add(user: Any, model: type[Model], organization: Organization, *, en
         raise Http404("No organization matches the given query.")
 
 
+def administers(user: Any, organization: Organization) -> bool:
+    """Does the login hold the admin role over `organization`? Granting rights there (a role, an
+    entity to administer) is an administrator's act, never an operator's."""
+    if not _active(user):
+        return False
+    if user.is_superuser:
+        return True
+    return any(organization.path.startswith(path) for path in _paths_with(user, ORGANIZATION_MANAGERS))
+
+
 def organizations_for(user: Any, model: type[Model], action: str = ADD) -> QuerySet[Organization]:
     """Organizations in which the login may `action` objects of `model` (form choices)."""
     organizations = Organization.objects.all()
@@ -269,27 +281,61 @@ def has_entity_grants(user: Any) -> bool:
 
 
 # --- portal logins -----------------------------------------------------------------------------
+#
+# A login holds rights in three ways: memberships, entity grants (it administers entities) and a
+# linked PBX line (it manages that line on the self-service site). Each right lies in one
+# organization. A login is seen from every organization one of its rights lies in, and governed
+# (its password, its details, its deletion, its lockout) only by an administrator of every one of
+# them: otherwise an administrator could take over a login that also acts elsewhere.
+
+
+def _login_rights(login_model: type[Model]) -> list[tuple[QuerySet, str, str]]:
+    """(rows, login column, organization path lookup) of each kind of right a login can hold."""
+    rights: list[tuple[QuerySet, str, str]] = [(Membership.objects.all(), "user_id", "organization__path")]
+    for relation in (ENTITY_GRANTS_RELATION, LINE_RELATION):
+        try:
+            field = login_model._meta.get_field(relation)
+        except FieldDoesNotExist:  # the floor above declares no such relation
+            continue
+        related = field.related_model
+        organization = policy_of(related).organization_lookups[0]
+        if field.many_to_many:  # entity grants: the through table of Entity.administrators
+            through = field.through
+            name = related._meta.model_name
+            rights.append((through.objects.all(), "user_id", f"{name}__{organization}__path"))
+        else:  # the linked line: PbxUser.portal_user
+            rights.append((related._default_manager.all(), f"{field.field.attname}", f"{organization}__path"))
+    return rights
+
+
+def _within(path_lookup: str, paths: list[str]) -> Q:
+    return reduce(or_, (subtree(path_lookup, path) for path in paths))
+
+
+def logins_governed_within(queryset: QuerySet, paths: list[str]) -> QuerySet:
+    """Logins of `queryset` that hold at least one right inside the subtrees at `paths` and none
+    outside them (never a superuser)."""
+    if not paths:
+        return queryset.none()
+    inside = Q()
+    for rows, login_column, path_lookup in _login_rights(queryset.model):
+        inside |= Q(pk__in=rows.filter(_within(path_lookup, paths)).values(login_column))
+        queryset = queryset.exclude(pk__in=rows.exclude(_within(path_lookup, paths)).values(login_column))
+    return queryset.filter(inside, is_superuser=False)
 
 
 def restrict_users(queryset: QuerySet, user: Any, action: str = VIEW) -> QuerySet:
-    """Portal logins the login may see (a membership in its subtree) or manage (admin role over
-    every one of the other login's memberships, and never a superuser)."""
+    """Portal logins the login may see (a right of theirs lies in its subtree) or manage (it
+    administers the organization of every right the other login holds; never a superuser)."""
     if not _active(user):
         return queryset.none()
     if user.is_superuser:
         return queryset
-    admin_paths = _paths_with(user, ORGANIZATION_MANAGERS)
     if action == VIEW:
         visible_paths = _paths_with(user, ALL_ROLES)
-        inside = reduce(or_, (subtree("memberships__organization__path", p) for p in visible_paths), Q(pk=user.pk))
-        entity_model = _entity_model(user)
-        if entity_model is not None:  # entity administrators of entities in the subtree are seen too
-            grant_path = f"{ENTITY_GRANTS_RELATION}__{policy_of(entity_model).organization_lookups[0]}__path"
-            inside = reduce(or_, (subtree(grant_path, p) for p in visible_paths), inside)
-        return queryset.filter(pk__in=queryset.model._default_manager.filter(inside).values("pk"))
-    if not admin_paths:
-        return queryset.none()
-    inside_admin = reduce(or_, (subtree("organization__path", p) for p in admin_paths))
-    outside = Membership.objects.exclude(inside_admin).values("user_id")
-    inside = Membership.objects.filter(inside_admin).values("user_id")
-    return queryset.filter(pk__in=inside, is_superuser=False).exclude(pk__in=outside)
+        inside = Q(pk=user.pk)
+        if visible_paths:
+            for rows, login_column, path_lookup in _login_rights(queryset.model):
+                inside |= Q(pk__in=rows.filter(_within(path_lookup, visible_paths)).values(login_column))
+        return queryset.filter(inside)
+    return logins_governed_within(queryset, _paths_with(user, ORGANIZATION_MANAGERS))

@@ -27,9 +27,18 @@ class OrganizationForm(forms.ModelForm):
         help_text="The organization this one sits below. Changing it moves it with everything below it.",
     )
 
+    parent_choices = None  # set per request by OrganizationAdmin.get_form
+    parent_required = True
+
     class Meta:
         model = Organization
         fields = ["name", "kind"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Set on this request's form class, never on the field shared by every request's form.
+        self.fields["parent"].queryset = self.parent_choices
+        self.fields["parent"].required = self.parent_required
 
 
 @admin.register(Organization)
@@ -82,10 +91,10 @@ class OrganizationAdmin(ScopedAdmin):
         choices = access.organizations_for(request.user, Organization, ADD).exclude(kind="customer")
         if obj is not None:
             choices = choices.exclude(path__startswith=obj.path)
-        form_class.base_fields["parent"].queryset = choices
+        form_class.parent_choices = choices
         # Required to place a new organization; on an existing one, empty leaves it where it is (an
         # administrator of this very organization cannot choose what is above it).
-        form_class.base_fields["parent"].required = obj is None and not request.user.is_superuser
+        form_class.parent_required = obj is None and not request.user.is_superuser
         return form_class
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -127,9 +136,15 @@ class StaffLoginCreationForm(UserCreationForm):
 
     organization = forms.ModelChoiceField(queryset=Organization.objects.none())
     role = forms.ChoiceField(choices=Role.choices, initial=Role.OPERATOR)
+    organization_choices = None  # set per request by PortalUserAdmin.get_form
 
     class Meta(UserCreationForm.Meta):
         fields = ["username", "email"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.organization_choices is not None:
+            self.fields["organization"].queryset = self.organization_choices
 
 
 User = get_user_model()
@@ -209,7 +224,7 @@ class PortalUserAdmin(UserAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any):
         form_class = super().get_form(request, obj, **kwargs)
         if obj is None and "organization" in form_class.base_fields:
-            form_class.base_fields["organization"].queryset = access.organizations_for(request.user, Membership, ADD)
+            form_class.organization_choices = access.organizations_for(request.user, Membership, ADD)
         return form_class
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 from crispy_bootstrap5.bootstrap5 import Switch
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from telephony import selectors_selfservice as selectors
 from telephony.line_features import TenantLine
@@ -37,8 +37,23 @@ def _drop_fields_not_kept(form: forms.BaseForm, line: TenantLine) -> None:
         form.fields.pop("forward_no_answer_timeout", None)
 
 
-def _not_kept_note(line: TenantLine, what: str) -> HTML:
-    return HTML(format_html('<p class="form-text">{} keeps no {} per user.</p>', line.platform, what))
+class Note:
+    """A line of plain text in a form's layout.
+
+    Crispy's own `HTML()` renders its string as a Django template, so a value inside it (a line
+    template's name) would be evaluated as template code; a note escapes its values and is never
+    a template."""
+
+    def __init__(self, text: str, *values: Any):
+        self.text = text
+        self.values = values
+
+    def render(self, form: Any, context: Any, template_pack: Any = None, **kwargs: Any) -> str:
+        return format_html('<p class="form-text">{}</p>', format_html(self.text, *self.values))
+
+
+def _not_kept_note(line: TenantLine, what: str) -> Note:
+    return Note("{} keeps no {} per user.", line.platform, what)
 
 
 def _forwarding_fieldset(form: forms.BaseForm, line: TenantLine) -> Fieldset:
@@ -53,9 +68,9 @@ def _forwarding_fieldset(form: forms.BaseForm, line: TenantLine) -> Fieldset:
     if not present:
         return Fieldset("Call forwarding", _not_kept_note(line, "call forwarding"))
     if line.features.busy_with_no_answer and "forward_busy" in form.fields:
-        form.fields["forward_busy"].help_text = (
-            f"{line.platform} forwards busy calls together with unanswered ones: leave empty, or use the "
-            "no-answer number."
+        form.fields["forward_busy"].help_text = format_html(
+            "{} forwards busy calls together with unanswered ones: leave empty, or use the no-answer number.",
+            line.platform,
         )
     return Fieldset("Call forwarding", *present)
 
@@ -66,13 +81,11 @@ def _voicemail_fieldset(form: forms.BaseForm, line: TenantLine, *extra: str) -> 
     if "voicemail_enabled" not in form.fields:
         return Fieldset(
             "Voicemail",
-            HTML(
-                format_html(
-                    '<p class="form-text">On {} voicemail comes from the line template ({}: {}).</p>',
-                    line.platform,
-                    form.instance.template,
-                    "on" if form.instance.template.voicemail_enabled else "off",
-                )
+            Note(
+                "On {} voicemail comes from the line template ({}: {}).",
+                line.platform,
+                form.instance.template,
+                "on" if form.instance.template.voicemail_enabled else "off",
             ),
             *present,
         )
@@ -101,9 +114,12 @@ class _NumberPlanMixin:
         next_free = selectors.next_free_internal_numbers(tenant)
         self.fields["entity"].widget.attrs["data-next-numbers"] = json.dumps({str(k): v for k, v in next_free.items()})
         self.fields["internal_number"].widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
-        described = ", ".join(f"{e}: {next_free[e.pk]}" for e in entities if next_free.get(e.pk))
+        described = [(e, next_free[e.pk]) for e in entities if next_free.get(e.pk)]
         if described:
-            self.fields["internal_number"].help_text = f"Next free number — {described}."
+            # crispy renders help text as HTML: every value in it is escaped
+            self.fields["internal_number"].help_text = format_html(
+                "Next free number — {}.", format_html_join(", ", "{}: {}", described)
+            )
         return next_free
 
     def clean_internal_number(self) -> str:

@@ -6,9 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest
 
+from telephony import selectors
 from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import Entity, NumberInterval, Tenant
 from telephony.services import tenants as services
@@ -122,16 +125,35 @@ class NumberIntervalAdmin(ScopedAdmin):
         return False
 
 
+class EntityAdminForm(EntityForm):
+    """An entity on its own page, with the logins that administer it (granted through the service:
+    only an administrator of the customer may, and only the customer's own logins)."""
+
+    administrators = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        widget=FilteredSelectMultiple("administrators", is_stacked=False),
+        help_text="Logins of the customer that manage only this entity's users and numbers.",
+    )
+    administrator_choices = None  # set per request by EntityAdmin.get_form
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if "administrators" in self.fields:
+            self.fields["administrators"].queryset = self.administrator_choices
+            if self.instance.pk:
+                self.fields["administrators"].initial = list(self.instance.administrators.all())
+
+
 @admin.register(Entity)
 class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
     ordering = ["name"]
-    form = EntityForm
+    form = EntityAdminForm
     list_display = ["name", "display_name", "tenant", "number_plan", "user_count", "presented_number", "sync_badge"]
     list_select_related = ["tenant"]
     list_filter = ["tenant__server__platform__kind", "sync_state"]
     search_fields = ["name", "display_name", "tenant__name"]
     autocomplete_fields = ["tenant"]
-    filter_horizontal = ["administrators"]
     readonly_fields = ["xcu_id", "xcu_combined_id", "xelion_oid", "xc5_guid", "provisioning"]
     fieldsets = [
         (None, {"fields": ["tenant", "name", "display_name", "number_plan", "presented_number"]}),
@@ -159,22 +181,34 @@ class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
             .prefetch_related(Prefetch("intervals", queryset=NumberInterval.objects.order_by("start")))
         )
 
-    def scoped_choices(self, request: HttpRequest, related_model: Any, field_name: str):
-        if field_name == "administrators":
-            # Every login seen in the subtree, entity administrators included: a grant the actor
-            # cannot manage must stay a choice, or saving the entity would silently drop it.
-            return access.restrict_users(related_model.objects.all(), request.user, "view")
-        return super().scoped_choices(request, related_model, field_name)
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not access.administers(request.user, obj.tenant.organization):
+            fields.append("administrators")  # granting is an administrator's act
+        return fields
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
-        kwargs["fields"] = ["tenant", "name", "display_name", "presented_number", "administrators"]
-        return super().get_form(request, obj, change=change, **kwargs)
+        kwargs["fields"] = ["tenant", "name", "display_name", "presented_number"]
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        if "administrators" in self.get_readonly_fields(request, obj):
+            form_class.base_fields.pop("administrators", None)  # this request's own form class
+        else:
+            form_class.administrator_choices = selectors.administrator_candidates(request.user, obj)
+        return form_class
 
     def create_object(self, request: HttpRequest, obj: Entity, form: Any) -> None:
         services.entity_create(actor=request.user, entity=obj, intervals=form.cleaned_data.get("number_plan", []))
+        self._set_administrators(request, obj, form)
 
     def update_object(self, request: HttpRequest, obj: Entity, form: Any) -> None:
         services.entity_update(actor=request.user, entity=obj, intervals=form.cleaned_data.get("number_plan", []))
+        self._set_administrators(request, obj, form)
+
+    def _set_administrators(self, request: HttpRequest, obj: Entity, form: Any) -> None:
+        if "administrators" in form.cleaned_data:
+            services.entity_set_administrators(
+                actor=request.user, entity=obj, administrators=form.cleaned_data["administrators"]
+            )
 
     def delete_object(self, request: HttpRequest, obj: Entity) -> None:
         services.entity_delete(actor=request.user, entity=obj)

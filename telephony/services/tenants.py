@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -123,6 +125,40 @@ def entity_delete(*, actor: AbstractBaseUser, entity: Entity) -> None:
         raise ValidationError(f"{stored} still has {users} user(s); move or delete them first.")
     planning.entity_deleted(stored, actor=actor)
     stored.delete()
+
+
+@transaction.atomic
+def entity_set_administrators(*, actor: AbstractBaseUser, entity: Entity, administrators: Iterable[Any]) -> Entity:
+    """Make `administrators` the logins that administer the entity.
+
+    Granting is an administrator's act: the actor needs the admin role over the entity's customer.
+    A login may be added only if it belongs to that customer (every right it holds lies in the
+    customer organization or below); grants the actor leaves in place are kept whoever holds them."""
+    stored = Entity.objects.select_for_update().select_related("tenant__organization").get(pk=entity.pk)
+    access.require(actor, VIEW, stored)
+    wanted = {login.pk: login for login in administrators}
+    current = set(stored.administrators.values_list("pk", flat=True))
+    if set(wanted) == current:
+        return stored
+    customer = stored.tenant.organization
+    if not access.administers(actor, customer):
+        raise ValidationError(
+            {"administrators": "Only an administrator of the customer may grant or remove entity administrators."}
+        )
+    added = set(wanted) - current
+    if added:
+        candidates = access.logins_governed_within(get_user_model().objects.filter(pk__in=added), [customer.path])
+        refused = added - set(candidates.values_list("pk", flat=True))
+        if refused:
+            names = ", ".join(sorted(str(wanted[pk]) for pk in refused))
+            raise ValidationError(
+                {
+                    "administrators": f"Not available as administrators of {stored}: {names}. An entity administrator "
+                    f"must be a login of {customer} only."
+                }
+            )
+    stored.administrators.set(list(wanted.values()))
+    return stored
 
 
 def parse_intervals(text: str) -> list[IntervalPair]:
