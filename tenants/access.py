@@ -23,7 +23,8 @@ from operator import or_
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from tenants.models import Membership, Organization
@@ -201,6 +202,15 @@ def _entity_condition(model: type[Model], policy: AccessPolicy, user: Any, actio
     if policy.entity_creator_lookup is not None:
         condition &= Q(**{policy.entity_creator_lookup: user.pk})
     return condition
+
+
+def visible_count(model: type[Model], link: str, user: Any) -> Coalesce:
+    """A correlated COUNT, for a list of rows, of the `model` rows pointing at each one through
+    `link` that the login may see: a column never counts another organization's objects (a shared
+    server's tenants, a shared template's users)."""
+    rows = restrict(model._default_manager.filter(**{link: OuterRef("pk")}), user, VIEW)
+    counted = rows.order_by().values(link).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def can(user: Any, action: str, obj: Model) -> bool:

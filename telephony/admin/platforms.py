@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from telephony.admin.sync import badge
-from telephony.models import Platform, Server
+from telephony.models import Platform, Server, Tenant
 from telephony.services import platforms as services
 from tenants import access
 from tenants.access import CHANGE
@@ -230,4 +230,4 @@ class ServerAdmin(ScopedAdmin):
         return f"{obj.tenant_count} / {obj.capacity_tenants}" if obj.capacity_tenants else str(obj.tenant_count)
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(tenant_count=Count("tenants"))
+        return super().get_queryset(request).annotate(tenant_count=access.visible_count(Tenant, "server", request.user))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count
 from django.http import HttpRequest
 
 from telephony.admin.sync import SyncStateAdminMixin
-from telephony.models import LineTemplate
+from telephony.models import LineTemplate, PbxUser
 from telephony.services import templates as services
+from tenants import access
 from tenants.admin_scoping import ScopedAdmin
 
 
@@ -66,4 +66,6 @@ class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
         return obj.user_count
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(user_count=Count("users"))
+        return (
+            super().get_queryset(request).annotate(user_count=access.visible_count(PbxUser, "template", request.user))
+        )

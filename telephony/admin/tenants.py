@@ -8,12 +8,12 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.http import HttpRequest
 
 from telephony import selectors
 from telephony.admin.sync import SyncStateAdminMixin
-from telephony.models import Entity, NumberInterval, Tenant
+from telephony.models import Entity, NumberInterval, PbxUser, Tenant
 from telephony.services import tenants as services
 from telephony.services.tenants import parse_intervals
 from tenants import access
@@ -93,7 +93,7 @@ class TenantAdmin(SyncStateAdminMixin, ScopedAdmin):
         return f"{obj.user_count} / {obj.licences}"
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(user_count=Count("users"))
+        return super().get_queryset(request).annotate(user_count=access.visible_count(PbxUser, "tenant", request.user))
 
     def scoped_choices(self, request: HttpRequest, related_model: Any, field_name: str):
         choices = super().scoped_choices(request, related_model, field_name)
@@ -177,7 +177,7 @@ class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
             super()
             .get_queryset(request)
             .select_related(*self.choice_select_related)
-            .annotate(user_count=Count("users"))
+            .annotate(user_count=access.visible_count(PbxUser, "entity", request.user))
             .prefetch_related(Prefetch("intervals", queryset=NumberInterval.objects.order_by("start")))
         )
 

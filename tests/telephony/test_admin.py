@@ -399,3 +399,35 @@ def test_the_voicemail_pin_is_never_rendered_and_is_kept_unless_replaced(tree, m
     assert PbxUser.objects.get(pk=user.pk).voicemail_pin == "8642"
     assert client.post(url(PbxUser, "change", user.pk), {**data, "new_voicemail_pin": "1357"}).status_code == 302
     assert PbxUser.objects.get(pk=user.pk).voicemail_pin == "1357"
+
+
+def test_list_counts_are_scoped_to_what_the_login_sees(tree, member, client):
+    """A shared server's tenants, a shared template's users and a tenant's users are counted only
+    where the login may see them (another reseller's tenants and users are not counted)."""
+    platform = PlatformFactory(organization=tree.distributor)
+    server = ServerFactory(platform=platform)
+    template = LineTemplateFactory(organization=tree.distributor)
+    mine = TenantFactory(organization=tree.customer, server=server)
+    theirs = TenantFactory(organization=tree.sibling_customer, server=server)
+    sales = EntityFactory(tenant=mine, intervals=[("1000", "1099")])
+    office = EntityFactory(tenant=mine, intervals=[("1100", "1199")])
+    PbxUserFactory(entity=sales, template=template, internal_number="1001")
+    PbxUserFactory(entity=office, template=template, internal_number="1101")
+    other_entity = EntityFactory(tenant=theirs)
+    for number in ("1001", "1002", "1003"):
+        PbxUserFactory(entity=other_entity, template=template, internal_number=number)
+    entity_admin = UserFactory(is_staff=True)
+    sales.administrators.add(entity_admin)
+
+    def counts(login, model, column):
+        client.force_login(login)
+        rows = client.get(url(model, "changelist")).context["cl"].result_list
+        return {row.pk: getattr(row, column) for row in rows}
+
+    reseller_admin = member(tree.reseller, Role.ADMIN, is_staff=True)
+    assert counts(reseller_admin, Server, "tenant_count")[server.pk] == 1
+    assert counts(reseller_admin, LineTemplate, "user_count")[template.pk] == 2
+    assert counts(entity_admin, Tenant, "user_count")[mine.pk] == 1
+    root = UserFactory(is_superuser=True, is_staff=True)
+    assert counts(root, Server, "tenant_count")[server.pk] == 2
+    assert counts(root, LineTemplate, "user_count")[template.pk] == 5
