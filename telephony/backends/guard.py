@@ -65,6 +65,10 @@ class AddressPolicy:
         return cls(allowed_networks=tuple(parsed), allow_plain_http=allow_plain_http)
 
     def check_address(self, address: IPAddress, host: str = "") -> None:
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            # an IPv6 form that reaches an IPv4 host: that host must pass on its own as well
+            self.check_address(embedded, f"{host or address}")
         shown = f"{host} ({address})" if host and host != str(address) else str(address)
         if address in METADATA_ADDRESSES or any(address in network for network in ALWAYS_REFUSED):
             raise UnsafeRequestError(f"{shown} is a link-local or cloud-metadata address; the portal never calls it")
@@ -99,6 +103,26 @@ class AddressPolicy:
         if literal is None and resolve:
             for address in resolve_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)):
                 self.check_address(address, parts.hostname)
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 host an IPv6 address reaches: IPv4-mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::/96),
+    6to4 (2002::/16), Teredo's client and the deprecated IPv4-compatible form (::a.b.c.d)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in NAT64 or (address in IPV4_COMPATIBLE and int(address) > 1):  # not :: and ::1
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 _policy = AddressPolicy(allow_any_address=True, allow_plain_http=True, description="unconfigured")

@@ -56,6 +56,34 @@ def test_an_allow_list_admits_its_networks_only(policy):
         guard.current_policy().check_url("https://169.254.169.254/", resolve=True)
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "::ffff:a9fe:a9fe",  # IPv4-mapped 169.254.169.254
+        "::ffff:169.254.10.1",  # IPv4-mapped link-local
+        "64:ff9b::a9fe:a9fe",  # NAT64
+        "2002:a9fe:a9fe::1",  # 6to4
+        "::169.254.169.254",  # IPv4-compatible
+        "2001:0:4136:e378:8000:63bf:5601:5601",  # Teredo, client 169.254.169.254 (obfuscated)
+    ],
+)
+@pytest.mark.parametrize("networks", [["::/0"], ["::/0", "0.0.0.0/0"], []])
+def test_ipv6_forms_of_a_refused_ipv4_address_are_refused_too(policy, host, networks):
+    policy(networks)
+    with pytest.raises(UnsafeRequestError, match="link-local or cloud-metadata"):
+        guard.current_policy().check_url(f"https://[{host}]/", resolve=True)
+    import ipaddress
+
+    with pytest.raises(UnsafeRequestError):
+        guard.current_policy().check_address(ipaddress.ip_address(host))
+
+
+def test_ipv6_loopback_and_ordinary_addresses_are_not_mistaken_for_ipv4_forms(policy):
+    policy(["::1/128", "2001:db8::/32"])
+    guard.current_policy().check_url("https://[::1]:9001/", resolve=True)
+    guard.current_policy().check_url("https://[2001:db8::5]/", resolve=True)
+
+
 def test_public_addresses_pass_without_an_allow_list(policy):
     import ipaddress
 
