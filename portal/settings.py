@@ -151,6 +151,8 @@ AUDITLOG_MASK_CALLABLE = "tenants.audit.mask_secret"
 # Required for superusers and organization administrators in the admin; on by default in production.
 PORTAL_REQUIRE_2FA = env.bool("PORTAL_REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="PBX provisioning portal")
+# Nobody, not even a superuser, sees another login's key, QR code or backup codes in the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- the self-service site: signing in, idle sessions, password-reset e-mail -------------------------
 
