@@ -250,7 +250,9 @@ def line_pushes(user: PbxUser, *, limit: int = 8) -> list[ProvisioningJob]:
 
 
 def line_history(line: PbxUser, *, limit: int = 15) -> list[dict]:
-    """Who changed this line and how (the caller reached the line through a scoped selector)."""
-    from tenants.audit import describe_for_customers, entries_of
+    """Who changed this line and how, naming only what its customer may see (the caller reached
+    the line through a scoped selector)."""
+    from tenants.audit import describe_for_customers, entries_of, restrict_entries
 
-    return describe_for_customers(entries_of(line, limit=limit))
+    customer = access.OrganizationViewer(line.tenant.organization)
+    return describe_for_customers(restrict_entries(entries_of(line, limit=None), customer)[:limit], viewer=customer)

@@ -38,6 +38,7 @@ from tenants.policy import (  # noqa: F401  (re-exported: models and services im
     LINE_RELATION,
     ORGANIZATION_MANAGERS,
     PBX_MANAGERS,
+    ROLE_VIEWER,
     VIEW,
     AccessPolicy,
 )
@@ -66,6 +67,21 @@ def memberships(user: Any) -> list[tuple[str, str]]:
         )
         setattr(user, _CACHE_ATTRIBUTE, cached)
     return cached
+
+
+class OrganizationViewer:
+    """Stands for "anyone with a viewer role in this organization": what the organization itself
+    may see, for a page shown on its behalf to a login that holds no role there (an end user's own
+    line, whose history names what its customer may see)."""
+
+    is_active = True
+    is_authenticated = True
+    is_superuser = False
+    pk = None
+
+    def __init__(self, organization: Organization):
+        setattr(self, _CACHE_ATTRIBUTE, [(organization.path, ROLE_VIEWER)])
+        self._access_entity_grants: list[str] = []
 
 
 def forget(user: Any) -> None:

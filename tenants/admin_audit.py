@@ -21,7 +21,7 @@ class AuditChangeList(ChangeList):
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
-        for shown in shown_entries(self.result_list, audience=STAFF):
+        for shown in shown_entries(self.result_list, audience=STAFF, viewer=request.user):
             shown.entry.shown_changes = shown.changes
 
 
@@ -64,10 +64,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="changes")
     def changes_shown(self, entry: LogEntry) -> str:
-        changes = getattr(entry, "shown_changes", None)
-        if changes is None:  # one entry's own page
-            changes = shown_entries([entry], audience=STAFF)[0].changes
-        return render_changes(changes)
+        return render_changes(entry.shown_changes)  # worked out for the viewer with the page
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return AuditChangeList
@@ -102,4 +99,5 @@ class AuditEntryAdmin(admin.ModelAdmin):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             raise Http404("No audit entry matches the given query.")
+        obj.shown_changes = shown_entries([obj], audience=STAFF, viewer=request.user)[0].changes
         return obj

@@ -96,7 +96,7 @@ class AuditHistoryMixin:
             paginator = self.get_paginator(request, entries, self.history_per_page)
             page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
             context.update(
-                history=render_history(shown_entries(page.object_list, audience=STAFF)),
+                history=render_history(shown_entries(page.object_list, audience=STAFF, viewer=request.user)),
                 page=page,
                 page_range=paginator.get_elided_page_range(page.number),
                 page_var=PAGE_VAR,

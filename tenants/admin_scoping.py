@@ -152,7 +152,8 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
 
     @admin.display(description="change history")
     def change_history(self, obj: Any) -> str:
-        return render_history(shown_entries(audit.entries_for(obj, current_user()), audience=STAFF))
+        viewer = current_user()
+        return render_history(shown_entries(audit.entries_for(obj, viewer), audience=STAFF, viewer=viewer))
 
     # --- choices ---------------------------------------------------------------------------------
 

@@ -70,7 +70,9 @@ def entries_for(obj: Any, user: Any, *, limit: int | None = 25) -> QuerySet:
 
     if not access.can(user, VIEW, obj):
         return LogEntry.objects.none()
-    return entries_of(obj, limit=limit)
+    # only what the login could see when it happened: a number now in its tenant may have belonged
+    # to another customer before
+    return restrict_entries(entries_of(obj, limit=None), user)[:limit]
 
 
 def entries_of(obj: Any, *, limit: int | None = 25) -> QuerySet:
@@ -86,9 +88,9 @@ def entries_of(obj: Any, *, limit: int | None = 25) -> QuerySet:
     )
 
 
-def describe_for_customers(entries: Iterable[Any]) -> list[dict[str, Any]]:
+def describe_for_customers(entries: Iterable[Any], *, viewer: Any) -> list[dict[str, Any]]:
     """Entries in plain terms for a self-service page: when, who (a person, an import, a job), and
-    what changed in the fields that mean something to a customer."""
+    what changed in the fields that mean something to a customer (and that `viewer` may see)."""
     return [
         {
             "when": shown.entry.timestamp,
@@ -96,7 +98,7 @@ def describe_for_customers(entries: Iterable[Any]) -> list[dict[str, Any]]:
             "action": shown.entry.get_action_display(),
             "changes": shown.changes,
         }
-        for shown in shown_entries(entries, audience=CUSTOMER)
+        for shown in shown_entries(entries, audience=CUSTOMER, viewer=viewer)
     ]
 
 

@@ -22,13 +22,18 @@ from typing import Any
 
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 
+from tenants import access
+from tenants.models import Organization
+
 STAFF = "staff"
 CUSTOMER = "customer"
 MASK = "****"
+HIDDEN = "(not available)"
 LONGEST_VALUE = 120
 
 _staff_only: dict[type[models.Model], frozenset[str]] = {}
@@ -109,11 +114,15 @@ def _related_pk(model_field: Any, raw: Any) -> Any:
 
 
 class _Names:
-    """The names of the related objects a page of entries refers to: one query per model."""
+    """The names of the related objects a page of entries refers to: one query per model, and one
+    more per scoped model for what the viewer may see of them (an object outside the viewer's
+    scope is never named: a number's history does not tell who held it before)."""
 
-    def __init__(self) -> None:
+    def __init__(self, viewer: Any = None) -> None:
+        self._viewer = viewer
         self._wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
         self._found: dict[type[models.Model], dict[Any, str]] = {}
+        self._hidden: dict[type[models.Model], set[Any]] = {}
 
     def want(self, model_field: Any, raw: Any) -> None:
         pk = None if _is_empty(raw) else _related_pk(model_field, raw)
@@ -124,16 +133,34 @@ class _Names:
         for related_model, pks in self._wanted.items():
             objects = related_model._base_manager.filter(pk__in=pks)
             self._found[related_model] = {obj.pk: str(obj) for obj in objects}
+            if self._viewer is not None:
+                visible = _visible(related_model, set(self._found[related_model]), self._viewer)
+                self._hidden[related_model] = set(self._found[related_model]) - visible
 
     def name(self, model_field: Any, raw: Any, audience: str) -> str:
         pk = _related_pk(model_field, raw)
         if pk is None:
-            return str(raw)
+            return str(raw) if self._viewer is None else HIDDEN
+        if pk in self._hidden.get(model_field.related_model, ()):
+            return HIDDEN
         found = self._found.get(model_field.related_model, {}).get(pk)
         if found is not None:
             return found
         gone = f"deleted {model_field.related_model._meta.verbose_name}"
         return f"{gone} #{pk}" if audience == STAFF else gone
+
+
+def _visible(model: type[models.Model], pks: set[Any], viewer: Any) -> set[Any]:
+    """The pks among `pks` of objects the viewer may see (every one, for a model nobody scopes)."""
+    if not pks:
+        return set()
+    if hasattr(model, "access_policy"):
+        rows = access.restrict(model._default_manager.filter(pk__in=pks), viewer, access.VIEW)
+    elif model is get_user_model():
+        rows = access.restrict_users(model._default_manager.filter(pk__in=pks), viewer, access.VIEW)
+    else:
+        return pks
+    return set(rows.values_list("pk", flat=True))
 
 
 def _shown_value(model_field: Any, raw: Any, names: _Names, audience: str, options: dict[str, Any]) -> str:
@@ -166,11 +193,12 @@ def _m2m_change(label: str, values: dict[str, Any]) -> ShownChange:
     return ShownChange(label=label, new=f"{operation}: {', '.join(map(str, values.get('objects', [])))}")
 
 
-def shown_entries(entries: Iterable[LogEntry], *, audience: str) -> list[ShownEntry]:
+def shown_entries(entries: Iterable[LogEntry], *, audience: str, viewer: Any) -> list[ShownEntry]:
     """`entries` as `audience` sees them, with the names of related objects fetched in one query
-    per related model."""
+    per related model. Related objects the viewer may not see read "(not available)"; a viewer of
+    None is the system itself (no such check)."""
     entries = list(entries)
-    names = _Names()
+    names = _Names(viewer)
     plans = []
     for entry in entries:
         model = _model_of(entry)
@@ -188,7 +216,11 @@ def shown_entries(entries: Iterable[LogEntry], *, audience: str) -> list[ShownEn
     names.fetch()
     shown = []
     for entry, options, fields in plans:
-        changes = [_change(entry, model_field, values, names, audience, options) for model_field, values in fields]
+        seen = _seen_before(entry, _model_of(entry), viewer)
+        changes = [
+            _change(entry, model_field, values, names, audience, options, seen_before=seen)
+            for model_field, values in fields
+        ]
         changes = [change for change in changes if change is not None]
         if changes or audience == STAFF or entry.action != LogEntry.Action.UPDATE:
             shown.append(ShownEntry(entry, changes))
@@ -196,7 +228,14 @@ def shown_entries(entries: Iterable[LogEntry], *, audience: str) -> list[ShownEn
 
 
 def _change(
-    entry: LogEntry, model_field: Any, values: Any, names: _Names, audience: str, options: dict[str, Any]
+    entry: LogEntry,
+    model_field: Any,
+    values: Any,
+    names: _Names,
+    audience: str,
+    options: dict[str, Any],
+    *,
+    seen_before: bool = True,
 ) -> ShownChange | None:
     label = _label(model_field, options)
     if isinstance(values, dict) and values.get("type") == "m2m":
@@ -209,4 +248,56 @@ def _change(
         return None if left_unset else ShownChange(label=label, new=new)
     if entry.action == LogEntry.Action.DELETE:
         return ShownChange(label=label, new=old) if old else None
-    return None if old == new else ShownChange(label=label, new=new, old=old)
+    if old == new:
+        return None
+    return ShownChange(label=label, new=new, old=old if seen_before or not old else HIDDEN)
+
+
+def _seen_before(entry: LogEntry, model: type[models.Model] | None, viewer: Any) -> bool:
+    """Could the viewer see the object before this change? Not when the change moved it into the
+    viewer's scope (a number allocated from another customer's tenant): the values it had then
+    are another organization's. Costs a query only for an entry that moved its object."""
+    if viewer is None or viewer.is_superuser or entry.action != LogEntry.Action.UPDATE:
+        return True
+    if model is None or not hasattr(model, "access_policy"):
+        return True
+    policy = access.policy_of(model)
+    changes = entry.changes_dict or {}
+    data = entry.additional_data or {}
+    scoped = [(key, lookup) for key, lookup in zip(("org", "org2"), policy.organization_lookups, strict=False)]
+    if policy.entity_lookup:
+        scoped.append(("entity", policy.entity_lookup))
+    if not any(lookup and lookup.split("__")[0] in changes for _key, lookup in scoped):
+        return True  # it stayed where it was: the entry is seen as the object is
+    before: dict[str, set[Any]] = {"org": set(), "entity": set()}
+    for key, lookup in scoped:
+        first, _, rest = lookup.partition("__")
+        kind = "entity" if key == "entity" else "org"
+        if first not in changes:
+            if data.get(key) is not None:
+                before[kind].add(data[key])
+            continue
+        old = changes[first][0] if isinstance(changes[first], list | tuple) else None
+        if _is_empty(old):
+            continue
+        related = model._meta.get_field(first).related_model
+        pk = _related_pk(model._meta.get_field(first), old)
+        if pk is None:
+            continue
+        if not rest:
+            before[kind].add(pk)
+        else:
+            before[kind].update(related._base_manager.filter(pk=pk).values_list(f"{rest}__pk", flat=True))
+    before = {kind: {pk for pk in pks if pk is not None} for kind, pks in before.items()}
+    if before["org"] and access.restrict(Organization.objects.filter(pk__in=before["org"]), viewer).exists():
+        return True
+    if before["entity"] and policy.entity_lookup:
+        entity_model = _model_at(model, policy.entity_lookup)
+        return access.restrict(entity_model._default_manager.filter(pk__in=before["entity"]), viewer).exists()
+    return False
+
+
+def _model_at(model: type[models.Model], lookup: str) -> type[models.Model]:
+    for part in lookup.split("__"):
+        model = model._meta.get_field(part).related_model
+    return model

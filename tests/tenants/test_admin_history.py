@@ -68,3 +68,40 @@ def test_objects_without_an_audit_history_have_no_history_button(tree, member, c
     assert "Nightly import" in change_page and history_url(batch) not in change_page
     page = client.get(history_url(batch)).content.decode()
     assert "keeps no change history of provisioning batches" in page and DJANGOS_EMPTY_HISTORY not in page
+
+
+def test_a_number_moved_between_customers_shows_only_what_the_viewer_could_see(tree, member, client):
+    """The number sat with the sibling reseller's customer (Globex, user Hank) before it moved to
+    the customer: its history shows that customer's logins none of Globex's names or entries."""
+    from telephony.models import PhoneNumber
+
+    globex = TenantFactory(organization=tree.sibling_customer, name="globex-tenant")
+    hank = PbxUserFactory(tenant=globex, entity=EntityFactory(tenant=globex), first_name="Hank", last_name="Scorpio")
+    acme = TenantFactory(organization=tree.customer, name="acme-tenant")
+    number = PhoneNumber.objects.create(number="+31309990002", organization=tree.distributor)
+    number.tenant = globex
+    number.save()
+    number.assigned_user = hank
+    number.label = "Globex hotline"
+    number.save()
+    number.assigned_user = None
+    number.tenant = None
+    number.save()
+    number.tenant = acme
+    number.label = "Acme desk"
+    number.save()
+
+    for login in (member(tree.reseller, Role.ADMIN), member(tree.customer, Role.VIEWER)):
+        client.force_login(login)
+        for url in (history_url(number), reverse("admin:telephony_phonenumber_change", args=[number.pk])):
+            page = client.get(url).content.decode()
+            assert "acme-tenant" in page, url
+            for foreign in ("globex", "Hank", "Scorpio", "Globex hotline"):
+                assert foreign not in page, (url, foreign)
+        listed = client.get(reverse("admin:auditlog_logentry_changelist")).content.decode()
+        for foreign in ("globex", "Hank", "Globex hotline"):
+            assert foreign not in listed, foreign
+
+    client.force_login(member(tree.distributor, Role.ADMIN))
+    page = client.get(history_url(number)).content.decode()
+    assert "globex-tenant" in page and "Hank Scorpio" in page, "who sees both customers sees it all"
