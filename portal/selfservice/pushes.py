@@ -38,6 +38,39 @@ SYNC_BADGES = {
 }
 UNFINISHED = {JobStatus.PENDING, JobStatus.RUNNING}
 
+# Why a push failed, as a customer is told it. The backend's own words name servers, vendor ids and
+# HTTP bodies: they are for staff (the admin's job pages), never for a customer.
+FAILURE_NOTES = {
+    "transient": "The PBX did not answer. Your provider has the details.",
+    "timeout": "The PBX did not answer in time. Your provider has the details.",
+    "authentication": "The portal could not sign in to the PBX. Your provider has the details.",
+    "not_found": "The PBX does not hold this line any more. Your provider has the details.",
+    "conflict": "The PBX holds something else under this number or name. Your provider has the details.",
+    "AlreadyExistsError": "The PBX holds something else under this number or name. Your provider has the details.",
+    "UnsupportedOperation": "This PBX cannot make this change.",
+}
+FAILURE_NOTE = "The PBX refused this change. Your provider has the details."
+RETRY_KINDS = ("transient", "timeout")
+SYNC_NOTES = {
+    SyncState.PENDING: "On its way to the PBX.",
+    SyncState.FAILED: "The last change did not reach the PBX. Your provider has the details.",
+}
+
+
+def customer_note(job: ProvisioningJob) -> str:
+    """Where a push stands, in words that name nothing of the platform."""
+    if job.status == JobStatus.FAILED:
+        return FAILURE_NOTES.get(job.error_kind, FAILURE_NOTE)
+    if job.status == JobStatus.PENDING and job.error_kind in RETRY_KINDS and job.attempts:
+        return "The PBX did not answer yet; trying again."
+    if job.status == JobStatus.PENDING and job.last_error.startswith("Waiting"):
+        return "Waiting for an earlier change."
+    return ""
+
+
+def sync_note(state: str) -> str:
+    return SYNC_NOTES.get(state, "")
+
 
 def job_row(job: ProvisioningJob) -> dict[str, Any]:
     word, badge = STATUS_BADGES.get(job.status, (job.status, "text-bg-light"))
@@ -48,7 +81,7 @@ def job_row(job: ProvisioningJob) -> dict[str, Any]:
         "status": job.status,
         "status_label": word,
         "badge": badge,
-        "note": job.last_error if job.status in (JobStatus.FAILED, JobStatus.PENDING) else "",
+        "note": customer_note(job),
         "when": job.created_at.isoformat(timespec="seconds"),
     }
 
@@ -62,21 +95,20 @@ def context(jobs: list[ProvisioningJob]) -> dict[str, Any]:
     return {"pushes": rows(jobs), "pushes_unfinished": any(job.status in UNFINISHED for job in jobs)}
 
 
-def sync_badge(state: str) -> tuple[str, str]:
-    return SYNC_BADGES.get(state, (state, "text-bg-light"))
+def sync_badge(state: str) -> tuple[str, str, str]:
+    """(word, badge class, note) of a line's sync state as a customer sees it."""
+    return (*SYNC_BADGES.get(state, (state, "text-bg-light")), sync_note(state))
 
 
-def pushes_response(
-    jobs: list[ProvisioningJob], *, sync_state: str | None = None, sync_message: str = ""
-) -> JsonResponse:
+def pushes_response(jobs: list[ProvisioningJob], *, sync_state: str | None = None) -> JsonResponse:
     """The poller's answer: the rows, whether any is still under way, and the object's sync state."""
     body: dict[str, Any] = {
         "jobs": rows(jobs),
         "unfinished": any(job.status in UNFINISHED for job in jobs),
     }
     if sync_state is not None:
-        word, badge = sync_badge(sync_state)
-        body["sync"] = {"state": sync_state, "label": word, "badge": badge, "message": sync_message}
+        word, badge, note = sync_badge(sync_state)
+        body["sync"] = {"state": sync_state, "label": word, "badge": badge, "message": note}
     response = JsonResponse(body)
     response["Cache-Control"] = "no-store"
     return response

@@ -105,7 +105,7 @@ class NumberImport(Importer):
         if existing is not None and existing.pk not in self.changeable:
             if self.mode == "update" or cells.get("action").lower() == "update":
                 raise RowInvalid("number", f"{value} not found.")
-            raise RowInvalid("number", f"{value} already exists.")
+            raise RowInvalid("number", f"{value} is not available.")  # never confirm what is outside the scope
         if existing is not None and existing.organization_id != self.pool.pk:
             raise RowInvalid(
                 "number", f"{value} is in the pool of {existing.organization}; a number stays in its pool."

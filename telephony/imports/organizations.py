@@ -169,7 +169,7 @@ class OrganizationImport(Importer):
 
     def _check_new_tenant(self, row: OrganizationRow) -> None:
         if (row.server.pk, row.tenant_name) in self.taken:
-            raise RowInvalid("tenant", f"server {row.server} already has a tenant called {row.tenant_name}.")
+            raise RowInvalid("tenant", f"the name {row.tenant_name} is not available on server {row.server}.")
         self.taken.add((row.server.pk, row.tenant_name))
         candidate = Tenant(name=row.tenant_name, label=row.label, licences=row.licences, server=row.server)
         candidate.organization = row.organization or Organization(name=row.organization_name, kind="customer")

@@ -26,7 +26,13 @@ class PhoneNumber(Audited, MirroredModel):
         entity_actions=frozenset({VIEW, CHANGE}),
     )
 
-    number = models.CharField(max_length=16, unique=True, validators=[validate_e164])
+    number = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[validate_e164],
+        # numbers are unique across every pool: never confirm one exists outside the login's scope
+        error_messages={"unique": "This number is not available."},
+    )
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="phone_numbers", help_text="Owner of the pool."
     )

@@ -60,7 +60,7 @@ class Tenant(Audited, MirroredModel):
             models.UniqueConstraint(
                 fields=["server", "name"],
                 name="tenant_name_unique_per_server",
-                violation_error_message="This server already has a tenant with this name.",
+                violation_error_message="This name is not available on this server.",
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=TenantStatus.values),
@@ -110,7 +110,7 @@ class Tenant(Audited, MirroredModel):
         others = server.tenants.exclude(pk=self.pk).count()
         if others >= server.capacity_tenants:
             raise ValidationError(
-                {"server": f"{server.name} is full: it holds {others} of {server.capacity_tenants} tenants."}
+                {"server": f"{server.name} is full: it holds its most, {server.capacity_tenants} tenants."}
             )
 
 

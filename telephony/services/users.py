@@ -69,7 +69,9 @@ def validate_room_for_users(tenant: Tenant, *, adding: int) -> None:
     if server.capacity_users is not None:
         on_server = PbxUser.objects.filter(tenant__server=server).count()
         if on_server + adding > server.capacity_users:
-            raise ValidationError(f"Server {server} is full: it holds {on_server} of {server.capacity_users} lines.")
+            raise ValidationError(
+                f"Server {server} has no room for {adding} more lines (it holds at most {server.capacity_users})."
+            )
 
 
 def _require_usable_template(actor: AbstractBaseUser, user: PbxUser) -> None:

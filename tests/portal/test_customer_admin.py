@@ -30,7 +30,9 @@ def test_the_dashboard_shows_tenants_users_against_licences_numbers_and_recent_p
     from telephony.services.users import pbx_user_update
 
     pbx_user_update(actor=customer.admin, user=line)
-    ProvisioningJob.objects.update(status=JobStatus.FAILED, last_error="XCU said: number 2101 is in use")
+    ProvisioningJob.objects.update(
+        status=JobStatus.FAILED, last_error="XCU said: number 2101 is in use on XiVO xivo-220", error_kind="conflict"
+    )
     response = admin_client.get(url("dashboard"))
     body = response.content.decode()
     assert [t.pk for t in response.context["tenants"]] == [customer.tenant.pk]
@@ -38,7 +40,8 @@ def test_the_dashboard_shows_tenants_users_against_licences_numbers_and_recent_p
     assert (tenant.user_count, tenant.licences, tenant.number_count, tenant.free_number_count) == (2, 500, 4, 3)
     assert "2 / 500" in body
     assert "Update line" in body and "Alicia First-acme (2101)" in body
-    assert "XCU said: number 2101 is in use" in body, "a failed push shows its reason"
+    assert "The PBX holds something else under this number or name" in body, "a failed push says why"
+    assert "xivo-220" not in body and "XCU said" not in body, "in words that name nothing of the platform"
 
 
 def test_the_user_list_searches_by_name_number_and_ddi_and_pages_through_many_users(admin_client, customer):
@@ -241,15 +244,17 @@ def test_the_pushes_endpoint_reports_each_change_and_the_failure_reason(admin_cl
     )
     body = admin_client.get(url("user_pushes", customer.line.pk)).json()
     assert body["unfinished"] is False
-    assert (
-        body["jobs"][0]["status_label"] == "failed" and body["jobs"][0]["note"] == "Rejected: destination not allowed"
-    )
+    assert body["jobs"][0]["status_label"] == "failed"
+    assert body["jobs"][0]["note"] == "The PBX refused this change. Your provider has the details."
     assert body["sync"] == {
         "state": "failed",
         "label": "failed",
         "badge": "text-bg-danger",
-        "message": "Rejected: destination not allowed",
+        "message": "The last change did not reach the PBX. Your provider has the details.",
     }
+    assert "destination not allowed" not in str(body), "the backend's words are for staff"
+    page = admin_client.get(url("user_detail", customer.line.pk)).content.decode()
+    assert "destination not allowed" not in page
 
 
 def test_a_customer_with_two_tenants_chooses_one_and_filters_the_list(admin_client, customer):

@@ -43,6 +43,4 @@ def my_line(request: HttpRequest, line: PbxUser) -> HttpResponse:
 @line_required
 @require_GET
 def my_line_pushes(request: HttpRequest, line: PbxUser) -> JsonResponse:
-    return pushes.pushes_response(
-        selectors.line_pushes(line), sync_state=line.sync_state, sync_message=line.sync_message
-    )
+    return pushes.pushes_response(selectors.line_pushes(line), sync_state=line.sync_state)

@@ -146,9 +146,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def user_pushes(request: HttpRequest, pk: int) -> JsonResponse:
     user = selectors.user_of(request.user, pk)
-    return pushes.pushes_response(
-        selectors.line_pushes(user), sync_state=user.sync_state, sync_message=user.sync_message
-    )
+    return pushes.pushes_response(selectors.line_pushes(user), sync_state=user.sync_state)
 
 
 @customer_admin_required

@@ -57,7 +57,7 @@ def test_number_rules_and_scope(tree, world, sibling_world, reseller_admin):
     assert "already has a pilot" in messages[(3, "is_pilot")] or "already makes a pilot" in messages[(3, "is_pilot")]
     assert messages[(4, "number")] == "+31207770001 is also on row 2."
     assert messages[(5, "tenant")] == f"{sibling_world.tenant.name!r} not found."
-    assert messages[(6, "number")].endswith("already exists.")
+    assert messages[(6, "number")] == f"{sibling_world.numbers[0].number} is not available.", "nothing confirmed"
     assert "tenant" in messages[(7, "assigned_user")]
     assert "E.164" in messages[(8, "number")]
     assert not PhoneNumber.objects.filter(number__startswith="+3120777").exists()
@@ -98,7 +98,7 @@ def test_customer_rules_and_scope(tree, world, sibling_world, reseller_admin):
     )
     messages = {(row, column): message for row, column, message in outcome.errors}
     assert messages[(2, "reseller")] == "'Sibling' not found below Reseller."
-    assert "already has a tenant called acme" in messages[(3, "tenant")]
+    assert messages[(3, "tenant")] == f"the name acme is not available on server {world.server.name}."
     assert "is full" in messages[(0, "server")]
     assert messages[(6, "server")] == f"{sibling_world.server.name!r} not found."
     assert "lower-case" in messages[(7, "tenant")]
