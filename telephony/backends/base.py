@@ -30,6 +30,11 @@ KIND_XELION_SERVER = "xelion"
 KIND_XCU = "xcu"
 KIND_XC5 = "xc5"
 
+# Where a PBX keeps internal numbers and entity names unique: inside each tenant, or across every
+# tenant on the server (a XiVO under XCU: two customers on one XiVO share its numbering).
+UNIQUE_PER_TENANT = "tenant"
+UNIQUE_PER_SERVER = "server"
+
 
 @dataclass(frozen=True)
 class Connection:
@@ -249,6 +254,7 @@ class Driver(abc.ABC):
 
     kind: ClassVar[str]
     line_features: ClassVar[LineFeatures] = LineFeatures()
+    uniqueness_scope: ClassVar[str] = UNIQUE_PER_TENANT
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         self.connection = connection
@@ -342,6 +348,14 @@ def line_features_of(kind: str) -> LineFeatures:
 
     driver_class = _REGISTRY.get(kind)
     return driver_class.line_features if driver_class else LineFeatures()
+
+
+def uniqueness_scope_of(kind: str) -> str:
+    """Where the platforms of this kind keep internal numbers and entity names unique."""
+    from telephony.backends import drivers  # noqa: F401  (registers every driver)
+
+    driver_class = _REGISTRY.get(kind)
+    return driver_class.uniqueness_scope if driver_class else UNIQUE_PER_TENANT
 
 
 def driver_for(connection: Connection, *, log: ExchangeLog | None = None) -> Driver:

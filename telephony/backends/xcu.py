@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from telephony.backends.base import (
     KIND_XCU,
+    UNIQUE_PER_SERVER,
     BackendIdentity,
     Connection,
     Driver,
@@ -62,6 +63,8 @@ class XcuDriver(Driver):
     """Talks to one XCU over its cookie-session REST API (see the module docstring for the mapping)."""
 
     kind = KIND_XCU
+    # A XiVO keeps internal numbers and entity names unique across everything on it.
+    uniqueness_scope = UNIQUE_PER_SERVER
     # An XCU user is a name, numbers, e-mail and a line template: voicemail is the template's.
     line_features = LineFeatures(
         display_name=False,

@@ -13,6 +13,7 @@ from django.db.models import Count
 from telephony.imports.base import RowInvalid
 from telephony.line_features import TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
+from telephony.rules import numbering
 from telephony.validators import interval_contains
 from tenants import access
 from tenants.access import CHANGE, VIEW
@@ -35,6 +36,8 @@ class TenantState:
     numbers_of_user: dict[int, list[str]] = field(default_factory=dict)
     seen_numbers: dict[str, int] = field(default_factory=dict)
     seen_usernames: dict[str, int] = field(default_factory=dict)
+    # internal numbers other customers hold on a server whose PBX keeps them unique across tenants
+    numbers_elsewhere: set[str] = field(default_factory=set)
     creating: int = 0
     _plan: list | None = None
 
@@ -123,6 +126,7 @@ class UserContext:
                 templates=usable,
                 template_ids={t.pk for t in usable.values()},
                 line=TenantLine(tenant.server.platform.kind),
+                numbers_elsewhere=numbering.all_numbers_taken_elsewhere(tenant),
             )
 
     def _load_numbers(self, numbers: set[str]) -> dict[str, PhoneNumber]:

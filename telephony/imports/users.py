@@ -30,6 +30,7 @@ from telephony.imports.user_context import TenantState, UserContext
 from telephony.imports.user_writes import _BOOLEANS, _NEW_VALUES, _POSITION, FIELDS, UserRow, UserWrites
 from telephony.models import Entity, LineTemplate, PbxUser, Tenant
 from telephony.models.users import validate_username
+from telephony.rules import numbering
 from telephony.validators import normalize_e164, validate_e164
 
 _DDI_SPLIT = re.compile(r"[\s,;]+")
@@ -201,6 +202,8 @@ class UserImport(UserWrites, Importer):
             ("username", state.users_by_username, state.seen_usernames),
         ):
             value = values[_POSITION[name]]
+            if name == "internal_number" and value in state.numbers_elsewhere:
+                raise RowInvalid(name, numbering.NUMBER_NOT_AVAILABLE.format(number=value))
             holder = taken.get(value)
             if holder is not None and holder is not existing:
                 if self.context.may_change_user(state, holder):

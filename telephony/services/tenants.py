@@ -12,6 +12,7 @@ from django.db import transaction
 
 from telephony.models import Entity, NumberInterval, PlatformKind, Server, Tenant
 from telephony.provisioning import planning
+from telephony.rules import numbering
 from telephony.validators import interval_contains, intervals_overlap, validate_interval
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
@@ -48,6 +49,7 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
         tenant.server = Server.objects.select_for_update().get(pk=tenant.server_id)
         access.require(actor, VIEW, tenant.server)
         tenant.validate_server_capacity()
+        _validate_numbering_on_new_server(tenant)
     tenant._stored_name = stored.name
     tenant.full_clean()
     users = stored.users.count()
@@ -71,6 +73,18 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
     return tenant
 
 
+def _validate_numbering_on_new_server(tenant: Tenant) -> None:
+    """A tenant moving to a server whose PBX shares numbering across tenants brings its plans along."""
+    plans = list(NumberInterval.objects.filter(entity__tenant=tenant).values_list("start", "end"))
+    names = list(tenant.entities.values_list("name", flat=True))
+    clashes = [_show(i) for i in numbering.plan_overlaps_elsewhere(tenant, plans)]
+    clashes += [name for name in names if numbering.entity_name_taken_elsewhere(tenant, name)]
+    if clashes:
+        raise ValidationError(
+            {"server": f"Its number plans or entity names are not available on that server ({', '.join(clashes)})."}
+        )
+
+
 @transaction.atomic
 def tenant_delete(*, actor: AbstractBaseUser, tenant: Tenant) -> None:
     stored = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -85,6 +99,7 @@ def entity_create(*, actor: AbstractBaseUser, entity: Entity, intervals: Sequenc
     tenant = Tenant.objects.select_for_update().select_related("organization").get(pk=entity.tenant_id)
     access.require_add(actor, Entity, tenant.organization)
     entity.full_clean()
+    _validate_entity_name(tenant, entity)
     _validate_number_plan(tenant, entity, intervals)
     entity.save()
     NumberInterval.objects.bulk_create(NumberInterval(entity=entity, start=s, end=e) for s, e in intervals)
@@ -103,6 +118,8 @@ def entity_update(
         raise ValidationError({"tenant": "An entity cannot move to another tenant."})
     tenant = Tenant.objects.select_for_update().get(pk=stored.tenant_id)
     entity.full_clean()
+    if entity.name != stored.name:
+        _validate_entity_name(tenant, entity)
     if intervals is not None:
         _validate_number_plan(tenant, entity, intervals)
     entity.save()
@@ -189,6 +206,8 @@ def _validate_number_plan(tenant: Tenant, entity: Entity, intervals: Sequence[In
         for second in intervals[i + 1 :]:
             if intervals_overlap(first, second):
                 errors.append(f"{_show(first)} overlaps {_show(second)}.")
+    for interval in numbering.plan_overlaps_elsewhere(tenant, intervals):
+        errors.append(numbering.PLAN_NOT_AVAILABLE.format(interval=_show(interval)))
     others = NumberInterval.objects.filter(entity__tenant=tenant).select_related("entity")
     if entity.pk:
         others = others.exclude(entity=entity)
@@ -206,6 +225,11 @@ def _validate_number_plan(tenant: Tenant, entity: Entity, intervals: Sequence[In
             errors.append("These users would fall outside the number plan: " + ", ".join(stranded[:10]) + ".")
     if errors:
         raise ValidationError({"intervals": errors})
+
+
+def _validate_entity_name(tenant: Tenant, entity: Entity) -> None:
+    if numbering.entity_name_taken_elsewhere(tenant, entity.name):
+        raise ValidationError({"name": numbering.ENTITY_NAME_NOT_AVAILABLE})
 
 
 def _show(interval: IntervalPair) -> str:

@@ -12,6 +12,7 @@ from django.db import transaction
 from telephony.line_features import NOT_KEPT, TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
 from telephony.provisioning import planning
+from telephony.rules import numbering
 from telephony.services.numbers import phone_number_update
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
@@ -25,6 +26,7 @@ def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     user.tenant = tenant
     _require_usable_template(actor, user)
     user.full_clean()
+    _validate_number_free_on_server(tenant, user)
     TenantLine.of(tenant).check_settings(user)
     validate_room_for_users(tenant, adding=1)
     user.save()
@@ -44,6 +46,8 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     if user.template_id != stored.template_id:
         _require_usable_template(actor, user)
     user.full_clean()
+    if user.internal_number != stored.internal_number:
+        _validate_number_free_on_server(stored.tenant, user)
     TenantLine.of(stored.tenant_id).check_settings(user, stored)
     user.save()
     planning.user_updated(user, actor=actor)
@@ -72,6 +76,11 @@ def validate_room_for_users(tenant: Tenant, *, adding: int) -> None:
             raise ValidationError(
                 f"Server {server} has no room for {adding} more lines (it holds at most {server.capacity_users})."
             )
+
+
+def _validate_number_free_on_server(tenant: Tenant, user: PbxUser) -> None:
+    if numbering.numbers_taken_elsewhere(tenant, [user.internal_number]):
+        raise ValidationError({"internal_number": numbering.NUMBER_NOT_AVAILABLE.format(number=user.internal_number)})
 
 
 def _require_usable_template(actor: AbstractBaseUser, user: PbxUser) -> None:
