@@ -19,6 +19,8 @@ Platform kinds and what a portal concept maps to:
 from __future__ import annotations
 
 import abc
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -244,12 +246,32 @@ class TenantState:
     numbers: list[NumberState] = field(default_factory=list)
 
 
+class Ownership:
+    """Whose the objects are that a driver finds on the backend by their natural key.
+
+    A driver adopts such an object only when it sits in the container the change expects and
+    `claim` accepts it: the portal (the provisioning engine) records which row holds each backend
+    object and refuses one that another row holds (ConflictError), before anything is written.
+    This base is for a driver used outside the portal (a script, a contract test): it claims
+    nothing and refuses nothing."""
+
+    def claim(self, kind: str, key: str) -> None:
+        """Take the object (`kind`, the driver's canonical `key`) for the row being pushed."""
+
+    def is_free(self, kind: str, key: str) -> bool:
+        """Is the object unclaimed, or claimed by the row being pushed? (Asked before a delete.)"""
+        return True
+
+
 class Driver(abc.ABC):
     """One platform's API behind the portal's operations.
 
     Creates are idempotent: before creating, a driver looks the object up by its natural key and
-    adopts it if it exists, so a retry after a crash never makes a duplicate. Deletes of an object
-    that is already gone succeed. Errors are raised as the classes in `errors`.
+    adopts it if it is provably the one meant: in the expected container, and accepted by the
+    `ownership` (`adopt`). Otherwise it raises ConflictError without writing. A retry after a crash
+    thus never makes a duplicate, and never takes over another customer's object. Deletes of an
+    object that is already gone (or that is not ours) succeed without touching anything. Errors are
+    raised as the classes in `errors`.
     """
 
     kind: ClassVar[str]
@@ -259,6 +281,33 @@ class Driver(abc.ABC):
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         self.connection = connection
         self.log = log if log is not None else ExchangeLog()
+        self.ownership = Ownership()
+
+    # ownership of what is found by natural key
+    @contextlib.contextmanager
+    def owned_by(self, ownership: Ownership) -> Iterator[None]:
+        """Run the calls inside for one portal row (the engine sets it per job)."""
+        previous, self.ownership = self.ownership, ownership
+        try:
+            yield
+        finally:
+            self.ownership = previous
+
+    def claim_key(self, kind: str, identity: BackendIdentity, tenant: str = "") -> str:
+        """The canonical key of a backend object, unique per platform and kind ("tenant", "entity",
+        "template", "user"); empty for what is no object of its own on this platform."""
+        return ""
+
+    def adopt(self, kind: str, identity: BackendIdentity, tenant: str = "") -> None:
+        """Take an object found by its natural key, or raise ConflictError if another row holds it."""
+        key = self.claim_key(kind, identity, tenant)
+        if key:
+            self.ownership.claim(kind, key)
+
+    def may_remove(self, kind: str, identity: BackendIdentity, tenant: str = "") -> bool:
+        """May a delete that found this object by its natural key remove it (nobody else holds it)?"""
+        key = self.claim_key(kind, identity, tenant)
+        return not key or self.ownership.is_free(kind, key)
 
     # health and inventory
     @abc.abstractmethod

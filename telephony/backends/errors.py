@@ -42,6 +42,12 @@ class AlreadyExistsError(BackendError):
     """A create collided with an existing object (drivers adopt it where they can)."""
 
 
+class ConflictError(BackendError):
+    """An object found on the backend by its natural key is not provably the one this change means:
+    it sits in another container (entity, tenant, environment), or another portal row claims it.
+    Nothing was written; a person has to decide."""
+
+
 class RejectedError(BackendError):
     """The backend refused the request as invalid; retrying the same request cannot help."""
 

@@ -27,6 +27,10 @@ How the portal's concepts map onto XC5 (which has accounts, numbers, routes and 
   `allocate_number` reserves a free pool number for the environment by moving it onto the
   environment account (so two allocations never return the same number) and returns it.
 - identities: `xc5_guid` is the account or number guid, `xc5_name` the account name or number.
+- adoption: an environment or account found by its name (not by the guid the portal holds) is
+  taken over only when the ownership accepts it (no other portal row holds it), and an account only
+  as a child of the tenant's environment; otherwise ConflictError, and nothing is written. Deletes
+  leave such accounts alone. The canonical keys are the guids of environments and accounts.
 - read-back (`fetch_state`, two calls thanks to `dump-config`): every direct child account of the
   environment is reported as a user (hunt groups and IVR accounts made outside the portal too);
   the environment's own numbers are reported unassigned. Voicemail is on when the user or the
@@ -56,7 +60,7 @@ from telephony.backends.base import (
     UserState,
     register,
 )
-from telephony.backends.errors import AlreadyExistsError, NotFoundError, RejectedError
+from telephony.backends.errors import AlreadyExistsError, ConflictError, NotFoundError, RejectedError
 from telephony.backends.http import ExchangeLog
 from telephony.backends.xc5_client import Xc5Client, api_path
 from telephony.backends.xc5_mapping import (
@@ -91,6 +95,10 @@ class Xc5Driver(Driver):
         self.client = Xc5Client(connection, self.log)
         self.host = urlsplit(connection.base_url).hostname or connection.base_url
 
+    def claim_key(self, kind: str, identity: BackendIdentity, tenant: str = "") -> str:
+        # environments and accounts have guids; entities and templates are no objects on XC5
+        return identity.xc5_guid if kind in ("tenant", "user") else ""
+
     # health and inventory
     def health(self) -> HealthInfo:
         index = self.client.get("")
@@ -115,7 +123,8 @@ class Xc5Driver(Driver):
             body = {"username": spec.name, **({"description": spec.label} if spec.label else {})}
             return self._tenant_info(self.client.put("account/", body)[0])
         if existing.get("parent"):
-            raise AlreadyExistsError(f"{spec.name} exists as a child of {existing['parent']}, not as an environment")
+            raise ConflictError(f"{spec.name} exists as a child of {existing['parent']}, not as an environment")
+        self.adopt("tenant", BackendIdentity(xc5_guid=existing["guid"]), spec.name)
         if spec.label and existing.get("description") != spec.label:
             existing = self.client.patch(api_path("account", existing["guid"]), {"description": spec.label})[0]
         return self._tenant_info(existing)
@@ -128,7 +137,7 @@ class Xc5Driver(Driver):
 
     def delete_tenant(self, tenant: TenantRef) -> None:
         record = self._account(tenant.identity.xc5_guid, tenant.name)
-        if record is None:
+        if record is None or not self._ours_to_remove("tenant", record, tenant.identity, tenant.name):
             return
         descendants = self.client.get(api_path("account", record["guid"], "child"), {"horizontal": "true"})
         parents = {item["username"]: item.get("parent") for item in descendants}
@@ -187,8 +196,7 @@ class Xc5Driver(Driver):
             body = {"username": name, **account_fields(spec, None)}
             created = self.client.put(api_path("account", environment["guid"], "child"), body)[0]
             return self._sync_user(environment, created, spec, name, {"routes": [], "numbers": []})
-        if (existing.get("parent") or "").lower() != environment["username"].lower():
-            raise AlreadyExistsError(f"account {existing['username']} exists outside {environment['username']}")
+        self._adopt_account(environment, existing, spec, tenant)
         return self._apply(environment, existing, spec, name)
 
     def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
@@ -197,11 +205,14 @@ class Xc5Driver(Driver):
         existing = self._account(spec.identity.xc5_guid, name, dump=True)
         if existing is None:
             raise NotFoundError(f"XC5 account {name} not found")
+        self._adopt_account(environment, existing, spec, tenant)
         return self._apply(environment, existing, spec, name)
 
     def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None:
         name = self._account_name(tenant, spec)
         existing = self._account(spec.identity.xc5_guid, name)
+        if existing is not None and not self._ours_to_remove("user", existing, spec.identity, tenant.name):
+            return  # an account another row holds: not this user's to delete, nor its extension
         environment = self._account(tenant.identity.xc5_guid, tenant.name)
         names = {name.lower()} | ({existing["username"].lower()} if existing else set())
         if environment is not None:
@@ -212,6 +223,7 @@ class Xc5Driver(Driver):
     # external numbers
     def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity:
         account = self._user_record(tenant, user)
+        self._adopt_account(self._tenant_record(tenant), account, user, tenant)
         digits = to_xc5_number(number)
         held = self.client.get(api_path("account", account["guid"], "number"))
         record = next((item for item in held if item["number"] == digits), None)
@@ -221,7 +233,7 @@ class Xc5Driver(Driver):
 
     def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:
         account = self._account(user.identity.xc5_guid, self._account_name(tenant, user))
-        if account is None:
+        if account is None or not self._ours_to_remove("user", account, user.identity, tenant.name):
             return
         digits = to_xc5_number(number)
         held = self.client.get(api_path("account", account["guid"], "number"))
@@ -276,7 +288,25 @@ class Xc5Driver(Driver):
         record = self._account(tenant.identity.xc5_guid, tenant.name, dump=dump)
         if record is None or record.get("parent"):
             raise NotFoundError(f"XC5 virtual environment {tenant.name} not found")
+        if record["guid"] != tenant.identity.xc5_guid:
+            self.adopt("tenant", BackendIdentity(xc5_guid=record["guid"]), tenant.name)  # found by its name
         return record
+
+    def _adopt_account(
+        self, environment: dict[str, Any], account: dict[str, Any], spec: UserSpec, tenant: TenantRef
+    ) -> None:
+        """An account is this user's when it holds the guid the portal learnt; found by its name, it
+        is taken over only as a child of the tenant's environment that no other row holds."""
+        if spec.identity.xc5_guid and account["guid"] == spec.identity.xc5_guid:
+            return
+        if (account.get("parent") or "").lower() != environment["username"].lower():
+            raise ConflictError(f"account {account['username']} exists outside {environment['username']}")
+        self.adopt("user", BackendIdentity(xc5_guid=account["guid"]), tenant.name)
+
+    def _ours_to_remove(self, kind: str, record: dict[str, Any], identity: BackendIdentity, tenant: str) -> bool:
+        if identity.xc5_guid and record["guid"] == identity.xc5_guid:
+            return True
+        return self.may_remove(kind, BackendIdentity(xc5_guid=record["guid"]), tenant)
 
     def _user_record(self, tenant: TenantRef, user: UserSpec) -> dict[str, Any]:
         record = self._account(user.identity.xc5_guid, self._account_name(tenant, user))

@@ -16,6 +16,10 @@ How portal concepts map onto XCU (which has no tenants of its own):
   else uses it.
 - user     = XCU user; natural key: its internal number on the XiVO. The portal username is sent as
   `ctiLogin` and read back from it; the portal e-mail is `mail`.
+- adoption: an entity or template found by name, or a user found by number, is taken over only when
+  the ownership accepts it (no other portal row holds it), and a user only inside the entity the
+  portal expects; otherwise ConflictError, and nothing is written. Deletes leave such objects alone.
+  The canonical keys are XCU's ids (an entity's, a template's, a user's).
 - number   = the user's single `externalNumber` (a DDI). Assigning a second number to a user that
   already has another one is refused; XCU has no DDI pool, so `allocate_number` is unsupported
   (`available_numbers` lists free internal numbers of an entity).
@@ -43,7 +47,13 @@ from telephony.backends.base import (
     UserState,
     register,
 )
-from telephony.backends.errors import AlreadyExistsError, NotFoundError, RejectedError, UnsupportedOperation
+from telephony.backends.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    NotFoundError,
+    RejectedError,
+    UnsupportedOperation,
+)
 from telephony.backends.http import ExchangeLog
 from telephony.backends.xcu_mapping import (
     PRESENTED_NUMBER_DEFAULT,
@@ -79,6 +89,10 @@ class XcuDriver(Driver):
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         super().__init__(connection, log=log)
         self.client = XcuClient(connection, self.log)
+
+    def claim_key(self, kind: str, identity: BackendIdentity, tenant: str = "") -> str:
+        # ids are unique on an XCU; a tenant is only the portal's share of a XiVO, no object of its own
+        return str(identity.xcu_id) if kind in ("entity", "template", "user") and identity.xcu_id is not None else ""
 
     # ------------------------------------------------------------------ health and inventory
     def health(self) -> HealthInfo:
@@ -128,36 +142,36 @@ class XcuDriver(Driver):
             "intervals": [{"start": i.start, "end": i.end or ""} for i in spec.intervals],
             "presentedNumber": spec.presented_number or PRESENTED_NUMBER_DEFAULT,
         }
-        existing = self._find_entity(xivo, spec)
+        existing = self._find_entity(xivo, spec, tenant)
         if existing is None:
             try:
                 return entity_identity(self.client.call("POST", "entities", payload))
             except AlreadyExistsError:
-                existing = self._find_entity(xivo, spec)  # made meanwhile (a retry after a crash): adopt it
+                existing = self._find_entity(xivo, spec, tenant)  # made meanwhile (a retry after a crash)
                 if existing is None:
                     raise
         return entity_identity(self.client.call("PUT", entity_path(existing["combinedId"]), payload))
 
     def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None:
-        existing = self._find_entity(self._xivo(tenant), spec)
+        existing = self._find_entity(self._xivo(tenant), spec, tenant, adopting=False)
         if existing is not None:
             self.client.delete_if_present(entity_path(existing["combinedId"]))
 
     def available_numbers(self, tenant: TenantRef, entity: EntitySpec, limit: int = 20) -> list[str]:
-        found = self._require_entity(self._xivo(tenant), entity)
+        found = self._require_entity(self._xivo(tenant), entity, tenant)
         return self.client.items(entity_path(found["combinedId"], "/available_numbers"))[:limit]
 
     # ------------------------------------------------------------------ templates
     def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendIdentity:
         xivo = self._xivo(tenant)
-        existing = self._find_template(spec)
+        existing = self._find_template(spec, tenant)
         payload = template_payload(spec)
         if existing is None:
             payload.update(xivos=[xivo["id"]], entities=[])
             try:
                 return BackendIdentity(xcu_id=self.client.call("POST", "templates", payload)["id"])
             except AlreadyExistsError:
-                existing = self._find_template(spec)
+                existing = self._find_template(spec, tenant)
                 if existing is None:
                     raise
         # shared by name with other XiVOs or entities: keep them, add ours
@@ -167,7 +181,7 @@ class XcuDriver(Driver):
 
     def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None:
         xivo = self._xivo(tenant)
-        existing = self._find_template(spec)
+        existing = self._find_template(spec, tenant, adopting=False)
         if existing is None:
             return
         other_xivos = [x for x in existing.get("xivos", []) if x != xivo["id"]]
@@ -181,43 +195,53 @@ class XcuDriver(Driver):
 
     # ------------------------------------------------------------------ users
     def find_user(self, tenant: TenantRef, spec: UserSpec) -> UserState | None:
-        found = self._find_user(self._xivo(tenant), spec)
+        found = self._find_user(self._xivo(tenant), spec, tenant, adopting=False)
         return user_state(found) if found else None
 
     def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
-        """Create, or adopt the user that already holds the number.
+        """Create, or adopt the user of the entity that already holds the number.
 
         XCU keeps internal numbers unique on a XiVO and answers a second create with 409, so the
-        create is sent first and a conflict is resolved by adopting that user (a retry after a
-        crash finds what the first attempt made). This spares listing every user of the entity on
-        every create, which grows with the tenant."""
+        create is sent first and a conflict is resolved by looking in the user's own entity (a
+        retry after a crash finds what the first attempt made). This spares listing the entity's
+        users on every create. A number held outside the entity, or by a user another row
+        claims, is a conflict: nothing is written."""
         xivo = self._xivo(tenant)
         if spec.identity.xcu_id is None:
             try:
-                return BackendIdentity(xcu_id=self.client.call("POST", "users", self._user_payload(xivo, spec))["id"])
+                return BackendIdentity(
+                    xcu_id=self.client.call("POST", "users", self._user_payload(xivo, spec, tenant))["id"]
+                )
             except AlreadyExistsError:
-                pass  # the number is taken: adopt its user below
-        existing = self._find_user(xivo, spec)
+                pass  # the number is taken: adopt its user below, if it is provably this one
+        existing = self._find_user(xivo, spec, tenant)
         if existing is None:
-            return BackendIdentity(xcu_id=self.client.call("POST", "users", self._user_payload(xivo, spec))["id"])
-        return self._update_found_user(xivo, existing, spec)
+            try:
+                payload = self._user_payload(xivo, spec, tenant)
+                return BackendIdentity(xcu_id=self.client.call("POST", "users", payload)["id"])
+            except AlreadyExistsError:
+                raise ConflictError(
+                    f"internal number {spec.internal_number} is held on XiVO {xivo['name']} by a user outside "
+                    f"entity {spec.entity.name}; nothing was changed"
+                ) from None
+        return self._update_found_user(xivo, existing, spec, tenant)
 
     def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
         xivo = self._xivo(tenant)
-        existing = self._find_user(xivo, spec)
+        existing = self._find_user(xivo, spec, tenant)
         if existing is None:
             raise NotFoundError(f"no user with internal number {spec.internal_number} on XiVO {xivo['name']}")
-        return self._update_found_user(xivo, existing, spec)
+        return self._update_found_user(xivo, existing, spec, tenant)
 
     def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None:
-        existing = self._find_user(self._xivo(tenant), spec)
+        existing = self._find_user(self._xivo(tenant), spec, tenant, adopting=False)
         if existing is not None:
             self.client.delete_if_present(f"users/{existing['id']}")
 
     # ------------------------------------------------------------------ external numbers
     def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity:
         xivo = self._xivo(tenant)
-        found = self._require_user(xivo, user)
+        found = self._require_user(xivo, user, tenant)
         current = found.get("externalNumber")
         if current == number:
             return BackendIdentity(xcu_id=found["id"])
@@ -225,13 +249,13 @@ class XcuDriver(Driver):
             raise RejectedError(
                 f"XCU keeps one external number per user: user {found['internalNumber']} already has {current}"
             )
-        return self._set_external_number(xivo, found, user, number)
+        return self._set_external_number(xivo, found, user, number, tenant)
 
     def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:
         xivo = self._xivo(tenant)
-        found = self._find_user(xivo, user)
+        found = self._find_user(xivo, user, tenant, adopting=False)
         if found is not None and found.get("externalNumber") == number:
-            self._set_external_number(xivo, found, user, None)
+            self._set_external_number(xivo, found, user, None, tenant)
 
     def allocate_number(self, tenant: TenantRef, pattern: str = "") -> str:
         raise UnsupportedOperation(
@@ -291,59 +315,75 @@ class XcuDriver(Driver):
     def _entities_on(self, xivo: Record) -> list[Record]:
         return [e for e in self.client.items("entities") if e["xivo"]["id"] == xivo["id"]]
 
-    def _find_entity(self, xivo: Record, spec: EntitySpec) -> Record | None:
+    def _owned(self, kind: str, found: Record | None, identity: BackendIdentity, tenant: TenantRef, adopting: bool):
+        """An object found by its natural key: taken for the row (or ConflictError) when adopting;
+        otherwise returned only if no other row holds it."""
+        if found is None:
+            return None
+        if adopting:
+            self.adopt(kind, identity, tenant.name)
+            return found
+        return found if self.may_remove(kind, identity, tenant.name) else None
+
+    def _find_entity(
+        self, xivo: Record, spec: EntitySpec, tenant: TenantRef, *, adopting: bool = True
+    ) -> Record | None:
         if spec.identity.xcu_combined_id:
             found = self.client.get_or_none(entity_path(spec.identity.xcu_combined_id))
             if found is not None and found["xivo"]["id"] == xivo["id"]:
                 return found  # by identity first: the portal may be renaming it
-        return next((e for e in self._entities_on(xivo) if e["name"] == spec.name), None)
+        found = next((e for e in self._entities_on(xivo) if e["name"] == spec.name), None)
+        return self._owned("entity", found, entity_identity(found) if found else BackendIdentity(), tenant, adopting)
 
-    def _require_entity(self, xivo: Record, spec: EntitySpec) -> Record:
-        found = self._find_entity(xivo, spec)
+    def _require_entity(self, xivo: Record, spec: EntitySpec, tenant: TenantRef) -> Record:
+        found = self._find_entity(xivo, spec, tenant)
         if found is None:
             raise NotFoundError(f"entity {spec.name} does not exist on XiVO {xivo['name']}")
         return found
 
-    def _find_template(self, spec: TemplateSpec) -> Record | None:
+    def _find_template(self, spec: TemplateSpec, tenant: TenantRef, *, adopting: bool = True) -> Record | None:
         if spec.identity.xcu_id is not None:
             found = self.client.get_or_none(f"templates/{spec.identity.xcu_id}")
             if found is not None:
                 return found
-        return next((t for t in self.client.items("templates") if t["name"] == spec.name), None)
+        found = next((t for t in self.client.items("templates") if t["name"] == spec.name), None)
+        identity = BackendIdentity(xcu_id=found["id"]) if found else BackendIdentity()
+        return self._owned("template", found, identity, tenant, adopting)
 
-    def _find_user(self, xivo: Record, spec: UserSpec) -> Record | None:
+    def _find_user(self, xivo: Record, spec: UserSpec, tenant: TenantRef, *, adopting: bool = True) -> Record | None:
         if spec.identity.xcu_id is not None:
             found = self.client.get_or_none(f"users/{spec.identity.xcu_id}")
             if found is not None and found["entity"]["xivo"]["id"] == xivo["id"]:
                 return found
-        # internal numbers are unique on a XiVO: look in the user's own entity first, then the others
-        entities = sorted(self._entities_on(xivo), key=lambda e: e["name"] != spec.entity.name)
-        for entity in entities:
-            for user in self.client.items(entity_path(entity["combinedId"], "/users")):
-                if user["internalNumber"] == spec.internal_number:
-                    return user
-        return None
+        # by its number, inside the user's own entity only: a user of another entity is not ours
+        entity = self._find_entity(xivo, spec.entity, tenant, adopting=adopting)
+        if entity is None:
+            return None
+        users = self.client.items(entity_path(entity["combinedId"], "/users"))
+        found = next((user for user in users if user["internalNumber"] == spec.internal_number), None)
+        identity = BackendIdentity(xcu_id=found["id"]) if found else BackendIdentity()
+        return self._owned("user", found, identity, tenant, adopting)
 
-    def _require_user(self, xivo: Record, spec: UserSpec) -> Record:
-        found = self._find_user(xivo, spec)
+    def _require_user(self, xivo: Record, spec: UserSpec, tenant: TenantRef) -> Record:
+        found = self._find_user(xivo, spec, tenant)
         if found is None:
             raise NotFoundError(f"no user with internal number {spec.internal_number} on XiVO {xivo['name']}")
         return found
 
-    def _template_id(self, spec: TemplateSpec) -> int:
-        found = self._find_template(spec)
+    def _template_id(self, spec: TemplateSpec, tenant: TenantRef) -> int:
+        found = self._find_template(spec, tenant)
         if found is None:
             raise NotFoundError(f"line template {spec.name} does not exist on this XCU")
         return found["id"]
 
     # ------------------------------------------------------------------ user writes
-    def _user_payload(self, xivo: Record, spec: UserSpec, existing: Record | None = None) -> Record:
+    def _user_payload(self, xivo: Record, spec: UserSpec, tenant: TenantRef, existing: Record | None = None) -> Record:
         # Numbers are assigned and unassigned by their own jobs: a spec without external numbers
         # (or without a username) keeps what the user already has instead of clearing it.
         current = existing or {}
         return {
-            "entityCId": self._require_entity(xivo, spec.entity)["combinedId"],
-            "templateId": self._template_id(spec.template),
+            "entityCId": self._require_entity(xivo, spec.entity, tenant)["combinedId"],
+            "templateId": self._template_id(spec.template, tenant),
             "firstName": spec.first_name,
             "lastName": spec.last_name,
             "internalNumber": spec.internal_number,
@@ -352,16 +392,18 @@ class XcuDriver(Driver):
             "externalNumber": spec.external_numbers[0] if spec.external_numbers else current.get("externalNumber"),
         }
 
-    def _update_found_user(self, xivo: Record, existing: Record, spec: UserSpec) -> BackendIdentity:
+    def _update_found_user(self, xivo: Record, existing: Record, spec: UserSpec, tenant: TenantRef) -> BackendIdentity:
         # always sent, even when nothing visible differs: the template is not in XCU's answer
-        payload = self._user_payload(xivo, spec, existing)
+        payload = self._user_payload(xivo, spec, tenant, existing)
         return BackendIdentity(xcu_id=self.client.call("PUT", f"users/{existing['id']}", payload)["id"])
 
-    def _set_external_number(self, xivo: Record, found: Record, spec: UserSpec, number: str | None) -> BackendIdentity:
+    def _set_external_number(
+        self, xivo: Record, found: Record, spec: UserSpec, number: str | None, tenant: TenantRef
+    ) -> BackendIdentity:
         # only the number changes: everything else is sent back as XCU holds it
         payload = {
             "entityCId": found["entity"]["combinedId"],
-            "templateId": self._template_id(spec.template),
+            "templateId": self._template_id(spec.template, tenant),
             "firstName": found["firstName"],
             "lastName": found["lastName"],
             "internalNumber": found["internalNumber"],

@@ -171,9 +171,14 @@ class XelionServerDriver(XelionDriverBase):
         answered = body.get("object") if isinstance(body, dict) else None
         return answered if isinstance(answered, dict) else (self._find(obj["name"], obj["databaseId"]) or obj)
 
+    def tenant_key(self, identity: BackendIdentity) -> str:
+        return f"db:{identity.xelion_database_id}" if identity.xelion_database_id is not None else ""
+
     def create_tenant(self, spec: TenantSpec) -> TenantInfo:
         obj = self._find(spec.name)
-        if obj is None:
+        if obj is not None:
+            self._adopt_found(obj, spec.name)
+        else:
             payload: dict[str, Any] = {"name": spec.name, "label": spec.label}
             if spec.licences is not None:
                 payload["licenses"] = spec.licences
@@ -183,6 +188,7 @@ class XelionServerDriver(XelionDriverBase):
                 obj = self._find(spec.name) if exc.status and exc.status >= 500 else None  # 500/11000: a duplicate?
                 if obj is None:
                     raise
+                self._adopt_found(obj, spec.name)
         return self._info(self._set_started(obj, True))
 
     def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:

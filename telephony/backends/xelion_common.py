@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from telephony.backends.base import Connection, Driver, LineFeatures, TenantInfo, TenantRef
+from telephony.backends.base import BackendIdentity, Connection, Driver, LineFeatures, TenantInfo, TenantRef
 from telephony.backends.errors import NotFoundError
 from telephony.backends.http import ExchangeLog, HttpClient
 from telephony.backends.xelion_content import XelionTenantContent
@@ -53,6 +53,17 @@ class XelionDriverBase(XelionTenantContent, Driver):
     def host_of(self, root: str) -> str:
         return urlsplit(root).netloc
 
+    def claim_key(self, kind: str, identity: BackendIdentity, tenant: str = "") -> str:
+        # oids are unique inside one tenant's database; a tenant is known by the platform's id for it
+        if kind == "tenant":
+            return self.tenant_key(identity)
+        if kind in ("entity", "user") and identity.xelion_oid:
+            return f"{tenant}/{identity.xelion_oid}"
+        return ""
+
+    def tenant_key(self, identity: BackendIdentity) -> str:
+        raise NotImplementedError
+
     def _session(self, tenant: TenantRef) -> XelionSession:
         session = self._sessions.get(tenant.name)
         if session is None:
@@ -86,6 +97,11 @@ class XelionDriverBase(XelionTenantContent, Driver):
         obj = self._locate(tenant)
         return self._info(obj) if obj else None
 
+    def _adopt_found(self, obj: dict[str, Any], tenant: str) -> dict[str, Any]:
+        """A tenant found by its name is the row's only if no other row holds it."""
+        self.adopt("tenant", self._info(obj).identity, tenant)
+        return obj
+
     def start_tenant(self, tenant: TenantRef) -> TenantInfo:
         return self._info(self._set_started(self._require(tenant), True))
 
@@ -93,9 +109,13 @@ class XelionDriverBase(XelionTenantContent, Driver):
         return self._info(self._set_started(self._require(tenant), False))
 
     def delete_tenant(self, tenant: TenantRef) -> None:
-        """Stop the tenant: a Xelion tenant's name can never be used again, so it stays stopped."""
+        """Stop the tenant: a Xelion tenant's name can never be used again, so it stays stopped.
+        A tenant found by its name only that another row holds is left alone."""
         obj = self._locate(tenant)
-        if obj is not None:
+        found = self._info(obj).identity if obj is not None else None
+        if found is not None and (
+            self.tenant_key(found) == self.tenant_key(tenant.identity) or self.may_remove("tenant", found, tenant.name)
+        ):
             self._set_started(obj, False)
         self.forget_session(tenant.name)
 

@@ -37,27 +37,35 @@ class XelionTenantContent(XelionUserOperations):
         raise NotImplementedError
 
     # entities
-    def _find_group(self, session: XelionSession, spec: EntitySpec) -> dict[str, Any] | None:
+    def _find_group(
+        self, session: XelionSession, spec: EntitySpec, tenant: TenantRef, *, adopting: bool = True
+    ) -> dict[str, Any] | None:
+        """The entity's usergroup: by the oid the portal learnt, else by its name, taken over only
+        when no other row holds it (ConflictError when adopting; None for a delete)."""
         if spec.identity.xelion_oid:
             group = session.get_object(f"usergroups/{spec.identity.xelion_oid}")
             if group is not None:
                 return group
         for group in session.iterate("usergroups", where=("commonName", spec.name.strip()), include=("description",)):
             if group.get("commonName", "").lower() == spec.name.strip().lower():
-                return group
+                identity = BackendIdentity(xelion_oid=group["oid"])
+                if adopting:
+                    self.adopt("entity", identity, tenant.name)
+                    return group
+                return group if self.may_remove("entity", identity, tenant.name) else None
         return None
 
     def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendIdentity:
         session = self._session(tenant)
         description = spec.display_name.strip() or spec.name.strip()
-        group = self._find_group(session, spec)
+        group = self._find_group(session, spec, tenant)
         if group is None:
             payload = {"commonName": spec.name.strip(), "description": description, "objectType": "UserGroup"}
             try:
                 group = session.create("usergroups", payload)
             except TransientError as exc:
                 # Xelion answers a duplicate name with 500/11000, like any server error
-                group = self._find_group(session, spec) if exc.status and exc.status >= 500 else None
+                group = self._find_group(session, spec, tenant) if exc.status and exc.status >= 500 else None
                 if group is None:
                     raise
         ops = [
@@ -70,7 +78,7 @@ class XelionTenantContent(XelionUserOperations):
 
     def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None:
         session = self._session(tenant)
-        group = self._find_group(session, spec)
+        group = self._find_group(session, spec, tenant, adopting=False)
         if group is not None:
             session.delete(f"usergroups/{group['oid']}")
 

@@ -160,9 +160,14 @@ class XelionParkManagerDriver(XelionDriverBase):
             self.forget_session(tenant.get("subDatabaseName", ""))
         return answered if isinstance(answered, dict) else tenant
 
+    def tenant_key(self, identity: BackendIdentity) -> str:
+        return f"pm:{identity.xelion_tenant_id}" if identity.xelion_tenant_id else ""
+
     def create_tenant(self, spec: TenantSpec) -> TenantInfo:
         tenant = self._find(spec.name)
-        if tenant is None:
+        if tenant is not None:
+            self._adopt_found(tenant, spec.name)
+        else:
             params: dict[str, Any] = {"name": spec.name}
             if spec.licences is not None:
                 params["requestedLicenses"] = spec.licences
@@ -177,6 +182,7 @@ class XelionParkManagerDriver(XelionDriverBase):
                 tenant = self._find(spec.name)  # a retry after a lost answer finds it here
                 if tenant is None:
                     raise RejectedError(exc.message, status=exc.status) from None
+                self._adopt_found(tenant, spec.name)
             if not isinstance(tenant, dict):
                 raise TransientError("start-new-tenant answered no tenant")
         return self._info(self._set_started(tenant, True))

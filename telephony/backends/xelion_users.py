@@ -17,7 +17,8 @@ External numbers are also assigned to the tenant's SIP trunk (`assignedNumbers`,
 lowest oid unless the number is on one already), so a number is on the trunk exactly while a user
 has it. A tenant without a trunk refuses numbers (RejectedError).
 
-Creates adopt: a UserProfile with the same userName is taken over and converged to the spec; a
+Creates adopt: a UserProfile with the same userName that no other portal row holds is taken over
+and converged to the spec (one another row holds is a ConflictError: nothing is written); a
 Person with the user's full name that no user is linked to (left by an interrupted create) is
 reused, so a retry never makes a second Person. A 5xx on `POST users` is re-checked by userName
 (Xelion answers 500/11000 for a duplicate as for any server error). Mobile number, e-mail
@@ -125,12 +126,23 @@ class XelionUserOperations:
                 return session.get_object(f"users/{brief['oid']}")
         return None
 
-    def _locate_user(self, session: XelionSession, spec: UserSpec) -> dict[str, Any] | None:
+    def _locate_user(
+        self, session: XelionSession, spec: UserSpec, tenant: TenantRef, *, adopting: bool = True
+    ) -> dict[str, Any] | None:
+        """The user by the oid the portal learnt, else by userName, taken over only when no other
+        row holds it (ConflictError when adopting; None for a delete)."""
         if spec.identity.xelion_oid:
             user = session.get_object(f"users/{spec.identity.xelion_oid}")
             if user is not None:
                 return user
-        return self._user_by_name(session, spec.username) if spec.username else None
+        user = self._user_by_name(session, spec.username) if spec.username else None
+        if user is None:
+            return None
+        identity = BackendIdentity(xelion_oid=user["oid"])
+        if adopting:
+            self.adopt("user", identity, tenant.name)
+            return user
+        return user if self.may_remove("user", identity, tenant.name) else None
 
     def _line_of(self, session: XelionSession, user: dict[str, Any]) -> dict[str, Any] | None:
         """The user's primary line, or else the first line the user is connected to."""
@@ -151,7 +163,7 @@ class XelionUserOperations:
     # users
     def find_user(self, tenant: TenantRef, spec: UserSpec) -> UserState | None:
         session = self._session(tenant)
-        user = self._user_by_name(session, spec.username)
+        user = self._locate_user(session, spec, tenant, adopting=False)
         if user is None:
             return None
         person = session.get_object(f"addressables/{user['person']['oid']}") if user.get("person") else None
@@ -161,12 +173,12 @@ class XelionUserOperations:
         session = self._session(tenant)
         if not spec.username.strip():
             raise RejectedError("a Xelion user needs a userName")
-        user = self._user_by_name(session, spec.username)
+        user = self._locate_user(session, spec, tenant)
         if user is None:
-            user = self._create_profile(session, spec)
+            user = self._create_profile(session, spec, tenant)
         return self._converge(session, tenant, spec, user)
 
-    def _create_profile(self, session: XelionSession, spec: UserSpec) -> dict[str, Any]:
+    def _create_profile(self, session: XelionSession, spec: UserSpec, tenant: TenantRef) -> dict[str, Any]:
         person, made_person = self._orphan_person(session, spec), False
         if person is None:
             payload: dict[str, Any] = {
@@ -194,6 +206,7 @@ class XelionUserOperations:
             if exc.status is not None and exc.status >= 500:
                 adopted = self._user_by_name(session, spec.username)  # 500/11000 may mean "exists"
                 if adopted is not None:
+                    self.adopt("user", BackendIdentity(xelion_oid=adopted["oid"]), tenant.name)
                     return adopted
             raise
         except BackendError:
@@ -212,14 +225,14 @@ class XelionUserOperations:
 
     def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
         session = self._session(tenant)
-        user = self._locate_user(session, spec)
+        user = self._locate_user(session, spec, tenant)
         if user is None:
             raise NotFoundError(f"user {spec.username} does not exist on tenant {tenant.name}")
         return self._converge(session, tenant, spec, user)
 
     def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None:
         session = self._session(tenant)
-        user = self._locate_user(session, spec)
+        user = self._locate_user(session, spec, tenant, adopting=False)
         if user is None:
             return
         line = self._line_of(session, user) or {}
@@ -318,9 +331,13 @@ class XelionUserOperations:
         entity = spec.entity
         target = None
         if entity is not None and entity.name.strip():
-            target = next((g for g in groups if g["oid"] == entity.identity.xelion_oid), None) or next(
-                (g for g in groups if g.get("commonName", "").lower() == entity.name.strip().lower()), None
-            )
+            target = next((g for g in groups if g["oid"] == entity.identity.xelion_oid), None)
+            if target is None:
+                target = next(
+                    (g for g in groups if g.get("commonName", "").lower() == entity.name.strip().lower()), None
+                )
+                if target is not None:  # found by its name: the user's entity's only if no other row holds it
+                    self.adopt("entity", BackendIdentity(xelion_oid=target["oid"]), tenant.name)
             if target is None:
                 target = {"oid": self.upsert_entity(tenant, entity).xelion_oid, "members": []}
                 groups.append(target)
@@ -364,7 +381,7 @@ class XelionUserOperations:
 
     def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity:
         session = self._session(tenant)
-        found = self._locate_user(session, user)
+        found = self._locate_user(session, user, tenant)
         if found is None:
             raise NotFoundError(f"user {user.username} does not exist on tenant {tenant.name}")
         line = self._line_of(session, found)
@@ -381,7 +398,7 @@ class XelionUserOperations:
 
     def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:
         session = self._session(tenant)
-        found = self._locate_user(session, user)
+        found = self._locate_user(session, user, tenant, adopting=False)  # never another row's user
         line = (self._line_of(session, found) if found else None) or {}
         extensions = line.get("extensions") or []
         ops = [{"op": "remove", "path": f"/extensions/{e['oid']}"} for e in extensions if e.get("address") == number]

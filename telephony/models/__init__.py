@@ -1,5 +1,6 @@
 """The mirror of the PBX platforms: what the portal holds and pushes to the backends."""
 
+from telephony.models.claims import BackendClaim
 from telephony.models.imports import ImportKind, ImportMode, ImportRun, ImportStatus
 from telephony.models.jobs import JobAttempt, JobStatus, ProvisioningBatch, ProvisioningJob
 from telephony.models.numbers import PhoneNumber
@@ -10,6 +11,7 @@ from telephony.models.tenants import Entity, NumberInterval, Tenant, TenantStatu
 from telephony.models.users import PbxUser
 
 __all__ = [
+    "BackendClaim",
     "CallerIdMode",
     "Entity",
     "ImportKind",

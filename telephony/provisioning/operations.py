@@ -1,10 +1,15 @@
 """What each job operation asks of a driver. The job's payload is the snapshot taken when the
-change was made; identities are read fresh (an earlier job may have learnt them since)."""
+change was made; identities are read fresh (an earlier job may have learnt them since).
+
+Every driver call runs for the job's rows (`claims.owning`): an object the driver finds by its
+natural key is adopted only if no other row holds it, what a create or update returns is claimed
+for the row before the job succeeds, and a delete that reached the PBX releases the row's claims."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from typing import Any
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -12,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from telephony.backends.base import BackendIdentity, Driver, EntitySpec, TemplateSpec, TenantRef, TenantSpec, UserSpec
 from telephony.backends.errors import NotFoundError
 from telephony.models import (
+    BackendClaim,
     Entity,
     JobStatus,
     LineTemplate,
@@ -22,7 +28,8 @@ from telephony.models import (
     ProvisioningJob,
     Tenant,
 )
-from telephony.provisioning import specs
+from telephony.provisioning import claims, specs
+from telephony.provisioning.claims import job_target, row_target
 from tenants.audit_mixin import acting_as
 
 PLATFORMS_WITH_TEMPLATES = (PlatformKind.XCU,)
@@ -102,21 +109,29 @@ def _audit_identity(model, job: ProvisioningJob, before: dict, changed: dict) ->
 
 
 def tenant_create(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
-    return driver.create_tenant(specs.from_payload(TenantSpec, job.payload["tenant"])).identity
+    spec = specs.from_payload(TenantSpec, job.payload["tenant"])
+    with claims.owning(job, driver, tenant=job_target(job)) as owner:
+        identity = driver.create_tenant(spec).identity
+        owner.confirm(driver, "tenant", identity, spec.name)
+    return identity
 
 
 def tenant_start(job: ProvisioningJob, driver: Driver) -> None:
-    driver.start_tenant(_tenant_ref(job))
+    with claims.owning(job, driver, tenant=job_target(job)):
+        driver.start_tenant(_tenant_ref(job))
 
 
 def tenant_stop(job: ProvisioningJob, driver: Driver) -> None:
-    driver.stop_tenant(_tenant_ref(job))
+    with claims.owning(job, driver, tenant=job_target(job)):
+        driver.stop_tenant(_tenant_ref(job))
 
 
 def tenant_delete(job: ProvisioningJob, driver: Driver) -> None:
     ref = specs.from_payload(TenantRef, job.payload["tenant"])
     ref.identity = specs.merge_identity(_learnt_identity(job.target_key), ref.identity)
-    driver.delete_tenant(ref)
+    with claims.owning(job, driver, tenant=job_target(job)):
+        driver.delete_tenant(ref)
+    claims.release(job)
 
 
 # --- entities and templates ----------------------------------------------------------------------
@@ -128,25 +143,37 @@ def entity_upsert(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
     spec.identity = specs.merge_identity(
         _learnt_identity(job.target_key), specs.identity_of(row) if row else spec.identity
     )
-    return driver.upsert_entity(_tenant_ref(job), spec)
+    ref = _tenant_ref(job)
+    with claims.owning(job, driver, entity=job_target(job)) as owner:
+        identity = driver.upsert_entity(ref, spec)
+        owner.confirm(driver, "entity", identity, ref.name)
+    return identity
 
 
 def entity_delete(job: ProvisioningJob, driver: Driver) -> None:
     spec: EntitySpec = specs.from_payload(EntitySpec, job.payload["entity"])
     spec.identity = specs.merge_identity(_learnt_identity(job.target_key), spec.identity)
-    driver.delete_entity(specs.from_payload(TenantRef, job.payload["tenant"]), spec)
+    with claims.owning(job, driver, entity=job_target(job)):
+        driver.delete_entity(specs.from_payload(TenantRef, job.payload["tenant"]), spec)
+    claims.release(job)
 
 
-def ensure_template(driver: Driver, platform: Platform, ref: TenantRef, template: LineTemplate) -> BackendIdentity:
+def template_mirror(template: LineTemplate | int, platform: Platform) -> LineTemplateMirror:
+    """The row that stands for a line template on a platform that keeps templates (it holds the claim)."""
+    template_id = template if isinstance(template, int) else template.pk
+    return LineTemplateMirror.objects.get_or_create(template_id=template_id, platform=platform)[0]
+
+
+def ensure_template(
+    driver: Driver, owner: claims.JobOwnership, ref: TenantRef, template: LineTemplate, mirror: LineTemplateMirror
+) -> BackendIdentity:
     """XCU keeps line templates: make sure the user's template exists there before the user (once
     per platform; the mirror row remembers its XCU id)."""
-    mirror = LineTemplateMirror.objects.filter(template=template, platform=platform).first()
-    if mirror is not None and mirror.xcu_id is not None:
+    if mirror.xcu_id is not None:
         return BackendIdentity(xcu_id=mirror.xcu_id)
-    identity = driver.upsert_template(ref, specs.template_spec(template, platform))
-    LineTemplateMirror.objects.update_or_create(
-        template=template, platform=platform, defaults={"xcu_id": identity.xcu_id}
-    )
+    identity = driver.upsert_template(ref, specs.template_spec(template, mirror.platform))
+    owner.confirm(driver, "template", identity, ref.name)
+    LineTemplateMirror.objects.filter(pk=mirror.pk).update(xcu_id=identity.xcu_id)
     return identity
 
 
@@ -155,56 +182,97 @@ def template_upsert(job: ProvisioningJob, driver: Driver) -> BackendIdentity | N
     tenant = Tenant.objects.filter(server__platform=job.platform, users__template_id=job.target_id).first()
     if tenant is None:
         return None  # no user of this platform uses it any more: nothing to update there
-    identity = driver.upsert_template(specs.tenant_ref(tenant), spec)
-    LineTemplateMirror.objects.filter(template_id=job.target_id, platform=job.platform).update(xcu_id=identity.xcu_id)
+    mirror = template_mirror(job.target_id, job.platform)
+    ref = specs.tenant_ref(tenant)
+    with claims.owning(job, driver, template=row_target(mirror)) as owner:
+        identity = driver.upsert_template(ref, spec)
+        owner.confirm(driver, "template", identity, ref.name)
+    LineTemplateMirror.objects.filter(pk=mirror.pk).update(xcu_id=identity.xcu_id)
     return identity
 
 
 def template_delete(job: ProvisioningJob, driver: Driver) -> None:
     spec: TemplateSpec = specs.from_payload(TemplateSpec, job.payload["template"])
-    driver.delete_template(TenantRef(name=""), spec)
+    mirror_id = job.payload.get("mirror")
+    mirror_type = ContentType.objects.get_for_model(LineTemplateMirror).pk
+    target = (mirror_type, mirror_id) if mirror_id else None
+    with claims.owning(job, driver, template=target):
+        driver.delete_template(TenantRef(name=""), spec)
+    if target is not None:
+        BackendClaim.objects.filter(target_type_id=mirror_type, target_id=mirror_id).delete()
 
 
 # --- users and numbers ---------------------------------------------------------------------------
 
 
-def _prepared_user(job: ProvisioningJob, driver: Driver) -> tuple[TenantRef, UserSpec]:
+def _user_targets(job: ProvisioningJob, key: str, row: PbxUser | None, spec: UserSpec) -> dict[str, claims.Target]:
+    """The rows a user's job acts for: the user (gone, for a delete), its entity and, where the
+    platform keeps line templates, its template's mirror there."""
+    user_type = ContentType.objects.get_for_model(PbxUser).pk
+    entity = (
+        row.entity if row is not None else Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
+    )
+    targets = {"user": (user_type, int(key.split(":")[1])), "entity": row_target(entity)}
+    if row is not None and job.platform is not None and job.platform.kind in PLATFORMS_WITH_TEMPLATES:
+        targets["template"] = row_target(template_mirror(row.template, job.platform))
+    return targets
+
+
+def _user_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, UserSpec], BackendIdentity]):
     ref = _tenant_ref(job)
     row = _user_row(job.target_key)
+    if row is None:
+        return None  # deleted since: nothing to create or change, and its delete job follows
     spec = _user_spec(job, job.target_key, row=row)
-    if row is not None and job.platform is not None and job.platform.kind in PLATFORMS_WITH_TEMPLATES:
-        spec.template.identity = ensure_template(driver, job.platform, ref, row.template)
-    return ref, spec
+    targets = _user_targets(job, job.target_key, row, spec)
+    with claims.owning(job, driver, **targets) as owner:
+        if "template" in targets:
+            mirror = LineTemplateMirror.objects.select_related("platform").get(pk=targets["template"][1])
+            spec.template.identity = ensure_template(driver, owner, ref, row.template, mirror)
+        identity = call(ref, spec)
+        owner.confirm(driver, "user", identity, ref.name)
+    return identity
 
 
-def user_create(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
-    ref, spec = _prepared_user(job, driver)
-    return driver.create_user(ref, spec)
+def user_create(job: ProvisioningJob, driver: Driver) -> BackendIdentity | None:
+    return _user_call(job, driver, driver.create_user)
 
 
-def user_update(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
-    ref, spec = _prepared_user(job, driver)
-    return driver.update_user(ref, spec)
+def user_update(job: ProvisioningJob, driver: Driver) -> BackendIdentity | None:
+    return _user_call(job, driver, driver.update_user)
 
 
 def user_delete(job: ProvisioningJob, driver: Driver) -> None:
     ref = specs.from_payload(TenantRef, job.payload["tenant"])
     ref.identity = specs.merge_identity(ref.identity, _tenant_ref(job).identity) if job.tenant_id else ref.identity
-    with contextlib.suppress(NotFoundError):  # already gone: what a delete wants
-        driver.delete_user(ref, _user_spec(job, job.target_key))
+    spec = _user_spec(job, job.target_key)
+    targets = _user_targets(job, job.target_key, None, spec)
+    with claims.owning(job, driver, **targets), contextlib.suppress(NotFoundError):  # gone: what a delete wants
+        driver.delete_user(ref, spec)
+    claims.release(job)
 
 
 def _user_key(job: ProvisioningJob) -> str:
     return next(key for key in job.wait_for if key.startswith("pbxuser:"))
 
 
-def number_assign(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
-    return driver.assign_number(_tenant_ref(job), _user_spec(job, _user_key(job)), job.payload["number"])
+def _number_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, UserSpec, str], Any]) -> Any:
+    key = _user_key(job)
+    row = _user_row(key)
+    spec = _user_spec(job, key, row=row)
+    with claims.owning(job, driver, **_user_targets(job, key, row, spec)):
+        return call(_tenant_ref(job), spec, job.payload["number"])
+
+
+def number_assign(job: ProvisioningJob, driver: Driver) -> BackendIdentity | None:
+    if _user_row(_user_key(job)) is None:
+        return None  # the user is gone: its delete takes the line, and the number with it
+    return _number_call(job, driver, driver.assign_number)
 
 
 def number_unassign(job: ProvisioningJob, driver: Driver) -> None:
     with contextlib.suppress(NotFoundError):
-        driver.unassign_number(_tenant_ref(job), _user_spec(job, _user_key(job)), job.payload["number"])
+        _number_call(job, driver, driver.unassign_number)
 
 
 OPERATIONS: dict[str, Handler] = {

@@ -202,7 +202,7 @@ def _template_jobs(template: LineTemplate, operation: str, actor: Any) -> list[P
             operation=operation,
             target=template,
             tenant=None,
-            payload={"template": specs.to_payload(specs.template_spec(template, mirror.platform))},
+            payload={"template": specs.to_payload(specs.template_spec(template, mirror.platform)), "mirror": mirror.pk},
             actor=actor,
             platform=mirror.platform,
         )

@@ -31,6 +31,7 @@ from telephony.backends.errors import (
     AlreadyExistsError,
     AuthenticationError,
     BackendError,
+    ConflictError,
     NotFoundError,
     RejectedError,
     TransientError,
@@ -84,6 +85,8 @@ def run_job(job_id: int) -> str:
         if not _had_authentication_failure(job):
             return _retry_now(job, attempt, f"Authentication failed, logging in again: {error}", driver)
         return _finish_failed(job, attempt, f"Authentication failed: {error}", "authentication", driver.log.as_list())
+    except ConflictError as error:
+        return _finish_failed(job, attempt, f"Conflict: {error}", "conflict", driver.log.as_list())
     except NotFoundError as error:
         return _finish_failed(job, attempt, f"Not found on the backend: {error}", "not_found", driver.log.as_list())
     except (RejectedError, AlreadyExistsError, UnsupportedOperation, UnsafeRequestError) as error:

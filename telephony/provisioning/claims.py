@@ -1,0 +1,113 @@
+"""The engine's side of ownership: which portal row a job acts for, and the claims that keep any
+backend object held by at most one row.
+
+A job runs its driver calls inside `owning(...)`, naming its rows by kind (the tenant, the entity,
+the line template's mirror on the platform, the PBX user). When the driver finds an object by its
+natural key, it asks to claim it for the row of that kind: granted when nobody holds it (the claim
+is written at once, before anything is sent), or when that row already does; refused with a
+ConflictError when another row holds it. What a create or update learns is claimed the same way
+before the job's success is recorded, and a delete that reached the PBX releases its row's claims.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+
+from telephony.backends.base import BackendIdentity, Driver, Ownership
+from telephony.backends.errors import ConflictError
+from telephony.models import BackendClaim, Platform, ProvisioningJob
+
+Target = tuple[int, int]  # (content type id, row id): a row that may be gone by now (a delete)
+
+
+def row_target(row: models.Model | None) -> Target | None:
+    if row is None or row.pk is None:
+        return None
+    return ContentType.objects.get_for_model(type(row)).pk, row.pk
+
+
+def job_target(job: ProvisioningJob) -> Target:
+    return job.target_type_id, job.target_id
+
+
+class JobOwnership(Ownership):
+    """The rows one job acts for, by kind; claims are checked and written against them."""
+
+    def __init__(self, platform: Platform, targets: dict[str, Target | None]):
+        self.platform = platform
+        self.targets = {kind: target for kind, target in targets.items() if target is not None}
+
+    def _holder(self, kind: str, key: str) -> Target | None:
+        found = (
+            BackendClaim.objects.filter(platform=self.platform, kind=kind, key=key)
+            .values_list("target_type_id", "target_id")
+            .first()
+        )
+        return tuple(found) if found else None
+
+    def claim(self, kind: str, key: str) -> None:
+        target = self.targets.get(kind)
+        if target is None:
+            raise ConflictError(
+                f"the PBX holds a {kind} ({key}) that this change has no portal row for; nothing changed"
+            )
+        holder = self._holder(kind, key)
+        if holder == target:
+            return
+        if holder is None:
+            try:
+                with transaction.atomic():
+                    # the row's earlier object (gone from the PBX, made again) is no longer its own
+                    BackendClaim.objects.filter(
+                        platform=self.platform, kind=kind, target_type_id=target[0], target_id=target[1]
+                    ).delete()
+                    BackendClaim.objects.create(
+                        platform=self.platform, kind=kind, key=key, target_type_id=target[0], target_id=target[1]
+                    )
+                return
+            except IntegrityError:  # another worker claimed it in between
+                holder = self._holder(kind, key)
+                if holder == target:
+                    return
+        raise ConflictError(
+            f"the PBX's {kind} {key} belongs to another portal row ({_describe(holder)}); nothing was changed"
+        )
+
+    def is_free(self, kind: str, key: str) -> bool:
+        holder = self._holder(kind, key)
+        return holder is None or holder == self.targets.get(kind)
+
+    def confirm(self, driver: Driver, kind: str, identity: BackendIdentity | None, tenant: str = "") -> None:
+        """Claim what a create or update returned for the row (a conflict fails the job)."""
+        if identity is None:
+            return
+        key = driver.claim_key(kind, identity, tenant)
+        if key:
+            self.claim(kind, key)
+
+
+@contextlib.contextmanager
+def owning(job: ProvisioningJob, driver: Driver, **targets: Target | None) -> Iterator[JobOwnership]:
+    """Run a job's driver calls for its rows; the tenant is the job's own unless named."""
+    targets.setdefault("tenant", row_target(job.tenant) if job.tenant_id else None)
+    ownership = JobOwnership(job.platform, targets)
+    with driver.owned_by(ownership):
+        yield ownership
+
+
+def release(job: ProvisioningJob) -> None:
+    """The job's row is gone from the PBX: nothing holds its objects any more."""
+    BackendClaim.objects.filter(target_type_id=job.target_type_id, target_id=job.target_id).delete()
+
+
+def _describe(target: Target | None) -> str:
+    if target is None:
+        return "unknown"
+    model = ContentType.objects.get_for_id(target[0]).model_class()
+    name = model._meta.verbose_name if model else "row"
+    row = model._default_manager.filter(pk=target[1]).first() if model else None
+    return f"{name} {row}" if row is not None else f"deleted {name} #{target[1]}"

@@ -1,0 +1,188 @@
+"""One customer's change never lands on another customer's PBX object. A driver adopts an object it
+finds by its natural key only when it sits where the portal expects it and no other portal row
+claims it; otherwise the job ends as a conflict and nothing is written. Real HTTP against the
+simulators, jobs run in-process by the runner."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from telephony.backends.base import (
+    BackendIdentity,
+    EntitySpec,
+    IntervalSpec,
+    TemplateSpec,
+    TenantRef,
+    UserSpec,
+    driver_for,
+)
+from telephony.models import BackendClaim, Entity, JobStatus, PbxUser, ProvisioningJob
+from telephony.provisioning import planning, runner
+from telephony.sandbox.xc5 import SYSTEM_API_PASSWORD, SYSTEM_API_USERNAME, Xc5Simulator
+from telephony.sandbox.xcu import XcuSimulator
+from telephony.services.users import pbx_user_create, pbx_user_delete, pbx_user_update
+from tests.factories import EntityFactory, LineTemplateFactory, PlatformFactory, ServerFactory, TenantFactory
+from tests.telephony.xcu_world import xcu_world
+
+pytestmark = pytest.mark.django_db
+
+
+def run_all() -> dict[int, str]:
+    """Run every pending job once, oldest first; what became of each."""
+    return {
+        pk: runner.run_job(pk)
+        for pk in ProvisioningJob.objects.filter(status="pending").order_by("id").values_list("pk", flat=True)
+    }
+
+
+def new_user(tenant, entity, template, actor, *, number, username, first_name="Ada") -> PbxUser:
+    user = PbxUser(
+        tenant=tenant, entity=entity, template=template, username=username, first_name=first_name,
+        last_name="Lovelace", internal_number=number,
+    )  # fmt: skip
+    return pbx_user_create(actor=actor, user=user)
+
+
+# --- XiVO XCU ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def xcu(serve):
+    return serve(XcuSimulator())
+
+
+@pytest.fixture
+def world(xcu, tree):
+    return xcu_world(xcu.base_url + "/api/1.0/", tree.distributor, tree.customer)
+
+
+def _xivo_ref() -> TenantRef:
+    return TenantRef(name="outside", server_identity=BackendIdentity(xcu_id=2))
+
+
+def test_a_user_made_outside_the_portal_on_the_number_is_a_conflict_not_a_takeover(world, xcu, superuser):
+    """Another tool made "Hank" at 1701 in another entity of the XiVO: the portal's create of 1701
+    fails as a conflict and Hank stays as he is; deleting the portal's user leaves Hank alone."""
+    outside = driver_for(world.platform.connection())
+    other = EntitySpec(name="globex", intervals=[IntervalSpec("1700", "1799")])
+    outside.upsert_entity(_xivo_ref(), other)
+    template = TemplateSpec(name="Outside line")
+    outside.upsert_template(_xivo_ref(), template)
+    outside.create_user(
+        _xivo_ref(),
+        UserSpec(username="hank", first_name="Hank", last_name="Scorpio", internal_number="1701", entity=other,
+                 template=template),
+    )  # fmt: skip
+
+    ada = new_user(world.tenant, world.entity, world.template, superuser, number="1701", username="ada")
+    run_all()
+    job = ProvisioningJob.objects.get(operation="user.create")
+    assert job.status == JobStatus.FAILED and job.error_kind == "conflict", job.last_error
+    held = [u for u in xcu.simulator.snapshot()["users"] if u["internalNumber"] == "1701"]
+    entities = {e["id"]: e["name"] for e in xcu.simulator.snapshot()["entities"]}
+    assert [(u["firstName"], entities[u["entityId"]]) for u in held] == [("Hank", "globex")], "nothing overwritten"
+    ada.refresh_from_db()
+    assert ada.xcu_id is None and ada.sync_state == "failed"
+
+    pbx_user_delete(actor=superuser, user=ada)
+    job_cancel_failed_create(ada)
+    run_all()
+    held = [u for u in xcu.simulator.snapshot()["users"] if u["internalNumber"] == "1701"]
+    assert [u["firstName"] for u in held] == ["Hank"], "a delete never removes another's user"
+
+
+def job_cancel_failed_create(user: PbxUser) -> None:
+    from telephony.services.jobs import job_cancel
+
+    for job in ProvisioningJob.objects.filter(target_key=f"pbxuser:{user.pk}", status=JobStatus.FAILED):
+        job_cancel(actor=_root(), job=job)
+
+
+def _root():
+    from tests.factories import UserFactory
+
+    return UserFactory(is_superuser=True)
+
+
+def test_an_entity_another_customer_holds_on_the_xivo_is_never_taken_over(world, xcu, superuser, tree):
+    """Two customers' entities called "sales" on one XiVO (saved before the portal refused it):
+    the second one's push is a conflict, and the first one's entity keeps its plan."""
+    first = EntityFactory(tenant=world.tenant, name="sales", display_name="Acme sales", intervals=[("1800", "1849")])
+    planning.entity_saved(first, actor=superuser)
+    run_all()
+    first.refresh_from_db()
+    assert first.xcu_id is not None
+    globex = TenantFactory(organization=tree.sibling_customer, server=world.server, name="globex")
+    second = EntityFactory(tenant=globex, name="sales", display_name="Globex sales", intervals=[("1850", "1899")])
+    planning.entity_saved(second, actor=superuser)
+    run_all()
+    job = ProvisioningJob.objects.filter(target_key=f"entity:{second.pk}").get()
+    assert job.status == JobStatus.FAILED and job.error_kind == "conflict"
+    on_xivo = [e for e in xcu.simulator.snapshot()["entities"] if e["name"] == "sales"]
+    assert [(e["displayName"], e["intervals"][0]["start"]) for e in on_xivo] == [("Acme sales", "1800")]
+
+
+def test_no_two_rows_can_claim_one_backend_object(world):
+    other = EntityFactory(tenant=world.tenant, name="other", intervals=[("1900", "1909")])
+    from django.contrib.contenttypes.models import ContentType
+
+    entity_type = ContentType.objects.get_for_model(Entity)
+    BackendClaim.objects.create(platform=world.platform, kind="entity", key="17", target_type=entity_type,
+                                target_id=world.entity.pk)  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BackendClaim.objects.create(platform=world.platform, kind="entity", key="17", target_type=entity_type,
+                                    target_id=other.pk)  # fmt: skip
+
+
+# --- XC5 ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def xc5(serve):
+    return serve(Xc5Simulator())
+
+
+@pytest.fixture
+def xc5_world(xc5, tree):
+    platform = PlatformFactory(organization=tree.distributor, kind="xc5", base_url=xc5.base_url,
+                               username=SYSTEM_API_USERNAME, secret=SYSTEM_API_PASSWORD)  # fmt: skip
+    server = ServerFactory(platform=platform, name="xc5")
+    tenant = TenantFactory(organization=tree.customer, server=server, name="acmebrick.x.co.nz")
+    planning.tenant_created(tenant)
+    entity = EntityFactory(tenant=tenant, name="office", intervals=[("600", "699")])
+    template = LineTemplateFactory(organization=tree.customer, name="standard")
+    return tenant, entity, template
+
+
+def test_a_reused_account_name_is_a_conflict_until_its_holder_lets_go(xc5_world, xc5, superuser):
+    """Ada is pushed as ada@…, then renamed to ada2 while Bob takes the name "ada". Bob's create
+    runs first: it finds Ada's account by name, which Ada's row holds, and stops as a conflict
+    instead of taking it over. Once Ada's rename reached the PBX, Bob's retry makes his own."""
+    tenant, entity, template = xc5_world
+    run_all()  # the tenant and entity
+    ada = new_user(tenant, entity, template, superuser, number="601", username="ada")
+    run_all()
+    ada.refresh_from_db()
+    ada_guid = ada.xc5_guid
+    assert ada_guid
+    ada.username = "ada2"
+    pbx_user_update(actor=superuser, user=ada)
+    rename = ProvisioningJob.objects.filter(target_key=f"pbxuser:{ada.pk}", status="pending").get()
+    bob = new_user(tenant, entity, template, superuser, number="602", username="ada", first_name="Bob")
+    bob_create = ProvisioningJob.objects.filter(target_key=f"pbxuser:{bob.pk}").get()
+    assert runner.run_job(bob_create.pk) == "failed"
+    bob_create.refresh_from_db()
+    assert bob_create.error_kind == "conflict"
+    accounts = {a["username"]: a for a in xc5.simulator.snapshot()["accounts"].values()}
+    assert accounts["ada@acmebrick.x.co.nz"]["guid"] == ada_guid, "Ada's account is untouched"
+
+    assert runner.run_job(rename.pk) == "succeeded"
+    from telephony.services.jobs import job_retry
+
+    job_retry(actor=superuser, job=bob_create)
+    assert runner.run_job(bob_create.pk) == "succeeded"
+    accounts = {a["username"]: a for a in xc5.simulator.snapshot()["accounts"].values()}
+    assert accounts["ada2@acmebrick.x.co.nz"]["guid"] == ada_guid
+    bob.refresh_from_db()
+    assert accounts["ada@acmebrick.x.co.nz"]["guid"] == bob.xc5_guid != ada_guid
