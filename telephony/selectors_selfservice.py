@@ -30,6 +30,7 @@ from telephony.models import (
     ProvisioningJob,
     Tenant,
 )
+from telephony.validators import interval_numbers
 from tenants import access
 from tenants.access import CHANGE, VIEW
 from tenants.models import Organization, OrganizationKind
@@ -188,8 +189,10 @@ def next_free_internal_numbers(tenant: Tenant) -> dict[int, str]:
     for interval in NumberInterval.objects.filter(entity__tenant=tenant).order_by("entity_id", "start"):
         if found.get(interval.entity_id):
             continue
-        width, last = len(interval.start), int(interval.end or interval.start)
-        candidate = int(interval.start)
+        numbers = interval_numbers(interval.start, interval.end)
+        if numbers is None:
+            continue
+        width, candidate, last = len(interval.start), numbers.start, numbers.stop - 1
         while candidate <= last and str(candidate).zfill(width) in used:
             candidate += 1
         found[interval.entity_id] = str(candidate).zfill(width) if candidate <= last else ""

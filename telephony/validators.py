@@ -68,3 +68,13 @@ def validate_interval(start: str, end: str) -> None:
 
 def interval_size(start: str, end: str) -> int:
     return int(end or start) - int(start) + 1
+
+
+def interval_numbers(start: str, end: str) -> range | None:
+    """The numbers of a stored interval (zero-pad each to len(start)); None for one that is not an
+    interval of digits (a row written past the services: it holds no number, and breaks no page)."""
+    try:
+        validate_interval(start, end)
+    except ValidationError:
+        return None
+    return range(int(start), int(end or start) + 1)

@@ -329,8 +329,10 @@ def _login_rights(login_model: type[Model]) -> list[tuple[QuerySet, str, str]]:
             through = field.through
             name = related._meta.model_name
             rights.append((through.objects.all(), "user_id", f"{name}__{organization}__path"))
-        else:  # the linked line: PbxUser.portal_user
-            rights.append((related._default_manager.all(), f"{field.field.attname}", f"{organization}__path"))
+        else:  # the linked line: PbxUser.portal_user (most lines have no login: never NOT IN a NULL)
+            attname = field.field.attname
+            rows = related._default_manager.filter(**{f"{attname}__isnull": False})
+            rights.append((rows, attname, f"{organization}__path"))
     return rights
 
 

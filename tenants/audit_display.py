@@ -119,7 +119,7 @@ class _Names:
     scope is never named: a number's history does not tell who held it before)."""
 
     def __init__(self, viewer: Any = None) -> None:
-        self._viewer = viewer
+        self.viewer = viewer
         self._wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
         self._found: dict[type[models.Model], dict[Any, str]] = {}
         self._hidden: dict[type[models.Model], set[Any]] = {}
@@ -133,14 +133,14 @@ class _Names:
         for related_model, pks in self._wanted.items():
             objects = related_model._base_manager.filter(pk__in=pks)
             self._found[related_model] = {obj.pk: str(obj) for obj in objects}
-            if self._viewer is not None:
-                visible = _visible(related_model, set(self._found[related_model]), self._viewer)
+            if self.viewer is not None:
+                visible = _visible(related_model, set(self._found[related_model]), self.viewer)
                 self._hidden[related_model] = set(self._found[related_model]) - visible
 
     def name(self, model_field: Any, raw: Any, audience: str) -> str:
         pk = _related_pk(model_field, raw)
         if pk is None:
-            return str(raw) if self._viewer is None else HIDDEN
+            return str(raw) if self.viewer is None else HIDDEN
         if pk in self._hidden.get(model_field.related_model, ()):
             return HIDDEN
         found = self._found.get(model_field.related_model, {}).get(pk)
@@ -188,9 +188,19 @@ def _label(model_field: Any, options: dict[str, Any]) -> str:
     return str(getattr(model_field, "verbose_name", str(name).replace("_", " ")))
 
 
-def _m2m_change(label: str, values: dict[str, Any]) -> ShownChange:
+def _m2m_change(label: str, values: dict[str, Any], model_field: Any, viewer: Any) -> ShownChange:
+    """auditlog keeps the objects of a many-to-many change by name: logins the viewer may not see
+    (an entity's administrators) read "(not available)"."""
     operation = "added" if values.get("operation") == "add" else "removed"
-    return ShownChange(label=label, new=f"{operation}: {', '.join(map(str, values.get('objects', [])))}")
+    objects = [str(name) for name in values.get("objects", [])]
+    related = getattr(model_field, "related_model", None)
+    if viewer is not None and related is not None and related is get_user_model():
+        visible = access.restrict_users(related._default_manager.filter(username__in=objects), viewer, access.VIEW)
+        seen = set(visible.values_list("username", flat=True))
+        objects = [name if name in seen else HIDDEN for name in objects]
+    elif viewer is not None and hasattr(related, "access_policy"):
+        objects = [HIDDEN for _name in objects]  # named only: cannot be checked, so not shown
+    return ShownChange(label=label, new=f"{operation}: {', '.join(objects)}")
 
 
 def shown_entries(entries: Iterable[LogEntry], *, audience: str, viewer: Any) -> list[ShownEntry]:
@@ -239,7 +249,7 @@ def _change(
 ) -> ShownChange | None:
     label = _label(model_field, options)
     if isinstance(values, dict) and values.get("type") == "m2m":
-        return _m2m_change(label, values)
+        return _m2m_change(label, values, model_field, names.viewer)
     if not isinstance(values, list | tuple) or len(values) != 2:
         return None
     old, new = (_shown_value(model_field, raw, names, audience, options) for raw in values)

@@ -44,16 +44,15 @@ class Note:
     template's name) would be evaluated as template code; a note escapes its values and is never
     a template."""
 
-    def __init__(self, text: str, *values: Any):
-        self.text = text
-        self.values = values
+    def __init__(self, text: str):
+        self.text = text  # plain text, or HTML made with format_html from a literal
 
     def render(self, form: Any, context: Any, template_pack: Any = None, **kwargs: Any) -> str:
-        return format_html('<p class="form-text">{}</p>', format_html(self.text, *self.values))
+        return format_html('<p class="form-text">{}</p>', self.text)
 
 
 def _not_kept_note(line: TenantLine, what: str) -> Note:
-    return Note("{} keeps no {} per user.", line.platform, what)
+    return Note(format_html("{} keeps no {} per user.", line.platform, what))
 
 
 def _forwarding_fieldset(form: forms.BaseForm, line: TenantLine) -> Fieldset:
@@ -82,10 +81,12 @@ def _voicemail_fieldset(form: forms.BaseForm, line: TenantLine, *extra: str) -> 
         return Fieldset(
             "Voicemail",
             Note(
-                "On {} voicemail comes from the line template ({}: {}).",
-                line.platform,
-                form.instance.template,
-                "on" if form.instance.template.voicemail_enabled else "off",
+                format_html(
+                    "On {} voicemail comes from the line template ({}: {}).",
+                    line.platform,
+                    form.instance.template,
+                    "on" if form.instance.template.voicemail_enabled else "off",
+                )
             ),
             *present,
         )

@@ -75,9 +75,9 @@ class PlatformForm(forms.ModelForm):
         ):
             is_set = bool(instance.pk and getattr(instance, attribute))
             self.fields[field].help_text = (
-                f"A {what} is set. Leave empty to keep it, or type a new one to replace it."
+                format_html("A {} is set. Leave empty to keep it, or type a new one to replace it.", what)
                 if is_set
-                else f"No {what} is set yet."
+                else format_html("No {} is set yet.", what)
             )
 
 

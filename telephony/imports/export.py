@@ -13,6 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from telephony.imports.base import escape
 from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS, Column
 from telephony.models import PbxUser, PhoneNumber, Tenant
+from telephony.validators import interval_numbers
 from tenants import access
 from tenants.access import CHANGE, VIEW
 from tenants.models import Organization, OrganizationKind
@@ -100,8 +101,8 @@ def user_example(*, actor: Any, tenant: Tenant) -> dict[str, str] | None:
 def _first_free(entity: Any, taken: dict[str, Any]) -> str:
     """The lowest internal number of the entity's plan that no user of the tenant holds."""
     for interval in entity.intervals.all():
-        width, last = len(interval.start), int(interval.end or interval.start)
-        for candidate in range(int(interval.start), last + 1):
+        width = len(interval.start)
+        for candidate in interval_numbers(interval.start, interval.end) or ():
             number = str(candidate).zfill(width)
             if number not in taken:
                 return number

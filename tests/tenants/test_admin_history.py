@@ -105,3 +105,18 @@ def test_a_number_moved_between_customers_shows_only_what_the_viewer_could_see(t
     client.force_login(member(tree.distributor, Role.ADMIN))
     page = client.get(history_url(number)).content.decode()
     assert "globex-tenant" in page and "Hank Scorpio" in page, "who sees both customers sees it all"
+
+
+def test_an_entity_administrator_from_elsewhere_is_not_named_in_its_history(tree, member, client):
+    """A login of the sibling reseller's customer was once granted an entity here and removed: the
+    entity's history shows the reseller's staff that a login was added and removed, not which."""
+    entity = EntityFactory(tenant=TenantFactory(organization=tree.customer))
+    stranger = member(tree.sibling_customer, Role.VIEWER, username="globex.stranger")
+    entity.administrators.add(stranger)
+    entity.administrators.remove(stranger)
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    for url in (history_url(entity), reverse("admin:telephony_entity_change", args=[entity.pk])):
+        page = client.get(url).content.decode()
+        assert "added: (not available)" in page and "globex.stranger" not in page, url
+    client.force_login(member(tree.distributor, Role.ADMIN))
+    assert "added: globex.stranger" in client.get(history_url(entity)).content.decode()

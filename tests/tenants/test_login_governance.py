@@ -87,6 +87,15 @@ def test_an_end_user_login_is_governed_by_the_administrators_of_its_line(tree, m
     assert end_user not in access.restrict_users(User.objects.all(), member(tree.reseller, Role.OPERATOR), CHANGE)
 
 
+def test_lines_without_a_login_do_not_hide_every_login(tree, member, admin):
+    """Most PBX lines have no login: a NULL among the rights looked at must not make every login
+    unmanageable (NOT IN with a NULL matches nothing)."""
+    PbxUserFactory(tenant=TenantFactory(organization=tree.sibling_customer))
+    PbxUserFactory(tenant=TenantFactory(organization=tree.customer))
+    staff = member(tree.customer, Role.OPERATOR)
+    assert set(access.restrict_users(User.objects.all(), admin, CHANGE)) >= {admin, staff}
+
+
 def test_a_login_with_no_right_anywhere_is_governed_by_nobody_but_a_superuser(tree, admin, superuser):
     orphan = UserFactory()
     assert orphan not in access.restrict_users(User.objects.all(), admin, CHANGE)
