@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from telephony.admin.imports import ImportExportMixin
 from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import ImportKind, PhoneNumber
 from telephony.services import numbers as services
+from tenants import access
 from tenants.admin_scoping import ScopedAdmin
 
 
@@ -41,3 +45,12 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
     create_service = services.phone_number_create
     update_service = services.phone_number_update
     delete_service = services.phone_number_delete
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # a number stays in its pool and keeps its digits; only the pool's managers allocate it
+            fields += ["number", "organization"]
+            if not access.can_add(request.user, PhoneNumber, obj.organization):
+                fields.append("tenant")
+        return fields

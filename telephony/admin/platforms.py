@@ -145,15 +145,26 @@ class PlatformAdmin(ScopedAdmin):
 
     @admin.action(description="Test connection (shows the backend's version or its error)")
     def test_connection(self, request: HttpRequest, queryset) -> None:
-        for platform in queryset:
-            services.platform_check_requested(actor=request.user, platform=platform)
-        messages.info(request, "Connection test queued; the answer appears under “last check” in a few seconds.")
+        if self._managed(request, queryset, services.platform_check_requested):
+            messages.info(request, "Connection test queued; the answer appears under “last check” in a few seconds.")
 
     @admin.action(description="Import servers (XiVOs of an XCU, servers and tenants of a Park Manager)")
     def import_servers(self, request: HttpRequest, queryset) -> None:
-        for platform in access.restrict(queryset, request.user, CHANGE):
-            services.servers_import_requested(actor=request.user, platform=platform)
-        messages.info(request, "Import queued; its summary appears under “last check” when it is done.")
+        if self._managed(request, queryset, services.servers_import_requested):
+            messages.info(request, "Import queued; its summary appears under “last check” when it is done.")
+
+    def _managed(self, request: HttpRequest, queryset, request_service) -> int:
+        """Ask for the action on the selected platforms the login manages; say so for the others
+        (shared with it from above: it may use them, not make them receive calls)."""
+        managed = list(access.restrict(queryset, request.user, CHANGE))
+        for platform in managed:
+            request_service(actor=request.user, platform=platform)
+        skipped = queryset.count() - len(managed)
+        if skipped:
+            messages.warning(
+                request, f"{skipped} selected platform(s) left out: only their administrators may do this."
+            )
+        return len(managed)
 
     @admin.display(boolean=True, description="active", ordering="is_active")
     def active(self, obj: Platform) -> bool:

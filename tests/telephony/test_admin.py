@@ -431,3 +431,28 @@ def test_list_counts_are_scoped_to_what_the_login_sees(tree, member, client):
     root = UserFactory(is_superuser=True, is_staff=True)
     assert counts(root, Server, "tenant_count")[server.pk] == 2
     assert counts(root, LineTemplate, "user_count")[template.pk] == 5
+
+
+@pytest.mark.parametrize("who", ["entity administrator", "customer operator"])
+def test_those_who_may_change_a_number_can_save_its_admin_page(tree, member, client, who):
+    """The pool and the digits are fixed once a number exists, and only the pool's managers
+    allocate it: for everyone else those show read-only, so that their form can be saved at all."""
+    tenant = TenantFactory(organization=tree.customer)
+    sales = EntityFactory(tenant=tenant)
+    user = PbxUserFactory(entity=sales, internal_number="1001")
+    number = PhoneNumberFactory(organization=tree.reseller, tenant=tenant, assigned_user=user)
+    if who == "entity administrator":
+        login = UserFactory(is_staff=True)
+        sales.administrators.add(login)
+    else:
+        login = member(tree.customer, Role.OPERATOR, is_staff=True)
+    client.force_login(login)
+    page = client.get(url(PhoneNumber, "change", number.pk))
+    form = page.context["adminform"].form
+    assert {"number", "organization", "tenant"}.isdisjoint(form.fields)
+    response = client.post(
+        url(PhoneNumber, "change", number.pk), {"assigned_user": user.pk, "is_pilot": "", "label": "Front desk"}
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    number.refresh_from_db()
+    assert number.label == "Front desk" and number.organization == tree.reseller and number.tenant == tenant

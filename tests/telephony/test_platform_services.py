@@ -91,3 +91,20 @@ def test_a_connection_test_refreshes_the_free_slots_of_known_xivos(serve, tree):
     known.refresh_from_db()
     assert known.remaining_slots == 664
     assert Server.objects.filter(platform=platform).count() == 1, "a connection test imports nothing"
+
+
+def test_a_platform_shared_from_above_is_left_out_of_the_actions_with_a_message(
+    tree, member, client, django_capture_on_commit_callbacks
+):
+    shared = PlatformFactory(organization=tree.distributor)
+    own = PlatformFactory(organization=tree.reseller)
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            reverse("admin:telephony_platform_changelist"),
+            {"action": "test_connection", "_selected_action": [shared.pk, own.pk]},
+            follow=True,
+        )
+    body = response.content.decode()
+    assert response.status_code == 200 and "queued" in body and "1 selected platform(s) left out" in body
+    assert len(callbacks) == 1, "only the platform the login manages receives calls"
