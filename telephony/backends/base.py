@@ -277,6 +277,7 @@ class Driver(abc.ABC):
     kind: ClassVar[str]
     line_features: ClassVar[LineFeatures] = LineFeatures()
     uniqueness_scope: ClassVar[str] = UNIQUE_PER_TENANT
+    keeps_templates: ClassVar[bool] = False  # line templates are objects of their own on the platform
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         self.connection = connection
@@ -391,20 +392,30 @@ def register(driver_class: type[Driver]) -> type[Driver]:
     return driver_class
 
 
-def line_features_of(kind: str) -> LineFeatures:
-    """What the platforms of this kind keep per user (see LineFeatures)."""
+def driver_class_of(kind: str) -> type[Driver] | None:
+    """The driver class of a platform kind (what it declares it can do), None for an unknown kind."""
     from telephony.backends import drivers  # noqa: F401  (registers every driver)
 
-    driver_class = _REGISTRY.get(kind)
+    return _REGISTRY.get(kind)
+
+
+def line_features_of(kind: str) -> LineFeatures:
+    """What the platforms of this kind keep per user (see LineFeatures)."""
+    driver_class = driver_class_of(kind)
     return driver_class.line_features if driver_class else LineFeatures()
 
 
 def uniqueness_scope_of(kind: str) -> str:
     """Where the platforms of this kind keep internal numbers and entity names unique."""
-    from telephony.backends import drivers  # noqa: F401  (registers every driver)
-
-    driver_class = _REGISTRY.get(kind)
+    driver_class = driver_class_of(kind)
     return driver_class.uniqueness_scope if driver_class else UNIQUE_PER_TENANT
+
+
+def keeps_templates(kind: str) -> bool:
+    """Do the platforms of this kind store line templates as objects of their own (named uniquely
+    on the platform), rather than applying a template's values to each user?"""
+    driver_class = driver_class_of(kind)
+    return bool(driver_class and driver_class.keeps_templates)
 
 
 def driver_for(connection: Connection, *, log: ExchangeLog | None = None) -> Driver:

@@ -75,6 +75,8 @@ class XcuDriver(Driver):
     kind = KIND_XCU
     # A XiVO keeps internal numbers and entity names unique across everything on it.
     uniqueness_scope = UNIQUE_PER_SERVER
+    # XCU keeps line templates, named uniquely across the whole XCU
+    keeps_templates = True
     # An XCU user is a name, numbers, e-mail and a line template: voicemail is the template's.
     line_features = LineFeatures(
         display_name=False,

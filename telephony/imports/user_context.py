@@ -38,6 +38,8 @@ class TenantState:
     seen_usernames: dict[str, int] = field(default_factory=dict)
     # internal numbers other customers hold on a server whose PBX keeps them unique across tenants
     numbers_elsewhere: set[str] = field(default_factory=set)
+    # templates whose name another template already holds on the tenant's platform (XCU)
+    templates_unusable: set[int] = field(default_factory=set)
     creating: int = 0
     _plan: list | None = None
 
@@ -127,6 +129,7 @@ class UserContext:
                 template_ids={t.pk for t in usable.values()},
                 line=TenantLine(tenant.server.platform.kind),
                 numbers_elsewhere=numbering.all_numbers_taken_elsewhere(tenant),
+                templates_unusable=numbering.templates_unusable_on(tenant.server.platform, usable.values()),
             )
 
     def _load_numbers(self, numbers: set[str]) -> dict[str, PhoneNumber]:

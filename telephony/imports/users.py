@@ -157,6 +157,12 @@ class UserImport(UserWrites, Importer):
         return entity
 
     def _template(self, state: TenantState, cells: Cells, existing: PbxUser | None) -> LineTemplate:
+        template = self._chosen_template(state, cells, existing)
+        if template.pk in state.templates_unusable and (existing is None or existing.template_id != template.pk):
+            raise RowInvalid("template", numbering.TEMPLATE_NAME_NOT_AVAILABLE.format(name=template.name))
+        return template
+
+    def _chosen_template(self, state: TenantState, cells: Cells, existing: PbxUser | None) -> LineTemplate:
         name = cells.get("template")
         if name:
             template = state.templates.get(name)

@@ -14,7 +14,16 @@ from typing import Any
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
-from telephony.backends.base import BackendIdentity, Driver, EntitySpec, TemplateSpec, TenantRef, TenantSpec, UserSpec
+from telephony.backends.base import (
+    BackendIdentity,
+    Driver,
+    EntitySpec,
+    TemplateSpec,
+    TenantRef,
+    TenantSpec,
+    UserSpec,
+    keeps_templates,
+)
 from telephony.backends.errors import NotFoundError
 from telephony.models import (
     BackendClaim,
@@ -24,15 +33,12 @@ from telephony.models import (
     LineTemplateMirror,
     PbxUser,
     Platform,
-    PlatformKind,
     ProvisioningJob,
     Tenant,
 )
 from telephony.provisioning import claims, specs
 from telephony.provisioning.claims import job_target, row_target
 from tenants.audit_mixin import acting_as
-
-PLATFORMS_WITH_TEMPLATES = (PlatformKind.XCU,)
 
 Handler = Callable[[ProvisioningJob, Driver], BackendIdentity | None]
 
@@ -213,7 +219,7 @@ def _user_targets(job: ProvisioningJob, key: str, row: PbxUser | None, spec: Use
         row.entity if row is not None else Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
     )
     targets = {"user": (user_type, int(key.split(":")[1])), "entity": row_target(entity)}
-    if row is not None and job.platform is not None and job.platform.kind in PLATFORMS_WITH_TEMPLATES:
+    if row is not None and job.platform is not None and keeps_templates(job.platform.kind):
         targets["template"] = row_target(template_mirror(row.template, job.platform))
     return targets
 

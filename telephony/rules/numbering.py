@@ -8,11 +8,13 @@ other customer."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
-from telephony.backends.base import UNIQUE_PER_SERVER, uniqueness_scope_of
-from telephony.models import Entity, NumberInterval, PbxUser, Platform, Tenant
+from telephony.backends.base import UNIQUE_PER_SERVER, keeps_templates, uniqueness_scope_of
+from telephony.models import BackendClaim, Entity, LineTemplateMirror, NumberInterval, PbxUser, Platform, Tenant
 from telephony.validators import intervals_overlap
 
 NUMBER_NOT_AVAILABLE = (
@@ -21,6 +23,10 @@ NUMBER_NOT_AVAILABLE = (
 PLAN_NOT_AVAILABLE = (
     "{interval} is not available: this PBX keeps internal numbers unique across every customer on its server, "
     "and part of it is in use there."
+)
+TEMPLATE_NAME_NOT_AVAILABLE = (
+    "The line template {name} cannot be used on this PBX: it keeps template names unique, and a template of "
+    "that name that is not this one is there already. Rename this template to use it here."
 )
 ENTITY_NAME_NOT_AVAILABLE = (
     "This name is not available: this PBX keeps entity names unique across every customer on its server."
@@ -64,3 +70,19 @@ def plan_overlaps_elsewhere(tenant: Tenant, intervals: Sequence[tuple[str, str]]
 
 def entity_name_taken_elsewhere(tenant: Tenant, name: str) -> bool:
     return Entity.objects.filter(tenant__in=neighbours(tenant), name__iexact=name).exists()
+
+
+def templates_unusable_on(platform: Platform, templates: Iterable[Any]) -> set[int]:
+    """The ids of `templates` whose name another template already holds on a platform that keeps
+    templates by name (XCU): using them there would take over that other template."""
+    templates = list(templates)
+    if not templates or not keeps_templates(platform.kind):
+        return set()
+    mirror_type = ContentType.objects.get_for_model(LineTemplateMirror)
+    claimed = BackendClaim.objects.filter(platform=platform, kind="template", target_type=mirror_type)
+    holders = dict(
+        LineTemplateMirror.objects.filter(
+            platform=platform, template__name__in={t.name for t in templates}, pk__in=claimed.values("target_id")
+        ).values_list("template__name", "template_id")
+    )
+    return {t.pk for t in templates if holders.get(t.name, t.pk) != t.pk}

@@ -27,6 +27,7 @@ def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     _require_usable_template(actor, user)
     user.full_clean()
     _validate_number_free_on_server(tenant, user)
+    _validate_template_usable_on_platform(tenant, user)
     TenantLine.of(tenant).check_settings(user)
     validate_room_for_users(tenant, adding=1)
     user.save()
@@ -48,6 +49,8 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     user.full_clean()
     if user.internal_number != stored.internal_number:
         _validate_number_free_on_server(stored.tenant, user)
+    if user.template_id != stored.template_id:
+        _validate_template_usable_on_platform(stored.tenant, user)
     TenantLine.of(stored.tenant_id).check_settings(user, stored)
     user.save()
     planning.user_updated(user, actor=actor)
@@ -81,6 +84,11 @@ def validate_room_for_users(tenant: Tenant, *, adding: int) -> None:
 def _validate_number_free_on_server(tenant: Tenant, user: PbxUser) -> None:
     if numbering.numbers_taken_elsewhere(tenant, [user.internal_number]):
         raise ValidationError({"internal_number": numbering.NUMBER_NOT_AVAILABLE.format(number=user.internal_number)})
+
+
+def _validate_template_usable_on_platform(tenant: Tenant, user: PbxUser) -> None:
+    if numbering.templates_unusable_on(tenant.server.platform, [user.template]):
+        raise ValidationError({"template": numbering.TEMPLATE_NAME_NOT_AVAILABLE.format(name=user.template.name)})
 
 
 def _require_usable_template(actor: AbstractBaseUser, user: PbxUser) -> None:

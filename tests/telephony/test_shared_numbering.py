@@ -111,3 +111,29 @@ def test_on_a_platform_that_keeps_numbering_per_tenant_overlaps_are_fine(tree, a
     PbxUserFactory(entity=theirs, internal_number="1001")
     mine = TenantFactory(organization=tree.customer, server=xc5, name="acme.x.co.nz")
     entity_create(actor=admin, entity=Entity(tenant=mine, name="sales"), intervals=[("1000", "1999")])
+
+
+def test_a_template_name_another_template_holds_on_the_xcu_is_refused_before_saving(tree, admin, acme, globex, xivo):
+    """XCU keeps template names unique across the whole XCU: a second organization's "Standard"
+    would take over the first one's template there."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from telephony.models import BackendClaim, LineTemplateMirror
+
+    theirs = LineTemplateFactory(organization=tree.sibling, name="Standard")
+    mirror = LineTemplateMirror.objects.create(template=theirs, platform=xivo.platform, xcu_id=5)
+    BackendClaim.objects.create(
+        platform=xivo.platform, kind="template", key="5", target_type=ContentType.objects.get_for_model(mirror),
+        target_id=mirror.pk,
+    )  # fmt: skip
+    ours = LineTemplateFactory(organization=tree.customer, name="Standard")
+    office = entity_create(actor=admin, entity=Entity(tenant=acme, name="office"), intervals=[("2100", "2199")])
+    new = PbxUser(tenant=acme, entity=office, template=ours, username="wile", first_name="W", last_name="E",
+                  internal_number="2101")  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        pbx_user_create(actor=admin, user=new)
+    assert "Rename this template" in _text(refused.value) and "Sibling" not in _text(refused.value)
+
+    importer = UserImport(actor=admin, mode="create", tenant=acme, template=ours)
+    outcome = importer.run(parsed("first_name,last_name,exten,username", "Wile,E,2101,wile"))
+    assert [(row, column) for row, column, _message in outcome.errors] == [(2, "template")]
