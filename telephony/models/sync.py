@@ -19,3 +19,40 @@ class MirroredModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+# Columns only the provisioning engine writes (what a backend answered), never a service.
+BACKEND_IDENTITY_COLUMNS = frozenset(
+    {
+        "xcu_id",
+        "xcu_combined_id",
+        "xelion_oid",
+        "xelion_person_oid",
+        "xelion_phoneline_oid",
+        "xelion_tenant_id",
+        "xelion_database_id",
+        "xc5_guid",
+        "xc5_name",
+    }
+)
+
+
+def save_changes(obj: models.Model, stored: models.Model) -> list[str]:
+    """Save only what the caller changed, compared with the row as it is now (`stored`, read under
+    a lock): a copy of the row read before a job wrote the backend identity or the sync state (or
+    a check its last answer) never wipes them. Fields nobody edits are left to whoever writes them.
+    The caller's copy gets the stored values of those fields. Returns the saved field names."""
+    engine_written = BACKEND_IDENTITY_COLUMNS if isinstance(obj, MirroredModel) else frozenset()
+    changed, stamps = [], []
+    for field in obj._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if getattr(field, "auto_now", False):
+            stamps.append(field.attname)
+        elif not field.editable or field.name in engine_written:
+            setattr(obj, field.attname, getattr(stored, field.attname))
+        elif getattr(obj, field.attname) != getattr(stored, field.attname):
+            changed.append(field.attname)
+    if changed:
+        obj.save(update_fields=changed + stamps)
+    return changed

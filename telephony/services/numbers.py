@@ -8,6 +8,7 @@ from django.db import transaction
 
 from telephony.line_features import TenantLine
 from telephony.models import PbxUser, PhoneNumber, Tenant
+from telephony.models.sync import save_changes
 from telephony.provisioning import planning
 from telephony.validators import normalize_e164
 from tenants import access
@@ -51,7 +52,7 @@ def phone_number_update(*, actor: AbstractBaseUser, number: PhoneNumber) -> Phon
     number.full_clean()
     if number.assigned_user_id and number.assigned_user_id != stored.assigned_user_id:
         TenantLine.of(number.tenant_id).check_number_room(number.assigned_user, number)
-    number.save()
+    save_changes(number, stored)
     if not planning.number_assignment_changed(number, previous_user=stored.assigned_user, actor=actor):
         planning.nothing_to_push(number)
     return number

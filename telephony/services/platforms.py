@@ -10,6 +10,7 @@ from django.utils import timezone
 from telephony.backends.base import ServerInfo, TenantInfo, driver_for
 from telephony.backends.errors import BackendError
 from telephony.models import PbxUser, Platform, PlatformKind, Server, Tenant, TenantStatus
+from telephony.models.sync import save_changes
 from telephony.provisioning.planning import nothing_to_push
 from tenants import access
 from tenants.access import CHANGE, DELETE
@@ -55,7 +56,7 @@ def platform_update(
     platform.secret = new_secret if new_secret else stored.secret
     platform.app_key = new_app_key if new_app_key else stored.app_key
     platform.full_clean()
-    platform.save()
+    save_changes(platform, stored)
     return platform
 
 
@@ -88,7 +89,7 @@ def server_update(*, actor: AbstractBaseUser, server: Server) -> Server:
     holding = stored.tenants.count()
     if server.capacity_tenants is not None and server.capacity_tenants < holding:
         raise ValidationError({"capacity_tenants": f"The server already holds {holding} tenants."})
-    server.save()
+    save_changes(server, stored)
     return server
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from telephony.models import LineTemplate
+from telephony.models.sync import save_changes
 from telephony.provisioning import planning
 from tenants import access
 from tenants.access import CHANGE, DELETE
@@ -29,7 +30,7 @@ def line_template_update(*, actor: AbstractBaseUser, template: LineTemplate) -> 
     if template.organization_id != stored.organization_id:
         raise ValidationError({"organization": "A line template stays with the organization that defined it."})
     template.full_clean()
-    template.save()
+    save_changes(template, stored)
     if not planning.template_saved(template, actor=actor):
         planning.nothing_to_push(template)
     return template

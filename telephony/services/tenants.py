@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from telephony.models import Entity, NumberInterval, PlatformKind, Server, Tenant
+from telephony.models.sync import save_changes
 from telephony.provisioning import planning
 from telephony.rules import numbering
 from telephony.validators import interval_contains, intervals_overlap, validate_interval
@@ -65,7 +66,7 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
     creation_changed = any(
         getattr(tenant, name) != getattr(stored, name) for name in ("name", "server_id", "label", "licences")
     )
-    tenant.save()
+    save_changes(tenant, stored)
     if creation_changed and not reached_backend and not planning.tenant_creation_revised(tenant):
         raise ValidationError(f"{stored.name} is being created on its PBX right now; change it once that has finished.")
     if status_changed:
@@ -122,7 +123,7 @@ def entity_update(
         _validate_entity_name(tenant, entity)
     if intervals is not None:
         _validate_number_plan(tenant, entity, intervals)
-    entity.save()
+    save_changes(entity, stored)
     if intervals is not None:
         current = {(i.start, i.end) for i in stored.intervals.all()}
         wanted = {(s, e) for s, e in intervals}

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from telephony.line_features import NOT_KEPT, TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
+from telephony.models.sync import save_changes
 from telephony.provisioning import planning
 from telephony.rules import numbering
 from telephony.services.numbers import phone_number_update
@@ -52,7 +53,7 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     if user.template_id != stored.template_id:
         _validate_template_usable_on_platform(stored.tenant, user)
     TenantLine.of(stored.tenant_id).check_settings(user, stored)
-    user.save()
+    save_changes(user, stored)
     planning.user_updated(user, actor=actor)
     return user
 
