@@ -62,21 +62,26 @@ def _learnt_identity(key: str) -> BackendIdentity:
 
 
 def _user_row(key: str) -> PbxUser | None:
-    return PbxUser.objects.select_related("entity", "template").filter(pk=int(key.split(":")[1])).first()
+    return (
+        PbxUser.objects.select_related("entity", "template", "tenant__server__platform")
+        .filter(pk=int(key.split(":")[1]))
+        .first()
+    )
 
 
-def _user_spec(job: ProvisioningJob, key: str, payload_name: str = "user", row: PbxUser | None = None) -> UserSpec:
-    """The user as the job's payload says, with the identities known now: the row's (every success
-    writes what it learnt onto the row), or what earlier jobs learnt once the row is gone."""
-    spec: UserSpec = specs.from_payload(UserSpec, job.payload[payload_name])
+def _user_spec(job: ProvisioningJob, key: str, row: PbxUser | None = None) -> UserSpec:
+    """The user as the row holds it now: a job that runs late or is retried sends the current data,
+    never the snapshot of when it was planned (a key renamed since would point at another user's
+    object). Only a row that is gone is described by the job's payload, with what earlier jobs
+    learnt of it."""
     row = row or _user_row(key)
-    spec.identity = specs.identity_of(row) if row is not None else _learnt_identity(key)
     if row is not None:
+        spec = specs.user_spec(row)
         spec.voicemail_pin = row.voicemail_pin or ""  # secrets stay encrypted on the row, out of payloads
-    if row is not None and row.entity.name == spec.entity.name:
-        entity = row.entity
-    else:
-        entity = Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
+        return spec
+    spec = specs.from_payload(UserSpec, job.payload["user"])
+    spec.identity = _learnt_identity(key)
+    entity = Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
     if entity is not None:
         spec.entity.identity = specs.merge_identity(spec.entity.identity, specs.identity_of(entity))
     return spec
