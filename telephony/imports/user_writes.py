@@ -21,7 +21,8 @@ from telephony.provisioning.bulk import (
     new_row_defaults,
     update_rows,
 )
-from telephony.provisioning.planning import target_key
+from telephony.provisioning.planning import natural_keys, releasing_jobs, target_key
+from telephony.rules import numbering
 
 # The person and line fields a row sets, in the order UserRow.values holds them.
 FIELDS = (
@@ -82,10 +83,10 @@ class UserWrites:
         now = timezone.now()
         creates = [row for row in rows if row.action == CREATE]
         updates = [row for row in rows if row.action == UPDATE]
+        if updates:  # first: a user moved to another number lets go of its old one for a new user
+            self._update_users(updates, now)
         if creates:
             self._insert_users(creates)
-        if updates:
-            self._update_users(updates, now)
         ids = self._ids()
         audit.AuditWriter(origin=audit.origin_of(batch), actor=self.actor).write(self._audit(rows, ids), [PbxUser])
         cache = PayloadCache()
@@ -157,25 +158,51 @@ class UserWrites:
         return {(tenant_id, username): pk for tenant_id, username, pk in pairs}
 
     def _jobs(self, rows: list[UserRow], ids: dict, cache: PayloadCache) -> Iterator[PlannedJob]:
-        wait_for: dict[tuple[int, int], list[str]] = {}
-        for row in rows:
-            view = UserView(row)
-            state = row.state
-            user_id = ids[(state.tenant.id, view.username)]
-            numbers = state.numbers_of_user.get(user_id, []) if row.existing is not None else []
-            payload = cache.user(view, numbers=numbers, identity_from=row.existing)
-            waits = (state.tenant.id, row.entity.id)
-            if waits not in wait_for:
-                wait_for[waits] = [target_key(state.tenant), target_key(row.entity)]
-            yield PlannedJob(
-                operation="user.create" if row.action == CREATE else "user.update",
-                target_model=PbxUser,
-                target_id=user_id,
-                target_label=f"{view.first_name} {view.last_name} ({view.internal_number})".strip(),
-                tenant=state.tenant,
-                payload={"tenant": cache.tenant_ref(state.tenant), "user": payload},
-                wait_for=wait_for[waits],
-            )
+        """A job per row. Rows that let go of a key (a renumbered user) come first, and a row that
+        takes a key waits for whoever lets go of it, in this import or in jobs still unfinished."""
+        per_server = {
+            tenant_id: numbering.shares_server_numbering(state.tenant.server_id)
+            for tenant_id, state in self.context.states.items()
+        }
+
+        def keys(row: UserRow, number: str, username: str) -> set[str]:
+            return natural_keys(row.state.tenant, number, username, per_server=per_server[row.state.tenant.id])
+
+        moves = {}  # row index → (keys let go of, keys taken)
+        for index, row in enumerate(rows):
+            now = keys(row, row.values[_POSITION["internal_number"]], row.values[_POSITION["username"]])
+            existing = row.existing
+            before = keys(row, existing.internal_number, existing.username) if existing is not None else set()
+            moves[index] = (before - now, now - before)
+        releasing = releasing_jobs({state.tenant.server_id for state in self.context.states.values()})
+        order = sorted(range(len(rows)), key=lambda index: not moves[index][0])
+        for index in order:
+            row = rows[index]
+            released, taken = moves[index]
+            user_id = ids[(row.state.tenant.id, row.values[_POSITION["username"]])]
+            for key in released:
+                releasing.setdefault(key, set()).add(f"pbxuser:{user_id}")
+            yield self._job(row, user_id, cache, released, releasing, taken)
+
+    def _job(self, row: UserRow, user_id: int, cache: PayloadCache, released, releasing, taken) -> PlannedJob:
+        view = UserView(row)
+        state = row.state
+        numbers = state.numbers_of_user.get(user_id, []) if row.existing is not None else []
+        target = f"pbxuser:{user_id}"
+        after = {other for key in taken for other in releasing.get(key, ()) if other != target}
+        return PlannedJob(
+            operation="user.create" if row.action == CREATE else "user.update",
+            target_model=PbxUser,
+            target_id=user_id,
+            target_label=f"{view.first_name} {view.last_name} ({view.internal_number})".strip(),
+            tenant=state.tenant,
+            payload={
+                "tenant": cache.tenant_ref(state.tenant),
+                "user": cache.user(view, numbers=numbers, identity_from=row.existing),
+            },
+            wait_for=[target_key(state.tenant), target_key(row.entity), *sorted(after)],
+            releases=" ".join(sorted(released)),
+        )
 
     def _number_changes(self, rows: list[UserRow], ids: dict) -> Iterator[tuple[UserRow, int, str, bool]]:
         """(row, user id, number, assigned?) for every number a row gives or takes away."""

@@ -218,6 +218,11 @@ class UserImport(UserWrites, Importer):
             earlier = seen.setdefault(value, number)
             if earlier != number:
                 raise RowInvalid(name, f"{value} is also on row {earlier}.")
+        if existing is not None:  # a user moved by this row lets go of its number for the rows below
+            old, new = existing.internal_number, values[_POSITION["internal_number"]]
+            if old != new and state.users_by_number.get(old) is existing:
+                del state.users_by_number[old]
+                state.users_by_number[new] = existing
 
     def _ddis(self, state: TenantState, number: int, cells: Cells, existing: PbxUser | None) -> list[str]:
         wanted = []

@@ -2,7 +2,7 @@
 
 from telephony.models.claims import BackendClaim
 from telephony.models.imports import ImportKind, ImportMode, ImportRun, ImportStatus
-from telephony.models.jobs import JobAttempt, JobStatus, ProvisioningBatch, ProvisioningJob
+from telephony.models.jobs import UNFINISHED, JobAttempt, JobStatus, ProvisioningBatch, ProvisioningJob
 from telephony.models.numbers import PhoneNumber
 from telephony.models.platforms import Platform, PlatformKind, Server
 from telephony.models.sync import MirroredModel, SyncState
@@ -11,6 +11,7 @@ from telephony.models.tenants import Entity, NumberInterval, Tenant, TenantStatu
 from telephony.models.users import PbxUser
 
 __all__ = [
+    "UNFINISHED",
     "BackendClaim",
     "CallerIdMode",
     "Entity",

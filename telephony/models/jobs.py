@@ -67,6 +67,13 @@ class ProvisioningJob(models.Model):
     operation = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)
     wait_for = models.JSONField(default=list, help_text="Target keys whose earlier jobs must finish first.")
+    releases = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="Natural keys on the PBX (an internal number, an account name) this job lets go of, space "
+        "separated: a later job of another object that takes one of them waits for this one.",
+    )
     platform = models.ForeignKey(Platform, null=True, on_delete=models.SET_NULL, related_name="jobs")
     server = models.ForeignKey(Server, null=True, on_delete=models.SET_NULL, related_name="jobs", db_index=False)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")

@@ -215,9 +215,10 @@ class PlannedJob:
     tenant: Tenant
     payload: dict[str, Any]
     wait_for: list[str]
+    releases: str = ""
 
 
-_PER_JOB = ("target_id", "target_key", "target_label", "payload", "wait_for")
+_PER_JOB = ("target_id", "target_key", "target_label", "payload", "wait_for", "releases")
 
 
 class JobWriter:
@@ -273,6 +274,7 @@ class JobWriter:
                         job.target_label[:300],
                         json_param(encode(job.payload)),
                         waits[wait],
+                        job.releases,
                     ),
                     strict=True,
                 ):

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from telephony.models import (
+    UNFINISHED,
     Entity,
     JobStatus,
     LineTemplate,
@@ -25,6 +26,7 @@ from telephony.models import (
 from telephony.provisioning import specs
 from telephony.provisioning.dispatch import dispatch_on_commit
 from telephony.provisioning.state import refresh_sync_state
+from telephony.rules import numbering
 
 
 def target_key(obj: models.Model) -> str:
@@ -41,6 +43,7 @@ def _job(
     actor: Any = None,
     batch: ProvisioningBatch | None = None,
     platform: Any = None,
+    releases: Iterable[str] = (),
 ) -> ProvisioningJob:
     from django.conf import settings
 
@@ -53,6 +56,7 @@ def _job(
         operation=operation,
         payload=payload,
         wait_for=sorted(set(wait_for)),
+        releases=" ".join(sorted(set(releases))),
         tenant=tenant,
         server=server,
         platform=platform or (server.platform if server else None),
@@ -221,28 +225,72 @@ def _user_wait(user: PbxUser) -> list[str]:
     return [target_key(user.tenant), target_key(user.entity)]
 
 
+def natural_keys(tenant: Tenant, internal_number: str, username: str, *, per_server: bool) -> set[str]:
+    """The natural keys a user holds on its PBX: its internal number (unique on the whole server
+    where the PBX keeps numbers per server) and its name (unique in the tenant)."""
+    scope = f"server{tenant.server_id}" if per_server else f"tenant{tenant.pk}"
+    return {f"number:{scope}:{internal_number}", f"name:tenant{tenant.pk}:{username.lower()}"}
+
+
+def user_keys(user: Any) -> set[str]:
+    per_server = numbering.shares_server_numbering(user.tenant.server_id)
+    return natural_keys(user.tenant, user.internal_number, user.username, per_server=per_server)
+
+
+def releasing_jobs(server_ids: Iterable[int]) -> dict[str, set[str]]:
+    """key → the targets of the unfinished jobs on these servers that let go of it (one query)."""
+    releasing = (
+        ProvisioningJob.objects.filter(server_id__in=list(server_ids), status__in=UNFINISHED)
+        .exclude(releases="")
+        .values_list("target_key", "releases")
+    )
+    found: dict[str, set[str]] = {}
+    for target, released in releasing:
+        for key in released.split():
+            found.setdefault(key, set()).add(target)
+    return found
+
+
+def released_by_others(keys: set[str], *, server_id: int, target: str) -> list[str]:
+    """The targets of unfinished jobs of other objects that let go of one of `keys`: a job that
+    takes a key runs after them (B takes the number A is leaving), never before."""
+    if not keys:
+        return []
+    releasing = releasing_jobs([server_id])
+    return sorted({other for key in keys for other in releasing.get(key, ()) if other != target})
+
+
 def user_created(user: PbxUser, *, actor: Any = None, batch: ProvisioningBatch | None = None) -> list[ProvisioningJob]:
+    takes = user_keys(user)
     job = _job(
         operation="user.create",
         target=user,
         tenant=user.tenant,
         payload=_user_payload(user),
-        wait_for=_user_wait(user),
+        wait_for=_user_wait(user) + released_by_others(takes, server_id=user.tenant.server_id, target=target_key(user)),
         actor=actor,
         batch=batch,
     )
     return enqueue([job])
 
 
-def user_updated(user: PbxUser, *, actor: Any = None, batch: ProvisioningBatch | None = None) -> list[ProvisioningJob]:
+def user_updated(
+    user: PbxUser, *, previous: PbxUser | None = None, actor: Any = None, batch: ProvisioningBatch | None = None
+) -> list[ProvisioningJob]:
+    """Push a changed user; `previous` is the row before the change (a renamed or renumbered user
+    lets go of its old keys, and takes its new ones only after whoever held them let go)."""
+    held = user_keys(user)
+    before = user_keys(previous) if previous is not None else held
     job = _job(
         operation="user.update",
         target=user,
         tenant=user.tenant,
         payload=_user_payload(user),
-        wait_for=_user_wait(user),
+        wait_for=_user_wait(user)
+        + released_by_others(held - before, server_id=user.tenant.server_id, target=target_key(user)),
         actor=actor,
         batch=batch,
+        releases=before - held,
     )
     return enqueue([job])
 
@@ -262,6 +310,7 @@ def _user_delete_jobs(user: PbxUser, *, actor: Any) -> list[ProvisioningJob]:
             payload=_user_payload(user),
             wait_for=_user_wait(user),
             actor=actor,
+            releases=user_keys(user),
         )
     ]
 

@@ -54,7 +54,7 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
         _validate_template_usable_on_platform(stored.tenant, user)
     TenantLine.of(stored.tenant_id).check_settings(user, stored)
     save_changes(user, stored)
-    planning.user_updated(user, actor=actor)
+    planning.user_updated(user, previous=stored, actor=actor)
     return user
 
 

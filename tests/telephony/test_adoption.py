@@ -155,34 +155,55 @@ def xc5_world(xc5, tree):
     return tenant, entity, template
 
 
-def test_a_reused_account_name_is_a_conflict_until_its_holder_lets_go(xc5_world, xc5, superuser):
-    """Ada is pushed as ada@…, then renamed to ada2 while Bob takes the name "ada". Bob's create
-    runs first: it finds Ada's account by name, which Ada's row holds, and stops as a conflict
-    instead of taking it over. Once Ada's rename reached the PBX, Bob's retry makes his own."""
-    tenant, entity, template = xc5_world
-    run_all()  # the tenant and entity
-    ada = new_user(tenant, entity, template, superuser, number="601", username="ada")
+def _pushed_user(tenant, entity, template, actor, **fields) -> PbxUser:
+    user = new_user(tenant, entity, template, actor, **fields)
     run_all()
-    ada.refresh_from_db()
-    ada_guid = ada.xc5_guid
-    assert ada_guid
+    user.refresh_from_db()
+    assert user.xc5_guid, "pushed"
+    return user
+
+
+def accounts(xc5) -> dict[str, dict]:
+    return {a["username"]: a for a in xc5.simulator.snapshot()["accounts"].values()}
+
+
+def test_a_name_taken_from_a_user_still_being_renamed_waits_for_the_rename(xc5_world, xc5, superuser):
+    """Ada is pushed as ada@…, then renamed to ada2 while Bob takes the name "ada". Bob's create
+    waits until Ada's rename has reached the PBX, then makes an account of his own."""
+    tenant, entity, template = xc5_world
+    run_all()  # the tenant
+    ada = _pushed_user(tenant, entity, template, superuser, number="601", username="ada")
     ada.username = "ada2"
     pbx_user_update(actor=superuser, user=ada)
     rename = ProvisioningJob.objects.filter(target_key=f"pbxuser:{ada.pk}", status="pending").get()
     bob = new_user(tenant, entity, template, superuser, number="602", username="ada", first_name="Bob")
     bob_create = ProvisioningJob.objects.filter(target_key=f"pbxuser:{bob.pk}").get()
+    assert f"pbxuser:{ada.pk}" in bob_create.wait_for
+    assert runner.run_job(bob_create.pk) == "waiting for an earlier job"
+    assert runner.run_job(rename.pk) == "succeeded"
+    assert runner.run_job(bob_create.pk) == "succeeded"
+    held = accounts(xc5)
+    bob.refresh_from_db()
+    assert held["ada2@acmebrick.x.co.nz"]["guid"] == ada.xc5_guid
+    assert held["ada@acmebrick.x.co.nz"]["guid"] == bob.xc5_guid != ada.xc5_guid
+
+
+def test_an_account_still_held_by_a_deleted_user_is_a_conflict_not_a_takeover(xc5_world, xc5, superuser):
+    """Ada's delete fails and staff cancel it: her account stays on the PBX, still hers. Bob, who
+    takes her name, stops as a conflict instead of taking the account over."""
+    from telephony.services.jobs import job_cancel
+
+    tenant, entity, template = xc5_world
+    run_all()
+    ada = _pushed_user(tenant, entity, template, superuser, number="601", username="ada")
+    ada_guid = ada.xc5_guid
+    pbx_user_delete(actor=superuser, user=ada)
+    delete = ProvisioningJob.objects.get(operation="user.delete")
+    ProvisioningJob.objects.filter(pk=delete.pk).update(status=JobStatus.FAILED, last_error="HTTP 500")
+    job_cancel(actor=superuser, job=ProvisioningJob.objects.get(pk=delete.pk))
+    bob = new_user(tenant, entity, template, superuser, number="602", username="ada", first_name="Bob")
+    bob_create = ProvisioningJob.objects.filter(target_key=f"pbxuser:{bob.pk}").get()
     assert runner.run_job(bob_create.pk) == "failed"
     bob_create.refresh_from_db()
     assert bob_create.error_kind == "conflict"
-    accounts = {a["username"]: a for a in xc5.simulator.snapshot()["accounts"].values()}
-    assert accounts["ada@acmebrick.x.co.nz"]["guid"] == ada_guid, "Ada's account is untouched"
-
-    assert runner.run_job(rename.pk) == "succeeded"
-    from telephony.services.jobs import job_retry
-
-    job_retry(actor=superuser, job=bob_create)
-    assert runner.run_job(bob_create.pk) == "succeeded"
-    accounts = {a["username"]: a for a in xc5.simulator.snapshot()["accounts"].values()}
-    assert accounts["ada2@acmebrick.x.co.nz"]["guid"] == ada_guid
-    bob.refresh_from_db()
-    assert accounts["ada@acmebrick.x.co.nz"]["guid"] == bob.xc5_guid != ada_guid
+    assert accounts(xc5)["ada@acmebrick.x.co.nz"]["guid"] == ada_guid, "Ada's account is untouched"
