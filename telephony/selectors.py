@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from telephony.models import Entity, JobStatus, PbxUser, ProvisioningJob, Server, Tenant
+from telephony.models import Entity, JobStatus, PbxUser, ProvisioningJob, Server, Tenant, WaitState
 from tenants import access
 from tenants.access import CHANGE, VIEW
 
@@ -31,6 +31,11 @@ def recent_failures(user: Any, *, hours: int = 24, limit: int = 20) -> QuerySet[
         .select_related("tenant", "platform")
         .order_by("-finished_at")[:limit]
     )
+
+
+def blocked_count(user: Any) -> int:
+    """Jobs that cannot run until someone retries or cancels the failed job they wait for."""
+    return jobs_for(user).filter(status=JobStatus.PENDING, waiting_for=WaitState.FAILED).count()
 
 
 def failure_count(user: Any, *, hours: int = 24) -> int:
@@ -60,6 +65,7 @@ def server_health(user: Any) -> list[dict[str, Any]]:
     )
     jobs = jobs_for(user).filter(server__in=ids)
     pending = _count_by_server(jobs.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)), "server")
+    blocked = _count_by_server(jobs.filter(status=JobStatus.PENDING, waiting_for=WaitState.FAILED), "server")
     failed = _count_by_server(jobs.filter(status=JobStatus.FAILED, finished_at__gte=since), "server")
     succeeded = _count_by_server(jobs.filter(status=JobStatus.SUCCEEDED, finished_at__gte=since), "server")
     last_success = dict(
@@ -70,7 +76,7 @@ def server_health(user: Any) -> list[dict[str, Any]]:
         done = failed.get(server.pk, 0) + succeeded.get(server.pk, 0)
         if server.platform.last_check_ok is False or (done and failed.get(server.pk, 0) / done > 0.2):
             health = "failing"
-        elif pending.get(server.pk, 0) > 100 or failed.get(server.pk, 0):
+        elif pending.get(server.pk, 0) > 100 or failed.get(server.pk, 0) or blocked.get(server.pk, 0):
             health = "degraded"
         elif done or last_success.get(server.pk) or server.platform.last_check_ok:
             health = "healthy"
@@ -83,6 +89,7 @@ def server_health(user: Any) -> list[dict[str, Any]]:
                 "tenants": tenants.get(server.pk, 0),
                 "users": users.get(server.pk, 0),
                 "pending": pending.get(server.pk, 0),
+                "blocked": blocked.get(server.pk, 0),
                 "failed_24h": failed.get(server.pk, 0),
                 "succeeded_24h": succeeded.get(server.pk, 0),
                 "last_success": last_success.get(server.pk),

@@ -32,6 +32,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
         "counts": selectors.job_counts_by_status(request.user),
         "failures": selectors.recent_failures(request.user),
         "failure_count": selectors.failure_count(request.user),
+        "blocked_count": selectors.blocked_count(request.user),
         "servers": selectors.server_health(request.user),
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

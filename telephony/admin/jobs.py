@@ -77,6 +77,7 @@ class ProvisioningJobAdmin(ScopedAdmin):
     list_display_links = ["id", "operation"]
     list_filter = [
         "status",
+        "waiting_for",
         ("platform", admin.RelatedOnlyFieldListFilter),
         ("tenant", admin.RelatedOnlyFieldListFilter),
         ("batch", admin.RelatedOnlyFieldListFilter),

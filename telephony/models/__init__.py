@@ -2,7 +2,7 @@
 
 from telephony.models.claims import BackendClaim
 from telephony.models.imports import ImportKind, ImportMode, ImportRun, ImportStatus
-from telephony.models.jobs import UNFINISHED, JobAttempt, JobStatus, ProvisioningBatch, ProvisioningJob
+from telephony.models.jobs import UNFINISHED, JobAttempt, JobStatus, ProvisioningBatch, ProvisioningJob, WaitState
 from telephony.models.numbers import PhoneNumber
 from telephony.models.platforms import Platform, PlatformKind, Server
 from telephony.models.sync import MirroredModel, SyncState
@@ -37,4 +37,5 @@ __all__ = [
     "Tenant",
     "TenantStatus",
     "VoicemailNumberMode",
+    "WaitState",
 ]

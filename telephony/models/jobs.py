@@ -26,6 +26,15 @@ class JobStatus(models.TextChoices):
 UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED)
 
 
+class WaitState(models.TextChoices):
+    """Why a pending job has not run yet (the last time a worker looked at it)."""
+
+    NONE = "", "—"
+    SLOT = "slot", "a free slot on its server"
+    EARLIER = "earlier", "an earlier job"
+    FAILED = "failed", "a failed job (retry or cancel it)"
+
+
 class ProvisioningBatch(models.Model):
     """The jobs of one bulk change (a CSV import), followed together on one progress bar."""
 
@@ -88,6 +97,7 @@ class ProvisioningJob(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    waiting_for = models.CharField(max_length=10, choices=WaitState.choices, default=WaitState.NONE, blank=True)
     last_error = models.TextField(blank=True)
     error_kind = models.CharField(max_length=30, blank=True)
     result = models.JSONField(default=dict, blank=True, help_text="Backend identity learnt on success.")

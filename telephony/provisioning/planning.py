@@ -129,6 +129,7 @@ def tenant_deleted(tenant: Tenant, *, actor: Any = None) -> list[ProvisioningJob
         jobs.extend(_entity_delete_jobs(entity, actor=actor, extra_wait=[j.target_key for j in jobs]))
     if _cancel_unpushed(tenant):
         return enqueue(jobs)
+    _supersede_unfinished(tenant)
     payload = {"tenant": specs.to_payload(specs.tenant_ref(tenant))}
     wait = [job.target_key for job in jobs]
     jobs.append(
@@ -164,6 +165,7 @@ def entity_deleted(entity: Entity, *, actor: Any = None) -> list[ProvisioningJob
 def _entity_delete_jobs(entity: Entity, *, actor: Any, extra_wait: Iterable[str] = ()) -> list[ProvisioningJob]:
     if _cancel_unpushed(entity):
         return []
+    _supersede_unfinished(entity)
     tenant = entity.tenant
     payload = {
         "tenant": specs.to_payload(specs.tenant_ref(tenant)),
@@ -302,6 +304,7 @@ def user_deleted(user: PbxUser, *, actor: Any = None) -> list[ProvisioningJob]:
 def _user_delete_jobs(user: PbxUser, *, actor: Any) -> list[ProvisioningJob]:
     if _cancel_unpushed(user):
         return []
+    _supersede_unfinished(user)
     return [
         _job(
             operation="user.delete",
@@ -348,6 +351,19 @@ def nothing_to_push(obj: models.Model) -> None:
     """A mirrored row whose change needs no backend call is in sync as soon as it is saved."""
     if not ProvisioningJob.objects.filter(target_key=target_key(obj)).exclude(status=JobStatus.SUCCEEDED).exists():
         type(obj)._default_manager.filter(pk=obj.pk).update(sync_state=SyncState.IN_SYNC, sync_message="")
+
+
+def _supersede_unfinished(obj: models.Model) -> None:
+    """The object is being deleted: its jobs that wait, retry or failed for good (a create the PBX
+    refused) are cancelled, so that the delete runs now instead of waiting for a person. The
+    delete finds by its natural key whatever their attempts left on the PBX, and removes it if no
+    other row holds it. A job that is running right now is left to finish first."""
+    ProvisioningJob.objects.filter(target_key=target_key(obj), status__in=(JobStatus.PENDING, JobStatus.FAILED)).update(
+        status=JobStatus.CANCELLED,
+        finished_at=timezone.now(),
+        waiting_for="",
+        last_error="Cancelled: the object was deleted; its delete takes over.",
+    )
 
 
 def _cancel_unpushed(obj: models.Model) -> bool:

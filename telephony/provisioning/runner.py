@@ -38,7 +38,7 @@ from telephony.backends.errors import (
     UnsafeRequestError,
     UnsupportedOperation,
 )
-from telephony.models import JobAttempt, JobStatus, ProvisioningJob, Server
+from telephony.models import JobAttempt, JobStatus, ProvisioningJob, Server, WaitState
 from telephony.provisioning.dispatch import dispatch, dispatch_later, jobs_waiting_for
 from telephony.provisioning.drivers import driver_for_platform, forget_driver
 from telephony.provisioning.operations import OPERATIONS, apply_identity
@@ -122,19 +122,29 @@ def _claim(job_id: int):
                 # cancellation releases the next job of its target (services.jobs); otherwise the
                 # sweep looks at it again after PROVISIONING_REDISPATCH_AFTER_SECONDS.
                 message = f"Waiting: job #{blocker.pk} ({blocker.operation}) failed; retry or cancel it first."
-                ProvisioningJob.objects.filter(pk=job.pk).update(last_error=message, dispatched_at=now)
+                ProvisioningJob.objects.filter(pk=job.pk).update(
+                    last_error=message, dispatched_at=now, waiting_for=WaitState.FAILED
+                )
+                refresh_sync_state(job.target_type_id, job.target_id)
                 return "blocked by a failed job"
             outcome, later = "waiting for an earlier job", _wait_for(blocker, now)
+            if job.waiting_for != WaitState.EARLIER:
+                ProvisioningJob.objects.filter(pk=job.pk).update(waiting_for=WaitState.EARLIER)
         elif job.server_id is not None and not _slot_free(job.server_id, now):
-            ProvisioningJob.objects.filter(pk=job.pk).update(last_error=SLOT_WAIT)  # see _hand_over_slot
+            ProvisioningJob.objects.filter(pk=job.pk).update(  # see _hand_over_slot
+                last_error=SLOT_WAIT, waiting_for=WaitState.SLOT
+            )
             outcome, later = "server busy", _slot_wait(job.server_id)
         else:
             job.status = JobStatus.RUNNING
             job.attempts += 1
             job.started_at = job.started_at or now
             job.lease_expires_at = now + timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS)
-            job.last_error = "" if job.last_error == SLOT_WAIT else job.last_error
-            job.save(update_fields=["status", "attempts", "started_at", "lease_expires_at", "last_error"])
+            job.last_error = "" if job.waiting_for in (WaitState.SLOT, WaitState.FAILED) else job.last_error
+            job.waiting_for = WaitState.NONE
+            job.save(
+                update_fields=["status", "attempts", "started_at", "lease_expires_at", "last_error", "waiting_for"]
+            )
             attempt = JobAttempt.objects.create(
                 job=job, number=job.attempts, started_at=now, outcome="running", worker=WORKER
             )
@@ -190,9 +200,13 @@ def _hand_over_slot(job: ProvisioningJob) -> None:
     if job.server_id is None:
         return
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
-    waiting = ProvisioningJob.objects.filter(server_id=job.server_id, status=JobStatus.PENDING, last_error=SLOT_WAIT)
+    waiting = ProvisioningJob.objects.filter(
+        server_id=job.server_id, status=JobStatus.PENDING, waiting_for=WaitState.SLOT
+    )
     for candidate in waiting.filter(due).order_by("id").values_list("id", flat=True)[:3]:
-        if ProvisioningJob.objects.filter(pk=candidate, last_error=SLOT_WAIT).update(last_error=""):
+        if ProvisioningJob.objects.filter(pk=candidate, waiting_for=WaitState.SLOT).update(
+            waiting_for=WaitState.NONE, last_error=""
+        ):
             dispatch([candidate])
             return
 

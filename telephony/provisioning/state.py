@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 
-from telephony.models import JobStatus, ProvisioningJob, SyncState
+from telephony.models import JobStatus, ProvisioningJob, SyncState, WaitState
 
 
 def refresh_sync_state(type_id: int, object_id: int) -> None:
@@ -18,12 +18,15 @@ def refresh_sync_state(type_id: int, object_id: int) -> None:
             status__in=(JobStatus.FAILED, JobStatus.PENDING, JobStatus.RUNNING),
         )
         .order_by("id")
-        .values_list("status", "last_error")
+        .values_list("status", "last_error", "waiting_for")
     )
-    failed = [error for status, error in unfinished if status == JobStatus.FAILED]
-    waiting = [error for status, error in unfinished if status == JobStatus.PENDING and error]
+    failed = [error for status, error, _ in unfinished if status == JobStatus.FAILED]
+    waiting = [error for status, error, _ in unfinished if status == JobStatus.PENDING and error]
+    blocked = sum(1 for status, _, why in unfinished if status == JobStatus.PENDING and why == WaitState.FAILED)
     if failed:
-        state, message = SyncState.FAILED, failed[-1]
+        state, message = SyncState.FAILED, failed[-1] or "A change failed."
+        if blocked:
+            message += f" {blocked} later change(s) wait until it is retried or cancelled."
     elif unfinished:
         state, message = SyncState.PENDING, waiting[-1] if waiting else ""
     else:

@@ -207,3 +207,45 @@ def test_an_account_still_held_by_a_deleted_user_is_a_conflict_not_a_takeover(xc
     bob_create.refresh_from_db()
     assert bob_create.error_kind == "conflict"
     assert accounts(xc5)["ada@acmebrick.x.co.nz"]["guid"] == ada_guid, "Ada's account is untouched"
+
+
+def test_deleting_a_user_whose_create_failed_cleans_up_without_waiting_for_a_person(xc5_world, xc5, superuser):
+    """Ada's create made her XC5 account, then failed for good (her extension already dials an
+    account made outside the portal). Deleting her cancels the failed create and the delete runs
+    at once: the half-made account goes, the other account stays."""
+    tenant, entity, template = xc5_world
+    run_all()
+    outside = driver_for(tenant.server.platform.connection())
+    spec = UserSpec(username="other", first_name="O", last_name="Ther", internal_number="601",
+                    entity=EntitySpec(name="office"), template=TemplateSpec(name="standard"))  # fmt: skip
+    outside.create_user(TenantRef(name=tenant.name), spec)
+    ada = new_user(tenant, entity, template, superuser, number="601", username="ada")
+    run_all()
+    create = ProvisioningJob.objects.get(target_key=f"pbxuser:{ada.pk}", operation="user.create")
+    assert create.status == JobStatus.FAILED
+    assert "ada@acmebrick.x.co.nz" in accounts(xc5), "the failed create left its account behind"
+
+    pbx_user_delete(actor=superuser, user=ada)
+    create.refresh_from_db()
+    assert create.status == JobStatus.CANCELLED
+    assert set(run_all().values()) == {"succeeded"}, "the delete does not wait for anyone"
+    assert "ada@acmebrick.x.co.nz" not in accounts(xc5)
+    assert "other@acmebrick.x.co.nz" in accounts(xc5)
+
+
+def test_a_job_waiting_on_a_failed_one_says_so_on_the_dashboard(world, superuser, client):
+    from django.urls import reverse
+
+    ada = new_user(world.tenant, world.entity, world.template, superuser, number="1701", username="ada")
+    ProvisioningJob.objects.filter(operation="user.create").update(status=JobStatus.FAILED, attempts=1)
+    ada.first_name = "Adele"
+    pbx_user_update(actor=superuser, user=ada)
+    update = ProvisioningJob.objects.get(operation="user.update")
+    assert runner.run_job(update.pk) == "blocked by a failed job"
+    ada.refresh_from_db()
+    assert "1 later change(s) wait until it is retried or cancelled" in ada.sync_message
+    client.force_login(superuser)
+    page = client.get(reverse("admin:telephony_pbxuser_change", args=[ada.pk])).content.decode()
+    assert "failed; retry or cancel it first" in page, "the user's page says why its change waits"
+    page = client.get(reverse("staff_dashboard")).content.decode()
+    assert "waiting on a failed job" in page and "1 (1)" in page
