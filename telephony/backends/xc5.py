@@ -27,6 +27,9 @@ How the portal's concepts map onto XC5 (which has accounts, numbers, routes and 
   `allocate_number` reserves a free pool number for the environment by moving it onto the
   environment account (so two allocations never return the same number) and returns it.
 - identities: `xc5_guid` is the account or number guid, `xc5_name` the account name or number.
+- renames: the seed says nothing of XC5 moving an account's callrules when the account is renamed,
+  so the driver moves the extension rule itself; a rename replayed after its PATCH went through
+  recognises the rule still under the old name by the name the portal last saw (`xc5_name`).
 - adoption: an environment or account found by its name (not by the guid the portal holds) is
   taken over only when the ownership accepts it (no other portal row holds it), and an account only
   as a child of the tenant's environment; otherwise ConflictError, and nothing is written. Deletes
@@ -342,7 +345,12 @@ class Xc5Driver(Driver):
         account = existing
         if changes:
             account = self.client.patch(api_path("account", existing["guid"]), changes)[0]
-        old_names = {existing["username"].lower()}
+        # The name the portal last saw on the PBX too: a rename replayed after its PATCH went
+        # through finds the account renamed already, and its extension still under the old name.
+        old_names = {
+            existing["username"].lower(),
+            *([spec.identity.xc5_name.lower()] if spec.identity.xc5_name else []),
+        }
         return self._sync_user(environment, account, spec, name, existing, old_names)
 
     def _sync_user(

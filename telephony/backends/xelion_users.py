@@ -231,20 +231,28 @@ class XelionUserOperations:
         return self._converge(session, tenant, spec, user)
 
     def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None:
+        """Remove the user's numbers from the trunks, then the UserProfile, its phoneline and its
+        Person. A delete replayed after a failure part-way finds the line and the Person by the
+        oids the portal learnt, even once the UserProfile is gone."""
         session = self._session(tenant)
         user = self._locate_user(session, spec, tenant, adopting=False)
-        if user is None:
-            return
-        line = self._line_of(session, user) or {}
+        if user is None and not spec.identity.xelion_oid:
+            return  # nothing here is known to be this user's
+        line = self._line_of(session, user) if user is not None else None
+        if line is None and spec.identity.xelion_phoneline_oid:
+            line = session.get_object(f"phonelines/{spec.identity.xelion_phoneline_oid}")
+        line = line or {}
+        person_oid = (user.get("person") or {}).get("oid", "") if user is not None else spec.identity.xelion_person_oid
         numbers = [ext["address"] for ext in line.get("extensions") or [] if is_external(ext.get("address", ""))]
-        session.delete(f"users/{user['oid']}")
+        trunks = session.all("trunks", include=("assignedNumbers",))
+        for number in dict.fromkeys([*numbers, *spec.external_numbers]):
+            self._remove_from_trunks(session, trunks, number)
+        if user is not None:
+            session.delete(f"users/{user['oid']}")
         if line.get("oid"):
             session.delete(f"phonelines/{line['oid']}")
-        if user.get("person"):
-            session.delete(f"addressables/{user['person']['oid']}")
-        trunks = session.all("trunks", include=("assignedNumbers",))
-        for number in numbers:
-            self._remove_from_trunks(session, trunks, number)
+        if person_oid:
+            session.delete(f"addressables/{person_oid}")
 
     # convergence: make the three objects say what the spec says, with as few PATCHes as needed
     def _converge(

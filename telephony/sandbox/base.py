@@ -43,6 +43,9 @@ class FaultConfig:
     session_expiry_seconds: float = 0.0  # 0: sessions/tokens never expire by age
     session_expiry_calls: int = 0  # 0: ... nor after a number of calls
     down: bool = False  # every API call answers 503
+    lost_answer_rate: float = 0.0  # share of calls that are carried out, then answered 500 (the answer is lost)
+    fail_call: int = 0  # the n-th API call from now fails (0: none): a test steps through an operation
+    fail_after_applying: bool = False  # ... after it was carried out, rather than before
     seed: int | None = None
 
     @classmethod
@@ -53,9 +56,12 @@ class FaultConfig:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         values = asdict(base) if base else {}
         for name, value in data.items():
-            if name == "down":
+            if name in ("down", "fail_after_applying"):
                 if not isinstance(value, bool):
-                    raise ValueError("down must be true or false")
+                    raise ValueError(f"{name} must be true or false")
+            elif name == "fail_call":
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise ValueError("fail_call is the number of the call to fail (0: none)")
             elif name == "seed":
                 if value is not None and not isinstance(value, int):
                     raise ValueError("seed must be an integer or null")
@@ -138,6 +144,7 @@ class Simulator:
         self.state_file = Path(state_file) if state_file else None
         self.sessions = SessionStore(self)
         self.api_calls = 0
+        self._calls_until_failure = self.faults.fail_call
         self.state: dict[str, Any] = self._load_state() or self.seed_state()
         self.url_map = Map(
             [
@@ -174,7 +181,11 @@ class Simulator:
     def dispatch(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         control = request.path.startswith(CONTROL_PREFIX)
+        fail_after = False
         if not control:
+            fail_now, fail_after = self._planned_failure()
+            if fail_now:
+                return self.error_response(500, "internal server error (sandbox: injected)")
             injected = self._inject_faults()
             if injected is not None:
                 return injected
@@ -194,7 +205,21 @@ class Simulator:
             return self.error_response(exc.status, exc.message)
         if not control and self.state_file:
             self.save()
+        if fail_after:  # carried out, but the caller never hears so
+            return self.error_response(500, "internal server error (sandbox: injected after the change was made)")
         return response
+
+    def _planned_failure(self) -> tuple[bool, bool]:
+        """(fail before carrying the call out, fail after): the countdown of `fail_call`, then the
+        share of lost answers."""
+        with self.lock:
+            if self._calls_until_failure > 0:
+                self._calls_until_failure -= 1
+                if self._calls_until_failure == 0:
+                    after = self.faults.fail_after_applying
+                    return not after, after
+        lost = self.faults.lost_answer_rate and self.random.random() < self.faults.lost_answer_rate
+        return False, bool(lost)
 
     def _inject_faults(self) -> Response | None:
         faults = self.faults
@@ -237,6 +262,9 @@ class Simulator:
         self.faults = FaultConfig.from_dict(changes, base=self.faults)
         if "seed" in changes:
             self.random = random.Random(self.faults.seed)
+        if "fail_call" in changes:
+            with self.lock:
+                self._calls_until_failure = self.faults.fail_call
 
     def reset(self) -> None:
         with self.lock:

@@ -24,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--error-rate", type=float, default=0.0, help="share of calls answered 5xx")
         parser.add_argument("--timeout-rate", type=float, default=0.0, help="share of calls that hang")
         parser.add_argument("--rate-limit-rate", type=float, default=0.0, help="share of calls answered 429")
+        parser.add_argument(
+            "--lost-answer-rate", type=float, default=0.0, help="share of calls carried out, then answered 500"
+        )
         parser.add_argument("--session-expiry-seconds", type=float, default=0.0)
         parser.add_argument("--session-expiry-calls", type=int, default=0)
         parser.add_argument("--seed", type=int, default=None, help="seed of the fault dice")
@@ -37,6 +40,7 @@ class Command(BaseCommand):
                     "error_rate": options["error_rate"],
                     "timeout_rate": options["timeout_rate"],
                     "rate_limit_rate": options["rate_limit_rate"],
+                    "lost_answer_rate": options["lost_answer_rate"],
                     "session_expiry_seconds": options["session_expiry_seconds"],
                     "session_expiry_calls": options["session_expiry_calls"],
                     "seed": options["seed"],
