@@ -209,24 +209,23 @@ class XcuDriver(Driver):
         users on every create. A number held outside the entity, or by a user another row
         claims, is a conflict: nothing is written."""
         xivo = self._xivo(tenant)
+        payload = self._user_payload(xivo, spec, tenant)  # resolves the entity and template once
         if spec.identity.xcu_id is None:
             try:
-                return BackendIdentity(
-                    xcu_id=self.client.call("POST", "users", self._user_payload(xivo, spec, tenant))["id"]
-                )
+                return BackendIdentity(xcu_id=self.client.call("POST", "users", payload)["id"])
             except AlreadyExistsError:
                 pass  # the number is taken: adopt its user below, if it is provably this one
-        existing = self._find_user(xivo, spec, tenant)
+        existing = self._find_user(xivo, spec, tenant, entity_cid=payload["entityCId"])
         if existing is None:
             try:
-                payload = self._user_payload(xivo, spec, tenant)
                 return BackendIdentity(xcu_id=self.client.call("POST", "users", payload)["id"])
             except AlreadyExistsError:
                 raise ConflictError(
                     f"internal number {spec.internal_number} is held on XiVO {xivo['name']} by a user outside "
                     f"entity {spec.entity.name}; nothing was changed"
                 ) from None
-        return self._update_found_user(xivo, existing, spec, tenant)
+        kept = self._keeping(payload, spec, existing)
+        return BackendIdentity(xcu_id=self.client.call("PUT", f"users/{existing['id']}", kept)["id"])
 
     def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
         xivo = self._xivo(tenant)
@@ -352,17 +351,26 @@ class XcuDriver(Driver):
         identity = BackendIdentity(xcu_id=found["id"]) if found else BackendIdentity()
         return self._owned("template", found, identity, tenant, adopting)
 
-    def _find_user(self, xivo: Record, spec: UserSpec, tenant: TenantRef, *, adopting: bool = True) -> Record | None:
+    def _find_user(
+        self, xivo: Record, spec: UserSpec, tenant: TenantRef, *, adopting: bool = True, entity_cid: str = ""
+    ) -> Record | None:
         if spec.identity.xcu_id is not None:
             found = self.client.get_or_none(f"users/{spec.identity.xcu_id}")
             if found is not None and found["entity"]["xivo"]["id"] == xivo["id"]:
                 return found
         # by its number, inside the user's own entity only: a user of another entity is not ours
-        entity = self._find_entity(xivo, spec.entity, tenant, adopting=adopting)
-        if entity is None:
-            return None
-        users = self.client.items(entity_path(entity["combinedId"], "/users"))
+        if not entity_cid:
+            entity = self._find_entity(xivo, spec.entity, tenant, adopting=adopting)
+            if entity is None:
+                return None
+            entity_cid = entity["combinedId"]
+        users = self.client.items(entity_path(entity_cid, "/users"))
         found = next((user for user in users if user["internalNumber"] == spec.internal_number), None)
+        if found is None and spec.username:
+            # An earlier attempt whose answer was lost made the user under the number it had then;
+            # its CTI login (the portal username) still says whose it is.
+            login = spec.username.lower()
+            found = next((user for user in users if (user.get("ctiLogin") or "").lower() == login), None)
         identity = BackendIdentity(xcu_id=found["id"]) if found else BackendIdentity()
         return self._owned("user", found, identity, tenant, adopting)
 
@@ -398,6 +406,16 @@ class XcuDriver(Driver):
         # always sent, even when nothing visible differs: the template is not in XCU's answer
         payload = self._user_payload(xivo, spec, tenant, existing)
         return BackendIdentity(xcu_id=self.client.call("PUT", f"users/{existing['id']}", payload)["id"])
+
+    @staticmethod
+    def _keeping(payload: Record, spec: UserSpec, existing: Record) -> Record:
+        """A payload made without the user, for the user found: what the spec leaves out (no
+        username, no external number) keeps what the user already has."""
+        return {
+            **payload,
+            "ctiLogin": spec.username or existing.get("ctiLogin"),
+            "externalNumber": spec.external_numbers[0] if spec.external_numbers else existing.get("externalNumber"),
+        }
 
     def _set_external_number(
         self, xivo: Record, found: Record, spec: UserSpec, number: str | None, tenant: TenantRef

@@ -96,20 +96,17 @@ def broker_unreachable():
         closed_port = probe.getsockname()[1]
     conf = celery_app.conf
     saved = conf.broker_url, conf.broker_transport
+    pools = celery_app._pool, celery_app.amqp._producer_pool  # put back as they were, for later tests
     conf.broker_url, conf.broker_transport = f"redis://127.0.0.1:{closed_port}/0", None
-    _drop_broker_connections()
+    celery_app._pool = celery_app.amqp._producer_pool = None  # new connections go to the closed port
     try:
         yield
     finally:
+        with contextlib.suppress(Exception):
+            if celery_app._pool is not None:
+                celery_app._pool.force_close_all()
         conf.broker_url, conf.broker_transport = saved
-        _drop_broker_connections()
-
-
-def _drop_broker_connections() -> None:
-    with contextlib.suppress(Exception):
-        celery_app.pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+        celery_app._pool, celery_app.amqp._producer_pool = pools
 
 
 # --- the simulator and the portal's side of it ------------------------------------------------------
@@ -124,10 +121,19 @@ class CountingXcuSimulator(XcuSimulator):
         self.in_flight = 0
         self.most_in_flight = 0
         self.counter_lock = threading.Lock()
+        self.gate = threading.Event()  # cleared: every API request waits (a test holds calls in flight)
+        self.gate.set()
+        self.held = 0
 
     def dispatch(self, request):
         if request.path.startswith("/_sandbox/"):
             return super().dispatch(request)
+        if not self.gate.is_set():
+            with self.counter_lock:
+                self.held += 1
+            self.gate.wait(timeout=120)
+            with self.counter_lock:
+                self.held -= 1
         with self.counter_lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
