@@ -159,7 +159,9 @@ class UserWrites:
 
     def _jobs(self, rows: list[UserRow], ids: dict, cache: PayloadCache) -> Iterator[PlannedJob]:
         """A job per row. Rows that let go of a key (a renumbered user) come first, and a row that
-        takes a key waits for whoever lets go of it, in this import or in jobs still unfinished."""
+        takes a key waits for whoever lets go of it, in this import or in jobs still unfinished.
+        What that needs from the database is read now: the jobs are written while they are made
+        (see insert_rows), and no query may run then."""
         per_server = {
             tenant_id: numbering.shares_server_numbering(state.tenant.server_id)
             for tenant_id, state in self.context.states.items()
@@ -176,13 +178,17 @@ class UserWrites:
             moves[index] = (before - now, now - before)
         releasing = releasing_jobs({state.tenant.server_id for state in self.context.states.values()})
         order = sorted(range(len(rows)), key=lambda index: not moves[index][0])
-        for index in order:
-            row = rows[index]
-            released, taken = moves[index]
-            user_id = ids[(row.state.tenant.id, row.values[_POSITION["username"]])]
-            for key in released:
-                releasing.setdefault(key, set()).add(f"pbxuser:{user_id}")
-            yield self._job(row, user_id, cache, released, releasing, taken)
+
+        def jobs() -> Iterator[PlannedJob]:
+            for index in order:
+                row = rows[index]
+                released, taken = moves[index]
+                user_id = ids[(row.state.tenant.id, row.values[_POSITION["username"]])]
+                for key in released:
+                    releasing.setdefault(key, set()).add(f"pbxuser:{user_id}")
+                yield self._job(row, user_id, cache, released, releasing, taken)
+
+        return jobs()
 
     def _job(self, row: UserRow, user_id: int, cache: PayloadCache, released, releasing, taken) -> PlannedJob:
         view = UserView(row)
