@@ -112,6 +112,8 @@ class ProvisioningJobAdmin(ScopedAdmin):
         "payload_shown",
         "result",
         "wait_for",
+        "waiting_for",
+        "releases",
     ]
     readonly_fields = fields
 

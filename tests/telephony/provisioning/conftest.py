@@ -90,23 +90,26 @@ def start_worker(transactional_db, broker, tmp_path):
 
 @contextlib.contextmanager
 def broker_unreachable():
-    """Point this process's Celery app at a closed port (the worker keeps its own connection)."""
+    """Point this process's Celery app at a closed port (the worker keeps its own connection).
+
+    Sends go to `broker_write_url`, which Celery reads before `broker_url`; `broker_url` itself
+    would not do: the CELERY_BROKER_URL variable of a CI run overrides it. The app's pools are set
+    aside untouched and put back afterwards, so that no later test depends on this one."""
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     conf = celery_app.conf
-    saved = conf.broker_url, conf.broker_transport
-    pools = celery_app._pool, celery_app.amqp._producer_pool  # put back as they were, for later tests
-    conf.broker_url, conf.broker_transport = f"redis://127.0.0.1:{closed_port}/0", None
-    celery_app._pool = celery_app.amqp._producer_pool = None  # new connections go to the closed port
+    saved = conf.get("broker_write_url"), conf.broker_transport, celery_app._pool, celery_app.amqp._producer_pool
+    conf.broker_write_url, conf.broker_transport = f"redis://127.0.0.1:{closed_port}/0", None
+    celery_app._pool = celery_app.amqp._producer_pool = None  # the next ones connect to the closed port
     try:
         yield
     finally:
-        with contextlib.suppress(Exception):
-            if celery_app._pool is not None:
-                celery_app._pool.force_close_all()
-        conf.broker_url, conf.broker_transport = saved
-        celery_app._pool, celery_app.amqp._producer_pool = pools
+        for pool in (celery_app.amqp._producer_pool, celery_app._pool):
+            if pool is not None:
+                with contextlib.suppress(Exception):
+                    pool.force_close_all()
+        conf.broker_write_url, conf.broker_transport, celery_app._pool, celery_app.amqp._producer_pool = saved
 
 
 # --- the simulator and the portal's side of it ------------------------------------------------------
