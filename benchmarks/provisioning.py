@@ -228,7 +228,9 @@ def make_world(base_url: str, jobs: int) -> dict:
         timeout_seconds=10,
     )
     server = Server.objects.create(
-        platform=platform, name="xivo-220", xcu_id=1, xcu_uuid="8f159082-4b25-48b3-afec-1873491a60be"
+        platform=platform,
+        name="xivo-220",
+        backend_ref={"xcu_id": 1, "xcu_uuid": "8f159082-4b25-48b3-afec-1873491a60be"},
     )
     tenant = tenant_create(actor=actor, tenant=Tenant(organization=customer, server=server, name="acme", licences=jobs))
     last = str(FIRST_NUMBER + jobs - 1)

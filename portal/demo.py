@@ -194,9 +194,9 @@ def _platforms(operator, owner: Organization) -> dict[str, Platform]:
 
 def _servers(operator, platforms: dict[str, Platform]) -> dict[str, Server]:
     wanted = [
-        ("xcu", "xivo-220", "192.168.29.220", {"xcu_id": 1, "capacity_users": 664}),
-        ("xcu", "xivo-221", "192.168.29.221", {"xcu_id": 2, "capacity_users": 280}),
-        ("xelion_pm", "xelion-sandbox", "127.0.0.1", {"xelion_server_id": "1"}),
+        ("xcu", "xivo-220", "192.168.29.220", {"backend_ref": {"xcu_id": 1}, "capacity_users": 664}),
+        ("xcu", "xivo-221", "192.168.29.221", {"backend_ref": {"xcu_id": 2}, "capacity_users": 280}),
+        ("xelion_pm", "xelion-sandbox", "127.0.0.1", {"backend_ref": {"xelion_oid": "1"}}),
         ("xc5", "xc5-sandbox", "127.0.0.1", {}),
     ]
     servers = {}

@@ -1,5 +1,3 @@
-import dataclasses
-
 from django.apps import AppConfig
 
 
@@ -25,10 +23,7 @@ MIRROR_BOOKKEEPING = ["sync_state", "sync_message", "created_at", "updated_at"]
 
 def _backend_identities(model) -> list[str]:
     """The fields of `model` that say how a backend addresses the object: shown to staff only."""
-    from telephony.backends.base import BackendIdentity
-
-    names = {field.name for field in dataclasses.fields(BackendIdentity)} | {"xcu_uuid", "xelion_server_id"}
-    return [field.name for field in model._meta.concrete_fields if field.name in names]
+    return [field.name for field in model._meta.concrete_fields if field.name == "backend_ref"]
 
 
 def _register_audited_models() -> None:

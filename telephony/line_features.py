@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from telephony.backends.base import LineFeatures, line_features_of
-from telephony.models import PbxUser, PhoneNumber, Platform, PlatformKind, Tenant
+from telephony.backends.base import LineFeatures
+from telephony.backends.registry import capabilities_of
+from telephony.models import PbxUser, PhoneNumber, Platform, Tenant
 
 # model field -> the LineFeatures flag that says whether the platform keeps it
 FIELD_FEATURES = {
@@ -32,21 +33,14 @@ NOT_KEPT = {
 }
 
 
-PLATFORM_NAMES = {
-    PlatformKind.XELION_PARK_MANAGER: "Xelion",
-    PlatformKind.XELION_SERVER: "Xelion",
-    PlatformKind.XCU: "XiVO XCU",
-    PlatformKind.XC5: "XC5",
-}
-
-
 class TenantLine:
     """The line features of one tenant's platform, with the platform's name for messages."""
 
     def __init__(self, kind: str):
         self.kind = kind
-        self.features: LineFeatures = line_features_of(kind)
-        self.platform = PLATFORM_NAMES.get(kind, kind)
+        capabilities = capabilities_of(kind)
+        self.features: LineFeatures = capabilities.line_features
+        self.platform = capabilities.pbx_name or capabilities.label
         self._not_kept = tuple(field for field in FIELD_FEATURES if not self.keeps(field))
 
     @classmethod

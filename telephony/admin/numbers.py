@@ -40,7 +40,7 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
     list_select_related = ["organization", "tenant", "assigned_user"]
     search_fields = ["number", "label", "tenant__name", "assigned_user__last_name"]
     autocomplete_fields = ["organization", "tenant", "assigned_user"]
-    readonly_fields = ["xelion_oid", "xc5_guid", "provisioning"]
+    readonly_fields = ["backend_reference", "provisioning"]
     service_object_name = "number"
     create_service = services.phone_number_create
     update_service = services.phone_number_update

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from telephony.admin.sync import badge
+from telephony.admin.sync import BackendRefAdminMixin, badge
 from telephony.models import Platform, Server, Tenant
 from telephony.services import platforms as services
 from tenants import access
@@ -30,7 +30,7 @@ class PlatformForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     new_app_key = forms.CharField(
-        label="Xelion app key",
+        label="app key",
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
@@ -125,7 +125,7 @@ class PlatformAdmin(ScopedAdmin):
     def secret_state(self, obj: Platform) -> str:
         return "set" if obj.has_secret else "not set"
 
-    @admin.display(description="Xelion app key")
+    @admin.display(description="app key")
     def app_key_state(self, obj: Platform) -> str:
         return "set" if obj.app_key else "not set"
 
@@ -148,7 +148,7 @@ class PlatformAdmin(ScopedAdmin):
         if self._managed(request, queryset, services.platform_check_requested):
             messages.info(request, "Connection test queued; the answer appears under “last check” in a few seconds.")
 
-    @admin.action(description="Import servers (XiVOs of an XCU, servers and tenants of a Park Manager)")
+    @admin.action(description="Import the servers (and, where the platform lists them, the tenants) it has")
     def import_servers(self, request: HttpRequest, queryset) -> None:
         if self._managed(request, queryset, services.servers_import_requested):
             messages.info(request, "Import queued; its summary appears under “last check” when it is done.")
@@ -223,14 +223,14 @@ def _read_only_fieldsets(fieldsets: list, platform: Platform) -> list:
 
 
 @admin.register(Server)
-class ServerAdmin(ScopedAdmin):
+class ServerAdmin(BackendRefAdminMixin, ScopedAdmin):
     ordering = ["name"]
     list_display = ["name", "platform", "host", "tenant_load", "capacity_users", "remaining_slots"]
     list_filter = ["platform__kind"]
     list_select_related = ["platform"]
     search_fields = ["name", "host", "platform__name"]
     autocomplete_fields = ["platform"]
-    readonly_fields = ["remaining_slots"]
+    readonly_fields = ["remaining_slots", "backend_reference"]
     service_object_name = "server"
     create_service = services.server_create
     update_service = services.server_update

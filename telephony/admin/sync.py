@@ -15,7 +15,20 @@ def badge(value: str, label: str) -> str:
     return format_html('<span class="badge badge-{}">{}</span>', value, label)
 
 
-class SyncStateAdminMixin:
+class BackendRefAdminMixin:
+    """Shows how the backend addresses the object (its driver's reference), read-only."""
+
+    @admin.display(description="backend reference")
+    def backend_reference(self, obj) -> str:
+        ref = getattr(obj, "backend_ref", None)
+        if not ref:
+            return "— (not on the PBX yet)"
+        return format_html_join(
+            "", "<div><code>{}</code>: <code>{}</code></div>", ((name, ref[name]) for name in sorted(ref))
+        )
+
+
+class SyncStateAdminMixin(BackendRefAdminMixin):
     """For ModelAdmins of MirroredModel subclasses."""
 
     class Media:

@@ -2,14 +2,70 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from telephony.admin.sync import SyncStateAdminMixin
+from telephony.backends.base import TemplateSetting
+from telephony.backends.registry import settings_groups
 from telephony.models import LineTemplate, PbxUser
 from telephony.services import templates as services
 from tenants import access
 from tenants.admin_scoping import ScopedAdmin
+
+
+def _setting_field(setting: TemplateSetting) -> forms.Field:
+    options = {"label": setting.label, "help_text": setting.help_text}
+    if isinstance(setting.default, bool):
+        return forms.BooleanField(required=False, **options)
+    if setting.choices:
+        return forms.ChoiceField(choices=setting.choices, **options)
+    if isinstance(setting.default, int):
+        return forms.IntegerField(min_value=setting.minimum, max_value=setting.maximum, **options)
+    return forms.CharField(max_length=100, **options)
+
+
+# Each platform's own template settings, as the drivers declare them: (form field name, group, setting).
+SETTING_FIELDS = [
+    (f"{group}__{setting.name}", group, setting)
+    for group, (_, declared) in settings_groups().items()
+    for setting in declared
+]
+
+
+class LineTemplateForm(forms.ModelForm):
+    """The template's fields, and a field for each platform's own settings (stored by group)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.platform_settings or {}
+        for name, group, setting in SETTING_FIELDS:
+            if name in self.fields:
+                self.fields[name].initial = (stored.get(group) or {}).get(setting.name, setting.default)
+
+    def _post_clean(self) -> None:
+        settings = dict(self.instance.platform_settings or {})
+        for name, group, setting in SETTING_FIELDS:
+            if name in self.cleaned_data:
+                settings[group] = {**(settings.get(group) or {}), setting.name: self.cleaned_data[name]}
+        self.instance.platform_settings = settings
+        super()._post_clean()
+
+
+LineTemplateForm.base_fields.update({name: _setting_field(setting) for name, _, setting in SETTING_FIELDS})
+
+
+def _setting_display(group: str, setting: TemplateSetting):
+    """What a login that may only view the template sees for a setting."""
+
+    def shown(admin_instance: Any, template: LineTemplate) -> Any:
+        return ((template.platform_settings or {}).get(group) or {}).get(setting.name, setting.default)
+
+    shown.short_description = setting.label
+    return shown
 
 
 @admin.register(LineTemplate)
@@ -32,7 +88,7 @@ class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
     fieldsets = [
         (None, {"fields": ["organization", "name"]}),
         (
-            "Line (XCU template fields)",
+            "Line",
             {
                 "fields": [
                     "peer_sip_name",
@@ -52,10 +108,13 @@ class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
                 ]
             },
         ),
-        ("Xelion defaults", {"fields": ["xelion_role", "xelion_user_license"]}),
-        ("XC5 defaults", {"fields": ["xc5_cfna_duration", "xc5_concurrent_limit"]}),
+        *(
+            (f"{label} defaults", {"fields": [f"{group}__{setting.name}" for setting in declared]})
+            for group, (label, declared) in settings_groups().items()
+        ),
         ("Provisioning", {"fields": ["provisioning"]}),
     ]
+    form = LineTemplateForm
     service_object_name = "template"
     create_service = services.line_template_create
     update_service = services.line_template_update
@@ -69,3 +128,7 @@ class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
         return (
             super().get_queryset(request).annotate(user_count=access.visible_count(PbxUser, "template", request.user))
         )
+
+
+for _name, _group, _setting in SETTING_FIELDS:
+    setattr(LineTemplateAdmin, _name, _setting_display(_group, _setting))

@@ -77,10 +77,10 @@ class TenantAdmin(SyncStateAdminMixin, ScopedAdmin):
     search_fields = ["name", "label", "organization__name"]
     autocomplete_fields = ["organization", "server"]
     inlines = [EntityInline]
-    readonly_fields = ["xelion_tenant_id", "xelion_database_id", "xc5_guid", "xc5_name", "provisioning"]
+    readonly_fields = ["backend_reference", "provisioning"]
     fieldsets = [
         (None, {"fields": ["organization", "server", "name", "label", "licences", "status"]}),
-        ("Backend identity", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
+        ("On the PBX", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
         ("Provisioning", {"fields": ["provisioning"]}),
     ]
     service_object_name = "tenant"
@@ -154,11 +154,11 @@ class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
     list_filter = ["tenant__server__platform__kind", "sync_state"]
     search_fields = ["name", "display_name", "tenant__name"]
     autocomplete_fields = ["tenant"]
-    readonly_fields = ["xcu_id", "xcu_combined_id", "xelion_oid", "xc5_guid", "provisioning"]
+    readonly_fields = ["backend_reference", "provisioning"]
     fieldsets = [
         (None, {"fields": ["tenant", "name", "display_name", "number_plan", "presented_number"]}),
         ("Entity administrators", {"fields": ["administrators"]}),
-        ("Backend identity", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
+        ("On the PBX", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
         ("Provisioning", {"fields": ["provisioning"]}),
     ]
 

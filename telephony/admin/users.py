@@ -60,15 +60,7 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
     search_fields = ["first_name", "last_name", "username", "email", "internal_number", "tenant__name"]
     autocomplete_fields = ["tenant", "entity", "template", "portal_user"]
     ordering = ["tenant__name", "internal_number"]
-    readonly_fields = [
-        "xcu_id",
-        "xelion_oid",
-        "xelion_person_oid",
-        "xelion_phoneline_oid",
-        "xc5_guid",
-        "xc5_name",
-        "provisioning",
-    ]
+    readonly_fields = ["backend_reference", "provisioning"]
     fieldsets = [
         (None, {"fields": ["tenant", "entity", "internal_number", "template"]}),
         ("Person", {"fields": [("first_name", "last_name"), "display_name", "username", "email", "mobile_number"]}),
@@ -78,7 +70,7 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
             {"fields": ["forward_always", "forward_busy", ("forward_no_answer", "forward_no_answer_timeout")]},
         ),
         ("Self-service", {"fields": ["portal_user"]}),
-        ("Backend identity", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
+        ("On the PBX", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
         ("Provisioning", {"fields": ["provisioning"]}),
     ]
     service_object_name = "user"

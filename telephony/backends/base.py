@@ -1,7 +1,7 @@
 """The one driver interface over every PBX platform, and the portal-terms data it speaks.
 
 A driver knows one platform's API and nothing of the portal's database: provisioning turns model
-rows into the specs below, calls the driver, and stores the `BackendIdentity` it gets back on the
+rows into the specs below, calls the driver, and stores the `BackendRef` it gets back on the
 row. Everything a driver returns is in portal terms, whatever the platform calls it.
 
 Platform kinds and what a portal concept maps to:
@@ -22,7 +22,7 @@ import abc
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from telephony.backends.errors import UnsupportedOperation
 from telephony.backends.http import ExchangeLog
@@ -53,31 +53,20 @@ class Connection:
     verify_tls: bool = True
 
 
-@dataclass
-class BackendIdentity:
-    """How the backend addresses an object; the same names as the identity columns on the models."""
+BackendRef = dict[str, Any]
+"""How a backend addresses one object: JSON that only the object's driver reads and writes. The
+portal stores it on the row (`backend_ref`), hands it back unchanged and merges what later calls
+answer into it; it never looks inside."""
 
-    xelion_oid: str = ""
-    xelion_person_oid: str = ""
-    xelion_phoneline_oid: str = ""
-    xelion_tenant_id: str = ""  # Park Manager tenant id
-    xelion_database_id: int | None = None
-    xcu_id: int | None = None
-    xcu_combined_id: str = ""
-    xc5_guid: str = ""
-    xc5_name: str = ""
 
-    def is_empty(self) -> bool:
-        return not any(
-            (
-                self.xelion_oid,
-                self.xelion_tenant_id,
-                self.xcu_id is not None,
-                self.xcu_combined_id,
-                self.xc5_guid,
-                self.xc5_name,
-            )
-        )
+def backend_ref(**values: Any) -> BackendRef:
+    """A reference holding the given values, without the empty ones."""
+    return {name: value for name, value in values.items() if value not in (None, "")}
+
+
+def merge_refs(base: BackendRef, extra: BackendRef) -> BackendRef:
+    """`base` with what `extra` knows on top (what a later call learnt wins; empty values never do)."""
+    return {**base, **{name: value for name, value in extra.items() if value not in (None, "")}}
 
 
 @dataclass
@@ -94,10 +83,9 @@ class ServerInfo:
 
     name: str
     host: str
-    identity: BackendIdentity
-    remaining_slots: int | None = None  # XCU
-    capacity_tenants: int | None = None  # Xelion multi-tenant servers hold about 100
-    uuid: str = ""
+    identity: BackendRef
+    remaining_slots: int | None = None  # where the platform reports free line slots
+    capacity_tenants: int | None = None  # where the platform says how many tenants a server holds
 
 
 @dataclass
@@ -105,10 +93,10 @@ class TenantRef:
     """Everything a driver needs to address one tenant and the server it lives on."""
 
     name: str
-    identity: BackendIdentity = field(default_factory=BackendIdentity)
+    identity: BackendRef = field(default_factory=dict)
     server_name: str = ""
     server_host: str = ""
-    server_identity: BackendIdentity = field(default_factory=BackendIdentity)
+    server_identity: BackendRef = field(default_factory=dict)
 
 
 @dataclass
@@ -118,13 +106,13 @@ class TenantSpec:
     licences: int | None = None
     server_name: str = ""
     server_host: str = ""
-    server_identity: BackendIdentity = field(default_factory=BackendIdentity)
+    server_identity: BackendRef = field(default_factory=dict)
 
 
 @dataclass
 class TenantInfo:
     name: str
-    identity: BackendIdentity
+    identity: BackendRef
     label: str = ""
     licences: int | None = None
     status: str = ""  # "started", "stopped", or the backend's own word
@@ -143,7 +131,7 @@ class EntitySpec:
     display_name: str = ""
     intervals: list[IntervalSpec] = field(default_factory=list)
     presented_number: str = ""
-    identity: BackendIdentity = field(default_factory=BackendIdentity)
+    identity: BackendRef = field(default_factory=dict)
 
 
 @dataclass
@@ -161,11 +149,8 @@ class TemplateSpec:
     voicemail_number_mode: str = "short_number"
     voicemail_custom_number: str = ""
     voicemail_send_email: bool = False
-    xelion_role: str = "user"
-    xelion_user_license: bool = True
-    xc5_cfna_duration: int = 20
-    xc5_concurrent_limit: int = 2
-    identity: BackendIdentity = field(default_factory=BackendIdentity)
+    settings: dict[str, Any] = field(default_factory=dict)  # the platform's own values (its template_settings)
+    identity: BackendRef = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -183,6 +168,61 @@ class LineFeatures:
     voicemail_to_email: bool = False
     voicemail_pin: bool = True
     external_numbers: int | None = None  # the most a user may have; None: no limit
+
+
+@dataclass(frozen=True)
+class TemplateSetting:
+    """A line-template value that only some platforms keep (a Xelion role, an XC5 call limit). Their
+    drivers declare it; the template form shows it for them, the template stores it under the
+    drivers' `settings_group`, and the driver finds it in `TemplateSpec.settings`."""
+
+    name: str
+    label: str
+    default: bool | int | str
+    help_text: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def check(self, value: Any) -> str:
+        """Why `value` will not do (empty: it will)."""
+        if isinstance(self.default, bool):
+            return "" if isinstance(value, bool) else "Choose yes or no."
+        if self.choices:
+            allowed = [choice for choice, _ in self.choices]
+            return "" if value in allowed else f"Choose one of {', '.join(allowed)}."
+        if isinstance(self.default, int):
+            if not isinstance(value, int) or isinstance(value, bool):
+                return "Enter a whole number."
+            if self.minimum is not None and value < self.minimum:
+                return f"Enter at least {self.minimum}."
+            if self.maximum is not None and value > self.maximum:
+                return f"Enter at most {self.maximum}."
+        return ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What one kind of platform can do. The portal asks these (services, forms, the engine),
+    never the platform's kind: a new vendor is a new driver that declares its own."""
+
+    label: str  # the kind of platform, in forms and lists ("Xelion Park Manager")
+    pbx_name: str = ""  # what people call the PBX behind it, in messages about a line ("Xelion")
+    starts_tenants: bool = False  # tenants can be started and stopped
+    keeps_templates: bool = False  # line templates are objects of their own on the PBX (named uniquely there)
+    number_scope: str = UNIQUE_PER_TENANT  # where internal numbers and entity names are unique
+    reports_free_slots: bool = False  # the servers' free line slots are listed with them
+    lists_tenants: bool = False  # tenants already on the platform can be brought into the portal
+    tenants_per_server: int | None = None  # how many tenants a server holds, where the platform says
+    line_features: LineFeatures = LineFeatures()
+    needs_username: bool = True  # logs in with a user name and password (not a key alone)
+    # line-template values of this platform's own, kept on each template under `settings_group`
+    # (drivers of one vendor share a group), shown as "<settings_label> defaults"
+    template_settings: tuple[TemplateSetting, ...] = ()
+    settings_group: str = ""
+    settings_label: str = ""
+    connection_fields: frozenset[str] = frozenset()  # optional Connection fields it uses (app_key, ...)
+    required_connection_fields: frozenset[str] = frozenset()  # ... of which it cannot do without
 
 
 @dataclass
@@ -208,7 +248,7 @@ class UserSpec:
     voicemail_pin: str = ""
     forwarding: ForwardingSpec = field(default_factory=ForwardingSpec)
     external_numbers: list[str] = field(default_factory=list)  # E.164
-    identity: BackendIdentity = field(default_factory=BackendIdentity)
+    identity: BackendRef = field(default_factory=dict)
 
 
 @dataclass
@@ -219,7 +259,7 @@ class UserState:
     first_name: str
     last_name: str
     internal_number: str
-    identity: BackendIdentity
+    identity: BackendRef
     email: str = ""
     entity_name: str = ""
     voicemail_enabled: bool | None = None
@@ -230,7 +270,7 @@ class UserState:
 @dataclass
 class NumberState:
     number: str  # E.164
-    identity: BackendIdentity
+    identity: BackendRef
     assigned_username: str = ""
     is_pilot: bool = False
 
@@ -275,9 +315,7 @@ class Driver(abc.ABC):
     """
 
     kind: ClassVar[str]
-    line_features: ClassVar[LineFeatures] = LineFeatures()
-    uniqueness_scope: ClassVar[str] = UNIQUE_PER_TENANT
-    keeps_templates: ClassVar[bool] = False  # line templates are objects of their own on the platform
+    capabilities: ClassVar[Capabilities]
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         self.connection = connection
@@ -294,18 +332,18 @@ class Driver(abc.ABC):
         finally:
             self.ownership = previous
 
-    def claim_key(self, kind: str, identity: BackendIdentity, tenant: str = "") -> str:
-        """The canonical key of a backend object, unique per platform and kind ("tenant", "entity",
-        "template", "user"); empty for what is no object of its own on this platform."""
+    def claim_key(self, kind: str, identity: BackendRef, tenant: str = "") -> str:
+        """The canonical key of a backend object, unique per platform and kind ("server", "tenant",
+        "entity", "template", "user"); empty for what is no object of its own on this platform."""
         return ""
 
-    def adopt(self, kind: str, identity: BackendIdentity, tenant: str = "") -> None:
+    def adopt(self, kind: str, identity: BackendRef, tenant: str = "") -> None:
         """Take an object found by its natural key, or raise ConflictError if another row holds it."""
         key = self.claim_key(kind, identity, tenant)
         if key:
             self.ownership.claim(kind, key)
 
-    def may_remove(self, kind: str, identity: BackendIdentity, tenant: str = "") -> bool:
+    def may_remove(self, kind: str, identity: BackendRef, tenant: str = "") -> bool:
         """May a delete that found this object by its natural key remove it (nobody else holds it)?"""
         key = self.claim_key(kind, identity, tenant)
         return not key or self.ownership.is_free(kind, key)
@@ -328,27 +366,24 @@ class Driver(abc.ABC):
     def get_tenant(self, tenant: TenantRef) -> TenantInfo | None: ...
 
     def start_tenant(self, tenant: TenantRef) -> TenantInfo:
-        raise UnsupportedOperation(f"{self.kind} platforms cannot start a tenant")
+        raise UnsupportedOperation(f"{self.capabilities.label} platforms cannot start a tenant")
 
     def stop_tenant(self, tenant: TenantRef) -> TenantInfo:
-        raise UnsupportedOperation(f"{self.kind} platforms cannot stop a tenant")
+        raise UnsupportedOperation(f"{self.capabilities.label} platforms cannot stop a tenant")
 
     @abc.abstractmethod
     def delete_tenant(self, tenant: TenantRef) -> None: ...
 
     # entities and their number plan
     @abc.abstractmethod
-    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendIdentity: ...
+    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendRef: ...
 
     @abc.abstractmethod
     def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None: ...
 
-    @abc.abstractmethod
-    def available_numbers(self, tenant: TenantRef, entity: EntitySpec, limit: int = 20) -> list[str]: ...
-
     # line templates
     @abc.abstractmethod
-    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendIdentity: ...
+    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendRef: ...
 
     @abc.abstractmethod
     def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None: ...
@@ -358,23 +393,20 @@ class Driver(abc.ABC):
     def find_user(self, tenant: TenantRef, spec: UserSpec) -> UserState | None: ...
 
     @abc.abstractmethod
-    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity: ...
+    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef: ...
 
     @abc.abstractmethod
-    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity: ...
+    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef: ...
 
     @abc.abstractmethod
     def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None: ...
 
     # external numbers
     @abc.abstractmethod
-    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity: ...
+    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendRef: ...
 
     @abc.abstractmethod
     def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None: ...
-
-    @abc.abstractmethod
-    def allocate_number(self, tenant: TenantRef, pattern: str = "") -> str: ...
 
     # read-back
     @abc.abstractmethod
@@ -382,48 +414,3 @@ class Driver(abc.ABC):
 
     def close(self) -> None:  # noqa: B027  (optional hook: most platforms have nothing to release)
         """Log out and release the HTTP session, where the platform has one."""
-
-
-_REGISTRY: dict[str, type[Driver]] = {}
-
-
-def register(driver_class: type[Driver]) -> type[Driver]:
-    _REGISTRY[driver_class.kind] = driver_class
-    return driver_class
-
-
-def driver_class_of(kind: str) -> type[Driver] | None:
-    """The driver class of a platform kind (what it declares it can do), None for an unknown kind."""
-    from telephony.backends import drivers  # noqa: F401  (registers every driver)
-
-    return _REGISTRY.get(kind)
-
-
-def line_features_of(kind: str) -> LineFeatures:
-    """What the platforms of this kind keep per user (see LineFeatures)."""
-    driver_class = driver_class_of(kind)
-    return driver_class.line_features if driver_class else LineFeatures()
-
-
-def uniqueness_scope_of(kind: str) -> str:
-    """Where the platforms of this kind keep internal numbers and entity names unique."""
-    driver_class = driver_class_of(kind)
-    return driver_class.uniqueness_scope if driver_class else UNIQUE_PER_TENANT
-
-
-def keeps_templates(kind: str) -> bool:
-    """Do the platforms of this kind store line templates as objects of their own (named uniquely
-    on the platform), rather than applying a template's values to each user?"""
-    driver_class = driver_class_of(kind)
-    return bool(driver_class and driver_class.keeps_templates)
-
-
-def driver_for(connection: Connection, *, log: ExchangeLog | None = None) -> Driver:
-    """The driver for a platform kind, talking to that connection."""
-    from telephony.backends import drivers  # noqa: F401  (registers every driver)
-
-    try:
-        driver_class = _REGISTRY[connection.kind]
-    except KeyError:
-        raise ValueError(f"no driver for platform kind {connection.kind!r}") from None
-    return driver_class(connection, log=log)

@@ -47,13 +47,15 @@ from urllib.parse import urlsplit
 
 from telephony.backends.base import (
     KIND_XC5,
-    BackendIdentity,
+    BackendRef,
+    Capabilities,
     Connection,
     Driver,
     EntitySpec,
     HealthInfo,
     LineFeatures,
     ServerInfo,
+    TemplateSetting,
     TemplateSpec,
     TenantInfo,
     TenantRef,
@@ -61,7 +63,7 @@ from telephony.backends.base import (
     TenantState,
     UserSpec,
     UserState,
-    register,
+    backend_ref,
 )
 from telephony.backends.errors import AlreadyExistsError, ConflictError, NotFoundError, RejectedError
 from telephony.backends.http import ExchangeLog
@@ -71,7 +73,6 @@ from telephony.backends.xc5_mapping import (
     EXTENSION_ORDER,
     FORWARD_ALWAYS_ORDER,
     account_fields,
-    from_xc5_number,
     is_environment,
     is_extension_rule,
     is_forward_always,
@@ -85,22 +86,40 @@ from telephony.backends.xc5_mapping import (
 ALLOCATION_ATTEMPTS = 5
 
 
-@register
 class Xc5Driver(Driver):
     """The XC5-XS system provisioning API behind the portal's operations (see the module docstring)."""
 
     kind = KIND_XC5
-    # XC5's no-answer forward (CFNA) also takes busy calls: one destination for both.
-    line_features = LineFeatures(busy_with_no_answer=True)
+    capabilities = Capabilities(
+        label="XC5-XS",
+        pbx_name="XC5",
+        # XC5's no-answer forward (CFNA) also takes busy calls: one destination for both.
+        line_features=LineFeatures(busy_with_no_answer=True),
+        template_settings=(
+            TemplateSetting(
+                "cfna_duration",
+                "XC5 no-answer seconds",
+                20,
+                help_text="Seconds before an unanswered call goes on (when the user sets no forwarding).",
+                minimum=5,
+                maximum=300,
+            ),
+            TemplateSetting("concurrent_limit", "XC5 concurrent calls", 2, minimum=1, maximum=30),
+        ),
+        settings_group="xc5",
+        settings_label="XC5",
+    )
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         super().__init__(connection, log=log)
         self.client = Xc5Client(connection, self.log)
         self.host = urlsplit(connection.base_url).hostname or connection.base_url
 
-    def claim_key(self, kind: str, identity: BackendIdentity, tenant: str = "") -> str:
+    def claim_key(self, kind: str, identity: BackendRef, tenant: str = "") -> str:
         # environments and accounts have guids; entities and templates are no objects on XC5
-        return identity.xc5_guid if kind in ("tenant", "user") else ""
+        if kind == "server":
+            return identity.get("xc5_name", "")
+        return identity.get("xc5_guid", "") if kind in ("tenant", "user") else ""
 
     # health and inventory
     def health(self) -> HealthInfo:
@@ -111,7 +130,7 @@ class Xc5Driver(Driver):
 
     def list_servers(self) -> list[ServerInfo]:
         self.client.get("")  # proves the system answers and the credentials work
-        return [ServerInfo(name=f"XC5-XS {self.host}", host=self.host, identity=BackendIdentity(xc5_name=self.host))]
+        return [ServerInfo(name=f"XC5-XS {self.host}", host=self.host, identity=backend_ref(xc5_name=self.host))]
 
     def list_tenants(self) -> list[TenantInfo]:
         roots = self.client.get("account")
@@ -127,19 +146,19 @@ class Xc5Driver(Driver):
             return self._tenant_info(self.client.put("account/", body)[0])
         if existing.get("parent"):
             raise ConflictError(f"{spec.name} exists as a child of {existing['parent']}, not as an environment")
-        self.adopt("tenant", BackendIdentity(xc5_guid=existing["guid"]), spec.name)
+        self.adopt("tenant", backend_ref(xc5_guid=existing["guid"]), spec.name)
         if spec.label and existing.get("description") != spec.label:
             existing = self.client.patch(api_path("account", existing["guid"]), {"description": spec.label})[0]
         return self._tenant_info(existing)
 
     def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
-        record = self._account(tenant.identity.xc5_guid, tenant.name)
+        record = self._account(tenant.identity.get("xc5_guid", ""), tenant.name)
         if record is None or record.get("parent"):
             return None
         return self._tenant_info(record)
 
     def delete_tenant(self, tenant: TenantRef) -> None:
-        record = self._account(tenant.identity.xc5_guid, tenant.name)
+        record = self._account(tenant.identity.get("xc5_guid", ""), tenant.name)
         if record is None or not self._ours_to_remove("tenant", record, tenant.identity, tenant.name):
             return
         descendants = self.client.get(api_path("account", record["guid"], "child"), {"horizontal": "true"})
@@ -153,48 +172,33 @@ class Xc5Driver(Driver):
         self.client.delete_if_present(api_path("account", record["guid"]))
 
     # entities: bookkeeping only (see the module docstring)
-    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendIdentity:
+    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendRef:
         self._tenant_record(tenant)
-        return BackendIdentity(xc5_name=spec.name)
+        return backend_ref(xc5_name=spec.name)
 
     def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None:
         return None
 
-    def available_numbers(self, tenant: TenantRef, entity: EntitySpec, limit: int = 20) -> list[str]:
-        environment = self._tenant_record(tenant)
-        rules = self.client.get(api_path("account", environment["guid"], "callrule"))
-        used = {rule["prefix_raw"] for rule in rules if is_extension_rule(rule)}
-        free: list[str] = []
-        for interval in entity.intervals:
-            width = len(interval.start)
-            for value in range(int(interval.start), int(interval.end or interval.start) + 1):
-                number = str(value).zfill(width)
-                if number not in used:
-                    free.append(number)
-                if len(free) >= limit:
-                    return free
-        return free
-
     # templates: applied to each user account
-    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendIdentity:
-        return BackendIdentity(xc5_name=spec.name)
+    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendRef:
+        return backend_ref(xc5_name=spec.name)
 
     def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None:
         return None
 
     # users
     def find_user(self, tenant: TenantRef, spec: UserSpec) -> UserState | None:
-        record = self._account(spec.identity.xc5_guid, self._account_name(tenant, spec), dump=True)
+        record = self._account(spec.identity.get("xc5_guid", ""), self._account_name(tenant, spec), dump=True)
         if record is None:
             return None
         environment = self._tenant_record(tenant)
         rules = self.client.get(api_path("account", environment["guid"], "callrule"))
         return user_state(record, rules, tenant.name)
 
-    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         environment = self._tenant_record(tenant)
         name = self._account_name(tenant, spec)
-        existing = self._account(spec.identity.xc5_guid, name, dump=True)
+        existing = self._account(spec.identity.get("xc5_guid", ""), name, dump=True)
         if existing is None:
             body = {"username": name, **account_fields(spec, None)}
             created = self.client.put(api_path("account", environment["guid"], "child"), body)[0]
@@ -202,10 +206,10 @@ class Xc5Driver(Driver):
         self._adopt_account(environment, existing, spec, tenant)
         return self._apply(environment, existing, spec, name)
 
-    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         environment = self._tenant_record(tenant)
         name = self._account_name(tenant, spec)
-        existing = self._account(spec.identity.xc5_guid, name, dump=True)
+        existing = self._account(spec.identity.get("xc5_guid", ""), name, dump=True)
         if existing is None:
             raise NotFoundError(f"XC5 account {name} not found")
         self._adopt_account(environment, existing, spec, tenant)
@@ -213,10 +217,10 @@ class Xc5Driver(Driver):
 
     def delete_user(self, tenant: TenantRef, spec: UserSpec) -> None:
         name = self._account_name(tenant, spec)
-        existing = self._account(spec.identity.xc5_guid, name)
+        existing = self._account(spec.identity.get("xc5_guid", ""), name)
         if existing is not None and not self._ours_to_remove("user", existing, spec.identity, tenant.name):
             return  # an account another row holds: not this user's to delete, nor its extension
-        environment = self._account(tenant.identity.xc5_guid, tenant.name)
+        environment = self._account(tenant.identity.get("xc5_guid", ""), tenant.name)
         names = {name.lower()} | ({existing["username"].lower()} if existing else set())
         if environment is not None:
             self._sync_extension(environment, names, name, "")
@@ -224,7 +228,7 @@ class Xc5Driver(Driver):
             self.client.delete_if_present(api_path("account", existing["guid"]))
 
     # external numbers
-    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity:
+    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendRef:
         account = self._user_record(tenant, user)
         self._adopt_account(self._tenant_record(tenant), account, user, tenant)
         digits = to_xc5_number(number)
@@ -232,10 +236,10 @@ class Xc5Driver(Driver):
         record = next((item for item in held if item["number"] == digits), None)
         if record is None:
             record = self.client.put(api_path("account", account["guid"], "number"), {"number": digits})[0]
-        return BackendIdentity(xc5_guid=record["guid"], xc5_name=digits)
+        return backend_ref(xc5_guid=record["guid"], xc5_name=digits)
 
     def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:
-        account = self._account(user.identity.xc5_guid, self._account_name(tenant, user))
+        account = self._account(user.identity.get("xc5_guid", ""), self._account_name(tenant, user))
         if account is None or not self._ours_to_remove("user", account, user.identity, tenant.name):
             return
         digits = to_xc5_number(number)
@@ -243,23 +247,6 @@ class Xc5Driver(Driver):
         for item in held:
             if item["number"] == digits:
                 self.client.delete_if_present(api_path("account", account["guid"], "number", item["guid"]))
-
-    def allocate_number(self, tenant: TenantRef, pattern: str = "") -> str:
-        environment = self._tenant_record(tenant)
-        like = to_xc5_number(pattern) if pattern else "%"
-        if "%" not in like and "_" not in like:
-            like += "%"  # a plain pattern is a prefix
-        path = api_path("account", environment["guid"], "numberallocate")
-        for _attempt in range(ALLOCATION_ATTEMPTS):
-            free = self.client.get(path, {"filter": like})
-            if not free:
-                raise NotFoundError(f"no free number matching {pattern or 'any'} in _unassigned.pool")
-            try:
-                taken = self.client.put(api_path("account", environment["guid"], "number", free[0]["guid"]))[0]
-            except AlreadyExistsError:
-                continue  # another allocation took it between the listing and the PUT
-            return from_xc5_number(taken["number"])
-        raise AlreadyExistsError("free numbers kept being taken by other allocations; try again")
 
     # read-back
     def fetch_state(self, tenant: TenantRef) -> TenantState:
@@ -288,11 +275,11 @@ class Xc5Driver(Driver):
         return None
 
     def _tenant_record(self, tenant: TenantRef, *, dump: bool = False) -> dict[str, Any]:
-        record = self._account(tenant.identity.xc5_guid, tenant.name, dump=dump)
+        record = self._account(tenant.identity.get("xc5_guid", ""), tenant.name, dump=dump)
         if record is None or record.get("parent"):
             raise NotFoundError(f"XC5 virtual environment {tenant.name} not found")
-        if record["guid"] != tenant.identity.xc5_guid:
-            self.adopt("tenant", BackendIdentity(xc5_guid=record["guid"]), tenant.name)  # found by its name
+        if record["guid"] != tenant.identity.get("xc5_guid", ""):
+            self.adopt("tenant", backend_ref(xc5_guid=record["guid"]), tenant.name)  # found by its name
         return record
 
     def _adopt_account(
@@ -300,19 +287,19 @@ class Xc5Driver(Driver):
     ) -> None:
         """An account is this user's when it holds the guid the portal learnt; found by its name, it
         is taken over only as a child of the tenant's environment that no other row holds."""
-        if spec.identity.xc5_guid and account["guid"] == spec.identity.xc5_guid:
+        if spec.identity.get("xc5_guid", "") and account["guid"] == spec.identity.get("xc5_guid", ""):
             return
         if (account.get("parent") or "").lower() != environment["username"].lower():
             raise ConflictError(f"account {account['username']} exists outside {environment['username']}")
-        self.adopt("user", BackendIdentity(xc5_guid=account["guid"]), tenant.name)
+        self.adopt("user", backend_ref(xc5_guid=account["guid"]), tenant.name)
 
-    def _ours_to_remove(self, kind: str, record: dict[str, Any], identity: BackendIdentity, tenant: str) -> bool:
-        if identity.xc5_guid and record["guid"] == identity.xc5_guid:
+    def _ours_to_remove(self, kind: str, record: dict[str, Any], identity: BackendRef, tenant: str) -> bool:
+        if identity.get("xc5_guid", "") and record["guid"] == identity.get("xc5_guid", ""):
             return True
-        return self.may_remove(kind, BackendIdentity(xc5_guid=record["guid"]), tenant)
+        return self.may_remove(kind, backend_ref(xc5_guid=record["guid"]), tenant)
 
     def _user_record(self, tenant: TenantRef, user: UserSpec) -> dict[str, Any]:
-        record = self._account(user.identity.xc5_guid, self._account_name(tenant, user))
+        record = self._account(user.identity.get("xc5_guid", ""), self._account_name(tenant, user))
         if record is None:
             raise NotFoundError(f"XC5 account {self._account_name(tenant, user)} not found")
         return record
@@ -329,15 +316,13 @@ class Xc5Driver(Driver):
     def _tenant_info(self, record: dict[str, Any]) -> TenantInfo:
         return TenantInfo(
             name=record["username"],
-            identity=BackendIdentity(xc5_guid=record["guid"], xc5_name=record["username"]),
+            identity=backend_ref(xc5_guid=record["guid"], xc5_name=record["username"]),
             label=record.get("description", ""),
             status="started" if record.get("enabled", True) else "stopped",
             server_name=f"XC5-XS {self.host}",
         )
 
-    def _apply(
-        self, environment: dict[str, Any], existing: dict[str, Any], spec: UserSpec, name: str
-    ) -> BackendIdentity:
+    def _apply(self, environment: dict[str, Any], existing: dict[str, Any], spec: UserSpec, name: str) -> BackendRef:
         wanted = account_fields(spec, existing)
         if existing["username"] != name:
             wanted["username"] = name
@@ -349,7 +334,7 @@ class Xc5Driver(Driver):
         # through finds the account renamed already, and its extension still under the old name.
         old_names = {
             existing["username"].lower(),
-            *([spec.identity.xc5_name.lower()] if spec.identity.xc5_name else []),
+            *([spec.identity.get("xc5_name", "").lower()] if spec.identity.get("xc5_name", "") else []),
         }
         return self._sync_user(environment, account, spec, name, existing, old_names)
 
@@ -361,7 +346,7 @@ class Xc5Driver(Driver):
         name: str,
         dumped: dict[str, Any],
         old_names: set[str] | None = None,
-    ) -> BackendIdentity:
+    ) -> BackendRef:
         """Makes the extension callrule, the forward-always route and the numbers match the spec."""
         self._sync_extension(environment, {name.lower(), *(old_names or set())}, name, spec.internal_number)
         self._sync_forward_always(account, dumped.get("routes", []), spec.forwarding.always)
@@ -370,7 +355,7 @@ class Xc5Driver(Driver):
             digits = to_xc5_number(number)
             if digits not in held:
                 self.client.put(api_path("account", account["guid"], "number"), {"number": digits})
-        return BackendIdentity(xc5_guid=account["guid"], xc5_name=account["username"])
+        return backend_ref(xc5_guid=account["guid"], xc5_name=account["username"])
 
     def _sync_extension(self, environment: dict[str, Any], names: set[str], name: str, internal: str) -> None:
         """Exactly one extension callrule for the account (none without an internal number)."""

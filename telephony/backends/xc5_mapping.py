@@ -8,7 +8,7 @@ import re
 import secrets
 from typing import Any
 
-from telephony.backends.base import BackendIdentity, ForwardingSpec, NumberState, UserSpec, UserState
+from telephony.backends.base import ForwardingSpec, NumberState, UserSpec, UserState, backend_ref
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", re.IGNORECASE)
 EXTENSION_ORDER = -2  # the seed's standard order for extension-dialling callrules
@@ -74,8 +74,10 @@ def account_fields(spec: UserSpec, existing: dict[str, Any] | None) -> dict[str,
     no_answer = spec.forwarding.no_answer or spec.forwarding.busy
     fields: dict[str, Any] = {
         "description": display,
-        "concurrent_limit": spec.template.xc5_concurrent_limit,
-        "cfna_duration": spec.forwarding.no_answer_timeout if no_answer else spec.template.xc5_cfna_duration,
+        "concurrent_limit": spec.template.settings.get("concurrent_limit", 2),
+        "cfna_duration": spec.forwarding.no_answer_timeout
+        if no_answer
+        else spec.template.settings.get("cfna_duration", 20),
         "cfna_dest": to_xc5_destination(no_answer) if no_answer else "",
         "cfna_active": bool(no_answer),
     }
@@ -109,7 +111,7 @@ def user_state(record: dict[str, Any], rules: list[dict[str, Any]], environment_
         first_name=first,
         last_name=last,
         internal_number=internal,
-        identity=BackendIdentity(xc5_guid=record["guid"], xc5_name=name),
+        identity=backend_ref(xc5_guid=record["guid"], xc5_name=name),
         voicemail_enabled=bool(record.get("mailbox")),
         forwarding=forwarding,
         external_numbers=[from_xc5_number(item["number"]) for item in record.get("numbers", [])],
@@ -119,7 +121,7 @@ def user_state(record: dict[str, Any], rules: list[dict[str, Any]], environment_
 def number_state(item: dict[str, Any], assigned: str) -> NumberState:
     return NumberState(
         number=from_xc5_number(item["number"]),
-        identity=BackendIdentity(xc5_guid=item["guid"], xc5_name=item["number"]),
+        identity=backend_ref(xc5_guid=item["guid"], xc5_name=item["number"]),
         assigned_username=assigned,
         is_pilot=bool(item.get("is-pilot")),
     )

@@ -3,8 +3,8 @@
 How portal concepts map onto XCU (which has no tenants of its own):
 
 - server   = a XiVO (`GET /xivo`): identity `xcu_id`, `uuid`, `remainingSlots`.
-- tenant   = the portal's tenancy on one XiVO. `TenantRef.server_identity.xcu_id` (or the tenant's
-  own `identity.xcu_id`, or the server name/host) says which XiVO. Creating or deleting a tenant
+- tenant   = the portal's tenancy on one XiVO. `TenantRef.server_identity.get("xcu_id")` (or the tenant's
+  own `identity.get("xcu_id")`, or the server name/host) says which XiVO. Creating or deleting a tenant
   is bookkeeping: create checks that the XiVO exists, delete does nothing (the tenant's entities,
   templates and users are deleted by their own jobs). Start/stop are unsupported. One portal
   tenant per XiVO is assumed: `fetch_state` reads back everything on that XiVO.
@@ -30,7 +30,8 @@ from __future__ import annotations
 from telephony.backends.base import (
     KIND_XCU,
     UNIQUE_PER_SERVER,
-    BackendIdentity,
+    BackendRef,
+    Capabilities,
     Connection,
     Driver,
     EntitySpec,
@@ -45,14 +46,13 @@ from telephony.backends.base import (
     TenantState,
     UserSpec,
     UserState,
-    register,
+    backend_ref,
 )
 from telephony.backends.errors import (
     AlreadyExistsError,
     ConflictError,
     NotFoundError,
     RejectedError,
-    UnsupportedOperation,
 )
 from telephony.backends.http import ExchangeLog
 from telephony.backends.xcu_mapping import (
@@ -68,33 +68,40 @@ from telephony.backends.xcu_mapping import (
 from telephony.backends.xcu_session import XcuClient, entity_path
 
 
-@register
 class XcuDriver(Driver):
     """Talks to one XCU over its cookie-session REST API (see the module docstring for the mapping)."""
 
     kind = KIND_XCU
-    # A XiVO keeps internal numbers and entity names unique across everything on it.
-    uniqueness_scope = UNIQUE_PER_SERVER
-    # XCU keeps line templates, named uniquely across the whole XCU
-    keeps_templates = True
-    # An XCU user is a name, numbers, e-mail and a line template: voicemail is the template's.
-    line_features = LineFeatures(
-        display_name=False,
-        forward_always=False,
-        forward_busy=False,
-        forward_no_answer=False,
-        voicemail=False,
-        voicemail_pin=False,
-        external_numbers=1,
+    capabilities = Capabilities(
+        label="XiVO XCU",
+        # A XiVO keeps internal numbers and entity names unique across everything on it.
+        number_scope=UNIQUE_PER_SERVER,
+        # XCU keeps line templates, named uniquely across the whole XCU
+        keeps_templates=True,
+        reports_free_slots=True,  # remainingSlots of each XiVO
+        # An XCU user is a name, numbers, e-mail and a line template: voicemail is the template's.
+        line_features=LineFeatures(
+            display_name=False,
+            forward_always=False,
+            forward_busy=False,
+            forward_no_answer=False,
+            voicemail=False,
+            voicemail_pin=False,
+            external_numbers=1,
+        ),
     )
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         super().__init__(connection, log=log)
         self.client = XcuClient(connection, self.log)
 
-    def claim_key(self, kind: str, identity: BackendIdentity, tenant: str = "") -> str:
+    def claim_key(self, kind: str, identity: BackendRef, tenant: str = "") -> str:
         # ids are unique on an XCU; a tenant is only the portal's share of a XiVO, no object of its own
-        return str(identity.xcu_id) if kind in ("entity", "template", "user") and identity.xcu_id is not None else ""
+        return (
+            str(identity.get("xcu_id"))
+            if kind in ("server", "entity", "template", "user") and identity.get("xcu_id") is not None
+            else ""
+        )
 
     # ------------------------------------------------------------------ health and inventory
     def health(self) -> HealthInfo:
@@ -109,9 +116,8 @@ class XcuDriver(Driver):
             ServerInfo(
                 name=x["name"],
                 host=x["host"],
-                identity=BackendIdentity(xcu_id=x["id"]),
+                identity=backend_ref(xcu_id=x["id"], xcu_uuid=x.get("uuid", "")),
                 remaining_slots=x.get("remainingSlots"),
-                uuid=x.get("uuid", ""),
             )
             for x in self.client.items("xivo")
         ]
@@ -123,7 +129,7 @@ class XcuDriver(Driver):
     def create_tenant(self, spec: TenantSpec) -> TenantInfo:
         xivo = self._find_xivo(spec.server_identity, spec.server_name, spec.server_host)
         if xivo is None:
-            wanted = spec.server_name or spec.server_host or spec.server_identity.xcu_id
+            wanted = spec.server_name or spec.server_host or spec.server_identity.get("xcu_id")
             raise NotFoundError(f"tenant {spec.name}: XiVO {wanted} is not on this XCU")
         return self._tenant_info(spec.name, xivo, label=spec.label, licences=spec.licences)
 
@@ -135,7 +141,7 @@ class XcuDriver(Driver):
         """Nothing to delete on XCU: a tenant is only the portal's claim on a XiVO."""
 
     # ------------------------------------------------------------------ entities
-    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendIdentity:
+    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendRef:
         xivo = self._xivo(tenant)
         payload = {
             "name": spec.name,
@@ -159,19 +165,15 @@ class XcuDriver(Driver):
         if existing is not None:
             self.client.delete_if_present(entity_path(existing["combinedId"]))
 
-    def available_numbers(self, tenant: TenantRef, entity: EntitySpec, limit: int = 20) -> list[str]:
-        found = self._require_entity(self._xivo(tenant), entity, tenant)
-        return self.client.items(entity_path(found["combinedId"], "/available_numbers"))[:limit]
-
     # ------------------------------------------------------------------ templates
-    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendIdentity:
+    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendRef:
         xivo = self._xivo(tenant)
         existing = self._find_template(spec, tenant)
         payload = template_payload(spec)
         if existing is None:
             payload.update(xivos=[xivo["id"]], entities=[])
             try:
-                return BackendIdentity(xcu_id=self.client.call("POST", "templates", payload)["id"])
+                return backend_ref(xcu_id=self.client.call("POST", "templates", payload)["id"])
             except AlreadyExistsError:
                 existing = self._find_template(spec, tenant)
                 if existing is None:
@@ -179,7 +181,7 @@ class XcuDriver(Driver):
         # shared by name with other XiVOs or entities: keep them, add ours
         payload.update(xivos=sorted({*existing.get("xivos", []), xivo["id"]}), entities=existing.get("entities", []))
         answer = self.client.call("PUT", f"templates/{existing['id']}", payload)
-        return BackendIdentity(xcu_id=answer["id"])
+        return backend_ref(xcu_id=answer["id"])
 
     def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None:
         xivo = self._xivo(tenant)
@@ -200,7 +202,7 @@ class XcuDriver(Driver):
         found = self._find_user(self._xivo(tenant), spec, tenant, adopting=False)
         return user_state(found) if found else None
 
-    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         """Create, or adopt the user of the entity that already holds the number.
 
         XCU keeps internal numbers unique on a XiVO and answers a second create with 409, so the
@@ -210,24 +212,24 @@ class XcuDriver(Driver):
         claims, is a conflict: nothing is written."""
         xivo = self._xivo(tenant)
         payload = self._user_payload(xivo, spec, tenant)  # resolves the entity and template once
-        if spec.identity.xcu_id is None:
+        if spec.identity.get("xcu_id") is None:
             try:
-                return BackendIdentity(xcu_id=self.client.call("POST", "users", payload)["id"])
+                return backend_ref(xcu_id=self.client.call("POST", "users", payload)["id"])
             except AlreadyExistsError:
                 pass  # the number is taken: adopt its user below, if it is provably this one
         existing = self._find_user(xivo, spec, tenant, entity_cid=payload["entityCId"])
         if existing is None:
             try:
-                return BackendIdentity(xcu_id=self.client.call("POST", "users", payload)["id"])
+                return backend_ref(xcu_id=self.client.call("POST", "users", payload)["id"])
             except AlreadyExistsError:
                 raise ConflictError(
                     f"internal number {spec.internal_number} is held on XiVO {xivo['name']} by a user outside "
                     f"entity {spec.entity.name}; nothing was changed"
                 ) from None
         kept = self._keeping(payload, spec, existing)
-        return BackendIdentity(xcu_id=self.client.call("PUT", f"users/{existing['id']}", kept)["id"])
+        return backend_ref(xcu_id=self.client.call("PUT", f"users/{existing['id']}", kept)["id"])
 
-    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         xivo = self._xivo(tenant)
         existing = self._find_user(xivo, spec, tenant)
         if existing is None:
@@ -240,12 +242,12 @@ class XcuDriver(Driver):
             self.client.delete_if_present(f"users/{existing['id']}")
 
     # ------------------------------------------------------------------ external numbers
-    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity:
+    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendRef:
         xivo = self._xivo(tenant)
         found = self._require_user(xivo, user, tenant)
         current = found.get("externalNumber")
         if current == number:
-            return BackendIdentity(xcu_id=found["id"])
+            return backend_ref(xcu_id=found["id"])
         if current:
             raise RejectedError(
                 f"XCU keeps one external number per user: user {found['internalNumber']} already has {current}"
@@ -257,12 +259,6 @@ class XcuDriver(Driver):
         found = self._find_user(xivo, user, tenant, adopting=False)
         if found is not None and found.get("externalNumber") == number:
             self._set_external_number(xivo, found, user, None, tenant)
-
-    def allocate_number(self, tenant: TenantRef, pattern: str = "") -> str:
-        raise UnsupportedOperation(
-            "XCU has no pool of external numbers to allocate from; allocate the DDI in the portal "
-            "(available_numbers lists free internal numbers of an entity)"
-        )
 
     # ------------------------------------------------------------------ read-back
     def fetch_state(self, tenant: TenantRef) -> TenantState:
@@ -283,7 +279,7 @@ class XcuDriver(Driver):
                     state.numbers.append(
                         NumberState(
                             number=raw["externalNumber"],
-                            identity=BackendIdentity(xcu_id=raw["id"]),
+                            identity=backend_ref(xcu_id=raw["id"]),
                             assigned_username=raw.get("ctiLogin") or "",
                         )
                     )
@@ -293,9 +289,9 @@ class XcuDriver(Driver):
         self.client.close()
 
     # ------------------------------------------------------------------ look-ups
-    def _find_xivo(self, identity: BackendIdentity, name: str = "", host: str = "") -> Record | None:
-        if identity.xcu_id is not None:
-            return self.client.get_or_none(f"xivo/{identity.xcu_id}")
+    def _find_xivo(self, identity: BackendRef, name: str = "", host: str = "") -> Record | None:
+        if identity.get("xcu_id") is not None:
+            return self.client.get_or_none(f"xivo/{identity.get('xcu_id')}")
         if not name and not host:
             return None
         return next(
@@ -303,7 +299,7 @@ class XcuDriver(Driver):
         )
 
     def _find_xivo_for(self, tenant: TenantRef) -> Record | None:
-        if tenant.server_identity.xcu_id is None and tenant.identity.xcu_id is not None:
+        if tenant.server_identity.get("xcu_id") is None and tenant.identity.get("xcu_id") is not None:
             return self._find_xivo(tenant.identity)
         return self._find_xivo(tenant.server_identity, tenant.server_name, tenant.server_host)
 
@@ -316,7 +312,7 @@ class XcuDriver(Driver):
     def _entities_on(self, xivo: Record) -> list[Record]:
         return [e for e in self.client.items("entities") if e["xivo"]["id"] == xivo["id"]]
 
-    def _owned(self, kind: str, found: Record | None, identity: BackendIdentity, tenant: TenantRef, adopting: bool):
+    def _owned(self, kind: str, found: Record | None, identity: BackendRef, tenant: TenantRef, adopting: bool):
         """An object found by its natural key: taken for the row (or ConflictError) when adopting;
         otherwise returned only if no other row holds it."""
         if found is None:
@@ -329,12 +325,12 @@ class XcuDriver(Driver):
     def _find_entity(
         self, xivo: Record, spec: EntitySpec, tenant: TenantRef, *, adopting: bool = True
     ) -> Record | None:
-        if spec.identity.xcu_combined_id:
-            found = self.client.get_or_none(entity_path(spec.identity.xcu_combined_id))
+        if spec.identity.get("xcu_combined_id", ""):
+            found = self.client.get_or_none(entity_path(spec.identity.get("xcu_combined_id", "")))
             if found is not None and found["xivo"]["id"] == xivo["id"]:
                 return found  # by identity first: the portal may be renaming it
         found = next((e for e in self._entities_on(xivo) if e["name"] == spec.name), None)
-        return self._owned("entity", found, entity_identity(found) if found else BackendIdentity(), tenant, adopting)
+        return self._owned("entity", found, entity_identity(found) if found else backend_ref(), tenant, adopting)
 
     def _require_entity(self, xivo: Record, spec: EntitySpec, tenant: TenantRef) -> Record:
         found = self._find_entity(xivo, spec, tenant)
@@ -343,19 +339,19 @@ class XcuDriver(Driver):
         return found
 
     def _find_template(self, spec: TemplateSpec, tenant: TenantRef, *, adopting: bool = True) -> Record | None:
-        if spec.identity.xcu_id is not None:
-            found = self.client.get_or_none(f"templates/{spec.identity.xcu_id}")
+        if spec.identity.get("xcu_id") is not None:
+            found = self.client.get_or_none(f"templates/{spec.identity.get('xcu_id')}")
             if found is not None:
                 return found
         found = next((t for t in self.client.items("templates") if t["name"] == spec.name), None)
-        identity = BackendIdentity(xcu_id=found["id"]) if found else BackendIdentity()
+        identity = backend_ref(xcu_id=found["id"]) if found else backend_ref()
         return self._owned("template", found, identity, tenant, adopting)
 
     def _find_user(
         self, xivo: Record, spec: UserSpec, tenant: TenantRef, *, adopting: bool = True, entity_cid: str = ""
     ) -> Record | None:
-        if spec.identity.xcu_id is not None:
-            found = self.client.get_or_none(f"users/{spec.identity.xcu_id}")
+        if spec.identity.get("xcu_id") is not None:
+            found = self.client.get_or_none(f"users/{spec.identity.get('xcu_id')}")
             if found is not None and found["entity"]["xivo"]["id"] == xivo["id"]:
                 return found
         # by its number, inside the user's own entity only: a user of another entity is not ours
@@ -371,7 +367,7 @@ class XcuDriver(Driver):
             # its CTI login (the portal username) still says whose it is.
             login = spec.username.lower()
             found = next((user for user in users if (user.get("ctiLogin") or "").lower() == login), None)
-        identity = BackendIdentity(xcu_id=found["id"]) if found else BackendIdentity()
+        identity = backend_ref(xcu_id=found["id"]) if found else backend_ref()
         return self._owned("user", found, identity, tenant, adopting)
 
     def _require_user(self, xivo: Record, spec: UserSpec, tenant: TenantRef) -> Record:
@@ -402,10 +398,10 @@ class XcuDriver(Driver):
             "externalNumber": spec.external_numbers[0] if spec.external_numbers else current.get("externalNumber"),
         }
 
-    def _update_found_user(self, xivo: Record, existing: Record, spec: UserSpec, tenant: TenantRef) -> BackendIdentity:
+    def _update_found_user(self, xivo: Record, existing: Record, spec: UserSpec, tenant: TenantRef) -> BackendRef:
         # always sent, even when nothing visible differs: the template is not in XCU's answer
         payload = self._user_payload(xivo, spec, tenant, existing)
-        return BackendIdentity(xcu_id=self.client.call("PUT", f"users/{existing['id']}", payload)["id"])
+        return backend_ref(xcu_id=self.client.call("PUT", f"users/{existing['id']}", payload)["id"])
 
     @staticmethod
     def _keeping(payload: Record, spec: UserSpec, existing: Record) -> Record:
@@ -419,7 +415,7 @@ class XcuDriver(Driver):
 
     def _set_external_number(
         self, xivo: Record, found: Record, spec: UserSpec, number: str | None, tenant: TenantRef
-    ) -> BackendIdentity:
+    ) -> BackendRef:
         # only the number changes: everything else is sent back as XCU holds it
         payload = {
             "entityCId": found["entity"]["combinedId"],
@@ -431,12 +427,12 @@ class XcuDriver(Driver):
             "ctiLogin": found.get("ctiLogin"),
             "externalNumber": number,
         }
-        return BackendIdentity(xcu_id=self.client.call("PUT", f"users/{found['id']}", payload)["id"])
+        return backend_ref(xcu_id=self.client.call("PUT", f"users/{found['id']}", payload)["id"])
 
     def _tenant_info(self, name: str, xivo: Record, *, label: str = "", licences: int | None = None) -> TenantInfo:
         return TenantInfo(
             name=name,
-            identity=BackendIdentity(xcu_id=xivo["id"]),
+            identity=backend_ref(xcu_id=xivo["id"]),
             label=label,
             licences=licences,
             status="started",  # a XiVO under XCU is always in service

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telephony.backends.base import BackendIdentity, EntitySpec, IntervalSpec, TemplateSpec, UserState
+from telephony.backends.base import BackendRef, EntitySpec, IntervalSpec, TemplateSpec, UserState, backend_ref
 
 Record = dict[str, Any]
 PRESENTED_NUMBER_DEFAULT = "inbNo"
@@ -16,8 +16,8 @@ TEMPLATE_WRITABLE = (
 )  # fmt: skip
 
 
-def entity_identity(entity: Record) -> BackendIdentity:
-    return BackendIdentity(xcu_id=entity["id"], xcu_combined_id=entity["combinedId"])
+def entity_identity(entity: Record) -> BackendRef:
+    return backend_ref(xcu_id=entity["id"], xcu_combined_id=entity["combinedId"])
 
 
 def entity_spec(entity: Record) -> EntitySpec:
@@ -64,7 +64,7 @@ def template_spec(template: Record) -> TemplateSpec:
         voicemail_number_mode=template.get("voiceMailNumberMode") or "short_number",
         voicemail_custom_number=template.get("voiceMailCustomNumber") or "",
         voicemail_send_email=bool(template.get("voiceMailSendEmail")),
-        identity=BackendIdentity(xcu_id=template["id"]),
+        identity=backend_ref(xcu_id=template["id"]),
     )
 
 
@@ -75,7 +75,7 @@ def user_state(user: Record) -> UserState:
         first_name=user.get("firstName") or "",
         last_name=user.get("lastName") or "",
         internal_number=user["internalNumber"],
-        identity=BackendIdentity(xcu_id=user["id"]),
+        identity=backend_ref(xcu_id=user["id"]),
         email=user.get("mail") or "",
         entity_name=user["entity"]["name"],
         external_numbers=[external] if external else [],

@@ -26,25 +26,31 @@ from typing import Any
 
 from telephony.backends.base import (
     KIND_XELION_SERVER,
-    BackendIdentity,
+    BackendRef,
+    Capabilities,
     Connection,
     HealthInfo,
     ServerInfo,
     TenantInfo,
     TenantRef,
     TenantSpec,
-    register,
+    backend_ref,
 )
 from telephony.backends.errors import AuthenticationError, NotFoundError, RejectedError, TransientError
 from telephony.backends.http import ExchangeLog
-from telephony.backends.xelion_common import XelionDriverBase, root_url
+from telephony.backends.xelion_common import (
+    XELION_LINE,
+    XELION_TEMPLATE,
+    XELION_TENANTS_PER_SERVER,
+    XelionDriverBase,
+    root_url,
+)
 from telephony.backends.xelion_pm import XelionParkManagerDriver
 from telephony.backends.xelion_session import XelionSession, error_from, expect_json_object
 
 __all__ = ["XelionParkManagerDriver", "XelionServerDriver"]
 
 MASTER = "master"
-TENANTS_PER_SERVER = 100
 TENANT_FIELDS = ("name", "databaseId", "status", "label", "licenses")
 ALREADY_STARTED = 10062
 NO_MULTI_TENANT = 10060
@@ -52,11 +58,20 @@ ALREADY_LOGGED_IN = 10005
 MAX_USER_SPACE = 200
 
 
-@register
 class XelionServerDriver(XelionDriverBase):
     """A Xelion server reached directly with its master (platform) credentials."""
 
     kind = KIND_XELION_SERVER
+    capabilities = Capabilities(
+        pbx_name="Xelion",
+        label="Xelion server",
+        starts_tenants=True,
+        tenants_per_server=XELION_TENANTS_PER_SERVER,
+        line_features=XELION_LINE,
+        **XELION_TEMPLATE,
+        connection_fields=frozenset({"app_key", "user_space"}),
+        required_connection_fields=frozenset({"user_space"}),
+    )
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         super().__init__(connection, log=log)
@@ -116,14 +131,14 @@ class XelionServerDriver(XelionDriverBase):
 
     def list_servers(self) -> list[ServerInfo]:
         host = self.host_of(self.root)
-        capacity = TENANTS_PER_SERVER if self._multi_tenant() else 1
-        return [ServerInfo(name=host, host=host, identity=BackendIdentity(), capacity_tenants=capacity)]
+        capacity = XELION_TENANTS_PER_SERVER if self._multi_tenant() else 1
+        return [ServerInfo(name=host, host=host, identity=backend_ref(), capacity_tenants=capacity)]
 
     def _info(self, obj: dict[str, Any]) -> TenantInfo:
         licences = obj.get("licenses")
         return TenantInfo(
             name=obj["name"],
-            identity=BackendIdentity(xelion_database_id=int(obj["databaseId"])),
+            identity=backend_ref(xelion_database_id=int(obj["databaseId"])),
             label=obj.get("label", ""),
             licences=licences if isinstance(licences, int) else None,
             status=str(obj.get("status", "")).lower(),
@@ -132,7 +147,7 @@ class XelionServerDriver(XelionDriverBase):
 
     def list_tenants(self) -> list[TenantInfo]:
         if not self._multi_tenant():
-            return [TenantInfo(name=MASTER, identity=BackendIdentity(xelion_database_id=0), status="started")]
+            return [TenantInfo(name=MASTER, identity=backend_ref(xelion_database_id=0), status="started")]
         tenants = self._master().iterate("tenants", include=TENANT_FIELDS)
         return [self._info(obj) for obj in tenants if obj.get("name") != MASTER]
 
@@ -153,7 +168,7 @@ class XelionServerDriver(XelionDriverBase):
         )
 
     def _locate(self, tenant: TenantRef) -> dict[str, Any] | None:
-        return self._find(tenant.name, tenant.identity.xelion_database_id)
+        return self._find(tenant.name, tenant.identity.get("xelion_database_id"))
 
     def _set_started(self, obj: dict[str, Any], started: bool) -> dict[str, Any]:
         if (obj.get("status") == "STARTED") == started:
@@ -171,8 +186,8 @@ class XelionServerDriver(XelionDriverBase):
         answered = body.get("object") if isinstance(body, dict) else None
         return answered if isinstance(answered, dict) else (self._find(obj["name"], obj["databaseId"]) or obj)
 
-    def tenant_key(self, identity: BackendIdentity) -> str:
-        return f"db:{identity.xelion_database_id}" if identity.xelion_database_id is not None else ""
+    def tenant_key(self, identity: BackendRef) -> str:
+        return f"db:{identity.get('xelion_database_id')}" if identity.get("xelion_database_id") is not None else ""
 
     def create_tenant(self, spec: TenantSpec) -> TenantInfo:
         obj = self._find(spec.name)
@@ -193,5 +208,5 @@ class XelionServerDriver(XelionDriverBase):
 
     def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
         if tenant.name == MASTER:
-            return TenantInfo(name=MASTER, identity=BackendIdentity(xelion_database_id=0), status="started")
+            return TenantInfo(name=MASTER, identity=backend_ref(xelion_database_id=0), status="started")
         return super().get_tenant(tenant)

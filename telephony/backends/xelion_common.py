@@ -7,7 +7,15 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from telephony.backends.base import BackendIdentity, Connection, Driver, LineFeatures, TenantInfo, TenantRef
+from telephony.backends.base import (
+    BackendRef,
+    Connection,
+    Driver,
+    LineFeatures,
+    TemplateSetting,
+    TenantInfo,
+    TenantRef,
+)
 from telephony.backends.errors import NotFoundError
 from telephony.backends.http import ExchangeLog, HttpClient
 from telephony.backends.xelion_content import XelionTenantContent
@@ -23,11 +31,24 @@ def root_url(base_url: str) -> str:
     return API_SUFFIX.sub("", url) or url
 
 
+# A Xelion phoneline has no busy redirection; the voicemail PIN is not in the API.
+XELION_LINE = LineFeatures(forward_busy=False, voicemail_pin=False)
+# What a Xelion user takes from its line template beyond the common fields.
+XELION_TEMPLATE = {
+    "template_settings": (
+        TemplateSetting("role", "Xelion role", "user", choices=(("user", "user"), ("admin", "admin"))),
+        TemplateSetting("user_licence", "Xelion user licence", True),
+    ),
+    "settings_group": "xelion",
+    "settings_label": "Xelion",
+}
+# A multi-tenant Xelion server holds about a hundred tenants.
+XELION_TENANTS_PER_SERVER = 100
+
+
 class XelionDriverBase(XelionTenantContent, Driver):
     """Sessions and clients of a Xelion driver; subclasses say how a tenant's session logs in."""
 
-    # A Xelion phoneline has no busy redirection; the voicemail PIN is not in the API.
-    line_features = LineFeatures(forward_busy=False, voicemail_pin=False)
     renew_margin_seconds = 60.0  # renew a token this long before its validUntil
     page_size: int | None = None  # None: the server's default page (15)
 
@@ -53,15 +74,17 @@ class XelionDriverBase(XelionTenantContent, Driver):
     def host_of(self, root: str) -> str:
         return urlsplit(root).netloc
 
-    def claim_key(self, kind: str, identity: BackendIdentity, tenant: str = "") -> str:
+    def claim_key(self, kind: str, identity: BackendRef, tenant: str = "") -> str:
         # oids are unique inside one tenant's database; a tenant is known by the platform's id for it
+        if kind == "server":
+            return identity.get("xelion_oid", "")  # the Park Manager's id of the server
         if kind == "tenant":
             return self.tenant_key(identity)
-        if kind in ("entity", "user") and identity.xelion_oid:
-            return f"{tenant}/{identity.xelion_oid}"
+        if kind in ("entity", "user") and identity.get("xelion_oid", ""):
+            return f"{tenant}/{identity.get('xelion_oid', '')}"
         return ""
 
-    def tenant_key(self, identity: BackendIdentity) -> str:
+    def tenant_key(self, identity: BackendRef) -> str:
         raise NotImplementedError
 
     def _session(self, tenant: TenantRef) -> XelionSession:

@@ -5,8 +5,8 @@
   plan per department, so an entity's intervals and presented number stay in the portal;
   `available_numbers` computes free internal numbers from the intervals and the addresses already
   on the tenant's phonelines.
-- template -> nothing is stored: its Xelion values (`xelion_role` -> `xccRole`,
-  `xelion_user_license` -> `userLicense`, voicemail -> `userPhoneLine.voicemailActive`) are
+- template -> nothing is stored: its Xelion values (setting `role` -> `xccRole`,
+  `user_licence` -> `userLicense`, voicemail -> `userPhoneLine.voicemailActive`) are
   applied to each user that uses it (see `xelion_users`).
 - `fetch_state` reads everything back through the paged lists (departments, users with their
   primary lines, persons, trunk numbers) and answers in portal terms.
@@ -17,13 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 from telephony.backends.base import (
-    BackendIdentity,
+    BackendRef,
     EntitySpec,
     NumberState,
     TemplateSpec,
     TenantInfo,
     TenantRef,
     TenantState,
+    backend_ref,
 )
 from telephony.backends.errors import TransientError
 from telephony.backends.xelion_session import XelionSession
@@ -42,20 +43,20 @@ class XelionTenantContent(XelionUserOperations):
     ) -> dict[str, Any] | None:
         """The entity's usergroup: by the oid the portal learnt, else by its name, taken over only
         when no other row holds it (ConflictError when adopting; None for a delete)."""
-        if spec.identity.xelion_oid:
-            group = session.get_object(f"usergroups/{spec.identity.xelion_oid}")
+        if spec.identity.get("xelion_oid", ""):
+            group = session.get_object(f"usergroups/{spec.identity.get('xelion_oid', '')}")
             if group is not None:
                 return group
         for group in session.iterate("usergroups", where=("commonName", spec.name.strip()), include=("description",)):
             if group.get("commonName", "").lower() == spec.name.strip().lower():
-                identity = BackendIdentity(xelion_oid=group["oid"])
+                identity = backend_ref(xelion_oid=group["oid"])
                 if adopting:
                     self.adopt("entity", identity, tenant.name)
                     return group
                 return group if self.may_remove("entity", identity, tenant.name) else None
         return None
 
-    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendIdentity:
+    def upsert_entity(self, tenant: TenantRef, spec: EntitySpec) -> BackendRef:
         session = self._session(tenant)
         description = spec.display_name.strip() or spec.name.strip()
         group = self._find_group(session, spec, tenant)
@@ -74,7 +75,7 @@ class XelionTenantContent(XelionUserOperations):
             if group.get(k) != v
         ]
         session.patch(f"usergroups/{group['oid']}", ops)
-        return BackendIdentity(xelion_oid=group["oid"])
+        return backend_ref(xelion_oid=group["oid"])
 
     def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None:
         session = self._session(tenant)
@@ -82,27 +83,9 @@ class XelionTenantContent(XelionUserOperations):
         if group is not None:
             session.delete(f"usergroups/{group['oid']}")
 
-    def available_numbers(self, tenant: TenantRef, entity: EntitySpec, limit: int = 20) -> list[str]:
-        session = self._session(tenant)
-        used = {
-            ext.get("address")
-            for line in session.iterate("phonelines", include=("extensions",))
-            for ext in line.get("extensions") or []
-        }
-        free: list[str] = []
-        for interval in entity.intervals:
-            width, first = len(interval.start), int(interval.start)
-            for value in range(first, int(interval.end or interval.start) + 1):
-                number = str(value).zfill(width)
-                if number not in used:
-                    free.append(number)
-                    if len(free) >= limit:
-                        return free
-        return free
-
     # templates live in the portal only
-    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendIdentity:
-        return BackendIdentity()
+    def upsert_template(self, tenant: TenantRef, spec: TemplateSpec) -> BackendRef:
+        return backend_ref()
 
     def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None:
         return None
@@ -137,7 +120,7 @@ class XelionTenantContent(XelionUserOperations):
                     numbers.append(
                         NumberState(
                             number=address,
-                            identity=BackendIdentity(xelion_oid=relation.get("oid", "")),
+                            identity=backend_ref(xelion_oid=relation.get("oid", "")),
                             assigned_username=owner.get(address, ""),
                             is_pilot=bool(relation.get("useAsCallerId")),
                         )
@@ -146,7 +129,7 @@ class XelionTenantContent(XelionUserOperations):
             EntitySpec(
                 name=group["commonName"],
                 display_name=group.get("description", ""),
-                identity=BackendIdentity(xelion_oid=group["oid"]),
+                identity=backend_ref(xelion_oid=group["oid"]),
             )
             for group in groups
         ]

@@ -4,7 +4,7 @@
   never logged) and `acting_organization`, when set, goes out as `X-As-Organization`. A refused key
   (401) or an organisation the key may not act as (403) is an AuthenticationError: the credentials
   do not reach that organisation, and retrying cannot help.
-- Servers: `GET /api/v2/servers`; a server's `id` is its identity (`BackendIdentity.xelion_oid`),
+- Servers: `GET /api/v2/servers`; a server's `id` is its identity (`BackendRef.get("xelion_oid", "")`),
   its capacity `maxTenants` (100 when not given).
 - Tenants: `GET /api/v2/tenants[?name=]`, `GET /api/v2/tenants/{id}`; the tenant's Xelion name is
   `subDatabaseName`; identity `xelion_tenant_id` (the Park Manager id) and `xelion_database_id`.
@@ -26,14 +26,15 @@ from typing import Any
 
 from telephony.backends.base import (
     KIND_XELION_PARK_MANAGER,
-    BackendIdentity,
+    BackendRef,
+    Capabilities,
     Connection,
     HealthInfo,
     ServerInfo,
     TenantInfo,
     TenantRef,
     TenantSpec,
-    register,
+    backend_ref,
 )
 from telephony.backends.errors import (
     AlreadyExistsError,
@@ -43,17 +44,31 @@ from telephony.backends.errors import (
     TransientError,
 )
 from telephony.backends.http import ExchangeLog, HttpClient
-from telephony.backends.xelion_common import XelionDriverBase, root_url
+from telephony.backends.xelion_common import (
+    XELION_LINE,
+    XELION_TEMPLATE,
+    XELION_TENANTS_PER_SERVER,
+    XelionDriverBase,
+    root_url,
+)
 from telephony.backends.xelion_session import XelionSession, error_from
 
-TENANTS_PER_SERVER = 100
 
-
-@register
 class XelionParkManagerDriver(XelionDriverBase):
     """A Xelion Park Manager: servers, tenants and, through tenant logins, each tenant's API."""
 
     kind = KIND_XELION_PARK_MANAGER
+    capabilities = Capabilities(
+        pbx_name="Xelion",
+        label="Xelion Park Manager",
+        starts_tenants=True,
+        lists_tenants=True,
+        tenants_per_server=XELION_TENANTS_PER_SERVER,
+        line_features=XELION_LINE,
+        **XELION_TEMPLATE,
+        needs_username=False,  # the X-Auth-Key alone
+        connection_fields=frozenset({"acting_organization"}),
+    )
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         super().__init__(connection, log=log)
@@ -108,8 +123,8 @@ class XelionParkManagerDriver(XelionDriverBase):
             ServerInfo(
                 name=str(server.get("name", "")),
                 host=str(server.get("fqdn", "")),
-                identity=BackendIdentity(xelion_oid=str(server["id"])),
-                capacity_tenants=int(server.get("maxTenants") or TENANTS_PER_SERVER),
+                identity=backend_ref(xelion_oid=str(server["id"])),
+                capacity_tenants=int(server.get("maxTenants") or XELION_TENANTS_PER_SERVER),
             )
             for server in self._server_map(refresh=True).values()
         ]
@@ -120,7 +135,7 @@ class XelionParkManagerDriver(XelionDriverBase):
         server = self._server_map().get(int(tenant.get("server") or 0)) or {}
         return TenantInfo(
             name=tenant.get("subDatabaseName", ""),
-            identity=BackendIdentity(xelion_tenant_id=str(tenant["id"]), xelion_database_id=tenant.get("databaseId")),
+            identity=backend_ref(xelion_tenant_id=str(tenant["id"]), xelion_database_id=tenant.get("databaseId")),
             label=tenant.get("label", ""),
             licences=int(licences[0]) if licences and isinstance(licences[0], int) else None,
             status=str(tenant.get("status", "")).lower(),
@@ -143,7 +158,7 @@ class XelionParkManagerDriver(XelionDriverBase):
         return next((t for t in listed or [] if t.get("subDatabaseName") == name), None)
 
     def _locate(self, tenant: TenantRef) -> dict[str, Any] | None:
-        return self._find(tenant.name, tenant.identity.xelion_tenant_id)
+        return self._find(tenant.name, tenant.identity.get("xelion_tenant_id", ""))
 
     def _set_started(self, tenant: dict[str, Any], started: bool) -> dict[str, Any]:
         if (tenant.get("status") == "STARTED") == started:
@@ -160,8 +175,8 @@ class XelionParkManagerDriver(XelionDriverBase):
             self.forget_session(tenant.get("subDatabaseName", ""))
         return answered if isinstance(answered, dict) else tenant
 
-    def tenant_key(self, identity: BackendIdentity) -> str:
-        return f"pm:{identity.xelion_tenant_id}" if identity.xelion_tenant_id else ""
+    def tenant_key(self, identity: BackendRef) -> str:
+        return f"pm:{identity.get('xelion_tenant_id', '')}" if identity.get("xelion_tenant_id", "") else ""
 
     def create_tenant(self, spec: TenantSpec) -> TenantInfo:
         tenant = self._find(spec.name)
@@ -173,8 +188,8 @@ class XelionParkManagerDriver(XelionDriverBase):
                 params["requestedLicenses"] = spec.licences
             if spec.label:
                 params["label"] = spec.label
-            if spec.server_identity.xelion_oid:
-                params["serverId"] = spec.server_identity.xelion_oid
+            if spec.server_identity.get("xelion_oid", ""):
+                params["serverId"] = spec.server_identity.get("xelion_oid", "")
             try:
                 answer = self.call_pm("POST", "api/v1/park/start-new-tenant", params=params)
                 tenant = answer.get("tenant") if isinstance(answer, dict) else None

@@ -32,8 +32,8 @@ import re
 import secrets
 from typing import Any
 
-from telephony.backends.base import BackendIdentity, ForwardingSpec, TenantRef, UserSpec, UserState
-from telephony.backends.errors import BackendError, NotFoundError, RejectedError, TransientError, UnsupportedOperation
+from telephony.backends.base import BackendRef, ForwardingSpec, TenantRef, UserSpec, UserState, backend_ref
+from telephony.backends.errors import BackendError, NotFoundError, RejectedError, TransientError
 from telephony.backends.xelion_session import XelionSession
 
 UNIQUE_SUFFIX = re.compile(r" \(\d+\)$")
@@ -97,7 +97,7 @@ def user_state(
         first_name=person.get("givenName", ""),
         last_name=person.get("familyName", ""),
         internal_number=internal,
-        identity=BackendIdentity(
+        identity=backend_ref(
             xelion_oid=user.get("oid", ""),
             xelion_person_oid=(user.get("person") or {}).get("oid", ""),
             xelion_phoneline_oid=line.get("oid", ""),
@@ -116,7 +116,7 @@ class XelionUserOperations:
     def _session(self, tenant: TenantRef) -> XelionSession:
         raise NotImplementedError
 
-    def upsert_entity(self, tenant: TenantRef, spec: Any) -> BackendIdentity:
+    def upsert_entity(self, tenant: TenantRef, spec: Any) -> BackendRef:
         raise NotImplementedError
 
     # look-ups
@@ -131,14 +131,14 @@ class XelionUserOperations:
     ) -> dict[str, Any] | None:
         """The user by the oid the portal learnt, else by userName, taken over only when no other
         row holds it (ConflictError when adopting; None for a delete)."""
-        if spec.identity.xelion_oid:
-            user = session.get_object(f"users/{spec.identity.xelion_oid}")
+        if spec.identity.get("xelion_oid", ""):
+            user = session.get_object(f"users/{spec.identity.get('xelion_oid', '')}")
             if user is not None:
                 return user
         user = self._user_by_name(session, spec.username) if spec.username else None
         if user is None:
             return None
-        identity = BackendIdentity(xelion_oid=user["oid"])
+        identity = backend_ref(xelion_oid=user["oid"])
         if adopting:
             self.adopt("user", identity, tenant.name)
             return user
@@ -169,7 +169,7 @@ class XelionUserOperations:
         person = session.get_object(f"addressables/{user['person']['oid']}") if user.get("person") else None
         return user_state(user, self._line_of(session, user), person, self._entity_of(session, user["oid"]))
 
-    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+    def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         session = self._session(tenant)
         if not spec.username.strip():
             raise RejectedError("a Xelion user needs a userName")
@@ -194,9 +194,9 @@ class XelionUserOperations:
             "userName": spec.username.strip(),
             "password": secrets.token_urlsafe(18),  # users sign in through cloud provisioning or a reset
             "active": True,
-            "xccRole": spec.template.xelion_role,
+            "xccRole": spec.template.settings.get("role", "user"),
             "person": {"oid": person["oid"], "objectType": "Person"},
-            "userLicense": spec.template.xelion_user_license,
+            "userLicense": spec.template.settings.get("user_licence", True),
             "commonName": display_name(spec),
             "objectType": "UserProfile",
         }
@@ -206,7 +206,7 @@ class XelionUserOperations:
             if exc.status is not None and exc.status >= 500:
                 adopted = self._user_by_name(session, spec.username)  # 500/11000 may mean "exists"
                 if adopted is not None:
-                    self.adopt("user", BackendIdentity(xelion_oid=adopted["oid"]), tenant.name)
+                    self.adopt("user", backend_ref(xelion_oid=adopted["oid"]), tenant.name)
                     return adopted
             raise
         except BackendError:
@@ -223,7 +223,7 @@ class XelionUserOperations:
                 return session.get_object(f"addressables/{person['oid']}")
         return None
 
-    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendIdentity:
+    def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         session = self._session(tenant)
         user = self._locate_user(session, spec, tenant)
         if user is None:
@@ -236,13 +236,17 @@ class XelionUserOperations:
         oids the portal learnt, even once the UserProfile is gone."""
         session = self._session(tenant)
         user = self._locate_user(session, spec, tenant, adopting=False)
-        if user is None and not spec.identity.xelion_oid:
+        if user is None and not spec.identity.get("xelion_oid", ""):
             return  # nothing here is known to be this user's
         line = self._line_of(session, user) if user is not None else None
-        if line is None and spec.identity.xelion_phoneline_oid:
-            line = session.get_object(f"phonelines/{spec.identity.xelion_phoneline_oid}")
+        if line is None and spec.identity.get("xelion_phoneline_oid", ""):
+            line = session.get_object(f"phonelines/{spec.identity.get('xelion_phoneline_oid', '')}")
         line = line or {}
-        person_oid = (user.get("person") or {}).get("oid", "") if user is not None else spec.identity.xelion_person_oid
+        person_oid = (
+            (user.get("person") or {}).get("oid", "")
+            if user is not None
+            else spec.identity.get("xelion_person_oid", "")
+        )
         numbers = [ext["address"] for ext in line.get("extensions") or [] if is_external(ext.get("address", ""))]
         trunks = session.all("trunks", include=("assignedNumbers",))
         for number in dict.fromkeys([*numbers, *spec.external_numbers]):
@@ -255,9 +259,7 @@ class XelionUserOperations:
             session.delete(f"addressables/{person_oid}")
 
     # convergence: make the three objects say what the spec says, with as few PATCHes as needed
-    def _converge(
-        self, session: XelionSession, tenant: TenantRef, spec: UserSpec, user: dict[str, Any]
-    ) -> BackendIdentity:
+    def _converge(self, session: XelionSession, tenant: TenantRef, spec: UserSpec, user: dict[str, Any]) -> BackendRef:
         person_oid = (user.get("person") or {}).get("oid", "")
         person = session.get_object(f"addressables/{person_oid}") if person_oid else None
         if person is not None:
@@ -265,8 +267,8 @@ class XelionUserOperations:
         wanted = {
             "userName": spec.username.strip(),
             "commonName": display_name(spec),
-            "xccRole": spec.template.xelion_role,
-            "userLicense": spec.template.xelion_user_license,
+            "xccRole": spec.template.settings.get("role", "user"),
+            "userLicense": spec.template.settings.get("user_licence", True),
             "active": True,
         }
         ops = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in wanted.items() if user.get(k) != v]
@@ -287,7 +289,7 @@ class XelionUserOperations:
         for number in removed:
             self._remove_from_trunks(session, trunks, number)
         self._converge_membership(session, tenant, spec, user["oid"])
-        return BackendIdentity(xelion_oid=user["oid"], xelion_person_oid=person_oid, xelion_phoneline_oid=line["oid"])
+        return backend_ref(xelion_oid=user["oid"], xelion_person_oid=person_oid, xelion_phoneline_oid=line["oid"])
 
     def _person_operations(self, spec: UserSpec, person: dict[str, Any]) -> list[dict[str, Any]]:
         wanted = {
@@ -339,15 +341,15 @@ class XelionUserOperations:
         entity = spec.entity
         target = None
         if entity is not None and entity.name.strip():
-            target = next((g for g in groups if g["oid"] == entity.identity.xelion_oid), None)
+            target = next((g for g in groups if g["oid"] == entity.identity.get("xelion_oid", "")), None)
             if target is None:
                 target = next(
                     (g for g in groups if g.get("commonName", "").lower() == entity.name.strip().lower()), None
                 )
                 if target is not None:  # found by its name: the user's entity's only if no other row holds it
-                    self.adopt("entity", BackendIdentity(xelion_oid=target["oid"]), tenant.name)
+                    self.adopt("entity", backend_ref(xelion_oid=target["oid"]), tenant.name)
             if target is None:
-                target = {"oid": self.upsert_entity(tenant, entity).xelion_oid, "members": []}
+                target = {"oid": self.upsert_entity(tenant, entity).get("xelion_oid", ""), "members": []}
                 groups.append(target)
         for group in groups:
             relation = member_oids(group).get(user_oid)
@@ -387,7 +389,7 @@ class XelionUserOperations:
                         session.patch(f"trunks/{trunk['oid']}", removal)
                     trunk["assignedNumbers"].remove(relation)
 
-    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendIdentity:
+    def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendRef:
         session = self._session(tenant)
         found = self._locate_user(session, user, tenant)
         if found is None:
@@ -402,7 +404,7 @@ class XelionUserOperations:
         if not line.get("externalNumber"):
             ops.append({"op": "replace", "path": "/externalNumber", "value": number})
         session.patch(f"phonelines/{line['oid']}", ops)
-        return BackendIdentity(xelion_oid=relation)
+        return backend_ref(xelion_oid=relation)
 
     def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:
         session = self._session(tenant)
@@ -417,8 +419,3 @@ class XelionUserOperations:
             with contextlib.suppress(NotFoundError):  # the line went with its user
                 session.patch(f"phonelines/{line['oid']}", ops)
         self._remove_from_trunks(session, session.all("trunks", include=("assignedNumbers",)), number)
-
-    def allocate_number(self, tenant: TenantRef, pattern: str = "") -> str:
-        raise UnsupportedOperation(
-            "Xelion has no pool of free numbers to allocate from; numbers come from the portal's pool"
-        )

@@ -210,7 +210,7 @@ ORGANIZATION_COLUMNS: tuple[Column, ...] = (
         "acmebrick",
         ("tenant_name", "account"),
     ),
-    Column("server", "Server name (one shared with you); needed for a new tenant.", "xivo-1", ("server_name", "pbx")),
+    Column("server", "Server name (one shared with you); needed for a new tenant.", "pbx-1", ("server_name", "pbx")),
     Column("label", "Tenant label.", "Acme Bricks Ltd", ("tenant_label", "description")),
     Column("licences", "Most users the tenant may have (default 10).", "25", ("licenses", "seats", "max_users")),
 )

@@ -10,7 +10,7 @@ from tenants.access import CHANGE, VIEW, AccessPolicy
 from tenants.audit_mixin import Audited
 from tenants.models import Organization
 
-from .sync import MirroredModel
+from .sync import BackendRefField, MirroredModel
 from .tenants import Tenant
 from .users import PbxUser
 
@@ -42,8 +42,7 @@ class PhoneNumber(Audited, MirroredModel):
     )
     is_pilot = models.BooleanField("pilot number", default=False)
     label = models.CharField(max_length=100, blank=True)
-    xelion_oid = models.CharField("Xelion oid", max_length=32, blank=True)
-    xc5_guid = models.CharField("XC5 guid", max_length=64, blank=True)
+    backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,27 +7,20 @@ from django.core.validators import MaxValueValidator, MinValueValidator, URLVali
 from django.db import models
 
 from telephony.backends import guard
-from telephony.backends.base import (
-    KIND_XC5,
-    KIND_XCU,
-    KIND_XELION_PARK_MANAGER,
-    KIND_XELION_SERVER,
-    Connection,
-)
+from telephony.backends.base import Connection
 from telephony.backends.errors import UnsafeRequestError
+from telephony.backends.registry import DRIVERS, capabilities_of, kinds
 from telephony.models.fields import EncryptedCharField
+from telephony.models.sync import BackendRefField
 from tenants.access import ORGANIZATION_MANAGERS, AccessPolicy
 from tenants.audit_mixin import Audited
 from tenants.models import Organization
 
-XELION_TENANTS_PER_SERVER = 100
-
-
-class PlatformKind(models.TextChoices):
-    XELION_PARK_MANAGER = KIND_XELION_PARK_MANAGER, "Xelion Park Manager"
-    XELION_SERVER = KIND_XELION_SERVER, "Xelion server"
-    XCU = KIND_XCU, "XiVO XCU"
-    XC5 = KIND_XC5, "XC5-XS"
+# The kinds of platform the portal has a driver for, as the drivers name them (a new vendor is a
+# new driver, not an edit here).
+PlatformKind = models.TextChoices("PlatformKind", [(kind.upper(), (kind, label)) for kind, label in kinds()])
+# Optional connection fields, each with the kinds that use it: the form shows a field for those kinds only.
+CONNECTION_FIELDS = ("app_key", "user_space", "acting_organization")
 
 
 class Platform(Audited, models.Model):
@@ -47,34 +40,36 @@ class Platform(Audited, models.Model):
         "base URL",
         max_length=500,
         validators=[URLValidator(schemes=["http", "https"])],
-        help_text="e.g. https://xcu.example.net:9001/api/1.0/ or https://pm.example.net/",
+        help_text="Where the platform's management API answers, e.g. https://pbx.example.net:9001/api/1.0/",
     )
-    username = models.CharField(max_length=200, blank=True, help_text="Login name (not used by the Park Manager).")
+    username = models.CharField(
+        max_length=200, blank=True, help_text="Login name (not used by platforms that log in with a key alone)."
+    )
     secret = EncryptedCharField(
         max_length=500,
         blank=True,
         null=True,
-        help_text="Password, or the Park Manager's X-Auth-Key. Never displayed again.",
+        help_text="Password, or the platform's API key. Never displayed again.",
     )
     app_key = EncryptedCharField(
-        "Xelion app key",
+        "app key",
         max_length=200,
         blank=True,
         null=True,
-        help_text="Xelion appKey identifying the integrator (Xelion server only).",
+        help_text="Identifies the integrator to platforms that ask for one.",
     )
     user_space = models.CharField(
-        "Xelion user space",
+        "user space",
         max_length=200,
         blank=True,
         default="provisioning-portal",
-        help_text="Names this client's Xelion session (Xelion server only).",
+        help_text="Names this client's sessions, on platforms that keep one per client.",
     )
     acting_organization = models.CharField(
-        "Park Manager organization",
+        "acting organization",
         max_length=50,
         blank=True,
-        help_text="Sent as X-As-Organization when set (Park Manager only).",
+        help_text="The organization to act as, on platforms that let a key act for another one.",
     )
     timeout_seconds = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
@@ -89,9 +84,8 @@ class Platform(Audited, models.Model):
 
     # Fields only some kinds use (the others ignore them): the form shows them for those kinds only.
     KIND_SPECIFIC_FIELDS = {
-        "app_key": (PlatformKind.XELION_SERVER,),
-        "user_space": (PlatformKind.XELION_SERVER,),
-        "acting_organization": (PlatformKind.XELION_PARK_MANAGER,),
+        name: tuple(kind for kind, driver in DRIVERS.items() if name in driver.capabilities.connection_fields)
+        for name in CONNECTION_FIELDS
     }
 
     class Meta:
@@ -124,10 +118,11 @@ class Platform(Audited, models.Model):
                 guard.current_policy().check_url(self.base_url, resolve=True)
             except UnsafeRequestError as refusal:
                 errors["base_url"] = str(refusal) + "."
-        if self.kind != PlatformKind.XELION_PARK_MANAGER and not self.username:
+        capabilities = capabilities_of(self.kind)
+        if capabilities.needs_username and not self.username:
             errors["username"] = f"A {self.get_kind_display()} platform needs a login name."
-        if self.kind == PlatformKind.XELION_SERVER and not self.user_space.strip():
-            errors["user_space"] = "A Xelion server platform needs a user space to name its sessions."
+        if "user_space" in capabilities.required_connection_fields and not self.user_space.strip():
+            errors["user_space"] = f"A {self.get_kind_display()} platform needs a user space to name its sessions."
         if errors:
             raise ValidationError(errors)
 
@@ -162,11 +157,9 @@ class Server(Audited, models.Model):
         null=True, blank=True, help_text="Most users (lines) this server may hold; empty for no limit."
     )
     remaining_slots = models.IntegerField(
-        null=True, blank=True, editable=False, help_text="XCU remainingSlots as last read."
+        null=True, blank=True, editable=False, help_text="Free line slots as the platform last reported them."
     )
-    xcu_id = models.IntegerField("XCU XiVO id", null=True, blank=True)
-    xcu_uuid = models.CharField("XCU XiVO uuid", max_length=64, blank=True)
-    xelion_server_id = models.CharField("Park Manager server id", max_length=64, blank=True)
+    backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -183,14 +176,6 @@ class Server(Audited, models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        if (
-            self._state.adding
-            and self.capacity_tenants is None
-            and self.platform.kind
-            in (
-                PlatformKind.XELION_SERVER,
-                PlatformKind.XELION_PARK_MANAGER,
-            )
-        ):
-            self.capacity_tenants = XELION_TENANTS_PER_SERVER
+        if self._state.adding and self.capacity_tenants is None:
+            self.capacity_tenants = capabilities_of(self.platform.kind).tenants_per_server
         super().save(*args, **kwargs)

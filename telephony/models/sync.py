@@ -21,20 +21,21 @@ class MirroredModel(models.Model):
         abstract = True
 
 
+class BackendRefField(models.JSONField):
+    """How the backend addresses the object (its ids there): JSON that only the platform's driver
+    reads and writes; the portal stores it and hands it back. Written by the provisioning engine
+    alone, never by a form or a service."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("verbose_name", "backend reference")
+        kwargs.setdefault("default", dict)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+
 # Columns only the provisioning engine writes (what a backend answered), never a service.
-BACKEND_IDENTITY_COLUMNS = frozenset(
-    {
-        "xcu_id",
-        "xcu_combined_id",
-        "xelion_oid",
-        "xelion_person_oid",
-        "xelion_phoneline_oid",
-        "xelion_tenant_id",
-        "xelion_database_id",
-        "xc5_guid",
-        "xc5_name",
-    }
-)
+BACKEND_IDENTITY_COLUMNS = frozenset({"backend_ref"})
 
 
 def save_changes(obj: models.Model, stored: models.Model) -> list[str]:

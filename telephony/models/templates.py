@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from telephony.backends.base import Capabilities
+from telephony.backends.registry import settings_groups
 from tenants.access import VIEW, AccessPolicy
 from tenants.audit_mixin import Audited
 from tenants.models import Organization
 
 from .platforms import Platform
-from .sync import MirroredModel
+from .sync import BackendRefField, MirroredModel
 
 
 class PeerSipName(models.TextChoices):
@@ -61,17 +65,12 @@ class LineTemplate(Audited, MirroredModel):
     )
     voicemail_custom_number = models.CharField(max_length=20, blank=True)
     voicemail_send_email = models.BooleanField("e-mail new voicemail", default=False)
-    # Xelion
-    xelion_role = models.CharField(
-        "Xelion role", max_length=20, choices=[("user", "user"), ("admin", "admin")], default="user"
-    )
-    xelion_user_license = models.BooleanField("Xelion user licence", default=True)
-    # XC5
-    xc5_cfna_duration = models.PositiveSmallIntegerField(
-        "XC5 no-answer seconds", default=20, validators=[MinValueValidator(5), MaxValueValidator(300)]
-    )
-    xc5_concurrent_limit = models.PositiveSmallIntegerField(
-        "XC5 concurrent calls", default=2, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    platform_settings = models.JSONField(
+        "platform settings",
+        default=dict,
+        blank=True,
+        help_text="Values only some platforms keep, by the group their drivers declare: "
+        '{"<group>": {"<setting>": value}}; a setting left out takes its default.',
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -118,8 +117,35 @@ class LineTemplate(Audited, MirroredModel):
             value = getattr(self, name)
             if value and not value.lstrip("+").isdigit():
                 errors.setdefault(name, "Digits only, optionally starting with +.")
+        problem = self._settings_problem()
+        if problem:
+            errors["platform_settings"] = problem
         if errors:
             raise ValidationError(errors)
+
+    def _settings_problem(self) -> str:
+        """What is wrong with the stored platform settings: an unknown group or setting, or a value
+        its driver's declaration refuses (empty: nothing)."""
+        if not isinstance(self.platform_settings, dict):
+            return "Platform settings are an object of groups."
+        groups = settings_groups()
+        for group, values in self.platform_settings.items():
+            if group not in groups or not isinstance(values, dict):
+                return f"No platform keeps settings called {str(group)[:40]!r}."
+            label, declared = groups[group]
+            by_name = {setting.name: setting for setting in declared}
+            for name, value in values.items():
+                if name not in by_name:
+                    return f"{label} keeps no template setting called {str(name)[:40]!r}."
+                why = by_name[name].check(value)
+                if why:
+                    return f"{by_name[name].label}: {why}"
+        return ""
+
+    def settings_for(self, capabilities: Capabilities) -> dict[str, Any]:
+        """The template's values of a platform's own settings, defaults filled in."""
+        stored = (self.platform_settings or {}).get(capabilities.settings_group) or {}
+        return {setting.name: stored.get(setting.name, setting.default) for setting in capabilities.template_settings}
 
     def is_usable_by(self, organization: Organization) -> bool:
         """A template is usable by its owner and everything below it."""
@@ -127,13 +153,13 @@ class LineTemplate(Audited, MirroredModel):
 
 
 class LineTemplateMirror(models.Model):
-    """A line template as stored on one XCU platform (XCU keeps templates; others don't)."""
+    """A line template as stored on one platform whose PBX keeps templates as objects of their own."""
 
     access_policy = AccessPolicy(("template__organization",), shared_down=True)
 
     template = models.ForeignKey(LineTemplate, on_delete=models.CASCADE, related_name="mirrors")
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="template_mirrors")
-    xcu_id = models.IntegerField("XCU template id", null=True, blank=True)
+    backend_ref = BackendRefField()
 
     class Meta:
         ordering = ["id"]

@@ -13,7 +13,7 @@ from tenants.audit_mixin import Audited
 from tenants.models import Organization, OrganizationKind
 
 from .platforms import Server
-from .sync import MirroredModel
+from .sync import BackendRefField, MirroredModel
 
 
 class TenantStatus(models.TextChoices):
@@ -37,20 +37,17 @@ class Tenant(Audited, MirroredModel):
     label = models.CharField(
         max_length=200,
         blank=True,
-        help_text="Shown in the portal; sent to a Xelion Park Manager when the tenant is created (no PBX "
-        "has a call to change it later, so later changes stay in the portal).",
+        help_text="Shown in the portal; sent to platforms that label tenants when the tenant is created (no "
+        "PBX has a call to change it later, so later changes stay in the portal).",
     )
     licences = models.PositiveIntegerField(
         default=10,
         validators=[MinValueValidator(1)],
-        help_text="Most users this tenant may have. Requested from a Xelion Park Manager when the tenant is "
-        "created; later changes set the portal's limit only (no PBX has a call to change them).",
+        help_text="Most users this tenant may have. Requested from platforms that license tenants when the "
+        "tenant is created; later changes set the portal's limit only (no PBX has a call to change them).",
     )
     status = models.CharField(max_length=20, choices=TenantStatus.choices, default=TenantStatus.STARTED)
-    xelion_tenant_id = models.CharField("Park Manager tenant id", max_length=64, blank=True)
-    xelion_database_id = models.IntegerField("Xelion database id", null=True, blank=True)
-    xc5_guid = models.CharField("XC5 guid", max_length=64, blank=True)
-    xc5_name = models.CharField("XC5 account name", max_length=255, blank=True)
+    backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -80,7 +77,7 @@ class Tenant(Audited, MirroredModel):
 
     @property
     def has_backend_identity(self) -> bool:
-        return bool(self.xelion_tenant_id or self.xelion_database_id is not None or self.xc5_guid or self.xc5_name)
+        return bool(self.backend_ref)
 
     def clean(self) -> None:
         super().clean()
@@ -132,7 +129,7 @@ class Entity(Audited, MirroredModel):
     name = models.CharField(max_length=64, validators=[validate_entity_name])
     display_name = models.CharField(max_length=200, blank=True)
     presented_number = models.CharField(
-        max_length=40, blank=True, help_text="Number shown on outgoing calls (XCU presentedNumber)."
+        max_length=40, blank=True, help_text="Number shown on outgoing calls, where the platform sets one per entity."
     )
     administrators = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -140,10 +137,7 @@ class Entity(Audited, MirroredModel):
         related_name="administered_entities",
         help_text="Logins that manage only this entity's users and numbers.",
     )
-    xcu_id = models.IntegerField("XCU id", null=True, blank=True)
-    xcu_combined_id = models.CharField("XCU combinedId", max_length=200, blank=True)
-    xelion_oid = models.CharField("Xelion oid", max_length=32, blank=True)
-    xc5_guid = models.CharField("XC5 guid", max_length=64, blank=True)
+    backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

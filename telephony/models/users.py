@@ -12,7 +12,7 @@ from telephony.validators import validate_destination, validate_e164, validate_i
 from tenants.access import ADD, CHANGE, DELETE, VIEW, AccessPolicy
 from tenants.audit_mixin import Audited
 
-from .sync import MirroredModel
+from .sync import BackendRefField, MirroredModel
 from .templates import LineTemplate
 from .tenants import Entity, Tenant
 
@@ -73,12 +73,7 @@ class PbxUser(Audited, MirroredModel):
         related_name="pbx_line",
         help_text="Portal login that manages this line on the self-service site.",
     )
-    xcu_id = models.IntegerField("XCU id", null=True, blank=True)
-    xelion_oid = models.CharField("Xelion UserProfile oid", max_length=32, blank=True)
-    xelion_person_oid = models.CharField("Xelion Person oid", max_length=32, blank=True)
-    xelion_phoneline_oid = models.CharField("Xelion phoneline oid", max_length=32, blank=True)
-    xc5_guid = models.CharField("XC5 guid", max_length=64, blank=True)
-    xc5_name = models.CharField("XC5 account name", max_length=255, blank=True)
+    backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

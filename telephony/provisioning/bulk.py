@@ -14,7 +14,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -145,7 +145,7 @@ class PayloadCache:
     """The specs that jobs of one import share, built once each."""
 
     def __init__(self) -> None:
-        self._no_identity = Encoded(asdict(specs.BackendIdentity()))
+        self._no_identity = Encoded({})
         self._tenants: dict[int, Encoded] = {}
         self._entities: dict[int, Encoded] = {}
         self._templates: dict[tuple[int, int], Encoded] = {}
@@ -198,7 +198,7 @@ class PayloadCache:
     def _identity(self, source: Any) -> dict | Encoded:
         if not isinstance(source, models.Model):
             return self._no_identity  # a row not saved yet has no backend identity
-        return asdict(specs.identity_of(source))
+        return specs.identity_of(source)
 
 
 # --- jobs --------------------------------------------------------------------------------------------

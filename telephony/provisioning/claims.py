@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 
-from telephony.backends.base import BackendIdentity, Driver, Ownership
+from telephony.backends.base import BackendRef, Driver, Ownership
 from telephony.backends.errors import ConflictError
 from telephony.models import BackendClaim, Platform, ProvisioningJob
 
@@ -81,7 +81,7 @@ class JobOwnership(Ownership):
         holder = self._holder(kind, key)
         return holder is None or holder == self.targets.get(kind)
 
-    def confirm(self, driver: Driver, kind: str, identity: BackendIdentity | None, tenant: str = "") -> None:
+    def confirm(self, driver: Driver, kind: str, identity: BackendRef | None, tenant: str = "") -> None:
         """Claim what a create or update returned for the row (a conflict fails the job)."""
         if identity is None:
             return

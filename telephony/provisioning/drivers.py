@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import threading
 
-from telephony.backends.base import Driver, driver_for
+from telephony.backends.base import Driver
 from telephony.backends.http import ExchangeLog
+from telephony.backends.registry import driver_for
 from telephony.models import Platform
 
 _local = threading.local()

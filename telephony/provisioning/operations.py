@@ -8,6 +8,7 @@ for the row before the job succeeds, and a delete that reached the PBX releases 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,16 +16,17 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
 from telephony.backends.base import (
-    BackendIdentity,
+    BackendRef,
     Driver,
     EntitySpec,
     TemplateSpec,
     TenantRef,
     TenantSpec,
     UserSpec,
-    keeps_templates,
+    merge_refs,
 )
 from telephony.backends.errors import NotFoundError
+from telephony.backends.registry import capabilities_of
 from telephony.models import (
     BackendClaim,
     Entity,
@@ -40,7 +42,7 @@ from telephony.provisioning import claims, specs
 from telephony.provisioning.claims import job_target, row_target
 from tenants.audit_mixin import acting_as
 
-Handler = Callable[[ProvisioningJob, Driver], BackendIdentity | None]
+Handler = Callable[[ProvisioningJob, Driver], BackendRef | None]
 
 
 def _tenant_ref(job: ProvisioningJob) -> TenantRef:
@@ -50,14 +52,14 @@ def _tenant_ref(job: ProvisioningJob) -> TenantRef:
     return specs.from_payload(TenantRef, job.payload["tenant"])
 
 
-def _learnt_identity(key: str) -> BackendIdentity:
+def _learnt_identity(key: str) -> BackendRef:
     """What earlier successful jobs of a target learnt (for rows that are gone by now)."""
-    identity = BackendIdentity()
+    identity: BackendRef = {}
     for result in ProvisioningJob.objects.filter(target_key=key, status=JobStatus.SUCCEEDED).values_list(
         "result", flat=True
     ):
         if result:
-            identity = specs.merge_identity(identity, specs.from_payload(BackendIdentity, result))
+            identity = merge_refs(identity, result)
     return identity
 
 
@@ -87,39 +89,37 @@ def _user_spec(job: ProvisioningJob, key: str, row: PbxUser | None = None) -> Us
     return spec
 
 
-def apply_identity(job: ProvisioningJob, identity: BackendIdentity | None) -> None:
+def apply_identity(job: ProvisioningJob, identity: BackendRef | None) -> None:
     """Write what the backend answered onto the job's target row (the runner calls it in the
     transaction that records the success, so that a succeeded job's row always has it)."""
-    model = ContentType.objects.get_for_id(job.target_type_id).model_class() if identity is not None else None
-    if model is None:
+    model = ContentType.objects.get_for_id(job.target_type_id).model_class() if identity else None
+    if model is None or not any(field.name == "backend_ref" for field in model._meta.concrete_fields):
         return
-    updates = specs.identity_updates(model, identity)
-    if not updates:
-        return
-    before = model.objects.filter(pk=job.target_id).values(*updates).first()
+    before = model.objects.filter(pk=job.target_id).values_list("backend_ref", flat=True).first()
     if before is None:
         return
-    changed = {name: value for name, value in updates.items() if before[name] != value}
-    if changed:
-        model.objects.filter(pk=job.target_id).update(**changed)
-        _audit_identity(model, job, before, changed)
+    merged = merge_refs(before, identity)
+    if merged != before:
+        model.objects.filter(pk=job.target_id).update(backend_ref=merged)
+        _audit_identity(model, job, before, merged)
 
 
-def _audit_identity(model, job: ProvisioningJob, before: dict, changed: dict) -> None:
-    """The backend identity a job learnt is a change of the row like any other: audited, by the job."""
+def _audit_identity(model, job: ProvisioningJob, before: BackendRef, after: BackendRef) -> None:
+    """The backend reference a job learnt is a change of the row like any other: audited, by the job."""
     instance = model.objects.get(pk=job.target_id)
-    changes = {
-        name: [str(before[name]) if before[name] not in (None, "") else "None", str(value)]
-        for name, value in changed.items()
-    }
+    shown = json.dumps(before, sort_keys=True) if before else "None"
     with acting_as(f"job #{job.pk}"):
-        LogEntry.objects.log_create(instance, action=LogEntry.Action.UPDATE, changes=changes)
+        LogEntry.objects.log_create(
+            instance,
+            action=LogEntry.Action.UPDATE,
+            changes={"backend_ref": [shown, json.dumps(after, sort_keys=True)]},
+        )
 
 
 # --- tenants -------------------------------------------------------------------------------------
 
 
-def tenant_create(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
+def tenant_create(job: ProvisioningJob, driver: Driver) -> BackendRef:
     spec = specs.from_payload(TenantSpec, job.payload["tenant"])
     with claims.owning(job, driver, tenant=job_target(job)) as owner:
         identity = driver.create_tenant(spec).identity
@@ -148,7 +148,7 @@ def tenant_delete(job: ProvisioningJob, driver: Driver) -> None:
 # --- entities and templates ----------------------------------------------------------------------
 
 
-def entity_upsert(job: ProvisioningJob, driver: Driver) -> BackendIdentity:
+def entity_upsert(job: ProvisioningJob, driver: Driver) -> BackendRef:
     spec: EntitySpec = specs.from_payload(EntitySpec, job.payload["entity"])
     row = Entity.objects.filter(pk=job.target_id).first()
     spec.identity = specs.merge_identity(
@@ -177,18 +177,18 @@ def template_mirror(template: LineTemplate | int, platform: Platform) -> LineTem
 
 def ensure_template(
     driver: Driver, owner: claims.JobOwnership, ref: TenantRef, template: LineTemplate, mirror: LineTemplateMirror
-) -> BackendIdentity:
-    """XCU keeps line templates: make sure the user's template exists there before the user (once
+) -> BackendRef:
+    """A platform that keeps line templates: make sure the user's template exists there before the user (once
     per platform; the mirror row remembers its XCU id)."""
-    if mirror.xcu_id is not None:
-        return BackendIdentity(xcu_id=mirror.xcu_id)
+    if mirror.backend_ref:
+        return dict(mirror.backend_ref)
     identity = driver.upsert_template(ref, specs.template_spec(template, mirror.platform))
     owner.confirm(driver, "template", identity, ref.name)
-    LineTemplateMirror.objects.filter(pk=mirror.pk).update(xcu_id=identity.xcu_id)
+    LineTemplateMirror.objects.filter(pk=mirror.pk).update(backend_ref=identity)
     return identity
 
 
-def template_upsert(job: ProvisioningJob, driver: Driver) -> BackendIdentity | None:
+def template_upsert(job: ProvisioningJob, driver: Driver) -> BackendRef | None:
     spec: TemplateSpec = specs.from_payload(TemplateSpec, job.payload["template"])
     tenant = Tenant.objects.filter(server__platform=job.platform, users__template_id=job.target_id).first()
     if tenant is None:
@@ -198,7 +198,7 @@ def template_upsert(job: ProvisioningJob, driver: Driver) -> BackendIdentity | N
     with claims.owning(job, driver, template=row_target(mirror)) as owner:
         identity = driver.upsert_template(ref, spec)
         owner.confirm(driver, "template", identity, ref.name)
-    LineTemplateMirror.objects.filter(pk=mirror.pk).update(xcu_id=identity.xcu_id)
+    LineTemplateMirror.objects.filter(pk=mirror.pk).update(backend_ref=merge_refs(mirror.backend_ref, identity))
     return identity
 
 
@@ -224,12 +224,12 @@ def _user_targets(job: ProvisioningJob, key: str, row: PbxUser | None, spec: Use
         row.entity if row is not None else Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
     )
     targets = {"user": (user_type, int(key.split(":")[1])), "entity": row_target(entity)}
-    if row is not None and job.platform is not None and keeps_templates(job.platform.kind):
+    if row is not None and job.platform is not None and capabilities_of(job.platform.kind).keeps_templates:
         targets["template"] = row_target(template_mirror(row.template, job.platform))
     return targets
 
 
-def _user_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, UserSpec], BackendIdentity]):
+def _user_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, UserSpec], BackendRef]):
     ref = _tenant_ref(job)
     row = _user_row(job.target_key)
     if row is None:
@@ -245,11 +245,11 @@ def _user_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, 
     return identity
 
 
-def user_create(job: ProvisioningJob, driver: Driver) -> BackendIdentity | None:
+def user_create(job: ProvisioningJob, driver: Driver) -> BackendRef | None:
     return _user_call(job, driver, driver.create_user)
 
 
-def user_update(job: ProvisioningJob, driver: Driver) -> BackendIdentity | None:
+def user_update(job: ProvisioningJob, driver: Driver) -> BackendRef | None:
     return _user_call(job, driver, driver.update_user)
 
 
@@ -275,7 +275,7 @@ def _number_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef
         return call(_tenant_ref(job), spec, job.payload["number"])
 
 
-def number_assign(job: ProvisioningJob, driver: Driver) -> BackendIdentity | None:
+def number_assign(job: ProvisioningJob, driver: Driver) -> BackendRef | None:
     if _user_row(_user_key(job)) is None:
         return None  # the user is gone: its delete takes the line, and the number with it
     return _number_call(job, driver, driver.assign_number)

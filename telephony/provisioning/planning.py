@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
+from telephony.backends.registry import kinds_that
 from telephony.models import (
     UNFINISHED,
     Entity,
@@ -177,11 +178,11 @@ def _entity_delete_jobs(entity: Entity, *, actor: Any, extra_wait: Iterable[str]
 
 
 def template_saved(template: LineTemplate, *, actor: Any = None) -> list[ProvisioningJob]:
-    """Push a changed template: to every XCU platform that holds it (others get it with their first
-    user), and, where the template's values live on each user (Xelion, XC5), to its users."""
+    """Push a changed template: to every platform that keeps templates and holds it (others get it
+    with their first user), and, where the template's values live on each user, to its users."""
     users = (
         PbxUser.objects.filter(template=template)
-        .exclude(tenant__server__platform__kind="xcu")
+        .exclude(tenant__server__platform__kind__in=kinds_that(lambda capabilities: capabilities.keeps_templates))
         .select_related("tenant__server__platform", "entity", "template")
     )
     user_jobs = [

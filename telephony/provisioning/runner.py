@@ -18,7 +18,6 @@ import logging
 import os
 import random
 import socket
-from dataclasses import asdict
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -27,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from telephony.backends.base import backend_ref
 from telephony.backends.errors import (
     AlreadyExistsError,
     AuthenticationError,
@@ -241,7 +241,7 @@ def _settle(
 
 
 def _finish_succeeded(job: ProvisioningJob, attempt: JobAttempt, identity, exchanges: list) -> str:
-    result = {k: v for k, v in asdict(identity).items() if v not in (None, "")} if identity else {}
+    result = backend_ref(**identity) if identity else {}
     fields = {"status": JobStatus.SUCCEEDED, "finished_at": timezone.now(), "last_error": "", "error_kind": ""}
     if not _settle(job, attempt, "succeeded", "", exchanges, identity=identity, result=result, **fields):
         return LEASE_LOST

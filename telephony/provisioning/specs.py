@@ -11,7 +11,7 @@ from typing import Any
 from django.db import models
 
 from telephony.backends.base import (
-    BackendIdentity,
+    BackendRef,
     EntitySpec,
     ForwardingSpec,
     IntervalSpec,
@@ -19,30 +19,19 @@ from telephony.backends.base import (
     TenantRef,
     TenantSpec,
     UserSpec,
+    merge_refs,
 )
+from telephony.backends.registry import capabilities_of
 from telephony.models import Entity, LineTemplate, LineTemplateMirror, PbxUser, PhoneNumber, Platform, Tenant
 
-IDENTITY_FIELDS = tuple(field.name for field in dataclasses.fields(BackendIdentity))
+
+def identity_of(row: models.Model) -> BackendRef:
+    """The backend reference stored on a row (a copy: the caller may add to it)."""
+    return dict(getattr(row, "backend_ref", None) or {})
 
 
-def identity_of(row: models.Model) -> BackendIdentity:
-    """The backend identity stored on a row (only the fields that row has)."""
-    values = {name: getattr(row, name) for name in IDENTITY_FIELDS if hasattr(row, name)}
-    return BackendIdentity(**{k: v for k, v in values.items() if v not in (None, "")})
-
-
-def identity_updates(model: type[models.Model], identity: BackendIdentity) -> dict[str, Any]:
-    """The columns of `model` that an identity fills in."""
-    names = {field.name for field in model._meta.get_fields()}
-    return {
-        name: value for name, value in dataclasses.asdict(identity).items() if name in names and value not in (None, "")
-    }
-
-
-def merge_identity(base: BackendIdentity, extra: BackendIdentity) -> BackendIdentity:
-    merged = dataclasses.asdict(base)
-    merged.update({k: v for k, v in dataclasses.asdict(extra).items() if v not in (None, "")})
-    return BackendIdentity(**merged)
+def merge_identity(base: BackendRef, extra: BackendRef) -> BackendRef:
+    return merge_refs(base, extra)
 
 
 def tenant_ref(tenant: Tenant) -> TenantRef:
@@ -52,7 +41,7 @@ def tenant_ref(tenant: Tenant) -> TenantRef:
         identity=identity_of(tenant),
         server_name=server.name,
         server_host=server.host,
-        server_identity=BackendIdentity(xcu_id=server.xcu_id, xelion_oid=server.xelion_server_id),
+        server_identity=identity_of(server),
     )
 
 
@@ -64,7 +53,7 @@ def tenant_spec(tenant: Tenant) -> TenantSpec:
         licences=tenant.licences,
         server_name=server.name,
         server_host=server.host,
-        server_identity=BackendIdentity(xcu_id=server.xcu_id, xelion_oid=server.xelion_server_id),
+        server_identity=identity_of(server),
     )
 
 
@@ -79,11 +68,10 @@ def entity_spec(entity: Entity) -> EntitySpec:
 
 
 def template_spec(template: LineTemplate, platform: Platform | None = None) -> TemplateSpec:
-    identity = BackendIdentity()
+    identity: BackendRef = {}
     if platform is not None:
         mirror = LineTemplateMirror.objects.filter(template=template, platform=platform).first()
-        if mirror and mirror.xcu_id is not None:
-            identity = BackendIdentity(xcu_id=mirror.xcu_id)
+        identity = identity_of(mirror) if mirror else {}
     return TemplateSpec(
         name=template.name,
         peer_sip_name=template.peer_sip_name,
@@ -96,10 +84,7 @@ def template_spec(template: LineTemplate, platform: Platform | None = None) -> T
         voicemail_number_mode=template.voicemail_number_mode,
         voicemail_custom_number=template.voicemail_custom_number,
         voicemail_send_email=template.voicemail_send_email,
-        xelion_role=template.xelion_role,
-        xelion_user_license=template.xelion_user_license,
-        xc5_cfna_duration=template.xc5_cfna_duration,
-        xc5_concurrent_limit=template.xc5_concurrent_limit,
+        settings=template.settings_for(capabilities_of(platform.kind)) if platform is not None else {},
         identity=identity,
     )
 

@@ -13,7 +13,8 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
-from telephony.backends.base import UNIQUE_PER_SERVER, keeps_templates, uniqueness_scope_of
+from telephony.backends.base import UNIQUE_PER_SERVER
+from telephony.backends.registry import capabilities_of
 from telephony.models import BackendClaim, Entity, LineTemplateMirror, NumberInterval, PbxUser, Platform, Tenant
 from telephony.validators import intervals_overlap
 
@@ -36,7 +37,7 @@ ENTITY_NAME_NOT_AVAILABLE = (
 def shares_server_numbering(server_id: int) -> bool:
     """Does the PBX of this server keep numbers and entity names unique across its tenants?"""
     kind = Platform.objects.filter(servers=server_id).values_list("kind", flat=True).first()
-    return uniqueness_scope_of(kind or "") == UNIQUE_PER_SERVER
+    return capabilities_of(kind or "").number_scope == UNIQUE_PER_SERVER
 
 
 def neighbours(tenant: Tenant) -> QuerySet[Tenant]:
@@ -76,7 +77,7 @@ def templates_unusable_on(platform: Platform, templates: Iterable[Any]) -> set[i
     """The ids of `templates` whose name another template already holds on a platform that keeps
     templates by name (XCU): using them there would take over that other template."""
     templates = list(templates)
-    if not templates or not keeps_templates(platform.kind):
+    if not templates or not capabilities_of(platform.kind).keeps_templates:
         return set()
     mirror_type = ContentType.objects.get_for_model(LineTemplateMirror)
     claimed = BackendClaim.objects.filter(platform=platform, kind="template", target_type=mirror_type)

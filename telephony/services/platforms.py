@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from telephony.backends.base import ServerInfo, TenantInfo, driver_for
+from telephony.backends.base import ServerInfo, TenantInfo
 from telephony.backends.errors import BackendError
-from telephony.models import PbxUser, Platform, PlatformKind, Server, Tenant, TenantStatus
+from telephony.backends.registry import capabilities_of, driver_for
+from telephony.models import PbxUser, Platform, Server, Tenant, TenantStatus
 from telephony.models.sync import save_changes
 from telephony.provisioning.planning import nothing_to_push
 from tenants import access
@@ -126,14 +127,24 @@ def platform_check(*, platform_id: int) -> Platform:
 
 
 def _refresh_free_slots(platform: Platform, driver) -> None:
-    """The free line slots of the platform's known servers (XCU's remainingSlots), as listed now."""
-    if platform.kind != PlatformKind.XCU:
+    """The free line slots of the platform's known servers, as listed now (where it reports them)."""
+    if not capabilities_of(platform.kind).reports_free_slots:
         return
+    known = _servers_by_key(driver, platform)
     for listed in driver.list_servers():
-        if listed.identity.xcu_id is not None and listed.remaining_slots is not None:
-            Server.objects.filter(platform=platform, xcu_id=listed.identity.xcu_id).update(
-                remaining_slots=listed.remaining_slots
-            )
+        server = known.get(driver.claim_key("server", listed.identity))
+        if server is not None and listed.remaining_slots is not None:
+            Server.objects.filter(pk=server.pk).update(remaining_slots=listed.remaining_slots)
+
+
+def _servers_by_key(driver, platform: Platform) -> dict[str, Server]:
+    """The platform's servers by their driver's canonical key (those the backend has named)."""
+    servers = {}
+    for server in Server.objects.filter(platform=platform):
+        key = driver.claim_key("server", server.backend_ref)
+        if key:
+            servers[key] = server
+    return servers
 
 
 def servers_import(*, actor: AbstractBaseUser, platform_id: int) -> str:
@@ -145,14 +156,14 @@ def servers_import(*, actor: AbstractBaseUser, platform_id: int) -> str:
     driver = driver_for(platform.connection())
     try:
         servers = driver.list_servers()
-        tenants = driver.list_tenants() if platform.kind == PlatformKind.XELION_PARK_MANAGER else []
+        tenants = driver.list_tenants() if capabilities_of(platform.kind).lists_tenants else []
     except BackendError as error:
         message = f"Import failed: {_plain(error)}"
         Platform.objects.filter(pk=platform.pk).update(last_check_message=message[:500], last_checked_at=timezone.now())
         return message
     finally:
         driver.close()
-    created, refreshed = _import_servers(actor, platform, servers)
+    created, refreshed = _import_servers(actor, platform, servers, driver)
     adopted, skipped = _import_tenants(actor, platform, tenants)
     message = f"Imported {created} new server(s), refreshed {refreshed}" + (
         (f", adopted {adopted} tenant(s)" if tenants else "")
@@ -163,22 +174,16 @@ def servers_import(*, actor: AbstractBaseUser, platform_id: int) -> str:
 
 
 @transaction.atomic
-def _import_servers(actor: AbstractBaseUser, platform: Platform, servers: list[ServerInfo]) -> tuple[int, int]:
+def _import_servers(actor: AbstractBaseUser, platform: Platform, servers: list[ServerInfo], driver) -> tuple[int, int]:
     created = refreshed = 0
+    known = _servers_by_key(driver, platform)
     for info in servers:
-        match = Server.objects.filter(platform=platform)
-        if info.identity.xcu_id is not None:
-            existing = match.filter(xcu_id=info.identity.xcu_id).first()
-        elif info.identity.xelion_oid:
-            existing = match.filter(xelion_server_id=info.identity.xelion_oid).first()
-        else:
-            existing = None
-        existing = existing or match.filter(name=info.name[:100]).first()
+        key = driver.claim_key("server", info.identity)
+        existing = known.get(key) if key else None
+        existing = existing or Server.objects.filter(platform=platform, name=info.name[:100]).first()
         server = existing or Server(platform=platform, name=info.name[:100])
         server.host = info.host[:255]
-        server.xcu_id = info.identity.xcu_id
-        server.xcu_uuid = info.uuid[:64]
-        server.xelion_server_id = info.identity.xelion_oid
+        server.backend_ref = info.identity
         server.remaining_slots = info.remaining_slots
         if info.capacity_tenants is not None:
             server.capacity_tenants = info.capacity_tenants
@@ -190,6 +195,8 @@ def _import_servers(actor: AbstractBaseUser, platform: Platform, servers: list[S
             created += 1
         else:
             server_update(actor=actor, server=server)
+            # what the platform answered, which no form edits: written as the engine writes identities
+            Server.objects.filter(pk=server.pk).update(backend_ref=info.identity, remaining_slots=info.remaining_slots)
             refreshed += 1
     return created, refreshed
 
@@ -227,10 +234,7 @@ def _adopt_tenant(actor: AbstractBaseUser, platform: Platform, info: TenantInfo)
         label=info.label[:200],
         licences=info.licences or 10,
         status=TenantStatus.STOPPED if info.status == "stopped" else TenantStatus.STARTED,
-        xelion_tenant_id=info.identity.xelion_tenant_id,
-        xelion_database_id=info.identity.xelion_database_id,
-        xc5_guid=info.identity.xc5_guid,
-        xc5_name=info.identity.xc5_name,
+        backend_ref=info.identity,
     )
     tenant.full_clean()
     tenant.save()

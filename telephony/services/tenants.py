@@ -10,7 +10,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from telephony.models import Entity, NumberInterval, PlatformKind, Server, Tenant
+from telephony.backends.registry import capabilities_of
+from telephony.models import Entity, NumberInterval, Server, Tenant
 from telephony.models.sync import save_changes
 from telephony.provisioning import planning
 from telephony.rules import numbering
@@ -20,7 +21,6 @@ from tenants.access import CHANGE, DELETE, VIEW
 from tenants.models import Organization
 
 IntervalPair = tuple[str, str]
-PLATFORMS_THAT_START_TENANTS = (PlatformKind.XELION_PARK_MANAGER, PlatformKind.XELION_SERVER)
 
 
 @transaction.atomic
@@ -59,7 +59,7 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
             {"licences": f"The tenant already has {users} users; it needs at least {users} licences."}
         )
     status_changed = tenant.status != stored.status
-    if status_changed and tenant.server.platform.kind not in PLATFORMS_THAT_START_TENANTS:
+    if status_changed and not capabilities_of(tenant.server.platform.kind).starts_tenants:
         raise ValidationError(
             {"status": f"Tenants on {tenant.server.platform.get_kind_display()} cannot be started or stopped."}
         )

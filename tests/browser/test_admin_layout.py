@@ -99,11 +99,11 @@ def test_the_platform_form_shows_the_fields_of_its_kind_only(live_server, transa
     expect(page.locator(".field-username")).to_be_visible()
     for row in (app_key, user_space, park_organization):
         expect(row).to_be_hidden()
-    page.select_option("#id_kind", PlatformKind.XELION_SERVER.value)
+    page.select_option("#id_kind", PlatformKind.XELION.value)
     expect(app_key).to_be_visible()
     expect(user_space).to_be_visible()
     expect(park_organization).to_be_hidden()
-    page.select_option("#id_kind", PlatformKind.XELION_PARK_MANAGER.value)
+    page.select_option("#id_kind", PlatformKind.XELION_PM.value)
     expect(park_organization).to_be_visible()
     expect(user_space).to_be_hidden()
     assert browsing.console_errors == [], "no script error and no content-security-policy violation"

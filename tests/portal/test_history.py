@@ -34,14 +34,13 @@ def history_of(page: str) -> str:
     return page[start : page.index("</section>", start)]
 
 
-BACKEND_IDENTITY_LABELS = ("XCU", "Xelion", "XC5", "xcu", "xelion", "xc5")
+BACKEND_IDENTITY_LABELS = ("XCU", "Xelion", "XC5", "xcu", "xelion", "xc5", "backend reference")
 
 
 def test_the_history_names_related_objects_and_hides_identities(admin_client, customer):
     line = customer.line
     with acting_as("job #8"):  # what a provisioning job writes back: the backend's identities only
-        line.xcu_id = 560
-        line.xelion_oid = "oid-77"
+        line.backend_ref = {"xcu_id": 560, "xelion_oid": "oid-77"}
         line.save()
     history = history_of(admin_client.get(reverse("selfservice:user_detail", args=[line.pk])).content.decode())
     assert "tenant: acme" in history, "related objects by name"
@@ -56,7 +55,7 @@ def test_the_history_names_related_objects_and_hides_identities(admin_client, cu
 def test_the_end_users_own_line_history_hides_identities_too(end_user_client, customer):
     line = customer.line
     with acting_as("job #9"):
-        line.xc5_guid = "guid-1234"
+        line.backend_ref = {"xc5_guid": "guid-1234"}
         line.save()
     history = history_of(end_user_client.get(reverse("selfservice:my_line")).content.decode())
     assert "tenant: acme" in history

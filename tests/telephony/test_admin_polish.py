@@ -63,8 +63,8 @@ def test_the_platform_form_marks_the_fields_of_some_kinds_only(tree, member, cli
     platform = PlatformFactory(organization=tree.reseller, kind="xcu")
     client.force_login(member(tree.reseller, Role.ADMIN))
     page = client.get(reverse("admin:telephony_platform_change", args=[platform.pk])).content.decode()
-    assert page.count(f'data-platform-kinds="{PlatformKind.XELION_SERVER}"') == 2, "app key and user space"
-    assert page.count(f'data-platform-kinds="{PlatformKind.XELION_PARK_MANAGER}"') == 1, "Park Manager organization"
+    assert page.count(f'data-platform-kinds="{PlatformKind.XELION}"') == 2, "app key and user space"
+    assert page.count(f'data-platform-kinds="{PlatformKind.XELION_PM}"') == 1, "Park Manager organization"
     assert "telephony/platform-kind.js" in page
 
 
@@ -75,7 +75,7 @@ def test_only_a_xelion_server_needs_a_user_space(tree, member, client):
     assert client.post(url, platform_data(platform, user_space="")).status_code == 302
     platform.refresh_from_db()
     assert platform.user_space == ""
-    response = client.post(url, platform_data(platform, kind=PlatformKind.XELION_SERVER, user_space=""))
+    response = client.post(url, platform_data(platform, kind=PlatformKind.XELION, user_space=""))
     assert response.status_code == 200
     assert "needs a user space" in str(response.context["adminform"].form.errors["user_space"])
 
@@ -88,7 +88,7 @@ def test_a_read_only_platform_page_shows_what_is_stored_for_its_kind(tree, membe
     """A reseller viewing its distributor's platform: the fields of that kind only, whether a secret
     is set instead of the inputs that replace it, and no password prompt."""
     xcu = PlatformFactory(organization=tree.distributor, kind=PlatformKind.XCU)
-    xelion = PlatformFactory(organization=tree.distributor, kind=PlatformKind.XELION_SERVER, secret="", user_space="vx")
+    xelion = PlatformFactory(organization=tree.distributor, kind=PlatformKind.XELION, secret="", user_space="vx")
     client.force_login(member(tree.reseller, Role.ADMIN))
 
     response = client.get(reverse("admin:telephony_platform_change", args=[xcu.pk]))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from telephony.backends.base import LineFeatures, line_features_of
+from telephony.backends.base import LineFeatures
+from telephony.backends.registry import capabilities_of
 from telephony.line_features import TenantLine
 from telephony.models import PbxUser, PhoneNumber, Platform, ProvisioningJob
 from telephony.services.numbers import phone_number_update
@@ -47,6 +48,9 @@ def edited(user: PbxUser, **values) -> PbxUser:
 
 
 def test_every_driver_says_what_it_keeps():
+    def line_features_of(kind: str) -> LineFeatures:
+        return capabilities_of(kind).line_features
+
     assert line_features_of("xcu").forward_always is False and line_features_of("xcu").external_numbers == 1
     assert line_features_of("xelion").forward_busy is False and line_features_of("xelion").voicemail_pin is False
     assert line_features_of("xelion_pm") == line_features_of("xelion")

@@ -105,7 +105,7 @@ def test_a_number_without_a_user_needs_no_push(tree, superuser):
 
 
 def test_a_template_change_goes_to_every_xcu_that_holds_it(world, superuser):
-    world.template.mirrors.create(platform=world.platform, xcu_id=7)
+    world.template.mirrors.create(platform=world.platform, backend_ref={"xcu_id": 7})
     world.template.ringing_time = 45
     line_template_update(actor=superuser, template=world.template)
     job = ProvisioningJob.objects.get()

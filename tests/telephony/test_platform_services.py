@@ -38,7 +38,7 @@ def test_import_brings_in_the_xivos_of_an_xcu_once(serve, tree, member):
     admin = member(tree.reseller, Role.ADMIN)
     assert "2 new server" in servers_import(actor=admin, platform_id=platform.pk)
     assert "0 new server(s), refreshed 2" in servers_import(actor=admin, platform_id=platform.pk)
-    xivo = Server.objects.get(platform=platform, xcu_id=1)
+    xivo = Server.objects.get(platform=platform, backend_ref__xcu_id=1)
     assert (xivo.name, xivo.remaining_slots, xivo.capacity_users) == ("xivo-220", 664, 664)
 
 
@@ -49,7 +49,8 @@ def test_import_adopts_the_tenants_a_park_manager_key_sees(serve, tree, member):
     platform = PlatformFactory(
         organization=tree.reseller, kind="xelion_pm", base_url=pm.base_url, username="", secret=ROOT_API_KEY
     )
-    from telephony.backends.base import Connection, TenantSpec, driver_for
+    from telephony.backends.base import Connection, TenantSpec
+    from telephony.backends.registry import driver_for
 
     driver = driver_for(Connection(kind="xelion_pm", base_url=pm.base_url, secret=ROOT_API_KEY))
     driver.create_tenant(TenantSpec(name="existing", label="Existing Ltd", licences=5))
@@ -58,7 +59,7 @@ def test_import_adopts_the_tenants_a_park_manager_key_sees(serve, tree, member):
     assert "adopted 1 tenant" in summary
     tenant = Tenant.objects.get(name="existing")
     assert tenant.organization.parent == tree.reseller and tenant.organization.kind == "customer"
-    assert tenant.xelion_tenant_id and tenant.sync_state == "in_sync"
+    assert tenant.backend_ref.get("xelion_tenant_id") and tenant.sync_state == "in_sync"
 
 
 def test_only_platform_managers_import(serve, tree, member):
@@ -86,7 +87,7 @@ def test_admin_actions_queue_the_work(tree, member, client, django_capture_on_co
 def test_a_connection_test_refreshes_the_free_slots_of_known_xivos(serve, tree):
     sim = serve(XcuSimulator())
     platform = PlatformFactory(organization=tree.reseller, kind="xcu", base_url=sim.base_url + "/api/1.0/")
-    known = ServerFactory(platform=platform, name="xivo-220", xcu_id=1, remaining_slots=None)
+    known = ServerFactory(platform=platform, name="xivo-220", backend_ref={"xcu_id": 1}, remaining_slots=None)
     assert platform_check(platform_id=platform.pk).last_check_ok is True
     known.refresh_from_db()
     assert known.remaining_slots == 664

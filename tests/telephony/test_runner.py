@@ -57,15 +57,19 @@ def test_a_job_reaches_the_backend_and_records_everything(world, sim, superuser)
     user.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 1 and job.finished_at
     assert [u["firstName"] for u in sim_users(sim)] == ["Ada"]
-    assert user.xcu_id == sim_users(sim)[0]["id"], "the backend identity is stored on the row"
+    assert user.backend_ref["xcu_id"] == sim_users(sim)[0]["id"], "the backend identity is stored on the row"
     assert user.sync_state == SyncState.IN_SYNC
-    assert world.template.mirrors.get(platform=world.platform).xcu_id, "the template went to the XCU first"
+    assert world.template.mirrors.get(platform=world.platform).backend_ref, "the template went to the XCU first"
     attempt = JobAttempt.objects.get(job=job)
     assert attempt.outcome == "succeeded" and attempt.exchanges
     assert "superpass" not in str(attempt.exchanges), "the HTTP log never holds the password"
     from auditlog.models import LogEntry
 
-    learnt = LogEntry.objects.get_for_object(user).filter(changes__has_key="xcu_id").get()
+    learnt = (
+        LogEntry.objects.get_for_object(user)
+        .filter(changes__has_key="backend_ref", action=LogEntry.Action.UPDATE)
+        .get()
+    )
     assert learnt.additional_data["via"] == f"job #{job.pk}", "the identity a job learnt is audited, by the job"
 
 

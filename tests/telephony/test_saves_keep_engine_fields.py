@@ -29,24 +29,26 @@ def test_an_update_read_before_the_create_succeeded_keeps_the_identity_the_creat
     read_before = PbxUser.objects.get(pk=user.pk)  # an edit form opened now
     create = ProvisioningJob.objects.get(operation="user.create")
     assert runner.run_job(create.pk) == "succeeded"
-    learnt = PbxUser.objects.get(pk=user.pk).xcu_id
+    learnt = PbxUser.objects.get(pk=user.pk).backend_ref["xcu_id"]
     assert learnt is not None
 
     read_before.internal_number = "1702"  # the key changes in the same update
     pbx_user_update(actor=superuser, user=read_before)
     stored = PbxUser.objects.get(pk=user.pk)
-    assert stored.xcu_id == learnt and stored.internal_number == "1702"
+    assert stored.backend_ref["xcu_id"] == learnt and stored.internal_number == "1702"
     update = ProvisioningJob.objects.get(operation="user.update")
     assert runner.run_job(update.pk) == "succeeded", update.last_error
     stored.refresh_from_db()
-    assert stored.xcu_id == learnt and stored.sync_state == SyncState.IN_SYNC
+    assert stored.backend_ref["xcu_id"] == learnt and stored.sync_state == SyncState.IN_SYNC
 
 
 def test_an_entity_saved_from_an_old_copy_keeps_its_identity_and_sync_state(world, superuser):
     old_copy = type(world.entity).objects.get(pk=world.entity.pk)
-    type(world.entity).objects.filter(pk=world.entity.pk).update(sync_state=SyncState.FAILED, xcu_id=99)
+    type(world.entity).objects.filter(pk=world.entity.pk).update(
+        sync_state=SyncState.FAILED, backend_ref={"xcu_id": 99}
+    )
     old_copy.display_name = "Renamed"
     entity_update(actor=superuser, entity=old_copy)
     world.entity.refresh_from_db()
-    assert (world.entity.display_name, world.entity.xcu_id) == ("Renamed", 99)
-    assert old_copy.xcu_id == 99, "the caller's copy shows what is stored"
+    assert (world.entity.display_name, world.entity.backend_ref) == ("Renamed", {"xcu_id": 99})
+    assert old_copy.backend_ref == {"xcu_id": 99}, "the caller's copy shows what is stored"

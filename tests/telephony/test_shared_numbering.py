@@ -121,7 +121,7 @@ def test_a_template_name_another_template_holds_on_the_xcu_is_refused_before_sav
     from telephony.models import BackendClaim, LineTemplateMirror
 
     theirs = LineTemplateFactory(organization=tree.sibling, name="Standard")
-    mirror = LineTemplateMirror.objects.create(template=theirs, platform=xivo.platform, xcu_id=5)
+    mirror = LineTemplateMirror.objects.create(template=theirs, platform=xivo.platform, backend_ref={"xcu_id": 5})
     BackendClaim.objects.create(
         platform=xivo.platform, kind="template", key="5", target_type=ContentType.objects.get_for_model(mirror),
         target_id=mirror.pk,

@@ -167,7 +167,7 @@ def test_tenant_name_is_immutable_once_it_exists_on_the_backend(superuser):
     tenant.name = "acme2"
     tenant_update(actor=superuser, tenant=tenant)  # no backend identity yet: allowed
     tenant = Tenant.objects.get(pk=tenant.pk)
-    tenant.xelion_tenant_id = "17"
+    tenant.backend_ref = {"xelion_tenant_id": "17"}
     tenant.save()
     tenant = Tenant.objects.get(pk=tenant.pk)
     tenant.name = "acme3"

@@ -23,14 +23,13 @@ class XcuWorld:
 
 def xcu_world(base_url: str, owner: Organization, customer: Organization) -> XcuWorld:
     platform = PlatformFactory(organization=owner, kind="xcu", base_url=base_url, username="admin", secret="superpass")
-    server = ServerFactory(platform=platform, name="xivo-221", xcu_id=2, xcu_uuid=XIVO_221_UUID)
+    server = ServerFactory(platform=platform, name="xivo-221", backend_ref={"xcu_id": 2, "xcu_uuid": XIVO_221_UUID})
     tenant = TenantFactory(organization=customer, server=server, name="acme")
     entity = EntityFactory(
         tenant=tenant,
         name="default",
         intervals=[("1700", "1799")],
-        xcu_id=17,
-        xcu_combined_id=f"default@{XIVO_221_UUID}",
+        backend_ref={"xcu_id": 17, "xcu_combined_id": f"default@{XIVO_221_UUID}"},
         sync_state="in_sync",
     )
     template = LineTemplateFactory(organization=owner, name="Portal line")

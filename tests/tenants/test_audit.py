@@ -123,13 +123,13 @@ def test_the_audit_list_names_related_objects_and_shows_staff_the_identities(tre
     tenant = TenantFactory(organization=tree.customer, name="brickworks")
     user = PbxUserFactory(tenant=tenant, entity__tenant=tenant, portal_user=superuser)
     with acting_as("job #3"):
-        user.xcu_id = 560
+        user.backend_ref = {"xcu_id": 560}
         user.save()
     client.force_login(superuser)
     page = changelist(client)
     assert "<b>tenant</b>: brickworks" in page and f"<b>portal user</b>: {superuser.username}" not in page
     assert f"<b>portal login</b>: {superuser.username}" in page, "the label auditlog's mapping_fields gives"
-    assert "<b>XCU id</b>: ∅ → 560" in page, "staff see backend identities"
+    assert "<b>backend reference</b>: {} → {&quot;xcu_id&quot;: 560}" in page, "staff see backend identities"
     assert ".None" not in page and "<b>id</b>" not in page, "no reverse relations, no primary keys"
 
 

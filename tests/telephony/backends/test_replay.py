@@ -21,7 +21,6 @@ from telephony.backends.base import (
     KIND_XC5,
     KIND_XCU,
     KIND_XELION_SERVER,
-    BackendIdentity,
     Connection,
     Driver,
     EntitySpec,
@@ -31,9 +30,9 @@ from telephony.backends.base import (
     TenantRef,
     TenantSpec,
     UserSpec,
-    driver_for,
 )
 from telephony.backends.errors import TransientError
+from telephony.backends.registry import driver_for
 from telephony.sandbox.base import FaultConfig
 from telephony.sandbox.server import serve_in_thread
 from telephony.sandbox.xc5 import SYSTEM_API_PASSWORD, SYSTEM_API_USERNAME, Xc5Simulator
@@ -53,7 +52,7 @@ class Platform:
 
 
 def _xcu_prepare(driver: Driver) -> SimpleNamespace:
-    tenant = TenantRef(name="acme", server_name="xivo-220", server_identity=BackendIdentity(xcu_id=1))
+    tenant = TenantRef(name="acme", server_name="xivo-220", server_identity={"xcu_id": 1})
     entity = EntitySpec(name="sales", display_name="Sales", intervals=[IntervalSpec("2000", "2099")])
     entity.identity = driver.upsert_entity(tenant, entity)
     template = TemplateSpec(name="Standard")

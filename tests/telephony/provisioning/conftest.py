@@ -191,7 +191,9 @@ def world(transactional_db, broker, xcu) -> World:
         timeout_seconds=1,
     )
     server = ServerFactory(
-        platform=platform, name=XIVO_220["name"], xcu_id=XIVO_220["xcu_id"], xcu_uuid=XIVO_220["uuid"]
+        platform=platform,
+        name=XIVO_220["name"],
+        backend_ref={"xcu_id": XIVO_220["xcu_id"], "xcu_uuid": XIVO_220["uuid"]},
     )
     tenant = tenant_create(actor=actor, tenant=Tenant(organization=customer, server=server, name="acme", licences=1000))
     entity = entity_create(

@@ -10,14 +10,13 @@ from __future__ import annotations
 import pytest
 
 from telephony.backends.base import (
-    BackendIdentity,
     EntitySpec,
     IntervalSpec,
     TemplateSpec,
     TenantRef,
     UserSpec,
-    driver_for,
 )
+from telephony.backends.registry import driver_for
 from telephony.models import BackendClaim, JobStatus, PbxUser, ProvisioningJob
 from telephony.services.users import pbx_user_create, pbx_user_delete, pbx_user_update
 from tests.telephony.provisioning.conftest import XIVO_220, job_statuses
@@ -30,7 +29,7 @@ pytestmark = pytest.mark.slow
 def _made_outside_the_portal(world) -> None:
     """Hank, at 2500, in an entity of another customer on the same XiVO."""
     driver = driver_for(world.platform.connection())
-    xivo = TenantRef(name="outside", server_identity=BackendIdentity(xcu_id=XIVO_220["xcu_id"]))
+    xivo = TenantRef(name="outside", server_identity={"xcu_id": XIVO_220["xcu_id"]})
     other = EntitySpec(name="globex", intervals=[IntervalSpec("2500", "2599")])
     driver.upsert_entity(xivo, other)
     template = TemplateSpec(name="Globex line")
@@ -78,7 +77,7 @@ def test_a_mixed_run_under_faults_ends_with_exactly_the_portals_users(world, sta
     assert on_pbx == portal, "every portal user on the PBX exactly once, with its current data"
     held = [u for u in world.sim.snapshot()["users"] if u["internalNumber"] == "2500"]
     assert [u["firstName"] for u in held] == ["Hank"], "nothing outside the portal's entity was touched"
-    ids = sorted(PbxUser.objects.values_list("xcu_id", flat=True))
+    ids = sorted(PbxUser.objects.values_list("backend_ref__xcu_id", flat=True))
     assert ids == sorted(u["id"] for u in world.sim_users()), "each row holds its own user"
     claims = BackendClaim.objects.filter(kind="user")
     assert sorted(int(c.key) for c in claims) == ids, "claimed once each, and nothing claimed for deleted users"

@@ -50,7 +50,7 @@ def test_200_creations_through_injected_errors_and_timeouts_all_land_exactly_onc
     assert JobAttempt.objects.filter(outcome="retry", error__contains="HTTP 500").exists()
     users = PbxUser.objects.all()
     assert {user.sync_state for user in users} == {SyncState.IN_SYNC}
-    assert sorted(user.xcu_id for user in users) == sorted(u["id"] for u in world.sim_users())
+    assert sorted(user.backend_ref["xcu_id"] for user in users) == sorted(u["id"] for u in world.sim_users())
 
 
 def test_an_expiring_session_does_not_stop_the_run(world, start_worker):
