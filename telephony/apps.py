@@ -8,8 +8,10 @@ class TelephonyConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from telephony import queue, tasks
         from telephony.backends import guard
 
+        queue.register(tasks.send)
         _register_audited_models()
         guard.configure(
             guard.AddressPolicy.from_strings(

@@ -33,6 +33,7 @@ from telephony.models import (
 from telephony.validators import interval_numbers
 from tenants import access
 from tenants.access import CHANGE, VIEW
+from tenants.audit import describe_for_customers, entries_of, restrict_entries
 from tenants.models import Organization, OrganizationKind
 
 _CUSTOMERS_CACHE = "_selfservice_customers"
@@ -255,7 +256,5 @@ def line_pushes(user: PbxUser, *, limit: int = 8) -> list[ProvisioningJob]:
 def line_history(line: PbxUser, *, limit: int = 15) -> list[dict]:
     """Who changed this line and how, naming only what its customer may see (the caller reached
     the line through a scoped selector)."""
-    from tenants.audit import describe_for_customers, entries_of, restrict_entries
-
     customer = access.OrganizationViewer(line.tenant.organization)
     return describe_for_customers(restrict_entries(entries_of(line, limit=None), customer)[:limit], viewer=customer)

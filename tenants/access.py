@@ -41,16 +41,10 @@ from tenants.policy import (  # noqa: F401  (re-exported: models and services im
     ROLE_VIEWER,
     VIEW,
     AccessPolicy,
+    policy_of,
 )
 
 _CACHE_ATTRIBUTE = "_access_memberships"
-
-
-def policy_of(model: type[Model]) -> AccessPolicy:
-    try:
-        return model.access_policy  # type: ignore[attr-defined]
-    except AttributeError:
-        raise TypeError(f"{model.__name__} declares no access_policy; it cannot be scoped") from None
 
 
 # --- memberships -----------------------------------------------------------------------------

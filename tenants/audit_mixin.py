@@ -10,6 +10,8 @@ from typing import Any
 
 from auditlog.context import set_actor
 
+from tenants.policy import policy_of
+
 _origin: ContextVar[str] = ContextVar("audit_origin", default="")
 
 
@@ -41,8 +43,6 @@ class Audited:
     """Mixin for audited models (no fields, no migration): scope and origin of each log entry."""
 
     def get_additional_data(self) -> dict[str, Any]:
-        from tenants.access import policy_of
-
         policy = policy_of(type(self))
         data: dict[str, Any] = {}
         # Organization ids, not paths: a path is given again to a later organization once its

@@ -62,3 +62,11 @@ class AccessPolicy:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
         return ALL_ROLES if action == VIEW else self.manage_roles
+
+
+def policy_of(model: type) -> AccessPolicy:
+    """The access policy a model declares (every scoped model has one)."""
+    try:
+        return model.access_policy  # type: ignore[attr-defined]
+    except AttributeError:
+        raise TypeError(f"{model.__name__} declares no access_policy; it cannot be scoped") from None

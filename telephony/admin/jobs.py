@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from telephony.admin.sync import badge
+from telephony.backends.http import redact_value
 from telephony.models import JobAttempt, ProvisioningBatch, ProvisioningJob
 from telephony.services import jobs as services
 from tenants import access
@@ -134,8 +135,6 @@ class ProvisioningJobAdmin(ScopedAdmin):
 
     @admin.display(description="payload (secrets masked)")
     def payload_shown(self, job: ProvisioningJob) -> str:
-        from telephony.backends.http import redact_value
-
         return format_html('<pre class="exchange-body">{}</pre>', json.dumps(redact_value(job.payload), indent=1))
 
     def has_add_permission(self, request: HttpRequest) -> bool:

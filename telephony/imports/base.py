@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 
-from telephony.imports.columns import ColumnMap
+from telephony.imports.columns import ColumnMap, match_header
 from telephony.imports.reading import FileProblem
 from telephony.models import ImportMode
 
@@ -240,8 +240,6 @@ class Importer:
         dispatch: bool = True,
         progress: Callable[[int, int], None] | None = None,
     ) -> Outcome:
-        from telephony.imports.columns import match_header
-
         self.column_map = match_header(csv_file.header, self.columns)
         # The rows kept for writing are many small containers that live until the end: the cyclic
         # garbage collector would scan them again and again (it finds no cycles among them).

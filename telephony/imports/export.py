@@ -12,6 +12,7 @@ from django.db.models import Prefetch, QuerySet
 
 from telephony.imports.base import escape
 from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS, Column
+from telephony.imports.user_context import UserContext
 from telephony.models import PbxUser, PhoneNumber, Tenant
 from telephony.validators import interval_numbers
 from tenants import access
@@ -59,8 +60,6 @@ def user_example(*, actor: Any, tenant: Tenant) -> dict[str, str] | None:
     they may add users to with its next free internal number, the nearest line template they may
     use there, a free external number of the tenant they manage, a username nobody has. None when
     the tenant has no such entity (the generic example stays)."""
-    from telephony.imports.user_context import UserContext
-
     context = UserContext(actor=actor, default_tenant=tenant, tenant_names=set(), numbers=set(), lock=False)
     state = context.states.get(tenant.pk)
     if state is None:

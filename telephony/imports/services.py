@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
 
+from telephony import queue
 from telephony.imports.base import Outcome
 from telephony.imports.numbers import NumberImport
 from telephony.imports.organizations import OrganizationImport
@@ -283,13 +284,11 @@ def _store(run: ImportRun, outcome: Outcome, *, status: str, message: str = "", 
 
 
 def _queue(run: ImportRun, step: str) -> None:
-    from telephony import tasks
-
     run_id = run.pk
 
     def send() -> None:
         try:
-            tasks.process_import_run.apply_async((run_id, step), retry=False)
+            queue.send(queue.PROCESS_IMPORT, run_id, step)
         except Exception as exc:  # the broker is down: say so on the page instead of spinning forever
             ImportRun.objects.filter(pk=run_id).update(
                 status=ImportStatus.FAILED if step == "check" else ImportStatus.VALIDATED,

@@ -30,7 +30,7 @@ from telephony.imports.user_context import TenantState, UserContext
 from telephony.imports.user_writes import _BOOLEANS, _NEW_VALUES, _POSITION, FIELDS, UserRow, UserWrites
 from telephony.models import Entity, LineTemplate, PbxUser, Tenant
 from telephony.models.users import validate_username
-from telephony.rules import numbering
+from telephony.rules import capacity, numbering
 from telephony.validators import normalize_e164, validate_e164
 
 _DDI_SPLIT = re.compile(r"[\s,;]+")
@@ -266,13 +266,9 @@ class UserImport(UserWrites, Importer):
         states = [s for s in self.context.states.values() if s.creating]
         for state in states:
             current = len(state.users_by_username)
-            if current + state.creating > state.tenant.licences:
-                outcome.add_error(
-                    0,
-                    "licences",
-                    f"{state.tenant} has {state.tenant.licences} licences and {current} users; "
-                    f"the file adds {state.creating}.",
-                )
+            refused = capacity.licence_shortfall(state.tenant, current=current, adding=state.creating)
+            if refused:
+                outcome.add_error(0, "licences", refused)
         adding = Counter()
         for state in states:
             adding[state.tenant.server_id] += state.creating
@@ -282,13 +278,9 @@ class UserImport(UserWrites, Importer):
         )
         for server_id, count in adding.items():
             server = servers[server_id]
-            on_server = counts.get(server_id, 0)
-            if server.capacity_users is not None and on_server + count > server.capacity_users:
-                outcome.add_error(
-                    0,
-                    "server",
-                    f"server {server} holds {on_server} of {server.capacity_users} lines; the file adds {count}.",
-                )
+            refused = capacity.server_shortfall(server, on_server=counts.get(server_id, 0), adding=count)
+            if refused:
+                outcome.add_error(0, "server", refused)
 
     def shown(self, row: UserRow) -> dict[str, Any]:
         if row.action == SKIP and row.entity is None:

@@ -5,53 +5,62 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+
+from telephony import queue
+from telephony.models import JobStatus, ProvisioningJob
 
 logger = logging.getLogger("telephony.provisioning")
 
 UPDATE_CHUNK = 500
 
 
+_planned = threading.local()  # the ids planned on this thread since its last commit
+
+
 def dispatch_on_commit(job_ids: list[int]) -> None:
     """Dispatch the jobs once the surrounding transaction commits (never before: a worker must
     find the rows). Every job planned in one transaction goes out in one hand-over (one UPDATE),
     however many services planned them: a thousand changes in one transaction otherwise make a
-    thousand write transactions right when the workers start claiming."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
+    thousand write transactions right when the workers start claiming.
+
+    Each call registers its own callback (a savepoint rolled back drops only its own); the first
+    callback that runs at the commit hands over every id planned so far, the others find nothing
+    left. Ids of jobs that were rolled back are dropped then: they name no pending job."""
+    if not transaction.get_connection().in_atomic_block:
         dispatch(job_ids)  # what on_commit would do at once
         return
-    batch = next((func for _, func, _ in connection.run_on_commit if isinstance(func, _Handover)), None)
-    if batch is None:  # the first in this transaction, or the last one was rolled back with its savepoint
-        batch = _Handover()
-        transaction.on_commit(batch)
-    batch.job_ids.extend(job_ids)
+    if not hasattr(_planned, "ids"):
+        _planned.ids = []
+    _planned.ids.extend(job_ids)
+    transaction.on_commit(_hand_over_planned)
 
 
-class _Handover:
-    """The jobs of one transaction, dispatched when it commits. (A job rolled back with an inner
-    savepoint may stay in the list: its id then names no job, and a worker ignores it.)"""
-
-    def __init__(self) -> None:
-        self.job_ids: list[int] = []
-
-    def __call__(self) -> None:
-        dispatch(self.job_ids)
+def _hand_over_planned() -> None:
+    # ids of a transaction that rolled back may linger until this commit, and name a job of this
+    # one where the database gave the id again: each id is handed over once, if it is pending
+    planned, _planned.ids = sorted(set(getattr(_planned, "ids", []))), []
+    if not planned:
+        return
+    committed = []
+    for start in range(0, len(planned), UPDATE_CHUNK):
+        chunk = planned[start : start + UPDATE_CHUNK]
+        committed += ProvisioningJob.objects.filter(pk__in=chunk, status=JobStatus.PENDING).values_list("pk", flat=True)
+    dispatch(sorted(committed))
 
 
 def dispatch(job_ids: Iterable[int], *, countdown: float = 0.0) -> int:
     """Send each job to the broker; returns how many were sent. Broker errors are logged, not
     raised: the caller's change is already committed and the sweep will retry the hand-over."""
-    from telephony.models import ProvisioningJob
-    from telephony.tasks import run_provisioning_job
-
     sent = []
     for job_id in job_ids:
         try:
-            run_provisioning_job.apply_async((job_id,), countdown=countdown or None, retry=False)
+            queue.send(queue.RUN_JOB, job_id, countdown=countdown or None)
         except Exception as exc:  # the broker is unreachable: the sweep dispatches later
             logger.warning("could not dispatch provisioning job %s: %s", job_id, exc)
             break
@@ -74,10 +83,6 @@ def jobs_waiting_for(job) -> list[int]:
     """The jobs held back by this one that are due now: the next job of the same target, and the
     first job of every target that waits for this one (the users of a new entity, the numbers of
     a new user). They are dispatched when it finishes or is cancelled, instead of on their timer."""
-    from django.db.models import Q
-
-    from telephony.models import JobStatus, ProvisioningJob
-
     key = job.target_key
     waiting = (
         ProvisioningJob.objects.filter(status=JobStatus.PENDING, id__gt=job.id)

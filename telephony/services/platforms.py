@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from telephony import queue
 from telephony.backends.base import ServerInfo, TenantInfo
 from telephony.backends.errors import BackendError
 from telephony.backends.registry import capabilities_of, driver_for
@@ -256,20 +257,18 @@ def platform_check_requested(*, actor: AbstractBaseUser, platform: Platform) -> 
     """Queue a connection test; its answer lands on the platform's "last check" fields. Only those
     who manage the platform may make it receive calls."""
     access.require(actor, CHANGE, platform)
-    _send_after_commit("check_platform", platform.pk)
+    _send_after_commit(queue.CHECK_PLATFORM, platform.pk)
 
 
 def servers_import_requested(*, actor: AbstractBaseUser, platform: Platform) -> None:
     access.require(actor, CHANGE, platform)
-    _send_after_commit("import_servers", platform.pk, actor.pk)
+    _send_after_commit(queue.IMPORT_SERVERS, platform.pk, actor.pk)
 
 
-def _send_after_commit(task_name: str, *args: int) -> None:
-    from telephony import tasks
-
+def _send_after_commit(task: str, *args: int) -> None:
     def send() -> None:
         try:
-            getattr(tasks, task_name).apply_async(args, retry=False)
+            queue.send(task, *args)
         except Exception as exc:  # the broker is down: say so on the platform instead of failing the page
             Platform.objects.filter(pk=args[0]).update(
                 last_check_message=f"Could not queue the request: {exc}"[:500], last_checked_at=timezone.now()

@@ -13,7 +13,7 @@ from telephony.line_features import NOT_KEPT, TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
 from telephony.models.sync import save_changes
 from telephony.provisioning import planning
-from telephony.rules import numbering
+from telephony.rules import capacity, numbering
 from telephony.services.numbers import phone_number_update
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
@@ -68,18 +68,13 @@ def pbx_user_delete(*, actor: AbstractBaseUser, user: PbxUser) -> None:
 
 def validate_room_for_users(tenant: Tenant, *, adding: int) -> None:
     """Refuse users beyond the tenant's licences or the server's line capacity (tenant row locked)."""
-    current = tenant.users.count()
-    if current + adding > tenant.licences:
-        raise ValidationError(
-            f"{tenant} has {tenant.licences} licences and {current} users; there is no room for {adding} more."
-        )
+    refused = [capacity.licence_shortfall(tenant, current=tenant.users.count(), adding=adding)]
     server = tenant.server
     if server.capacity_users is not None:
         on_server = PbxUser.objects.filter(tenant__server=server).count()
-        if on_server + adding > server.capacity_users:
-            raise ValidationError(
-                f"Server {server} has no room for {adding} more lines (it holds at most {server.capacity_users})."
-            )
+        refused.append(capacity.server_shortfall(server, on_server=on_server, adding=adding))
+    if any(refused):
+        raise ValidationError([message for message in refused if message])
 
 
 def _validate_number_free_on_server(tenant: Tenant, user: PbxUser) -> None:

@@ -82,7 +82,7 @@ def test_licences_and_server_capacity_are_checked_for_the_whole_file(world, staf
     world.server.save()
     outcome = check(world, staff, "A,A,1701,a,,,,,,", "B,B,1702,b,,,,,,")
     assert [message for _r, column, message in outcome.errors if column == "server"] == [
-        f"server {world.server} holds 0 of 1 lines; the file adds 2."
+        f"Server {world.server} holds 0 of 1 lines; there is no room for 2 more."
     ]
 
 
