@@ -316,7 +316,10 @@ def json_response(
 
 
 def read_json(request: Request, *, expect: type | tuple[type, ...] = (dict, list, str, int)) -> Any:
-    """The request body as JSON of the expected type, or BadInput with a plain message."""
+    """The request body as JSON of the expected type, or BadInput with a plain message. A body
+    must say it is JSON (every document's requests send `Content-Type: application/json`): a
+    missing or other content type is refused with 415, as an HTTP API refuses a body it cannot read."""
+    require_json_content_type(request)
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise BadInput("empty payload")
@@ -327,3 +330,14 @@ def read_json(request: Request, *, expect: type | tuple[type, ...] = (dict, list
     if not isinstance(data, expect):
         raise BadInput("payload has the wrong JSON type")
     return data
+
+
+def require_json_content_type(request: Request) -> None:
+    """Refuse (415) a request body that does not say it is JSON."""
+    if not _is_json(request.mimetype):
+        shown = request.mimetype or "none"
+        raise BadInput(f"unsupported content type {shown[:60]}: send application/json", status=415)
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))

@@ -17,7 +17,7 @@ from urllib.parse import unquote_to_bytes
 
 from werkzeug.wrappers import Request, Response
 
-from telephony.sandbox.base import BadInput, json_response
+from telephony.sandbox.base import BadInput, json_response, require_json_content_type
 from telephony.sandbox.xc5_schema import LEAN_ACCOUNT_KEYS, is_guid, like
 
 API_ROOT = "/api-sys"
@@ -73,6 +73,7 @@ class Xc5Core:
             if required:
                 raise BadInput("empty payload")
             return {}
+        require_json_content_type(request)
         try:
             data = json.loads(raw)
         except ValueError:

@@ -43,7 +43,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from telephony.sandbox.base import CONTROL_PREFIX, FaultConfig, Session, Simulator, json_response, read_json
+from telephony.sandbox.base import CONTROL_PREFIX, BadInput, FaultConfig, Session, Simulator, json_response, read_json
 from telephony.sandbox.xelion_patch import apply_patch, parse_operations
 from telephony.sandbox.xelion_render import error_body, listing, one, render
 from telephony.sandbox.xelion_schema import XelionError, check_oid, invalid, not_found
@@ -160,7 +160,9 @@ class XelionServerSimulator(TenantRegistry, Simulator):
             raise XelionError(400, 10200, "empty payload")
         try:
             return read_json(request, expect=expect)
-        except Exception:
+        except BadInput as refused:
+            if refused.status == 415:
+                raise XelionError(415, 10202, refused.message) from None
             raise XelionError(400, 10202, "invalid payload") from None
 
     # sessions

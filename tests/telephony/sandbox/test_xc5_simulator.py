@@ -178,7 +178,10 @@ def test_partial_updates_return_the_full_record_and_refuse_arrays(api):
     )
     assert api.error("PATCH", "account/acmebrick.x.co.nz", 400, json={"colour": "red"}) == "unknown field: colour"
     assert api.error("PATCH", "account/acmebrick.x.co.nz", 400, json={"guid": "x"}) == "field guid is read-only"
-    assert api.error("PATCH", "account/acmebrick.x.co.nz", 400, data="{") == "payload is not valid JSON"
+    assert (
+        api.error("PATCH", "account/acmebrick.x.co.nz", 400, data="{", headers={"Content-Type": "application/json"})
+        == "payload is not valid JSON"
+    )
     assert api.error("PATCH", "account/acmebrick.x.co.nz", 400, json={"cfna_active": True}) == (
         "cfna_active needs a cfna_dest"
     )

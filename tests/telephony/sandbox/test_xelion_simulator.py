@@ -179,14 +179,14 @@ def test_renew_rotates_the_renewal_token(base_url):
     ).json()
     renew_url = f"{base_url}/api/v1/master/me/renew"
     old = {"Authorization": f"xelion {login['authentication']}"}
-    renewed = requests.post(renew_url, data=json.dumps(login["renewalToken"]), headers=old, timeout=5)
+    renewed = requests.post(renew_url, json=login["renewalToken"], headers=old, timeout=5)
     assert renewed.status_code == 200
     fresh = renewed.json()
     assert set(fresh) == {"authentication", "renewalToken", "validUntil"}
     assert fresh["renewalToken"] != login["renewalToken"] and fresh["authentication"] != login["authentication"]
     new = {"Authorization": f"xelion {fresh['authentication']}"}
     assert error_of(requests.get(f"{base_url}/api/v1/master/users", headers=old, timeout=5)) == (401, 10000)
-    assert error_of(requests.post(renew_url, data=json.dumps(login["renewalToken"]), headers=new, timeout=5)) == (
+    assert error_of(requests.post(renew_url, json=login["renewalToken"], headers=new, timeout=5)) == (
         401,
         10020,
     )
@@ -194,7 +194,7 @@ def test_renew_rotates_the_renewal_token(base_url):
         400,
         10202,
     )
-    by_password = requests.post(renew_url, data=json.dumps(MASTER_PASSWORD), headers=new, timeout=5)
+    by_password = requests.post(renew_url, json=MASTER_PASSWORD, headers=new, timeout=5)
     assert by_password.status_code == 200
 
 
