@@ -83,6 +83,35 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
             obj.voicemail_pin = form.cleaned_data["new_voicemail_pin"]
         return obj
 
+    def _login_kept(self, request: HttpRequest, obj: PbxUser | None) -> bool:
+        """Is the line linked to a login this editor does not manage? Then the link is shown as kept,
+        not offered as a choice (an empty choice would unlink it on save)."""
+        return (
+            obj is not None
+            and obj.portal_user_id is not None
+            and not services.governs_logins(request.user, obj.portal_user_id)
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._login_kept(request, obj):
+            return fieldsets
+        return [
+            (
+                title,
+                {**options, "fields": ["portal_login_kept" if f == "portal_user" else f for f in options["fields"]]},
+            )
+            for title, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "portal_login_kept"] if self._login_kept(request, obj) else fields
+
+    @admin.display(description="portal user")
+    def portal_login_kept(self, obj: PbxUser) -> str:
+        return "Linked to a portal login you do not manage; it stays linked."
+
     def create_object(self, request: HttpRequest, obj: PbxUser, form: Any) -> None:
         services.pbx_user_create(actor=request.user, user=self._with_new_pin(obj, form))
 

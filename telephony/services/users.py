@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from types import SimpleNamespace
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,6 +26,7 @@ def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     entity = Entity.objects.get(pk=user.entity_id)
     access.require_add(actor, PbxUser, tenant.organization, entity=entity)
     user.tenant = tenant
+    _require_governed_logins(actor, user.portal_user_id)
     _require_usable_template(actor, user)
     user.full_clean()
     _validate_number_free_on_server(tenant, user)
@@ -47,6 +49,8 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
         access.require_add(actor, PbxUser, tenant.organization, entity=Entity.objects.get(pk=user.entity_id))
     if user.template_id != stored.template_id:
         _require_usable_template(actor, user)
+    if user.portal_user_id != stored.portal_user_id:  # a login is linked or unlinked only by who manages it
+        _require_governed_logins(actor, stored.portal_user_id, user.portal_user_id)
     user.full_clean()
     if user.internal_number != stored.internal_number:
         _validate_number_free_on_server(stored.tenant, user)
@@ -85,6 +89,23 @@ def _validate_number_free_on_server(tenant: Tenant, user: PbxUser) -> None:
 def _validate_template_usable_on_platform(tenant: Tenant, user: PbxUser) -> None:
     if numbering.templates_unusable_on(tenant.server.platform, [user.template]):
         raise ValidationError({"template": numbering.TEMPLATE_NAME_NOT_AVAILABLE.format(name=user.template.name)})
+
+
+LOGIN_NOT_YOURS = "Only those who manage a portal login may link it to a line or unlink it."
+
+
+def governs_logins(actor: AbstractBaseUser, *login_ids: int | None) -> bool:
+    """May the actor manage every one of these portal logins (the ones it may link to a line)?"""
+    wanted = {pk for pk in login_ids if pk is not None}
+    if not wanted:
+        return True
+    logins = access.restrict_users(get_user_model().objects.filter(pk__in=wanted), actor, CHANGE)
+    return set(logins.values_list("pk", flat=True)) == wanted
+
+
+def _require_governed_logins(actor: AbstractBaseUser, *login_ids: int | None) -> None:
+    if not governs_logins(actor, *login_ids):
+        raise ValidationError({"portal_user": LOGIN_NOT_YOURS})
 
 
 def _require_usable_template(actor: AbstractBaseUser, user: PbxUser) -> None:
