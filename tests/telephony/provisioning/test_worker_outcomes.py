@@ -37,6 +37,8 @@ def test_200_creations_through_injected_errors_and_timeouts_all_land_exactly_onc
     Each of the ~280 injected timeouts holds a slot for the whole 1 s timeout: the worker runs 8
     threads with a server limit of 8 (instead of 4 and 4) to halve the test's length."""
     settings.PROVISIONING_MAX_ATTEMPTS = 40  # read when the jobs are planned, in this process
+    # ... and the world's tenant and entity jobs, planned before, under the same faults
+    ProvisioningJob.objects.filter(status=JobStatus.PENDING).update(max_attempts=40)
     world.sim.set_faults({"error_rate": 0.1, "timeout_rate": 0.1, "hang_seconds": 1.5})
     start_worker(concurrency=8, PROVISIONING_SERVER_CONCURRENCY=8)
     for number in range(2000, 2200):
