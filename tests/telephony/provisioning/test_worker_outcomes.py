@@ -23,7 +23,13 @@ def all_jobs_finished() -> bool:
 
 
 def wait_for_all_jobs(timeout: float = 90.0) -> None:
-    wait_until(all_jobs_finished, timeout=timeout, message=f"every job has finished (now {job_statuses()})")
+    try:
+        wait_until(all_jobs_finished, timeout=timeout, message="every job has finished")
+    except AssertionError as gave_up:  # the statuses when it gave up, not when it began to wait
+        failed = list(
+            ProvisioningJob.objects.filter(status=JobStatus.FAILED).values_list("operation", "last_error")[:3]
+        )
+        raise AssertionError(f"{gave_up} (now {job_statuses()}; failed: {failed})") from None
 
 
 def test_200_creations_through_injected_errors_and_timeouts_all_land_exactly_once(world, start_worker, settings):
