@@ -85,7 +85,7 @@ def _user_spec(job: ProvisioningJob, key: str, row: PbxUser | None = None) -> Us
     spec.identity = _learnt_identity(key)
     entity = Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
     if entity is not None:
-        spec.entity.identity = specs.merge_identity(spec.entity.identity, specs.identity_of(entity))
+        spec.entity.identity = merge_refs(spec.entity.identity, specs.identity_of(entity))
     return spec
 
 
@@ -139,7 +139,7 @@ def tenant_stop(job: ProvisioningJob, driver: Driver) -> None:
 
 def tenant_delete(job: ProvisioningJob, driver: Driver) -> None:
     ref = specs.from_payload(TenantRef, job.payload["tenant"])
-    ref.identity = specs.merge_identity(_learnt_identity(job.target_key), ref.identity)
+    ref.identity = merge_refs(_learnt_identity(job.target_key), ref.identity)
     with claims.owning(job, driver, tenant=job_target(job)):
         driver.delete_tenant(ref)
     claims.release(job)
@@ -151,9 +151,7 @@ def tenant_delete(job: ProvisioningJob, driver: Driver) -> None:
 def entity_upsert(job: ProvisioningJob, driver: Driver) -> BackendRef:
     spec: EntitySpec = specs.from_payload(EntitySpec, job.payload["entity"])
     row = Entity.objects.filter(pk=job.target_id).first()
-    spec.identity = specs.merge_identity(
-        _learnt_identity(job.target_key), specs.identity_of(row) if row else spec.identity
-    )
+    spec.identity = merge_refs(_learnt_identity(job.target_key), specs.identity_of(row) if row else spec.identity)
     ref = _tenant_ref(job)
     with claims.owning(job, driver, entity=job_target(job)) as owner:
         identity = driver.upsert_entity(ref, spec)
@@ -163,7 +161,7 @@ def entity_upsert(job: ProvisioningJob, driver: Driver) -> BackendRef:
 
 def entity_delete(job: ProvisioningJob, driver: Driver) -> None:
     spec: EntitySpec = specs.from_payload(EntitySpec, job.payload["entity"])
-    spec.identity = specs.merge_identity(_learnt_identity(job.target_key), spec.identity)
+    spec.identity = merge_refs(_learnt_identity(job.target_key), spec.identity)
     with claims.owning(job, driver, entity=job_target(job)):
         driver.delete_entity(specs.from_payload(TenantRef, job.payload["tenant"]), spec)
     claims.release(job)
@@ -255,7 +253,7 @@ def user_update(job: ProvisioningJob, driver: Driver) -> BackendRef | None:
 
 def user_delete(job: ProvisioningJob, driver: Driver) -> None:
     ref = specs.from_payload(TenantRef, job.payload["tenant"])
-    ref.identity = specs.merge_identity(ref.identity, _tenant_ref(job).identity) if job.tenant_id else ref.identity
+    ref.identity = merge_refs(ref.identity, _tenant_ref(job).identity) if job.tenant_id else ref.identity
     spec = _user_spec(job, job.target_key)
     targets = _user_targets(job, job.target_key, None, spec)
     with claims.owning(job, driver, **targets), contextlib.suppress(NotFoundError):  # gone: what a delete wants

@@ -19,7 +19,6 @@ from telephony.backends.base import (
     TenantRef,
     TenantSpec,
     UserSpec,
-    merge_refs,
 )
 from telephony.backends.registry import capabilities_of
 from telephony.models import Entity, LineTemplate, LineTemplateMirror, PbxUser, PhoneNumber, Platform, Tenant
@@ -28,10 +27,6 @@ from telephony.models import Entity, LineTemplate, LineTemplateMirror, PbxUser, 
 def identity_of(row: models.Model) -> BackendRef:
     """The backend reference stored on a row (a copy: the caller may add to it)."""
     return dict(getattr(row, "backend_ref", None) or {})
-
-
-def merge_identity(base: BackendRef, extra: BackendRef) -> BackendRef:
-    return merge_refs(base, extra)
 
 
 def tenant_ref(tenant: Tenant) -> TenantRef:
