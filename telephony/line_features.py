@@ -14,6 +14,7 @@ from telephony.models import PbxUser, PhoneNumber, Platform, Tenant
 # model field -> the LineFeatures flag that says whether the platform keeps it
 FIELD_FEATURES = {
     "display_name": "display_name",
+    "email": "email",
     "forward_always": "forward_always",
     "forward_busy": "forward_busy",
     "forward_no_answer": "forward_no_answer",
@@ -24,6 +25,7 @@ FIELD_FEATURES = {
 
 NOT_KEPT = {
     "display_name": "{platform} keeps no display name per user; it shows the first and last name.",
+    "email": "{platform} keeps no e-mail address per user.",
     "forward_always": "{platform} keeps no forwarding of all calls per user.",
     "forward_busy": "{platform} keeps no forwarding on busy per user.",
     "forward_no_answer": "{platform} keeps no forwarding of unanswered calls per user.",
@@ -33,21 +35,120 @@ NOT_KEPT = {
 }
 
 
+# What a feature is called in a sentence, for those a platform may withhold on its documented API.
+FEATURE_NAMES = {
+    "display_name": "a display name per user",
+    "email": "an e-mail address per user",
+    "forward_always": "forwarding of all calls",
+    "forward_busy": "forwarding on busy",
+    "forward_no_answer": "forwarding of unanswered calls",
+    "voicemail": "voicemail on or off per user",
+    "voicemail_to_email": "voicemail by e-mail",
+    "voicemail_pin": "a voicemail PIN",
+    "external_numbers": "external numbers (DDIs) on a user",
+}
+# ... and the platform-wide capabilities it may withhold
+CAPABILITY_NAMES = {
+    "creates_tenants": "creating tenants (each must exist on the PBX already)",
+    "starts_tenants": "starting and stopping tenants (a tenant deleted here keeps running on the PBX)",
+    "places_tenants": "placing a new tenant on a chosen server (the platform picks one)",
+    "lists_servers": "importing servers and reading their free slots",
+    "lists_tenants": "importing the tenants already on the platform",
+    "template_settings": "some of the platform's own line-template settings",
+    "removes_users": "removing users from the PBX (a deleted line is only switched off there)",
+}
+
+
+def refusal(platform: Platform, capability: str, otherwise: str) -> str:
+    """Why `platform` will not do `capability`: it keeps to its documented API, which has no such
+    call, or `otherwise` (the platform cannot do it at all)."""
+    if capability in platform.capabilities.withheld:
+        return (
+            f"{platform.name} is used through its documented API only, which does not allow "
+            f"{CAPABILITY_NAMES.get(capability, capability)}."
+        )
+    return otherwise
+
+
+def feature_name(name: str, features: LineFeatures) -> str:
+    """A withheld feature in words; external numbers may be cut down rather than off."""
+    limit = features.external_numbers
+    if name == "external_numbers" and limit:
+        return f"more than {limit} external number{'s' if limit != 1 else ''} per user"
+    return {**FEATURE_NAMES, **CAPABILITY_NAMES}.get(name, name.replace("_", " "))
+
+
+def withheld_on_documented_api(kind: str) -> list[str]:
+    """What a platform of this kind cannot do through its documented API alone, in words."""
+    capabilities = capabilities_of(kind, documented_only=True)
+    names = [*FEATURE_NAMES, *CAPABILITY_NAMES]
+    return [feature_name(name, capabilities.line_features) for name in names if name in capabilities.withheld]
+
+
 class TenantLine:
     """The line features of one tenant's platform, with the platform's name for messages."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, *, documented_only: bool = False):
         self.kind = kind
-        capabilities = capabilities_of(kind)
+        capabilities = capabilities_of(kind, documented_only=documented_only)
         self.features: LineFeatures = capabilities.line_features
+        self.withheld = capabilities.withheld
         self.platform = capabilities.pbx_name or capabilities.label
         self._not_kept = tuple(field for field in FIELD_FEATURES if not self.keeps(field))
 
     @classmethod
     def of(cls, tenant: Tenant | int) -> TenantLine:
         tenant_id = tenant if isinstance(tenant, int) else tenant.pk
-        kind = Platform.objects.filter(servers__tenants=tenant_id).values_list("kind", flat=True).first()
-        return cls(kind or "")
+        found = Platform.objects.filter(servers__tenants=tenant_id).values_list("kind", "documented_only").first()
+        kind, documented_only = found or ("", False)
+        return cls(kind, documented_only=documented_only)
+
+    @classmethod
+    def of_platform(cls, platform: Platform) -> TenantLine:
+        return cls(platform.kind, documented_only=platform.documented_only)
+
+    def why_not(self, field: str) -> str:
+        """Why a per-user setting cannot be set: the PBX keeps none, or the platform is used on its
+        documented API, which has no place for it."""
+        feature = FIELD_FEATURES.get(field, field)
+        if feature in self.withheld:
+            return self._documented_only(FEATURE_NAMES.get(feature, field))
+        return NOT_KEPT[field].format(platform=self.platform)
+
+    def _documented_only(self, what: str) -> str:
+        return (
+            f"This {self.platform} platform is used through its documented API only, which has no place for "
+            f"{what}: it cannot be set here."
+        )
+
+    @property
+    def withheld_note(self) -> str:
+        """One sentence naming what the documented API alone cannot set (empty: nothing is withheld)."""
+        names = [feature_name(name, self.features) for name in FEATURE_NAMES if name in self.withheld]
+        if not names:
+            return ""
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return (
+            f"This {self.platform} platform is used through its documented API only: {listed} cannot be set "
+            "in the portal."
+        )
+
+    @property
+    def numbers_note(self) -> str:
+        """Why no further external number can be given to a user that has the most it may hold."""
+        limit = self.features.external_numbers
+        if limit == 0:
+            return (
+                self._documented_only(FEATURE_NAMES["external_numbers"])
+                if "external_numbers" in self.withheld
+                else f"{self.platform} keeps no external number per user."
+            )
+        plural = "s" if limit != 1 else ""
+        return f"{self.platform} keeps {limit} external number{plural} per user: remove one to give another."
+
+    @property
+    def pin_note(self) -> str:
+        return self.why_not("voicemail_pin")
 
     def keeps(self, field: str) -> bool:
         feature = FIELD_FEATURES.get(field)
@@ -68,7 +169,7 @@ class TenantLine:
         for field in self._not_kept:  # once per imported row: kept cheap
             value = getattr(user, field)
             if value and value != (getattr(stored, field) if stored is not None else None):
-                errors[field] = NOT_KEPT[field].format(platform=self.platform)
+                errors[field] = self.why_not(field)
         busy, no_answer = user.forward_busy, user.forward_no_answer
         changed = stored is None or (busy, no_answer) != (stored.forward_busy, stored.forward_no_answer)
         # Busy alone would also forward unanswered calls there: the PBX has one destination for both.
@@ -86,6 +187,8 @@ class TenantLine:
         held = list(user.phone_numbers.exclude(pk=number.pk).values_list("number", flat=True))
         if not self.may_add_number(len(held)):
             limit = self.features.external_numbers
+            if not limit:
+                raise ValidationError({field: self.numbers_note})
             raise ValidationError(
                 {
                     field: f"{self.platform} keeps {limit} external number{'s' if limit != 1 else ''} "

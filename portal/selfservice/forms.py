@@ -52,6 +52,8 @@ class Note:
 
 
 def _not_kept_note(line: TenantLine, what: str) -> Note:
+    if {"forward_always", "forward_no_answer"} & line.withheld:
+        return Note(line.why_not("forward_no_answer"))
     return Note(format_html("{} keeps no {} per user.", line.platform, what))
 
 
@@ -77,6 +79,8 @@ def _forwarding_fieldset(form: forms.BaseForm, line: TenantLine) -> Fieldset:
 def _voicemail_fieldset(form: forms.BaseForm, line: TenantLine, *extra: str) -> Fieldset:
     present = [Switch(name) for name in ("voicemail_enabled", "voicemail_to_email") if name in form.fields]
     present += [name for name in extra if name in form.fields]
+    if "voicemail_enabled" not in form.fields and "voicemail" in line.withheld:
+        return Fieldset("Voicemail", Note(line.why_not("voicemail_enabled")), *present)
     if "voicemail_enabled" not in form.fields:
         return Fieldset(
             "Voicemail",
@@ -95,6 +99,10 @@ def _voicemail_fieldset(form: forms.BaseForm, line: TenantLine, *extra: str) -> 
 
 def _present(form: forms.BaseForm, *names: str) -> list[str]:
     return [name for name in names if name in form.fields]
+
+
+def _columns(form: forms.BaseForm, *names: str) -> list[Column]:
+    return [Column(name, css_class="col-sm-6") for name in _present(form, *names)]
 
 
 def _phone_input(placeholder: str = "") -> forms.TextInput:
@@ -146,7 +154,10 @@ class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, tenant: Tenant, login: Any, **kwargs: Any):
         super().__init__(*args, instance=PbxUser(tenant=tenant), **kwargs)
-        _drop_fields_not_kept(self, TenantLine.of(tenant))
+        line = TenantLine.of(tenant)
+        _drop_fields_not_kept(self, line)
+        if not line.may_add_number(0):
+            self.fields.pop("number")
         next_free = self.setup_plan(tenant, login)
         # Offer the first entity with room, its next free number, and the first usable template.
         entities = self.entities
@@ -157,7 +168,8 @@ class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
         template = next(iter(self.fields["template"].queryset), None)
         if template is not None and not self.initial.get("template"):
             self.initial["template"] = template.pk
-        self.fields["number"].queryset = selectors.free_numbers(tenant)
+        if "number" in self.fields:
+            self.fields["number"].queryset = selectors.free_numbers(tenant)
         self.fields["username"].help_text = "Login name on the PBX, e.g. jane.doe (cannot change later)."
         self.helper = _helper(
             "Create user",
@@ -165,7 +177,7 @@ class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
                 "Person",
                 Row(Column("first_name", css_class="col-sm-6"), Column("last_name", css_class="col-sm-6")),
                 *_present(self, "display_name"),
-                Row(Column("username", css_class="col-sm-6"), Column("email", css_class="col-sm-6")),
+                Row(Column("username", css_class="col-sm-6"), *_columns(self, "email")),
                 "mobile_number",
             ),
             Fieldset(
@@ -173,7 +185,7 @@ class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
                 "entity",
                 "internal_number",
                 "template",
-                "number",
+                *_present(self, "number"),
                 *[Switch(name) for name in _present(self, "voicemail_enabled")],
             ),
         )
@@ -200,8 +212,7 @@ class UserEditForm(_NumberPlanMixin, forms.ModelForm):
             Fieldset(
                 "Person",
                 Row(Column("first_name", css_class="col-sm-6"), Column("last_name", css_class="col-sm-6")),
-                *_present(self, "display_name"),
-                "email",
+                *_present(self, "display_name", "email"),
                 "mobile_number",
             ),
             Fieldset("Line", "entity", "internal_number", "template"),
@@ -266,7 +277,7 @@ class MyLineForm(_LineForm):
             self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
         self.helper = _helper(
             "Save my line",
-            Fieldset("About me", *_present(self, "display_name"), "email"),
+            Fieldset("About me", *_present(self, "display_name", "email")),
             _voicemail_fieldset(self, line, "new_pin"),
             _forwarding_fieldset(self, line),
         )

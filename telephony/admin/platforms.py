@@ -9,10 +9,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from telephony.admin.sync import BackendRefAdminMixin, badge
+from telephony.line_features import withheld_on_documented_api
 from telephony.models import Platform, Server, Tenant
 from telephony.services import platforms as services
 from tenants import access
@@ -60,6 +61,7 @@ class PlatformForm(forms.ModelForm):
             "acting_organization",
             "timeout_seconds",
             "verify_tls",
+            "documented_only",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -91,7 +93,7 @@ class PlatformAdmin(ScopedAdmin):
     list_select_related = ["organization"]
     search_fields = ["name", "base_url"]
     autocomplete_fields = ["organization"]
-    readonly_fields = ["last_checked_at", "last_check_ok", "last_check_message"]
+    readonly_fields = ["last_checked_at", "last_check_ok", "last_check_message", "documented_api_limits"]
     fieldsets = [
         (None, {"fields": ["organization", "name", "kind", "base_url", "is_active"]}),
         (
@@ -107,7 +109,7 @@ class PlatformAdmin(ScopedAdmin):
                 ]
             },
         ),
-        ("Connection", {"fields": ["timeout_seconds", "verify_tls"]}),
+        ("Connection", {"fields": ["timeout_seconds", "verify_tls", "documented_only", "documented_api_limits"]}),
         ("Last check", {"fields": ["last_checked_at", "last_check_ok", "last_check_message"]}),
     ]
 
@@ -120,6 +122,16 @@ class PlatformAdmin(ScopedAdmin):
         if obj is None or self.has_change_permission(request, obj):
             return fieldsets
         return _read_only_fieldsets(fieldsets, obj)
+
+    @admin.display(description="without the extensions")
+    def documented_api_limits(self, obj: Platform) -> str:
+        if not obj.pk:
+            return "Shown once the platform is saved."
+        withheld = withheld_on_documented_api(obj.kind)
+        if not withheld:
+            return format_html("Nothing: the {} driver uses only the documented API.", obj.get_kind_display())
+        state = "switched off now" if obj.documented_only else "switched off when “documented API only” is ticked"
+        return format_html("{}: {}.", state.capitalize(), format_html_join("; ", "{}", ((name,) for name in withheld)))
 
     @admin.display(description="secret")
     def secret_state(self, obj: Platform) -> str:

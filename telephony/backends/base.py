@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -51,6 +52,7 @@ class Connection:
     acting_organization: str = ""  # Park Manager X-As-Organization
     timeout: float = 10.0
     verify_tls: bool = True
+    documented_only: bool = False  # use no API extension beyond the vendor's documents (backend-fidelity.md)
 
 
 BackendRef = dict[str, Any]
@@ -160,6 +162,7 @@ class LineFeatures:
     drop while the portal shows it as pushed."""
 
     display_name: bool = True
+    email: bool = True
     forward_always: bool = True
     forward_busy: bool = True
     forward_no_answer: bool = True
@@ -207,12 +210,19 @@ class Capabilities:
     never the platform's kind: a new vendor is a new driver that declares its own."""
 
     label: str  # the kind of platform, in forms and lists ("Xelion Park Manager")
+    # what is left when the platform is used on its documented API only: a feature missing here for
+    # that reason is named as such in messages, not as something the PBX cannot do
+    documented_only: bool = False
+    withheld: frozenset[str] = frozenset()  # capabilities and line features switched off for that reason
     pbx_name: str = ""  # what people call the PBX behind it, in messages about a line ("Xelion")
     starts_tenants: bool = False  # tenants can be started and stopped
     keeps_templates: bool = False  # line templates are objects of their own on the PBX (named uniquely there)
     number_scope: str = UNIQUE_PER_TENANT  # where internal numbers and entity names are unique
     reports_free_slots: bool = False  # the servers' free line slots are listed with them
     lists_tenants: bool = False  # tenants already on the platform can be brought into the portal
+    lists_servers: bool = True  # the platform lists its servers (they can be imported, and their free slots read)
+    creates_tenants: bool = True  # a new tenant is made on the PBX (else it must exist there already)
+    places_tenants: bool = False  # a new tenant goes onto the server the portal chose (else the platform picks)
     tenants_per_server: int | None = None  # how many tenants a server holds, where the platform says
     line_features: LineFeatures = LineFeatures()
     needs_username: bool = True  # logs in with a user name and password (not a key alone)
@@ -223,6 +233,19 @@ class Capabilities:
     settings_label: str = ""
     connection_fields: frozenset[str] = frozenset()  # optional Connection fields it uses (app_key, ...)
     required_connection_fields: frozenset[str] = frozenset()  # ... of which it cannot do without
+
+
+def documented_subset(full: Capabilities, *, line: dict[str, Any] | None = None, **changes: Any) -> Capabilities:
+    """`full` as it is on the documented API alone: the named line features and capabilities set to
+    the given values, and remembered as withheld for that reason."""
+    line = line or {}
+    return dataclasses.replace(
+        full,
+        documented_only=True,
+        line_features=dataclasses.replace(full.line_features, **line),
+        withheld=frozenset(line) | frozenset(changes),
+        **changes,
+    )
 
 
 @dataclass
@@ -315,7 +338,20 @@ class Driver(abc.ABC):
     """
 
     kind: ClassVar[str]
-    capabilities: ClassVar[Capabilities]
+    capabilities: ClassVar[Capabilities]  # with every extension the driver knows of
+    documented_capabilities: ClassVar[Capabilities | None] = None  # on the documented API alone (None: the same)
+
+    @classmethod
+    def capabilities_for(cls, *, documented_only: bool) -> Capabilities:
+        """What the platform can do through this driver, with or without the API's extensions."""
+        if documented_only and cls.documented_capabilities is not None:
+            return cls.documented_capabilities
+        return cls.capabilities
+
+    @property
+    def features(self) -> Capabilities:
+        """The capabilities on this connection."""
+        return self.capabilities_for(documented_only=self.connection.documented_only)
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         self.connection = connection

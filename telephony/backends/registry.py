@@ -41,10 +41,11 @@ def settings_groups() -> dict[str, tuple[str, tuple[TemplateSetting, ...]]]:
     return groups
 
 
-def capabilities_of(kind: str) -> Capabilities:
-    """What the platforms of this kind can do (nothing, for a kind without a driver)."""
+def capabilities_of(kind: str, *, documented_only: bool = False) -> Capabilities:
+    """What the platforms of this kind can do (nothing, for a kind without a driver); with
+    `documented_only`, what is left without the API extensions beyond the vendor's documents."""
     driver = DRIVERS.get(kind)
-    return driver.capabilities if driver else UNKNOWN
+    return driver.capabilities_for(documented_only=documented_only) if driver else UNKNOWN
 
 
 def driver_for(connection: Connection, *, log: ExchangeLog | None = None) -> Driver:

@@ -67,8 +67,11 @@ def is_forward_always(route: dict[str, Any]) -> bool:
     return route.get("order") == FORWARD_ALWAYS_ORDER and not route.get("menu_level")
 
 
-def account_fields(spec: UserSpec, existing: dict[str, Any] | None) -> dict[str, Any]:
-    """The account fields a user spec and its template ask for (`existing`: the account as it is)."""
+def account_fields(spec: UserSpec, existing: dict[str, Any] | None, *, documented_only: bool = False) -> dict[str, Any]:
+    """The account fields a user spec and its template ask for (`existing`: the account as it is);
+    `documented_only`: only those the seed shows on ordinary accounts."""
+    if documented_only:
+        return {"cfna_duration": spec.template.settings.get("cfna_duration", 20)}
     display = spec.display_name or " ".join(part for part in (spec.first_name, spec.last_name) if part)
     # XC5's no-answer forward also applies when busy: one destination serves both
     no_answer = spec.forwarding.no_answer or spec.forwarding.busy
@@ -91,6 +94,10 @@ def account_fields(spec: UserSpec, existing: dict[str, Any] | None) -> dict[str,
     elif has_mailbox:
         fields["ums_pin"] = None
     return fields
+
+
+# Account fields the seed shows only on HydraAccount lines or not at all (docs/backend-fidelity.md).
+ACCOUNT_FIELD_EXTENSIONS = frozenset({"description", "ums_pin", "cfna_dest", "cfna_active", "concurrent_limit"})
 
 
 def user_state(record: dict[str, Any], rules: list[dict[str, Any]], environment_name: str) -> UserState:

@@ -47,17 +47,20 @@ from telephony.backends.base import (
     UserSpec,
     UserState,
     backend_ref,
+    documented_subset,
 )
 from telephony.backends.errors import (
     AlreadyExistsError,
     ConflictError,
     NotFoundError,
     RejectedError,
+    UnsupportedOperation,
 )
 from telephony.backends.http import ExchangeLog
 from telephony.backends.xcu_mapping import (
     PRESENTED_NUMBER_DEFAULT,
     TEMPLATE_WRITABLE,
+    USER_FIELD_EXTENSIONS,
     Record,
     entity_identity,
     entity_spec,
@@ -90,6 +93,8 @@ class XcuDriver(Driver):
             external_numbers=1,
         ),
     )
+    # `mail` and `externalNumber` are not among the document's user fields (backend-fidelity.md)
+    documented_capabilities = documented_subset(capabilities, line={"email": False, "external_numbers": 0})
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         super().__init__(connection, log=log)
@@ -243,6 +248,8 @@ class XcuDriver(Driver):
 
     # ------------------------------------------------------------------ external numbers
     def assign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> BackendRef:
+        if self.connection.documented_only:
+            raise UnsupportedOperation("the documented XCU API keeps no external number on a user")
         xivo = self._xivo(tenant)
         found = self._require_user(xivo, user, tenant)
         current = found.get("externalNumber")
@@ -255,6 +262,8 @@ class XcuDriver(Driver):
         return self._set_external_number(xivo, found, user, number, tenant)
 
     def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:
+        if self.connection.documented_only:
+            return  # nothing was ever put there
         xivo = self._xivo(tenant)
         found = self._find_user(xivo, user, tenant, adopting=False)
         if found is not None and found.get("externalNumber") == number:
@@ -383,35 +392,44 @@ class XcuDriver(Driver):
         return found["id"]
 
     # ------------------------------------------------------------------ user writes
+    def _documented(self, payload: Record) -> Record:
+        """The payload without the fields beyond the document, where the platform keeps to it."""
+        if self.connection.documented_only:
+            return {name: value for name, value in payload.items() if name not in USER_FIELD_EXTENSIONS}
+        return payload
+
     def _user_payload(self, xivo: Record, spec: UserSpec, tenant: TenantRef, existing: Record | None = None) -> Record:
         # Numbers are assigned and unassigned by their own jobs: a spec without external numbers
         # (or without a username) keeps what the user already has instead of clearing it.
         current = existing or {}
-        return {
-            "entityCId": self._require_entity(xivo, spec.entity, tenant)["combinedId"],
-            "templateId": self._template_id(spec.template, tenant),
-            "firstName": spec.first_name,
-            "lastName": spec.last_name,
-            "internalNumber": spec.internal_number,
-            "mail": spec.email or None,
-            "ctiLogin": spec.username or current.get("ctiLogin"),
-            "externalNumber": spec.external_numbers[0] if spec.external_numbers else current.get("externalNumber"),
-        }
+        return self._documented(
+            {
+                "entityCId": self._require_entity(xivo, spec.entity, tenant)["combinedId"],
+                "templateId": self._template_id(spec.template, tenant),
+                "firstName": spec.first_name,
+                "lastName": spec.last_name,
+                "internalNumber": spec.internal_number,
+                "mail": spec.email or None,
+                "ctiLogin": spec.username or current.get("ctiLogin"),
+                "externalNumber": spec.external_numbers[0] if spec.external_numbers else current.get("externalNumber"),
+            }
+        )
 
     def _update_found_user(self, xivo: Record, existing: Record, spec: UserSpec, tenant: TenantRef) -> BackendRef:
         # always sent, even when nothing visible differs: the template is not in XCU's answer
         payload = self._user_payload(xivo, spec, tenant, existing)
         return backend_ref(xcu_id=self.client.call("PUT", f"users/{existing['id']}", payload)["id"])
 
-    @staticmethod
-    def _keeping(payload: Record, spec: UserSpec, existing: Record) -> Record:
+    def _keeping(self, payload: Record, spec: UserSpec, existing: Record) -> Record:
         """A payload made without the user, for the user found: what the spec leaves out (no
         username, no external number) keeps what the user already has."""
-        return {
-            **payload,
-            "ctiLogin": spec.username or existing.get("ctiLogin"),
-            "externalNumber": spec.external_numbers[0] if spec.external_numbers else existing.get("externalNumber"),
-        }
+        return self._documented(
+            {
+                **payload,
+                "ctiLogin": spec.username or existing.get("ctiLogin"),
+                "externalNumber": spec.external_numbers[0] if spec.external_numbers else existing.get("externalNumber"),
+            }
+        )
 
     def _set_external_number(
         self, xivo: Record, found: Record, spec: UserSpec, number: str | None, tenant: TenantRef

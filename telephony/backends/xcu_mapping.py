@@ -15,6 +15,9 @@ TEMPLATE_WRITABLE = (
     "voiceMailSendEmail",
 )  # fmt: skip
 
+# User fields the drivers send that the document does not list (docs/backend-fidelity.md).
+USER_FIELD_EXTENSIONS = frozenset({"mail", "externalNumber"})
+
 
 def entity_identity(entity: Record) -> BackendRef:
     return backend_ref(xcu_id=entity["id"], xcu_combined_id=entity["combinedId"])

@@ -35,10 +35,18 @@ from telephony.backends.base import (
     TenantRef,
     TenantSpec,
     backend_ref,
+    documented_subset,
 )
-from telephony.backends.errors import AuthenticationError, NotFoundError, RejectedError, TransientError
+from telephony.backends.errors import (
+    AuthenticationError,
+    NotFoundError,
+    RejectedError,
+    TransientError,
+    UnsupportedOperation,
+)
 from telephony.backends.http import ExchangeLog
 from telephony.backends.xelion_common import (
+    XELION_DOCUMENTED_LINE,
     XELION_LINE,
     XELION_TEMPLATE,
     XELION_TENANTS_PER_SERVER,
@@ -71,6 +79,12 @@ class XelionServerDriver(XelionDriverBase):
         **XELION_TEMPLATE,
         connection_fields=frozenset({"app_key", "user_space"}),
         required_connection_fields=frozenset({"user_space"}),
+    )
+    # Of the master tenant's calls only `tenants/<databaseId>/start` is documented, and nothing that
+    # finds a tenant's databaseId: documented-only, tenants are made and started on the server, and
+    # the portal checks that it can log in to them (backend-fidelity.md).
+    documented_capabilities = documented_subset(
+        capabilities, line=XELION_DOCUMENTED_LINE, creates_tenants=False, starts_tenants=False
     )
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
@@ -121,6 +135,8 @@ class XelionServerDriver(XelionDriverBase):
         return HealthInfo(version=str(answer.get("serverVersion", "")), detail=detail)
 
     def _multi_tenant(self) -> bool:
+        if self.connection.documented_only:
+            return True  # nothing documented says; a single-tenant server holds its one tenant anyway
         try:
             self._master().call("GET", "tenants", params={"limit": 1})
         except NotFoundError as exc:
@@ -146,6 +162,8 @@ class XelionServerDriver(XelionDriverBase):
         )
 
     def list_tenants(self) -> list[TenantInfo]:
+        if self.connection.documented_only:
+            raise UnsupportedOperation("the documented Xelion API does not list tenants")
         if not self._multi_tenant():
             return [TenantInfo(name=MASTER, identity=backend_ref(xelion_database_id=0), status="started")]
         tenants = self._master().iterate("tenants", include=TENANT_FIELDS)
@@ -168,6 +186,8 @@ class XelionServerDriver(XelionDriverBase):
         )
 
     def _locate(self, tenant: TenantRef) -> dict[str, Any] | None:
+        if self.connection.documented_only:
+            raise UnsupportedOperation("the documented Xelion API cannot look a tenant up, start or stop it")
         return self._find(tenant.name, tenant.identity.get("xelion_database_id"))
 
     def _set_started(self, obj: dict[str, Any], started: bool) -> dict[str, Any]:
@@ -187,9 +207,14 @@ class XelionServerDriver(XelionDriverBase):
         return answered if isinstance(answered, dict) else (self._find(obj["name"], obj["databaseId"]) or obj)
 
     def tenant_key(self, identity: BackendRef) -> str:
-        return f"db:{identity.get('xelion_database_id')}" if identity.get("xelion_database_id") is not None else ""
+        if identity.get("xelion_database_id") is not None:
+            return f"db:{identity.get('xelion_database_id')}"
+        # known by its name alone (documented-only): a Xelion tenant's name never changes
+        return f"name:{identity['xelion_tenant_name']}" if identity.get("xelion_tenant_name") else ""
 
     def create_tenant(self, spec: TenantSpec) -> TenantInfo:
+        if self.connection.documented_only:
+            return self._existing_tenant(spec)
         obj = self._find(spec.name)
         if obj is not None:
             self._adopt_found(obj, spec.name)
@@ -205,6 +230,28 @@ class XelionServerDriver(XelionDriverBase):
                     raise
                 self._adopt_found(obj, spec.name)
         return self._info(self._set_started(obj, True))
+
+    def _existing_tenant(self, spec: TenantSpec) -> TenantInfo:
+        """Documented-only, a tenant is made on the server beforehand: it is the portal's once the
+        platform's credentials log in to it (a login is the one documented call on any tenant)."""
+        try:
+            self._session(TenantRef(name=spec.name)).ensure()
+        except AuthenticationError as exc:
+            self.forget_session(spec.name)
+            raise RejectedError(
+                f"cannot log in to tenant {spec.name} ({exc.message}): the documented Xelion API cannot create a "
+                "tenant, so it must exist and be started on the server first",
+                status=exc.status,
+            ) from None
+        identity = backend_ref(xelion_tenant_name=spec.name)
+        self.adopt("tenant", identity, spec.name)
+        return TenantInfo(name=spec.name, identity=identity, label=spec.label, licences=spec.licences, status="started")
+
+    def delete_tenant(self, tenant: TenantRef) -> None:
+        if self.connection.documented_only:  # it cannot be stopped: it stays on the server as it is
+            self.forget_session(tenant.name)
+            return
+        super().delete_tenant(tenant)
 
     def get_tenant(self, tenant: TenantRef) -> TenantInfo | None:
         if tenant.name == MASTER:

@@ -33,6 +33,9 @@ def root_url(base_url: str) -> str:
 
 # A Xelion phoneline has no busy redirection; the voicemail PIN is not in the API.
 XELION_LINE = LineFeatures(forward_busy=False, voicemail_pin=False)
+# On the documented API alone: no e-mail (Person `addresses`), and one external number, the line's
+# `externalNumber` (a line's `extensions` are documented with its internal number only).
+XELION_DOCUMENTED_LINE = {"email": False, "external_numbers": 1}
 # What a Xelion user takes from its line template beyond the common fields.
 XELION_TEMPLATE = {
     "template_settings": (

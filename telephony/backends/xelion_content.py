@@ -47,7 +47,8 @@ class XelionTenantContent(XelionUserOperations):
             group = session.get_object(f"usergroups/{spec.identity.get('xelion_oid', '')}")
             if group is not None:
                 return group
-        for group in session.iterate("usergroups", where=("commonName", spec.name.strip()), include=("description",)):
+        where = self._where("commonName", spec.name.strip())
+        for group in session.iterate("usergroups", where=where, include=("description",)):
             if group.get("commonName", "").lower() == spec.name.strip().lower():
                 identity = backend_ref(xelion_oid=group["oid"])
                 if adopting:
@@ -78,6 +79,8 @@ class XelionTenantContent(XelionUserOperations):
         return backend_ref(xelion_oid=group["oid"])
 
     def delete_entity(self, tenant: TenantRef, spec: EntitySpec) -> None:
+        if self._documented:
+            return  # without DELETE the group stays; users leave it as they are switched off
         session = self._session(tenant)
         group = self._find_group(session, spec, tenant, adopting=False)
         if group is not None:
@@ -93,14 +96,18 @@ class XelionTenantContent(XelionUserOperations):
     # read-back
     def fetch_state(self, tenant: TenantRef) -> TenantState:
         session = self._session(tenant)
-        info = self.get_tenant(tenant) or TenantInfo(name=tenant.name, identity=tenant.identity)
-        groups = session.all("usergroups", include=("description", "members"))
+        found = None if self._documented else self.get_tenant(tenant)  # no documented look-up of a tenant
+        info = found or TenantInfo(name=tenant.name, identity=tenant.identity)
+        groups = session.all("usergroups", include=("description",) if self._documented else ("description", "members"))
         entity_of_user: dict[str, str] = {}
         for group in groups:
             for user_oid in member_oids(group):
                 entity_of_user.setdefault(user_oid, group["commonName"])
         persons = {
-            p["oid"]: p for p in session.iterate("addressables", include=("givenName", "familyName", "addresses"))
+            p["oid"]: p
+            for p in session.iterate(
+                "addressables", include=("givenName", "familyName", *(() if self._documented else ("addresses",)))
+            )
         }
         lines = {
             line["oid"]: line

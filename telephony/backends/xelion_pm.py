@@ -35,6 +35,7 @@ from telephony.backends.base import (
     TenantRef,
     TenantSpec,
     backend_ref,
+    documented_subset,
 )
 from telephony.backends.errors import (
     AlreadyExistsError,
@@ -42,9 +43,11 @@ from telephony.backends.errors import (
     NotFoundError,
     RejectedError,
     TransientError,
+    UnsupportedOperation,
 )
 from telephony.backends.http import ExchangeLog, HttpClient
 from telephony.backends.xelion_common import (
+    XELION_DOCUMENTED_LINE,
     XELION_LINE,
     XELION_TEMPLATE,
     XELION_TENANTS_PER_SERVER,
@@ -66,8 +69,18 @@ class XelionParkManagerDriver(XelionDriverBase):
         tenants_per_server=XELION_TENANTS_PER_SERVER,
         line_features=XELION_LINE,
         **XELION_TEMPLATE,
+        places_tenants=True,
         needs_username=False,  # the X-Auth-Key alone
         connection_fields=frozenset({"acting_organization"}),
+    )
+    # The seed shows start-new-tenant and the tenant login alone (backend-fidelity.md).
+    documented_capabilities = documented_subset(
+        capabilities,
+        line=XELION_DOCUMENTED_LINE,
+        starts_tenants=False,
+        lists_tenants=False,
+        lists_servers=False,
+        places_tenants=False,
     )
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
@@ -112,13 +125,22 @@ class XelionParkManagerDriver(XelionDriverBase):
             raise NotFoundError(f"Park Manager server {server_id} is not visible")
         return server
 
+    def _beyond_the_documents(self, what: str) -> UnsupportedOperation:
+        return UnsupportedOperation(f"the documented Park Manager API {what}; this platform is set to use it alone")
+
     def health(self) -> HealthInfo:
+        if self.connection.documented_only:
+            raise self._beyond_the_documents(
+                "has no call that checks a key without starting a tenant: the key is tried at the first tenant login"
+            )
         servers = list(self._server_map(refresh=True).values())
         version = str(servers[0].get("version", "")) if servers else ""
         detail = f"Park Manager at {self.host_of(self.root)}: {len(servers)} server(s) visible"
         return HealthInfo(version=version, detail=detail)
 
     def list_servers(self) -> list[ServerInfo]:
+        if self.connection.documented_only:
+            raise self._beyond_the_documents("does not list servers")
         return [
             ServerInfo(
                 name=str(server.get("name", "")),
@@ -143,6 +165,8 @@ class XelionParkManagerDriver(XelionDriverBase):
         )
 
     def list_tenants(self) -> list[TenantInfo]:
+        if self.connection.documented_only:
+            raise self._beyond_the_documents("does not list tenants")
         listed = self.call_pm("GET", "api/v2/tenants")
         return [self._info(tenant) for tenant in listed or []]
 
@@ -158,6 +182,8 @@ class XelionParkManagerDriver(XelionDriverBase):
         return next((t for t in listed or [] if t.get("subDatabaseName") == name), None)
 
     def _locate(self, tenant: TenantRef) -> dict[str, Any] | None:
+        if self.connection.documented_only:
+            raise self._beyond_the_documents("cannot look a tenant up, start or stop it")
         return self._find(tenant.name, tenant.identity.get("xelion_tenant_id", ""))
 
     def _set_started(self, tenant: dict[str, Any], started: bool) -> dict[str, Any]:
@@ -179,6 +205,8 @@ class XelionParkManagerDriver(XelionDriverBase):
         return f"pm:{identity.get('xelion_tenant_id', '')}" if identity.get("xelion_tenant_id", "") else ""
 
     def create_tenant(self, spec: TenantSpec) -> TenantInfo:
+        if self.connection.documented_only:
+            return self._start_new_documented(spec)
         tenant = self._find(spec.name)
         if tenant is not None:
             self._adopt_found(tenant, spec.name)
@@ -202,14 +230,64 @@ class XelionParkManagerDriver(XelionDriverBase):
                 raise TransientError("start-new-tenant answered no tenant")
         return self._info(self._set_started(tenant, True))
 
+    def _start_new_documented(self, spec: TenantSpec) -> TenantInfo:
+        """start-new-tenant as the seed shows it: the Park Manager picks the server, and its answer
+        names the server's address, which the reference keeps for the tenant's logins."""
+        params: dict[str, Any] = {"name": spec.name}
+        if spec.licences is not None:
+            params["requestedLicenses"] = spec.licences
+        if spec.label:
+            params["label"] = spec.label
+        try:
+            answer = self.call_pm("POST", "api/v1/park/start-new-tenant", params=params)
+        except AlreadyExistsError as exc:
+            raise RejectedError(
+                f"{exc.message}: the documented Park Manager API cannot look up the tenant named {spec.name} to "
+                "take it over; choose another name, or ask the park's operators",
+                status=exc.status,
+            ) from None
+        tenant, server = (answer.get(key) if isinstance(answer, dict) else None for key in ("tenant", "server"))
+        if not isinstance(tenant, dict) or not isinstance(server, dict) or not server.get("fqdn"):
+            raise TransientError("start-new-tenant answered no tenant or server")
+        return TenantInfo(
+            name=tenant.get("subDatabaseName") or spec.name,
+            identity=backend_ref(
+                xelion_tenant_id=str(tenant["id"]),
+                xelion_database_id=tenant.get("databaseId"),
+                xelion_server_url=f"{server.get('scheme') or 'https'}://{server['fqdn']}",
+            ),
+            label=tenant.get("label", spec.label),
+            licences=spec.licences,
+            status="started",  # start-new-tenant starts what it takes
+            server_name=str(server.get("name", "")),
+        )
+
+    def delete_tenant(self, tenant: TenantRef) -> None:
+        if self.connection.documented_only:  # it cannot be stopped: it stays with the park as it is
+            self.forget_session(tenant.name)
+            return
+        super().delete_tenant(tenant)
+
     # tenant sessions
-    def open_session(self, tenant: TenantRef) -> XelionSession:
+    def _address(self, tenant: TenantRef) -> tuple[str, str, str]:
+        """The tenant's server root, its Park Manager id and its Xelion name."""
+        if self.connection.documented_only:
+            root, tenant_id = tenant.identity.get("xelion_server_url", ""), tenant.identity.get("xelion_tenant_id", "")
+            if not root or not tenant_id:
+                raise NotFoundError(
+                    f"tenant {tenant.name} was not started by this portal, and the documented Park Manager API "
+                    "cannot look it up"
+                )
+            return root, tenant_id, tenant.name
         found = self._require(tenant)
         server = self._server(int(found["server"]))
         if not server.get("scheme") or not server.get("fqdn"):
             raise TransientError(f"the Park Manager gives no address for server {server.get('name', found['server'])}")
-        http = self.client_for(f"{server['scheme']}://{server['fqdn']}")
-        tenant_id = found["id"]
+        return f"{server['scheme']}://{server['fqdn']}", found["id"], found["subDatabaseName"]
+
+    def open_session(self, tenant: TenantRef) -> XelionSession:
+        root, tenant_id, name = self._address(tenant)
+        http = self.client_for(root)
 
         def login() -> dict[str, Any]:
             answer = self.call_pm("POST", f"api/v2/tenants/{tenant_id}/login")
@@ -217,7 +295,7 @@ class XelionParkManagerDriver(XelionDriverBase):
                 raise TransientError("the Park Manager's tenant login answered no object")
             return answer
 
-        return XelionSession(http, found["subDatabaseName"], login)
+        return XelionSession(http, name, login)
 
     def close(self) -> None:
         super().close()

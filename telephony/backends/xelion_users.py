@@ -51,8 +51,10 @@ def is_external(address: str) -> bool:
     return address.startswith("+")
 
 
-def wanted_addresses(spec: UserSpec) -> list[str]:
-    addresses = [spec.internal_number.strip()] + [n.strip() for n in spec.external_numbers]
+def wanted_addresses(spec: UserSpec, *, with_external: bool = True) -> list[str]:
+    """The addresses the user's line answers: its internal number, and (where the platform may put
+    them there) its external numbers."""
+    addresses = [spec.internal_number.strip()] + ([n.strip() for n in spec.external_numbers] if with_external else [])
     return list(dict.fromkeys(a for a in addresses if a))
 
 
@@ -89,6 +91,8 @@ def user_state(
     line = line or {}
     addresses = [ext.get("address", "") for ext in line.get("extensions") or []]
     internal = next((a for a in addresses if a and not is_external(a)), "")
+    if is_external(line.get("externalNumber") or "") and line["externalNumber"] not in addresses:
+        addresses.append(line["externalNumber"])  # documented-only, the one external number is here
     upl = line.get("userPhoneLine") or {}
     person = person or {}
     emails = emails_of(person)
@@ -111,10 +115,26 @@ def user_state(
 
 
 class XelionUserOperations:
-    """Mixin: users and numbers over `self._session(tenant)`; entities come from the other mixin."""
+    """Mixin: users and numbers over `self._session(tenant)`; entities come from the other mixin.
+
+    Documented-only (`connection.documented_only`), it uses none of the extensions listed in
+    docs/backend-fidelity.md: no e-mail on the Person, the one external number as the line's
+    `externalNumber` (not in its `extensions`), no usergroup members, no `where=` but `userName`
+    (lists are read page by page and filtered here), and no DELETE: a deleted user is switched off
+    (`active` false) and its line lets go of its numbers."""
+
+    connection: Any
 
     def _session(self, tenant: TenantRef) -> XelionSession:
         raise NotImplementedError
+
+    @property
+    def _documented(self) -> bool:
+        return bool(self.connection.documented_only)
+
+    def _where(self, attribute: str, value: str) -> tuple[str, str] | None:
+        """A `where=` filter, or None (read every page, filter here) for one the documents lack."""
+        return (attribute, value) if attribute == "userName" or not self._documented else None
 
     def upsert_entity(self, tenant: TenantRef, spec: Any) -> BackendRef:
         raise NotImplementedError
@@ -155,6 +175,8 @@ class XelionUserOperations:
         return None
 
     def _entity_of(self, session: XelionSession, user_oid: str) -> str:
+        if self._documented:
+            return ""  # membership is not read or written on the documented API
         for group in session.iterate("usergroups", include=("members",)):
             if user_oid in member_oids(group):
                 return group.get("commonName", "")
@@ -164,8 +186,8 @@ class XelionUserOperations:
     def find_user(self, tenant: TenantRef, spec: UserSpec) -> UserState | None:
         session = self._session(tenant)
         user = self._locate_user(session, spec, tenant, adopting=False)
-        if user is None:
-            return None
+        if user is None or (self._documented and not user.get("active", True)):
+            return None  # documented-only a deleted user is one switched off
         person = session.get_object(f"addressables/{user['person']['oid']}") if user.get("person") else None
         return user_state(user, self._line_of(session, user), person, self._entity_of(session, user["oid"]))
 
@@ -187,7 +209,7 @@ class XelionUserOperations:
                 "familyName": spec.last_name.strip(),
                 "commonName": full_name(spec),
             }
-            if spec.email.strip():
+            if spec.email.strip() and not self._documented:
                 payload["addresses"] = [{"address": spec.email.strip(), "addressType": "Email"}]
             person, made_person = session.create("addressables", payload), True
         payload = {
@@ -210,7 +232,7 @@ class XelionUserOperations:
                     return adopted
             raise
         except BackendError:
-            if made_person:
+            if made_person and not self._documented:  # documented-only it stays, and a retry reuses it
                 session.delete(f"addressables/{person['oid']}")  # leave nothing half-made behind
             raise
 
@@ -218,10 +240,16 @@ class XelionUserOperations:
         name = full_name(spec)
         if not name:
             return None
-        for person in session.iterate("addressables", where=("commonName", name)):
-            if person.get("objectType") == "Person" and not session.all("users", where=("person", person["oid"])):
+        for person in session.iterate("addressables", where=self._where("commonName", name)):
+            named = person.get("objectType") == "Person" and person.get("commonName") == name
+            if named and not self._users_of_person(session, person["oid"]):
                 return session.get_object(f"addressables/{person['oid']}")
         return None
+
+    def _users_of_person(self, session: XelionSession, person_oid: str) -> list[dict[str, Any]]:
+        where = self._where("person", person_oid)
+        users = session.iterate("users", where=where, include=() if where else ("person",))
+        return [user for user in users if where or (user.get("person") or {}).get("oid") == person_oid]
 
     def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         session = self._session(tenant)
@@ -248,15 +276,32 @@ class XelionUserOperations:
             else spec.identity.get("xelion_person_oid", "")
         )
         numbers = [ext["address"] for ext in line.get("extensions") or [] if is_external(ext.get("address", ""))]
+        if is_external(line.get("externalNumber") or ""):
+            numbers.append(line["externalNumber"])
         trunks = session.all("trunks", include=("assignedNumbers",))
         for number in dict.fromkeys([*numbers, *spec.external_numbers]):
             self._remove_from_trunks(session, trunks, number)
+        if self._documented:
+            self._switch_off(session, user, line)
+            return
         if user is not None:
             session.delete(f"users/{user['oid']}")
         if line.get("oid"):
             session.delete(f"phonelines/{line['oid']}")
         if person_oid:
             session.delete(f"addressables/{person_oid}")
+
+    def _switch_off(self, session: XelionSession, user: dict[str, Any] | None, line: dict[str, Any]) -> None:
+        """What a delete is without DELETE: the user cannot log in, and its line answers no number,
+        so that both can be given to someone else."""
+        if user is not None and user.get("active", True):
+            session.patch(f"users/{user['oid']}", [{"op": "replace", "path": "/active", "value": False}])
+        if line.get("oid"):
+            ops = [{"op": "remove", "path": f"/extensions/{e['oid']}"} for e in line.get("extensions") or []]
+            if line.get("externalNumber"):
+                ops.append({"op": "replace", "path": "/externalNumber", "value": ""})
+            with contextlib.suppress(NotFoundError):
+                session.patch(f"phonelines/{line['oid']}", ops)
 
     # convergence: make the three objects say what the spec says, with as few PATCHes as needed
     def _converge(self, session: XelionSession, tenant: TenantRef, spec: UserSpec, user: dict[str, Any]) -> BackendRef:
@@ -288,7 +333,8 @@ class XelionUserOperations:
         session.patch(f"phonelines/{line['oid']}", self._line_operations(spec, user["oid"], line))
         for number in removed:
             self._remove_from_trunks(session, trunks, number)
-        self._converge_membership(session, tenant, spec, user["oid"])
+        if not self._documented:
+            self._converge_membership(session, tenant, spec, user["oid"])
         return backend_ref(xelion_oid=user["oid"], xelion_person_oid=person_oid, xelion_phoneline_oid=line["oid"])
 
     def _person_operations(self, spec: UserSpec, person: dict[str, Any]) -> list[dict[str, Any]]:
@@ -298,6 +344,8 @@ class XelionUserOperations:
             "commonName": full_name(spec),
         }
         ops = [{"op": "replace", "path": f"/{k}", "value": v} for k, v in wanted.items() if person.get(k) != v]
+        if self._documented:
+            return ops  # the e-mail is a Person address, which the documents do not show
         email = spec.email.strip()
         current = emails_of(person)
         ops += [{"op": "remove", "path": f"/addresses/{a['oid']}"} for a in current if a["address"] != email]
@@ -306,7 +354,7 @@ class XelionUserOperations:
         return ops
 
     def _line_operations(self, spec: UserSpec, user_oid: str, line: dict[str, Any]) -> list[dict[str, Any]]:
-        addresses = wanted_addresses(spec)
+        addresses = wanted_addresses(spec, with_external=not self._documented)
         current = {e["address"]: e["oid"] for e in line.get("extensions") or []}
         ops = [
             {"op": "remove", "path": f"/extensions/{oid}"}
@@ -397,9 +445,15 @@ class XelionUserOperations:
         line = self._line_of(session, found)
         if not line:
             raise RejectedError(f"user {user.username} has no phoneline to route {number} to")
+        if self._documented and line.get("externalNumber") not in ("", None, number):
+            raise RejectedError(
+                f"user {user.username} has {line['externalNumber']} already; the documented Xelion API keeps one "
+                "external number per line"
+            )
         relation = self._ensure_on_trunk(session, session.all("trunks", include=("assignedNumbers",)), number)
         ops = []
-        if all(ext.get("address") != number for ext in line.get("extensions") or []):
+        on_line = any(ext.get("address") == number for ext in line.get("extensions") or [])
+        if not on_line and not self._documented:
             ops.append({"op": "add", "path": "/extensions/1", "value": number})
         if not line.get("externalNumber"):
             ops.append({"op": "replace", "path": "/externalNumber", "value": number})

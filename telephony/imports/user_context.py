@@ -127,7 +127,7 @@ class UserContext:
                 users_by_number={u.internal_number: u for u in tenant_users},
                 templates=usable,
                 template_ids={t.pk for t in usable.values()},
-                line=TenantLine(tenant.server.platform.kind),
+                line=TenantLine.of_platform(tenant.server.platform),
                 numbers_elsewhere=numbering.all_numbers_taken_elsewhere(tenant),
                 templates_unusable=numbering.templates_unusable_on(tenant.server.platform, usable.values()),
             )

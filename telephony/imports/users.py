@@ -89,7 +89,8 @@ class UserImport(UserWrites, Importer):
         if ddis is not None and not state.line.may_add_number(len(ddis) - 1):
             limit = state.line.features.external_numbers
             plural = "s" if limit != 1 else ""
-            raise RowInvalid("ddi", f"{state.line.platform} keeps {limit} external number{plural} per user.")
+            message = f"{state.line.platform} keeps {limit} external number{plural} per user."
+            raise RowInvalid("ddi", message if limit else state.line.numbers_note)
         if action == UPDATE and self._unchanged(state, existing, entity, template, values, ddis):
             action = SKIP
         elif action == CREATE:

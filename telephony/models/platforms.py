@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, URLVali
 from django.db import models
 
 from telephony.backends import guard
-from telephony.backends.base import Connection
+from telephony.backends.base import Capabilities, Connection
 from telephony.backends.errors import UnsafeRequestError
 from telephony.backends.registry import DRIVERS, capabilities_of, kinds
 from telephony.models.fields import EncryptedCharField
@@ -75,6 +75,12 @@ class Platform(Audited, models.Model):
         default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
     verify_tls = models.BooleanField("verify TLS certificates", default=True)
+    documented_only = models.BooleanField(
+        "documented API only",
+        default=False,
+        help_text="Use nothing beyond what the vendor documents of its API. Features that rely on an extension "
+        "(listed in docs/backend-fidelity.md) are switched off, and the portal says so where it would offer them.",
+    )
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_check_ok = models.BooleanField(null=True, editable=False)
@@ -118,13 +124,18 @@ class Platform(Audited, models.Model):
                 guard.current_policy().check_url(self.base_url, resolve=True)
             except UnsafeRequestError as refusal:
                 errors["base_url"] = str(refusal) + "."
-        capabilities = capabilities_of(self.kind)
+        capabilities = self.capabilities
         if capabilities.needs_username and not self.username:
             errors["username"] = f"A {self.get_kind_display()} platform needs a login name."
         if "user_space" in capabilities.required_connection_fields and not self.user_space.strip():
             errors["user_space"] = f"A {self.get_kind_display()} platform needs a user space to name its sessions."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this platform can do, as its driver declares for the API it may use."""
+        return capabilities_of(self.kind, documented_only=self.documented_only)
 
     def connection(self) -> Connection:
         """What a driver needs to talk to this platform."""
@@ -138,6 +149,7 @@ class Platform(Audited, models.Model):
             acting_organization=self.acting_organization,
             timeout=float(self.timeout_seconds),
             verify_tls=self.verify_tls,
+            documented_only=self.documented_only,
         )
 
 
@@ -177,5 +189,5 @@ class Server(Audited, models.Model):
 
     def save(self, *args, **kwargs) -> None:
         if self._state.adding and self.capacity_tenants is None:
-            self.capacity_tenants = capabilities_of(self.platform.kind).tenants_per_server
+            self.capacity_tenants = self.platform.capabilities.tenants_per_server
         super().save(*args, **kwargs)

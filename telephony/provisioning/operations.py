@@ -26,7 +26,6 @@ from telephony.backends.base import (
     merge_refs,
 )
 from telephony.backends.errors import NotFoundError
-from telephony.backends.registry import capabilities_of
 from telephony.models import (
     BackendClaim,
     Entity,
@@ -222,7 +221,7 @@ def _user_targets(job: ProvisioningJob, key: str, row: PbxUser | None, spec: Use
         row.entity if row is not None else Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
     )
     targets = {"user": (user_type, int(key.split(":")[1])), "entity": row_target(entity)}
-    if row is not None and job.platform is not None and capabilities_of(job.platform.kind).keeps_templates:
+    if row is not None and job.platform is not None and job.platform.capabilities.keeps_templates:
         targets["template"] = row_target(template_mirror(row.template, job.platform))
     return targets
 

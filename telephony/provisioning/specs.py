@@ -20,7 +20,6 @@ from telephony.backends.base import (
     TenantSpec,
     UserSpec,
 )
-from telephony.backends.registry import capabilities_of
 from telephony.models import Entity, LineTemplate, LineTemplateMirror, PbxUser, PhoneNumber, Platform, Tenant
 
 
@@ -79,7 +78,7 @@ def template_spec(template: LineTemplate, platform: Platform | None = None) -> T
         voicemail_number_mode=template.voicemail_number_mode,
         voicemail_custom_number=template.voicemail_custom_number,
         voicemail_send_email=template.voicemail_send_email,
-        settings=template.settings_for(capabilities_of(platform.kind)) if platform is not None else {},
+        settings=template.settings_for(platform.capabilities) if platform is not None else {},
         identity=identity,
     )
 

@@ -46,6 +46,9 @@ class FaultConfig:
     lost_answer_rate: float = 0.0  # share of calls that are carried out, then answered 500 (the answer is lost)
     fail_call: int = 0  # the n-th API call from now fails (0: none): a test steps through an operation
     fail_after_applying: bool = False  # ... after it was carried out, rather than before
+    # refuse every extension the drivers may use beyond the seed documents (docs/backend-fidelity.md)
+    # the way the real API refuses an unknown field, path or parameter
+    documented_only: bool = False
     seed: int | None = None
 
     @classmethod
@@ -56,7 +59,7 @@ class FaultConfig:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         values = asdict(base) if base else {}
         for name, value in data.items():
-            if name in ("down", "fail_after_applying"):
+            if name in ("down", "fail_after_applying", "documented_only"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be true or false")
             elif name == "fail_call":

@@ -30,6 +30,9 @@ Endpoints (v1 and v2 mixed, as the seed says; the listings are the sandbox's cho
                                           and `host`, `tenant`, `userName`; 409 unless started
 
 Errors are Spring-style `{"status", "error", "message", "path"}` (the documents show none).
+Documented-only (`FaultConfig.documented_only`), the v2 servers and tenants listings, start and stop
+answer 404 as unknown paths and `serverId` is refused (400): only start-new-tenant and the tenant
+login are in the seed.
 A server's `scheme` and `fqdn` are read from the server simulator's `base_url` at request time.
 """
 
@@ -43,7 +46,7 @@ from urllib.parse import urlsplit
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from telephony.sandbox.base import FaultConfig, Simulator, json_response
+from telephony.sandbox.base import CONTROL_PREFIX, FaultConfig, Simulator, json_response
 from telephony.sandbox.xelion import XelionServerSimulator
 from telephony.sandbox.xelion_schema import XelionError
 from telephony.sandbox.xelion_tenants import STARTED, STOPPED
@@ -116,10 +119,24 @@ class ParkManagerSimulator(Simulator):
         return json_response(body, status=status)
 
     def dispatch(self, request: Request) -> Response:
+        if self.faults.documented_only and not request.path.startswith(CONTROL_PREFIX):
+            refusal = self._beyond_the_documents(request)
+            if refusal is not None:
+                return refusal
         try:
             return super().dispatch(request)
         except ParkManagerError as exc:
             return self.error_response(exc.status, exc.message, request.path)
+
+    def _beyond_the_documents(self, request: Request) -> Response | None:
+        """Documented-only: the v2 listings, start/stop and `serverId` are unknown (the seed shows
+        start-new-tenant and the tenant login alone)."""
+        path = request.path.rstrip("/")
+        if path == "/api/v1/park/start-new-tenant" and "serverId" in request.args:
+            return self.error_response(400, "unknown parameter: serverId", request.path)
+        if path.startswith(("/api/v2/servers", "/api/v2/tenants")) and not path.endswith("/login"):
+            return self.error_response(404, "No static resource " + path.lstrip("/"), request.path)
+        return None
 
     # organisations and access
     def _org(self, org_id: int) -> dict[str, Any]:

@@ -91,14 +91,14 @@ class AccountEndpoints(Xc5Core):
 
     def account_create(self, request: Request, caller: Caller) -> Response:
         self.params(request, ("patch",))
-        fields = clean(ACCOUNT_FIELDS, self.body(request))
+        fields = self.account_fields(self.body(request))
         parent = self.find_account(caller, fields["parent"]) if fields.get("parent") else None
         return self.upsert_account(caller, fields, parent)
 
     def child_create(self, request: Request, caller: Caller, key: str) -> Response:
         self.params(request, ("patch",))
         parent = self.find_account(caller, key)
-        fields = clean(ACCOUNT_FIELDS, self.body(request))
+        fields = self.account_fields(self.body(request))
         if fields.get("parent") and self.find_account(caller, fields["parent"])["guid"] != parent["guid"]:
             raise BadInput("parent in the body differs from the path")
         return self.upsert_account(caller, fields, parent)
@@ -110,7 +110,7 @@ class AccountEndpoints(Xc5Core):
 
     def account_put(self, request: Request, caller: Caller, key: str) -> Response:
         patch_only = self.flag(self.params(request, ("patch",)), "patch")
-        fields = clean(ACCOUNT_FIELDS, self.body(request))
+        fields = self.account_fields(self.body(request))
         try:
             account = self.find_account(caller, key)
         except BadInput:
@@ -126,7 +126,7 @@ class AccountEndpoints(Xc5Core):
     def account_patch(self, request: Request, caller: Caller, key: str) -> Response:
         self.params(request, ())
         account = self.find_account(caller, key)
-        fields = clean(ACCOUNT_FIELDS, self.body(request))
+        fields = self.account_fields(self.body(request))
         return hal([self.present_account(self.update_account(caller, account, fields), verbose=True)])
 
     def account_delete(self, request: Request, caller: Caller, key: str) -> Response:

@@ -18,11 +18,14 @@ from urllib.parse import unquote_to_bytes
 from werkzeug.wrappers import Request, Response
 
 from telephony.sandbox.base import BadInput, json_response, require_json_content_type
-from telephony.sandbox.xc5_schema import LEAN_ACCOUNT_KEYS, is_guid, like
+from telephony.sandbox.xc5_schema import ACCOUNT_FIELDS, LEAN_ACCOUNT_KEYS, clean, is_guid, like
 
 API_ROOT = "/api-sys"
 HAL_JSON = "application/hal+json"
 POOL_ACCOUNT = "_unassigned.pool"
+# What the drivers use beyond the seed (docs/backend-fidelity.md): refused when documented-only.
+ACCOUNT_FIELD_EXTENSIONS = frozenset({"description", "ums_pin", "cfna_dest", "cfna_active", "concurrent_limit"})
+PARAMETER_EXTENSIONS = frozenset({"dump-config"})
 SUB_COLLECTIONS = ("numbers", "routes", "callrules", "forks", "prompts")
 
 
@@ -82,10 +85,11 @@ class Xc5Core:
             raise BadInput("Put/Patch JSON content as an object only")
         return data
 
-    @staticmethod
-    def params(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
+    def params(self, request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
         """The query parameters, refusing unknown ones. `filter` keeps a raw `%88` (the seed sends
         `?filter=%88` unencoded, meaning the LIKE pattern "%88", not the byte 0x88)."""
+        if self.faults.documented_only:  # named by the facts file, its answer's shape by nothing
+            allowed = tuple(name for name in allowed if name not in PARAMETER_EXTENSIONS)
         values: dict[str, str] = {}
         for pair in request.query_string.decode("latin-1").split("&"):
             if not pair:
@@ -98,6 +102,15 @@ class Xc5Core:
             except UnicodeDecodeError:
                 values[name] = raw  # not a percent-encoding after all: a literal LIKE wildcard
         return values
+
+    def account_fields(self, body: dict[str, Any]) -> dict[str, Any]:
+        """An account body checked field by field; documented-only, without the fields the seed
+        shows only on HydraAccount lines or not at all."""
+        if self.faults.documented_only:
+            extension = next((name for name in body if name in ACCOUNT_FIELD_EXTENSIONS), None)
+            if extension:
+                raise BadInput(f"unknown field: {extension}")
+        return clean(ACCOUNT_FIELDS, body)
 
     @staticmethod
     def flag(params: dict[str, str], name: str, default: bool = False) -> bool:

@@ -16,7 +16,8 @@ Decisions where the document is silent or obfuscated:
 - Creates answer 201 with the object, edits 200 with the object, deletes 204.
 - Lists are `{"items": [...]}` except `GET /templates`, a bare array as documented.
 - Bodies with unknown fields are refused. Users also accept `mail` and `externalNumber`, the other
-  writable fields of their representation; `ctiPassword` is write-only (always answered null).
+  writable fields of their representation, unless the sandbox runs documented-only (then they are
+  unknown fields, 400); `ctiPassword` is write-only (always answered null).
 - A user's template must exist and be available to the user's entity: listed in the template's
   `entities`, or the entity's XiVO in its `xivos`. Internal numbers are unique on a XiVO and must
   lie in one of the entity's intervals (an edit may keep a number the seed put outside them).

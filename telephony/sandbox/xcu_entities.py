@@ -21,7 +21,7 @@ from telephony.sandbox.xcu_validation import (
     read_intervals,
 )
 
-USER_FIELDS = {
+DOCUMENTED_USER_FIELDS = {
     "entityCId",
     "templateId",
     "firstName",
@@ -29,9 +29,9 @@ USER_FIELDS = {
     "internalNumber",
     "ctiLogin",
     "ctiPassword",
-    "mail",
-    "externalNumber",
 }
+# Writable in the user's representation but not among the document's user fields (backend-fidelity.md).
+USER_FIELD_EXTENSIONS = {"mail", "externalNumber"}
 
 
 class EntityAndUserEndpoints(XcuRecords):
@@ -116,13 +116,18 @@ class EntityAndUserEndpoints(XcuRecords):
         }
 
     # ------------------------------------------------------------------ users
+    def _user_fields(self) -> set[str]:
+        if self.faults.documented_only:
+            return DOCUMENTED_USER_FIELDS
+        return DOCUMENTED_USER_FIELDS | USER_FIELD_EXTENSIONS
+
     @api_call()
     def user_get(self, request: Request, user_id: int) -> Response:
         return json_response(self._render_user(self._user(user_id)))
 
     @api_call()
     def user_create(self, request: Request) -> Response:
-        user = self._read_user(Payload(read_json(request), USER_FIELDS), existing=None)
+        user = self._read_user(Payload(read_json(request), self._user_fields()), existing=None)
         xivo = self._xivo(self._entity_by_id(user["entityId"])["xivoId"])
         if xivo["remainingSlots"] <= 0:
             raise BadInput(f"no remaining slot on XiVO {xivo['name']}")
@@ -134,7 +139,7 @@ class EntityAndUserEndpoints(XcuRecords):
     @api_call()
     def user_edit(self, request: Request, user_id: int) -> Response:
         current = self._user(user_id)
-        changes = self._read_user(Payload(read_json(request), USER_FIELDS, path_id=user_id), existing=current)
+        changes = self._read_user(Payload(read_json(request), self._user_fields(), path_id=user_id), existing=current)
         old_xivo = self._xivo(self._entity_by_id(current["entityId"])["xivoId"])
         new_xivo = self._xivo(self._entity_by_id(changes["entityId"])["xivoId"])
         if new_xivo is not old_xivo:

@@ -44,6 +44,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from telephony.sandbox.base import CONTROL_PREFIX, BadInput, FaultConfig, Session, Simulator, json_response, read_json
+from telephony.sandbox.xelion_documented import refuse_extensions
 from telephony.sandbox.xelion_patch import apply_patch, parse_operations
 from telephony.sandbox.xelion_render import error_body, listing, one, render
 from telephony.sandbox.xelion_schema import XelionError, check_oid, invalid, not_found
@@ -142,6 +143,8 @@ class XelionServerSimulator(TenantRegistry, Simulator):
                 self.sessions.revoke(session.token)
                 return Response(status=204)
         session = self.authorize(request, tenant_name)
+        if self.faults.documented_only:
+            refuse_extensions(request, segments)
         if segments[:1] == ["tenants"]:
             return self.master_endpoint(request, tenant_name, segments, session)
         if segments[:1] == ["licenses"] and len(segments) == 1 and request.method == "GET":

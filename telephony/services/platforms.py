@@ -10,7 +10,8 @@ from django.utils import timezone
 from telephony import queue
 from telephony.backends.base import ServerInfo, TenantInfo
 from telephony.backends.errors import BackendError
-from telephony.backends.registry import capabilities_of, driver_for
+from telephony.backends.registry import driver_for
+from telephony.line_features import refusal
 from telephony.models import PbxUser, Platform, Server, Tenant, TenantStatus
 from telephony.models.sync import save_changes
 from telephony.provisioning.planning import nothing_to_push
@@ -129,7 +130,7 @@ def platform_check(*, platform_id: int) -> Platform:
 
 def _refresh_free_slots(platform: Platform, driver) -> None:
     """The free line slots of the platform's known servers, as listed now (where it reports them)."""
-    if not capabilities_of(platform.kind).reports_free_slots:
+    if not (platform.capabilities.reports_free_slots and platform.capabilities.lists_servers):
         return
     known = _servers_by_key(driver, platform)
     for listed in driver.list_servers():
@@ -154,10 +155,12 @@ def servers_import(*, actor: AbstractBaseUser, platform_id: int) -> str:
     or name and refreshed; nothing is deleted. Returns a one-line summary, also kept on the platform."""
     platform = Platform.objects.select_related("organization").get(pk=platform_id)
     access.require(actor, CHANGE, platform)
+    if not platform.capabilities.lists_servers:
+        return f"{platform.name} does not list its servers on the API it is set to use: add them by hand."
     driver = driver_for(platform.connection())
     try:
         servers = driver.list_servers()
-        tenants = driver.list_tenants() if capabilities_of(platform.kind).lists_tenants else []
+        tenants = driver.list_tenants() if platform.capabilities.lists_tenants else []
     except BackendError as error:
         message = f"Import failed: {_plain(error)}"
         Platform.objects.filter(pk=platform.pk).update(last_check_message=message[:500], last_checked_at=timezone.now())
@@ -262,6 +265,9 @@ def platform_check_requested(*, actor: AbstractBaseUser, platform: Platform) -> 
 
 def servers_import_requested(*, actor: AbstractBaseUser, platform: Platform) -> None:
     access.require(actor, CHANGE, platform)
+    if not platform.capabilities.lists_servers:
+        never = f"{platform.name} does not list its servers."
+        raise ValidationError(refusal(platform, "lists_servers", never) + " Add its servers by hand.")
     _send_after_commit(queue.IMPORT_SERVERS, platform.pk, actor.pk)
 
 

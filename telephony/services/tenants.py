@@ -10,7 +10,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from telephony.backends.registry import capabilities_of
+from telephony.line_features import refusal
 from telephony.models import Entity, NumberInterval, Server, Tenant
 from telephony.models.sync import save_changes
 from telephony.provisioning import planning
@@ -59,10 +59,10 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
             {"licences": f"The tenant already has {users} users; it needs at least {users} licences."}
         )
     status_changed = tenant.status != stored.status
-    if status_changed and not capabilities_of(tenant.server.platform.kind).starts_tenants:
-        raise ValidationError(
-            {"status": f"Tenants on {tenant.server.platform.get_kind_display()} cannot be started or stopped."}
-        )
+    platform = tenant.server.platform
+    if status_changed and not platform.capabilities.starts_tenants:
+        never = f"Tenants on {platform.get_kind_display()} cannot be started or stopped."
+        raise ValidationError({"status": refusal(platform, "starts_tenants", never)})
     creation_changed = any(
         getattr(tenant, name) != getattr(stored, name) for name in ("name", "server_id", "label", "licences")
     )

@@ -10,7 +10,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from telephony.line_features import NOT_KEPT, TenantLine
+from telephony.line_features import TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
 from telephony.models.sync import save_changes
 from telephony.provisioning import planning
@@ -167,7 +167,7 @@ def pbx_user_reset_voicemail_pin(*, actor: AbstractBaseUser, user: PbxUser) -> s
     _require_line_access(actor, stored)
     line = TenantLine.of(stored.tenant_id)
     if not line.keeps("voicemail_pin"):
-        raise ValidationError({"voicemail_pin": NOT_KEPT["voicemail_pin"].format(platform=line.platform)})
+        raise ValidationError({"voicemail_pin": line.why_not("voicemail_pin")})
     if not stored.voicemail_enabled:
         raise ValidationError({"voicemail_enabled": "Turn voicemail on before resetting its PIN."})
     pin = "".join(secrets.choice("0123456789") for _ in range(GENERATED_PIN_DIGITS))

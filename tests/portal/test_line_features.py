@@ -60,3 +60,46 @@ def test_a_tenant_without_free_numbers_offers_no_empty_number_picker(admin_clien
     response = admin_client.get(reverse("selfservice:user_detail", args=[customer.line.pk]))
     assert response.context["number_form"] is None
     assert "has no free external number left" in response.content.decode()
+
+
+# ---------------------------------------------------------------------- documented API only
+@pytest.fixture
+def documented_xcu(customer):
+    Platform.objects.filter(servers__tenants=customer.tenant).update(
+        kind="xcu", base_url="http://127.0.0.1:9/api/1.0/", documented_only=True
+    )
+    return customer
+
+
+@pytest.fixture
+def documented_xc5(customer):
+    Platform.objects.filter(servers__tenants=customer.tenant).update(documented_only=True)
+    return customer
+
+
+def test_documented_only_xcu_offers_no_email_or_number_and_says_why(admin_client, documented_xcu):
+    body = admin_client.get(reverse("selfservice:user_detail", args=[documented_xcu.line.pk])).content.decode()
+    assert "used through its documented API only: an e-mail address per user and external numbers" in body
+    assert "which has no place for external numbers (DDIs) on a user" in body
+    create = admin_client.get(reverse("selfservice:user_create", args=[documented_xcu.tenant.pk]))
+    assert "email" not in create.context["form"].fields
+
+
+def test_documented_only_xcu_leaves_an_end_user_nothing_to_change(end_user_client, documented_xcu):
+    mine = end_user_client.get(reverse("selfservice:my_line"))
+    assert not mine.context["form"].fields
+    assert "Nothing about this line can be changed here on XiVO XCU" in mine.content.decode()
+
+
+def test_documented_only_xcu_refuses_a_forged_email_with_the_reason(end_user_client, documented_xcu):
+    response = end_user_client.post(reverse("selfservice:my_line"), {"email": "new@example.com"})
+    assert PbxUser.objects.get(pk=documented_xcu.line.pk).email != "new@example.com"
+    assert response.status_code in (200, 302) and not ProvisioningJob.objects.exists()
+
+
+def test_documented_only_xc5_keeps_forward_always_and_says_what_is_off(admin_client, documented_xc5):
+    response = admin_client.get(reverse("selfservice:user_detail", args=[documented_xc5.line.pk]))
+    body = response.content.decode()
+    assert set(response.context["line_form"].fields) == {"forward_always"}
+    assert "This XC5 platform is used through its documented API only, which has no place for voicemail" in body
+    assert "a voicemail PIN" in body

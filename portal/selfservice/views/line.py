@@ -14,6 +14,7 @@ from portal.selfservice.forms import MyLineForm
 from portal.selfservice.guards import line_required
 from portal.selfservice.views.common import add_service_error, page
 from telephony import selectors_selfservice as selectors
+from telephony.line_features import TenantLine
 from telephony.models import PbxUser
 from telephony.services.users import pbx_user_line_update
 
@@ -33,6 +34,7 @@ def my_line(request: HttpRequest, line: PbxUser) -> HttpResponse:
     context = {
         "line": line,
         "form": form,
+        "line_rules": TenantLine.of(line.tenant_id),
         **pushes.context(selectors.line_pushes(line)),
         "sync": pushes.sync_badge(line.sync_state),
         "history": selectors.line_history(line),

@@ -108,7 +108,8 @@ def user_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
         else:
             messages.success(request, f"{user.full_name} was created; the line is being set up on the PBX.")
             return redirect("selfservice:user_detail", pk=user.pk)
-    return page(request, "selfservice/user_form.html", {"form": form, "tenant": tenant, "creating": True})
+    context = {"form": form, "tenant": tenant, "creating": True, "line_rules": TenantLine.of(tenant)}
+    return page(request, "selfservice/user_form.html", context)
 
 
 @customer_admin_required
@@ -162,7 +163,8 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"{user.full_name} was saved; the change is being pushed to the PBX.")
             return redirect("selfservice:user_detail", pk=user.pk)
-    return page(request, "selfservice/user_form.html", {"form": form, "tenant": user.tenant, "line": user})
+    context = {"form": form, "tenant": user.tenant, "line": user, "line_rules": TenantLine.of(user.tenant_id)}
+    return page(request, "selfservice/user_form.html", context)
 
 
 @customer_admin_required

@@ -30,6 +30,12 @@ class Command(BaseCommand):
         parser.add_argument("--session-expiry-seconds", type=float, default=0.0)
         parser.add_argument("--session-expiry-calls", type=int, default=0)
         parser.add_argument("--seed", type=int, default=None, help="seed of the fault dice")
+        parser.add_argument(
+            "--documented-only",
+            action="store_true",
+            help="refuse every API extension beyond the vendors' documents (docs/backend-fidelity.md), "
+            "as the real API would refuse an unknown field",
+        )
 
     def handle(self, *args, **options):
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -44,6 +50,7 @@ class Command(BaseCommand):
                     "session_expiry_seconds": options["session_expiry_seconds"],
                     "session_expiry_calls": options["session_expiry_calls"],
                     "seed": options["seed"],
+                    "documented_only": options["documented_only"],
                 }
             )
         except ValueError as exc:

@@ -28,6 +28,7 @@ from telephony.backends.errors import (
     NotFoundError,
     RejectedError,
     TransientError,
+    UnsupportedOperation,
 )
 from telephony.backends.xelion import XelionParkManagerDriver, XelionServerDriver
 from telephony.backends.xelion_session import parse_valid_until
@@ -55,17 +56,28 @@ def make_driver(park, kind: str, **overrides):
     return XelionParkManagerDriver(Connection(**{**connection.__dict__, **overrides}))
 
 
-@pytest.fixture(params=["server", "pm"])
+@pytest.fixture(
+    params=[("server", False), ("pm", False), ("server", True), ("pm", True)],
+    ids=["server", "pm", "server-documented", "pm-documented"],
+)
 def platform(request, park):
-    """A driver of either kind with a started tenant `acme` (50 licences) created through it."""
-    driver = make_driver(park, request.param)
+    """A driver of either kind with a started tenant `acme` (50 licences) created through it;
+    documented-only, the simulators refuse every extension and the driver keeps to the documents
+    (a direct server's tenant is then made on the server beforehand: the driver cannot)."""
+    kind, documented = request.param
+    if documented and kind == "server":
+        make_driver(park, "server").create_tenant(TenantSpec(name="acme", label="Acme", licences=50))
+    for simulator in (park.server, park.pm):
+        simulator.set_faults({"documented_only": documented})
+    driver = make_driver(park, kind, documented_only=documented)
     info = driver.create_tenant(TenantSpec(name="acme", label="Acme", licences=50))
     entity = EntitySpec(name=SALES.name, display_name=SALES.display_name, intervals=SALES.intervals)
     yield SimpleNamespace(
         driver=driver,
         park=park,
         sim=park.server,
-        kind=request.param,
+        kind=kind,
+        documented=documented,
         tenant=TenantRef(name="acme", identity=info.identity),
         entity=entity,
     )
@@ -94,6 +106,8 @@ def user_spec(n: int = 1, entity: EntitySpec = SALES, **overrides) -> UserSpec:
 
 
 def test_tenant_lifecycle(platform):
+    if platform.documented:
+        pytest.skip("documented-only: test_tenant_lifecycle_on_the_documented_api")
     driver, tenant = platform.driver, platform.tenant
     info = driver.get_tenant(tenant)
     assert (info.name, info.status, info.label, info.licences) == ("acme", "started", "Acme", 50)
@@ -120,7 +134,39 @@ def test_tenant_lifecycle(platform):
         driver.start_tenant(TenantRef(name="never-was"))
 
 
+def test_tenant_lifecycle_on_the_documented_api(platform):
+    """Documented-only, the portal neither finds, starts nor stops a tenant; a direct server's tenant
+    must exist (the driver logs in to it), a Park Manager starts a new one and names its server."""
+    if not platform.documented:
+        pytest.skip("the extended API is test_tenant_lifecycle")
+    driver, tenant = platform.driver, platform.tenant
+    for call in (driver.start_tenant, driver.stop_tenant, driver.get_tenant):
+        with pytest.raises(UnsupportedOperation, match="documented"):
+            call(tenant)
+    with pytest.raises(UnsupportedOperation, match="does not list tenants"):
+        driver.list_tenants()
+    if platform.kind == "server":
+        assert tenant.identity == {"xelion_tenant_name": "acme"}
+        assert driver.create_tenant(TenantSpec(name="acme")).identity == tenant.identity
+        with pytest.raises(RejectedError, match="must exist and be started on the server first"):
+            driver.create_tenant(TenantSpec(name="never-was"))
+    else:
+        assert tenant.identity.get("xelion_tenant_id") and tenant.identity.get("xelion_server_url") == (
+            platform.park.server_url
+        )
+        with pytest.raises(RejectedError, match="cannot look up the tenant named acme"):
+            driver.create_tenant(TenantSpec(name="acme"))
+    driver.delete_tenant(tenant)  # the documents have no stop: the tenant keeps running
+    assert platform.sim.tenant_by_name("acme")["status"] == "STARTED"
+
+
 def test_health_and_servers(platform):
+    if platform.documented and platform.kind == "pm":
+        with pytest.raises(UnsupportedOperation, match="no call that checks a key"):
+            platform.driver.health()
+        with pytest.raises(UnsupportedOperation, match="does not list servers"):
+            platform.driver.list_servers()
+        return
     health = platform.driver.health()
     assert health.version == platform.sim.server_version
     servers = platform.driver.list_servers()
@@ -153,11 +199,13 @@ def test_entity_create_read_update_delete(platform):
     ]
     driver.delete_entity(tenant, entity)
     driver.delete_entity(tenant, entity)  # gone: fine
-    assert objects(platform.sim, "acme", "UserGroup") == []
+    # documented-only there is no DELETE: the group stays
+    assert len(objects(platform.sim, "acme", "UserGroup")) == (1 if platform.documented else 0)
 
 
 def test_user_create_read_update_delete(platform):
     driver, tenant, sim = platform.driver, platform.tenant, platform.sim
+    kept = not platform.documented  # documented-only: no e-mail (a Person address), no membership
     spec = user_spec(1, platform.entity, forwarding=ForwardingSpec(always="0612345678"), voicemail_enabled=True)
     spec.identity = driver.create_user(tenant, spec)
     assert (
@@ -170,9 +218,13 @@ def test_user_create_read_update_delete(platform):
         "First1",
         "van Last",
         "201",
-        "user1@example.com",
+        "user1@example.com" if kept else "",
     )
-    assert (found.entity_name, found.voicemail_enabled, found.forwarding.always) == ("sales", True, "0612345678")
+    assert (found.entity_name, found.voicemail_enabled, found.forwarding.always) == (
+        "sales" if kept else "",
+        True,
+        "0612345678",
+    )
 
     spec.first_name, spec.internal_number, spec.email = "Renamed", "250", "new@example.com"
     spec.forwarding = ForwardingSpec(no_answer="0201234567", no_answer_timeout=25)
@@ -183,7 +235,7 @@ def test_user_create_read_update_delete(platform):
     assert (found.first_name, found.internal_number, found.email, found.voicemail_enabled) == (
         "Renamed",
         "250",
-        "new@example.com",
+        "new@example.com" if kept else "",
         False,
     )
     assert found.forwarding == ForwardingSpec(no_answer="0201234567", no_answer_timeout=25)
@@ -192,6 +244,12 @@ def test_user_create_read_update_delete(platform):
 
     driver.delete_user(tenant, spec)
     assert driver.find_user(tenant, spec) is None
+    if platform.documented:  # no DELETE: the user is switched off and its line answers no number
+        [profile] = objects(sim, "acme", "UserProfile")
+        [line] = objects(sim, "acme", "XCCPhoneLine")
+        assert (profile["active"], line["extensions"], line["externalNumber"]) == (False, [], "")
+        driver.delete_user(tenant, spec)  # again: fine
+        return
     for object_type in ("UserProfile", "Person", "XCCPhoneLine"):
         assert objects(sim, "acme", object_type) == []
     driver.delete_user(tenant, spec)  # gone: fine
@@ -218,6 +276,23 @@ def test_numbers_on_the_trunk_and_the_users_line(platform):
     driver, tenant, sim = platform.driver, platform.tenant, platform.sim
     spec = user_spec(4, platform.entity)
     spec.identity = driver.create_user(tenant, spec)
+    if platform.documented:
+        assert driver.features.line_features.external_numbers == 1
+        driver.assign_number(tenant, spec, "+31201110001")
+        with pytest.raises(RejectedError, match="one external number per line"):
+            driver.assign_number(tenant, spec, "+31201110002")
+        line = objects(sim, "acme", "XCCPhoneLine")[0]
+        assert (line["externalNumber"], [e["address"] for e in line["extensions"]]) == ("+31201110001", ["204"])
+        assert driver.fetch_state(tenant).users[0].external_numbers == ["+31201110001"]
+        driver.unassign_number(tenant, spec, "+31201110001")
+        assert objects(sim, "acme", "XCCPhoneLine")[0]["externalNumber"] == ""
+        assert objects(sim, "acme", "XCCTrunk")[0]["assignedNumbers"] == []
+        spec.external_numbers = ["+31201110003"]
+        driver.update_user(tenant, spec)
+        assert [n.number for n in driver.fetch_state(tenant).numbers] == ["+31201110003"]
+        driver.delete_user(tenant, spec)
+        assert objects(sim, "acme", "XCCTrunk")[0]["assignedNumbers"] == []
+        return
     relation = driver.assign_number(tenant, spec, "+31201110001")
     driver.assign_number(tenant, spec, "+31201110002")
     assert driver.assign_number(tenant, spec, "+31201110001") == relation
@@ -268,7 +343,9 @@ def test_fetch_state_round_trips_through_paging(platform):
     specs = [user_spec(n, platform.entity, external_numbers=[f"+3120222{n:04d}"]) for n in range(1, 18)]
     for spec in specs:
         spec.identity = driver.create_user(tenant, spec)
-    reader = make_driver(platform.park, platform.kind)  # a fresh driver and a fresh exchange log
+    reader = make_driver(
+        platform.park, platform.kind, documented_only=platform.documented
+    )  # a fresh driver and a fresh exchange log
     state = reader.fetch_state(tenant)
     by_name = {u.username: u for u in state.users}
     assert set(by_name) == {s.username for s in specs}
@@ -278,11 +355,11 @@ def test_fetch_state_round_trips_through_paging(platform):
             spec.first_name,
             spec.last_name,
             spec.internal_number,
-            spec.email,
+            "" if platform.documented else spec.email,
         )
         assert (read.identity, read.entity_name, read.external_numbers) == (
             spec.identity,
-            "sales",
+            "" if platform.documented else "sales",
             spec.external_numbers,
         )
         assert read.identity.get("xelion_oid", "") and read.identity.get("xelion_phoneline_oid", "")
@@ -307,7 +384,7 @@ def test_token_expiring_mid_sequence_is_replaced(platform):
 
 
 def test_renewal_rotates_the_renewal_token(platform):
-    driver = make_driver(platform.park, platform.kind)
+    driver = make_driver(platform.park, platform.kind, documented_only=platform.documented)
     driver.renew_margin_seconds = 10**9  # every call is "close to validUntil": renew each time
     spec = user_spec(7, platform.entity)
     driver.create_user(platform.tenant, spec)
@@ -353,7 +430,7 @@ def test_valid_until_in_both_formats():
     "fault", [{"rate_limit_rate": 1.0}, {"error_rate": 1.0}, {"down": True}, {"timeout_rate": 1.0, "hang_seconds": 2}]
 )
 def test_busy_failing_or_slow_server_is_transient(platform, fault):
-    driver = make_driver(platform.park, platform.kind, timeout=0.5)
+    driver = make_driver(platform.park, platform.kind, timeout=0.5, documented_only=platform.documented)
     driver.upsert_entity(platform.tenant, platform.entity)  # logged in before the fault
     platform.sim.set_faults(fault)
     with pytest.raises(TransientError):
@@ -402,7 +479,8 @@ def test_licences_exhausted_is_rejected(platform):
     with pytest.raises(RejectedError) as refused:
         platform.driver.create_user(platform.tenant, user_spec(12, platform.entity))
     assert refused.value.status == 403 and "licence" in refused.value.message
-    assert len(objects(platform.sim, "acme", "Person")) == 1  # the new Person was taken back
+    # the new Person was taken back; documented-only (no DELETE) it stays for the retry to reuse
+    assert len(objects(platform.sim, "acme", "Person")) == (2 if platform.documented else 1)
 
 
 def test_secrets_never_reach_the_log(platform):
