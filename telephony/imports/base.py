@@ -206,10 +206,10 @@ class FieldCheck:
             if self.integer:
                 default = self.field.get_default()
                 if default is None and not self.field.null:
-                    raise RowInvalid(self.column, "is required.")
+                    raise RowInvalid(self.column, str(self.field.error_messages["blank"]))
                 return default
-            if not self.field.blank:
-                raise RowInvalid(self.column, "is required.")
+            if not self.field.blank:  # the model's own words, as a single write says them
+                raise RowInvalid(self.column, str(self.field.error_messages["blank"]))
             return value
         if self.integer:
             if not re.fullmatch(r"[+-]?\d{1,9}", value):

@@ -30,7 +30,7 @@ from telephony.imports.user_context import TenantState, UserContext
 from telephony.imports.user_writes import _BOOLEANS, _NEW_VALUES, _POSITION, FIELDS, UserRow, UserWrites
 from telephony.models import Entity, LineTemplate, PbxUser, Tenant
 from telephony.models.users import validate_username
-from telephony.rules import capacity, numbering
+from telephony.rules import capacity, numbering, uniqueness
 from telephony.validators import normalize_e164, validate_e164
 
 _DDI_SPLIT = re.compile(r"[\s,;]+")
@@ -213,9 +213,8 @@ class UserImport(UserWrites, Importer):
                 raise RowInvalid(name, numbering.NUMBER_NOT_AVAILABLE.format(number=value))
             holder = taken.get(value)
             if holder is not None and holder is not existing:
-                if self.context.may_change_user(state, holder):
-                    raise RowInvalid(name, f"{value} is already taken by {holder.username}.")
-                raise RowInvalid(name, f"{value} is already taken in {state.tenant}.")
+                shown = holder.username if self.context.may_change_user(state, holder) else ""
+                raise RowInvalid(name, uniqueness.taken(value, holder=shown, tenant=state.tenant))
             earlier = seen.setdefault(value, number)
             if earlier != number:
                 raise RowInvalid(name, f"{value} is also on row {earlier}.")

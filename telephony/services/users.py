@@ -14,7 +14,7 @@ from telephony.line_features import TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
 from telephony.models.sync import save_changes
 from telephony.provisioning import planning
-from telephony.rules import capacity, numbering
+from telephony.rules import capacity, numbering, uniqueness
 from telephony.services.numbers import phone_number_update
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
@@ -28,7 +28,8 @@ def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     user.tenant = tenant
     _require_governed_logins(actor, user.portal_user_id)
     _require_usable_template(actor, user)
-    user.full_clean()
+    user.full_clean(validate_constraints=False)  # uniqueness next, in the words an import uses too
+    _require_free_in_tenant(actor, tenant, user)
     _validate_number_free_on_server(tenant, user)
     _validate_template_usable_on_platform(tenant, user)
     TenantLine.of(tenant).check_settings(user)
@@ -36,6 +37,12 @@ def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     user.save()
     planning.user_created(user, actor=actor)
     return user
+
+
+def _require_free_in_tenant(actor: AbstractBaseUser, tenant: Tenant, user: PbxUser) -> None:
+    errors = uniqueness.check_free_in_tenant(actor, tenant, user)
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -51,7 +58,9 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
         _require_usable_template(actor, user)
     if user.portal_user_id != stored.portal_user_id:  # a login is linked or unlinked only by who manages it
         _require_governed_logins(actor, stored.portal_user_id, user.portal_user_id)
-    user.full_clean()
+    user.full_clean(validate_constraints=False)
+    if (user.internal_number, user.username) != (stored.internal_number, stored.username):
+        _require_free_in_tenant(actor, stored.tenant, user)
     if user.internal_number != stored.internal_number:
         _validate_number_free_on_server(stored.tenant, user)
     if user.template_id != stored.template_id:
