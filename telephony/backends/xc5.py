@@ -8,9 +8,9 @@ How the portal's concepts map onto XC5 (which has accounts, numbers, routes and 
   Creating one that exists adopts it; deleting one deletes its child accounts first (XC5 refuses to
   delete an account that has children). XC5 cannot start or stop an environment.
 - entity: XC5 has no such object; an entity is bookkeeping in the portal. Its number plan is
-  realised per user by the extension-dialling callrules at order -2 on the environment account, and
-  `available_numbers` lists the entity's interval numbers that no such callrule uses yet. Entities
-  do not set pickup groups (that would change call behaviour the customer did not ask for).
+  realised per user by the extension-dialling callrules at order -2 on the environment account (the
+  portal picks free numbers from its own mirror). Entities do not set pickup groups (that would
+  change call behaviour the customer did not ask for).
 - template: no object either; its values are written to each user account: `cfna_duration`
   (ring time before the no-answer forward), `concurrent_limit`, and voicemail (a UMS mailbox).
 - user: a child account `<username>@<tenant name>` of the environment (created with a generated SIP
@@ -23,9 +23,7 @@ How the portal's concepts map onto XC5 (which has accounts, numbers, routes and 
   the per-number `cfa` is left alone (it would not catch internal calls).
 - number: an account number, stored without "+" (the portal speaks E.164 with "+"). Assign = PUT
   `account/<user>/number`, which also takes the number from `_unassigned.pool` or from the
-  environment's own stock; unassign = DELETE (a pool number goes back to the pool);
-  `allocate_number` reserves a free pool number for the environment by moving it onto the
-  environment account (so two allocations never return the same number) and returns it.
+  environment's own stock; unassign = DELETE (a pool number goes back to the pool).
 - identities: `xc5_guid` is the account or number guid, `xc5_name` the account name or number.
 - renames: the seed says nothing of XC5 moving an account's callrules when the account is renamed,
   so the driver moves the extension rule itself; a rename replayed after its PATCH went through
@@ -268,9 +266,9 @@ class Xc5Driver(Driver):
     # read-back
     def fetch_state(self, tenant: TenantRef) -> TenantState:
         environment = self._tenant_record(tenant, dump=True)
-        if self.connection.documented_only:
-            children = self.client.get(api_path("account", environment["guid"], "child"))
-            children = [self._configured(child) for child in children]
+        if self.connection.documented_only:  # each child as "view a single account" shows it, then its parts
+            listed = self.client.get(api_path("account", environment["guid"], "child"))
+            children = [self._configured(self.client.get(api_path("account", c["guid"]))[0]) for c in listed]
         else:
             children = self.client.get(api_path("account", environment["guid"], "child"), {"dump-config": "true"})
         rules = environment.get("callrules", [])

@@ -21,8 +21,8 @@ How portal concepts map onto XCU (which has no tenants of its own):
   portal expects; otherwise ConflictError, and nothing is written. Deletes leave such objects alone.
   The canonical keys are XCU's ids (an entity's, a template's, a user's).
 - number   = the user's single `externalNumber` (a DDI). Assigning a second number to a user that
-  already has another one is refused; XCU has no DDI pool, so `allocate_number` is unsupported
-  (`available_numbers` lists free internal numbers of an entity).
+  already has another one is refused (documented-only there is none: `externalNumber` is not
+  among the document's user fields).
 """
 
 from __future__ import annotations

@@ -2,9 +2,7 @@
 
 - entity -> a department: a `usergroups` object (`commonName` = the entity's name, the natural key;
   `description` = its display name) whose members are the entity's users. Xelion has no number
-  plan per department, so an entity's intervals and presented number stay in the portal;
-  `available_numbers` computes free internal numbers from the intervals and the addresses already
-  on the tenant's phonelines.
+  plan per department, so an entity's intervals and presented number stay in the portal.
 - template -> nothing is stored: its Xelion values (setting `role` -> `xccRole`,
   `user_licence` -> `userLicense`, voicemail -> `userPhoneLine.voicemailActive`) are
   applied to each user that uses it (see `xelion_users`).

@@ -197,6 +197,7 @@ def test_user_lifecycle_on_the_documented_api(driver, tenant, sim, documented_on
     identity = driver.create_user(tenant, spec)
     [account] = accounts_named(sim, identity.get("xc5_name", ""))
     assert (account["cfna_duration"], account["ums_pin"]) == (25, None)
+    assert driver.fetch_state(tenant).users[0].forwarding.no_answer_timeout == 25  # read back account by account
     changed = user_spec(internal="601", forwarding=ForwardingSpec(always="+6421555000"), identity=identity)
     assert driver.update_user(tenant, changed) == identity
     assert [rule["prefix_raw"] for rule in extension_rules(sim)] == ["601"]
