@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,7 +53,14 @@ ROOT_API_KEY = "sandboxPMrootKey0000000000000001"
 RESELLER_API_KEY = "sandboxPMresellerKey000000000002"
 OTHER_API_KEY = "sandboxPMotherKey000000000000003"
 DEFAULT_REQUESTED_LICENCES = 10
-REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
+
+
+def reason(status: int) -> str:
+    """The reason phrase a Spring error body carries in `error` ("Not Found", "Method Not Allowed")."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 class ParkManagerError(Exception):
@@ -112,8 +120,11 @@ class ParkManagerSimulator(Simulator):
         ]
 
     def error_response(self, status: int, message: str, path: str = "") -> Response:
-        body = {"status": status, "error": REASONS.get(status, "Error"), "message": message, "path": path}
+        body = {"status": status, "error": reason(status), "message": message, "path": path}
         return json_response(body, status=status)
+
+    def request_error(self, request: Request, status: int, message: str) -> Response:
+        return self.error_response(status, message, request.path)  # unknown paths too name the path
 
     def dispatch(self, request: Request) -> Response:
         try:

@@ -115,6 +115,11 @@ class XelionServerSimulator(TenantRegistry, Simulator):
         code = FAULT_CODES.get(status, 11000)
         return json_response({"errorCode": code, "message": message}, status=status)
 
+    def request_error(self, request: Request, status: int, message: str) -> Response:
+        # the documented error body names the request: "info": "resource=POST /api/v1/master/me/login"
+        error = XelionError(status, FAULT_CODES.get(status, 11000), message)
+        return json_response(error_body(error, f"resource={request.method} {request.path}"), status=status)
+
     def _control_patch_answer(self, request: Request) -> Response:
         if request.method == "PUT":
             answer = read_json(request, expect=dict).get("answer")
