@@ -29,6 +29,7 @@ Endpoints (v1 and v2 mixed, as the seed says; the listings are the sandbox's cho
                                           `validUntil` in ISO 8601 ("2023-07-10T13:22:43.414Z")
                                           and `host`, `tenant`, `userName`; 409 unless started
 
+`start-new-tenant` and `tenants/{id}/login` refuse a query parameter they do not take (400).
 Errors are Spring-style `{"status", "error", "message", "path"}` (the documents show none).
 A server's `scheme` and `fqdn` are read from the server simulator's `base_url` at request time.
 """
@@ -63,6 +64,10 @@ def reason(status: int) -> str:
         return "Error"
 
 
+# The query parameters the documents give; `serverId` is the sandbox's extension (backend-fidelity.md).
+START_NEW_TENANT_PARAMETERS = ("name", "requestedLicenses", "label", "serverId")
+
+
 class ParkManagerError(Exception):
     """Answered as the Park Manager's error body with this HTTP status."""
 
@@ -70,6 +75,14 @@ class ParkManagerError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def refuse_unknown_parameters(request: Request, allowed: tuple[str, ...]) -> None:
+    """400 for a query parameter the call does not take (a misspelt `requestedLicenses` would
+    otherwise start a tenant with the default licences)."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise ParkManagerError(400, f"unknown query parameter(s): {', '.join(unknown)}")
 
 
 class ParkManagerSimulator(Simulator):
@@ -252,6 +265,7 @@ class ParkManagerSimulator(Simulator):
     # endpoints
     def start_new_tenant(self, request: Request) -> Response:
         org = self.acting_organisation(request)
+        refuse_unknown_parameters(request, START_NEW_TENANT_PARAMETERS)
         name = request.args.get("name", "").strip()
         if not name:
             raise ParkManagerError(400, "name is required")
@@ -350,6 +364,7 @@ class ParkManagerSimulator(Simulator):
 
     def tenant_login(self, request: Request, tenant_id: int) -> Response:
         org = self.acting_organisation(request)
+        refuse_unknown_parameters(request, ())
         with self.lock:
             tenant = self._tenant(org, tenant_id)
             sim = self.simulator_of(self.state["servers"][str(tenant["server"])])

@@ -45,7 +45,14 @@ from werkzeug.wrappers import Request, Response
 
 from telephony.sandbox.base import CONTROL_PREFIX, BadInput, FaultConfig, Session, Simulator, json_response, read_json
 from telephony.sandbox.xelion_patch import apply_patch, parse_operations
-from telephony.sandbox.xelion_render import error_body, listing, one, render
+from telephony.sandbox.xelion_render import (
+    LIST_PARAMETERS,
+    error_body,
+    listing,
+    one,
+    refuse_unknown_parameters,
+    render,
+)
 from telephony.sandbox.xelion_schema import XelionError, check_oid, invalid, not_found
 from telephony.sandbox.xelion_tenants import MASTER, PARKED, SEED_PARKED_TENANTS, STARTED, TenantRegistry
 
@@ -138,6 +145,7 @@ class XelionServerSimulator(TenantRegistry, Simulator):
 
     def _api(self, request: Request, tenant_name: str, segments: list[str]) -> Response:
         if segments[:1] == ["me"] and request.method == "POST":
+            refuse_unknown_parameters(request.args, ())
             if segments == ["me", "login"]:
                 return self.login(request, tenant_name)
             session = self.authorize(request, tenant_name)
@@ -149,6 +157,8 @@ class XelionServerSimulator(TenantRegistry, Simulator):
         session = self.authorize(request, tenant_name)
         if segments[:1] == ["tenants"]:
             return self.master_endpoint(request, tenant_name, segments, session)
+        listing = request.method == "GET" and len(segments) == 1
+        refuse_unknown_parameters(request.args, LIST_PARAMETERS if listing else ())
         if segments[:1] == ["licenses"] and len(segments) == 1 and request.method == "GET":
             return self.licenses(request, tenant_name)
         if not segments or segments[0] not in COLLECTIONS or len(segments) > 2:
