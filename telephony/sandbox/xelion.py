@@ -157,8 +157,8 @@ class XelionServerSimulator(TenantRegistry, Simulator):
         session = self.authorize(request, tenant_name)
         if segments[:1] == ["tenants"]:
             return self.master_endpoint(request, tenant_name, segments, session)
-        listing = request.method == "GET" and len(segments) == 1
-        refuse_unknown_parameters(request.args, LIST_PARAMETERS if listing else ())
+        a_list = request.method == "GET" and len(segments) == 1
+        refuse_unknown_parameters(request.args, LIST_PARAMETERS if a_list else ())
         if segments[:1] == ["licenses"] and len(segments) == 1 and request.method == "GET":
             return self.licenses(request, tenant_name)
         if not segments or segments[0] not in COLLECTIONS or len(segments) > 2:
