@@ -176,6 +176,12 @@ class Simulator:
         """The platform's own error body for an injected fault or an unknown path."""
         return json_response({"error": message}, status=status)
 
+    def request_error(self, request: Request, status: int, message: str) -> Response:
+        """The error answer to one request. By default `error_response`; a platform whose documented
+        error body names the request (Xelion's `info`, the Park Manager's `path`) overrides this, so
+        that unknown paths and wrong methods answer in the same shape as its own refusals."""
+        return self.error_response(status, message)
+
     # WSGI
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         request = Request(environ)
@@ -188,8 +194,8 @@ class Simulator:
         if not control:
             fail_now, fail_after = self._planned_failure()
             if fail_now:
-                return self.error_response(500, "internal server error (sandbox: injected)")
-            injected = self._inject_faults()
+                return self.request_error(request, 500, "internal server error (sandbox: injected)")
+            injected = self._inject_faults(request)
             if injected is not None:
                 return injected
             with self.lock:
@@ -197,19 +203,22 @@ class Simulator:
         try:
             endpoint, args = adapter.match()
         except NotFound:
-            return self.error_response(404, "invalid path")
-        except MethodNotAllowed:
-            return self.error_response(405, "method not allowed")
+            return self.request_error(request, 404, "invalid path")
+        except MethodNotAllowed as exc:
+            refused = self.request_error(request, 405, "method not allowed")
+            refused.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))  # HTTP requires it on a 405
+            return refused
         except HTTPException as exc:
-            return self.error_response(exc.code or 400, exc.description or "bad request")
+            return self.request_error(request, exc.code or 400, exc.description or "bad request")
         try:
             response = getattr(self, endpoint)(request, **args)
         except BadInput as exc:
-            return self.error_response(exc.status, exc.message)
+            return self.request_error(request, exc.status, exc.message)
         if not control and self.state_file:
             self.save()
         if fail_after:  # carried out, but the caller never hears so
-            return self.error_response(500, "internal server error (sandbox: injected after the change was made)")
+            message = "internal server error (sandbox: injected after the change was made)"
+            return self.request_error(request, 500, message)
         return response
 
     def _planned_failure(self) -> tuple[bool, bool]:
@@ -224,22 +233,22 @@ class Simulator:
         lost = self.faults.lost_answer_rate and self.random.random() < self.faults.lost_answer_rate
         return False, bool(lost)
 
-    def _inject_faults(self) -> Response | None:
+    def _inject_faults(self, request: Request) -> Response | None:
         faults = self.faults
         if faults.down:
-            return self.error_response(503, "service unavailable (sandbox: down)")
+            return self.request_error(request, 503, "service unavailable (sandbox: down)")
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         roll = self.random.random()
         if roll < faults.timeout_rate:
             time.sleep(faults.hang_seconds)
-            return self.error_response(504, "gateway timeout (sandbox: injected)")
+            return self.request_error(request, 504, "gateway timeout (sandbox: injected)")
         roll -= faults.timeout_rate
         if roll < faults.error_rate:
-            return self.error_response(500, "internal server error (sandbox: injected)")
+            return self.request_error(request, 500, "internal server error (sandbox: injected)")
         roll -= faults.error_rate
         if roll < faults.rate_limit_rate:
-            return self.error_response(429, "too many requests (sandbox: injected)")
+            return self.request_error(request, 429, "too many requests (sandbox: injected)")
         return None
 
     # control endpoints

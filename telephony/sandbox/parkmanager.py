@@ -29,6 +29,7 @@ Endpoints (v1 and v2 mixed, as the seed says; the listings are the sandbox's cho
                                           `validUntil` in ISO 8601 ("2023-07-10T13:22:43.414Z")
                                           and `host`, `tenant`, `userName`; 409 unless started
 
+`start-new-tenant` and `tenants/{id}/login` refuse a query parameter they do not take (400).
 Errors are Spring-style `{"status", "error", "message", "path"}` (the documents show none).
 Documented-only (`FaultConfig.documented_only`), the v2 servers and tenants listings, start and stop
 answer 404 as unknown paths and `serverId` is refused (400): only start-new-tenant and the tenant
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -55,7 +57,18 @@ ROOT_API_KEY = "sandboxPMrootKey0000000000000001"
 RESELLER_API_KEY = "sandboxPMresellerKey000000000002"
 OTHER_API_KEY = "sandboxPMotherKey000000000000003"
 DEFAULT_REQUESTED_LICENCES = 10
-REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
+
+
+def reason(status: int) -> str:
+    """The reason phrase a Spring error body carries in `error` ("Not Found", "Method Not Allowed")."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+# The query parameters the documents give; `serverId` is the sandbox's extension (backend-fidelity.md).
+START_NEW_TENANT_PARAMETERS = ("name", "requestedLicenses", "label", "serverId")
 
 
 class ParkManagerError(Exception):
@@ -65,6 +78,14 @@ class ParkManagerError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def refuse_unknown_parameters(request: Request, allowed: tuple[str, ...]) -> None:
+    """400 for a query parameter the call does not take (a misspelt `requestedLicenses` would
+    otherwise start a tenant with the default licences)."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise ParkManagerError(400, f"unknown query parameter(s): {', '.join(unknown)}")
 
 
 class ParkManagerSimulator(Simulator):
@@ -115,8 +136,11 @@ class ParkManagerSimulator(Simulator):
         ]
 
     def error_response(self, status: int, message: str, path: str = "") -> Response:
-        body = {"status": status, "error": REASONS.get(status, "Error"), "message": message, "path": path}
+        body = {"status": status, "error": reason(status), "message": message, "path": path}
         return json_response(body, status=status)
+
+    def request_error(self, request: Request, status: int, message: str) -> Response:
+        return self.error_response(status, message, request.path)  # unknown paths too name the path
 
     def dispatch(self, request: Request) -> Response:
         if self.faults.documented_only and not request.path.startswith(CONTROL_PREFIX):
@@ -258,6 +282,7 @@ class ParkManagerSimulator(Simulator):
     # endpoints
     def start_new_tenant(self, request: Request) -> Response:
         org = self.acting_organisation(request)
+        refuse_unknown_parameters(request, START_NEW_TENANT_PARAMETERS)
         name = request.args.get("name", "").strip()
         if not name:
             raise ParkManagerError(400, "name is required")
@@ -356,6 +381,7 @@ class ParkManagerSimulator(Simulator):
 
     def tenant_login(self, request: Request, tenant_id: int) -> Response:
         org = self.acting_organisation(request)
+        refuse_unknown_parameters(request, ())
         with self.lock:
             tenant = self._tenant(org, tenant_id)
             sim = self.simulator_of(self.state["servers"][str(tenant["server"])])

@@ -137,6 +137,8 @@ class Xc5Simulator(AccountEndpoints, NumberEndpoints, RuleEndpoints, Simulator):
             handler = handlers.get(request.method)
             if handler is None:
                 return self.method_not_allowed([*handlers, "OPTIONS"])
+            if request.method != "GET":
+                self.refuse_reserved_path(caller, segments)
             return handler(request, caller)
 
     def method_not_allowed(self, allowed: list[str]) -> Response:

@@ -8,7 +8,9 @@ Decisions where the seed is silent:
   `PUT ?patch=true` only update (404). A guid that does not exist cannot be created (404).
 - An account with child accounts cannot be deleted (409); nobody deletes the account they are
   authenticated as, and reserved accounts (`_unassigned.pool`, `_prompts…`) cannot be created,
-  changed or deleted through the API (403).
+  changed or deleted through the API (403), nor can what they hold (numbers, routes, callrules,
+  forks, prompts): a free number leaves `_unassigned.pool` by a PUT on the account that takes it,
+  and comes back when that account lets it go.
 - Only api_access=system callers create root accounts or set `accountresource`.
 - HydraAccount lines are child accounts of the seeded `_tel` account, named by their number, and
   hold that number (taken from `_unassigned.pool` when it is free there).
@@ -208,6 +210,17 @@ class AccountEndpoints(Xc5Core):
     def refuse_reserved(account: dict[str, Any]) -> None:
         if reserved_prefix(account["username"]):
             raise BadInput("reserved accounts cannot be changed through the API", 403)
+
+    def refuse_reserved_path(self, caller: Caller, segments: list[str]) -> None:
+        """A write addressed to a reserved account or to anything under it (403). Checked once for
+        every write, so that no endpoint family can forget it; an account the caller cannot see is
+        left to the endpoint, which answers 404 as for any other."""
+        if len(segments) < 2 or segments[0].lower() != "account":
+            return
+        key = segments[1]
+        account = self.accounts().get(key.upper()) if is_guid(key) else self.account_by_name(key)
+        if account is not None and self.visible(caller, account["guid"]):
+            self.refuse_reserved(account)
 
     # HydraAccount
     def hydra_get(self, request: Request, caller: Caller, number: str) -> Response:

@@ -362,9 +362,11 @@ def documentation(template: str) -> dict[str, Any] | None:
 
 
 def clean(fields: dict[str, Field], body: dict[str, Any], *, allowed_read_only: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The body checked field by field; refuses unknown and read-only fields."""
+    """The body checked field by field; refuses unknown and read-only fields (`_links` included)."""
     cleaned: dict[str, Any] = {}
     for name, value in body.items():
+        if name == "_links":  # "The _links data is read-only" (the seed): a client sent back what it read
+            raise BadInput("field _links is read-only")
         spec = fields.get(name)
         if spec is None:
             raise BadInput(f"unknown field: {name}")

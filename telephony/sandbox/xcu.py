@@ -10,9 +10,10 @@ Decisions where the document is silent or obfuscated:
 - `combinedId` is `<entity name>@<XiVO uuid>` (the document shows it as "[email protected]").
 - `POST /api/1.0/login` sets a `PLAY_SESSION` cookie (XCU is a Play application); every other
   call without a live session answers 401. Sessions expire through FaultConfig.session_expiry_*.
-- Errors are `{"error": "<message>"}` everywhere: 400 validation, 401 not logged in or bad
-  credentials, 404 unknown id, 405 undocumented method, 409 duplicate (a name, a login, a host,
-  an internal number or a CTI login already taken), 415 a POST/PUT that is not JSON.
+- Errors are `{"error": "<message>"}` everywhere: 400 validation (any query parameter too: the
+  document gives no call one), 401 not logged in or bad credentials, 404 unknown id or path, 405
+  undocumented method, 409 duplicate (a name, a login, a host, an internal number or a CTI login
+  already taken), 415 a POST/PUT that is not JSON.
 - Creates answer 201 with the object, edits 200 with the object, deletes 204.
 - Lists are `{"items": [...]}` except `GET /templates`, a bare array as documented.
 - Bodies with unknown fields are refused. Users also accept `mail` and `externalNumber`, the other

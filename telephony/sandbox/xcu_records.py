@@ -33,6 +33,8 @@ def api_call(*, session: bool = True) -> Callable:
                     self._require_session(request)
                 if request.method in ("POST", "PUT") and request.mimetype != "application/json":
                     raise BadInput("expecting Content-Type: application/json", 415)
+                if request.args:  # the document gives no call a query parameter: a stray one is a mistake
+                    raise BadInput(f"unknown query parameter(s): {', '.join(sorted(request.args))}")
                 return endpoint(self, request, **args)
 
         return wrapper

@@ -32,12 +32,15 @@ PRESENTED_NUMBER_DEFAULT = "inbNo"
 AVAILABLE_NUMBERS_CAP = 1000  # a 6-digit interval would otherwise answer a million numbers
 
 _MISSING = object()
+# what the server makes: the document's answers show them, no create or edit lists them
+SERVER_FIELDS = frozenset({"id", "uuid", "combinedId", "provisioningNumber", "remainingSlots", "xivo", "entity"})
 
 
 class Payload:
     """A JSON object body read field by field.
 
-    Unknown fields are refused (a misspelt optional field must not be silently ignored); an `id`
+    Unknown fields are refused (a misspelt optional field must not be silently ignored), and so
+    are the fields the server makes (ids, `provisioningNumber` …), named as read-only; an `id`
     equal to the addressed object is tolerated so that a client may send back what it read.
     """
 
@@ -47,6 +50,8 @@ class Payload:
         extra = set(data) - allowed
         if "id" in extra and path_id is not None and data["id"] == path_id:
             extra.discard("id")
+        if extra & SERVER_FIELDS:
+            raise BadInput(f"read-only field(s): {', '.join(sorted(extra & SERVER_FIELDS))}")
         if extra:
             raise BadInput(f"unknown field(s): {', '.join(sorted(extra))}")
         self.data = data

@@ -46,7 +46,14 @@ from werkzeug.wrappers import Request, Response
 from telephony.sandbox.base import CONTROL_PREFIX, BadInput, FaultConfig, Session, Simulator, json_response, read_json
 from telephony.sandbox.xelion_documented import refuse_extensions
 from telephony.sandbox.xelion_patch import apply_patch, parse_operations
-from telephony.sandbox.xelion_render import error_body, listing, one, render
+from telephony.sandbox.xelion_render import (
+    LIST_PARAMETERS,
+    error_body,
+    listing,
+    one,
+    refuse_unknown_parameters,
+    render,
+)
 from telephony.sandbox.xelion_schema import XelionError, check_oid, invalid, not_found
 from telephony.sandbox.xelion_tenants import MASTER, PARKED, SEED_PARKED_TENANTS, STARTED, TenantRegistry
 
@@ -116,6 +123,11 @@ class XelionServerSimulator(TenantRegistry, Simulator):
         code = FAULT_CODES.get(status, 11000)
         return json_response({"errorCode": code, "message": message}, status=status)
 
+    def request_error(self, request: Request, status: int, message: str) -> Response:
+        # the documented error body names the request: "info": "resource=POST /api/v1/master/me/login"
+        error = XelionError(status, FAULT_CODES.get(status, 11000), message)
+        return json_response(error_body(error, f"resource={request.method} {request.path}"), status=status)
+
     def _control_patch_answer(self, request: Request) -> Response:
         if request.method == "PUT":
             answer = read_json(request, expect=dict).get("answer")
@@ -134,6 +146,7 @@ class XelionServerSimulator(TenantRegistry, Simulator):
 
     def _api(self, request: Request, tenant_name: str, segments: list[str]) -> Response:
         if segments[:1] == ["me"] and request.method == "POST":
+            refuse_unknown_parameters(request.args, ())
             if segments == ["me", "login"]:
                 return self.login(request, tenant_name)
             session = self.authorize(request, tenant_name)
@@ -147,6 +160,8 @@ class XelionServerSimulator(TenantRegistry, Simulator):
             refuse_extensions(request, segments)
         if segments[:1] == ["tenants"]:
             return self.master_endpoint(request, tenant_name, segments, session)
+        a_list = request.method == "GET" and len(segments) == 1
+        refuse_unknown_parameters(request.args, LIST_PARAMETERS if a_list else ())
         if segments[:1] == ["licenses"] and len(segments) == 1 and request.method == "GET":
             return self.licenses(request, tenant_name)
         if not segments or segments[0] not in COLLECTIONS or len(segments) > 2:

@@ -89,6 +89,8 @@ class _Patch:
         for operation in operations:
             segments = operation["path"].strip("/").split("/")
             op, value = operation["op"], operation.get("value")
+            if segments[-1] in ("oid", "objectType"):  # the server's: what an object is and how it is named
+                raise XelionError(400, 10203, f"{operation['path']} is read-only")
             if len(segments) == 1 and op == "replace" and segments[0] in SCALARS.get(self.kind, {}):
                 self.replace(segments[0], value)
             elif (

@@ -12,6 +12,8 @@ Decisions where the documents are silent:
   `meta.paging.nextId` (the page's last oid) is present only when more items follow and
   `previousId` (the page's first oid) only when items precede, so a client follows `after=nextId`
   until no `nextId` comes back.
+- Lists take only the documented parameters above; other calls take none. Any other query
+  parameter is refused (400/10202) rather than ignored.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from telephony.sandbox.xelion_schema import PERMISSIONS, XelionError, invalid
 DEFAULT_LIMIT = 15
 MAX_LIMIT = 1000
 ORDERS = ("ascending", "decending")
+# the documented query parameters of a list (backend-api-facts.md); no other call documents any
+LIST_PARAMETERS = ("limit", "order", "before", "after", "where", "include")
 
 
 def brief(obj: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -135,6 +139,14 @@ def _matches(value: Any, wanted: str) -> bool:
     if isinstance(value, (int, float, str)):
         return str(value).lower() == wanted.lower()
     return False
+
+
+def refuse_unknown_parameters(args: Any, allowed: tuple[str, ...]) -> None:
+    """400/10202 for a query parameter the call does not take: a misspelt `limit` or `where` would
+    otherwise be ignored and the client would read a page it did not ask for."""
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise invalid(f"unknown query parameter(s) {', '.join(unknown)}")
 
 
 def parse_where(args: Any) -> tuple[str, str] | None:

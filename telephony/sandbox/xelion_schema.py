@@ -3,7 +3,10 @@ xelion-getting-started.txt; limits from backend-api-facts.md: strings of at most
 oids as strings of digits, error bodies `{"errorCode", "message"}`).
 
 The attribute sets are those of the seed's answers; the sandbox refuses any other attribute
-(400/10202), so a misspelt field name in a client shows up at once.
+(400/10202), so a misspelt field name in a client shows up at once. An `oid` is the server's: a
+new object or sub-object that brings one, or a PATCH that replaces one, is refused (400/10203, "oid
+or objectType missing or invalid"); objects are referred to by oid only as `{oid, objectType}` or
+as a PATCH value.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ def check_oid(value: Any, what: str = "oid") -> str:
 
 
 def check_attributes(body: dict[str, Any], allowed: set[str], object_type: str) -> None:
-    unknown = sorted(set(body) - allowed - {"objectType", "changeType", "commonName", "oid"})
+    if "oid" in body:  # the server gives each new object its oid ("The oid must be used in the next call")
+        raise XelionError(400, 10203, f"a new {object_type} gets its oid from the server: do not send one")
+    unknown = sorted(set(body) - allowed - {"objectType", "changeType", "commonName"})
     if unknown:
         raise invalid(f"{object_type} has no attribute(s) {', '.join(unknown)}")
     for key, value in body.items():

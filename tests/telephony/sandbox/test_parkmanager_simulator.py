@@ -1,5 +1,12 @@
 """The Park Manager simulator over real HTTP, with the Xelion server simulator it manages: the
-seed's curl examples, the organisation tree, tenant lifecycle and tenant logins."""
+seed's answers field by field, the organisation tree, tenant lifecycle and tenant logins.
+
+Seed example → test (the guide's whole flow, with every example, is test_xelion_seed_examples.py):
+
+  Examples, Start new Xelion tenant via Park Manager API → test_start_new_tenant_as_the_seed_shows
+  Examples, Creating API session via Park Manager API
+    → test_tenant_login_as_the_seed_shows_gives_a_token_for_the_server
+"""
 
 from __future__ import annotations
 

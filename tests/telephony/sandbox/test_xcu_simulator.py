@@ -1,12 +1,8 @@
-"""The XCU simulator over real HTTP: the document's shapes and seed data, its curl calls and
-example script, and the strict validation that must catch a driver's mistakes."""
+"""The XCU simulator over real HTTP: sessions, the rules behind each call, and the strict validation
+that must catch a driver's mistakes. The document's requests, curl calls and example script, with
+its answers, are replayed in test_xcu_seed_examples.py."""
 
 import base64
-import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,7 +15,6 @@ XIVO_221_UUID = "15585b75-1d75-45b1-8678-520d1210ec59"
 XIVO_220_UUID = "8f159082-4b25-48b3-afec-1873491a60be"
 ANALOGIQUE = f"default_analogique@{XIVO_221_UUID}"
 DEFAULT = f"default@{XIVO_221_UUID}"
-EXAMPLE_SCRIPT = Path(__file__).parent / "fixtures" / "xcu_example.py"
 
 
 @pytest.fixture(scope="module")
@@ -126,65 +121,7 @@ def test_session_expires_after_the_configured_number_of_calls(api, sim):
     assert api.get(api.url("xivo")).status_code == 401
 
 
-def test_curl_calls_of_the_document_work_with_a_cookie_jar(base, tmp_path):
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed")
-    login = [
-        "curl", "-s", f"{base}/api/1.0/login", "-H", "Content-Type: application/json", "-c", "xcu-cookie",
-        "--data-binary", '{"login":"admin","password":"superpass"}',
-    ]  # fmt: skip
-    listing = ["curl", "-s", f"{base}/api/1.0/xivo", "-H", "Content-Type: application/json", "-b", "xcu-cookie"]
-    before = subprocess.run(listing, cwd=tmp_path, capture_output=True, text=True, check=True)
-    assert '"error"' in before.stdout  # no cookie jar yet: refused
-    subprocess.run(login, cwd=tmp_path, capture_output=True, text=True, check=True)
-    assert "PLAY_SESSION" in (tmp_path / "xcu-cookie").read_text()
-    after = subprocess.run(listing, cwd=tmp_path, capture_output=True, text=True, check=True)
-    assert [x["name"] for x in json.loads(after.stdout)["items"]] == ["xivo-220", "xivo-221"]
-
-
-def test_the_documents_example_script_creates_a_user(base, sim):
-    run = subprocess.run(
-        [sys.executable, str(EXAMPLE_SCRIPT), f"{base}/api/1.0"], capture_output=True, text=True, timeout=60
-    )
-    assert run.returncode == 0, run.stderr
-    assert 'Selected entity "default_analogique" in XiVO "xivo-221"' in run.stdout
-    assert "New line template created" in run.stdout
-    assert "New user created" in run.stdout
-    alice = [u for u in sim.snapshot()["users"] if u["firstName"] == "Alice"]
-    assert [(u["lastName"], u["internalNumber"], u["entityId"]) for u in alice] == [("In Wonderland", "3990000", 22)]
-
-
-# ---------------------------------------------------------------------- seed data as documented
-def test_seed_xivos_are_the_documents(api):
-    assert api.get(api.url("xivo")).json() == {
-        "items": [
-            {"id": 1, "uuid": XIVO_220_UUID, "name": "xivo-220", "host": "192.168.29.220", "remainingSlots": 664},
-            {"id": 2, "uuid": XIVO_221_UUID, "name": "xivo-221", "host": "192.168.29.221", "remainingSlots": 280},
-        ]
-    }
-    assert api.get(api.url("xivo/1")).json()["name"] == "xivo-220"
-    assert api.get(api.url("xivo/9")).status_code == 404
-
-
-def test_seed_entities_user_and_template_are_the_documents(api):
-    entities = api.get(api.url("entities")).json()["items"]
-    assert [(e["id"], e["combinedId"], e["xivo"]["name"]) for e in entities] == [
-        (17, DEFAULT, "xivo-221"),
-        (22, ANALOGIQUE, "xivo-221"),
-    ]
-    assert entities[0]["intervals"][1] == {"start": "1961", "end": ""}
-    user = api.get(api.url("users/559")).json()
-    assert (user["firstName"], user["internalNumber"], user["provisioningNumber"]) == (
-        "Sous sol Logistique",
-        "6260",
-        "114133",
-    )
-    assert user["entity"]["combinedId"] == ANALOGIQUE
-    templates = api.get(api.url("templates")).json()
-    assert isinstance(templates, list)  # a bare array, unlike every other list
-    assert templates[0]["name"] == "Modèle 220" and templates[0]["xivos"] == [1]
-
-
+# ---------------------------------------------------------------------- seed data
 def test_administrator_passwords_are_answered_as_a_hash(api):
     admin = api.get(api.url("administrators/1")).json()
     assert admin["login"] == "admin" and admin["superAdmin"] is True

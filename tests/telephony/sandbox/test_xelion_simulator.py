@@ -1,16 +1,14 @@
-"""The Xelion server simulator over real HTTP: the seed's curl examples replayed, sessions
-(login, renew, logout, 10005, expiry), the master tenant's API, faults and the control endpoints."""
+"""The Xelion server simulator over real HTTP: sessions (login, renew, logout, 10005, expiry), the
+master tenant's API, faults and the control endpoints. The seed's examples are replayed in
+test_xelion_seed_examples.py."""
 
 from __future__ import annotations
-
-import json
-import re
 
 import pytest
 import requests
 
 from telephony.sandbox.xelion import MASTER_PASSWORD, XelionServerSimulator
-from tests.telephony.sandbox.xelion_api import SEED_USER_SPACE, Api, curl, error_of, logged_in_master, started_tenant
+from tests.telephony.sandbox.xelion_api import Api, error_of, logged_in_master, started_tenant
 
 
 @pytest.fixture
@@ -32,98 +30,6 @@ def master(base_url):
 def tenant(master):
     """A started tenant `acme` (50 licences), logged in with its own admin."""
     return started_tenant(master)
-
-
-def test_seed_examples_replayed_with_curl(base_url, master):
-    status, text = curl(
-        "POST",
-        f"{base_url}/api/v1/master/me/login",
-        body={
-            "userName": "admin",
-            "password": MASTER_PASSWORD,
-            "userSpace": SEED_USER_SPACE,
-            "appKey": "ABCA6Jnzw8tFaacte9KEJvcqY3gkGxyz",
-        },
-    )
-    assert status == 200
-    login = json.loads(text)
-    assert set(login) == {
-        "authentication",
-        "renewalToken",
-        "validUntil",
-        "version",
-        "serverVersion",
-        "brand",
-        "buildNumber",
-    }
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", login["validUntil"])
-    created = master.create("tenants", {"name": "company", "licenses": 5})
-    master.call("POST", f"tenants/{created['databaseId']}/start")
-    status, text = curl(
-        "POST",
-        f"{base_url}/api/v1/company/me/login",
-        body={"userName": "admin", "password": "company-admin", "userSpace": SEED_USER_SPACE},
-    )
-    token = json.loads(text)["authentication"]
-    tenant_url = f"{base_url}/api/v1/company"
-
-    status, text = curl(
-        "POST", f"{tenant_url}/addressables", token=token, body={"objectType": "Person", "commonName": "Mark van Dam"}
-    )
-    person = json.loads(text)["object"]
-    assert status == 200
-    assert (person["givenName"], person["familyName"], person["initials"]) == ("Mark", "van Dam", "M.")
-    assert person["oid"].isdigit() and person["objectType"] == "Person"
-
-    user_body = {
-        "userName": "mark",
-        "password": "Secret-123",
-        "active": True,
-        "xccRole": "user",
-        "person": {"oid": person["oid"], "objectType": "Person"},
-        "userLicense": True,
-        "commonName": "Mark van Dam",
-        "objectType": "UserProfile",
-    }
-    status, text = curl("POST", f"{tenant_url}/users", token=token, body=user_body)
-    user = json.loads(text)["object"]
-    assert status == 200
-    assert user["primaryLine"]["objectType"] == "XCCPhoneLine"
-    assert user["primaryLine"]["userPhoneLine"]["objectType"] == "XCCUserPhoneLine"
-    assert user["primaryLine"]["users"][0]["user"]["oid"] == user["oid"]
-    assert user["phones"][0]["commonName"] == "Mark van Dam (Softphone)"
-    assert user["lines"][0]["line"]["oid"] == user["primaryLine"]["oid"]
-    assert user["person"]["oid"] == person["oid"]
-
-    line_body = {
-        "externalNumber": "0123456789",
-        "callerName": "Sales",
-        "extensions": [{"address": "333", "objectType": "TelecomAddress"}],
-        "commonName": "Sales",
-        "objectType": "XCCPhoneLine",
-        "changeType": "Created",
-    }
-    status, text = curl("POST", f"{tenant_url}/phonelines", token=token, body=line_body)
-    line = json.loads(text)["object"]
-    assert status == 200 and line["extensions"][0]["address"] == "333" and line["users"] == []
-
-    add_user = {"operations": [{"op": "add", "path": "/users/1", "value": user["oid"]}]}
-    assert curl("PATCH", f"{tenant_url}/phonelines/{line['oid']}", token=token, body=add_user) == (200, "1")
-    forward = {
-        "operations": [
-            {"op": "replace", "path": "/commonName", "value": "External forward to 0612345678"},
-            {"op": "replace", "path": "/callerName", "value": "External forward to 0612345678"},
-            {"op": "replace", "path": "/userPhoneLine/redirectionActive", "value": True},
-            {"op": "replace", "path": "/userPhoneLine/redirection", "value": "0612345678"},
-        ]
-    }
-    assert curl("PATCH", f"{tenant_url}/phonelines/{line['oid']}", token=token, body=forward) == (200, "1")
-    status, text = curl("GET", f"{tenant_url}/phonelines/{line['oid']}", token=token)
-    updated = json.loads(text)
-    assert updated["links"][0]["rel"] == "self"
-    assert updated["object"]["commonName"] == "External forward to 0612345678"
-    assert updated["object"]["userPhoneLine"]["redirection"] == "0612345678"
-    assert updated["object"]["users"][0]["user"]["oid"] == user["oid"]
 
 
 def test_login_errors(base_url, master):

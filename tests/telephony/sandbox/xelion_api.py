@@ -1,44 +1,15 @@
-"""Shared helpers of the Xelion simulator tests: real curl as the seed uses it, a small requests
-client, and the sandbox set-ups (a logged-in master, a started tenant)."""
+"""Shared helpers of the Xelion simulator tests: a small requests client and the sandbox set-ups
+(a logged-in master, a started tenant)."""
 
 from __future__ import annotations
-
-import json
-import subprocess
 
 import requests
 
 from telephony.sandbox.xelion import MASTER_PASSWORD
 
-SEED_USER_SPACE = "client-identifier"
-
-
-def curl(method: str, url: str, *, token: str = "", body: object = None) -> tuple[int, str]:
-    """Real curl, as the seed's examples call the API."""
-    command = [
-        "curl",
-        "-sS",
-        "--noproxy",
-        "*",
-        "-X",
-        method,
-        url,
-        "-w",
-        "\n%{http_code}",
-        "--header",
-        "Content-Type: application/json",
-    ]
-    if token:
-        command += ["--header", f"Authorization: xelion {token}"]
-    if body is not None:
-        command += ["--data", json.dumps(body)]
-    completed = subprocess.run(command, capture_output=True, text=True, check=True, timeout=20)
-    text, _, status = completed.stdout.rpartition("\n")
-    return int(status), text
-
 
 class Api:
-    """A small requests-based client for the assertions that need no curl."""
+    """A small requests-based client."""
 
     def __init__(self, base_url: str, tenant: str = "master"):
         self.base_url = base_url
