@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from telephony.backends.base import LineFeatures
+from telephony.backends.capabilities import LineFeatures
 from telephony.backends.registry import capabilities_of
 from telephony.models import PbxUser, PhoneNumber, Platform, Tenant
 

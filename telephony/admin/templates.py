@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from telephony.admin.sync import SyncStateAdminMixin
-from telephony.backends.base import TemplateSetting
+from telephony.backends.capabilities import TemplateSetting
 from telephony.backends.registry import settings_groups
 from telephony.models import LineTemplate, PbxUser
 from telephony.services import templates as services

@@ -5,7 +5,8 @@ branches on a kind itself."""
 
 from __future__ import annotations
 
-from telephony.backends.base import Capabilities, Connection, Driver, TemplateSetting
+from telephony.backends.base import Connection, Driver
+from telephony.backends.capabilities import Capabilities, TemplateSetting
 from telephony.backends.http import ExchangeLog
 from telephony.backends.xc5 import Xc5Driver
 from telephony.backends.xcu import XcuDriver

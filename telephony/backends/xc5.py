@@ -46,14 +46,11 @@ from urllib.parse import urlsplit
 from telephony.backends.base import (
     KIND_XC5,
     BackendRef,
-    Capabilities,
     Connection,
     Driver,
     EntitySpec,
     HealthInfo,
-    LineFeatures,
     ServerInfo,
-    TemplateSetting,
     TemplateSpec,
     TenantInfo,
     TenantRef,
@@ -62,8 +59,8 @@ from telephony.backends.base import (
     UserSpec,
     UserState,
     backend_ref,
-    documented_subset,
 )
+from telephony.backends.capabilities import Capabilities, LineFeatures, TemplateSetting, documented_subset
 from telephony.backends.errors import AlreadyExistsError, ConflictError, NotFoundError, RejectedError
 from telephony.backends.http import ExchangeLog
 from telephony.backends.xc5_client import Xc5Client, api_path

@@ -29,14 +29,11 @@ from __future__ import annotations
 
 from telephony.backends.base import (
     KIND_XCU,
-    UNIQUE_PER_SERVER,
     BackendRef,
-    Capabilities,
     Connection,
     Driver,
     EntitySpec,
     HealthInfo,
-    LineFeatures,
     NumberState,
     ServerInfo,
     TemplateSpec,
@@ -45,8 +42,8 @@ from telephony.backends.base import (
     TenantSpec,
     TenantState,
     backend_ref,
-    documented_subset,
 )
+from telephony.backends.capabilities import UNIQUE_PER_SERVER, Capabilities, LineFeatures, documented_subset
 from telephony.backends.errors import (
     AlreadyExistsError,
     NotFoundError,

@@ -7,15 +7,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from telephony.backends.base import (
-    BackendRef,
-    Connection,
-    Driver,
-    LineFeatures,
-    TemplateSetting,
-    TenantInfo,
-    TenantRef,
-)
+from telephony.backends.base import BackendRef, Connection, Driver, TenantInfo, TenantRef
+from telephony.backends.capabilities import LineFeatures, TemplateSetting
 from telephony.backends.errors import NotFoundError
 from telephony.backends.http import ExchangeLog, HttpClient
 from telephony.backends.xelion_content import XelionTenantContent

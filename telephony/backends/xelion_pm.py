@@ -27,7 +27,6 @@ from typing import Any
 from telephony.backends.base import (
     KIND_XELION_PARK_MANAGER,
     BackendRef,
-    Capabilities,
     Connection,
     HealthInfo,
     ServerInfo,
@@ -35,8 +34,8 @@ from telephony.backends.base import (
     TenantRef,
     TenantSpec,
     backend_ref,
-    documented_subset,
 )
+from telephony.backends.capabilities import Capabilities, documented_subset
 from telephony.backends.errors import (
     AlreadyExistsError,
     AuthenticationError,

@@ -7,7 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, URLVali
 from django.db import models
 
 from telephony.backends import guard
-from telephony.backends.base import Capabilities, Connection
+from telephony.backends.base import Connection
+from telephony.backends.capabilities import Capabilities
 from telephony.backends.errors import UnsafeRequestError
 from telephony.backends.registry import DRIVERS, capabilities_of, kinds
 from telephony.models.fields import EncryptedCharField

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from telephony.backends.base import Capabilities
+from telephony.backends.capabilities import Capabilities
 from telephony.backends.registry import settings_groups
 from tenants.access import VIEW, AccessPolicy
 from tenants.audit_mixin import Audited

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
-from telephony.backends.base import UNIQUE_PER_SERVER
+from telephony.backends.capabilities import UNIQUE_PER_SERVER
 from telephony.backends.registry import capabilities_of
 from telephony.models import BackendClaim, Entity, LineTemplateMirror, NumberInterval, PbxUser, Platform, Tenant
 from telephony.validators import intervals_overlap

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from telephony.backends.base import Capabilities, TemplateSetting
+from telephony.backends.capabilities import Capabilities, TemplateSetting
 from telephony.backends.registry import DRIVERS, capabilities_of, settings_groups
 from telephony.models import LineTemplate
 

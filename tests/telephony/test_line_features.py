@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from telephony.backends.base import LineFeatures
+from telephony.backends.capabilities import LineFeatures
 from telephony.backends.registry import capabilities_of
 from telephony.line_features import TenantLine
 from telephony.models import PbxUser, PhoneNumber, Platform, ProvisioningJob
