@@ -61,28 +61,24 @@ from telephony.backends.base import (
     backend_ref,
 )
 from telephony.backends.capabilities import Capabilities, LineFeatures, TemplateSetting, documented_subset
-from telephony.backends.errors import AlreadyExistsError, ConflictError, NotFoundError, RejectedError
+from telephony.backends.errors import ConflictError, NotFoundError, RejectedError
 from telephony.backends.http import ExchangeLog
 from telephony.backends.xc5_client import Xc5Client, api_path
 from telephony.backends.xc5_mapping import (
     ENVIRONMENT_NAME,
-    EXTENSION_ORDER,
-    FORWARD_ALWAYS_ORDER,
     account_fields,
     is_environment,
-    is_extension_rule,
-    is_forward_always,
     local_part,
     number_state,
-    to_xc5_destination,
     to_xc5_number,
     user_state,
 )
+from telephony.backends.xc5_sync import Xc5AccountSync
 
 ALLOCATION_ATTEMPTS = 5
 
 
-class Xc5Driver(Driver):
+class Xc5Driver(Xc5AccountSync, Driver):
     """The XC5-XS system provisioning API behind the portal's operations (see the module docstring)."""
 
     kind = KIND_XC5
@@ -349,73 +345,3 @@ class Xc5Driver(Driver):
             status="started" if record.get("enabled", True) else "stopped",
             server_name=f"XC5-XS {self.host}",
         )
-
-    def _apply(self, environment: dict[str, Any], existing: dict[str, Any], spec: UserSpec, name: str) -> BackendRef:
-        wanted = self._account_fields(spec, existing)
-        if existing["username"] != name:
-            wanted["username"] = name
-        changes = {key: value for key, value in wanted.items() if existing.get(key) != value}
-        account = existing
-        if changes:
-            account = self.client.patch(api_path("account", existing["guid"]), changes)[0]
-        # The name the portal last saw on the PBX too: a rename replayed after its PATCH went
-        # through finds the account renamed already, and its extension still under the old name.
-        old_names = {
-            existing["username"].lower(),
-            *([spec.identity.get("xc5_name", "").lower()] if spec.identity.get("xc5_name", "") else []),
-        }
-        return self._sync_user(environment, account, spec, name, existing, old_names)
-
-    def _sync_user(
-        self,
-        environment: dict[str, Any],
-        account: dict[str, Any],
-        spec: UserSpec,
-        name: str,
-        dumped: dict[str, Any],
-        old_names: set[str] | None = None,
-    ) -> BackendRef:
-        """Makes the extension callrule, the forward-always route and the numbers match the spec."""
-        self._sync_extension(environment, {name.lower(), *(old_names or set())}, name, spec.internal_number)
-        self._sync_forward_always(account, dumped.get("routes", []), spec.forwarding.always)
-        held = {item["number"] for item in dumped.get("numbers", [])}
-        for number in spec.external_numbers:
-            digits = to_xc5_number(number)
-            if digits not in held:
-                self.client.put(api_path("account", account["guid"], "number"), {"number": digits})
-        return backend_ref(xc5_guid=account["guid"], xc5_name=account["username"])
-
-    def _sync_extension(self, environment: dict[str, Any], names: set[str], name: str, internal: str) -> None:
-        """Exactly one extension callrule for the account (none without an internal number)."""
-        path = api_path("account", environment["guid"], "callrule")
-        rules = [rule for rule in self.client.get(path) if is_extension_rule(rule)]
-        mine = [rule for rule in rules if str(rule["username"]).lower() in names]
-        clash = next(
-            (r for r in rules if r["prefix_raw"] == internal and str(r["username"]).lower() not in names), None
-        )
-        if internal and clash:
-            raise AlreadyExistsError(
-                f"extension {internal} already dials {clash['username']} in {environment['username']}"
-            )
-        wanted = {"order": EXTENSION_ORDER, "prefix_raw": internal, "username": name, "destination": f":{internal}"}
-        keep = None
-        if internal:
-            keep = next((rule for rule in mine if all(rule.get(k) == v for k, v in wanted.items())), None)
-            if keep is None and mine:
-                keep = mine[0]
-                self.client.patch(api_path("account", environment["guid"], "callrule", keep["guid"]), wanted)
-            elif keep is None:
-                self.client.put(path, wanted)
-        for rule in mine:
-            if keep is None or rule["guid"] != keep["guid"]:
-                self.client.delete_if_present(api_path("account", environment["guid"], "callrule", rule["guid"]))
-
-    def _sync_forward_always(self, account: dict[str, Any], routes: list[dict[str, Any]], always: str) -> None:
-        current = next((route for route in routes if is_forward_always(route)), None)
-        if always:
-            destination = to_xc5_destination(always)
-            if current is None or current.get("destination") != destination:
-                route = {"order": FORWARD_ALWAYS_ORDER, "destination": destination}
-                self.client.put(api_path("account", account["guid"], "route"), route)
-        elif current is not None:
-            self.client.delete_if_present(api_path("account", account["guid"], "route", current["guid"]))
