@@ -189,7 +189,7 @@ def _import_export_resource(engine, fields, resources, widgets, instance_loader,
     """django-import-export as a competent user would set it up for this file: foreign keys from a
     cache (one query each), yes/no read as the portal reads it, every instance validated
     (`clean_model_instances`), bulk writes, no diff. "ie-default" is its plain ModelResource."""
-    from telephony.models import Entity, LineTemplate, PbxUser, ProvisioningJob, Tenant
+    from telephony.models import Entity, JobDependency, LineTemplate, PbxUser, ProvisioningJob, Tenant
 
     class CachedForeignKey(widgets.ForeignKeyWidget):
         def clean(self, value, row=None, **kwargs):
@@ -250,7 +250,7 @@ def _import_export_resource(engine, fields, resources, widgets, instance_loader,
                 ],
                 batch_size=1000,
             )
-            ProvisioningJob.objects.bulk_create(
+            jobs = ProvisioningJob.objects.bulk_create(
                 [
                     ProvisioningJob(
                         target_type=user_type,
@@ -261,13 +261,20 @@ def _import_export_resource(engine, fields, resources, widgets, instance_loader,
                         payload=json.loads(
                             encode({"user": cache.user(user, numbers=[]), "tenant": cache.tenant_ref(user.tenant)})
                         ),
-                        wait_for=[f"tenant:{user.tenant_id}", f"entity:{user.entity_id}"],
                         platform=user.tenant.server.platform,
                         server=user.tenant.server,
                         tenant=user.tenant,
                         created_by=staff,
                     )
                     for user in users
+                ],
+                batch_size=1000,
+            )
+            JobDependency.objects.bulk_create(
+                [
+                    JobDependency(job=job, target_key=key)
+                    for job, user in zip(jobs, users, strict=True)
+                    for key in (f"tenant:{user.tenant_id}", f"entity:{user.entity_id}")
                 ],
                 batch_size=1000,
             )

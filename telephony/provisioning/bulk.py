@@ -1,6 +1,6 @@
-"""Bulk writes for imports: many rows, and one provisioning job per pushed change, each table
-written with one statement however many rows there are (`executemany`), inside the caller's
-transaction; the jobs go to Celery after it commits.
+"""Bulk writes for imports: many rows, and one provisioning job per pushed change (and its
+dependencies), each table written with one statement however many rows there are (`executemany`),
+inside the caller's transaction; the jobs go to Celery after it commits.
 
 The per-object path (`planning`) stays the one for single changes. This one builds the same jobs:
 each job starts from `planning._job` (same server, platform, attempts, batch, author), and the
@@ -20,7 +20,16 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 
-from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, ProvisioningBatch, ProvisioningJob, Tenant
+from telephony.models import (
+    Entity,
+    JobDependency,
+    LineTemplate,
+    PbxUser,
+    PhoneNumber,
+    ProvisioningBatch,
+    ProvisioningJob,
+    Tenant,
+)
 from telephony.provisioning import specs
 from telephony.provisioning.dispatch import dispatch
 from telephony.provisioning.planning import _job, target_key
@@ -214,15 +223,16 @@ class PlannedJob:
     target_label: str
     tenant: Tenant
     payload: dict[str, Any]
-    wait_for: list[str]
+    dependencies: list[str]
     releases: str = ""
 
 
-_PER_JOB = ("target_id", "target_key", "target_label", "payload", "wait_for", "releases")
+_PER_JOB = ("target_id", "target_key", "target_label", "payload", "releases")
 
 
 class JobWriter:
-    """Writes planned jobs of one batch with one INSERT, then hands them to Celery after commit."""
+    """Writes planned jobs of one batch with one INSERT, then their dependencies with another, and
+    hands them to Celery after commit."""
 
     def __init__(self, *, batch: ProvisioningBatch, actor: Any):
         self.batch = batch
@@ -257,15 +267,19 @@ class JobWriter:
 
     def write(self, jobs: Iterable[PlannedJob]) -> None:
         per_job = [self.columns.index(name) for name in _PER_JOB]
-
-        waits: dict[tuple[str, ...], Any] = {}
+        last_before = ProvisioningJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        # The dependency keys of each job in the order the jobs are written; jobs with the same keys
+        # (every user of one entity) share one tuple.
+        dependencies: list[tuple[str, ...]] = []
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}
 
         def rows() -> Iterator[tuple]:
             for job in jobs:
                 values = list(self._prototype(job).values())
-                wait = tuple(job.wait_for)
-                if wait not in waits:
-                    waits[wait] = json_param(json.dumps(sorted(set(wait))))
+                given = tuple(job.dependencies)
+                if given not in shared:
+                    shared[given] = tuple(sorted(set(given)))
+                dependencies.append(shared[given])
                 for position, value in zip(
                     per_job,
                     (
@@ -273,7 +287,6 @@ class JobWriter:
                         f"{self._key_prefixes[job.target_model]}{job.target_id}",
                         job.target_label[:300],
                         json_param(encode(job.payload)),
-                        waits[wait],
                         job.releases,
                     ),
                     strict=True,
@@ -282,6 +295,24 @@ class JobWriter:
                 yield tuple(values)
 
         insert_rows(ProvisioningJob, self.columns, rows())
+        self._write_dependencies(last_before, dependencies)
+
+    def _write_dependencies(self, last_before: int, dependencies: list[tuple[str, ...]]) -> None:
+        if not any(dependencies):
+            return
+        # The database numbered the jobs in the order they were inserted (an SQLite rowid, a
+        # PostgreSQL sequence taken row by row), and the batch is this transaction's own: its jobs
+        # above `last_before` are the ones just written, in that order.
+        ids = list(
+            ProvisioningJob.objects.filter(batch=self.batch, pk__gt=last_before)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        insert_rows(
+            JobDependency,
+            ["job", "target_key"],
+            ((job_id, key) for job_id, keys in zip(ids, dependencies, strict=True) for key in keys),
+        )
 
     def dispatch_after_commit(self) -> None:
         """Send the batch's jobs to Celery once the transaction commits, a few hundred at a time."""

@@ -110,7 +110,12 @@ def test_a_commit_writes_users_numbers_and_one_batch_of_jobs_like_single_creates
     jobs = list(ProvisioningJob.objects.filter(batch=batch).order_by("id"))
     assert [j.operation for j in jobs] == ["user.create", "user.create", "number.assign"]
     assert all(j.created_by == staff and j.server == world.server and j.platform == world.platform for j in jobs)
-    assert jobs[0].target_key == f"pbxuser:{ada.pk}" and jobs[2].wait_for == [f"pbxuser:{ada.pk}"]
+    assert jobs[0].target_key == f"pbxuser:{ada.pk}" and jobs[2].dependency_keys() == [f"pbxuser:{ada.pk}"]
+    alan = PbxUser.objects.get(username="alan")
+    assert [(j.target_key, j.dependency_keys()) for j in jobs[:2]] == [
+        (f"pbxuser:{ada.pk}", sorted([f"entity:{world.sales.pk}", f"tenant:{world.tenant.pk}"])),
+        (f"pbxuser:{alan.pk}", sorted([f"entity:{alan.entity_id}", f"tenant:{world.tenant.pk}"])),
+    ], "each job's dependencies, written in bulk, are its own"
     assert jobs[0].payload["user"] == specs.to_payload(specs.user_spec(ada, numbers=[])), "same payload as planning"
     assert jobs[0].payload["tenant"] == specs.to_payload(specs.tenant_ref(world.tenant))
     assert jobs[2].payload["user"]["external_numbers"] == [number]
