@@ -230,7 +230,7 @@ def _import_export_resource(engine, fields, resources, widgets, instance_loader,
             from auditlog.models import LogEntry
             from django.contrib.contenttypes.models import ContentType
 
-            from telephony.provisioning.bulk import PayloadCache, encode
+            from telephony.provisioning.bulk import PayloadCache
 
             user_type = ContentType.objects.get_for_model(PbxUser)
             cache = PayloadCache()
@@ -258,9 +258,7 @@ def _import_export_resource(engine, fields, resources, widgets, instance_loader,
                         target_key=f"pbxuser:{user.pk}",
                         target_label=str(user)[:300],
                         operation="user.create",
-                        payload=json.loads(
-                            encode({"user": cache.user(user, numbers=[]), "tenant": cache.tenant_ref(user.tenant)})
-                        ),
+                        payload={"user": cache.user(user, numbers=[]), "tenant": cache.tenant_ref(user.tenant)},
                         platform=user.tenant.server.platform,
                         server=user.tenant.server,
                         tenant=user.tenant,

@@ -11,7 +11,6 @@ of once per row (a template's spec costs a query).
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -94,119 +93,60 @@ def new_row_defaults(model: type[models.Model], columns: list[str]) -> dict[str,
 # --- payloads ----
 
 
-class Encoded:
-    """A part of a payload already encoded as JSON: the parts every job of an import shares
-    (tenant, entity, template) are encoded once, not once per job."""
-
-    __slots__ = ("text", "value")
-
-    def __init__(self, value: Any):
-        self.value = value
-        self.text = json.dumps(value)
-
-
-_KEYS: dict[str, str] = {}
-
-
-def _key(key: str) -> str:
-    if key not in _KEYS:
-        _KEYS[key] = json.dumps(str(key))
-    return _KEYS[key]
-
-
-class Composite(dict):
-    """A payload dict holding Encoded parts (or other Composites) among plain values."""
-
-
-def encode(payload: Any) -> str:
-    """JSON text of a payload: plain values are encoded in one call, Encoded parts and Composite
-    dicts are spliced in."""
-    kind = type(payload)
-    if kind is Encoded:
-        return payload.text
-    if kind is not dict and kind is not Composite:
-        return json.dumps(payload)
-    plain, spliced = {}, []
-    for key, value in payload.items():
-        kind = type(value)
-        if kind is Encoded:
-            spliced.append(f"{_key(key)}: {value.text}")
-        elif kind is Composite:
-            spliced.append(f"{_key(key)}: {encode(value)}")
-        else:
-            plain[key] = value
-    text = json.dumps(plain)
-    if not spliced:
-        return text
-    return text[:-1] + (", " if plain else "") + ", ".join(spliced) + "}"
-
-
-def json_param(text: str) -> Any:
-    """A JSON text as the database driver takes it for a JSON column."""
-    if connection.vendor == "postgresql":
-        from psycopg.types.json import Jsonb
-
-        return Jsonb(text, dumps=str)
-    return text
-
-
 class PayloadCache:
     """The specs that jobs of one import share, built once each."""
 
     def __init__(self) -> None:
-        self._no_identity = Encoded({})
-        self._tenants: dict[int, Encoded] = {}
-        self._entities: dict[int, Encoded] = {}
-        self._templates: dict[tuple[int, int], Encoded] = {}
+        self._tenants: dict[int, dict] = {}
+        self._entities: dict[int, dict] = {}
+        self._templates: dict[tuple[int, int], dict] = {}
 
-    def tenant_ref(self, tenant: Tenant) -> Encoded:
+    def tenant_ref(self, tenant: Tenant) -> dict:
         if tenant.id not in self._tenants:
-            self._tenants[tenant.id] = Encoded(specs.to_payload(specs.tenant_ref(tenant)))
+            self._tenants[tenant.id] = specs.to_payload(specs.tenant_ref(tenant))
         return self._tenants[tenant.id]
 
-    def entity(self, entity: Entity) -> Encoded:
+    def entity(self, entity: Entity) -> dict:
         if entity.id not in self._entities:
-            self._entities[entity.id] = Encoded(specs.to_payload(specs.entity_spec(entity)))
+            self._entities[entity.id] = specs.to_payload(specs.entity_spec(entity))
         return self._entities[entity.id]
 
-    def template(self, template: LineTemplate, tenant: Tenant) -> Encoded:
+    def template(self, template: LineTemplate, tenant: Tenant) -> dict:
         key = (template.id, tenant.server_id)
         if key not in self._templates:
             platform = tenant.server.platform
-            self._templates[key] = Encoded(specs.to_payload(specs.template_spec(template, platform)))
+            self._templates[key] = specs.to_payload(specs.template_spec(template, platform))
         return self._templates[key]
 
     def user(self, user: Any, *, numbers: list[str], identity_from: PbxUser | None = None) -> dict:
         """What `specs.to_payload(specs.user_spec(user, numbers=numbers))` gives, without its
         queries; `user.tenant`, `.entity` and `.template` must be set. The backend identity comes
         from `identity_from` (the stored user) when given."""
-        return Composite(
-            {
-                "username": user.username,
-                "first_name": user.first_name,
-                "last_name": user.last_name,
-                "internal_number": user.internal_number,
-                "entity": self.entity(user.entity),
-                "template": self.template(user.template, user.tenant),
-                "email": user.email,
-                "display_name": user.shown_name,
-                "mobile_number": user.mobile_number,
-                "voicemail_enabled": user.voicemail_enabled,
-                "voicemail_pin": "",  # never in a payload: read from the row when the job runs
-                "forwarding": {
-                    "always": user.forward_always,
-                    "busy": user.forward_busy,
-                    "no_answer": user.forward_no_answer,
-                    "no_answer_timeout": user.forward_no_answer_timeout,
-                },
-                "external_numbers": list(numbers),
-                "identity": self._identity(identity_from if identity_from is not None else user),
-            }
-        )
+        return {
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "internal_number": user.internal_number,
+            "entity": self.entity(user.entity),
+            "template": self.template(user.template, user.tenant),
+            "email": user.email,
+            "display_name": user.shown_name,
+            "mobile_number": user.mobile_number,
+            "voicemail_enabled": user.voicemail_enabled,
+            "voicemail_pin": "",  # never in a payload: read from the row when the job runs
+            "forwarding": {
+                "always": user.forward_always,
+                "busy": user.forward_busy,
+                "no_answer": user.forward_no_answer,
+                "no_answer_timeout": user.forward_no_answer_timeout,
+            },
+            "external_numbers": list(numbers),
+            "identity": self._identity(identity_from if identity_from is not None else user),
+        }
 
-    def _identity(self, source: Any) -> dict | Encoded:
+    def _identity(self, source: Any) -> dict:
         if not isinstance(source, models.Model):
-            return self._no_identity  # a row not saved yet has no backend identity
+            return {}  # a row not saved yet has no backend identity
         return specs.identity_of(source)
 
 
@@ -267,6 +207,7 @@ class JobWriter:
 
     def write(self, jobs: Iterable[PlannedJob]) -> None:
         per_job = [self.columns.index(name) for name in _PER_JOB]
+        payload_value = ProvisioningJob._meta.get_field("payload").get_db_prep_save
         last_before = ProvisioningJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         # The dependency keys of each job in the order the jobs are written; jobs with the same keys
         # (every user of one entity) share one tuple.
@@ -286,7 +227,7 @@ class JobWriter:
                         job.target_id,
                         f"{self._key_prefixes[job.target_model]}{job.target_id}",
                         job.target_label[:300],
-                        json_param(encode(job.payload)),
+                        payload_value(job.payload, connection),
                         job.releases,
                     ),
                     strict=True,
