@@ -1,8 +1,8 @@
 """Audit entries for imports, written in bulk.
 
-An import writes its rows with one statement per table, so django-auditlog's signals never see
-them; this writes the same entries they would (one per object, before → after, secrets masked,
-scope (organization ids), "via import #N", the login who confirmed it) with one statement too.
+An import writes its rows with bulk statements, so django-auditlog's signals never see them; this
+writes the same entries they would (one per object, before → after, secrets masked, scope
+(organization ids), "via import #N", the login who confirmed it) in bulk too.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Writing an import of PBX users: the rows, their audit entries, their jobs and their numbers, each
-table with one statement (see telephony/provisioning/bulk.py)."""
+table with a few bulk statements (see telephony/provisioning/bulk.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Bulk writes for imports: many rows, and one provisioning job per pushed change (and its
-dependencies), each table written with one statement however many rows there are (`executemany`),
+dependencies), each table written with a few `executemany` statements however many rows there are,
 inside the caller's transaction; the jobs go to Celery after it commits.
 
 The per-object path (`planning`) stays the one for single changes. This one builds the same jobs:
@@ -10,10 +10,9 @@ of once per row (a template's spec costs a query).
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -39,17 +38,19 @@ DISPATCH_CHUNK = 500
 # --- rows --------------------------------------------------------------------------------------------
 
 
+ROWS_PER_STATEMENT = 2000
+
+
 def insert_rows(model: type[models.Model], columns: list[str], rows: Iterable[tuple]) -> None:
     """INSERT every row of `rows` (values in the order of `columns`, ready for the database).
 
-    `rows` may be a generator, consumed while the statement runs: it must not query the database
-    itself (psycopg holds the connection for the whole executemany; a query from inside would wait
-    for ever). Load what the rows need first."""
+    `rows` may be a generator: it is consumed ROWS_PER_STATEMENT rows at a time, so that a 100,000
+    row import never holds every row's values at once. Load what the rows need first: they are
+    made between the statements of one write."""
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
-    with _streaming(), connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    _execute_in_chunks(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def update_rows(model: type[models.Model], columns: list[str], rows: Iterable[tuple]) -> None:
@@ -57,26 +58,16 @@ def update_rows(model: type[models.Model], columns: list[str], rows: Iterable[tu
     table = connection.ops.quote_name(model._meta.db_table)
     sets = ", ".join(f"{connection.ops.quote_name(model._meta.get_field(c).column)} = %s" for c in columns)
     pk = connection.ops.quote_name(model._meta.pk.column)
-    with _streaming(), connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {sets} WHERE {pk} = %s", rows)  # noqa: S608
+    _execute_in_chunks(f"UPDATE {table} SET {sets} WHERE {pk} = %s", rows)  # noqa: S608
 
 
-def _stream_to_sqlite(execute, sql, params, many, context):
-    """Hand the rows to sqlite3 as they come. Django's SQLite cursor peeks at the first row with
-    itertools.tee, which keeps every later row in memory until the statement ends; for a 100,000
-    row import that is every job payload at once. Query logging and error translation still apply
-    (they sit outside this wrapper)."""
-    if not many:
-        return execute(sql, params, many, context)
-    raw = context["cursor"].cursor
-    with context["connection"].wrap_database_errors:
-        return sqlite3.Cursor.executemany(raw, raw.convert_query(sql), params)
-
-
-def _streaming():
-    if connection.vendor != "sqlite":
-        return contextlib.nullcontext()
-    return connection.execute_wrapper(_stream_to_sqlite)
+def _execute_in_chunks(sql: str, rows: Iterable[tuple]) -> None:
+    # Chunks, not the whole generator: Django's SQLite cursor keeps every parameter set that it
+    # is handed until the statement ends (it peeks at the first one through itertools.tee).
+    rows = iter(rows)
+    with connection.cursor() as cursor:
+        while chunk := list(islice(rows, ROWS_PER_STATEMENT)):
+            cursor.executemany(sql, chunk)
 
 
 def db_value(model: type[models.Model], name: str, value: Any) -> Any:
