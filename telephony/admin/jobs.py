@@ -112,7 +112,7 @@ class ProvisioningJobAdmin(ScopedAdmin):
         "last_error",
         "payload_shown",
         "result",
-        "wait_for",
+        "depends_on",
         "waiting_for",
         "releases",
     ]
@@ -132,6 +132,10 @@ class ProvisioningJobAdmin(ScopedAdmin):
     @admin.display(description="last error")
     def short_error(self, job: ProvisioningJob) -> str:
         return job.last_error[:120]
+
+    @admin.display(description="waits for the earlier jobs of")
+    def depends_on(self, job: ProvisioningJob) -> str:
+        return ", ".join(job.dependency_keys()) or "—"
 
     @admin.display(description="payload (secrets masked)")
     def payload_shown(self, job: ProvisioningJob) -> str:

@@ -1,13 +1,12 @@
 """Audit entries for imports, written in bulk.
 
-An import writes its rows with one statement per table, so django-auditlog's signals never see
-them; this writes the same entries they would (one per object, before → after, secrets masked,
-scope (organization ids), "via import #N", the login who confirmed it) with one statement too.
+An import writes its rows with bulk statements, so django-auditlog's signals never see them; this
+writes the same entries they would (one per object, before → after, secrets masked, scope
+(organization ids), "via import #N", the login who confirmed it) in bulk too.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from telephony.provisioning.bulk import db_value, insert_rows, json_param
+from telephony.provisioning.bulk import db_value, insert_rows
 from tenants.audit import MASK
 
 CREATE, UPDATE = LogEntry.Action.CREATE, LogEntry.Action.UPDATE
@@ -80,7 +79,7 @@ class AuditWriter:
                     data["org2"] = row.organization2
                 if row.entity is not None:
                     data["entity"] = row.entity
-                scope = scopes[scope_key] = json_param(json.dumps(data))
+                scope = scopes[scope_key] = db_value(LogEntry, "additional_data", data)
             yield (
                 self._types[row.model],
                 str(row.object_id),
@@ -88,7 +87,7 @@ class AuditWriter:
                 row.label,
                 row.action,
                 "",
-                json_param(json.dumps(row.changes)),
+                db_value(LogEntry, "changes", row.changes),
                 actor_id,
                 cid,
                 stamp,

@@ -3,7 +3,6 @@ the row's action, and the outcome (counts, preview, errors as "row N, column: me
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -241,17 +240,6 @@ class Importer:
         progress: Callable[[int, int], None] | None = None,
     ) -> Outcome:
         self.column_map = match_header(csv_file.header, self.columns)
-        # The rows kept for writing are many small containers that live until the end: the cyclic
-        # garbage collector would scan them again and again (it finds no cycles among them).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return self._run(csv_file, commit=commit, batch=batch, dispatch=dispatch, progress=progress)
-        finally:
-            if collecting:
-                gc.enable()
-
-    def _run(self, csv_file: Any, *, commit: bool, batch: Any, dispatch: bool, progress: Any) -> Outcome:
         outcome = Outcome()
         self.prepare(csv_file, commit=commit)
         total = sum(1 for _ in csv_file.rows()) if progress else 0

@@ -331,7 +331,7 @@ class NumberImport(Importer):
                         "user": cache.user(user, numbers=sorted(holding[user_id])),
                         "number": r.number,
                     },
-                    wait_for=[target_key(user)],
+                    dependencies=[target_key(user)],
                 )
 
 

@@ -347,7 +347,7 @@ class OrganizationImport(Importer):
                     target_label=str(tenant),
                     tenant=tenant,
                     payload={"tenant": specs.to_payload(specs.tenant_spec(tenant))},
-                    wait_for=[],
+                    dependencies=[],
                 )
             )
         writer.write(jobs)

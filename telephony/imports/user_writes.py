@@ -1,5 +1,5 @@
 """Writing an import of PBX users: the rows, their audit entries, their jobs and their numbers, each
-table with one statement (see telephony/provisioning/bulk.py)."""
+table with a few bulk statements (see telephony/provisioning/bulk.py)."""
 
 from __future__ import annotations
 
@@ -206,7 +206,7 @@ class UserWrites:
                 "tenant": cache.tenant_ref(state.tenant),
                 "user": cache.user(view, numbers=numbers, identity_from=row.existing),
             },
-            wait_for=[target_key(state.tenant), target_key(row.entity), *sorted(after)],
+            dependencies=[target_key(state.tenant), target_key(row.entity), *sorted(after)],
             releases=" ".join(sorted(released)),
         )
 
@@ -249,5 +249,5 @@ class UserWrites:
                 target_label=number,
                 tenant=row.state.tenant,
                 payload={"tenant": cache.tenant_ref(row.state.tenant), "user": user_payload, "number": number},
-                wait_for=[f"pbxuser:{user_id}"],
+                dependencies=[f"pbxuser:{user_id}"],
             )

@@ -2,7 +2,15 @@
 
 from telephony.models.claims import BackendClaim
 from telephony.models.imports import ImportKind, ImportMode, ImportRun, ImportStatus
-from telephony.models.jobs import UNFINISHED, JobAttempt, JobStatus, ProvisioningBatch, ProvisioningJob, WaitState
+from telephony.models.jobs import (
+    UNFINISHED,
+    JobAttempt,
+    JobDependency,
+    JobStatus,
+    ProvisioningBatch,
+    ProvisioningJob,
+    WaitState,
+)
 from telephony.models.numbers import PhoneNumber
 from telephony.models.platforms import Platform, PlatformKind, Server
 from telephony.models.sync import MirroredModel, SyncState
@@ -20,6 +28,7 @@ __all__ = [
     "ImportRun",
     "ImportStatus",
     "JobAttempt",
+    "JobDependency",
     "JobStatus",
     "LineTemplate",
     "LineTemplateMirror",

@@ -58,8 +58,8 @@ class ProvisioningJob(models.Model):
     (target), and how it went (status, attempts, last error in the backend's words, timings).
 
     Jobs of one target run in the order they were written (create before update before delete);
-    `wait_for` also names the targets whose earlier jobs must finish first (a user waits for its
-    tenant and entity). The per-server concurrency limit is enforced when a worker claims a job.
+    its `dependencies` name the other targets whose earlier jobs must finish first too (a user waits
+    for its tenant and entity). The per-server concurrency limit is enforced when a worker claims a job.
     """
 
     access_policy = AccessPolicy(
@@ -75,7 +75,6 @@ class ProvisioningJob(models.Model):
     target_label = models.CharField(max_length=300)
     operation = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)
-    wait_for = models.JSONField(default=list, help_text="Target keys whose earlier jobs must finish first.")
     releases = models.CharField(
         max_length=500,
         blank=True,
@@ -115,8 +114,15 @@ class ProvisioningJob(models.Model):
             models.Index(fields=["target_type", "target_id"], name="job_target"),
         ]
 
+    # The planner sets this on a job not saved yet; `planning.enqueue` writes it as JobDependency rows.
+    planned_dependencies: tuple[str, ...] = ()
+
     def __str__(self) -> str:
         return f"#{self.pk} {self.operation} {self.target_label}"
+
+    def dependency_keys(self) -> list[str]:
+        """The other targets whose earlier jobs must finish before this one runs, sorted."""
+        return sorted(dependency.target_key for dependency in self.dependencies.all())
 
     @property
     def is_finished(self) -> bool:
@@ -127,6 +133,25 @@ class ProvisioningJob(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds() * 1000
         return None
+
+
+class JobDependency(models.Model):
+    """A target whose earlier jobs must finish before `job` runs (besides the earlier jobs of the
+    job's own target): a user's create depends on its tenant and its entity.
+
+    A row of its own, not a list on the job, so that "which jobs wait for target K", asked each
+    time a job finishes, is an index lookup."""
+
+    # No index of the foreign key's own: the unique constraint's index starts with the job.
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="dependencies", db_index=False)
+    target_key = models.CharField(max_length=80, help_text="model:pk of the target whose earlier jobs go first")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "target_key"], name="job_dependency_unique")]
+        indexes = [models.Index(fields=["target_key", "job"], name="job_dependency_target")]
+
+    def __str__(self) -> str:
+        return f"job #{self.job_id} after {self.target_key}"
 
 
 class JobAttempt(models.Model):

@@ -1,6 +1,6 @@
-"""Bulk writes for imports: many rows, and one provisioning job per pushed change, each table
-written with one statement however many rows there are (`executemany`), inside the caller's
-transaction; the jobs go to Celery after it commits.
+"""Bulk writes for imports: many rows, and one provisioning job per pushed change (and its
+dependencies), each table written with a few `executemany` statements however many rows there are,
+inside the caller's transaction; the jobs go to Celery after it commits.
 
 The per-object path (`planning`) stays the one for single changes. This one builds the same jobs:
 each job starts from `planning._job` (same server, platform, attempts, batch, author), and the
@@ -10,17 +10,24 @@ of once per row (a template's spec costs a query).
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 
-from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, ProvisioningBatch, ProvisioningJob, Tenant
+from telephony.models import (
+    Entity,
+    JobDependency,
+    LineTemplate,
+    PbxUser,
+    PhoneNumber,
+    ProvisioningBatch,
+    ProvisioningJob,
+    Tenant,
+)
 from telephony.provisioning import specs
 from telephony.provisioning.dispatch import dispatch
 from telephony.provisioning.planning import _job, target_key
@@ -31,17 +38,19 @@ DISPATCH_CHUNK = 500
 # --- rows --------------------------------------------------------------------------------------------
 
 
+ROWS_PER_STATEMENT = 2000
+
+
 def insert_rows(model: type[models.Model], columns: list[str], rows: Iterable[tuple]) -> None:
     """INSERT every row of `rows` (values in the order of `columns`, ready for the database).
 
-    `rows` may be a generator, consumed while the statement runs: it must not query the database
-    itself (psycopg holds the connection for the whole executemany; a query from inside would wait
-    for ever). Load what the rows need first."""
+    `rows` may be a generator: it is consumed ROWS_PER_STATEMENT rows at a time, so that a 100,000
+    row import never holds every row's values at once. Load what the rows need first: they are
+    made between the statements of one write."""
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
-    with _streaming(), connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    _execute_in_chunks(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def update_rows(model: type[models.Model], columns: list[str], rows: Iterable[tuple]) -> None:
@@ -49,26 +58,16 @@ def update_rows(model: type[models.Model], columns: list[str], rows: Iterable[tu
     table = connection.ops.quote_name(model._meta.db_table)
     sets = ", ".join(f"{connection.ops.quote_name(model._meta.get_field(c).column)} = %s" for c in columns)
     pk = connection.ops.quote_name(model._meta.pk.column)
-    with _streaming(), connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {sets} WHERE {pk} = %s", rows)  # noqa: S608
+    _execute_in_chunks(f"UPDATE {table} SET {sets} WHERE {pk} = %s", rows)  # noqa: S608
 
 
-def _stream_to_sqlite(execute, sql, params, many, context):
-    """Hand the rows to sqlite3 as they come. Django's SQLite cursor peeks at the first row with
-    itertools.tee, which keeps every later row in memory until the statement ends; for a 100,000
-    row import that is every job payload at once. Query logging and error translation still apply
-    (they sit outside this wrapper)."""
-    if not many:
-        return execute(sql, params, many, context)
-    raw = context["cursor"].cursor
-    with context["connection"].wrap_database_errors:
-        return sqlite3.Cursor.executemany(raw, raw.convert_query(sql), params)
-
-
-def _streaming():
-    if connection.vendor != "sqlite":
-        return contextlib.nullcontext()
-    return connection.execute_wrapper(_stream_to_sqlite)
+def _execute_in_chunks(sql: str, rows: Iterable[tuple]) -> None:
+    # Chunks, not the whole generator: Django's SQLite cursor keeps every parameter set that it
+    # is handed until the statement ends (it peeks at the first one through itertools.tee).
+    rows = iter(rows)
+    with connection.cursor() as cursor:
+        while chunk := list(islice(rows, ROWS_PER_STATEMENT)):
+            cursor.executemany(sql, chunk)
 
 
 def db_value(model: type[models.Model], name: str, value: Any) -> Any:
@@ -85,119 +84,60 @@ def new_row_defaults(model: type[models.Model], columns: list[str]) -> dict[str,
 # --- payloads ----
 
 
-class Encoded:
-    """A part of a payload already encoded as JSON: the parts every job of an import shares
-    (tenant, entity, template) are encoded once, not once per job."""
-
-    __slots__ = ("text", "value")
-
-    def __init__(self, value: Any):
-        self.value = value
-        self.text = json.dumps(value)
-
-
-_KEYS: dict[str, str] = {}
-
-
-def _key(key: str) -> str:
-    if key not in _KEYS:
-        _KEYS[key] = json.dumps(str(key))
-    return _KEYS[key]
-
-
-class Composite(dict):
-    """A payload dict holding Encoded parts (or other Composites) among plain values."""
-
-
-def encode(payload: Any) -> str:
-    """JSON text of a payload: plain values are encoded in one call, Encoded parts and Composite
-    dicts are spliced in."""
-    kind = type(payload)
-    if kind is Encoded:
-        return payload.text
-    if kind is not dict and kind is not Composite:
-        return json.dumps(payload)
-    plain, spliced = {}, []
-    for key, value in payload.items():
-        kind = type(value)
-        if kind is Encoded:
-            spliced.append(f"{_key(key)}: {value.text}")
-        elif kind is Composite:
-            spliced.append(f"{_key(key)}: {encode(value)}")
-        else:
-            plain[key] = value
-    text = json.dumps(plain)
-    if not spliced:
-        return text
-    return text[:-1] + (", " if plain else "") + ", ".join(spliced) + "}"
-
-
-def json_param(text: str) -> Any:
-    """A JSON text as the database driver takes it for a JSON column."""
-    if connection.vendor == "postgresql":
-        from psycopg.types.json import Jsonb
-
-        return Jsonb(text, dumps=str)
-    return text
-
-
 class PayloadCache:
     """The specs that jobs of one import share, built once each."""
 
     def __init__(self) -> None:
-        self._no_identity = Encoded({})
-        self._tenants: dict[int, Encoded] = {}
-        self._entities: dict[int, Encoded] = {}
-        self._templates: dict[tuple[int, int], Encoded] = {}
+        self._tenants: dict[int, dict] = {}
+        self._entities: dict[int, dict] = {}
+        self._templates: dict[tuple[int, int], dict] = {}
 
-    def tenant_ref(self, tenant: Tenant) -> Encoded:
+    def tenant_ref(self, tenant: Tenant) -> dict:
         if tenant.id not in self._tenants:
-            self._tenants[tenant.id] = Encoded(specs.to_payload(specs.tenant_ref(tenant)))
+            self._tenants[tenant.id] = specs.to_payload(specs.tenant_ref(tenant))
         return self._tenants[tenant.id]
 
-    def entity(self, entity: Entity) -> Encoded:
+    def entity(self, entity: Entity) -> dict:
         if entity.id not in self._entities:
-            self._entities[entity.id] = Encoded(specs.to_payload(specs.entity_spec(entity)))
+            self._entities[entity.id] = specs.to_payload(specs.entity_spec(entity))
         return self._entities[entity.id]
 
-    def template(self, template: LineTemplate, tenant: Tenant) -> Encoded:
+    def template(self, template: LineTemplate, tenant: Tenant) -> dict:
         key = (template.id, tenant.server_id)
         if key not in self._templates:
             platform = tenant.server.platform
-            self._templates[key] = Encoded(specs.to_payload(specs.template_spec(template, platform)))
+            self._templates[key] = specs.to_payload(specs.template_spec(template, platform))
         return self._templates[key]
 
     def user(self, user: Any, *, numbers: list[str], identity_from: PbxUser | None = None) -> dict:
         """What `specs.to_payload(specs.user_spec(user, numbers=numbers))` gives, without its
         queries; `user.tenant`, `.entity` and `.template` must be set. The backend identity comes
         from `identity_from` (the stored user) when given."""
-        return Composite(
-            {
-                "username": user.username,
-                "first_name": user.first_name,
-                "last_name": user.last_name,
-                "internal_number": user.internal_number,
-                "entity": self.entity(user.entity),
-                "template": self.template(user.template, user.tenant),
-                "email": user.email,
-                "display_name": user.shown_name,
-                "mobile_number": user.mobile_number,
-                "voicemail_enabled": user.voicemail_enabled,
-                "voicemail_pin": "",  # never in a payload: read from the row when the job runs
-                "forwarding": {
-                    "always": user.forward_always,
-                    "busy": user.forward_busy,
-                    "no_answer": user.forward_no_answer,
-                    "no_answer_timeout": user.forward_no_answer_timeout,
-                },
-                "external_numbers": list(numbers),
-                "identity": self._identity(identity_from if identity_from is not None else user),
-            }
-        )
+        return {
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "internal_number": user.internal_number,
+            "entity": self.entity(user.entity),
+            "template": self.template(user.template, user.tenant),
+            "email": user.email,
+            "display_name": user.shown_name,
+            "mobile_number": user.mobile_number,
+            "voicemail_enabled": user.voicemail_enabled,
+            "voicemail_pin": "",  # never in a payload: read from the row when the job runs
+            "forwarding": {
+                "always": user.forward_always,
+                "busy": user.forward_busy,
+                "no_answer": user.forward_no_answer,
+                "no_answer_timeout": user.forward_no_answer_timeout,
+            },
+            "external_numbers": list(numbers),
+            "identity": self._identity(identity_from if identity_from is not None else user),
+        }
 
-    def _identity(self, source: Any) -> dict | Encoded:
+    def _identity(self, source: Any) -> dict:
         if not isinstance(source, models.Model):
-            return self._no_identity  # a row not saved yet has no backend identity
+            return {}  # a row not saved yet has no backend identity
         return specs.identity_of(source)
 
 
@@ -214,15 +154,16 @@ class PlannedJob:
     target_label: str
     tenant: Tenant
     payload: dict[str, Any]
-    wait_for: list[str]
+    dependencies: list[str]
     releases: str = ""
 
 
-_PER_JOB = ("target_id", "target_key", "target_label", "payload", "wait_for", "releases")
+_PER_JOB = ("target_id", "target_key", "target_label", "payload", "releases")
 
 
 class JobWriter:
-    """Writes planned jobs of one batch with one INSERT, then hands them to Celery after commit."""
+    """Writes planned jobs of one batch with one INSERT, then their dependencies with another, and
+    hands them to Celery after commit."""
 
     def __init__(self, *, batch: ProvisioningBatch, actor: Any):
         self.batch = batch
@@ -257,23 +198,27 @@ class JobWriter:
 
     def write(self, jobs: Iterable[PlannedJob]) -> None:
         per_job = [self.columns.index(name) for name in _PER_JOB]
-
-        waits: dict[tuple[str, ...], Any] = {}
+        payload_value = ProvisioningJob._meta.get_field("payload").get_db_prep_save
+        last_before = ProvisioningJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        # The dependency keys of each job in the order the jobs are written; jobs with the same keys
+        # (every user of one entity) share one tuple.
+        dependencies: list[tuple[str, ...]] = []
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}
 
         def rows() -> Iterator[tuple]:
             for job in jobs:
                 values = list(self._prototype(job).values())
-                wait = tuple(job.wait_for)
-                if wait not in waits:
-                    waits[wait] = json_param(json.dumps(sorted(set(wait))))
+                given = tuple(job.dependencies)
+                if given not in shared:
+                    shared[given] = tuple(sorted(set(given)))
+                dependencies.append(shared[given])
                 for position, value in zip(
                     per_job,
                     (
                         job.target_id,
                         f"{self._key_prefixes[job.target_model]}{job.target_id}",
                         job.target_label[:300],
-                        json_param(encode(job.payload)),
-                        waits[wait],
+                        payload_value(job.payload, connection),
                         job.releases,
                     ),
                     strict=True,
@@ -282,6 +227,24 @@ class JobWriter:
                 yield tuple(values)
 
         insert_rows(ProvisioningJob, self.columns, rows())
+        self._write_dependencies(last_before, dependencies)
+
+    def _write_dependencies(self, last_before: int, dependencies: list[tuple[str, ...]]) -> None:
+        if not any(dependencies):
+            return
+        # The database numbered the jobs in the order they were inserted (an SQLite rowid, a
+        # PostgreSQL sequence taken row by row), and the batch is this transaction's own: its jobs
+        # above `last_before` are the ones just written, in that order.
+        ids = list(
+            ProvisioningJob.objects.filter(batch=self.batch, pk__gt=last_before)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        insert_rows(
+            JobDependency,
+            ["job", "target_key"],
+            ((job_id, key) for job_id, keys in zip(ids, dependencies, strict=True) for key in keys),
+        )
 
     def dispatch_after_commit(self) -> None:
         """Send the batch's jobs to Celery once the transaction commits, a few hundred at a time."""

@@ -261,7 +261,13 @@ def user_delete(job: ProvisioningJob, driver: Driver) -> None:
 
 
 def _user_key(job: ProvisioningJob) -> str:
-    return next(key for key in job.wait_for if key.startswith("pbxuser:"))
+    """The user a number job is for: the one it depends on."""
+    return (
+        job.dependencies.filter(target_key__startswith="pbxuser:")
+        .order_by("target_key")
+        .values_list("target_key", flat=True)[:1]
+        .get()
+    )
 
 
 def _number_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, UserSpec, str], Any]) -> Any:

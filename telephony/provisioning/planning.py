@@ -14,6 +14,7 @@ from telephony.backends.registry import kinds_that
 from telephony.models import (
     UNFINISHED,
     Entity,
+    JobDependency,
     JobStatus,
     LineTemplate,
     LineTemplateMirror,
@@ -49,14 +50,13 @@ def _job(
     from django.conf import settings
 
     server = tenant.server if tenant is not None else None
-    return ProvisioningJob(
+    job = ProvisioningJob(
         target_type=ContentType.objects.get_for_model(type(target)),
         target_id=target.pk,
         target_key=target_key(target),
         target_label=str(target)[:300],
         operation=operation,
         payload=payload,
-        wait_for=sorted(set(wait_for)),
         releases=" ".join(sorted(set(releases))),
         tenant=tenant,
         server=server,
@@ -66,14 +66,19 @@ def _job(
         max_attempts=settings.PROVISIONING_MAX_ATTEMPTS,
         next_attempt_at=timezone.now(),
     )
+    job.planned_dependencies = tuple(sorted(set(wait_for)))
+    return job
 
 
 def enqueue(jobs: list[ProvisioningJob]) -> list[ProvisioningJob]:
-    """Save jobs in the current transaction and dispatch them after it commits."""
+    """Save jobs (and their dependencies) in the current transaction and dispatch them after it commits."""
     if not jobs:
         return jobs
     for job in jobs:
         job.save()
+    JobDependency.objects.bulk_create(
+        JobDependency(job=job, target_key=key) for job in jobs for key in job.planned_dependencies
+    )
     dispatch_on_commit([job.pk for job in jobs])
     touched = {(job.target_type_id, job.target_id) for job in jobs}
     for type_id, object_id in touched:

@@ -162,7 +162,8 @@ def _wait_for(blocker: ProvisioningJob, now) -> float:
 
 
 def _earlier_unfinished(job: ProvisioningJob) -> ProvisioningJob | None:
-    keys = [job.target_key, *job.wait_for]
+    # The keys are read first, not joined in: a list of keys keeps the lookup on job_target_order.
+    keys = [job.target_key, *job.dependencies.values_list("target_key", flat=True)]
     return (
         ProvisioningJob.objects.filter(target_key__in=keys, id__lt=job.id)
         .filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED))

@@ -65,6 +65,7 @@ User = get_user_model()
 NOT_WRITTEN = {
     "tenants.Organization.path",  # the tree's materialized path: a payload would break every subtree query
     "telephony.ProvisioningJob.target_key",  # "model:pk" by which a line finds its jobs
+    "telephony.JobDependency.target_key",  # the same key, by which the engine finds the jobs waiting for it
 }
 SECRET_NAMES = {"password", "secret", "app_key", "voicemail_pin"}
 # Fields the portal never displays anywhere (so their payload cannot show), each with the reason.

@@ -62,6 +62,7 @@ def test_job_list_filters_and_page_show_attempts(tree, member, client, job):
         assert job in response.context["cl"].result_list, query
     page = client.get(reverse("admin:telephony_provisioningjob_change", args=[job.pk])).content.decode()
     assert "outside the plan" in page and "/api/1.0/users" in page and "Retry" in page
+    assert f"entity:{job.tenant.entities.get().pk}, tenant:{job.tenant_id}" in page, "what the job waits for"
 
 
 def test_retry_and_cancel_from_the_job_page(tree, member, client, job):

@@ -177,7 +177,7 @@ def test_a_name_taken_from_a_user_still_being_renamed_waits_for_the_rename(xc5_w
     rename = ProvisioningJob.objects.filter(target_key=f"pbxuser:{ada.pk}", status="pending").get()
     bob = new_user(tenant, entity, template, superuser, number="602", username="ada", first_name="Bob")
     bob_create = ProvisioningJob.objects.filter(target_key=f"pbxuser:{bob.pk}").get()
-    assert f"pbxuser:{ada.pk}" in bob_create.wait_for
+    assert f"pbxuser:{ada.pk}" in bob_create.dependency_keys()
     assert runner.run_job(bob_create.pk) == "waiting for an earlier job"
     assert runner.run_job(rename.pk) == "succeeded"
     assert runner.run_job(bob_create.pk) == "succeeded"

@@ -53,7 +53,7 @@ def test_a_user_taking_a_key_waits_for_the_user_letting_go_of_it(place, superuse
         ada.internal_number, ada.username = ("1705", "ada") if let_go == "renumber" else ("1701", "ada2")
         pbx_user_update(actor=superuser, user=ada)
     bob = _user(place, superuser, *taken)
-    assert f"pbxuser:{ada.pk}" in _job_of(bob, "user.create").wait_for
+    assert f"pbxuser:{ada.pk}" in _job_of(bob, "user.create").dependency_keys()
 
 
 def test_a_user_taking_nothing_of_anyone_waits_for_no_other_user(place, superuser):
@@ -62,7 +62,7 @@ def test_a_user_taking_nothing_of_anyone_waits_for_no_other_user(place, superuse
     ada.first_name = "Adele"
     pbx_user_update(actor=superuser, user=ada)
     bob = _user(place, superuser, "1702", "bob")
-    assert f"pbxuser:{ada.pk}" not in _job_of(bob, "user.create").wait_for
+    assert f"pbxuser:{ada.pk}" not in _job_of(bob, "user.create").dependency_keys()
 
 
 def test_an_import_renumbering_one_user_and_giving_its_number_to_another_orders_them(place, superuser, tree):
@@ -81,4 +81,4 @@ def test_an_import_renumbering_one_user_and_giving_its_number_to_another_orders_
     bob = PbxUser.objects.get(username="bob")
     renumber, create = _job_of(ada, "user.update"), _job_of(bob, "user.create")
     assert renumber.releases == f"number:server{tenant.server_id}:1701"
-    assert f"pbxuser:{ada.pk}" in create.wait_for and renumber.pk < create.pk, "the renumbering runs first"
+    assert f"pbxuser:{ada.pk}" in create.dependency_keys() and renumber.pk < create.pk, "the renumbering runs first"

@@ -47,7 +47,7 @@ def test_a_create_plans_one_job_dispatched_only_after_commit(world, superuser, d
     assert len(callbacks) == 1, "the job is handed to Celery once, after the commit"
     job = ProvisioningJob.objects.get()
     assert (job.operation, job.status, job.target_key) == ("user.create", JobStatus.PENDING, f"pbxuser:{user.pk}")
-    assert set(job.wait_for) == {f"tenant:{world.tenant.pk}", f"entity:{world.entity.pk}"}
+    assert set(job.dependency_keys()) == {f"tenant:{world.tenant.pk}", f"entity:{world.entity.pk}"}
     assert job.payload["user"]["username"] == "ada"
     assert job.server == world.server and job.platform == world.platform and job.created_by == superuser
     assert PbxUser.objects.get(pk=user.pk).sync_state == SyncState.PENDING
@@ -81,8 +81,8 @@ def test_deleting_a_tenant_removes_its_users_and_entities_first(world, superuser
     tenant_delete(actor=superuser, tenant=world.tenant)
     jobs = {job.operation: job for job in ProvisioningJob.objects.all()}
     assert set(jobs) == {"user.delete", "entity.delete", "tenant.delete"}
-    assert f"pbxuser:{user.pk}" in jobs["tenant.delete"].wait_for
-    assert f"entity:{world.entity.pk}" in jobs["tenant.delete"].wait_for
+    assert f"pbxuser:{user.pk}" in jobs["tenant.delete"].dependency_keys()
+    assert f"entity:{world.entity.pk}" in jobs["tenant.delete"].dependency_keys()
     assert not Tenant.objects.filter(pk=world.tenant.pk).exists()
 
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from telephony.imports.users import UserImport
 from telephony.models import PbxUser, PhoneNumber, Platform, ProvisioningBatch, ProvisioningJob, SyncState
-from telephony.provisioning import specs
+from telephony.provisioning import bulk, specs
 from tenants.models import Role
 from tests.factories import EntityFactory, LineTemplateFactory, PbxUserFactory, PhoneNumberFactory
 from tests.telephony.imports.conftest import parsed
@@ -110,10 +110,36 @@ def test_a_commit_writes_users_numbers_and_one_batch_of_jobs_like_single_creates
     jobs = list(ProvisioningJob.objects.filter(batch=batch).order_by("id"))
     assert [j.operation for j in jobs] == ["user.create", "user.create", "number.assign"]
     assert all(j.created_by == staff and j.server == world.server and j.platform == world.platform for j in jobs)
-    assert jobs[0].target_key == f"pbxuser:{ada.pk}" and jobs[2].wait_for == [f"pbxuser:{ada.pk}"]
+    assert jobs[0].target_key == f"pbxuser:{ada.pk}" and jobs[2].dependency_keys() == [f"pbxuser:{ada.pk}"]
+    alan = PbxUser.objects.get(username="alan")
+    assert [(j.target_key, j.dependency_keys()) for j in jobs[:2]] == [
+        (f"pbxuser:{ada.pk}", sorted([f"entity:{world.sales.pk}", f"tenant:{world.tenant.pk}"])),
+        (f"pbxuser:{alan.pk}", sorted([f"entity:{alan.entity_id}", f"tenant:{world.tenant.pk}"])),
+    ], "each job's dependencies, written in bulk, are its own"
     assert jobs[0].payload["user"] == specs.to_payload(specs.user_spec(ada, numbers=[])), "same payload as planning"
     assert jobs[0].payload["tenant"] == specs.to_payload(specs.tenant_ref(world.tenant))
     assert jobs[2].payload["user"]["external_numbers"] == [number]
+
+
+def test_rows_written_a_few_per_statement_keep_their_values_and_dependencies(world, staff, monkeypatch):
+    monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", 2)  # five users, three numbers: several statements each
+    numbers = [n.number for n in world.numbers[:3]] + ["", ""]
+    outcome, batch = commit(world, staff, *(f"U{i},X{i},{1701 + i},u{i},,{numbers[i]},,,," for i in range(5)))
+    assert (outcome.created, outcome.error_total) == (5, 0)
+    users = list(PbxUser.objects.filter(username__in=[f"u{i}" for i in range(5)]).order_by("internal_number"))
+    assert [(u.username, u.first_name, u.internal_number) for u in users] == [
+        (f"u{i}", f"U{i}", str(1701 + i)) for i in range(5)
+    ]
+    assert [PhoneNumber.objects.get(number=n).assigned_user for n in numbers[:3]] == users[:3]
+    jobs = list(ProvisioningJob.objects.filter(batch=batch).order_by("id"))
+    tenant = f"tenant:{world.tenant.pk}"
+    assert [(j.target_key, j.dependency_keys()) for j in jobs] == [
+        *((f"pbxuser:{u.pk}", sorted([f"entity:{u.entity_id}", tenant])) for u in users),
+        *(
+            (f"phonenumber:{PhoneNumber.objects.get(number=n).pk}", [f"pbxuser:{u.pk}"])
+            for n, u in zip(numbers[:3], users, strict=False)
+        ),
+    ]
 
 
 def test_queries_do_not_grow_with_the_rows(world, staff):
