@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("telephony", "0015_platform_neutral_labels")]
-AFTER = [("telephony", "0016_job_dependencies")]
+BEFORE = [("telephony", "0016_platform_documented_only")]
+AFTER = [("telephony", "0017_job_dependencies")]
 
 
 def _migrate(targets):

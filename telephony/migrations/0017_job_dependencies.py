@@ -33,7 +33,7 @@ def rows_to_lists(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('telephony', '0015_platform_neutral_labels'),
+        ('telephony', '0016_platform_documented_only'),
     ]
 
     operations = [
