@@ -181,10 +181,15 @@ class XcuDriver(XcuUserOperations, Driver):
         return backend_ref(xcu_id=answer["id"])
 
     def delete_template(self, tenant: TenantRef, spec: TemplateSpec) -> None:
-        xivo = self._xivo(tenant)
+        """Take the tenant's XiVO off the template (deleting it once nothing uses it); without a
+        tenant (the portal's template is gone for good), delete the template itself."""
         existing = self._find_template(spec, tenant, adopting=False)
         if existing is None:
             return
+        if not (tenant.name or tenant.server_identity or tenant.server_name or tenant.server_host):
+            self.client.delete_if_present(f"templates/{existing['id']}")
+            return
+        xivo = self._xivo(tenant)
         other_xivos = [x for x in existing.get("xivos", []) if x != xivo["id"]]
         other_entities = [c for c in existing.get("entities", []) if not c.endswith("@" + xivo["uuid"])]
         if not other_xivos and not other_entities:

@@ -180,6 +180,16 @@ def test_template_create_read_update_delete(driver, sim):
     assert [t["name"] for t in sim.snapshot()["templates"]] == ["Modèle 220"]
 
 
+def test_a_template_deleted_for_good_leaves_the_whole_xcu(driver, sim):
+    """The portal's template is gone (its delete job names no tenant): the template goes from every
+    XiVO it served, by the id the portal learnt."""
+    identity = driver.upsert_template(XIVO_220, template_spec())
+    driver.upsert_template(TenantRef(name="other", server_identity=backend_ref(xcu_id=2)), template_spec())
+    driver.delete_template(TenantRef(name=""), template_spec(identity=identity))
+    driver.delete_template(TenantRef(name=""), template_spec(identity=identity))  # gone: fine
+    assert [t["name"] for t in sim.snapshot()["templates"]] == ["Modèle 220"]
+
+
 # ---------------------------------------------------------------------- users and numbers
 def test_user_create_read_update_delete(driver, sim, documented_only):
     provision_entity_and_template(driver)
