@@ -48,4 +48,4 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3* .pytest_cache
+	rm -rf $(VENV) var/*.sqlite3* var/sandbox .pytest_cache

@@ -27,7 +27,9 @@ class Command(BaseCommand):
         python = sys.executable
         commands = []
         if not options["no_sandbox"]:
-            commands.append(("sandbox", [python, "manage.py", "pbx_sandbox"]))
+            # the simulators keep what they hold under var/, so that a restart finds the PBX as it was
+            sandbox = [python, "manage.py", "pbx_sandbox", "--state-dir", str(ROOT / "var" / "sandbox")]
+            commands.append(("sandbox", sandbox))
         commands.append(
             (
                 "worker",
