@@ -241,6 +241,15 @@ PROVISIONING_LEASE_SECONDS = env.float("PROVISIONING_LEASE_SECONDS", default=180
 PROVISIONING_SWEEP_INTERVAL_SECONDS = env.float("PROVISIONING_SWEEP_INTERVAL_SECONDS", default=30.0)
 PROVISIONING_REDISPATCH_AFTER_SECONDS = env.float("PROVISIONING_REDISPATCH_AFTER_SECONDS", default=120.0)
 
+# --- drift: the mirror checked against the PBX ------------------------------------------------------
+DRIFT_SCAN_INTERVAL_MINUTES = env.float("DRIFT_SCAN_INTERVAL_MINUTES", default=60.0)  # 0: no scheduled scans
+DRIFT_SCAN_STALE_SECONDS = env.float(
+    "DRIFT_SCAN_STALE_SECONDS", default=1800.0
+)  # a scan still "running" after this died
+# A scan that finds more than this share of a tenant's users missing or changed repairs nothing
+# there without a staff member's confirmation (an accidental mass deletion looks like this).
+DRIFT_MASS_CHANGE_SHARE = env.float("DRIFT_MASS_CHANGE_SHARE", default=0.2)
+
 BROKER_DIR = Path(env.str("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # A hand-over to the broker (after a service's commit, a worker's retry) gives up at once when the
@@ -283,5 +292,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telephony.sweep_provisioning_jobs",
         "schedule": PROVISIONING_SWEEP_INTERVAL_SECONDS,
     },
+    "plan-drift-scans": {"task": "telephony.plan_drift_scans", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

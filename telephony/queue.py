@@ -13,6 +13,7 @@ RUN_JOB = "telephony.run_provisioning_job"
 CHECK_PLATFORM = "telephony.check_platform"
 IMPORT_SERVERS = "telephony.import_servers"
 PROCESS_IMPORT = "telephony.process_import_run"
+SCAN_SERVER = "telephony.scan_server"
 
 Sender = Callable[[str, tuple[Any, ...], float | None], None]
 _sender: Sender | None = None

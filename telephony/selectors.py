@@ -9,7 +9,18 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from telephony.models import Entity, JobStatus, PbxUser, ProvisioningJob, Server, Tenant, WaitState
+from telephony.models import (
+    DriftScan,
+    Entity,
+    JobAttempt,
+    JobStatus,
+    PbxUser,
+    ProvisioningJob,
+    ScanStatus,
+    Server,
+    Tenant,
+    WaitState,
+)
 from tenants import access
 from tenants.access import CHANGE, VIEW
 
@@ -71,10 +82,22 @@ def server_health(user: Any) -> list[dict[str, Any]]:
     last_success = dict(
         jobs.filter(status=JobStatus.SUCCEEDED).order_by().values_list("server").annotate(last=Max("finished_at"))
     )
+    states = _user_states_by_server(user, ids)
+    scans = _latest_scans(user, ids)
+    hour = timezone.now() - timedelta(hours=1)
+    attempts = JobAttempt.objects.filter(job__in=jobs, finished_at__gte=hour).order_by()
+    retried = _count_by_server(attempts.filter(outcome="retry"), "job__server")
+    answered = _count_by_server(attempts.filter(outcome="succeeded"), "job__server")
     rows = []
     for server in servers:
         done = failed.get(server.pk, 0) + succeeded.get(server.pk, 0)
-        if server.platform.last_check_ok is False or (done and failed.get(server.pk, 0) / done > 0.2):
+        scan = scans.get(server.pk)
+        # every attempt of the last hour was retried and none got through: failing, though no job
+        # has given up yet; so is a server the last scan could not read
+        silent = bool(retried.get(server.pk)) and not answered.get(server.pk)
+        unreadable = scan is not None and scan.status == ScanStatus.FAILED
+        mostly_failed = done and failed.get(server.pk, 0) / done > 0.2
+        if server.platform.last_check_ok is False or mostly_failed or silent or unreadable:
             health = "failing"
         elif pending.get(server.pk, 0) > 100 or failed.get(server.pk, 0) or blocked.get(server.pk, 0):
             health = "degraded"
@@ -94,9 +117,26 @@ def server_health(user: Any) -> list[dict[str, Any]]:
                 "succeeded_24h": succeeded.get(server.pk, 0),
                 "last_success": last_success.get(server.pk),
                 "health": health,
+                "states": states.get(server.pk, {}),
+                "last_scan": scan,
             }
         )
     return rows
+
+
+def _user_states_by_server(user: Any, ids: list[int]) -> dict[int, dict[str, int]]:
+    """The lines of each server the login may see, counted by sync state."""
+    lines = access.restrict(PbxUser.objects.filter(tenant__server__in=ids), user, VIEW).order_by()
+    counts: dict[int, dict[str, int]] = {}
+    for server_id, state, n in lines.values_list("tenant__server", "sync_state").annotate(n=Count("id")):
+        counts.setdefault(server_id, {})[state] = n
+    return counts
+
+
+def _latest_scans(user: Any, ids: list[int]) -> dict[int, DriftScan]:
+    latest = DriftScan.objects.filter(server__in=ids).order_by().values("server").annotate(last=Max("id"))
+    scans = access.restrict(DriftScan.objects.filter(pk__in=latest.values("last")), user, VIEW)
+    return {scan.server_id: scan for scan in scans}
 
 
 def _count_by_server(queryset: QuerySet, server_lookup: str) -> dict[int, int]:

@@ -28,6 +28,7 @@ from telephony.models import (
     PbxUser,
     PhoneNumber,
     ProvisioningJob,
+    SyncState,
     Tenant,
 )
 from telephony.validators import interval_numbers
@@ -137,6 +138,15 @@ def users_of(login: Any, *, search: str = "", tenant_id: int | None = None) -> Q
             | Q(pk__in=PhoneNumber.objects.filter(number__contains=search).values("assigned_user_id"))
         )
     return users
+
+
+ATTENTION_STATES = (SyncState.DRIFTED, SyncState.MISSING, SyncState.CONFLICT)
+
+
+def lines_differing_from_the_pbx(login: Any, *, limit: int = 20) -> list[PbxUser]:
+    """The login's lines that a read of the PBX found missing there, held otherwise, or claimed twice."""
+    users = _scoped(PbxUser.objects.filter(sync_state__in=ATTENTION_STATES), login, "tenant__organization")
+    return list(users.select_related("tenant").order_by("tenant__name", "internal_number")[:limit])
 
 
 def user_of(login: Any, user_id: int, action: str = VIEW) -> PbxUser:

@@ -9,6 +9,8 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from telephony import queue
+from telephony.drift import schedule
+from telephony.drift.scan import scan_server
 from telephony.imports.services import import_run_process
 from telephony.provisioning import runner, sweep
 from telephony.services.platforms import platform_check, servers_import
@@ -40,7 +42,23 @@ def process_import_run(run_id: int, step: str) -> str:
     return import_run_process(run_id=run_id, step=step).status
 
 
-TASKS = {task.name: task for task in (run_provisioning_job, check_platform, import_servers, process_import_run)}
+@shared_task(name=queue.SCAN_SERVER, ignore_result=True, soft_time_limit=1800, time_limit=1900)
+def scan_server_task(server_id: int, tenant_id: int | None, trigger: str, requested_by_id: int | None) -> str:
+    """Read a server (or one tenant of it) back and compare it with the mirror."""
+    scan = scan_server(server_id=server_id, tenant_id=tenant_id, trigger=trigger, requested_by_id=requested_by_id)
+    return scan.status if scan is not None else "another scan of this server is running"
+
+
+@shared_task(name="telephony.plan_drift_scans", ignore_result=True)
+def plan_drift_scans() -> int:
+    """Hand the servers due for their scheduled scan to the queue, a few at a time."""
+    return schedule.send_due_scans()
+
+
+TASKS = {
+    task.name: task
+    for task in (run_provisioning_job, check_platform, import_servers, process_import_run, scan_server_task)
+}
 
 
 def send(task: str, args: tuple[Any, ...], countdown: float | None) -> None:

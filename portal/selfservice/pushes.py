@@ -32,8 +32,12 @@ STATUS_BADGES = {
     JobStatus.CANCELLED: ("cancelled", "text-bg-dark"),
 }
 SYNC_BADGES = {
+    SyncState.VERIFIED: ("on the PBX", "text-bg-success"),
+    SyncState.IN_SYNC: ("sent", "text-bg-success"),
     SyncState.PENDING: ("pending", "text-bg-secondary"),
-    SyncState.IN_SYNC: ("in sync", "text-bg-success"),
+    SyncState.DRIFTED: ("differs on the PBX", "text-bg-warning"),
+    SyncState.MISSING: ("missing on the PBX", "text-bg-danger"),
+    SyncState.CONFLICT: ("conflict", "text-bg-danger"),
     SyncState.FAILED: ("failed", "text-bg-danger"),
 }
 UNFINISHED = {JobStatus.PENDING, JobStatus.RUNNING}
@@ -52,7 +56,11 @@ FAILURE_NOTES = {
 FAILURE_NOTE = "The PBX refused this change. Your provider has the details."
 RETRY_KINDS = ("transient", "timeout")
 SYNC_NOTES = {
+    SyncState.IN_SYNC: "Sent to the PBX; the next check confirms that the PBX holds it.",
     SyncState.PENDING: "On its way to the PBX.",
+    SyncState.DRIFTED: "The PBX holds this line otherwise than shown here. Your provider decides which to keep.",
+    SyncState.MISSING: "The PBX does not hold this line any more. Your provider has been told.",
+    SyncState.CONFLICT: "Another entry points at the same line on the PBX. Your provider has been told.",
     SyncState.FAILED: "The last change did not reach the PBX. Your provider has the details.",
 }
 

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from telephony.admin.drift import check_against_pbx
 from telephony.admin.sync import BackendRefAdminMixin, badge
 from telephony.line_features import withheld_on_documented_api
 from telephony.models import Platform, Server, Tenant
@@ -243,6 +244,7 @@ class ServerAdmin(BackendRefAdminMixin, ScopedAdmin):
     search_fields = ["name", "host", "platform__name"]
     autocomplete_fields = ["platform"]
     readonly_fields = ["remaining_slots", "backend_reference"]
+    actions = [check_against_pbx]
     service_object_name = "server"
     create_service = services.server_create
     update_service = services.server_update

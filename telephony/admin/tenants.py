@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 
 from telephony import selectors
+from telephony.admin.drift import check_against_pbx
 from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import Entity, NumberInterval, PbxUser, Tenant
 from telephony.services import tenants as services
@@ -77,6 +78,7 @@ class TenantAdmin(SyncStateAdminMixin, ScopedAdmin):
     search_fields = ["name", "label", "organization__name"]
     autocomplete_fields = ["organization", "server"]
     inlines = [EntityInline]
+    actions = [check_against_pbx]
     readonly_fields = ["backend_reference", "provisioning"]
     fieldsets = [
         (None, {"fields": ["organization", "server", "name", "label", "licences", "status"]}),

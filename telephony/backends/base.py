@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from telephony.backends.capabilities import Capabilities
+from telephony.backends.compare import ReadBackComparison
 from telephony.backends.errors import UnsupportedOperation
 from telephony.backends.http import ExchangeLog
 
@@ -185,8 +186,8 @@ class UserState:
     last_name: str
     internal_number: str
     identity: BackendRef
-    email: str = ""
-    entity_name: str = ""
+    email: str | None = None  # None: the PBX keeps no e-mail per user, or it was not read
+    entity_name: str | None = None  # None: the PBX keeps no entity per user, or it was not read
     voicemail_enabled: bool | None = None
     forwarding: ForwardingSpec | None = None
     external_numbers: list[str] = field(default_factory=list)
@@ -228,7 +229,7 @@ class Ownership:
         return True
 
 
-class Driver(abc.ABC):
+class Driver(ReadBackComparison, abc.ABC):
     """One platform's API behind the portal's operations.
 
     Creates are idempotent: before creating, a driver looks the object up by its natural key and
@@ -350,5 +351,5 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def fetch_state(self, tenant: TenantRef) -> TenantState: ...
 
-    def close(self) -> None:  # noqa: B027  (optional hook: most platforms have nothing to release)
+    def close(self) -> None:
         """Log out and release the HTTP session, where the platform has one."""

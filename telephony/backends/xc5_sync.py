@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from telephony.backends.base import BackendRef, UserSpec, backend_ref
+from telephony.backends.base import BackendRef, UserSpec, UserState, backend_ref
+from telephony.backends.compare import Difference
 from telephony.backends.errors import AlreadyExistsError
 from telephony.backends.xc5_client import Xc5Client, api_path
 from telephony.backends.xc5_mapping import (
@@ -19,9 +20,24 @@ from telephony.backends.xc5_mapping import (
 
 
 class Xc5AccountSync:
-    """Mixin of `Xc5Driver`: the writes that converge one user account."""
+    """Mixin of `Xc5Driver`: the writes that converge one user account, and how one is compared."""
 
     client: Xc5Client
+    connection: Any
+
+    def user_differences(self, spec: UserSpec, state: UserState) -> list[Difference]:
+        # the account's one name is its description: "first last", or the display name
+        differences = [
+            d
+            for d in super().user_differences(spec, state)  # type: ignore[misc]
+            if d.field not in ("first_name", "last_name")
+        ]
+        if not self.connection.documented_only:
+            wanted = spec.display_name.strip() or " ".join(p for p in (spec.first_name, spec.last_name) if p)
+            held = " ".join(p for p in (state.first_name, state.last_name) if p)
+            if wanted != held:
+                differences.insert(0, Difference("display_name", wanted, held))
+        return differences
 
     def _account_fields(self, spec: UserSpec, existing: dict[str, Any] | None) -> dict[str, Any]:
         raise NotImplementedError

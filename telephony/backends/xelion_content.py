@@ -115,7 +115,8 @@ class XelionTenantContent(XelionUserOperations):
         for user in session.iterate("users", include=("userName", "person", "primaryLine")):
             line = lines.get((user.get("primaryLine") or {}).get("oid", ""))
             person = persons.get((user.get("person") or {}).get("oid", ""))
-            users.append(user_state(user, line, person, entity_of_user.get(user["oid"], "")))
+            entity = None if self._documented else entity_of_user.get(user["oid"], "")  # membership unread
+            users.append(user_state(user, line, person, entity))
         owner = {number: state.username for state in users for number in state.external_numbers}
         numbers = []
         for trunk in session.iterate("trunks", include=("assignedNumbers",)):

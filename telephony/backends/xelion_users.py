@@ -82,7 +82,7 @@ def member_oids(group: dict[str, Any]) -> dict[str, str]:
 
 
 def user_state(
-    user: dict[str, Any], line: dict[str, Any] | None, person: dict[str, Any] | None, entity_name: str
+    user: dict[str, Any], line: dict[str, Any] | None, person: dict[str, Any] | None, entity_name: str | None
 ) -> UserState:
     """A user in portal terms from its UserProfile, its phoneline and its Person."""
     line = line or {}
@@ -136,6 +136,16 @@ class XelionUserOperations(XelionNumberOperations):
     def upsert_entity(self, tenant: TenantRef, spec: Any) -> BackendRef:
         raise NotImplementedError
 
+    def expected_forwarding(self, spec: UserSpec) -> ForwardingSpec:
+        # one redirection per line: "always" wins, and a no-answer delay is at least a second
+        wanted = super().expected_forwarding(spec)  # type: ignore[misc]
+        active, destination, timeout = redirection_for(wanted)
+        if not active:
+            return ForwardingSpec()
+        if timeout == 0:
+            return ForwardingSpec(always=destination)
+        return ForwardingSpec(no_answer=destination, no_answer_timeout=timeout)
+
     # look-ups
     def _user_by_name(self, session: XelionSession, username: str) -> dict[str, Any] | None:
         for brief in session.iterate("users", where=("userName", username), include=("userName",)):
@@ -186,7 +196,8 @@ class XelionUserOperations(XelionNumberOperations):
         if user is None or (self._documented and not user.get("active", True)):
             return None  # documented-only a deleted user is one switched off
         person = session.get_object(f"addressables/{user['person']['oid']}") if user.get("person") else None
-        return user_state(user, self._line_of(session, user), person, self._entity_of(session, user["oid"]))
+        entity = None if self._documented else self._entity_of(session, user["oid"])
+        return user_state(user, self._line_of(session, user), person, entity)
 
     def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         session = self._session(tenant)

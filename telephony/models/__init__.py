@@ -1,6 +1,7 @@
 """The mirror of the PBX platforms: what the portal holds and pushes to the backends."""
 
 from telephony.models.claims import BackendClaim
+from telephony.models.drift import DriftFinding, DriftScan, FindingKind, ScanStatus, ScanTrigger
 from telephony.models.imports import ImportKind, ImportMode, ImportRun, ImportStatus
 from telephony.models.jobs import (
     UNFINISHED,
@@ -13,16 +14,20 @@ from telephony.models.jobs import (
 )
 from telephony.models.numbers import PhoneNumber
 from telephony.models.platforms import Platform, PlatformKind, Server
-from telephony.models.sync import MirroredModel, SyncState
+from telephony.models.sync import SEEN_STATES, MirroredModel, SyncState
 from telephony.models.templates import CallerIdMode, LineTemplate, LineTemplateMirror, PeerSipName, VoicemailNumberMode
 from telephony.models.tenants import Entity, NumberInterval, Tenant, TenantStatus
 from telephony.models.users import PbxUser
 
 __all__ = [
+    "SEEN_STATES",
     "UNFINISHED",
     "BackendClaim",
     "CallerIdMode",
+    "DriftFinding",
+    "DriftScan",
     "Entity",
+    "FindingKind",
     "ImportKind",
     "ImportMode",
     "ImportRun",
@@ -41,6 +46,8 @@ __all__ = [
     "PlatformKind",
     "ProvisioningBatch",
     "ProvisioningJob",
+    "ScanStatus",
+    "ScanTrigger",
     "Server",
     "SyncState",
     "Tenant",

@@ -6,16 +6,30 @@ from django.db import models
 
 
 class SyncState(models.TextChoices):
-    IN_SYNC = "in_sync", "In sync"
+    """Where a row stands with its PBX: its jobs say pending or failed; a read of the PBX (after a
+    push, or a drift scan) says verified, drifted, missing or conflict. "Pushed" is a push that
+    succeeded and that no read has confirmed yet."""
+
+    VERIFIED = "verified", "Verified"
+    IN_SYNC = "in_sync", "Pushed, not yet checked"
     PENDING = "pending", "Pending"
+    DRIFTED = "drifted", "Drifted"
+    MISSING = "missing", "Missing on the PBX"
+    CONFLICT = "conflict", "Conflict"
     FAILED = "failed", "Failed"
 
 
+# What a read of the PBX concluded: kept while no job is unfinished (a job's outcome replaces it).
+SEEN_STATES = frozenset({SyncState.VERIFIED, SyncState.DRIFTED, SyncState.MISSING, SyncState.CONFLICT})
+
+
 class MirroredModel(models.Model):
-    """A row the portal pushes to a backend: its sync state follows its provisioning jobs."""
+    """A row the portal pushes to a backend: its sync state follows its provisioning jobs, and what
+    a read of the PBX last saw of it (`verified_at`: when the PBX was last seen to hold it)."""
 
     sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.PENDING, editable=False)
     sync_message = models.CharField(max_length=1000, blank=True, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True

@@ -25,10 +25,13 @@ from telephony.backends.base import (
     UserSpec,
     merge_refs,
 )
-from telephony.backends.errors import NotFoundError
+from telephony.backends.errors import BackendError, NotFoundError
+from telephony.drift.matching import VERIFIED, Outcome
+from telephony.drift.words import STATE_OF, outcome_message
 from telephony.models import (
     BackendClaim,
     Entity,
+    FindingKind,
     JobStatus,
     LineTemplate,
     LineTemplateMirror,
@@ -239,7 +242,24 @@ def _user_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, 
             spec.template.identity = ensure_template(driver, owner, ref, row.template, mirror)
         identity = call(ref, spec)
         owner.confirm(driver, "user", identity, ref.name)
+    job.seen = _seen_after_push(driver, ref, spec, identity)
     return identity
+
+
+def _seen_after_push(driver: Driver, ref: TenantRef, spec: UserSpec, identity: BackendRef) -> dict[str, str] | None:
+    """Read back the user just pushed, so that "verified" means the PBX was seen to hold it. A read
+    that fails leaves the push succeeded and unseen: the next scan looks."""
+    spec.identity = merge_refs(spec.identity, identity or {})
+    try:
+        state = driver.find_user(ref, spec)
+    except BackendError:
+        return None
+    if state is None:
+        outcome = Outcome(FindingKind.MISSING, "user")
+    else:
+        found = driver.user_differences(spec, state)
+        outcome = Outcome(FindingKind.DIFFERS if found else VERIFIED, "user", differences=found)
+    return {"state": STATE_OF[outcome.kind], "message": outcome_message(outcome)}
 
 
 def user_create(job: ProvisioningJob, driver: Driver) -> BackendRef | None:

@@ -237,12 +237,16 @@ def _settle(
         attempt.error = error
         attempt.exchanges = exchanges
         attempt.save(update_fields=["finished_at", "outcome", "error", "exchanges"])
-        refresh_sync_state(job.target_type_id, job.target_id)
+        succeeded = outcome == "succeeded"
+        seen = getattr(job, "seen", None) if succeeded else None
+        refresh_sync_state(job.target_type_id, job.target_id, pushed=succeeded, seen=seen)
     return True
 
 
 def _finish_succeeded(job: ProvisioningJob, attempt: JobAttempt, identity, exchanges: list) -> str:
     result = backend_ref(**identity) if identity else {}
+    if getattr(job, "seen", None):
+        result["seen"] = job.seen  # what the read after the push found
     fields = {"status": JobStatus.SUCCEEDED, "finished_at": timezone.now(), "last_error": "", "error_kind": ""}
     if not _settle(job, attempt, "succeeded", "", exchanges, identity=identity, result=result, **fields):
         return LEASE_LOST

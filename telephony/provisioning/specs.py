@@ -83,8 +83,15 @@ def template_spec(template: LineTemplate, platform: Platform | None = None) -> T
     )
 
 
-def user_spec(user: PbxUser, *, numbers: list[str] | None = None) -> UserSpec:
-    platform = user.tenant.server.platform
+def user_spec(
+    user: PbxUser,
+    *,
+    numbers: list[str] | None = None,
+    entity: EntitySpec | None = None,
+    template: TemplateSpec | None = None,
+) -> UserSpec:
+    """The user as its driver should push it; `numbers`, `entity` and `template` when the caller
+    has them already (a scan builds thousands)."""
     if numbers is None:
         numbers = list(PhoneNumber.objects.filter(assigned_user=user).values_list("number", flat=True))
     return UserSpec(
@@ -92,8 +99,8 @@ def user_spec(user: PbxUser, *, numbers: list[str] | None = None) -> UserSpec:
         first_name=user.first_name,
         last_name=user.last_name,
         internal_number=user.internal_number,
-        entity=entity_spec(user.entity),
-        template=template_spec(user.template, platform),
+        entity=entity or entity_spec(user.entity),
+        template=template or template_spec(user.template, user.tenant.server.platform),
         email=user.email,
         display_name=user.shown_name,
         mobile_number=user.mobile_number,

@@ -1,14 +1,20 @@
 """A mirrored row's sync state, derived from its jobs: failed if one failed, pending while one
-waits or runs, in sync otherwise."""
+waits or runs; with none left, what the last push saw when it read the row back (verified or
+drifted), or "pushed" when it could not look."""
 
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
-from telephony.models import JobStatus, ProvisioningJob, SyncState, WaitState
+from telephony.models import SEEN_STATES, JobStatus, ProvisioningJob, SyncState, WaitState
 
 
-def refresh_sync_state(type_id: int, object_id: int) -> None:
+def refresh_sync_state(
+    type_id: int, object_id: int, *, pushed: bool = False, seen: dict[str, str] | None = None
+) -> None:
+    """Set the row's state from its unfinished jobs; with none left, from what the push that just
+    succeeded saw of it (`seen`), else "pushed" (`pushed`: a push just succeeded unseen)."""
     model = ContentType.objects.get_for_id(type_id).model_class()
     if model is None or not hasattr(model, "sync_state"):
         return
@@ -23,12 +29,20 @@ def refresh_sync_state(type_id: int, object_id: int) -> None:
     failed = [error for status, error, _ in unfinished if status == JobStatus.FAILED]
     waiting = [error for status, error, _ in unfinished if status == JobStatus.PENDING and error]
     blocked = sum(1 for status, _, why in unfinished if status == JobStatus.PENDING and why == WaitState.FAILED)
+    rows = model._default_manager.filter(pk=object_id)
     if failed:
         state, message = SyncState.FAILED, failed[-1] or "A change failed."
         if blocked:
             message += f" {blocked} later change(s) wait until it is retried or cancelled."
     elif unfinished:
         state, message = SyncState.PENDING, waiting[-1] if waiting else ""
-    else:
+    elif seen is not None:  # the push was followed by a read of what it pushed
+        state, message = seen["state"], seen.get("message", "")
+        if state == SyncState.VERIFIED:
+            rows.update(verified_at=timezone.now())
+    elif pushed:
         state, message = SyncState.IN_SYNC, ""
-    model._default_manager.filter(pk=object_id).update(sync_state=state, sync_message=message[:1000])
+    else:  # nothing left to push: what a read of the PBX last saw stands
+        rows = rows.exclude(sync_state__in=SEEN_STATES)
+        state, message = SyncState.IN_SYNC, ""
+    rows.update(sync_state=state, sync_message=message[:1000])

@@ -22,6 +22,14 @@ from tenants.access import CHANGE, DELETE, VIEW
 
 @transaction.atomic
 def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
+    validate_new_user(actor=actor, user=user)
+    user.save()
+    planning.user_created(user, actor=actor)
+    return user
+
+
+def validate_new_user(*, actor: AbstractBaseUser, user: PbxUser) -> None:
+    """Every rule a new line must meet (the tenant row is locked: call it inside a transaction)."""
     tenant = Tenant.objects.select_for_update().select_related("organization", "server").get(pk=user.tenant_id)
     entity = Entity.objects.get(pk=user.entity_id)
     access.require_add(actor, PbxUser, tenant.organization, entity=entity)
@@ -34,9 +42,6 @@ def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     _validate_template_usable_on_platform(tenant, user)
     TenantLine.of(tenant).check_settings(user)
     validate_room_for_users(tenant, adding=1)
-    user.save()
-    planning.user_created(user, actor=actor)
-    return user
 
 
 def _require_free_in_tenant(actor: AbstractBaseUser, tenant: Tenant, user: PbxUser) -> None:

@@ -66,7 +66,7 @@ def test_customer_administrator_and_end_user_change_lines_and_watch_them_reach_t
     expect(page.get_by_role("heading", name=re.compile("Nina Newman"))).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Nina Newman was created")
     # pending → done, redrawn by the page's own poller (no reload)
-    expect(page.locator("[data-sync-badge]")).to_have_text("in sync", timeout=PUSHED)
+    expect(page.locator("[data-sync-badge]")).to_have_text("on the PBX", timeout=PUSHED)
     expect(page.locator(".js-push-rows [data-status=succeeded]")).to_have_count(2)
     browsing.screenshot(page, "03-admin-user-pushed")
 
@@ -121,7 +121,7 @@ def test_customer_administrator_and_end_user_change_lines_and_watch_them_reach_t
     page.get_by_label("Forward all calls to").fill("+31201112222")
     page.get_by_role("button", name="Save my line").click()
     expect(page.get_by_role("status")).to_contain_text("Your line was saved")
-    expect(page.locator("[data-sync-badge]")).to_have_text("in sync", timeout=PUSHED)
+    expect(page.locator("[data-sync-badge]")).to_have_text("on the PBX", timeout=PUSHED)
     alice = xc5_sandbox.account("alice")
     routes = [r for r in xc5_sandbox.state()["routes"].values() if r["account_guid"] == alice["guid"]]
     assert [r["destination"] for r in routes if r.get("order") == -10] == ["31201112222"]

@@ -17,7 +17,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from telephony.models import (
+    DriftFinding,
+    DriftScan,
     Entity,
+    FindingKind,
     ImportKind,
     ImportRun,
     ImportStatus,
@@ -183,6 +186,18 @@ def _add_jobs(world: WorldBuilder, token: str, customer: Customer) -> None:
         world.register(f"{token}{word}", org, entity=sales, user=line)
     # the job was failed by an update, which does not refresh the line's sync state as a worker would
     refresh_sync_state(ContentType.objects.get_for_model(PbxUser).pk, line.pk)
+    scan = DriftScan.objects.create(server=customer.tenant.server, tenant=customer.tenant, counts={"differs": 1})
+    DriftFinding.objects.create(
+        scan=scan,
+        tenant=customer.tenant,
+        kind=FindingKind.DIFFERS,
+        object_kind="user",
+        target_type=ContentType.objects.get_for_model(PbxUser),
+        target_id=line.pk,
+        label=world.register(f"{token.title()}driftlabel", org, entity=sales, user=line),
+        differences=[{"field": "last_name", "label": "last name", "portal": "A", "pbx": f"{token}driftvalue"}],
+    )
+    world.register(f"{token}driftvalue", org, entity=sales, user=line)
 
 
 def _add_imports(world: WorldBuilder, token: str, customer: Customer, admin: Any) -> None:

@@ -63,7 +63,8 @@ def test_assets_are_served_by_the_portal_itself(client, customer):
                 url,
             )
             assert finders.find(url.split("/static/", 1)[1]), f"{url} is not a static file of the project"
-        assert "cdn" not in html.lower() and "https://" not in html, name
+        # no asset from elsewhere (a bare "cdn" may turn up inside a random CSRF token)
+        assert not re.search(r'(?:src|href)="[^"]*cdn', html, re.IGNORECASE) and "https://" not in html, name
 
 
 def test_bootstrap_is_the_vendored_5_3_release():

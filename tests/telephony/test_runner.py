@@ -58,7 +58,7 @@ def test_a_job_reaches_the_backend_and_records_everything(world, sim, superuser)
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 1 and job.finished_at
     assert [u["firstName"] for u in sim_users(sim)] == ["Ada"]
     assert user.backend_ref["xcu_id"] == sim_users(sim)[0]["id"], "the backend identity is stored on the row"
-    assert user.sync_state == SyncState.IN_SYNC
+    assert user.sync_state == SyncState.VERIFIED  # the push was read back
     assert world.template.mirrors.get(platform=world.platform).backend_ref, "the template went to the XCU first"
     attempt = JobAttempt.objects.get(job=job)
     assert attempt.outcome == "succeeded" and attempt.exchanges

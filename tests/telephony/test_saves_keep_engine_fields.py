@@ -39,7 +39,7 @@ def test_an_update_read_before_the_create_succeeded_keeps_the_identity_the_creat
     update = ProvisioningJob.objects.get(operation="user.update")
     assert runner.run_job(update.pk) == "succeeded", update.last_error
     stored.refresh_from_db()
-    assert stored.backend_ref["xcu_id"] == learnt and stored.sync_state == SyncState.IN_SYNC
+    assert stored.backend_ref["xcu_id"] == learnt and stored.sync_state == SyncState.VERIFIED
 
 
 def test_an_entity_saved_from_an_old_copy_keeps_its_identity_and_sync_state(world, superuser):

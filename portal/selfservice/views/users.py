@@ -46,6 +46,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         },
         **pushes.context(selectors.recent_pushes(request.user)),
         "may_add": selectors.may_manage_users(request.user),
+        "differing": [
+            (line, pushes.sync_badge(line.sync_state)) for line in selectors.lines_differing_from_the_pbx(request.user)
+        ],
     }
     return page(request, "selfservice/dashboard.html", context)
 

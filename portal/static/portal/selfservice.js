@@ -55,7 +55,7 @@
         badge.dataset.state = body.sync.state;
       });
       document.querySelectorAll("[data-sync-message]").forEach(function (message) {
-        message.textContent = body.sync.state === "in_sync" ? "" : body.sync.message;
+        message.textContent = body.sync.state === "verified" ? "" : body.sync.message;
       });
     }
   }

@@ -57,7 +57,8 @@ def test_200_creations_through_injected_errors_and_timeouts_all_land_exactly_onc
     assert JobAttempt.objects.filter(outcome="retry", error__contains="timed out").exists()
     assert JobAttempt.objects.filter(outcome="retry", error__contains="HTTP 500").exists()
     users = PbxUser.objects.all()
-    assert {user.sync_state for user in users} == {SyncState.IN_SYNC}
+    # each push is read back; under faults a read may fail, leaving it pushed and not yet seen
+    assert {user.sync_state for user in users} <= {SyncState.VERIFIED, SyncState.IN_SYNC}
     assert sorted(user.backend_ref["xcu_id"] for user in users) == sorted(u["id"] for u in world.sim_users())
 
 
@@ -114,7 +115,7 @@ def test_create_update_delete_back_to_back_end_in_the_right_state(world, start_w
         "King",
         "ada@example.net",
     )
-    assert PbxUser.objects.get().sync_state == SyncState.IN_SYNC
+    assert PbxUser.objects.get().sync_state == SyncState.VERIFIED
 
 
 def test_a_permanent_refusal_fails_the_job_with_the_backends_message(world, start_worker):

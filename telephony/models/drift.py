@@ -1,0 +1,107 @@
+"""What the PBX was seen to hold: one report per drift scan, and what it found."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from tenants.access import AccessPolicy
+
+from .platforms import Server
+from .tenants import Tenant
+
+
+class ScanStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETE = "complete", "Complete"
+    FAILED = "failed", "Failed"  # a read failed: nothing was concluded, the previous report stands
+
+
+class ScanTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    STAFF = "staff", "Staff"
+    PUSH = "push", "After a push"
+
+
+class DriftScan(models.Model):
+    """One comparison of a server's mirror (or of one tenant's) with what its PBX holds: when, who
+    asked, how it went, and how many findings of each kind. A scan whose read-back failed part-way
+    concludes nothing: its findings are not stored and the rows keep their state."""
+
+    access_policy = AccessPolicy(("server__platform__organization",), entity_actions=frozenset())
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="drift_scans")
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="drift_scans",
+        help_text="Empty: all of it.",
+    )
+    trigger = models.CharField(max_length=10, choices=ScanTrigger.choices, default=ScanTrigger.STAFF)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=ScanStatus.choices, default=ScanStatus.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checked = models.PositiveIntegerField(default=0, help_text="Portal rows compared with the PBX.")
+    counts = models.JSONField(default=dict, blank=True, help_text="Findings by kind.")
+    error = models.TextField(blank=True, help_text="Why the read-back failed, in the backend's words.")
+    held_back = models.TextField(
+        blank=True, help_text="Tenants where so much changed at once that nothing is repaired without a confirmation."
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a staff member confirmed that the held-back tenants are to be repaired."
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["server", "status", "-id"], name="drift_scan_latest")]
+
+    def __str__(self) -> str:
+        return f"scan {self.pk} of {self.server} ({self.get_status_display()})"
+
+
+class FindingKind(models.TextChoices):
+    MISSING = "missing", "Missing on the PBX"
+    DIFFERS = "differs", "Differs"
+    UNMANAGED = "unmanaged", "Only on the PBX"
+    DANGLING = "dangling", "Reference points nowhere"
+    DUPLICATE = "duplicate", "Claimed by two rows"
+
+
+class DriftFinding(models.Model):
+    """One thing a scan found: a portal row the PBX does not hold, or holds otherwise (which fields,
+    the portal's value and the PBX's), an object only on the PBX (with its reference, to adopt),
+    a reference that names nothing, or two rows claiming one object. Resolved by a repair."""
+
+    access_policy = AccessPolicy(("tenant__organization", "scan__server__platform__organization"))
+
+    scan = models.ForeignKey(DriftScan, on_delete=models.CASCADE, related_name="findings")
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="drift_findings")
+    kind = models.CharField(max_length=10, choices=FindingKind.choices)
+    object_kind = models.CharField(max_length=20, help_text="entity, template, user or number")
+    target_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.CASCADE)
+    target_id = models.BigIntegerField(null=True, blank=True)
+    label = models.CharField(max_length=300, help_text="What it is, in words (a user's name and number).")
+    differences = models.JSONField(
+        default=list, blank=True, help_text="[{field, portal, pbx}] for a row the PBX holds otherwise."
+    )
+    observed = models.JSONField(default=dict, blank=True, help_text="What the PBX holds, in portal terms.")
+    backend_ref = models.JSONField(default=dict, blank=True, help_text="The PBX object's reference, to adopt it.")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="drift_finding_target"),
+            models.Index(fields=["tenant", "resolved_at"], name="drift_finding_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.label}"

@@ -1,0 +1,196 @@
+"""Repairs of what a drift scan found, each decided by a person, with a permission check and an
+audit trail: push the portal's value, accept the PBX's, re-create what is missing, forget a row
+whose object is gone for good, or adopt an object only on the PBX. A tenant where a scan saw much
+change at once ("held back") is repaired only with an explicit confirmation."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from telephony.backends.registry import driver_for
+from telephony.models import (
+    BackendClaim,
+    DriftFinding,
+    DriftScan,
+    Entity,
+    FindingKind,
+    LineTemplate,
+    PbxUser,
+    SyncState,
+)
+from telephony.provisioning import planning
+from telephony.services.users import pbx_user_update, validate_new_user
+from tenants import access
+from tenants.access import CHANGE, DELETE
+
+# what accepting the PBX's value writes, by the field a driver compares
+ACCEPTABLE = {"first_name", "last_name", "internal_number", "email", "voicemail_enabled", "forward_always"}
+
+
+def _open_finding(actor: AbstractBaseUser, finding_id: int, kinds: set[str], *, confirmed: bool) -> DriftFinding:
+    finding = DriftFinding.objects.select_for_update().select_related("scan", "tenant").get(pk=finding_id)
+    if not actor.is_staff:  # customers see what a check found; their provider's staff decide the repair
+        raise PermissionDenied("Your provider's staff decide how a line that differs from the PBX is repaired.")
+    if finding.tenant is not None:
+        access.require(actor, CHANGE, finding.tenant)
+    else:
+        access.require(actor, CHANGE, finding.scan.server)
+    if finding.resolved_at is not None:
+        raise ValidationError(f"This finding was dealt with already: {finding.resolution}")
+    if finding.kind not in kinds:
+        raise ValidationError(f"A finding of this kind ({finding.get_kind_display()}) is not repaired this way.")
+    held = {name.strip() for name in finding.scan.held_back.split(",") if name.strip()}
+    if finding.tenant is not None and str(finding.tenant) in held and not (confirmed or finding.scan.confirmed_at):
+        raise ValidationError(
+            f"The check found much of {finding.tenant} changed at once; confirm that this is to be repaired."
+        )
+    return finding
+
+
+def _row(finding: DriftFinding) -> PbxUser:
+    if finding.object_kind != "user" or finding.target_id is None:
+        raise ValidationError("Only a line's findings are repaired here.")
+    row = PbxUser.objects.select_for_update().filter(pk=finding.target_id).first()
+    if row is None:
+        raise ValidationError("The line is gone from the portal since the check.")
+    return row
+
+
+def _resolve(finding: DriftFinding, actor: AbstractBaseUser, what: str) -> None:
+    finding.resolved_at = timezone.now()
+    finding.resolution = f"{what} by {actor}."[:300]
+    finding.save(update_fields=["resolved_at", "resolution"])
+
+
+@transaction.atomic
+def drift_push_portal_value(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool = False) -> None:
+    """The PBX holds the line otherwise: send the portal's values again (the job converges it)."""
+    finding = _open_finding(actor, finding_id, {FindingKind.DIFFERS}, confirmed=confirmed)
+    row = _row(finding)
+    access.require(actor, CHANGE, row)
+    planning.user_updated(row, actor=actor)
+    _resolve(finding, actor, "Portal's value pushed")
+
+
+def drift_accept_pbx_value(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool = False) -> PbxUser:
+    """The PBX holds the line otherwise and the PBX is right: take its values into the portal,
+    through the same rules as any change. A value the portal refuses stays a finding, with why."""
+    try:
+        return _accept_pbx_value(actor, finding_id, confirmed)
+    except RulesRefused as refused:
+        reason = "; ".join(refused.error.messages)
+        DriftFinding.objects.filter(pk=finding_id).update(resolution=f"Not taken: {reason}"[:300])
+        raise refused.error from None
+
+
+class RulesRefused(Exception):
+    """The portal's rules refused the PBX's values (kept apart so that the reason is recorded)."""
+
+    def __init__(self, error: ValidationError):
+        self.error = error
+
+
+@transaction.atomic
+def _accept_pbx_value(actor: AbstractBaseUser, finding_id: int, confirmed: bool) -> PbxUser:
+    finding = _open_finding(actor, finding_id, {FindingKind.DIFFERS}, confirmed=confirmed)
+    row = _row(finding)
+    fields = {d["field"] for d in finding.differences}
+    if not fields <= ACCEPTABLE:
+        names = ", ".join(d["label"] for d in finding.differences if d["field"] not in ACCEPTABLE)
+        raise ValidationError(f"The portal cannot take {names} from the PBX; push the portal's value instead.")
+    for field in fields - {"forward_always"}:
+        setattr(row, field, finding.observed.get(field, getattr(row, field)))
+    if "forward_always" in fields:
+        row.forward_always = (finding.observed.get("forwarding") or {}).get("always", row.forward_always)
+    try:
+        with transaction.atomic():
+            updated = pbx_user_update(actor=actor, user=row)
+    except ValidationError as refused:
+        raise RulesRefused(refused) from None
+    _resolve(finding, actor, "PBX's value taken")
+    return updated
+
+
+@transaction.atomic
+def drift_recreate(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool = False) -> None:
+    """The line is missing on the PBX: make it again from the portal's values (an object there with
+    its number or name that no row holds is taken over, as any create does)."""
+    finding = _open_finding(actor, finding_id, {FindingKind.MISSING, FindingKind.DANGLING}, confirmed=confirmed)
+    row = _row(finding)
+    access.require(actor, CHANGE, row)
+    BackendClaim.objects.filter(target_type=finding.target_type, target_id=row.pk).delete()
+    PbxUser.objects.filter(pk=row.pk).update(backend_ref={}, sync_state=SyncState.PENDING, sync_message="")
+    row.backend_ref = {}
+    planning.user_created(row, actor=actor)
+    _resolve(finding, actor, "Made again on the PBX")
+
+
+@transaction.atomic
+def drift_forget(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool = False) -> None:
+    """The line's object is gone from the PBX for good: remove the row, sending nothing."""
+    finding = _open_finding(actor, finding_id, {FindingKind.MISSING, FindingKind.DANGLING}, confirmed=confirmed)
+    row = _row(finding)
+    access.require(actor, DELETE, row)
+    BackendClaim.objects.filter(target_type=finding.target_type, target_id=row.pk).delete()
+    row.delete()
+    _resolve(finding, actor, "Forgotten (gone from the PBX)")
+
+
+@transaction.atomic
+def drift_adopt(
+    *, actor: AbstractBaseUser, finding_id: int, entity: Entity, template: LineTemplate, confirmed: bool = False
+) -> PbxUser:
+    """An object only on the PBX becomes a line of the chosen entity: a row with the object's
+    reference, claimed for it, and nothing sent (the PBX holds it). The rules of any new line apply:
+    the entity must be the actor's to add to, its number plan must hold the number, and no other row
+    may hold the object."""
+    finding = _open_finding(actor, finding_id, {FindingKind.UNMANAGED}, confirmed=confirmed)
+    if finding.object_kind != "user":
+        raise ValidationError("Only a user found on the PBX is adopted here.")
+    observed = finding.observed
+    tenant = entity.tenant
+    if tenant.server_id != finding.scan.server_id:
+        raise ValidationError({"entity": "Choose an entity of a tenant on the server where the user was found."})
+    user = PbxUser(
+        tenant=tenant,
+        entity=entity,
+        template=template,
+        username=(observed.get("username") or "").lower(),
+        first_name=observed.get("first_name") or "",
+        last_name=observed.get("last_name") or "",
+        internal_number=observed.get("internal_number") or "",
+        email=observed.get("email") or "",
+    )
+    driver = driver_for(tenant.server.platform.connection())
+    key = driver.claim_key("user", finding.backend_ref, tenant.name)
+    if not key or BackendClaim.objects.filter(platform=tenant.server.platform, kind="user", key=key).exists():
+        raise ValidationError("Another line of the portal holds this object already.")
+    validate_new_user(actor=actor, user=user)
+    user.backend_ref = finding.backend_ref
+    user.sync_state, user.verified_at = SyncState.VERIFIED, timezone.now()
+    user.save()  # nothing to push: the PBX holds it
+    user_type = ContentType.objects.get_for_model(PbxUser)
+    BackendClaim.objects.create(
+        platform=tenant.server.platform, kind="user", key=key, target_type=user_type, target_id=user.pk
+    )
+    _resolve(finding, actor, f"Adopted as {user}")
+    return user
+
+
+@transaction.atomic
+def drift_scan_confirm(*, actor: AbstractBaseUser, scan_id: int) -> DriftScan:
+    """A staff member confirms that what a scan held back is to be repaired (one decision, kept)."""
+    scan = DriftScan.objects.select_for_update().select_related("server").get(pk=scan_id)
+    if not actor.is_staff:
+        raise PermissionDenied("Your provider's staff confirm repairs.")
+    access.require(actor, CHANGE, scan.server)
+    if not scan.held_back:
+        raise ValidationError("This scan held nothing back.")
+    if scan.confirmed_at is None:
+        scan.confirmed_by, scan.confirmed_at = actor, timezone.now()
+        scan.save(update_fields=["confirmed_by", "confirmed_at"])
+    return scan
