@@ -33,7 +33,7 @@ from telephony.provisioning.bulk import (
     new_row_defaults,
     update_rows,
 )
-from telephony.provisioning.planning import target_key
+from telephony.provisioning.keys import target_key
 from telephony.validators import normalize_e164
 from tenants import access
 from tenants.access import CHANGE, VIEW

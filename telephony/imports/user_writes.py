@@ -21,7 +21,8 @@ from telephony.provisioning.bulk import (
     new_row_defaults,
     update_rows,
 )
-from telephony.provisioning.planning import natural_keys, releasing_jobs, target_key
+from telephony.provisioning.keys import target_key
+from telephony.provisioning.planning import natural_keys, releasing_jobs
 from telephony.rules import numbering
 
 # The person and line fields a row sets, in the order UserRow.values holds them.

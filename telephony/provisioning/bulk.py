@@ -30,7 +30,8 @@ from telephony.models import (
 )
 from telephony.provisioning import specs
 from telephony.provisioning.dispatch import dispatch
-from telephony.provisioning.planning import _job, target_key
+from telephony.provisioning.keys import target_key
+from telephony.provisioning.planning import _job
 
 DISPATCH_CHUNK = 500
 

@@ -122,7 +122,9 @@ def _audit_identity(model, job: ProvisioningJob, before: BackendRef, after: Back
 
 
 def tenant_create(job: ProvisioningJob, driver: Driver) -> BackendRef:
-    spec = specs.from_payload(TenantSpec, job.payload["tenant"])
+    # the row as it is now: a create retried after its data was corrected sends the corrected data
+    row = Tenant.objects.select_related("server").filter(pk=job.target_id).first()
+    spec = specs.tenant_spec(row) if row is not None else specs.from_payload(TenantSpec, job.payload["tenant"])
     with claims.owning(job, driver, tenant=job_target(job)) as owner:
         identity = driver.create_tenant(spec).identity
         owner.confirm(driver, "tenant", identity, spec.name)

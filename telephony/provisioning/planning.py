@@ -27,12 +27,13 @@ from telephony.models import (
 )
 from telephony.provisioning import specs
 from telephony.provisioning.dispatch import dispatch_on_commit
+from telephony.provisioning.keys import target_key
+from telephony.provisioning.revisions import (
+    never_created,
+    supersede_refused_creates,
+)
 from telephony.provisioning.state import refresh_sync_state
 from telephony.rules import numbering
-
-
-def target_key(obj: models.Model) -> str:
-    return f"{obj._meta.model_name}:{obj.pk}"
 
 
 def _job(
@@ -92,31 +93,6 @@ def enqueue(jobs: list[ProvisioningJob]) -> list[ProvisioningJob]:
 def tenant_created(tenant: Tenant, *, actor: Any = None) -> list[ProvisioningJob]:
     payload = {"tenant": specs.to_payload(specs.tenant_spec(tenant))}
     return enqueue([_job(operation="tenant.create", target=tenant, tenant=tenant, payload=payload, actor=actor)])
-
-
-def tenant_reached_backend(tenant: Tenant) -> bool:
-    """The tenant exists on its backend: it has an identity there, or its create succeeded (an XCU
-    tenant is the portal's own bookkeeping on a XiVO and gets no identity)."""
-    return (
-        tenant.has_backend_identity
-        or ProvisioningJob.objects.filter(
-            target_key=target_key(tenant), operation="tenant.create", status=JobStatus.SUCCEEDED
-        ).exists()
-    )
-
-
-def tenant_creation_revised(tenant: Tenant) -> bool:
-    """A tenant changed before it reached its backend: its waiting create job takes the new name,
-    server, label and licences (in place, so the jobs already waiting for it keep waiting). False
-    if the create has already been tried (the backend may hold the old name by now)."""
-    creates = ProvisioningJob.objects.filter(target_key=target_key(tenant), operation="tenant.create")
-    if creates.exclude(status=JobStatus.CANCELLED).filter(attempts__gt=0).exists():
-        return False
-    payload = {"tenant": specs.to_payload(specs.tenant_spec(tenant))}
-    creates.filter(status=JobStatus.PENDING).update(
-        payload=payload, server=tenant.server, platform=tenant.server.platform
-    )
-    return True
 
 
 def tenant_status_changed(tenant: Tenant, *, actor: Any = None) -> list[ProvisioningJob]:
@@ -286,7 +262,11 @@ def user_updated(
     user: PbxUser, *, previous: PbxUser | None = None, actor: Any = None, batch: ProvisioningBatch | None = None
 ) -> list[ProvisioningJob]:
     """Push a changed user; `previous` is the row before the change (a renamed or renumbered user
-    lets go of its old keys, and takes its new ones only after whoever held them let go)."""
+    lets go of its old keys, and takes its new ones only after whoever held them let go). A user
+    that never reached its PBX (its create was refused and cancelled) is created instead."""
+    if never_created(user):
+        supersede_refused_creates(user)
+        return user_created(user, actor=actor, batch=batch)
     held = user_keys(user)
     before = user_keys(previous) if previous is not None else held
     job = _job(

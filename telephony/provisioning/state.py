@@ -42,7 +42,19 @@ def refresh_sync_state(
             rows.update(verified_at=timezone.now())
     elif pushed:
         state, message = SyncState.IN_SYNC, ""
+    elif _creation_cancelled(model, object_id):
+        state, message = (
+            SyncState.FAILED,
+            "Not on the PBX: its creation was cancelled. Change and save it to try again.",
+        )
     else:  # nothing left to push: what a read of the PBX last saw stands
         rows = rows.exclude(sync_state__in=SEEN_STATES)
         state, message = SyncState.IN_SYNC, ""
     rows.update(sync_state=state, sync_message=message[:1000])
+
+
+def _creation_cancelled(model, object_id: int) -> bool:
+    """The row's create was cancelled and nothing of it succeeded: the PBX does not hold it."""
+    jobs = ProvisioningJob.objects.filter(target_key=f"{model._meta.model_name}:{object_id}")
+    cancelled = jobs.filter(operation__endswith=".create", status=JobStatus.CANCELLED).exists()
+    return cancelled and not jobs.filter(status=JobStatus.SUCCEEDED).exists()

@@ -13,7 +13,7 @@ from django.db import transaction
 from telephony.line_features import refusal
 from telephony.models import Entity, NumberInterval, Server, Tenant
 from telephony.models.sync import save_changes
-from telephony.provisioning import planning
+from telephony.provisioning import planning, revisions
 from telephony.rules import numbering
 from telephony.validators import interval_contains, intervals_overlap, validate_interval
 from tenants import access
@@ -43,7 +43,7 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
     access.require(actor, CHANGE, stored)
     if tenant.organization_id != stored.organization_id:
         access.require_add(actor, Tenant, Organization.objects.get(pk=tenant.organization_id))
-    reached_backend = planning.tenant_reached_backend(stored)
+    reached_backend = revisions.tenant_reached_backend(stored)
     if tenant.server_id != stored.server_id:
         if reached_backend:
             raise ValidationError({"server": "The tenant exists on its server; it cannot move to another one."})
@@ -67,7 +67,7 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
         getattr(tenant, name) != getattr(stored, name) for name in ("name", "server_id", "label", "licences")
     )
     save_changes(tenant, stored)
-    if creation_changed and not reached_backend and not planning.tenant_creation_revised(tenant):
+    if creation_changed and not reached_backend and not revisions.tenant_creation_revised(tenant):
         raise ValidationError(f"{stored.name} is being created on its PBX right now; change it once that has finished.")
     if status_changed:
         planning.tenant_status_changed(tenant, actor=actor)
