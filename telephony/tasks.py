@@ -9,6 +9,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from telephony import queue
+from telephony.drift import scan as drift_scan
 from telephony.drift import schedule
 from telephony.drift.scan import scan_server
 from telephony.imports.services import import_run_process
@@ -44,9 +45,12 @@ def process_import_run(run_id: int, step: str) -> str:
 
 @shared_task(name=queue.SCAN_SERVER, ignore_result=True, soft_time_limit=1800, time_limit=1900)
 def scan_server_task(server_id: int, tenant_id: int | None, trigger: str, requested_by_id: int | None) -> str:
-    """Read a server (or one tenant of it) back and compare it with the mirror."""
+    """Read a server (or one tenant of it) back and compare it with the mirror; while its jobs take
+    every slot of the server, try again a little later."""
     scan = scan_server(server_id=server_id, tenant_id=tenant_id, trigger=trigger, requested_by_id=requested_by_id)
-    return scan.status if scan is not None else "another scan of this server is running"
+    if scan == drift_scan.BUSY:
+        queue.send(queue.SCAN_SERVER, server_id, tenant_id, trigger, requested_by_id, countdown=30)
+    return scan if isinstance(scan, str) else scan.status
 
 
 @shared_task(name="telephony.plan_drift_scans", ignore_result=True)

@@ -42,14 +42,20 @@ from telephony.models import (
     Tenant,
 )
 from telephony.provisioning import specs
+from telephony.provisioning.slots import slot_free_for_a_scan
 
 # Rows a read of the PBX may conclude on: pushed, or seen before. Pending and failed are the jobs'.
 COMPARABLE = frozenset({SyncState.IN_SYNC, *SEEN_STATES})
 CHANGED = frozenset({FindingKind.DIFFERS, FindingKind.MISSING, FindingKind.DANGLING})
 
 
-def begin(*, server_id: int, tenant_id: int | None, trigger: str, requested_by_id: int | None) -> DriftScan | None:
-    """The scan's report, or None while another scan of the server runs (one at a time per server)."""
+BUSY = "busy"  # every slot of the server is taken: try again shortly
+RUNNING = "running"  # a scan of the server runs already
+
+
+def begin(*, server_id: int, tenant_id: int | None, trigger: str, requested_by_id: int | None) -> DriftScan | str:
+    """The scan's report, or why it cannot start now: another scan of the server runs (one at a
+    time per server), or the server's concurrency limit is taken by its jobs (a scan holds a slot)."""
     stale = timezone.now() - timedelta(seconds=settings.DRIFT_SCAN_STALE_SECONDS)
     with transaction.atomic():
         Server.objects.select_for_update().get(pk=server_id)
@@ -58,7 +64,9 @@ def begin(*, server_id: int, tenant_id: int | None, trigger: str, requested_by_i
             status=ScanStatus.FAILED, finished_at=timezone.now(), error="The scan stopped without finishing."
         )
         if running.exists():
-            return None
+            return RUNNING
+        if not slot_free_for_a_scan(server_id):
+            return BUSY
         return DriftScan.objects.create(
             server_id=server_id, tenant_id=tenant_id, trigger=trigger, requested_by_id=requested_by_id
         )
@@ -264,7 +272,7 @@ def scan_server(
     tenant_id: int | None = None,
     trigger: str = ScanTrigger.STAFF,
     requested_by_id: int | None = None,
-) -> DriftScan | None:
-    """Scan a server (or one tenant of it) now; None when a scan of it is running already."""
+) -> DriftScan | str:
+    """Scan a server (or one tenant of it) now; or say why not (BUSY, RUNNING)."""
     scan = begin(server_id=server_id, tenant_id=tenant_id, trigger=trigger, requested_by_id=requested_by_id)
-    return run(scan) if scan is not None else None
+    return run(scan) if isinstance(scan, DriftScan) else scan

@@ -42,6 +42,7 @@ from telephony.models import JobAttempt, JobStatus, ProvisioningJob, Server, Wai
 from telephony.provisioning.dispatch import dispatch, dispatch_later, jobs_waiting_for
 from telephony.provisioning.drivers import driver_for_platform, forget_driver
 from telephony.provisioning.operations import OPERATIONS, apply_identity
+from telephony.provisioning.slots import scans_running
 from telephony.provisioning.state import refresh_sync_state
 
 logger = logging.getLogger("telephony.provisioning")
@@ -182,7 +183,7 @@ def _slot_free(server_id: int, now) -> bool:
     running = ProvisioningJob.objects.filter(
         server_id=server_id, status=JobStatus.RUNNING, lease_expires_at__gt=now
     ).count()
-    return running < settings.PROVISIONING_SERVER_CONCURRENCY
+    return running + scans_running(server_id) < settings.PROVISIONING_SERVER_CONCURRENCY
 
 
 def _slot_wait(server_id: int) -> float:

@@ -3,11 +3,15 @@ changing what the simulator holds through its own API, and the rows' sync states
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import requests
+from django.utils import timezone
 
-from telephony.drift.scan import scan_server
-from telephony.models import DriftFinding, FindingKind, PbxUser, ScanStatus, SyncState
+from telephony.drift.scan import BUSY, RUNNING, scan_server
+from telephony.models import DriftFinding, DriftScan, FindingKind, PbxUser, ProvisioningJob, ScanStatus, SyncState
+from telephony.provisioning import runner
 from telephony.sandbox.xcu import XcuSimulator
 from telephony.services.users import pbx_user_update
 from tests.telephony.drift.helpers import findings
@@ -115,3 +119,16 @@ def test_rows_with_unfinished_jobs_are_not_concluded_on(world, superuser):
     pbx_user_update(actor=superuser, user=row)
     scan_server(server_id=world.server.pk)
     assert PbxUser.objects.get(username="ada").sync_state == SyncState.PENDING
+
+
+def test_a_scan_holds_one_of_the_servers_slots(world, settings):
+    settings.PROVISIONING_SERVER_CONCURRENCY = 1
+    job = ProvisioningJob.objects.filter(server=world.server).first()
+    ProvisioningJob.objects.filter(pk=job.pk).update(
+        status="running", lease_expires_at=timezone.now() + timedelta(minutes=1)
+    )
+    assert scan_server(server_id=world.server.pk) == BUSY, "its jobs take every slot"
+    ProvisioningJob.objects.filter(pk=job.pk).update(status="succeeded", lease_expires_at=None)
+    DriftScan.objects.create(server=world.server, status=ScanStatus.RUNNING)
+    assert scan_server(server_id=world.server.pk) == RUNNING, "one scan of a server at a time"
+    assert not runner._slot_free(world.server.pk, timezone.now()), "the running scan holds the one slot"
