@@ -75,3 +75,20 @@ def test_each_finding_kind_made_through_the_tenant_api(world, tenant_api):
     assert [f.observed["username"] for f in findings(scan, FindingKind.UNMANAGED)] == ["eve"]
     states = dict(PbxUser.objects.values_list("username", "sync_state"))
     assert states == {"ada": SyncState.DRIFTED, "bob": SyncState.MISSING}
+
+
+def test_a_tenant_on_the_documented_api_alone_is_verified_too(park, tree, add_users):
+    _, park_manager = park
+    for served in park:
+        served.simulator.set_faults({"documented_only": True})
+    platform = PlatformFactory(organization=tree.distributor, kind="xelion_pm", base_url=park_manager.base_url,
+                               username="", secret=ROOT_API_KEY, documented_only=True)  # fmt: skip
+    server = ServerFactory(platform=platform, name="xelion-1")
+    tenant = TenantFactory(organization=tree.customer, server=server, name="acme", licences=10)
+    planning.tenant_created(tenant)
+    entity = EntityFactory(tenant=tenant, name="sales", intervals=[("200", "299")])
+    run_all()
+    add_users(tenant, entity, LineTemplateFactory(organization=tree.customer, name="standard"), ("201", "ada"))
+    scan = scan_server(server_id=server.pk)
+    assert scan.status == ScanStatus.COMPLETE, scan.error
+    assert PbxUser.objects.get().sync_state == SyncState.VERIFIED
