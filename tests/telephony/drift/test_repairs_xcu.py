@@ -138,3 +138,18 @@ def test_a_tenant_much_changed_at_once_is_repaired_only_when_confirmed(world, ap
         repairs.drift_recreate(actor=superuser, finding_id=other.pk)
     run_all()
     assert [api.user(n)["lastName"] for n in ("1701", "1702", "1703")] == ["Lovelace"] * 3
+
+
+def test_adopting_an_object_another_row_holds_is_refused(world, api, superuser, tree):
+    template = next(t for t in api.get(api.url("templates")).json() if t["name"] == "Portal line")
+    body = {"entityCId": f"default@{XIVO_221_UUID}", "templateId": template["id"], "firstName": "Eve",
+            "lastName": "Outside", "internalNumber": "1750", "ctiLogin": "eve"}  # fmt: skip
+    assert api.post(api.url("users"), json=body).status_code == 201
+    scan = scan_server(server_id=world.server.pk)
+    [eve] = [f for f in findings(scan, FindingKind.UNMANAGED) if f.observed.get("internal_number") == "1750"]
+    # meanwhile another customer's line took the object over (its claim is what the portal holds)
+    other = PbxUser.objects.get(username="user10")
+    BackendClaim.objects.filter(kind="user", target_id=other.pk).update(key=str(eve.backend_ref["xcu_id"]))
+    with pytest.raises(ValidationError, match="holds this object already"):
+        repairs.drift_adopt(actor=superuser, finding_id=eve.pk, entity=world.entity, template=world.template)
+    assert not PbxUser.objects.filter(username="eve").exists()

@@ -92,3 +92,13 @@ def test_a_tenant_on_the_documented_api_alone_is_verified_too(park, tree, add_us
     scan = scan_server(server_id=server.pk)
     assert scan.status == ScanStatus.COMPLETE, scan.error
     assert PbxUser.objects.get().sync_state == SyncState.VERIFIED
+
+
+def test_a_page_failing_mid_read_leaves_the_last_report_standing(world, park):
+    first = scan_server(server_id=world.pk)
+    served, _ = park
+    served.simulator.set_faults({"fail_call": 4})  # a page of the read-back, after the login and first pages
+    failed = scan_server(server_id=world.pk)
+    assert failed.status == ScanStatus.FAILED and "500" in failed.error
+    assert not findings(failed) and first.status == ScanStatus.COMPLETE
+    assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
