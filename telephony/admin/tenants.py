@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from telephony import selectors
 from telephony.admin.drift import check_against_pbx
+from telephony.admin.pbx_import import PbxImportAdminMixin
 from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import Entity, NumberInterval, PbxUser, Tenant
 from telephony.services import tenants as services
@@ -70,7 +71,7 @@ class EntityInline(ServiceCheckedInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(SyncStateAdminMixin, ScopedAdmin):
+class TenantAdmin(PbxImportAdminMixin, SyncStateAdminMixin, ScopedAdmin):
     ordering = ["name"]
     list_display = ["name", "label", "organization", "server", "status", "user_load", "sync_badge"]
     list_filter = ["status", "server__platform__kind", "sync_state"]
@@ -79,7 +80,7 @@ class TenantAdmin(SyncStateAdminMixin, ScopedAdmin):
     autocomplete_fields = ["organization", "server"]
     inlines = [EntityInline]
     actions = [check_against_pbx]
-    readonly_fields = ["backend_reference", "provisioning"]
+    readonly_fields = ["backend_reference", "pbx_import_link", "provisioning"]
     fieldsets = [
         (None, {"fields": ["organization", "server", "name", "label", "licences", "status"]}),
         ("On the PBX", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
