@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -141,6 +141,8 @@ class DriftFindingAdmin(ReadOnly, ScopedAdmin):
                 repair(actor=request.user, finding_id=finding.pk)
             except ValidationError as error:
                 refused.append(f"{finding.label}: {' '.join(error.messages)}")
+            except (Http404, PermissionDenied):
+                refused.append(f"{finding.label}: only the staff who manage it may repair it.")
             else:
                 repaired += 1
         if repaired:

@@ -32,7 +32,8 @@ ACCEPTABLE = {"first_name", "last_name", "internal_number", "email", "voicemail_
 
 
 def _open_finding(actor: AbstractBaseUser, finding_id: int, kinds: set[str], *, confirmed: bool) -> DriftFinding:
-    finding = DriftFinding.objects.select_for_update().select_related("scan", "tenant").get(pk=finding_id)
+    # only the finding's row is locked (its tenant may be none: an outer join, which cannot be)
+    finding = DriftFinding.objects.select_for_update(of=("self",)).select_related("scan", "tenant").get(pk=finding_id)
     if not actor.is_staff:  # customers see what a check found; their provider's staff decide the repair
         raise PermissionDenied("Your provider's staff decide how a line that differs from the PBX is repaired.")
     if finding.tenant is not None:
