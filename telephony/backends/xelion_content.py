@@ -112,7 +112,9 @@ class XelionTenantContent(XelionUserOperations):
             for line in session.iterate("phonelines", include=("extensions", "externalNumber", "userPhoneLine"))
         }
         users = []
-        for user in session.iterate("users", include=("userName", "person", "primaryLine")):
+        for user in session.iterate("users", include=("userName", "person", "primaryLine", "active")):
+            if self._documented and user.get("active") is False:
+                continue  # documented-only, a deleted user is one switched off
             line = lines.get((user.get("primaryLine") or {}).get("oid", ""))
             person = persons.get((user.get("person") or {}).get("oid", ""))
             entity = None if self._documented else entity_of_user.get(user["oid"], "")  # membership unread

@@ -248,6 +248,7 @@ def test_user_create_read_update_delete(platform):
         [profile] = objects(sim, "acme", "UserProfile")
         [line] = objects(sim, "acme", "XCCPhoneLine")
         assert (profile["active"], line["extensions"], line["externalNumber"]) == (False, [], "")
+        assert driver.fetch_state(tenant).users == [], "a switched-off user is read as gone"
         driver.delete_user(tenant, spec)  # again: fine
         return
     for object_type in ("UserProfile", "Person", "XCCPhoneLine"):
