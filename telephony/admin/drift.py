@@ -136,7 +136,8 @@ class DriftFindingAdmin(ReadOnly, ScopedAdmin):
 
     def _repair(self, request: HttpRequest, queryset: QuerySet, repair: Any, done: str) -> None:
         repaired, refused = 0, []
-        for finding in queryset:
+        order = {"tenant": 0, "entity": 1}  # a tenant before its entities, an entity before its lines
+        for finding in sorted(queryset, key=lambda f: (order.get(f.object_kind, 2), f.pk)):
             try:
                 repair(actor=request.user, finding_id=finding.pk)
             except ValidationError as error:

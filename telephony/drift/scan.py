@@ -22,7 +22,7 @@ from django.utils import timezone
 from telephony.backends.base import Driver, TenantState
 from telephony.backends.capabilities import UNIQUE_PER_SERVER
 from telephony.backends.compare import Difference
-from telephony.backends.errors import BackendError
+from telephony.backends.errors import BackendError, NotFoundError
 from telephony.backends.registry import driver_for
 from telephony.drift.matching import VERIFIED, Outcome, Row, Seen, match
 from telephony.drift.words import STATE_OF, describe, outcome_message
@@ -116,8 +116,13 @@ def _groups(server: Server, tenants: list[Tenant]) -> list[list[Tenant]]:
 def _scan_group(driver: Driver, server: Server, group: list[Tenant], *, shared: bool) -> list[Outcome]:
     first = group[0]
     first.server = server
-    state = driver.fetch_state(specs.tenant_ref(first))
     rows = list(_rows(driver, server, group))
+    try:
+        state = driver.fetch_state(specs.tenant_ref(first))
+    except NotFoundError:
+        if shared:
+            raise  # the server itself is gone: nothing to conclude about its tenants
+        return _tenant_gone(first, rows)
     seen = list(_seen(driver, state, first.name))
     kinds = ("entity", "user")
     claimed = set(
@@ -132,6 +137,15 @@ def _scan_group(driver: Driver, server: Server, group: list[Tenant], *, shared: 
     outcomes = list(match(rows, seen, differences, claimed=claimed))
     for outcome in outcomes:  # an object only on the PBX is the tenant's where it has a container of its own
         outcome.tenant_id = outcome.row.tenant_id if outcome.row else (None if shared else first.pk)
+    return outcomes
+
+
+def _tenant_gone(tenant: Tenant, rows: list[Row]) -> list[Outcome]:
+    """The PBX does not hold the tenant: it is missing there, and so is everything in it."""
+    tenant_type = ContentType.objects.get_for_model(Tenant).pk
+    row = Row("tenant", tenant_type, tenant.pk, tenant.pk, str(tenant), "", None)
+    outcomes = [Outcome(FindingKind.MISSING, "tenant", row=row, tenant_id=tenant.pk)]
+    outcomes += [Outcome(FindingKind.MISSING, r.kind, row=r, tenant_id=tenant.pk) for r in rows]
     return outcomes
 
 

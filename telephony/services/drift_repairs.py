@@ -5,6 +5,8 @@ change at once ("held back") is repaired only with an explicit confirmation."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +23,7 @@ from telephony.models import (
     LineTemplate,
     PbxUser,
     SyncState,
+    Tenant,
 )
 from telephony.provisioning import planning
 from telephony.services.users import pbx_user_update, validate_new_user
@@ -118,16 +121,50 @@ def _accept_pbx_value(actor: AbstractBaseUser, finding_id: int, confirmed: bool)
 
 @transaction.atomic
 def drift_recreate(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool = False) -> None:
-    """The line is missing on the PBX: make it again from the portal's values (an object there with
-    its number or name that no row holds is taken over, as any create does)."""
+    """What is missing on the PBX is made again from the portal's values: a line (an object there
+    with its number or name that no row holds is taken over, as any create does), an entity, or a
+    whole tenant with its entities and lines (the PBX lost it: a restore, a wiped sandbox)."""
     finding = _open_finding(actor, finding_id, {FindingKind.MISSING, FindingKind.DANGLING}, confirmed=confirmed)
-    row = _row(finding)
-    access.require(actor, CHANGE, row)
-    BackendClaim.objects.filter(target_type=finding.target_type, target_id=row.pk).delete()
-    PbxUser.objects.filter(pk=row.pk).update(backend_ref={}, sync_state=SyncState.PENDING, sync_message="")
-    row.backend_ref = {}
-    planning.user_created(row, actor=actor)
+    if finding.object_kind == "tenant":
+        _recreate_tenant(actor, finding)
+    elif finding.object_kind == "entity":
+        entity = Entity.objects.select_for_update().filter(pk=finding.target_id).first()
+        if entity is None:
+            raise ValidationError("The entity is gone from the portal since the check.")
+        access.require(actor, CHANGE, entity.tenant)
+        _forget_reference(entity)
+        planning.entity_saved(entity, actor=actor)
+    else:
+        row = _row(finding)
+        access.require(actor, CHANGE, row)
+        _forget_reference(row)
+        planning.user_created(row, actor=actor)
     _resolve(finding, actor, "Made again on the PBX")
+
+
+def _recreate_tenant(actor: AbstractBaseUser, finding: DriftFinding) -> None:
+    tenant = Tenant.objects.select_for_update().select_related("server").get(pk=finding.target_id)
+    access.require(actor, CHANGE, tenant)
+    _forget_reference(tenant)
+    planning.tenant_created(tenant, actor=actor)
+    for entity in Entity.objects.filter(tenant=tenant).order_by("pk"):
+        _forget_reference(entity)
+        planning.entity_saved(entity, actor=actor)
+    for user in PbxUser.objects.filter(tenant=tenant).select_related("tenant__server").order_by("pk"):
+        _forget_reference(user)
+        planning.user_created(user, actor=actor)
+    # the findings of what the tenant held are dealt with by this one repair
+    DriftFinding.objects.filter(scan=finding.scan, tenant=tenant, resolved_at__isnull=True).exclude(
+        pk=finding.pk
+    ).update(resolved_at=timezone.now(), resolution=f"Made again with its tenant by {actor}."[:300])
+
+
+def _forget_reference(row: Any) -> None:
+    """The row's object is gone from the PBX: drop its reference and claim, so that a create makes it anew."""
+    target_type = ContentType.objects.get_for_model(type(row))
+    BackendClaim.objects.filter(target_type=target_type, target_id=row.pk).delete()
+    type(row).objects.filter(pk=row.pk).update(backend_ref={}, sync_state=SyncState.PENDING, sync_message="")
+    row.backend_ref = {}
 
 
 @transaction.atomic

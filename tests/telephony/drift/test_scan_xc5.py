@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.core.exceptions import ValidationError
 
 from telephony.drift.scan import scan_server
 from telephony.models import FindingKind, PbxUser, ScanStatus, SyncState
 from telephony.provisioning import planning
 from telephony.sandbox.xc5 import SYSTEM_API_PASSWORD, SYSTEM_API_USERNAME, Xc5Simulator
+from telephony.services import drift_repairs as repairs
 from tests.factories import EntityFactory, LineTemplateFactory, PlatformFactory, ServerFactory, TenantFactory
 from tests.telephony.drift.helpers import findings, run_all
 
@@ -66,3 +68,22 @@ def test_each_finding_kind_made_through_the_api(world, api):
     assert unmanaged.observed["username"] == "eve" and unmanaged.backend_ref.get("xc5_guid")
     states = dict(PbxUser.objects.values_list("username", "sync_state"))
     assert states == {"ada": SyncState.DRIFTED, "bob": SyncState.MISSING}
+
+
+def test_a_wiped_pbx_is_missing_everything_and_one_confirmed_repair_brings_it_back(world, xc5, superuser):
+    xc5.simulator.reset()  # the PBX restored from an empty backup
+    scan = scan_server(server_id=world.pk)
+    assert scan.status == ScanStatus.COMPLETE, scan.error
+    missing = findings(scan, FindingKind.MISSING)
+    assert sorted(f.object_kind for f in missing) == ["tenant", "user", "user"]
+    assert scan.held_back, "everything missing at once: nothing is repaired without a confirmation"
+    [tenant_gone] = [f for f in missing if f.object_kind == "tenant"]
+    with pytest.raises(ValidationError, match="confirm"):
+        repairs.drift_recreate(actor=superuser, finding_id=tenant_gone.pk)
+    repairs.drift_scan_confirm(actor=superuser, scan_id=scan.pk)
+    repairs.drift_recreate(actor=superuser, finding_id=tenant_gone.pk)
+    run_all()
+    assert {f"ada@{TENANT}", f"bob@{TENANT}"} <= {a["username"] for a in xc5.simulator.snapshot()["accounts"].values()}
+    again = scan_server(server_id=world.pk)
+    assert findings(again) == []
+    assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
