@@ -24,7 +24,7 @@ from telephony.backends.base import (
     TenantState,
     backend_ref,
 )
-from telephony.backends.errors import TransientError
+from telephony.backends.errors import NotFoundError, TransientError
 from telephony.backends.xelion_session import XelionSession
 from telephony.backends.xelion_users import XelionUserOperations, is_external, member_oids, user_state
 
@@ -93,8 +93,10 @@ class XelionTenantContent(XelionUserOperations):
 
     # read-back
     def fetch_state(self, tenant: TenantRef) -> TenantState:
-        session = self._session(tenant)
         found = None if self._documented else self.get_tenant(tenant)  # no documented look-up of a tenant
+        if found is None and not self._documented:
+            raise NotFoundError(f"tenant {tenant.name} is not on this platform")
+        session = self._session(tenant)
         info = found or TenantInfo(name=tenant.name, identity=tenant.identity)
         groups = session.all("usergroups", include=("description",) if self._documented else ("description", "members"))
         entity_of_user: dict[str, str] = {}

@@ -10,6 +10,7 @@ from telephony.drift.scan import scan_server
 from telephony.models import FindingKind, PbxUser, ScanStatus, SyncState
 from telephony.provisioning import planning
 from telephony.sandbox.parkmanager import ROOT_API_KEY, build_xelion_park
+from telephony.services import drift_repairs as repairs
 from tests.factories import EntityFactory, LineTemplateFactory, PlatformFactory, ServerFactory, TenantFactory
 from tests.telephony.drift.helpers import findings, run_all
 
@@ -101,4 +102,17 @@ def test_a_page_failing_mid_read_leaves_the_last_report_standing(world, park):
     failed = scan_server(server_id=world.pk)
     assert failed.status == ScanStatus.FAILED and "500" in failed.error
     assert not findings(failed) and first.status == ScanStatus.COMPLETE
+    assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
+
+
+def test_a_tenant_lost_by_the_park_is_made_again_with_its_lines(world, park, superuser):
+    for served in park:
+        served.simulator.reset()  # the park restored from an empty backup
+    scan = scan_server(server_id=world.pk)
+    [gone] = [f for f in findings(scan, FindingKind.MISSING) if f.object_kind == "tenant"]
+    repairs.drift_scan_confirm(actor=superuser, scan_id=scan.pk)
+    repairs.drift_recreate(actor=superuser, finding_id=gone.pk)
+    run_all()
+    again = scan_server(server_id=world.pk)
+    assert not findings(again, FindingKind.MISSING) and not findings(again, FindingKind.DIFFERS)
     assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
