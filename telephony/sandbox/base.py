@@ -289,13 +289,14 @@ class Simulator:
             return copy.deepcopy(self.state)
 
     def save(self) -> None:
+        """Write the state to its file: whole (a temporary file replaces it) and one writer at a
+        time (the simulator answers requests on several threads)."""
         if not self.state_file:
             return
         with self.lock:
-            data = json.dumps(self.state, indent=1, sort_keys=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(data)
-        tmp.replace(self.state_file)
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True))
+            tmp.replace(self.state_file)
 
     def _load_state(self) -> dict[str, Any] | None:
         if self.state_file and self.state_file.exists():
