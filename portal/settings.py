@@ -249,6 +249,7 @@ DRIFT_SCAN_STALE_SECONDS = env.float(
 # A scan that finds more than this share of a tenant's users missing or changed repairs nothing
 # there without a staff member's confirmation (an accidental mass deletion looks like this).
 DRIFT_MASS_CHANGE_SHARE = env.float("DRIFT_MASS_CHANGE_SHARE", default=0.2)
+DRIFT_MASS_CHANGE_MINIMUM = env.int("DRIFT_MASS_CHANGE_MINIMUM", default=3)  # ... and at least this many users
 
 BROKER_DIR = Path(env.str("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")

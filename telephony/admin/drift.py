@@ -24,6 +24,11 @@ from tenants.admin_scoping import ScopedAdmin, ScopedInline
 
 
 class ReadOnly:
+    """What a scan found is the PBX's word: it is read, and repaired through the actions."""
+
+    class Media:
+        css = {"all": ["telephony/admin.css"]}
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

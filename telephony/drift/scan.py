@@ -221,15 +221,26 @@ def _record(scan: DriftScan, tenants: list[Tenant], outcomes: list[Outcome]) -> 
     ).update(resolved_at=now, resolution=f"Superseded by scan {scan.pk}.")
     DriftFinding.objects.bulk_create(findings, batch_size=1000)
     _set_states(outcomes, now)
-    share = settings.DRIFT_MASS_CHANGE_SHARE
     by_pk = {tenant.pk: tenant for tenant in tenants}
-    held_back = [str(by_pk[pk]) for pk, total in checked.items() if total and changed[pk] / total > share]
+    gone = {o.row.pk for o in outcomes if o.row is not None and o.row.kind == "tenant"}
+    held_back = [str(by_pk[pk]) for pk in by_pk if pk in gone or _mass_change(changed[pk], checked[pk])]
     DriftScan.objects.filter(pk=scan.pk).update(
         status=ScanStatus.COMPLETE,
         finished_at=timezone.now(),
         checked=sum(1 for o in outcomes if o.row is not None),
         counts=dict(counts),
         held_back=", ".join(held_back),
+    )
+
+
+def _mass_change(changed: int, checked: int) -> bool:
+    """More of a tenant's users changed at once than a person should see repaired unasked: a share
+    above DRIFT_MASS_CHANGE_SHARE, counting at least DRIFT_MASS_CHANGE_MINIMUM users (one changed line
+    of a three-line tenant is no accident of that kind). A tenant gone altogether always is."""
+    return (
+        changed >= settings.DRIFT_MASS_CHANGE_MINIMUM
+        and checked > 0
+        and changed / checked > settings.DRIFT_MASS_CHANGE_SHARE
     )
 
 

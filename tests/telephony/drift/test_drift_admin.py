@@ -155,3 +155,10 @@ def test_adopt_asks_where_then_adopts_through_the_rules(tree, member, client, wo
     eve = PbxUser.objects.get(username="eve")
     assert (eve.backend_ref, eve.sync_state, eve.entity) == ({"xcu_id": 990}, SyncState.VERIFIED, world.entity)
     assert not ProvisioningJob.objects.filter(target_id=eve.pk).exists()
+
+
+def test_the_dashboard_counts_each_servers_lines_by_state_and_shows_its_last_check(tree, member, client, world, scan):
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    body = client.get(reverse("staff_dashboard")).content.decode()
+    assert "lines on the PBX" in body and "last check against the PBX" in body
+    assert reverse("admin:telephony_driftscan_change", args=[scan.pk]) in body
