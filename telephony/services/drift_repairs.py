@@ -21,6 +21,7 @@ from telephony.models import (
     Entity,
     FindingKind,
     LineTemplate,
+    LineTemplateMirror,
     PbxUser,
     SyncState,
     Tenant,
@@ -138,6 +139,7 @@ def drift_recreate(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool 
         row = _row(finding)
         access.require(actor, CHANGE, row)
         _forget_reference(row)
+        _forget_templates(row.tenant, [row.template_id])
         planning.user_created(row, actor=actor)
     _resolve(finding, actor, "Made again on the PBX")
 
@@ -150,13 +152,28 @@ def _recreate_tenant(actor: AbstractBaseUser, finding: DriftFinding) -> None:
     for entity in Entity.objects.filter(tenant=tenant).order_by("pk"):
         _forget_reference(entity)
         planning.entity_saved(entity, actor=actor)
-    for user in PbxUser.objects.filter(tenant=tenant).select_related("tenant__server").order_by("pk"):
+    users = list(PbxUser.objects.filter(tenant=tenant).select_related("tenant__server").order_by("pk"))
+    _forget_templates(tenant, {user.template_id for user in users})
+    for user in users:
         _forget_reference(user)
         planning.user_created(user, actor=actor)
     # the findings of what the tenant held are dealt with by this one repair
     DriftFinding.objects.filter(scan=finding.scan, tenant=tenant, resolved_at__isnull=True).exclude(
         pk=finding.pk
     ).update(resolved_at=timezone.now(), resolution=f"Made again with its tenant by {actor}."[:300])
+
+
+def _forget_templates(tenant: Tenant, template_ids: Any) -> None:
+    """Where the PBX keeps line templates, those the lines use are made sure of again before the
+    lines (found by name and taken back if nobody holds them, else made): the PBX that lost the
+    lines may have lost them too."""
+    platform = tenant.server.platform
+    if not platform.capabilities.keeps_templates:
+        return
+    mirrors = LineTemplateMirror.objects.filter(platform=platform, template_id__in=list(template_ids))
+    mirror_type = ContentType.objects.get_for_model(LineTemplateMirror)
+    BackendClaim.objects.filter(target_type=mirror_type, target_id__in=mirrors.values("pk")).delete()
+    mirrors.update(backend_ref={})
 
 
 def _forget_reference(row: Any) -> None:

@@ -153,3 +153,16 @@ def test_adopting_an_object_another_row_holds_is_refused(world, api, superuser, 
     with pytest.raises(ValidationError, match="holds this object already"):
         repairs.drift_adopt(actor=superuser, finding_id=eve.pk, entity=world.entity, template=world.template)
     assert not PbxUser.objects.filter(username="eve").exists()
+
+
+def test_lines_lost_with_their_line_template_are_made_again_with_it(world, xcu, api, superuser):
+    xcu.simulator.reset()  # the XCU restored from an empty backup: its seed entity is back, not the portal's template
+    scan = scan_server(server_id=world.server.pk)
+    repairs.drift_scan_confirm(actor=superuser, scan_id=scan.pk)
+    for found in findings(scan, FindingKind.MISSING):
+        repairs.drift_recreate(actor=superuser, finding_id=found.pk)
+    run_all()
+    assert api.post(api.url("login"), json={"login": "admin", "password": "superpass"}).ok  # sessions went too
+    assert "Portal line" in {t["name"] for t in api.get(api.url("templates")).json()}
+    assert api.user("1705")["lastName"] == "Lovelace"
+    assert not findings(scan_server(server_id=world.server.pk), FindingKind.MISSING)
