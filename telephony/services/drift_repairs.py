@@ -20,13 +20,16 @@ from telephony.models import (
     DriftScan,
     Entity,
     FindingKind,
+    JobStatus,
     LineTemplate,
     LineTemplateMirror,
     PbxUser,
+    ProvisioningJob,
     SyncState,
     Tenant,
 )
 from telephony.provisioning import planning
+from telephony.provisioning.keys import target_key
 from telephony.services.users import pbx_user_update, validate_new_user
 from tenants import access
 from tenants.access import CHANGE, DELETE
@@ -177,8 +180,12 @@ def _forget_templates(tenant: Tenant, template_ids: Any) -> None:
 
 
 def _forget_reference(row: Any) -> None:
-    """The row's object is gone from the PBX: drop its reference and claim, so that a create makes it anew."""
+    """The row's object is gone from the PBX: drop its reference and claim, so that a create makes it
+    anew; its failed jobs (which would hold the create back) are superseded by it."""
     target_type = ContentType.objects.get_for_model(type(row))
+    ProvisioningJob.objects.filter(target_key=target_key(row), status=JobStatus.FAILED).update(
+        status=JobStatus.CANCELLED, last_error="Superseded: the object is made again on the PBX."
+    )
     BackendClaim.objects.filter(target_type=target_type, target_id=row.pk).delete()
     type(row).objects.filter(pk=row.pk).update(backend_ref={}, sync_state=SyncState.PENDING, sync_message="")
     row.backend_ref = {}
