@@ -143,6 +143,8 @@ class DriftFindingAdmin(ReadOnly, ScopedAdmin):
         repaired, refused = 0, []
         order = {"tenant": 0, "entity": 1}  # a tenant before its entities, an entity before its lines
         for finding in sorted(queryset, key=lambda f: (order.get(f.object_kind, 2), f.pk)):
+            if DriftFinding.objects.filter(pk=finding.pk, resolved_at__isnull=False).exists():
+                continue  # dealt with by a repair of this selection (its tenant's)
             try:
                 repair(actor=request.user, finding_id=finding.pk)
             except ValidationError as error:
