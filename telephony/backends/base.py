@@ -212,6 +212,9 @@ class TenantState:
     numbers: list[NumberState] = field(default_factory=list)
 
 
+ReadBack = TenantInfo | EntitySpec | TemplateSpec | UserState | NumberState
+
+
 class Ownership:
     """Whose the objects are that a driver finds on the backend by their natural key.
 
@@ -349,7 +352,20 @@ class Driver(ReadBackComparison, abc.ABC):
 
     # read-back
     @abc.abstractmethod
-    def fetch_state(self, tenant: TenantRef) -> TenantState: ...
+    def read_tenant(self, tenant: TenantRef) -> Iterator[ReadBack]:
+        """What the PBX holds of a tenant, item by item as its pages arrive: the TenantInfo first,
+        then its entities, line templates, users and numbers (portal specs with their reference).
+        Raises NotFoundError before the first item when the tenant is not there; any error in mid-read
+        ends the read (a read cut short must conclude nothing)."""
+
+    def fetch_state(self, tenant: TenantRef) -> TenantState:
+        """The whole read-back at once: for a look at one small tenant (a test, a console)."""
+        items = self.read_tenant(tenant)
+        state = TenantState(tenant=next(items))
+        lists = {EntitySpec: state.entities, TemplateSpec: state.templates, UserState: state.users}
+        for item in items:
+            lists.get(type(item), state.numbers).append(item)
+        return state
 
     def close(self) -> None:
         """Log out and release the HTTP session, where the platform has one."""

@@ -40,6 +40,7 @@ How the portal's concepts map onto XC5 (which has accounts, numbers, routes and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,12 +51,12 @@ from telephony.backends.base import (
     Driver,
     EntitySpec,
     HealthInfo,
+    ReadBack,
     ServerInfo,
     TemplateSpec,
     TenantInfo,
     TenantRef,
     TenantSpec,
-    TenantState,
     UserSpec,
     UserState,
     backend_ref,
@@ -257,20 +258,23 @@ class Xc5Driver(Xc5AccountSync, Driver):
                 self.client.delete_if_present(api_path("account", account["guid"], "number", item["guid"]))
 
     # read-back
-    def fetch_state(self, tenant: TenantRef) -> TenantState:
+    def read_tenant(self, tenant: TenantRef) -> Iterator[ReadBack]:
         environment = self._tenant_record(tenant, dump=True)
-        if self.connection.documented_only:  # each child as "view a single account" shows it, then its parts
-            listed = self.client.get(api_path("account", environment["guid"], "child"))
-            children = [self._configured(self.client.get(api_path("account", c["guid"]))[0]) for c in listed]
-        else:
-            children = self.client.get(api_path("account", environment["guid"], "child"), {"dump-config": "true"})
+        yield self._tenant_info(environment)
         rules = environment.get("callrules", [])
-        users = [user_state(child, rules, environment["username"]) for child in children]
-        numbers = [number_state(item, "") for item in environment.get("numbers", [])]
+        yield from (number_state(item, "") for item in environment.get("numbers", []))
+        children_path = api_path("account", environment["guid"], "child")
+        if self.connection.documented_only:  # each child as "view a single account" shows it, then its parts
+            children = (
+                self._configured(self.client.get(api_path("account", c["guid"]))[0])
+                for c in self.client.stream(children_path)
+            )
+        else:
+            children = self.client.stream(children_path, {"dump-config": "true"})
         for child in children:
+            yield user_state(child, rules, environment["username"])
             local = local_part(child["username"], environment["username"])
-            numbers.extend(number_state(item, local) for item in child.get("numbers", []))
-        return TenantState(tenant=self._tenant_info(environment), users=users, numbers=numbers)
+            yield from (number_state(item, local) for item in child.get("numbers", []))
 
     def close(self) -> None:
         self.client.close()

@@ -10,6 +10,7 @@ reserved names) and any other 4xx → RejectedError with XC5's own `error` text.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -62,6 +63,18 @@ class Xc5Client:
 
     def get(self, path: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         return self.call("GET", path, params=params)
+
+    def stream(self, path: str, params: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+        """The records of a GET, parsed one by one as they arrive (a long list of accounts)."""
+        answer = self.http.stream("GET", path, prefix="item", params=params, auth=self.auth)
+        if answer.response.status == 401:  # as in `send`: the credentials once more
+            answer = self.http.stream("GET", path, prefix="item", params=params, auth=self.auth)
+        if not answer.response.ok:
+            raise mapped_error("GET", path, answer.response)
+        for record in answer.items:
+            if not isinstance(record, dict):
+                raise RejectedError(f"GET {path}: XC5 answered with an array of something other than records")
+            yield record
 
     def get_optional(self, path: str, params: dict[str, str] | None = None) -> list[dict[str, Any]] | None:
         try:

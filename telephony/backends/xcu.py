@@ -27,6 +27,8 @@ How portal concepts map onto XCU (which has no tenants of its own):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from telephony.backends.base import (
     KIND_XCU,
     BackendRef,
@@ -35,12 +37,12 @@ from telephony.backends.base import (
     EntitySpec,
     HealthInfo,
     NumberState,
+    ReadBack,
     ServerInfo,
     TemplateSpec,
     TenantInfo,
     TenantRef,
     TenantSpec,
-    TenantState,
     backend_ref,
 )
 from telephony.backends.capabilities import UNIQUE_PER_SERVER, Capabilities, LineFeatures, documented_subset
@@ -200,29 +202,24 @@ class XcuDriver(XcuUserOperations, Driver):
         self.client.call("PUT", f"templates/{existing['id']}", payload)
 
     # ------------------------------------------------------------------ read-back
-    def fetch_state(self, tenant: TenantRef) -> TenantState:
+    def read_tenant(self, tenant: TenantRef) -> Iterator[ReadBack]:
         xivo = self._xivo(tenant)
         entities = self._entities_on(xivo)
-        state = TenantState(tenant=self._tenant_info(tenant.name, xivo))
-        state.entities = [entity_spec(e) for e in entities]
+        yield self._tenant_info(tenant.name, xivo)
+        yield from (entity_spec(e) for e in entities)
         combined_ids = {e["combinedId"] for e in entities}
-        state.templates = [
-            template_spec(t)
-            for t in self.client.items("templates")
-            if xivo["id"] in t.get("xivos", []) or combined_ids & set(t.get("entities", []))
-        ]
-        for entity in entities:
-            for raw in self.client.items(entity_path(entity["combinedId"], "/users")):
-                state.users.append(user_state(raw))
+        for template in self.client.items("templates"):
+            if xivo["id"] in template.get("xivos", []) or combined_ids & set(template.get("entities", [])):
+                yield template_spec(template)
+        for entity in entities:  # an entity's users come in one list: parsed one by one as it arrives
+            for raw in self.client.stream_items(entity_path(entity["combinedId"], "/users")):
+                yield user_state(raw)
                 if raw.get("externalNumber"):
-                    state.numbers.append(
-                        NumberState(
-                            number=raw["externalNumber"],
-                            identity=backend_ref(xcu_id=raw["id"]),
-                            assigned_username=raw.get("ctiLogin") or "",
-                        )
+                    yield NumberState(
+                        number=raw["externalNumber"],
+                        identity=backend_ref(xcu_id=raw["id"]),
+                        assigned_username=raw.get("ctiLogin") or "",
                     )
-        return state
 
     def close(self) -> None:
         self.client.close()

@@ -10,6 +10,7 @@ message is kept so that the portal can show the backend's own words.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote
@@ -99,6 +100,20 @@ class XcuClient:
         if isinstance(answer, list):
             return answer
         raise BackendError(f"XCU answered GET {path} with an unexpected body")
+
+    def stream_items(self, path: str) -> Iterator[dict[str, Any]]:
+        """A documented `{"items": [...]}` list, parsed item by item as it arrives (a long user list)."""
+        if not self.session_cookie:
+            self.login()
+        answer = self.http.stream("GET", path, prefix="items.item", headers={"Cookie": self.session_cookie})
+        if answer.response.status == 401:  # the session expired before the read began
+            self.login()
+            answer = self.http.stream("GET", path, prefix="items.item", headers={"Cookie": self.session_cookie})
+            if answer.response.status == 401:
+                raise AuthenticationError(f"XCU refused a fresh session: {error_message(answer.response)}", status=401)
+        if not answer.response.ok:
+            raise error_for(answer.response, f"GET {path}")
+        yield from answer.items
 
     def get_or_none(self, path: str) -> dict[str, Any] | None:
         try:

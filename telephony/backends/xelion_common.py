@@ -47,6 +47,7 @@ class XelionDriverBase(XelionTenantContent, Driver):
 
     renew_margin_seconds = 60.0  # renew a token this long before its validUntil
     page_size: int | None = None  # None: the server's default page (15)
+    read_page_size = 200  # a read-back's pages, unless page_size says otherwise: fewer round trips
 
     def __init__(self, connection: Connection, *, log: ExchangeLog | None = None):
         super().__init__(connection, log=log)

@@ -12,21 +12,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from telephony.backends.base import (
     BackendRef,
     EntitySpec,
     NumberState,
+    ReadBack,
     TemplateSpec,
     TenantInfo,
     TenantRef,
-    TenantState,
     backend_ref,
 )
 from telephony.backends.errors import NotFoundError, TransientError
 from telephony.backends.xelion_session import XelionSession
-from telephony.backends.xelion_users import XelionUserOperations, is_external, member_oids, user_state
+from telephony.backends.xelion_users import (
+    XelionUserOperations,
+    emails_of,
+    is_external,
+    member_oids,
+    user_state,
+)
 
 
 class XelionTenantContent(XelionUserOperations):
@@ -92,55 +99,88 @@ class XelionTenantContent(XelionUserOperations):
         return None
 
     # read-back
-    def fetch_state(self, tenant: TenantRef) -> TenantState:
+    @property
+    def _read_page(self) -> int:
+        return self.page_size or self.read_page_size
+
+    def read_tenant(self, tenant: TenantRef) -> Iterator[ReadBack]:
         found = None if self._documented else self.get_tenant(tenant)  # no documented look-up of a tenant
         if found is None and not self._documented:
             raise NotFoundError(f"tenant {tenant.name} is not on this platform")
         session = self._session(tenant)
-        info = found or TenantInfo(name=tenant.name, identity=tenant.identity)
-        groups = session.all("usergroups", include=("description",) if self._documented else ("description", "members"))
+        yield found or TenantInfo(name=tenant.name, identity=tenant.identity)
         entity_of_user: dict[str, str] = {}
+        groups = session.iterate(
+            "usergroups",
+            limit=self._read_page,
+            include=("description",) if self._documented else ("description", "members"),
+        )
         for group in groups:
             for user_oid in member_oids(group):
                 entity_of_user.setdefault(user_oid, group["commonName"])
-        persons = {
-            p["oid"]: p
-            for p in session.iterate(
-                "addressables", include=("givenName", "familyName", *(() if self._documented else ("addresses",)))
-            )
-        }
-        lines = {
-            line["oid"]: line
-            for line in session.iterate("phonelines", include=("extensions", "externalNumber", "userPhoneLine"))
-        }
-        users = []
-        for user in session.iterate("users", include=("userName", "person", "primaryLine", "active")):
-            if self._documented and user.get("active") is False:
-                continue  # documented-only, a deleted user is one switched off
-            line = lines.get((user.get("primaryLine") or {}).get("oid", ""))
-            person = persons.get((user.get("person") or {}).get("oid", ""))
-            entity = None if self._documented else entity_of_user.get(user["oid"], "")  # membership unread
-            users.append(user_state(user, line, person, entity))
-        owner = {number: state.username for state in users for number in state.external_numbers}
-        numbers = []
-        for trunk in session.iterate("trunks", include=("assignedNumbers",)):
-            for relation in trunk.get("assignedNumbers") or []:
-                address = (relation.get("extension") or {}).get("address", "")
-                if is_external(address) or address.isdigit():
-                    numbers.append(
-                        NumberState(
-                            number=address,
-                            identity=backend_ref(xelion_oid=relation.get("oid", "")),
-                            assigned_username=owner.get(address, ""),
-                            is_pilot=bool(relation.get("useAsCallerId")),
-                        )
-                    )
-        entities = [
-            EntitySpec(
+            yield EntitySpec(
                 name=group["commonName"],
                 display_name=group.get("description", ""),
                 identity=backend_ref(xelion_oid=group["oid"]),
             )
-            for group in groups
-        ]
-        return TenantState(tenant=info, entities=entities, templates=[], users=users, numbers=numbers)
+        # a user's names and line are objects of their own: kept (only the fields read) to join them
+        persons = {
+            p["oid"]: compact_person(p)
+            for p in session.iterate(
+                "addressables",
+                limit=self._read_page,
+                include=("givenName", "familyName", *(() if self._documented else ("addresses",))),
+            )
+        }
+        lines = {
+            line["oid"]: compact_line(line)
+            for line in session.iterate(
+                "phonelines", limit=self._read_page, include=("extensions", "externalNumber", "userPhoneLine")
+            )
+        }
+        owner: dict[str, str] = {}
+        for user in session.iterate(
+            "users", limit=self._read_page, include=("userName", "person", "primaryLine", "active")
+        ):
+            if self._documented and user.get("active") is False:
+                continue  # documented-only, a deleted user is one switched off
+            line = lines.pop((user.get("primaryLine") or {}).get("oid", ""), None)
+            person = persons.pop((user.get("person") or {}).get("oid", ""), None)
+            entity = None if self._documented else entity_of_user.get(user["oid"], "")  # membership unread
+            state = user_state(user, line, person, entity)
+            owner.update((number, state.username) for number in state.external_numbers)
+            yield state
+        del persons, lines, entity_of_user
+        for trunk in session.iterate("trunks", limit=self._read_page, include=("assignedNumbers",)):
+            for relation in trunk.get("assignedNumbers") or []:
+                address = (relation.get("extension") or {}).get("address", "")
+                if is_external(address) or address.isdigit():
+                    yield NumberState(
+                        number=address,
+                        identity=backend_ref(xelion_oid=relation.get("oid", "")),
+                        assigned_username=owner.get(address, ""),
+                        is_pilot=bool(relation.get("useAsCallerId")),
+                    )
+
+
+def compact_person(person: dict[str, Any]) -> dict[str, Any]:
+    """What `user_state` reads of a Person (the rest of it waits for its user in memory otherwise)."""
+    return {
+        "givenName": person.get("givenName", ""),
+        "familyName": person.get("familyName", ""),
+        "addresses": emails_of(person)[:1],
+    }
+
+
+def compact_line(line: dict[str, Any]) -> dict[str, Any]:
+    """What `user_state` reads of a phone line."""
+    upl = line.get("userPhoneLine") or {}
+    return {
+        "oid": line.get("oid", ""),
+        "extensions": [{"address": ext.get("address", "")} for ext in line.get("extensions") or []],
+        "externalNumber": line.get("externalNumber"),
+        "userPhoneLine": {k: upl.get(k) for k in USER_LINE_FIELDS} if upl else {},
+    }
+
+
+USER_LINE_FIELDS = ("voicemailActive", "redirectionActive", "redirection", "redirectionTimeout")

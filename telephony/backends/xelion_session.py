@@ -209,16 +209,22 @@ class XelionSession:
             self.call("DELETE", relative)
 
     def iterate(
-        self, collection: str, *, where: tuple[str, str] | None = None, include: tuple[str, ...] = ()
+        self,
+        collection: str,
+        *,
+        where: tuple[str, str] | None = None,
+        include: tuple[str, ...] = (),
+        limit: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every object of a list, following the `after=<nextId>` cursor page by page."""
+        """Every object of a list, following the `after=<nextId>` cursor page by page (pages of
+        `limit`, else of the session's page size, else of the server's default)."""
         params: dict[str, Any] = {}
         if where:
             params["where"] = f"{where[0]}={where[1]}"
         if include:
             params["include"] = ",".join(include)
-        if self.page_size:
-            params["limit"] = self.page_size
+        if limit or self.page_size:
+            params["limit"] = limit or self.page_size
         seen: set[str] = set()
         cursor = None
         while True:

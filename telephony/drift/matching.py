@@ -53,6 +53,31 @@ class Outcome:
     tenant_id: int | None = None  # whose it is (None: an object only on a PBX its tenants share)
 
 
+def compared(row: Row, obj: Seen, differences: Callable[[Row, Seen], list[Difference]]) -> Outcome:
+    """The outcome of a row whose object the PBX holds: verified, or what differs."""
+    found = differences(row, obj)
+    return Outcome(FindingKind.DIFFERS if found else VERIFIED, row.kind, row=row, seen=obj, differences=found)
+
+
+def leftovers(unmatched: Iterable[Row], free: Iterable[Seen]) -> Iterator[Outcome]:
+    """What remains once every object named by a row was compared: rows whose object is gone
+    (dangling where an unclaimed object has one of the row's natural keys, else missing), then
+    every object no row holds (unmanaged)."""
+    left = {(obj.kind, obj.key): obj for obj in free}
+    by_name: dict[tuple[str, str], tuple[str, str]] = {}
+    for slot, obj in left.items():
+        for name in obj.names:
+            by_name.setdefault((obj.kind, name), slot)
+    for row in unmatched:
+        slot = next((by_name[(row.kind, n)] for n in row.names if (row.kind, n) in by_name), None)
+        if slot is not None and slot in left:
+            yield Outcome(FindingKind.DANGLING, row.kind, row=row, seen=left.pop(slot))
+        else:
+            yield Outcome(FindingKind.MISSING, row.kind, row=row)
+    for obj in left.values():
+        yield Outcome(FindingKind.UNMANAGED, obj.kind, seen=obj)
+
+
 def match(
     rows: Iterable[Row],
     seen: Iterable[Seen],
@@ -60,36 +85,24 @@ def match(
     *,
     claimed: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
 ) -> Iterator[Outcome]:
-    """Every row's outcome, then every object no row holds. `claimed`: (kind, key) of objects
-    the portal has taken for a row being pushed right now (not unmanaged, though no row names
-    them yet)."""
+    """Every row's outcome, then every object no row holds, with everything in memory (the scan
+    does the same page by page). `claimed`: (kind, key) of objects the portal has taken for a row
+    being pushed right now (not unmanaged, though no row names them yet)."""
     by_key: dict[tuple[str, str], Seen] = {}
     for obj in seen:
         by_key.setdefault((obj.kind, obj.key), obj)
-    holder: dict[tuple[str, str], Row] = {}
+    holder: set[tuple[str, str]] = set()
     unmatched: list[Row] = []
     for row in rows:
         slot = (row.kind, row.key)
         if slot in holder:
             yield Outcome(FindingKind.DUPLICATE, row.kind, row=row, seen=by_key.get(slot))
             continue
-        holder[slot] = row
+        holder.add(slot)
         obj = by_key.get(slot)
         if obj is None:
             unmatched.append(row)
-            continue
-        found = differences(row, obj)
-        yield Outcome(FindingKind.DIFFERS if found else VERIFIED, row.kind, row=row, seen=obj, differences=found)
-    free = {slot: obj for slot, obj in by_key.items() if slot not in holder and slot not in claimed}
-    by_name: dict[tuple[str, str], tuple[str, str]] = {}
-    for slot, obj in free.items():
-        for name in obj.names:
-            by_name.setdefault((obj.kind, name), slot)
-    for row in unmatched:
-        slot = next((by_name[(row.kind, n)] for n in row.names if (row.kind, n) in by_name), None)
-        if slot is not None and slot in free:
-            yield Outcome(FindingKind.DANGLING, row.kind, row=row, seen=free.pop(slot))
         else:
-            yield Outcome(FindingKind.MISSING, row.kind, row=row)
-    for obj in free.values():
-        yield Outcome(FindingKind.UNMANAGED, obj.kind, seen=obj)
+            yield compared(row, obj, differences)
+    free = [obj for slot, obj in by_key.items() if slot not in holder and slot not in claimed]
+    yield from leftovers(unmatched, free)

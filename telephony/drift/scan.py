@@ -7,9 +7,7 @@ that reached the PBX and have no unfinished job are compared; a job's outcome is
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -19,33 +17,24 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
-from telephony.backends.base import Driver, TenantState
 from telephony.backends.capabilities import UNIQUE_PER_SERVER
-from telephony.backends.compare import Difference
-from telephony.backends.errors import BackendError, NotFoundError
+from telephony.backends.errors import BackendError
 from telephony.backends.registry import driver_for
-from telephony.drift.matching import VERIFIED, Outcome, Row, Seen, match
+from telephony.drift.matching import VERIFIED, Outcome
+from telephony.drift.reading import COMPARABLE, GroupRead
 from telephony.drift.words import STATE_OF, describe, outcome_message
 from telephony.models import (
-    SEEN_STATES,
-    BackendClaim,
     DriftFinding,
     DriftScan,
-    Entity,
     FindingKind,
-    PbxUser,
-    PhoneNumber,
     ScanStatus,
     ScanTrigger,
     Server,
     SyncState,
     Tenant,
 )
-from telephony.provisioning import specs
 from telephony.provisioning.slots import slot_free_for_a_scan
 
-# Rows a read of the PBX may conclude on: pushed, or seen before. Pending and failed are the jobs'.
-COMPARABLE = frozenset({SyncState.IN_SYNC, *SEEN_STATES})
 CHANGED = frozenset({FindingKind.DIFFERS, FindingKind.MISSING, FindingKind.DANGLING})
 
 
@@ -79,11 +68,14 @@ def run(scan: DriftScan) -> DriftScan:
     if scan.tenant_id is not None:
         tenants = [t for t in tenants if t.pk == scan.tenant_id]
     driver = driver_for(server.platform.connection())
-    outcomes: list[Outcome] = []
+    tally = Tally()
     try:
+        shared = _shares_container(server)
         for group in _groups(server, tenants):
-            outcomes += _scan_group(driver, server, group, shared=_shares_container(server))
-        _record(scan, tenants, outcomes)
+            first = None if shared else group[0].pk  # whose an object only on the PBX is
+            for outcome in GroupRead(driver=driver, server=server, tenants=group, shared=shared).outcomes():
+                tally.add(outcome, first)
+        _record(scan, tenants, tally)
     except BackendError as error:
         _failed(scan, str(error))
     except Exception as error:  # a bug: the report says so instead of "running" until it is stale
@@ -113,122 +105,57 @@ def _groups(server: Server, tenants: list[Tenant]) -> list[list[Tenant]]:
     return [tenants] if _shares_container(server) else [[tenant] for tenant in tenants]
 
 
-def _scan_group(driver: Driver, server: Server, group: list[Tenant], *, shared: bool) -> list[Outcome]:
-    first = group[0]
-    first.server = server
-    rows = list(_rows(driver, server, group))
-    try:
-        state = driver.fetch_state(specs.tenant_ref(first))
-    except NotFoundError:
-        if shared:
-            raise  # the server itself is gone: nothing to conclude about its tenants
-        return _tenant_gone(first, rows)
-    seen = list(_seen(driver, state, first.name))
-    kinds = ("entity", "user")
-    claimed = set(
-        BackendClaim.objects.filter(platform=server.platform, kind__in=kinds).values_list("kind", "key").iterator()
-    )
+class Tally:
+    """What a scan has concluded so far, kept small: counts, the findings, and each compared row's
+    new state (a verified row is two numbers and an empty message)."""
 
-    def differences(row: Row, obj: Seen) -> list[Difference]:
-        if row.kind == "user":
-            return driver.user_differences(row.spec, obj.state)
-        return driver.entity_differences(row.spec, obj.state)
+    def __init__(self) -> None:
+        self.findings: list[DriftFinding] = []
+        self.counts: dict[str, int] = defaultdict(int)
+        self.checked: dict[int, int] = defaultdict(int)  # users compared, per tenant
+        self.changed: dict[int, int] = defaultdict(int)  # of which changed on the PBX
+        self.rows = 0
+        self.gone: set[int] = set()  # tenants the PBX does not hold
+        self.states: dict[int, list[tuple[int, str, str]]] = defaultdict(list)  # type → (pk, state, message)
 
-    outcomes = list(match(rows, seen, differences, claimed=claimed))
-    for outcome in outcomes:  # an object only on the PBX is the tenant's where it has a container of its own
-        outcome.tenant_id = outcome.row.tenant_id if outcome.row else (None if shared else first.pk)
-    return outcomes
-
-
-def _tenant_gone(tenant: Tenant, rows: list[Row]) -> list[Outcome]:
-    """The PBX does not hold the tenant: it is missing there, and so is everything in it."""
-    tenant_type = ContentType.objects.get_for_model(Tenant).pk
-    row = Row("tenant", tenant_type, tenant.pk, tenant.pk, str(tenant), "", None)
-    outcomes = [Outcome(FindingKind.MISSING, "tenant", row=row, tenant_id=tenant.pk)]
-    outcomes += [Outcome(FindingKind.MISSING, r.kind, row=r, tenant_id=tenant.pk) for r in rows]
-    return outcomes
-
-
-def _rows(driver: Driver, server: Server, tenants: list[Tenant]) -> Iterable[Row]:
-    names = {tenant.pk: tenant.name for tenant in tenants}
-    entity_type = ContentType.objects.get_for_model(Entity).pk
-    user_type = ContentType.objects.get_for_model(PbxUser).pk
-    entities = Entity.objects.filter(tenant__in=tenants, sync_state__in=COMPARABLE).prefetch_related("intervals")
-    for entity in entities:
-        key = driver.claim_key("entity", entity.backend_ref, names[entity.tenant_id])
-        if key:  # an entity that is no object of its own on this PBX is the portal's alone
-            spec = specs.entity_spec(entity)
-            yield Row(
-                "entity", entity_type, entity.pk, entity.tenant_id, entity.name, key, spec, (entity.name.lower(),)
-            )
-    numbers: dict[int, list[str]] = defaultdict(list)
-    held = PhoneNumber.objects.filter(tenant__in=tenants, assigned_user__isnull=False)
-    for user_id, number in held.values_list("assigned_user_id", "number").iterator():
-        numbers[user_id].append(number)
-    entity_spec = functools.cache(lambda pk: specs.entity_spec(Entity.objects.prefetch_related("intervals").get(pk=pk)))
-    template_spec = functools.cache(lambda template: specs.template_spec(template, server.platform))
-    users = PbxUser.objects.filter(tenant__in=tenants, sync_state__in=COMPARABLE).select_related("template")
-    for user in users.iterator(chunk_size=2000):
-        key = driver.claim_key("user", user.backend_ref, names[user.tenant_id])
-        if not key:
-            continue
-        spec = specs.user_spec(
-            user,
-            numbers=numbers.get(user.pk, []),
-            entity=entity_spec(user.entity_id),
-            template=template_spec(user.template),
-        )
-        label = f"{user.full_name} ({user.internal_number})"
-        yield Row(
-            "user", user_type, user.pk, user.tenant_id, label, key, spec, (user.username.lower(), user.internal_number)
-        )
-
-
-def _seen(driver: Driver, state: TenantState, tenant_name: str) -> Iterable[Seen]:
-    for entity in state.entities:
-        key = driver.claim_key("entity", entity.identity, tenant_name)
-        if key:
-            yield Seen(
-                "entity", key, entity, entity.display_name or entity.name, (entity.name.lower(),), entity.identity
-            )
-    for user in state.users:
-        key = driver.claim_key("user", user.identity, tenant_name)
-        if key:
-            label = " ".join(p for p in (user.first_name, user.last_name) if p) or user.username
-            names = tuple(n for n in (user.username.lower(), user.internal_number) if n)
-            yield Seen("user", key, user, f"{label} ({user.internal_number})", names, user.identity)
+    def add(self, outcome: Outcome, owner: int | None) -> None:
+        row = outcome.row
+        outcome.tenant_id = row.tenant_id if row is not None else owner
+        if row is not None:
+            self.rows += 1
+            self.states[row.type_id].append((row.pk, STATE_OF[outcome.kind], outcome_message(outcome)))
+            if row.kind == "user":
+                self.checked[row.tenant_id] += 1
+                self.changed[row.tenant_id] += outcome.kind in CHANGED
+            elif row.kind == "tenant":
+                self.gone.add(row.pk)
+        if outcome.kind != VERIFIED:
+            self.counts[outcome.kind] += 1
+            self.findings.append(_finding(outcome))
 
 
 @transaction.atomic
-def _record(scan: DriftScan, tenants: list[Tenant], outcomes: list[Outcome]) -> None:
+def _record(scan: DriftScan, tenants: list[Tenant], tally: Tally) -> None:
     now = timezone.now()
-    findings, counts = [], defaultdict(int)
-    checked: dict[int, int] = defaultdict(int)
-    changed: dict[int, int] = defaultdict(int)
-    for outcome in outcomes:
-        row = outcome.row
-        if row is not None and row.kind == "user":
-            checked[row.tenant_id] += 1
-            changed[row.tenant_id] += outcome.kind in CHANGED
-        if outcome.kind == VERIFIED:
-            continue
-        counts[outcome.kind] += 1
-        findings.append(_finding(scan, outcome))
     DriftFinding.objects.filter(
         resolved_at__isnull=True,
         scan__server_id=scan.server_id,
         **({"tenant_id": scan.tenant_id} if scan.tenant_id else {}),
     ).update(resolved_at=now, resolution=f"Superseded by scan {scan.pk}.")
-    DriftFinding.objects.bulk_create(findings, batch_size=1000)
-    _set_states(outcomes, now)
-    by_pk = {tenant.pk: tenant for tenant in tenants}
-    gone = {o.row.pk for o in outcomes if o.row is not None and o.row.kind == "tenant"}
-    held_back = [str(by_pk[pk]) for pk in by_pk if pk in gone or _mass_change(changed[pk], checked[pk])]
+    for finding in tally.findings:
+        finding.scan = scan
+    DriftFinding.objects.bulk_create(tally.findings, batch_size=1000)
+    _set_states(tally.states, now)
+    held_back = [
+        str(tenant)
+        for tenant in tenants
+        if tenant.pk in tally.gone or _mass_change(tally.changed[tenant.pk], tally.checked[tenant.pk])
+    ]
     DriftScan.objects.filter(pk=scan.pk).update(
         status=ScanStatus.COMPLETE,
         finished_at=timezone.now(),
-        checked=sum(1 for o in outcomes if o.row is not None),
-        counts=dict(counts),
+        checked=tally.rows,
+        counts=dict(tally.counts),
         held_back=", ".join(held_back),
     )
 
@@ -244,10 +171,9 @@ def _mass_change(changed: int, checked: int) -> bool:
     )
 
 
-def _finding(scan: DriftScan, outcome: Outcome) -> DriftFinding:
+def _finding(outcome: Outcome) -> DriftFinding:
     row, seen = outcome.row, outcome.seen
     return DriftFinding(
-        scan=scan,
         tenant_id=outcome.tenant_id,
         kind=outcome.kind,
         object_kind=outcome.object_kind,
@@ -264,13 +190,8 @@ def _plain(state: Any) -> dict[str, Any]:
     return {k: v for k, v in asdict(state).items() if k != "identity"}
 
 
-def _set_states(outcomes: list[Outcome], now) -> None:
+def _set_states(by_model: dict[int, list[tuple[int, str, str]]], now) -> None:
     """Each compared row takes the state its outcome says, unless a job took it over meanwhile."""
-    by_model: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-    for outcome in outcomes:
-        if outcome.row is not None:
-            state = STATE_OF[outcome.kind]
-            by_model[outcome.row.type_id].append((outcome.row.pk, state, outcome_message(outcome)))
     for type_id, changes in by_model.items():
         model = ContentType.objects.get_for_id(type_id).model_class()
         manager = model._default_manager

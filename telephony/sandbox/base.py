@@ -46,6 +46,7 @@ class FaultConfig:
     lost_answer_rate: float = 0.0  # share of calls that are carried out, then answered 500 (the answer is lost)
     fail_call: int = 0  # the n-th API call from now fails (0: none): a test steps through an operation
     fail_after_applying: bool = False  # ... after it was carried out, rather than before
+    cut_call: int = 0  # the n-th API call from now is answered with its body broken off half way (0: none)
     # refuse every extension the drivers may use beyond the seed documents (docs/backend-fidelity.md)
     # the way the real API refuses an unknown field, path or parameter
     documented_only: bool = False
@@ -62,9 +63,9 @@ class FaultConfig:
             if name in ("down", "fail_after_applying", "documented_only"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be true or false")
-            elif name == "fail_call":
+            elif name in ("fail_call", "cut_call"):
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise ValueError("fail_call is the number of the call to fail (0: none)")
+                    raise ValueError(f"{name} is the number of the call to fail (0: none)")
             elif name == "seed":
                 if value is not None and not isinstance(value, int):
                     raise ValueError("seed must be an integer or null")
@@ -148,6 +149,7 @@ class Simulator:
         self.sessions = SessionStore(self)
         self.api_calls = 0
         self._calls_until_failure = self.faults.fail_call
+        self._calls_until_cut = self.faults.cut_call
         self.state: dict[str, Any] = self._load_state() or self.seed_state()
         self.url_map = Map(
             [
@@ -214,12 +216,21 @@ class Simulator:
             response = getattr(self, endpoint)(request, **args)
         except BadInput as exc:
             return self.request_error(request, exc.status, exc.message)
-        if not control and self.state_file:
+        if not control and self.state_file and request.method not in ("GET", "HEAD"):
             self.save()
         if fail_after:  # carried out, but the caller never hears so
             message = "internal server error (sandbox: injected after the change was made)"
             return self.request_error(request, 500, message)
+        if not control and self._cut_now():  # the connection dropped mid-answer: half a body
+            response.set_data(response.get_data()[: len(response.get_data()) // 2])
         return response
+
+    def _cut_now(self) -> bool:
+        with self.lock:
+            if self._calls_until_cut > 0:
+                self._calls_until_cut -= 1
+                return self._calls_until_cut == 0
+        return False
 
     def _planned_failure(self) -> tuple[bool, bool]:
         """(fail before carrying the call out, fail after): the countdown of `fail_call`, then the
@@ -277,6 +288,10 @@ class Simulator:
         if "fail_call" in changes:
             with self.lock:
                 self._calls_until_failure = self.faults.fail_call
+        if "cut_call" in changes:
+            with self.lock:
+                self._calls_until_cut = self.faults.cut_call
+        self._calls_until_cut = self.faults.cut_call
 
     def reset(self) -> None:
         with self.lock:

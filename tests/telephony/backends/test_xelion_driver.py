@@ -347,6 +347,7 @@ def test_fetch_state_round_trips_through_paging(platform):
     reader = make_driver(
         platform.park, platform.kind, documented_only=platform.documented
     )  # a fresh driver and a fresh exchange log
+    reader.read_page_size = 15
     state = reader.fetch_state(tenant)
     by_name = {u.username: u for u in state.users}
     assert set(by_name) == {s.username for s in specs}
@@ -367,6 +368,7 @@ def test_fetch_state_round_trips_through_paging(platform):
     assert len(state.numbers) == 17
     user_pages = [e["url"] for e in reader.log.as_list() if "/api/v1/acme/users" in e["url"]]
     assert len(user_pages) == 2  # 15 + 2 users: the driver followed the cursor to a second page
+    assert all("limit=15" in url for url in user_pages)
     reader.close()
 
 

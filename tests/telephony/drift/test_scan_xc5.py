@@ -87,3 +87,14 @@ def test_a_wiped_pbx_is_missing_everything_and_one_confirmed_repair_brings_it_ba
     again = scan_server(server_id=world.pk)
     assert findings(again) == []
     assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
+
+
+def test_an_account_list_broken_off_concludes_nothing(world, xc5):
+    before = xc5.simulator.api_calls
+    scan_server(server_id=world.pk)
+    read_calls = xc5.simulator.api_calls - before  # the environment's accounts come last
+    xc5.simulator.set_faults({"cut_call": read_calls})
+    failed = scan_server(server_id=world.pk)
+    assert failed.status == ScanStatus.FAILED and "broke off" in failed.error
+    assert not findings(failed)
+    assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}

@@ -132,3 +132,28 @@ def test_a_scan_holds_one_of_the_servers_slots(world, settings):
     DriftScan.objects.create(server=world.server, status=ScanStatus.RUNNING)
     assert scan_server(server_id=world.server.pk) == RUNNING, "one scan of a server at a time"
     assert not runner._slot_free(world.server.pk, timezone.now()), "the running scan holds the one slot"
+
+
+def test_an_answer_broken_off_mid_list_concludes_nothing(world, xcu):
+    before = xcu.simulator.api_calls
+    scan_server(server_id=world.server.pk)
+    read_calls = xcu.simulator.api_calls - before  # the user list of the one entity comes last
+    api_user = user_on_xcu_via_sim(xcu, "1701")
+    api_user["lastName"] = "Changed"  # a difference a complete read would report
+    xcu.simulator.set_faults({"cut_call": read_calls})
+    failed = scan_server(server_id=world.server.pk)
+    assert failed.status == ScanStatus.FAILED and "broke off" in failed.error
+    assert not findings(failed)
+    assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
+
+
+def test_a_session_expiring_in_mid_read_is_renewed(world, xcu):
+    xcu.simulator.set_faults({"session_expiry_calls": 2})
+    scan = scan_server(server_id=world.server.pk)
+    assert scan.status == ScanStatus.COMPLETE, scan.error
+    assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
+
+
+def user_on_xcu_via_sim(xcu, number):
+    """The simulator's own record of a user (a change there is a change made on the PBX)."""
+    return next(u for u in xcu.simulator.state["users"] if u["internalNumber"] == number)

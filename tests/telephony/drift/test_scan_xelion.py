@@ -116,3 +116,12 @@ def test_a_tenant_lost_by_the_park_is_made_again_with_its_lines(world, park, sup
     again = scan_server(server_id=world.pk)
     assert not findings(again, FindingKind.MISSING) and not findings(again, FindingKind.DIFFERS)
     assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
+
+
+def test_a_token_ending_in_mid_read_is_renewed_and_the_pages_go_on(world, park):
+    served, _ = park
+    served.simulator.set_faults({"session_expiry_calls": 3})  # a token lasts three calls of the walk
+    scan = scan_server(server_id=world.pk)
+    assert scan.status == ScanStatus.COMPLETE, scan.error
+    assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
+    assert not findings(scan, FindingKind.MISSING) and not findings(scan, FindingKind.DIFFERS)
