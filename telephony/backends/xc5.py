@@ -68,6 +68,7 @@ from telephony.backends.xc5_client import Xc5Client, api_path
 from telephony.backends.xc5_mapping import (
     ENVIRONMENT_NAME,
     account_fields,
+    extension_numbers,
     is_environment,
     local_part,
     number_state,
@@ -202,7 +203,7 @@ class Xc5Driver(Xc5AccountSync, Driver):
             return None
         environment = self._tenant_record(tenant)
         rules = self.client.get(api_path("account", environment["guid"], "callrule"))
-        return user_state(record, rules, tenant.name)
+        return user_state(record, extension_numbers(rules), tenant.name)
 
     def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         environment = self._tenant_record(tenant)
@@ -259,11 +260,14 @@ class Xc5Driver(Xc5AccountSync, Driver):
 
     # read-back
     def read_tenant(self, tenant: TenantRef) -> Iterator[ReadBack]:
-        environment = self._tenant_record(tenant, dump=True)
+        environment = self._tenant_record(tenant)
         yield self._tenant_info(environment)
-        rules = environment.get("callrules", [])
-        yield from (number_state(item, "") for item in environment.get("numbers", []))
-        children_path = api_path("account", environment["guid"], "child")
+        guid = environment["guid"]
+        # the environment's callrules (one per extension) and numbers are read as lists of their own,
+        # parsed as they arrive: the environment with everything in it would be one large answer
+        extensions = extension_numbers(self.client.stream(api_path("account", guid, "callrule")))
+        yield from (number_state(item, "") for item in self.client.stream(api_path("account", guid, "number")))
+        children_path = api_path("account", guid, "child")
         if self.connection.documented_only:  # each child as "view a single account" shows it, then its parts
             children = (
                 self._configured(self.client.get(api_path("account", c["guid"]))[0])
@@ -272,7 +276,7 @@ class Xc5Driver(Xc5AccountSync, Driver):
         else:
             children = self.client.stream(children_path, {"dump-config": "true"})
         for child in children:
-            yield user_state(child, rules, environment["username"])
+            yield user_state(child, extensions, environment["username"])
             local = local_part(child["username"], environment["username"])
             yield from (number_state(item, local) for item in child.get("numbers", []))
 

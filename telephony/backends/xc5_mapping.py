@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from telephony.backends.base import ForwardingSpec, NumberState, UserSpec, UserState, backend_ref
@@ -100,12 +101,21 @@ def account_fields(spec: UserSpec, existing: dict[str, Any] | None, *, documente
 ACCOUNT_FIELD_EXTENSIONS = frozenset({"description", "ums_pin", "cfna_dest", "cfna_active", "concurrent_limit"})
 
 
-def user_state(record: dict[str, Any], rules: list[dict[str, Any]], environment_name: str) -> UserState:
-    """A dumped account (`dump-config`) and the environment's callrules, in portal terms."""
+def extension_numbers(rules: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Account name (lower case) → its extension, from an environment's callrules (the first rule
+    of an account counts), so that each account's look-up is one step however many there are."""
+    numbers: dict[str, str] = {}
+    for rule in rules:
+        if is_extension_rule(rule):
+            numbers.setdefault(str(rule["username"]).lower(), rule["prefix_raw"])
+    return numbers
+
+
+def user_state(record: dict[str, Any], extensions: dict[str, str], environment_name: str) -> UserState:
+    """A dumped account (`dump-config`) in portal terms, with its extension from the environment's
+    callrules (`extension_numbers`)."""
     name = record["username"]
-    internal = next(
-        (r["prefix_raw"] for r in rules if is_extension_rule(r) and str(r["username"]).lower() == name.lower()), ""
-    )
+    internal = extensions.get(name.lower(), "")
     first, _, last = str(record.get("description", "")).partition(" ")
     always = next((route for route in record.get("routes", []) if is_forward_always(route)), None)
     forwarding = ForwardingSpec(

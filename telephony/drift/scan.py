@@ -7,6 +7,7 @@ that reached the PBX and have no unfinished job are compared; a job's outcome is
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from dataclasses import asdict
 from datetime import timedelta
@@ -38,6 +39,7 @@ from telephony.provisioning.slots import slot_free_for_a_scan
 CHANGED = frozenset({FindingKind.DIFFERS, FindingKind.MISSING, FindingKind.DANGLING})
 
 
+CHUNK = 500  # rows per UPDATE (SQLite takes at most 999 parameters)
 BUSY = "busy"  # every slot of the server is taken: try again shortly
 RUNNING = "running"  # a scan of the server runs already
 
@@ -116,6 +118,7 @@ class Tally:
         self.changed: dict[int, int] = defaultdict(int)  # of which changed on the PBX
         self.rows = 0
         self.gone: set[int] = set()  # tenants the PBX does not hold
+        self.verified: dict[int, array] = defaultdict(lambda: array("q"))  # type → pks seen as the portal has them
         self.states: dict[int, list[tuple[int, str, str]]] = defaultdict(list)  # type → (pk, state, message)
 
     def add(self, outcome: Outcome, owner: int | None) -> None:
@@ -123,7 +126,10 @@ class Tally:
         outcome.tenant_id = row.tenant_id if row is not None else owner
         if row is not None:
             self.rows += 1
-            self.states[row.type_id].append((row.pk, STATE_OF[outcome.kind], outcome_message(outcome)))
+            if outcome.kind == VERIFIED:
+                self.verified[row.type_id].append(row.pk)
+            else:
+                self.states[row.type_id].append((row.pk, STATE_OF[outcome.kind], outcome_message(outcome)))
             if row.kind == "user":
                 self.checked[row.tenant_id] += 1
                 self.changed[row.tenant_id] += outcome.kind in CHANGED
@@ -145,7 +151,7 @@ def _record(scan: DriftScan, tenants: list[Tenant], tally: Tally) -> None:
     for finding in tally.findings:
         finding.scan = scan
     DriftFinding.objects.bulk_create(tally.findings, batch_size=1000)
-    _set_states(tally.states, now)
+    _set_states(tally, now)
     held_back = [
         str(tenant)
         for tenant in tenants
@@ -190,26 +196,25 @@ def _plain(state: Any) -> dict[str, Any]:
     return {k: v for k, v in asdict(state).items() if k != "identity"}
 
 
-def _set_states(by_model: dict[int, list[tuple[int, str, str]]], now) -> None:
+def _set_states(tally: Tally, now) -> None:
     """Each compared row takes the state its outcome says, unless a job took it over meanwhile."""
-    for type_id, changes in by_model.items():
+    comparable = {"sync_state__in": COMPARABLE}
+    for type_id, pks in tally.verified.items():
+        manager = ContentType.objects.get_for_id(type_id).model_class()._default_manager
+        for start in range(0, len(pks), CHUNK):
+            manager.filter(pk__in=pks[start : start + CHUNK], **comparable).update(
+                sync_state=SyncState.VERIFIED, sync_message="", verified_at=now
+            )
+    for type_id, changes in tally.states.items():
         model = ContentType.objects.get_for_id(type_id).model_class()
         manager = model._default_manager
-        for start in range(0, len(changes), 500):
-            chunk = changes[start : start + 500]
-            still = set(
-                manager.filter(pk__in=[pk for pk, _, _ in chunk], sync_state__in=COMPARABLE).values_list(
-                    "pk", flat=True
-                )
-            )
-            verified, other = [], []
-            for pk, state, message in chunk:
-                if pk in still:
-                    obj = model(pk=pk, sync_state=state, sync_message=message[:1000], verified_at=now)
-                    (verified if state == SyncState.VERIFIED else other).append(obj)
+        for start in range(0, len(changes), CHUNK):
+            chunk = changes[start : start + CHUNK]
+            still = set(manager.filter(pk__in=[pk for pk, _, _ in chunk], **comparable).values_list("pk", flat=True))
             # when the PBX was last seen to hold the row stays, until it is seen to hold it again
-            manager.bulk_update(verified, ["sync_state", "sync_message", "verified_at"])
-            manager.bulk_update(other, ["sync_state", "sync_message"])
+            changed = [model(pk=pk, sync_state=state, sync_message=message[:1000]) for pk, state, message in chunk
+                       if pk in still]  # fmt: skip
+            manager.bulk_update(changed, ["sync_state", "sync_message"])
 
 
 def scan_server(

@@ -6,6 +6,7 @@ Each simulator subclasses `Simulator`, declares its routes in `routes()`, and ke
 `/_sandbox/` are never subject to faults:
 
     GET  /_sandbox/state    what the simulator holds now (JSON)
+    GET  /_sandbox/calls    how many API calls were answered
     GET  /_sandbox/faults   the current fault settings
     PUT  /_sandbox/faults   change them at run time, e.g. {"error_rate": 0.2, "latency_ms": 50}
     POST /_sandbox/reset    back to the documented seed data
@@ -156,6 +157,7 @@ class Simulator:
                 Rule(f"{CONTROL_PREFIX}state", endpoint="_control_state", methods=["GET"]),
                 Rule(f"{CONTROL_PREFIX}faults", endpoint="_control_faults", methods=["GET", "PUT"]),
                 Rule(f"{CONTROL_PREFIX}reset", endpoint="_control_reset", methods=["POST"]),
+                Rule(f"{CONTROL_PREFIX}calls", endpoint="_control_calls", methods=["GET"]),
                 *self.routes(),
             ],
             strict_slashes=False,
@@ -275,6 +277,10 @@ class Simulator:
             except ValueError as exc:
                 return json_response({"error": str(exc)}, status=400)
         return json_response(asdict(self.faults))
+
+    def _control_calls(self, request: Request) -> Response:
+        """How many API calls were answered so far: cheaper than the whole state of a large PBX."""
+        return json_response({"simulator": self.name, "api_calls": self.api_calls})
 
     def _control_reset(self, request: Request) -> Response:
         self.reset()

@@ -181,14 +181,17 @@ class Xc5Core:
             found = [own, *(self.children(own["guid"], horizontal=True) if horizontal else [])]
         pattern = params.get("filter", "%")
         dump = self.flag(params, "dump-config")
+        index = self.owned_index() if dump else None  # one look through each collection, not one per account
         return [
-            self.present_account(acc, verbose=dump, dump=dump)
+            self.present_account(acc, verbose=dump, dump=dump, index=index)
             for acc in sorted(found, key=lambda acc: acc["username"].lower())
             if like(pattern, acc["username"])
         ]
 
     # presentation
-    def present_account(self, account: dict[str, Any], *, verbose: bool, dump: bool = False) -> dict[str, Any]:
+    def present_account(
+        self, account: dict[str, Any], *, verbose: bool, dump: bool = False, index: dict | None = None
+    ) -> dict[str, Any]:
         parent_guid = account["parent_guid"]
         parent_name = self.accounts()[parent_guid]["username"] if parent_guid else None
         record = {key: account[key] for key in LEAN_ACCOUNT_KEYS if key != "parent"}
@@ -203,12 +206,24 @@ class Xc5Core:
                 links[sub] = link(f"{account_href(guid)}/{sub}")
         if dump:
             for key in SUB_COLLECTIONS:
-                record[key] = [self.present_sub(key, item) for item in self.owned(key, guid)]
+                record[key] = [self.present_sub(key, item) for item in self.owned(key, guid, index)]
         record["_links"] = links
         return record
 
-    def owned(self, collection: str, account_guid: str) -> list[dict[str, Any]]:
-        items = [item for item in self.state[collection].values() if item["account_guid"] == account_guid]
+    def owned_index(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """collection → account guid → its items, for presenting many accounts at once."""
+        index: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for collection in SUB_COLLECTIONS:
+            by_account = index[collection] = {}
+            for item in self.state[collection].values():
+                by_account.setdefault(item["account_guid"], []).append(item)
+        return index
+
+    def owned(self, collection: str, account_guid: str, index: dict | None = None) -> list[dict[str, Any]]:
+        if index is not None:
+            items = index[collection].get(account_guid, [])
+        else:
+            items = [item for item in self.state[collection].values() if item["account_guid"] == account_guid]
         if collection == "numbers":
             return sorted(items, key=lambda item: item["number"])
         if collection in ("routes", "callrules"):

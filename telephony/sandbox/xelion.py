@@ -337,8 +337,8 @@ class XelionServerSimulator(TenantRegistry, Simulator):
         if request.method == "GET":
             with self.lock:
                 objs = self.objects_of(self._tenant(tenant_name))
-                rendered = [render(objs, obj) for obj in objs.of_type(object_type)]
-            return json_response(listing(rendered, request.args, href))
+                answer = listing(objs.of_type(object_type), request.args, href, lambda obj: render(objs, obj))
+            return json_response(answer)
         if request.method != "POST":
             raise XelionError(405, 10202, f"{request.method} is not allowed on {collection}")
         body = self.read_body(request, dict)

@@ -60,6 +60,7 @@ class TenantObjects:
         self.tenant = tenant
         self.objects: dict[str, dict[str, Any]] = tenant["objects"]
         self.new_oid = new_oid
+        self._line_relations: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] | None = None
 
     # look-ups
     def get(self, oid: str, object_type: str | None = None) -> dict[str, Any] | None:
@@ -76,6 +77,21 @@ class TenantObjects:
 
     def of_type(self, object_type: str) -> list[dict[str, Any]]:
         return [obj for obj in self.objects.values() if obj["objectType"] == object_type]
+
+    def line_relations(self, user_oid: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(phoneline, connection) of every line the user is connected to. Indexed once per view:
+        a view lives for one request, and a list renders many users (each a look through every line)."""
+        if self._line_relations is None:
+            index: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+            for line in self.of_type("XCCPhoneLine"):
+                for rel in line["users"]:
+                    index.setdefault(rel["user"], []).append((line, rel))
+            self._line_relations = index
+        return self._line_relations.get(user_oid, [])
+
+    def changed(self) -> None:
+        """Forget what was indexed (after a change made through this view)."""
+        self._line_relations = None
 
     def user_of_person(self, person_oid: str) -> dict[str, Any] | None:
         return next((u for u in self.of_type("UserProfile") if u["person"] == person_oid), None)
@@ -241,6 +257,7 @@ class TenantObjects:
             "objectType": "XCCConnectedUser",
         }
         line["users"].append(relation)
+        self.changed()
         return relation
 
     def create_user(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -363,6 +380,7 @@ class TenantObjects:
     # deletion
     def delete(self, obj: dict[str, Any]) -> None:
         oid = obj["oid"]
+        self.changed()
         if obj["objectType"] == "Person" and self.user_of_person(oid) is not None:
             raise invalid(f"Person {oid} is linked to a user; delete the user first")
         if obj["objectType"] == "UserProfile":

@@ -162,6 +162,7 @@ class _Patch:
         elif op == "remove":
             entry = self.entry(list_name, check_oid(key))
             self.obj[list_name].remove(entry)
+            self.objs.changed()
         else:
             raise invalid(f"replace /{list_name}/{key}: change a list with add and remove")
 

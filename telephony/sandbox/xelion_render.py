@@ -18,6 +18,7 @@ Decisions where the documents are silent:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telephony.sandbox.xelion_objects import TenantObjects
@@ -63,22 +64,19 @@ def render(objs: TenantObjects, obj: dict[str, Any]) -> dict[str, Any]:
 
 def _render_user(objs: TenantObjects, user: dict[str, Any]) -> dict[str, Any]:
     line = objs.get(user["primaryLine"]) if user["primaryLine"] else None
-    lines = []
-    for each in objs.of_type("XCCPhoneLine"):
-        for rel in each["users"]:
-            if rel["user"] == user["oid"]:
-                lines.append(
-                    {
-                        "line": {"commonName": each["commonName"], "oid": each["oid"], "objectType": "XCCPhoneLine"},
-                        "orderNumber": rel["lineOrder"],
-                        "skillNumber": rel["skillNumber"],
-                        "incoming": rel["incoming"],
-                        "outgoing": rel["outgoing"],
-                        "editable": rel["editable"],
-                        "oid": rel["oid"],
-                        "objectType": "XCCConnectedUser",
-                    }
-                )
+    lines = [
+        {
+            "line": {"commonName": each["commonName"], "oid": each["oid"], "objectType": "XCCPhoneLine"},
+            "orderNumber": rel["lineOrder"],
+            "skillNumber": rel["skillNumber"],
+            "incoming": rel["incoming"],
+            "outgoing": rel["outgoing"],
+            "editable": rel["editable"],
+            "oid": rel["oid"],
+            "objectType": "XCCConnectedUser",
+        }
+        for each, rel in objs.line_relations(user["oid"])
+    ]
     answer = public(user)
     answer.update(
         {
@@ -208,13 +206,21 @@ def page(items: list[dict[str, Any]], args: Any) -> tuple[list[dict[str, Any]], 
     return chosen, paging
 
 
-def listing(rendered: list[dict[str, Any]], args: Any, href_base: str) -> dict[str, Any]:
-    """A list answer from whole rendered objects: filtered, paged, trimmed to brief + include."""
+def listing(
+    rendered: list[dict[str, Any]], args: Any, href_base: str, render_one: Callable[[Any], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A list answer: filtered, paged, trimmed to brief + include. `rendered` are whole rendered
+    objects, or stored ones that `render_one` renders (then only the page's are rendered, unless a
+    `where` needs them all): a long list costs a page, not the whole list, per call."""
     where = parse_where(args)
     if where is not None:
         attribute, wanted = where
+        if render_one is not None:
+            rendered, render_one = [render_one(obj) for obj in rendered], None
         rendered = [obj for obj in rendered if _matches(obj.get(attribute), wanted)]
     chosen, paging = page(rendered, args)
+    if render_one is not None:
+        chosen = [render_one(obj) for obj in chosen]
     include = [name.strip() for name in args.get("include", "").split(",") if name.strip()]
     data = []
     for obj in chosen:
