@@ -8,7 +8,8 @@ call after 30 ms. The portal then:
    plan and commit): the time, against the target of 30 s for 10,000 users;
 2. scans it again, every user now mirrored: the time against the paging bound, which is the read
    calls the scan made × the latency ÷ the server's concurrency limit C (no reader can beat it),
-   and against the same calls made one after another;
+   and against the floor of this sandbox: the larger of that bound and the simulator's own time
+   answering those calls (it answers one at a time; a real PBX's time is its own);
 3. scans once more under tracemalloc: the scan's peak memory, which must not grow with the users;
 4. (10,000 users) matches the mirror with what was read, calls removed: users compared per second.
 
@@ -85,8 +86,10 @@ class SeededPbx:
         answer.raise_for_status()
         return answer.json()
 
-    def calls(self) -> int:
-        return self.control("GET", "calls")["api_calls"]
+    def calls(self) -> tuple[int, float]:
+        """API calls answered so far, and the simulator's own time on them (latency left out)."""
+        answer = self.control("GET", "calls")
+        return answer["api_calls"], answer["busy_seconds"]
 
     def stop(self) -> None:
         self.process.stdin.close()
@@ -141,11 +144,12 @@ def measure(kind, users, pbx, owner, customer, actor, latency_ms, limit) -> dict
     if mirrored != users:  # the seed's own users elsewhere on the PBX may stay refused
         sys.exit(f"FAILED: {kind}: {mirrored} of {users} users imported ({unmanaged} found); {plan.refused[:3]}")
 
-    before = pbx.calls()
+    calls_before, busy_before = pbx.calls()
     started = time.perf_counter()
     scan = scan_server(server_id=world["tenant"].server_id)
     scan_s = time.perf_counter() - started
-    read_calls = pbx.calls() - before
+    calls_after, busy_after = pbx.calls()
+    read_calls, pbx_busy = calls_after - calls_before, busy_after - busy_before
     verified = PbxUser.objects.filter(tenant=world["tenant"], sync_state=SyncState.VERIFIED).count()
     if scan.status != "complete" or set(scan.counts) - {FindingKind.UNMANAGED} or verified != users:
         found = list(scan.findings.exclude(kind=FindingKind.UNMANAGED).values_list("label", "differences")[:3])
@@ -157,13 +161,15 @@ def measure(kind, users, pbx, owner, customer, actor, latency_ms, limit) -> dict
     tracemalloc.stop()
 
     bound = read_calls * latency_ms / 1000 / limit
+    floor = max(bound, pbx_busy)  # the simulator answers one call at a time (one process, one lock)
     figures = {
         "import_s": round(imported_s, 2),
         "scan_s": round(scan_s, 2),
         "read_calls": read_calls,
         "bound_s": round(bound, 3),
         "of_bound": round(bound / scan_s, 3),
-        "of_sequential": round(bound * limit / scan_s, 3),
+        "pbx_busy_s": round(pbx_busy, 2),
+        "of_floor": round(floor / scan_s, 3),
         "peak_mib": round(peak / 2**20, 1),
     }
     if users >= 10000:
@@ -255,20 +261,22 @@ def report(results, kinds, sizes, latency_ms, limit) -> None:
     print()
     print(f"latency {latency_ms:g} ms per call, server concurrency limit C = {limit}")
     header = f"{'':<8}{'users':>7}{'import s':>10}{'scan s':>9}{'calls':>7}{'bound s':>9}{'of bound':>10}"
-    print(header + f"{'of 1-by-1':>11}{'peak MiB':>10}{'diff/s':>10}")
+    print(header + f"{'PBX busy s':>12}{'of floor':>10}{'peak MiB':>10}{'diff/s':>10}")
     for kind in kinds:
         for users in sizes:
             r = results[(kind, users)]
             print(f"{kind:<8}{users:>7}{r['import_s']:>10}{r['scan_s']:>9}{r['read_calls']:>7}{r['bound_s']:>9}"
-                  f"{r['of_bound']:>10}{r['of_sequential']:>11}{r['peak_mib']:>10}"
+                  f"{r['of_bound']:>10}{r['pbx_busy_s']:>12}{r['of_floor']:>10}{r['peak_mib']:>10}"
                   f"{r.get('diff_users_per_s', ''):>10}")  # fmt: skip
+    print("bound: read calls × latency ÷ C; PBX busy: the simulator's own time answering them (it answers one")
+    print("at a time); floor: the larger of the two, what a reader costing nothing would take against this sandbox")
     of_bound = min(results[(k, large)]["of_bound"] for k in kinds)
-    of_sequential = min(results[(k, large)]["of_sequential"] for k in kinds)
+    of_floor = min(results[(k, large)]["of_floor"] for k in kinds)
     growth = max(results[(k, large)]["peak_mib"] / max(results[(k, small)]["peak_mib"], 0.1) for k in kinds)
     import_s = max(results[(k, large)]["import_s"] for k in kinds)
     diff = min(results[(k, large)].get("diff_users_per_s", 0) for k in kinds)
     print(
-        f"RESULT users={large} scan_of_bound_min={of_bound} scan_of_sequential_min={of_sequential} "
+        f"RESULT users={large} scan_of_bound_min={of_bound} scan_of_floor_min={of_floor} "
         f"memory_growth_max={growth:.2f} import_s_max={import_s} diff_users_per_s_min={diff}"
     )
 

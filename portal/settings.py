@@ -246,6 +246,8 @@ DRIFT_SCAN_INTERVAL_MINUTES = env.float("DRIFT_SCAN_INTERVAL_MINUTES", default=6
 DRIFT_SCAN_STALE_SECONDS = env.float(
     "DRIFT_SCAN_STALE_SECONDS", default=1800.0
 )  # a scan still "running" after this died
+# Calls a scan may have in flight at once, taken from the server's free slots when it starts
+DRIFT_SCAN_READERS = env.int("DRIFT_SCAN_READERS", default=4)
 # A scan that finds more than this share of a tenant's users missing or changed repairs nothing
 # there without a staff member's confirmation (an accidental mass deletion looks like this).
 DRIFT_MASS_CHANGE_SHARE = env.float("DRIFT_MASS_CHANGE_SHARE", default=0.2)

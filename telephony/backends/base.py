@@ -263,6 +263,9 @@ class Driver(ReadBackComparison, abc.ABC):
         self.connection = connection
         self.log = log if log is not None else ExchangeLog()
         self.ownership = Ownership()
+        # calls a read-back may have in flight at once: the slots of the server's concurrency limit
+        # its scan holds (a driver whose API pages its lists walks several at once)
+        self.readers = 1
 
     # ownership of what is found by natural key
     @contextlib.contextmanager

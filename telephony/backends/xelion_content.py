@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from telephony.backends.base import (
@@ -109,12 +110,50 @@ class XelionTenantContent(XelionUserOperations):
             raise NotFoundError(f"tenant {tenant.name} is not on this platform")
         session = self._session(tenant)
         yield found or TenantInfo(name=tenant.name, identity=tenant.identity)
+        # a user's names and line are objects of their own: the four lists are walked at once (as
+        # many at a time as the read may have calls in flight), keeping only the fields read
+        page = self._read_page
+        walks = {
+            "groups": lambda: list(
+                session.iterate(
+                    "usergroups",
+                    limit=page,
+                    include=("description",) if self._documented else ("description", "members"),
+                )
+            ),
+            "persons": lambda: {
+                p["oid"]: compact_person(p)
+                for p in session.iterate(
+                    "addressables",
+                    limit=page,
+                    include=("givenName", "familyName", *(() if self._documented else ("addresses",))),
+                )
+            },
+            "lines": lambda: {
+                line["oid"]: compact_line(line)
+                for line in session.iterate(
+                    "phonelines", limit=page, include=("extensions", "externalNumber", "userPhoneLine")
+                )
+            },
+            "users": lambda: [
+                compact_user(user)
+                for user in session.iterate(
+                    "users", limit=page, include=("userName", "person", "primaryLine", "active")
+                )
+            ],
+            "numbers": lambda: [
+                (
+                    (relation.get("extension") or {}).get("address", ""),
+                    relation.get("oid", ""),
+                    bool(relation.get("useAsCallerId")),
+                )
+                for trunk in session.iterate("trunks", limit=page, include=("assignedNumbers",))
+                for relation in trunk.get("assignedNumbers") or []
+            ],
+        }
+        read = walk_at_once(walks, self.readers)
+        groups, persons, lines = read.pop("groups"), read.pop("persons"), read.pop("lines")
         entity_of_user: dict[str, str] = {}
-        groups = session.iterate(
-            "usergroups",
-            limit=self._read_page,
-            include=("description",) if self._documented else ("description", "members"),
-        )
         for group in groups:
             for user_oid in member_oids(group):
                 entity_of_user.setdefault(user_oid, group["commonName"])
@@ -123,25 +162,8 @@ class XelionTenantContent(XelionUserOperations):
                 display_name=group.get("description", ""),
                 identity=backend_ref(xelion_oid=group["oid"]),
             )
-        # a user's names and line are objects of their own: kept (only the fields read) to join them
-        persons = {
-            p["oid"]: compact_person(p)
-            for p in session.iterate(
-                "addressables",
-                limit=self._read_page,
-                include=("givenName", "familyName", *(() if self._documented else ("addresses",))),
-            )
-        }
-        lines = {
-            line["oid"]: compact_line(line)
-            for line in session.iterate(
-                "phonelines", limit=self._read_page, include=("extensions", "externalNumber", "userPhoneLine")
-            )
-        }
         owner: dict[str, str] = {}
-        for user in session.iterate(
-            "users", limit=self._read_page, include=("userName", "person", "primaryLine", "active")
-        ):
+        for user in read.pop("users"):
             if self._documented and user.get("active") is False:
                 continue  # documented-only, a deleted user is one switched off
             line = lines.pop((user.get("primaryLine") or {}).get("oid", ""), None)
@@ -151,16 +173,14 @@ class XelionTenantContent(XelionUserOperations):
             owner.update((number, state.username) for number in state.external_numbers)
             yield state
         del persons, lines, entity_of_user
-        for trunk in session.iterate("trunks", limit=self._read_page, include=("assignedNumbers",)):
-            for relation in trunk.get("assignedNumbers") or []:
-                address = (relation.get("extension") or {}).get("address", "")
-                if is_external(address) or address.isdigit():
-                    yield NumberState(
-                        number=address,
-                        identity=backend_ref(xelion_oid=relation.get("oid", "")),
-                        assigned_username=owner.get(address, ""),
-                        is_pilot=bool(relation.get("useAsCallerId")),
-                    )
+        for address, oid, pilot in read.pop("numbers"):
+            if is_external(address) or address.isdigit():
+                yield NumberState(
+                    number=address,
+                    identity=backend_ref(xelion_oid=oid),
+                    assigned_username=owner.get(address, ""),
+                    is_pilot=pilot,
+                )
 
 
 def compact_person(person: dict[str, Any]) -> dict[str, Any]:
@@ -184,3 +204,23 @@ def compact_line(line: dict[str, Any]) -> dict[str, Any]:
 
 
 USER_LINE_FIELDS = ("voicemailActive", "redirectionActive", "redirection", "redirectionTimeout")
+
+
+def compact_user(user: dict[str, Any]) -> dict[str, Any]:
+    """What `user_state` and the join read of a UserProfile."""
+    return {
+        "oid": user.get("oid", ""),
+        "userName": user.get("userName", ""),
+        "active": user.get("active"),
+        "person": {"oid": (user.get("person") or {}).get("oid", "")},
+        "primaryLine": {"oid": (user.get("primaryLine") or {}).get("oid", "")},
+    }
+
+
+def walk_at_once(walks: dict[str, Callable[[], Any]], readers: int) -> dict[str, Any]:
+    """Each walk's result, with up to `readers` of them running at once (one: one after another)."""
+    if readers <= 1:
+        return {name: walk() for name, walk in walks.items()}
+    with ThreadPoolExecutor(max_workers=min(readers, len(walks)), thread_name_prefix="xelion-read") as pool:
+        futures = {name: pool.submit(walk) for name, walk in walks.items()}
+        return {name: future.result() for name, future in futures.items()}

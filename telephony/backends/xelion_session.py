@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -104,6 +105,7 @@ class XelionSession:
         self.renewal_token = ""
         self.valid_until: dt.datetime | None = None
         self.login_answer: dict[str, Any] = {}
+        self._lock = threading.RLock()  # a read-back walks several lists at once on one session
 
     def path(self, relative: str) -> str:
         return f"api/v1/{self.tenant}/{relative.lstrip('/')}"
@@ -130,6 +132,10 @@ class XelionSession:
 
     def ensure(self) -> None:
         """Logged in, and renewed when `validUntil` is near."""
+        with self._lock:
+            self._ensure()
+
+    def _ensure(self) -> None:
         if not self.token:
             self.login()
             return
@@ -167,12 +173,15 @@ class XelionSession:
     ) -> HttpResponse:
         """A tenant API call that succeeded, after at most one fresh login; raises otherwise."""
         self.ensure()
+        used = self.token
         response = self.http.request(
             method, self.path(relative), json_body=json_body, params=params, headers=self._headers()
         )
         if response.status == 401:
-            self.token = ""
-            self.login()
+            with self._lock:
+                if self.token == used:  # not yet replaced by a call running alongside
+                    self.token = ""
+                    self.login()
             response = self.http.request(
                 method, self.path(relative), json_body=json_body, params=params, headers=self._headers()
             )

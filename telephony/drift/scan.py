@@ -34,7 +34,7 @@ from telephony.models import (
     SyncState,
     Tenant,
 )
-from telephony.provisioning.slots import slot_free_for_a_scan
+from telephony.provisioning.slots import slots_free_for_a_scan
 
 CHANGED = frozenset({FindingKind.DIFFERS, FindingKind.MISSING, FindingKind.DANGLING})
 
@@ -56,10 +56,11 @@ def begin(*, server_id: int, tenant_id: int | None, trigger: str, requested_by_i
         )
         if running.exists():
             return RUNNING
-        if not slot_free_for_a_scan(server_id):
+        readers = slots_free_for_a_scan(server_id)
+        if not readers:
             return BUSY
         return DriftScan.objects.create(
-            server_id=server_id, tenant_id=tenant_id, trigger=trigger, requested_by_id=requested_by_id
+            server_id=server_id, tenant_id=tenant_id, trigger=trigger, requested_by_id=requested_by_id, readers=readers
         )
 
 
@@ -70,6 +71,7 @@ def run(scan: DriftScan) -> DriftScan:
     if scan.tenant_id is not None:
         tenants = [t for t in tenants if t.pk == scan.tenant_id]
     driver = driver_for(server.platform.connection())
+    driver.readers = scan.readers
     tally = Tally()
     try:
         shared = _shares_container(server)

@@ -46,6 +46,9 @@ class DriftScan(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     checked = models.PositiveIntegerField(default=0, help_text="Portal rows compared with the PBX.")
+    readers = models.PositiveSmallIntegerField(
+        default=1, help_text="Slots of the server's concurrency limit the scan holds: its calls in flight at once."
+    )
     counts = models.JSONField(default=dict, blank=True, help_text="Findings by kind.")
     error = models.TextField(blank=True, help_text="Why the read-back failed, in the backend's words.")
     held_back = models.TextField(

@@ -6,7 +6,7 @@ Each simulator subclasses `Simulator`, declares its routes in `routes()`, and ke
 `/_sandbox/` are never subject to faults:
 
     GET  /_sandbox/state    what the simulator holds now (JSON)
-    GET  /_sandbox/calls    how many API calls were answered
+    GET  /_sandbox/calls    how many API calls were answered, and the time spent on them
     GET  /_sandbox/faults   the current fault settings
     PUT  /_sandbox/faults   change them at run time, e.g. {"error_rate": 0.2, "latency_ms": 50}
     POST /_sandbox/reset    back to the documented seed data
@@ -149,6 +149,7 @@ class Simulator:
         self.state_file = Path(state_file) if state_file else None
         self.sessions = SessionStore(self)
         self.api_calls = 0
+        self.busy_seconds = 0.0  # time spent answering API calls, injected latency left out
         self._calls_until_failure = self.faults.fail_call
         self._calls_until_cut = self.faults.cut_call
         self.state: dict[str, Any] = self._load_state() or self.seed_state()
@@ -189,7 +190,13 @@ class Simulator:
     # WSGI
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         request = Request(environ)
-        return self.dispatch(request)(environ, start_response)
+        started = time.perf_counter()
+        response = self.dispatch(request)
+        if not request.path.startswith(CONTROL_PREFIX):
+            spent = time.perf_counter() - started - self.faults.latency_ms / 1000
+            with self.lock:
+                self.busy_seconds += max(spent, 0.0)
+        return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
@@ -280,7 +287,9 @@ class Simulator:
 
     def _control_calls(self, request: Request) -> Response:
         """How many API calls were answered so far: cheaper than the whole state of a large PBX."""
-        return json_response({"simulator": self.name, "api_calls": self.api_calls})
+        return json_response(
+            {"simulator": self.name, "api_calls": self.api_calls, "busy_seconds": round(self.busy_seconds, 4)}
+        )
 
     def _control_reset(self, request: Request) -> Response:
         self.reset()

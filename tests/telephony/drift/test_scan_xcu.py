@@ -157,3 +157,17 @@ def test_a_session_expiring_in_mid_read_is_renewed(world, xcu):
 def user_on_xcu_via_sim(xcu, number):
     """The simulator's own record of a user (a change there is a change made on the PBX)."""
     return next(u for u in xcu.simulator.state["users"] if u["internalNumber"] == number)
+
+
+def test_a_scan_takes_the_free_slots_up_to_its_readers(world, settings):
+    settings.PROVISIONING_SERVER_CONCURRENCY, settings.DRIFT_SCAN_READERS = 4, 3
+    assert scan_server(server_id=world.server.pk).readers == 3, "at most DRIFT_SCAN_READERS"
+    job = ProvisioningJob.objects.filter(server=world.server).first()
+    ProvisioningJob.objects.filter(pk=job.pk).update(
+        status="running", lease_expires_at=timezone.now() + timedelta(minutes=1)
+    )
+    settings.DRIFT_SCAN_READERS = 4
+    scan = scan_server(server_id=world.server.pk)
+    assert scan.readers == 3 and scan.status == ScanStatus.COMPLETE, "one slot is its job's"
+    DriftScan.objects.filter(pk=scan.pk).update(status=ScanStatus.RUNNING)
+    assert not runner._slot_free(world.server.pk, timezone.now()), "the job and the scan's three readers"
