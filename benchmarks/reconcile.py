@@ -10,7 +10,8 @@ call after 30 ms. The portal then:
    calls the scan made × the latency ÷ the server's concurrency limit C (no reader can beat it),
    and against the floor of this sandbox: the larger of that bound and the simulator's own time
    answering those calls (it answers one at a time; a real PBX's time is its own);
-3. scans once more under tracemalloc: the scan's peak memory, which must not grow with the users;
+3. scans once more under tracemalloc: the scan's peak memory, which must stay flat as the users grow
+   (what grows is a small index entry per mirrored row: the bytes per user are printed);
 4. (10,000 users) matches the mirror with what was read, calls removed: users compared per second.
 
 A scan must find every user verified and nothing else, or the run fails. Runs on a fresh database
@@ -273,11 +274,16 @@ def report(results, kinds, sizes, latency_ms, limit) -> None:
     of_bound = min(results[(k, large)]["of_bound"] for k in kinds)
     of_floor = min(results[(k, large)]["of_floor"] for k in kinds)
     growth = max(results[(k, large)]["peak_mib"] / max(results[(k, small)]["peak_mib"], 0.1) for k in kinds)
+    per_user = max(
+        (results[(k, large)]["peak_mib"] - results[(k, small)]["peak_mib"]) * 2**20 / (large - small) for k in kinds
+    )
+    print(f"memory: peak at {large} ÷ peak at {small} users, at most {growth:.2f}; {per_user:.0f} bytes per user more")
     import_s = max(results[(k, large)]["import_s"] for k in kinds)
     diff = min(results[(k, large)].get("diff_users_per_s", 0) for k in kinds)
     print(
         f"RESULT users={large} scan_of_bound_min={of_bound} scan_of_floor_min={of_floor} "
-        f"memory_growth_max={growth:.2f} import_s_max={import_s} diff_users_per_s_min={diff}"
+        f"memory_growth_max={growth:.2f} bytes_per_user_max={per_user:.0f} import_s_max={import_s} "
+        f"diff_users_per_s_min={diff}"
     )
 
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from telephony.backends.base import (
@@ -27,6 +26,7 @@ from telephony.backends.base import (
     backend_ref,
 )
 from telephony.backends.errors import NotFoundError, TransientError
+from telephony.backends.prefetch import read_ahead
 from telephony.backends.xelion_session import XelionSession
 from telephony.backends.xelion_users import (
     XelionUserOperations,
@@ -110,49 +110,10 @@ class XelionTenantContent(XelionUserOperations):
             raise NotFoundError(f"tenant {tenant.name} is not on this platform")
         session = self._session(tenant)
         yield found or TenantInfo(name=tenant.name, identity=tenant.identity)
-        # a user's names and line are objects of their own: the four lists are walked at once (as
-        # many at a time as the read may have calls in flight), keeping only the fields read
         page = self._read_page
-        walks = {
-            "groups": lambda: list(
-                session.iterate(
-                    "usergroups",
-                    limit=page,
-                    include=("description",) if self._documented else ("description", "members"),
-                )
-            ),
-            "persons": lambda: {
-                p["oid"]: compact_person(p)
-                for p in session.iterate(
-                    "addressables",
-                    limit=page,
-                    include=("givenName", "familyName", *(() if self._documented else ("addresses",))),
-                )
-            },
-            "lines": lambda: {
-                line["oid"]: compact_line(line)
-                for line in session.iterate(
-                    "phonelines", limit=page, include=("extensions", "externalNumber", "userPhoneLine")
-                )
-            },
-            "users": lambda: [
-                compact_user(user)
-                for user in session.iterate(
-                    "users", limit=page, include=("userName", "person", "primaryLine", "active")
-                )
-            ],
-            "numbers": lambda: [
-                (
-                    (relation.get("extension") or {}).get("address", ""),
-                    relation.get("oid", ""),
-                    bool(relation.get("useAsCallerId")),
-                )
-                for trunk in session.iterate("trunks", limit=page, include=("assignedNumbers",))
-                for relation in trunk.get("assignedNumbers") or []
-            ],
-        }
-        read = walk_at_once(walks, self.readers)
-        groups, persons, lines = read.pop("groups"), read.pop("persons"), read.pop("lines")
+        groups = session.iterate(
+            "usergroups", limit=page, include=("description",) if self._documented else ("description", "members")
+        )
         entity_of_user: dict[str, str] = {}
         for group in groups:
             for user_oid in member_oids(group):
@@ -162,25 +123,53 @@ class XelionTenantContent(XelionUserOperations):
                 display_name=group.get("description", ""),
                 identity=backend_ref(xelion_oid=group["oid"]),
             )
+        # a user's names and line are objects of their own, in lists of their own: the three lists
+        # are walked side by side (up to `readers` calls in flight) and joined as they arrive
+        ahead = self._read_ahead_count()
+        persons = Joined(
+            session.iterate(
+                "addressables",
+                limit=page,
+                include=("givenName", "familyName", *(() if self._documented else ("addresses",))),
+            ),
+            compact_person,
+            ahead=ahead >= 2,
+            depth=page,
+        )
+        lines = Joined(
+            session.iterate("phonelines", limit=page, include=("extensions", "externalNumber", "userPhoneLine")),
+            compact_line,
+            ahead=ahead >= 1,
+            depth=page,
+        )
+        users = session.iterate("users", limit=page, include=("userName", "person", "primaryLine", "active"))
         owner: dict[str, str] = {}
-        for user in read.pop("users"):
+        for user in read_ahead(users, depth=page) if ahead >= 3 else users:
             if self._documented and user.get("active") is False:
                 continue  # documented-only, a deleted user is one switched off
-            line = lines.pop((user.get("primaryLine") or {}).get("oid", ""), None)
-            person = persons.pop((user.get("person") or {}).get("oid", ""), None)
+            line = lines.take((user.get("primaryLine") or {}).get("oid", ""))
+            person = persons.take((user.get("person") or {}).get("oid", ""))
             entity = None if self._documented else entity_of_user.get(user["oid"], "")  # membership unread
             state = user_state(user, line, person, entity)
             owner.update((number, state.username) for number in state.external_numbers)
             yield state
         del persons, lines, entity_of_user
-        for address, oid, pilot in read.pop("numbers"):
-            if is_external(address) or address.isdigit():
-                yield NumberState(
-                    number=address,
-                    identity=backend_ref(xelion_oid=oid),
-                    assigned_username=owner.get(address, ""),
-                    is_pilot=pilot,
-                )
+        for trunk in session.iterate("trunks", limit=page, include=("assignedNumbers",)):
+            for relation in trunk.get("assignedNumbers") or []:
+                address = (relation.get("extension") or {}).get("address", "")
+                if is_external(address) or address.isdigit():
+                    yield NumberState(
+                        number=address,
+                        identity=backend_ref(xelion_oid=relation.get("oid", "")),
+                        assigned_username=owner.get(address, ""),
+                        is_pilot=bool(relation.get("useAsCallerId")),
+                    )
+
+    def _read_ahead_count(self) -> int:
+        """How many of the users', lines' and persons' walks run on threads of their own: with three
+        readers all (the caller only joins), with two one (the caller walks the others), else none."""
+        readers = getattr(self, "readers", 1)
+        return 3 if readers >= 3 else readers - 1
 
 
 def compact_person(person: dict[str, Any]) -> dict[str, Any]:
@@ -206,21 +195,23 @@ def compact_line(line: dict[str, Any]) -> dict[str, Any]:
 USER_LINE_FIELDS = ("voicemailActive", "redirectionActive", "redirection", "redirectionTimeout")
 
 
-def compact_user(user: dict[str, Any]) -> dict[str, Any]:
-    """What `user_state` and the join read of a UserProfile."""
-    return {
-        "oid": user.get("oid", ""),
-        "userName": user.get("userName", ""),
-        "active": user.get("active"),
-        "person": {"oid": (user.get("person") or {}).get("oid", "")},
-        "primaryLine": {"oid": (user.get("primaryLine") or {}).get("oid", "")},
-    }
+class Joined:
+    """The objects of one list, taken by oid as a join asks for them: the list is read on until the
+    one asked for arrives, and what arrives before it waits. A tenant's objects are made together
+    (a user's Person and line just before the user), so the wait stays about a page long."""
 
+    def __init__(self, items: Iterator[dict[str, Any]], compact: Callable, *, ahead: bool, depth: int):
+        self.items = read_ahead(items, depth=depth) if ahead else items
+        self.compact = compact
+        self.waiting: dict[str, dict[str, Any]] = {}
 
-def walk_at_once(walks: dict[str, Callable[[], Any]], readers: int) -> dict[str, Any]:
-    """Each walk's result, with up to `readers` of them running at once (one: one after another)."""
-    if readers <= 1:
-        return {name: walk() for name, walk in walks.items()}
-    with ThreadPoolExecutor(max_workers=min(readers, len(walks)), thread_name_prefix="xelion-read") as pool:
-        futures = {name: pool.submit(walk) for name, walk in walks.items()}
-        return {name: future.result() for name, future in futures.items()}
+    def take(self, oid: str) -> dict[str, Any] | None:
+        if not oid:
+            return None
+        if oid in self.waiting:
+            return self.waiting.pop(oid)
+        for item in self.items:
+            if item.get("oid") == oid:
+                return self.compact(item)
+            self.waiting[item.get("oid", "")] = self.compact(item)
+        return None

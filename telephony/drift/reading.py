@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import functools
 import itertools
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from queue import Full, Queue
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -22,6 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from telephony.backends.base import Driver, EntitySpec, ReadBack, UserState
 from telephony.backends.compare import Difference
 from telephony.backends.errors import NotFoundError
+from telephony.backends.prefetch import read_ahead
 from telephony.drift.matching import Outcome, Row, Seen, compared, leftovers
 from telephony.models import BackendClaim, Entity, FindingKind, PbxUser, PhoneNumber, Server, SyncState, Tenant
 from telephony.models.sync import SEEN_STATES
@@ -30,58 +29,13 @@ from telephony.provisioning import specs
 # Rows a read of the PBX may conclude on: pushed, or seen before. Pending and failed are the jobs'.
 COMPARABLE = frozenset({SyncState.IN_SYNC, *SEEN_STATES})
 PAGE = 500  # objects matched (and rows loaded) at a time
-READ_AHEAD = 4  # pages read from the PBX before the one being matched is done
+READ_AHEAD = 2  # pages read from the PBX before the one being matched is done
 
 
 def pages(items: Iterable[Any], size: int) -> Iterator[tuple[Any, ...]]:
     iterator = iter(items)
     while page := tuple(itertools.islice(iterator, size)):
         yield page
-
-
-def read_ahead(source: Iterator[Any], *, depth: int = READ_AHEAD) -> Iterator[Any]:
-    """The items of `source`, produced by a thread of its own up to `depth` items ahead: the PBX
-    sends (and the driver parses) the next page while this one is matched. `source` must not use
-    the database (the thread has no connection of its own). An error there is raised here."""
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(entry: tuple[bool, Any]) -> bool:
-        """Queue `entry` unless the reader has gone (then say so)."""
-        while not stop.is_set():
-            try:
-                queue.put(entry, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in source:
-                if not offer((True, item)):
-                    return
-            offer((False, None))
-        except BaseException as error:  # handed to the reader, which raises it
-            offer((False, error))
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()  # an answer still arriving is let go of
-
-    thread = threading.Thread(target=produce, name="drift-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            more, item = queue.get()
-            if not more:
-                if item is not None:
-                    raise item
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=60)
 
 
 @dataclass
@@ -115,7 +69,7 @@ class GroupRead:
             yield from self._tenant_gone(first)
             return
         free: list[Seen] = []
-        for page in read_ahead(pages(self._seen(items), PAGE)):
+        for page in read_ahead(pages(self._seen(items), PAGE), depth=READ_AHEAD):
             yield from self._match_page(page, free)
         yield from self._settle(free)
 

@@ -149,7 +149,7 @@ class Simulator:
         self.state_file = Path(state_file) if state_file else None
         self.sessions = SessionStore(self)
         self.api_calls = 0
-        self.busy_seconds = 0.0  # time spent answering API calls, injected latency left out
+        self.busy_seconds = 0.0  # processor time spent answering API calls (one process: one at a time)
         self._calls_until_failure = self.faults.fail_call
         self._calls_until_cut = self.faults.cut_call
         self.state: dict[str, Any] = self._load_state() or self.seed_state()
@@ -190,12 +190,12 @@ class Simulator:
     # WSGI
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         request = Request(environ)
-        started = time.perf_counter()
+        started = time.thread_time()  # the processor time of this call: its sleeps and waits left out
         response = self.dispatch(request)
         if not request.path.startswith(CONTROL_PREFIX):
-            spent = time.perf_counter() - started - self.faults.latency_ms / 1000
+            spent = time.thread_time() - started
             with self.lock:
-                self.busy_seconds += max(spent, 0.0)
+                self.busy_seconds += spent
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
