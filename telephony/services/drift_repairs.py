@@ -28,6 +28,7 @@ from telephony.models import (
     SyncState,
     Tenant,
 )
+from telephony.models.sync import save_changes
 from telephony.provisioning import planning
 from telephony.provisioning.keys import target_key
 from telephony.services.users import pbx_user_update, validate_new_user
@@ -78,13 +79,18 @@ def _resolve(finding: DriftFinding, actor: AbstractBaseUser, what: str) -> None:
 def drift_push_portal_value(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool = False) -> None:
     """The PBX holds the line otherwise: send the portal's values again (the job converges it)."""
     finding = _open_finding(actor, finding_id, {FindingKind.DIFFERS}, confirmed=confirmed)
-    row = _row(finding)
-    access.require(actor, CHANGE, row)
-    planning.user_updated(row, actor=actor)
+    if finding.object_kind == "entity":
+        entity = _entity_row(finding)
+        access.require(actor, CHANGE, entity.tenant)
+        planning.entity_saved(entity, actor=actor)
+    else:
+        row = _row(finding)
+        access.require(actor, CHANGE, row)
+        planning.user_updated(row, actor=actor)
     _resolve(finding, actor, "Portal's value pushed")
 
 
-def drift_accept_pbx_value(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool = False) -> PbxUser:
+def drift_accept_pbx_value(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool = False) -> PbxUser | Entity:
     """The PBX holds the line otherwise and the PBX is right: take its values into the portal,
     through the same rules as any change. A value the portal refuses stays a finding, with why."""
     try:
@@ -103,8 +109,10 @@ class RulesRefused(Exception):
 
 
 @transaction.atomic
-def _accept_pbx_value(actor: AbstractBaseUser, finding_id: int, confirmed: bool) -> PbxUser:
+def _accept_pbx_value(actor: AbstractBaseUser, finding_id: int, confirmed: bool) -> PbxUser | Entity:
     finding = _open_finding(actor, finding_id, {FindingKind.DIFFERS}, confirmed=confirmed)
+    if finding.object_kind == "entity":
+        return _accept_entity_value(actor, finding)
     row = _row(finding)
     fields = {d["field"] for d in finding.differences}
     if not fields <= ACCEPTABLE:
@@ -121,6 +129,31 @@ def _accept_pbx_value(actor: AbstractBaseUser, finding_id: int, confirmed: bool)
         raise RulesRefused(refused) from None
     _resolve(finding, actor, "PBX's value taken")
     return updated
+
+
+def _accept_entity_value(actor: AbstractBaseUser, finding: DriftFinding) -> Entity:
+    """The name the PBX shows for an entity, taken as the entity's name shown (the only value of an
+    entity a scan compares), checked as the entity form checks it; the push that follows is a no-op
+    the PBX confirms."""
+    stored = _entity_row(finding)
+    access.require(actor, CHANGE, stored.tenant)
+    entity = Entity.objects.get(pk=stored.pk)
+    entity.display_name = str(finding.observed.get("display_name") or "").strip()
+    try:
+        entity.full_clean(validate_constraints=False)
+    except ValidationError as refused:
+        raise RulesRefused(refused) from None
+    save_changes(entity, stored)
+    planning.entity_saved(entity, actor=actor)
+    _resolve(finding, actor, "PBX's value taken")
+    return entity
+
+
+def _entity_row(finding: DriftFinding) -> Entity:
+    entity = Entity.objects.select_for_update().select_related("tenant").filter(pk=finding.target_id).first()
+    if finding.target_id is None or entity is None:
+        raise ValidationError("The entity is gone from the portal since the check.")
+    return entity
 
 
 @transaction.atomic

@@ -166,3 +166,31 @@ def test_lines_lost_with_their_line_template_are_made_again_with_it(world, xcu, 
     assert "Portal line" in {t["name"] for t in api.get(api.url("templates")).json()}
     assert api.user("1705")["lastName"] == "Lovelace"
     assert not findings(scan_server(server_id=world.server.pk), FindingKind.MISSING)
+
+
+def rename_entity_on_pbx(api, display_name):
+    entity = next(e for e in api.get(api.url("entities")).json()["items"] if e["name"] == "default")
+    body = {key: entity[key] for key in ("name", "intervals", "presentedNumber")}
+    body["xivoId"] = entity["xivo"]["id"]
+    assert api.put(api.url(f"entities/{entity['combinedId']}"), json={**body, "displayName": display_name}).ok
+
+
+def test_an_entity_renamed_on_the_pbx_is_taken_or_pushed_back(world, api, superuser):
+    world.entity.display_name = "Default"
+    world.entity.save()
+    rename_entity_on_pbx(api, "Head office")
+    [found] = [f for f in findings(scan_server(server_id=world.server.pk), FindingKind.DIFFERS)]
+    assert found.object_kind == "entity" and found.differences[0]["pbx"] == "Head office"
+    repairs.drift_accept_pbx_value(actor=superuser, finding_id=found.pk)
+    world.entity.refresh_from_db()
+    assert world.entity.display_name == "Head office"
+    run_all()  # the push that follows changes nothing on the PBX
+    assert not findings(scan_server(server_id=world.server.pk), FindingKind.DIFFERS)
+
+    rename_entity_on_pbx(api, "Somebody's typo")
+    [found] = findings(scan_server(server_id=world.server.pk), FindingKind.DIFFERS)
+    repairs.drift_push_portal_value(actor=superuser, finding_id=found.pk)
+    run_all()
+    assert next(e for e in api.get(api.url("entities")).json()["items"] if e["name"] == "default")["displayName"] == (
+        "Head office"
+    )

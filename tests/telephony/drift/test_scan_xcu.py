@@ -9,6 +9,7 @@ import pytest
 import requests
 from django.utils import timezone
 
+from telephony.drift import reading
 from telephony.drift.scan import BUSY, RUNNING, scan_server
 from telephony.models import DriftFinding, DriftScan, FindingKind, PbxUser, ProvisioningJob, ScanStatus, SyncState
 from telephony.provisioning import runner
@@ -18,6 +19,13 @@ from tests.telephony.drift.helpers import findings
 from tests.telephony.xcu_world import xcu_world
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=[reading.PAGE, 1], ids=["pages", "one-object-pages"])
+def page_size(request, monkeypatch):
+    """Every scan here also matched one object at a time: what is settled at the end of the read
+    (missing, dangling, duplicate, unmanaged) must not depend on where the pages break."""
+    monkeypatch.setattr(reading, "PAGE", request.param)
 
 
 @pytest.fixture

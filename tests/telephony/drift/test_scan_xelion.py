@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.core.exceptions import ValidationError
 
 from telephony.drift.scan import scan_server
-from telephony.models import FindingKind, PbxUser, ScanStatus, SyncState
+from telephony.models import Entity, FindingKind, PbxUser, ScanStatus, SyncState
 from telephony.provisioning import planning
 from telephony.sandbox.parkmanager import ROOT_API_KEY, build_xelion_park
 from telephony.services import drift_repairs as repairs
@@ -125,3 +126,17 @@ def test_a_token_ending_in_mid_read_is_renewed_and_the_pages_go_on(world, park):
     assert scan.status == ScanStatus.COMPLETE, scan.error
     assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
     assert not findings(scan, FindingKind.MISSING) and not findings(scan, FindingKind.DIFFERS)
+
+
+def test_an_entity_name_the_portal_refuses_stays_a_finding_with_why(world, tenant_api, superuser):
+    planning.entity_saved(Entity.objects.get())  # the entity row learns its group's reference
+    run_all()
+    [group] = [g["object"] for g in tenant_api.get(tenant_api.url("usergroups")).json()["data"]]
+    change = {"operations": [{"op": "replace", "path": "/description", "value": "x" * 300}]}
+    assert tenant_api.patch(tenant_api.url(f"usergroups/{group['oid']}"), json=change).ok
+    [found] = findings(scan_server(server_id=world.pk), FindingKind.DIFFERS)
+    assert found.object_kind == "entity"
+    with pytest.raises(ValidationError):
+        repairs.drift_accept_pbx_value(actor=superuser, finding_id=found.pk)
+    found.refresh_from_db()
+    assert found.resolved_at is None and "200 characters" in found.resolution
