@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from telephony.models import Entity, LineTemplate, Tenant
 from telephony.services.drift import drift_scan_requested
-from telephony.services.pbx_import import pbx_import_commit, pbx_import_plan
+from telephony.services.pbx_import import pbx_import_commit, pbx_import_plan, shares_its_container
 from tenants import access
 from tenants.access import VIEW
 
@@ -34,10 +34,25 @@ class PbxImportForm(forms.Form):
         help_text="Where users go whose PBX keeps no entity per user.",
     )
 
-    def __init__(self, *args: Any, tenant: Tenant, login: Any, **kwargs: Any):
+    entities = forms.MultipleChoiceField(
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="entities on the PBX to bring in",
+        help_text="With their users. Users of the tenant's own entities come in whatever is ticked.",
+    )
+
+    def __init__(self, *args: Any, tenant: Tenant, login: Any, offered: list[str], shared: bool, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["template"].queryset = access.restrict(LineTemplate.objects.all(), login, VIEW).order_by("name")
         self.fields["entity"].queryset = Entity.objects.filter(tenant=tenant).order_by("name")
+        self.fields["entities"].choices = [(name, name) for name in offered]
+        self.fields["entities"].initial = [] if shared else offered
+        if shared:
+            self.fields["entities"].help_text = (
+                "This server's entities belong to several customers: tick only this customer's. "
+                + self.fields["entities"].help_text
+            )
 
 
 class PbxImportAdminMixin:
@@ -62,18 +77,21 @@ class PbxImportAdminMixin:
             messages.info(request, "The PBX is being read; this page shows what it holds once that is done.")
             return HttpResponseRedirect(here)
         data = request.POST or request.GET or None
-        form = PbxImportForm(data, tenant=tenant, login=request.user)
-        fallback = _chosen_entity(form, data)
         try:
-            plan = pbx_import_plan(actor=request.user, tenant=tenant, fallback_entity=fallback)
+            offer = pbx_import_plan(actor=request.user, tenant=tenant)
         except PermissionDenied as refused:
             messages.error(request, str(refused))
             return HttpResponseRedirect(reverse("admin:telephony_tenant_change", args=[tenant.pk]))
+        shared = shares_its_container(tenant)
+        form = PbxImportForm(data, tenant=tenant, login=request.user, offered=offer.offered, shared=shared)
+        fallback = _chosen_entity(form, data)
+        chosen = _chosen_entities(form, data, offer.offered)
+        plan = pbx_import_plan(actor=request.user, tenant=tenant, fallback_entity=fallback, entity_names=chosen)
         if request.method == "POST" and "confirm" in request.POST and form.is_valid():
             try:
                 done = pbx_import_commit(
                     actor=request.user, tenant_id=tenant.pk, template=form.cleaned_data["template"],
-                    fallback_entity=fallback,
+                    fallback_entity=fallback, entity_names=chosen,
                 )  # fmt: skip
             except ValidationError as refused:
                 messages.error(request, " ".join(refused.messages))
@@ -95,6 +113,14 @@ class PbxImportAdminMixin:
             "refused": plan.refused[:PREVIEW_ROWS],
         }
         return TemplateResponse(request, "admin/telephony/pbx_import.html", context)
+
+
+def _chosen_entities(form: PbxImportForm, data: Any, offered: list[str]) -> set[str] | None:
+    """The PBX entities ticked (None before the form was sent: the default, see the service); a
+    name the PBX did not offer is dropped."""
+    if not data:
+        return None
+    return {name for name in data.getlist("entities") if name in offered}
 
 
 def _chosen_entity(form: PbxImportForm, data: Any) -> Entity | None:

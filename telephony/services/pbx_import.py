@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from telephony.backends.capabilities import UNIQUE_PER_SERVER
 from telephony.backends.registry import driver_for
 from telephony.imports.audit import CREATE, AuditRow, AuditWriter, changes
 from telephony.imports.users import derive_username
@@ -61,6 +62,8 @@ class ImportPlan:
     entities: list[DriftFinding] = field(default_factory=list)
     users: list[PlannedUser] = field(default_factory=list)
     problem: str = ""  # refuses the whole import (no scan yet, no room in the licences)
+    offered: list[str] = field(default_factory=list)  # names of the PBX's entities no row holds
+    left_out: int = 0  # users of entities not chosen (another customer's, on a shared server)
 
     @property
     def importable(self) -> list[PlannedUser]:
@@ -83,8 +86,22 @@ def latest_scan(tenant: Tenant) -> DriftScan | None:
     return scans.filter(Q(tenant=tenant) | Q(tenant__isnull=True)).order_by("-id").first()
 
 
-def pbx_import_plan(*, actor: AbstractBaseUser, tenant: Tenant, fallback_entity: Entity | None = None) -> ImportPlan:
-    """What an import from the PBX into `tenant` would write, from its last scan."""
+def shares_its_container(tenant: Tenant) -> bool:
+    """Does the tenant share its container on the PBX with others (an XCU's XiVO)? Then what is
+    only on the PBX there may be another customer's, and an import takes only the entities chosen."""
+    return tenant.server.platform.capabilities.number_scope == UNIQUE_PER_SERVER
+
+
+def pbx_import_plan(
+    *,
+    actor: AbstractBaseUser,
+    tenant: Tenant,
+    fallback_entity: Entity | None = None,
+    entity_names: set[str] | None = None,
+) -> ImportPlan:
+    """What an import from the PBX into `tenant` would write, from its last scan. `entity_names`:
+    the PBX's entities to bring in with their users (None: all of them, unless the tenant shares its
+    container: then none). Users of the tenant's own entities come in whatever is chosen."""
     _require_staff(actor, tenant)
     scan = latest_scan(tenant)
     if scan is None:
@@ -93,13 +110,22 @@ def pbx_import_plan(*, actor: AbstractBaseUser, tenant: Tenant, fallback_entity:
         Q(tenant=tenant) | Q(tenant__isnull=True), scan=scan, kind=FindingKind.UNMANAGED, resolved_at__isnull=True
     ).order_by("id")
     plan = ImportPlan(scan=scan)
-    plan.entities = [f for f in found if f.object_kind == "entity"]
+    offered = [f for f in found if f.object_kind == "entity"]
+    plan.offered = sorted({(f.observed.get("name") or "").strip() for f in offered} - {""}, key=str.lower)
+    if entity_names is None and not shares_its_container(tenant):
+        entity_names = set(plan.offered)
+    chosen = {name.lower() for name in entity_names or ()}
+    plan.entities = [f for f in offered if (f.observed.get("name") or "").strip().lower() in chosen]
     entities = {e.name.lower(): e for e in Entity.objects.filter(tenant=tenant).prefetch_related("intervals")}
     planned_entities = {(f.observed.get("name") or "").lower(): f for f in plan.entities}
     taken_names = set(PbxUser.objects.filter(tenant=tenant).values_list("username", flat=True))
     taken_numbers = set(PbxUser.objects.filter(tenant=tenant).values_list("internal_number", flat=True))
     elsewhere = numbering.all_numbers_taken_elsewhere(tenant)
     for finding in (f for f in found if f.object_kind == "user"):
+        named = (finding.observed.get("entity_name") or "").strip().lower()
+        if named and named not in chosen and named not in entities:
+            plan.left_out += 1  # an entity not chosen: not this import's
+            continue
         user = _planned_user(finding, fallback_entity)
         user.problem = _problem(user, entities, planned_entities, taken_names | taken_numbers, elsewhere)
         if not user.problem:
@@ -154,11 +180,16 @@ def _problem(user: PlannedUser, entities: dict, planned: dict, taken: set[str], 
 
 @transaction.atomic
 def pbx_import_commit(
-    *, actor: AbstractBaseUser, tenant_id: int, template: LineTemplate, fallback_entity: Entity | None = None
+    *,
+    actor: AbstractBaseUser,
+    tenant_id: int,
+    template: LineTemplate,
+    fallback_entity: Entity | None = None,
+    entity_names: set[str] | None = None,
 ) -> ImportPlan:
     """Write what the plan holds, in one transaction and without a push; refused rows stay findings."""
     tenant = Tenant.objects.select_for_update().select_related("server__platform", "organization").get(pk=tenant_id)
-    plan = pbx_import_plan(actor=actor, tenant=tenant, fallback_entity=fallback_entity)
+    plan = pbx_import_plan(actor=actor, tenant=tenant, fallback_entity=fallback_entity, entity_names=entity_names)
     if plan.problem:
         raise ValidationError(plan.problem)
     if not access.can(actor, VIEW, template):

@@ -96,3 +96,62 @@ def test_the_admin_page_previews_and_imports_and_is_404_to_another_organization(
     done = client.post(url, {"confirm": "Import", "template": template.pk, "entity": office.pk}, follow=True)
     assert "Imported 2 user(s)" in done.content.decode()
     assert PbxUser.objects.filter(tenant=tenant).count() == 2
+
+
+@pytest.fixture
+def shared_xivo(serve, tree):
+    """A XiVO under XCU holding two customers the portal does not know yet, made through its API."""
+    from telephony.sandbox.xcu import XcuSimulator
+    from tests.telephony.xcu_world import XIVO_221_UUID
+
+    served = serve(XcuSimulator())
+    api = requests.Session()
+    url = lambda path: f"{served.base_url}/api/1.0/{path}"  # noqa: E731
+    assert api.post(url("login"), json={"login": "admin", "password": "superpass"}).ok
+    template = {"name": "Theirs", "xivos": [2], "entities": [], "peerSipName": "auto", "ringingTime": 25,
+                "routedInbound": False, "callerIdMode": "anonymous", "voiceMailEnabled": True}  # fmt: skip
+    template_id = api.post(url("templates"), json=template).json()["id"]
+    for name, first in (("acme", 2000), ("globex", 3000)):
+        entity = {"name": name, "displayName": name.title(), "xivoId": 2,
+                  "intervals": [{"start": str(first), "end": str(first + 99)}]}  # fmt: skip
+        assert api.post(url("entities"), json=entity).status_code == 201
+        for n in range(1, 3 if name == "acme" else 2):
+            user = {"entityCId": f"{name}@{XIVO_221_UUID}", "templateId": template_id, "firstName": f"{name}{n}",
+                    "lastName": "Person", "internalNumber": str(first + n), "ctiLogin": f"{name}{n}"}  # fmt: skip
+            assert api.post(url("users"), json=user).status_code == 201, "made"
+    platform = PlatformFactory(organization=tree.reseller, kind="xcu", base_url=served.base_url + "/api/1.0/",
+                               username="admin", secret="superpass")  # fmt: skip
+    server = ServerFactory(platform=platform, name="xivo-221", backend_ref={"xcu_id": 2, "xcu_uuid": XIVO_221_UUID})
+    tenant = TenantFactory(organization=tree.customer, server=server, name="acme", backend_ref={"xcu_id": 2},
+                           sync_state="verified")  # fmt: skip
+    assert scan_server(server_id=server.pk).status == "complete"
+    return tenant, LineTemplateFactory(organization=tree.customer, name="standard")
+
+
+def test_a_new_tenant_on_a_shared_xivo_takes_only_the_entities_chosen(shared_xivo, superuser):
+    tenant, template = shared_xivo
+    untouched = pbx_import_plan(actor=superuser, tenant=tenant)
+    assert {"acme", "globex"} <= set(untouched.offered)
+    assert untouched.importable == [] and untouched.left_out >= 3, "another customer's: nothing by default"
+    plan = pbx_import_plan(actor=superuser, tenant=tenant, entity_names={"acme"})
+    assert sorted(u.values["username"] for u in plan.importable) == ["acme1", "acme2"]
+    pbx_import_commit(actor=superuser, tenant_id=tenant.pk, template=template, entity_names={"acme", "nonsense"})
+    assert sorted(PbxUser.objects.filter(tenant=tenant).values_list("entity__name", "username")) == [
+        ("acme", "acme1"),
+        ("acme", "acme2"),
+    ]
+    assert not PbxUser.objects.filter(username__startswith="globex").exists()
+    rescan = scan_server(server_id=tenant.server_id)
+    assert "globex1" in {f.observed.get("username") for f in findings(rescan, FindingKind.UNMANAGED)}
+    assert set(PbxUser.objects.values_list("sync_state", flat=True)) == {SyncState.VERIFIED}
+
+
+def test_the_import_page_offers_the_pbx_entities_unticked_on_a_shared_server(shared_xivo, superuser, client):
+    tenant, template = shared_xivo
+    client.force_login(superuser)
+    url = reverse("admin:telephony_tenant_pbx_import", args=[tenant.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and b'value="globex"' in page.content and b"checked" not in page.content
+    answer = client.post(url, {"template": template.pk, "entities": ["acme"], "confirm": "Import"})
+    assert answer.status_code == 302
+    assert set(PbxUser.objects.filter(tenant=tenant).values_list("username", flat=True)) == {"acme1", "acme2"}
