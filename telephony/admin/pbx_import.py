@@ -21,6 +21,10 @@ from tenants import access
 from tenants.access import VIEW
 
 PREVIEW_ROWS = 200
+SHARED_SERVER_HELP = (
+    "This server's entities belong to several customers: tick only this customer's. With their users; users of "
+    "the tenant's own entities come in whatever is ticked."
+)
 
 
 class PbxImportForm(forms.Form):
@@ -49,10 +53,7 @@ class PbxImportForm(forms.Form):
         self.fields["entities"].choices = [(name, name) for name in offered]
         self.fields["entities"].initial = [] if shared else offered
         if shared:
-            self.fields["entities"].help_text = (
-                "This server's entities belong to several customers: tick only this customer's. "
-                + self.fields["entities"].help_text
-            )
+            self.fields["entities"].help_text = SHARED_SERVER_HELP
 
 
 class PbxImportAdminMixin:
