@@ -10,13 +10,20 @@ from pathlib import Path
 from werkzeug.wrappers import Request, Response
 
 from telephony.sandbox.base import FaultConfig, Simulator
+from telephony.sandbox.configurator import ConfiguratorSimulator
 from telephony.sandbox.parkmanager import build_xelion_park
 from telephony.sandbox.server import RunningSimulator, serve_in_thread
 from telephony.sandbox.xc5 import Xc5Simulator
 from telephony.sandbox.xcu import XcuSimulator
 
-DEFAULT_PORTS = {"status": 8100, "xelion": 8101, "parkmanager": 8102, "xcu": 8103, "xc5": 8104}
-BASE_PATHS = {"xelion": "/api/v1/", "parkmanager": "/api/", "xcu": "/api/1.0/", "xc5": "/api-sys/"}
+DEFAULT_PORTS = {"status": 8100, "xelion": 8101, "parkmanager": 8102, "xcu": 8103, "xc5": 8104, "configurator": 8105}
+BASE_PATHS = {
+    "xelion": "/api/v1/",
+    "parkmanager": "/api/",
+    "xcu": "/api/1.0/",
+    "xc5": "/api-sys/",
+    "configurator": "/api/v1/",
+}
 
 
 def build_simulators(faults: FaultConfig | None = None, state_dir: Path | None = None) -> list[Simulator]:
@@ -37,6 +44,7 @@ def build_simulators(faults: FaultConfig | None = None, state_dir: Path | None =
         parkmanager,
         XcuSimulator(faults=copy(), state_file=state("xcu")),
         Xc5Simulator(faults=copy(), state_file=state("xc5")),
+        ConfiguratorSimulator(faults=copy(), state_file=state("configurator")),
     ]
 
 
