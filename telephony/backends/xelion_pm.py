@@ -36,6 +36,7 @@ from telephony.backends.base import (
     backend_ref,
 )
 from telephony.backends.capabilities import Capabilities, documented_subset
+from telephony.backends.configurator import TenantAccess
 from telephony.backends.errors import (
     AlreadyExistsError,
     AuthenticationError,
@@ -283,6 +284,14 @@ class XelionParkManagerDriver(XelionDriverBase):
         if not server.get("scheme") or not server.get("fqdn"):
             raise TransientError(f"the Park Manager gives no address for server {server.get('name', found['server'])}")
         return f"{server['scheme']}://{server['fqdn']}", found["id"], found["subDatabaseName"]
+
+    def tenant_access(self, tenant: TenantRef) -> TenantAccess:
+        """What a Configurator order needs to reach the tenant (the guide's "Park Provisioning"):
+        its server's URL, its name there, and a session token the Park Manager's login gives."""
+        root, _, name = self._address(tenant)
+        session = self._session(tenant)
+        session.ensure()
+        return TenantAccess(server_url=root, tenant_name=name, token=session.token)
 
     def open_session(self, tenant: TenantRef) -> XelionSession:
         root, tenant_id, name = self._address(tenant)

@@ -66,3 +66,40 @@ def test_the_built_tenant_is_scanned_and_imported(built, tree, superuser):
     )
     assert lines["cy"].entity.name == "Support" and lines["cy"].sync_state == SyncState.VERIFIED
     assert lines["ben"].first_name == "Ben"
+
+
+def test_a_park_tenant_is_opened_by_one_order_with_the_park_managers_token(serve, tree, superuser):
+    """The guide's Park Provisioning: the Park Manager starts the tenant and gives its session token;
+    the Configurator builds it; the portal's scan and import bring it into the mirror."""
+    from telephony.backends.configurator import ConfiguratorClient
+    from telephony.backends.registry import driver_for
+    from telephony.provisioning import planning, specs
+    from telephony.sandbox.parkmanager import ROOT_API_KEY, build_xelion_park
+    from tests.telephony.drift.helpers import run_all
+
+    server_sim, park_manager_sim = build_xelion_park()
+    serve(server_sim)
+    park_manager = serve(park_manager_sim)
+    configurator = serve(ConfiguratorSimulator(order_delay_seconds=0))
+    platform = PlatformFactory(organization=tree.distributor, kind="xelion_pm", base_url=park_manager.base_url,
+                               username="", secret=ROOT_API_KEY)  # fmt: skip
+    server = ServerFactory(platform=platform, name="xelion-1", backend_ref={"xelion_oid": "1"})
+    tenant = TenantFactory(organization=tree.customer, server=server, name="fairy", licences=10)
+    planning.tenant_created(tenant)
+    run_all()
+    tenant.refresh_from_db()
+    driver = driver_for(platform.connection())
+    access = driver.tenant_access(specs.tenant_ref(tenant))
+    client = ConfiguratorClient(configurator.base_url, ROOT_KEY)
+    client.test(ORDER)
+    order_id = client.provision(ORDER, access)
+    for _ in range(200):
+        if client.order(order_id).finished:
+            break
+        time.sleep(0.05)
+    assert client.order(order_id).status == "COMPLETED", client.order(order_id).error
+    scan = scan_server(server_id=server.pk)
+    assert {"ann", "ben", "cy"} <= {f.observed.get("username") for f in findings(scan, FindingKind.UNMANAGED)}
+    pbx_import_commit(actor=superuser, tenant_id=tenant.pk,
+                      template=LineTemplateFactory(organization=tree.customer, name="standard"))  # fmt: skip
+    assert set(PbxUser.objects.filter(tenant=tenant).values_list("username", flat=True)) == {"ann", "ben", "cy"}
