@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from telephony.admin.sync import badge
-from telephony.backends.http import redact_value
+from telephony.backends.redaction import redact_value
 from telephony.models import JobAttempt, ProvisioningBatch, ProvisioningJob
 from telephony.services import jobs as services
 from tenants import access
