@@ -11,18 +11,28 @@ from werkzeug.wrappers import Request, Response
 
 from telephony.sandbox.base import FaultConfig, Simulator
 from telephony.sandbox.configurator import ConfiguratorSimulator
+from telephony.sandbox.cti import CtiSimulator
 from telephony.sandbox.parkmanager import build_xelion_park
 from telephony.sandbox.server import RunningSimulator, serve_in_thread
 from telephony.sandbox.xc5 import Xc5Simulator
 from telephony.sandbox.xcu import XcuSimulator
 
-DEFAULT_PORTS = {"status": 8100, "xelion": 8101, "parkmanager": 8102, "xcu": 8103, "xc5": 8104, "configurator": 8105}
+DEFAULT_PORTS = {
+    "status": 8100,
+    "xelion": 8101,
+    "parkmanager": 8102,
+    "xcu": 8103,
+    "xc5": 8104,
+    "configurator": 8105,
+    "cti": 8106,
+}
 BASE_PATHS = {
     "xelion": "/api/v1/",
     "parkmanager": "/api/",
     "xcu": "/api/1.0/",
     "xc5": "/api-sys/",
     "configurator": "/api/v1/",
+    "cti": "/api/",
 }
 
 
@@ -45,6 +55,7 @@ def build_simulators(faults: FaultConfig | None = None, state_dir: Path | None =
         XcuSimulator(faults=copy(), state_file=state("xcu")),
         Xc5Simulator(faults=copy(), state_file=state("xc5")),
         ConfiguratorSimulator(faults=copy(), state_file=state("configurator")),
+        CtiSimulator(xelion, faults=copy(), state_file=state("cti")),
     ]
 
 
