@@ -16,7 +16,12 @@ from django.utils.html import format_html
 
 from telephony.models import Entity, LineTemplate, Tenant
 from telephony.services.drift import drift_scan_requested
-from telephony.services.pbx_import import pbx_import_commit, pbx_import_plan, shares_its_container
+from telephony.services.pbx_import import (
+    pbx_import_commit,
+    pbx_import_offer,
+    pbx_import_plan,
+    shares_its_container,
+)
 from tenants import access
 from tenants.access import VIEW
 
@@ -79,14 +84,14 @@ class PbxImportAdminMixin:
             return HttpResponseRedirect(here)
         data = request.POST or request.GET or None
         try:
-            offer = pbx_import_plan(actor=request.user, tenant=tenant)
+            offered = pbx_import_offer(actor=request.user, tenant=tenant)
         except PermissionDenied as refused:
             messages.error(request, str(refused))
             return HttpResponseRedirect(reverse("admin:telephony_tenant_change", args=[tenant.pk]))
         shared = shares_its_container(tenant)
-        form = PbxImportForm(data, tenant=tenant, login=request.user, offered=offer.offered, shared=shared)
+        form = PbxImportForm(data, tenant=tenant, login=request.user, offered=offered, shared=shared)
         fallback = _chosen_entity(form, data)
-        chosen = _chosen_entities(form, data, offer.offered)
+        chosen = _chosen_entities(form, data, offered)
         plan = pbx_import_plan(actor=request.user, tenant=tenant, fallback_entity=fallback, entity_names=chosen)
         if request.method == "POST" and "confirm" in request.POST and form.is_valid():
             try:

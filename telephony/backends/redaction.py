@@ -12,7 +12,6 @@ from urllib.parse import urlsplit, urlunsplit
 LOGGED_BODY_CHARS = 2000
 REDACTED = "***"
 
-SECRET_HEADERS = {"authorization", "cookie", "set-cookie", "x-auth-key", "proxy-authorization"}
 SECRET_KEY_PATTERN = re.compile(
     r"pass(word)?|secret|token|authentication|appkey|app_key|pin|ctipassword|api_key|apikey",
     re.IGNORECASE,

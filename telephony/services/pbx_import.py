@@ -9,6 +9,7 @@ the rules refuse is not imported: it stays a finding, with why."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from telephony.backends.capabilities import UNIQUE_PER_SERVER
@@ -92,6 +93,27 @@ def shares_its_container(tenant: Tenant) -> bool:
     return tenant.server.platform.capabilities.number_scope == UNIQUE_PER_SERVER
 
 
+def pbx_import_offer(*, actor: AbstractBaseUser, tenant: Tenant) -> list[str]:
+    """The names of the PBX's entities an import into `tenant` may bring in (what the last scan
+    found there and no row holds), without planning the users."""
+    _require_staff(actor, tenant)
+    scan = latest_scan(tenant)
+    return _names(_unmanaged(actor, tenant, scan).filter(object_kind="entity")) if scan else []
+
+
+def _unmanaged(actor: AbstractBaseUser, tenant: Tenant, scan: DriftScan) -> QuerySet[DriftFinding]:
+    """What the scan found only on the PBX, in the tenant's container or in one it shares (the
+    latter only where the actor may see it: the platform's organization's, not every tenant's)."""
+    found = DriftFinding.objects.filter(
+        Q(tenant=tenant) | Q(tenant__isnull=True), scan=scan, kind=FindingKind.UNMANAGED, resolved_at__isnull=True
+    )
+    return access.restrict(found, actor, VIEW)
+
+
+def _names(entity_findings: Iterable[DriftFinding]) -> list[str]:
+    return sorted({(f.observed.get("name") or "").strip() for f in entity_findings} - {""}, key=str.lower)
+
+
 def pbx_import_plan(
     *,
     actor: AbstractBaseUser,
@@ -106,12 +128,10 @@ def pbx_import_plan(
     scan = latest_scan(tenant)
     if scan is None:
         return ImportPlan(scan=None, problem="The PBX has not been read yet: check it against the PBX first.")
-    found = DriftFinding.objects.filter(
-        Q(tenant=tenant) | Q(tenant__isnull=True), scan=scan, kind=FindingKind.UNMANAGED, resolved_at__isnull=True
-    ).order_by("id")
+    found = _unmanaged(actor, tenant, scan).order_by("id")
     plan = ImportPlan(scan=scan)
     offered = [f for f in found if f.object_kind == "entity"]
-    plan.offered = sorted({(f.observed.get("name") or "").strip() for f in offered} - {""}, key=str.lower)
+    plan.offered = _names(offered)
     if entity_names is None and not shares_its_container(tenant):
         entity_names = set(plan.offered)
     chosen = {name.lower() for name in entity_names or ()}

@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from telephony.drift.scan import scan_server
-from telephony.models import BackendClaim, DriftFinding, FindingKind, PbxUser, ProvisioningJob, SyncState
+from telephony.models import BackendClaim, DriftFinding, FindingKind, PbxUser, Platform, ProvisioningJob, SyncState
 from telephony.provisioning import planning
 from telephony.sandbox.xc5 import SYSTEM_API_PASSWORD, SYSTEM_API_USERNAME, Xc5Simulator
-from telephony.services.pbx_import import pbx_import_commit, pbx_import_plan
+from telephony.services.pbx_import import pbx_import_commit, pbx_import_offer, pbx_import_plan
 from tenants.models import Role
 from tests.factories import EntityFactory, LineTemplateFactory, PlatformFactory, ServerFactory, TenantFactory
 from tests.telephony.drift.helpers import findings, run_all
@@ -155,3 +155,15 @@ def test_the_import_page_offers_the_pbx_entities_unticked_on_a_shared_server(sha
     answer = client.post(url, {"template": template.pk, "entities": ["acme"], "confirm": "Import"})
     assert answer.status_code == 302
     assert set(PbxUser.objects.filter(tenant=tenant).values_list("username", flat=True)) == {"acme1", "acme2"}
+
+
+def test_a_shared_server_of_the_distributor_offers_a_resellers_staff_nothing(shared_xivo, tree, member, superuser):
+    """What no tenant holds on a shared XiVO is the platform's organization's to see and to hand out:
+    the staff of a reseller below it import only what the PBX shows in their own tenant's container."""
+    tenant, _ = shared_xivo
+    Platform.objects.filter(pk=tenant.server.platform_id).update(organization=tree.distributor)
+    reseller_staff = member(tree.reseller, Role.ADMIN)
+    assert pbx_import_offer(actor=reseller_staff, tenant=tenant) == []
+    plan = pbx_import_plan(actor=reseller_staff, tenant=tenant, entity_names={"acme"})
+    assert plan.importable == [] and plan.left_out == 0
+    assert "acme" in pbx_import_offer(actor=superuser, tenant=tenant), "the platform's side still sees it"
