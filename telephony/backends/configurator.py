@@ -12,17 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from telephony.backends.errors import (
-    AuthenticationError,
-    BackendError,
-    NotFoundError,
-    RejectedError,
     TransientError,
 )
-from telephony.backends.http import ExchangeLog, HttpClient, HttpResponse
+from telephony.backends.http import ExchangeLog, HttpClient
+from telephony.backends.json_answers import JsonAnswers
 
 API_PATH = "api/v1/"
 ORDER_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "COMPLETED", "FAILED")
 FINISHED = frozenset({"COMPLETED", "FAILED"})
+ANSWERS = JsonAnswers("the Configurator", "the API key")
 
 
 @dataclass
@@ -65,17 +63,17 @@ class ConfiguratorClient:
     # organizations
     def organizations(self) -> list[dict[str, Any]]:
         """The key's organization and every one below it."""
-        return self._json(self.http.request("GET", "organizations/"), "list the organizations", list)
+        return ANSWERS.json(self.http.request("GET", "organizations/"), "list the organizations", list)
 
     def create_organization(self, name: str) -> dict[str, Any]:
         """A sub-organization of the key's own."""
         answer = self.http.request("POST", "organizations/", json_body={"name": name})
-        return self._json(answer, "make a sub-organization", dict)
+        return ANSWERS.json(answer, "make a sub-organization", dict)
 
     def create_api_key(self, organization_id: int) -> str:
         """A new key for an organization at or below the key's own (shown this once)."""
         answer = self.http.request("POST", f"organizations/{int(organization_id)}/apikeys")
-        key = self._json(answer, "make an API key", dict).get("key")
+        key = ANSWERS.json(answer, "make an API key", dict).get("key")
         if not isinstance(key, str) or not key:
             raise TransientError("the Configurator made a key but did not show it")
         self.http.add_secret(key)
@@ -87,16 +85,16 @@ class ConfiguratorClient:
         answer = self.http.request(
             "PUT", f"organizations/{int(organization_id)}/credentials/{name}", json_body={"value": value}
         )
-        self._ok(answer, f"store the credential {name}")
+        ANSWERS.ok(answer, f"store the credential {name}")
 
     def credential_names(self, organization_id: int) -> list[str]:
         answer = self.http.request("GET", f"organizations/{int(organization_id)}/credentials")
-        return self._json(answer, "list the credentials", list)
+        return ANSWERS.json(answer, "list the credentials", list)
 
     # orders
     def test(self, configuration: dict[str, Any]) -> None:
         """Nothing when the service would take the configuration; RejectedError with its cause otherwise."""
-        self._ok(self.http.request("POST", "provision/test", json_body=configuration), "test the configuration")
+        ANSWERS.ok(self.http.request("POST", "provision/test", json_body=configuration), "test the configuration")
 
     def provision(self, configuration: dict[str, Any], tenant: TenantAccess, *, callback_url: str = "") -> int:
         """Place an order for `tenant`; returns the order's id."""
@@ -109,13 +107,13 @@ class ConfiguratorClient:
         if callback_url:
             headers["X-Callback-Url"] = callback_url
         answer = self.http.request("POST", "provision", json_body=configuration, headers=headers)
-        order_id = self._json(answer, "place the order", dict).get("id")
+        order_id = ANSWERS.json(answer, "place the order", dict).get("id")
         if not isinstance(order_id, int):
             raise TransientError("the Configurator took the order but gave no id")
         return order_id
 
     def order(self, order_id: int) -> ConfiguratorOrder:
-        body = self._json(self.http.request("GET", f"orders/{int(order_id)}"), f"read order {order_id}", dict)
+        body = ANSWERS.json(self.http.request("GET", f"orders/{int(order_id)}"), f"read order {order_id}", dict)
         status = body.get("status")
         if status not in ORDER_STATUSES:
             raise TransientError(f"order {order_id} has an unknown status {status!r}")
@@ -129,29 +127,3 @@ class ConfiguratorClient:
 
     def close(self) -> None:
         self.http.close()
-
-    # answers
-    def _ok(self, answer: HttpResponse, what: str) -> None:
-        if not answer.ok:
-            raise error_for(answer, what)
-
-    def _json(self, answer: HttpResponse, what: str, kind: type) -> Any:
-        self._ok(answer, what)
-        body = answer.json()
-        if not isinstance(body, kind):
-            raise TransientError(f"the Configurator answered '{what}' without the expected JSON")
-        return body
-
-
-def error_for(answer: HttpResponse, what: str) -> BackendError:
-    body = answer.json()
-    message = body.get("message") if isinstance(body, dict) else None
-    cause = str(message or answer.text.strip()[:200] or f"HTTP {answer.status}")
-    status = answer.status
-    if status in (408, 429) or status >= 500:
-        return TransientError(f"the Configurator could not {what}: {cause}", status=status)
-    if status in (401, 403):
-        return AuthenticationError(f"the Configurator refused the API key: {cause}", status=status)
-    if status == 404:
-        return NotFoundError(cause, status=status)
-    return RejectedError(cause, status=status)

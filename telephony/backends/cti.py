@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from telephony.backends.errors import AuthenticationError, BackendError, NotFoundError, RejectedError, TransientError
+from telephony.backends.errors import AuthenticationError, RejectedError, TransientError
 from telephony.backends.http import ExchangeLog, HttpClient, HttpResponse
+from telephony.backends.json_answers import JsonAnswers
 
+ANSWERS = JsonAnswers("the CTI service", "the login", transient_from=502)  # its 500: an unknown user
 XELION_EVENTS = ("newCallEvent", "callConnectedEvent", "callHungUpEvent", "missedCallEvent")
 CREDENTIAL_KINDS = {"client_id": "clientid", "client_secret": "clientsecret", "refresh_token": "refreshtoken",
                     "device_code": "devicecode"}  # fmt: skip
@@ -84,7 +86,7 @@ class CtiClient:
     def login(self) -> None:
         body = {"adminUsername": self.context.admin_username, "adminPassword": self.context.admin_password,
                 "host": self.context.host, "tenant": self.context.tenant}  # fmt: skip
-        answer = self._json(self.http.request("POST", "session/login", json_body=body), "log in", dict)
+        answer = ANSWERS.json(self.http.request("POST", "session/login", json_body=body), "log in", dict)
         token = answer.get("authentication")
         if not isinstance(token, str) or not token:
             raise AuthenticationError("the CTI service's login gave no token")
@@ -122,51 +124,51 @@ class CtiClient:
             "eventUriMappings": [mapping_body(m) for m in mappings],
         }
         answer = self.http.request("POST", "crm-integrations", json_body=body)
-        return integration_from(self._json(answer, "create the integration", dict))
+        return integration_from(ANSWERS.json(answer, "create the integration", dict))
 
     def find(self) -> Integration | None:
         params = {"xelionHost": self.context.host, "xelionTenant": self.context.tenant}
         answer = self._call("GET", "crm-integrations", params=params)
         if answer.status == 404:
             return None
-        return integration_from(self._json(answer, "find the integration", dict))
+        return integration_from(ANSWERS.json(answer, "find the integration", dict))
 
     def delete(self, integration: Integration) -> None:
         answer = self._call("DELETE", f"crm-integrations/{integration.xelion_context_id}")
         if answer.status != 404:  # already gone is what a delete wants
-            self._ok(answer, "delete the integration")
+            ANSWERS.ok(answer, "delete the integration")
 
     def mappings(self, integration: Integration) -> list[EventMapping]:
         path = f"{self._contexts(integration)}/event-uri-mappings"
-        found = self._json(self._call("GET", path), "read the mappings", list)
+        found = ANSWERS.json(self._call("GET", path), "read the mappings", list)
         return [EventMapping(m["xelionEvent"], m["crmResourceUri"], m.get("crmResourcePayload")) for m in found]
 
     def replace_mappings(self, integration: Integration, mappings: list[EventMapping]) -> None:
         path = f"{self._contexts(integration)}/event-uri-mappings"
-        self._ok(self._call("PUT", path, [mapping_body(m) for m in mappings]), "replace the mappings")
+        ANSWERS.ok(self._call("PUT", path, [mapping_body(m) for m in mappings]), "replace the mappings")
 
     # users
     def users(self, integration: Integration, *, username: str = "") -> list[dict[str, str]]:
         params = {"username": username} if username else None
         path = f"{self._contexts(integration)}/user-credentials"
-        return self._json(self._call("GET", path, params=params), "list the users", list)
+        return ANSWERS.json(self._call("GET", path, params=params), "list the users", list)
 
     def add_user(self, integration: Integration, user: UserCredentials) -> str:
         """The CTI service's id of the user's credentials."""
         path = f"{self._contexts(integration)}/user-credentials"
-        answer = self._json(self._call("POST", path, [self._credentials(user)]), f"add {user.username}", dict)
+        answer = ANSWERS.json(self._call("POST", path, [self._credentials(user)]), f"add {user.username}", dict)
         return str(answer.get("userCredentialsId", ""))
 
     def update_user_secret(self, user_id: str, kind: str, value: str) -> None:
         """Change one of a user's credentials (`kind`: client_id, client_secret, refresh_token, device_code)."""
         self.http.add_secret(value)
         path = f"users/{int(user_id)}/{CREDENTIAL_KINDS[kind]}/update"
-        self._ok(self._call("POST", path, {"value": value}), f"update the {kind.replace('_', ' ')}")
+        ANSWERS.ok(self._call("POST", path, {"value": value}), f"update the {kind.replace('_', ' ')}")
 
     def remove_user(self, user_id: str) -> None:
         answer = self._call("DELETE", f"users/{int(user_id)}")
         if answer.status != 404:
-            self._ok(answer, "remove the user")
+            ANSWERS.ok(answer, "remove the user")
 
     def close(self) -> None:
         self.http.close()
@@ -181,17 +183,6 @@ class CtiClient:
     @staticmethod
     def _contexts(integration: Integration) -> str:
         return f"crm-integrations/{integration.xelion_context_id}/crm-contexts/{integration.crm_context_id}"
-
-    def _ok(self, answer: HttpResponse, what: str) -> None:
-        if not answer.ok:
-            raise error_for(answer, what)
-
-    def _json(self, answer: HttpResponse, what: str, kind: type) -> Any:
-        self._ok(answer, what)
-        body = answer.json()
-        if not isinstance(body, kind):
-            raise TransientError(f"the CTI service answered '{what}' without the expected JSON")
-        return body
 
 
 def mapping_body(mapping: EventMapping) -> dict[str, Any]:
@@ -212,17 +203,3 @@ def integration_from(body: dict[str, Any]) -> Integration:
         authorization_server_uri=str(crm.get("authorizationServerUri") or ""),
         authorization_header_prefix=str(crm.get("authorizationHeaderPrefix") or ""),
     )
-
-
-def error_for(answer: HttpResponse, what: str) -> BackendError:
-    body = answer.json()
-    message = body.get("message") if isinstance(body, dict) else None
-    cause = str(message or answer.text.strip()[:200] or f"HTTP {answer.status}")
-    status = answer.status
-    if status in (408, 429) or status >= 502:
-        return TransientError(f"the CTI service could not {what}: {cause}", status=status)
-    if status in (401, 403):
-        return AuthenticationError(f"the CTI service refused the login: {cause}", status=status)
-    if status == 404:
-        return NotFoundError(cause, status=status)
-    return RejectedError(cause, status=status)  # 500 included: the documented answer for an unknown Xelion user
