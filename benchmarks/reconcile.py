@@ -47,21 +47,10 @@ def main() -> None:
     args = parse_args()
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    import django
+    from benchmarks.support.database import fresh_database
 
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-
-    test_settings = settings.DATABASES["default"].setdefault("TEST", {})
-    if connection.vendor != "sqlite":  # never the database DATABASE_URL names, nor another run's
-        test_settings["NAME"] = f"{settings.DATABASES['default']['NAME']}_bench_{os.getpid()}"
-    original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with fresh_database():
         run(args)
-    finally:
-        connection.creation.destroy_test_db(original, verbosity=0)
 
 
 class SeededPbx:
