@@ -1,6 +1,7 @@
 """The mirror of the PBX platforms: what the portal holds and pushes to the backends."""
 
 from telephony.models.claims import BackendClaim
+from telephony.models.cti import CrmEvent, CrmEventMapping, CrmIntegration, CtiService, CtiUserCredentials
 from telephony.models.drift import DriftFinding, DriftScan, FindingKind, ScanStatus, ScanTrigger
 from telephony.models.imports import ImportKind, ImportMode, ImportRun, ImportStatus
 from telephony.models.jobs import (
@@ -24,6 +25,11 @@ __all__ = [
     "UNFINISHED",
     "BackendClaim",
     "CallerIdMode",
+    "CrmEvent",
+    "CrmEventMapping",
+    "CrmIntegration",
+    "CtiService",
+    "CtiUserCredentials",
     "DriftFinding",
     "DriftScan",
     "Entity",

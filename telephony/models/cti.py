@@ -1,0 +1,235 @@
+"""CRM integrations on the Xelion CTI service: the service itself, one tenant's integration with its
+event → URI mappings, and the CRM credentials of the tenant's users.
+
+Secrets (the tenant administrator's password, OAuth client secrets, refresh tokens and device codes)
+are encrypted at rest, never shown again, masked in the audit history, and read from the row when a
+job runs (never put in a job's payload). Payload templates keep their `${…}` placeholders (Unified
+Expression Language) verbatim: they are data for the CTI service, never evaluated by the portal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.db import models
+
+from telephony.backends import guard
+from telephony.backends.errors import UnsafeRequestError
+from tenants.access import ORGANIZATION_MANAGERS, PBX_MANAGERS, AccessPolicy
+from tenants.audit_mixin import Audited
+from tenants.models import Organization
+
+from .fields import EncryptedCharField
+from .sync import BackendRefField, MirroredModel
+from .tenants import Tenant
+from .users import PbxUser
+
+XELION_CALL_EVENTS = (
+    ("newCallEvent", "New call"),
+    ("callConnectedEvent", "Call connected"),
+    ("callHungUpEvent", "Call hung up"),
+    ("missedCallEvent", "Missed call"),
+)
+CrmEvent = models.TextChoices("CrmEvent", [(event, (event, label)) for event, label in XELION_CALL_EVENTS])
+
+
+def outbound_url_refusal(url: str, *, resolve: bool) -> str:
+    """Why the portal's outbound-URL rules refuse `url` (empty: they accept it)."""
+    try:
+        guard.current_policy().check_url(url, resolve=resolve)
+    except UnsafeRequestError as refusal:
+        return str(refusal) + "."
+    return ""
+
+
+class CtiService(Audited, models.Model):
+    """A Xelion CTI service (its REST API's base URL), owned by an organization and usable by the
+    tenants of its whole subtree, like a platform. It keeps no credentials of its own: each
+    integration logs in as its tenant's Xelion administrator."""
+
+    access_policy = AccessPolicy(("organization",), manage_roles=ORGANIZATION_MANAGERS, shared_down=True)
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cti_services")
+    name = models.CharField(max_length=100)
+    base_url = models.CharField(
+        "base URL",
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Where the CTI service's API answers, e.g. https://cti.example.net/ (its api/ is added).",
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "CTI service"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                name="cti_service_name_unique_per_organization",
+                violation_error_message="This organization already has a CTI service with this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.base_url and (refusal := outbound_url_refusal(self.base_url, resolve=True)):
+            raise ValidationError({"base_url": refusal})
+
+    def is_usable_by(self, organization: Organization) -> bool:
+        return organization.is_within(self.organization)
+
+
+class CrmIntegration(Audited, MirroredModel):
+    """One Xelion tenant's CRM integration on a CTI service: the tenant's administrator the service
+    logs in as, the CRM's OAuth 2.0 authorization server, the client id and secret given to users
+    who have none of their own, and (in `mappings`) where each call event is sent.
+
+    The portal only ever changes an integration it made itself (`backend_ref` holds the service's
+    context ids). A removal is asked for with `removal_requested`; the row goes once the CTI service
+    no longer holds the integration."""
+
+    access_policy = AccessPolicy(("tenant__organization",), manage_roles=PBX_MANAGERS)
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="crm_integration")
+    service = models.ForeignKey(CtiService, on_delete=models.PROTECT, related_name="integrations")
+    admin_username = models.CharField(
+        "Xelion administrator", max_length=100, help_text="An administrator of the tenant; the service logs in as it."
+    )
+    admin_password = EncryptedCharField(
+        "Xelion administrator's password", max_length=200, blank=True, null=True, help_text="Never displayed again."
+    )
+    authorization_server_uri = models.CharField(
+        "authorization server URI",
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="The CRM's OAuth 2.0 token endpoint, e.g. https://crm.example.com/services/oauth2/token",
+    )
+    authorization_header_prefix = models.CharField(
+        "authorization header prefix", max_length=50, blank=True, default="Bearer ",
+        help_text="Put before the access token in calls to the CRM.",
+    )  # fmt: skip
+    default_client_id = models.CharField(
+        "default client id", max_length=200, blank=True, help_text="Given to users who have no client id of their own."
+    )
+    default_client_secret = EncryptedCharField(
+        "default client secret", max_length=500, blank=True, null=True,
+        help_text="Given to users who have no client secret of their own. Never displayed again.",
+    )  # fmt: skip
+    removal_requested = models.BooleanField(default=False, editable=False)
+    backend_ref = BackendRefField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant__name"]
+        verbose_name = "CRM integration"
+
+    def __str__(self) -> str:
+        return f"CRM integration of {self.tenant}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.authorization_server_uri:
+            refusal = outbound_url_refusal(self.authorization_server_uri, resolve=False)
+            if refusal:
+                errors["authorization_server_uri"] = refusal
+        if self.tenant_id and self.service_id and not self.service.is_usable_by(self.tenant.organization):
+            errors["service"] = f"{self.service} is not shared with {self.tenant.organization}."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def has_admin_password(self) -> bool:
+        return bool(self.admin_password)
+
+    @property
+    def has_default_client_secret(self) -> bool:
+        return bool(self.default_client_secret)
+
+
+class CrmEventMapping(Audited, models.Model):
+    """Where the CTI service sends one call event of the tenant, and what: a JSON object whose
+    `${…}` placeholders the service fills in. Kept and sent exactly as typed."""
+
+    access_policy = AccessPolicy(("integration__tenant__organization",), manage_roles=PBX_MANAGERS)
+
+    integration = models.ForeignKey(CrmIntegration, on_delete=models.CASCADE, related_name="mappings")
+    event = models.CharField(max_length=30, choices=CrmEvent.choices)
+    uri = models.CharField("CRM resource URI", max_length=1000)
+    payload = models.JSONField("payload template", null=True, blank=True)
+
+    class Meta:
+        ordering = ["integration", "event"]
+        verbose_name = "CRM event mapping"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "event"],
+                name="crm_event_mapping_unique_event",
+                violation_error_message="This event is mapped already.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.uri}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.uri:
+            refusal = uri_refusal(self.uri)
+            if refusal:
+                errors["uri"] = refusal
+        if self.payload is not None and not isinstance(self.payload, dict):
+            errors["payload"] = "The payload template is a JSON object ({…}), or empty."
+        if errors:
+            raise ValidationError(errors)
+
+
+def uri_refusal(uri: str) -> str:
+    """Why a CRM resource URI will not do. The CTI service calls it, not the portal: it is checked
+    against the outbound-URL rules without looking its name up."""
+    try:
+        URLValidator(schemes=["http", "https"])(uri)
+    except ValidationError:
+        return "Enter an absolute http:// or https:// address."
+    return outbound_url_refusal(uri, resolve=False)
+
+
+class CtiUserCredentials(Audited, MirroredModel):
+    """One PBX user's OAuth 2.0 credentials at the CRM, as the tenant's CTI integration holds them.
+    An empty client id or secret means the integration's default. `backend_ref` holds the
+    service's id of the user's credentials."""
+
+    access_policy = AccessPolicy(("user__tenant__organization",), manage_roles=PBX_MANAGERS)
+
+    user = models.OneToOneField(PbxUser, on_delete=models.CASCADE, related_name="cti_credentials")
+    client_id = models.CharField("client id", max_length=200, blank=True)
+    client_secret = EncryptedCharField("client secret", max_length=500, blank=True, null=True)
+    refresh_token = EncryptedCharField("refresh token", max_length=2000, blank=True, null=True)
+    device_code = EncryptedCharField("device code", max_length=500, blank=True, null=True)
+    backend_ref = BackendRefField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SECRET_FIELDS = ("client_secret", "refresh_token", "device_code")
+
+    class Meta:
+        ordering = ["user__tenant__name", "user__username"]
+        verbose_name = "CTI user credentials"
+        verbose_name_plural = "CTI user credentials"
+
+    def __str__(self) -> str:
+        return f"CTI credentials of {self.user.username}"
+
+    def secrets_set(self) -> dict[str, Any]:
+        """Which secrets are set (never their values)."""
+        return {name: bool(getattr(self, name)) for name in self.SECRET_FIELDS}
