@@ -21,6 +21,7 @@ class TelephonyConfig(AppConfig):
 
 
 MIRROR_BOOKKEEPING = ["sync_state", "sync_message", "created_at", "updated_at"]
+CTI_SECRETS = ("client_secret", "refresh_token", "device_code")
 
 
 def _backend_identities(model) -> list[str]:
@@ -53,3 +54,11 @@ def _register_audited_models() -> None:
         mapping_fields={"portal_user": "portal login", "voicemail_pin": "voicemail PIN"},
     )
     audited(models.PhoneNumber, exclude_fields=MIRROR_BOOKKEEPING)
+    audited(models.CtiService, exclude_fields=["created_at"])
+    audited(
+        models.CrmIntegration,
+        exclude_fields=[*MIRROR_BOOKKEEPING, "removal_requested"],
+        mask_fields=["admin_password", "default_client_secret"],
+    )
+    audited(models.CrmEventMapping)
+    audited(models.CtiUserCredentials, exclude_fields=MIRROR_BOOKKEEPING, mask_fields=list(CTI_SECRETS))

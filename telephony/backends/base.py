@@ -293,6 +293,11 @@ class Driver(ReadBackComparison, abc.ABC):
         key = self.claim_key(kind, identity, tenant)
         return not key or self.ownership.is_free(kind, key)
 
+    def cti_address(self, tenant: TenantRef) -> tuple[str, str]:
+        """The protocol and host (with its port) under which a CTI service reaches the tenant's PBX
+        (`capabilities.crm_integrations`)."""
+        raise UnsupportedOperation(f"{self.capabilities.label} platforms have no CTI service")
+
     # health and inventory
     @abc.abstractmethod
     def health(self) -> HealthInfo: ...

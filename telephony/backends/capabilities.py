@@ -91,6 +91,7 @@ class Capabilities:
     settings_label: str = ""
     connection_fields: frozenset[str] = frozenset()  # optional Connection fields it uses (app_key, ...)
     required_connection_fields: frozenset[str] = frozenset()  # ... of which it cannot do without
+    crm_integrations: bool = False  # its tenants can be given a CRM integration on a Xelion CTI service
 
 
 def documented_subset(full: Capabilities, *, line: dict[str, Any] | None = None, **changes: Any) -> Capabilities:

@@ -76,6 +76,7 @@ class XelionServerDriver(XelionDriverBase):
         tenants_per_server=XELION_TENANTS_PER_SERVER,
         line_features=XELION_LINE,
         **XELION_TEMPLATE,
+        crm_integrations=True,
         connection_fields=frozenset({"app_key", "user_space"}),
         required_connection_fields=frozenset({"user_space"}),
     )
@@ -117,6 +118,9 @@ class XelionServerDriver(XelionDriverBase):
                 continue
             raise error
         raise AuthenticationError("login kept answering 10005")  # not reached: the loop raises
+
+    def server_root(self, tenant: TenantRef) -> str:
+        return self.root
 
     def open_session(self, tenant: TenantRef) -> XelionSession:
         return XelionSession(self.http, tenant.name, lambda: self._login_to(tenant.name))

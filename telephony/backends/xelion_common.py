@@ -54,6 +54,14 @@ class XelionDriverBase(XelionTenantContent, Driver):
         self._clients: dict[str, HttpClient] = {}
         self._sessions: dict[str, XelionSession] = {}
 
+    def server_root(self, tenant: TenantRef) -> str:
+        """The root URL of the Xelion server that holds the tenant."""
+        raise NotImplementedError
+
+    def cti_address(self, tenant: TenantRef) -> tuple[str, str]:
+        parts = urlsplit(self.server_root(tenant))
+        return parts.scheme or "https", parts.netloc
+
     def client_for(self, root: str) -> HttpClient:
         """The HTTP client of one server root, made once and shared by its tenants' sessions."""
         root = root.rstrip("/")

@@ -69,6 +69,7 @@ class XelionParkManagerDriver(XelionDriverBase):
         tenants_per_server=XELION_TENANTS_PER_SERVER,
         line_features=XELION_LINE,
         **XELION_TEMPLATE,
+        crm_integrations=True,
         places_tenants=True,
         needs_username=False,  # the X-Auth-Key alone
         connection_fields=frozenset({"acting_organization"}),
@@ -292,6 +293,9 @@ class XelionParkManagerDriver(XelionDriverBase):
         session = self._session(tenant)
         session.ensure()
         return TenantAccess(server_url=root, tenant_name=name, token=session.token)
+
+    def server_root(self, tenant: TenantRef) -> str:
+        return self._address(tenant)[0]
 
     def open_session(self, tenant: TenantRef) -> XelionSession:
         root, tenant_id, name = self._address(tenant)
