@@ -241,6 +241,12 @@ PROVISIONING_LEASE_SECONDS = env.float("PROVISIONING_LEASE_SECONDS", default=180
 PROVISIONING_SWEEP_INTERVAL_SECONDS = env.float("PROVISIONING_SWEEP_INTERVAL_SECONDS", default=30.0)
 PROVISIONING_REDISPATCH_AFTER_SECONDS = env.float("PROVISIONING_REDISPATCH_AFTER_SECONDS", default=120.0)
 
+# --- the Xelion Configurator ---------------------------------------------------------------------------
+# Where the Configurator reaches this portal's webhooks (each order gets its own URL below it).
+PORTAL_PUBLIC_URL = env.str("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000")
+# An order that has reported nothing for this long is asked for its status.
+CONFIGURATOR_ORDER_POLL_SECONDS = env.float("CONFIGURATOR_ORDER_POLL_SECONDS", default=60.0)
+
 # --- drift: the mirror checked against the PBX ------------------------------------------------------
 DRIFT_SCAN_INTERVAL_MINUTES = env.float("DRIFT_SCAN_INTERVAL_MINUTES", default=60.0)  # 0: no scheduled scans
 DRIFT_SCAN_STALE_SECONDS = env.float(
@@ -296,5 +302,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": PROVISIONING_SWEEP_INTERVAL_SECONDS,
     },
     "plan-drift-scans": {"task": "telephony.plan_drift_scans", "schedule": 60.0},
+    "sweep-configurator-orders": {"task": "telephony.sweep_configurator_orders", "schedule": 30.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

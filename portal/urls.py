@@ -6,6 +6,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from portal.views import two_factor
+from portal.views.configurator_hooks import order_webhook
 from portal.views.dashboard import staff_dashboard
 
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("admin/2fa/setup/", admin.site.admin_view(two_factor.setup), name="two_factor_setup"),
     path("admin/2fa/verify/", admin.site.admin_view(two_factor.verify), name="two_factor_verify"),
     path("admin/2fa/backup-codes/", admin.site.admin_view(two_factor.backup_codes), name="two_factor_backup_codes"),
+    path("hooks/configurator/orders/<uuid:public_id>/<str:secret>/", order_webhook, name="configurator-webhook"),
     path("admin/", admin.site.urls),
     path("", include("portal.selfservice.urls")),
 ]

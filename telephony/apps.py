@@ -62,3 +62,6 @@ def _register_audited_models() -> None:
     )
     audited(models.CrmEventMapping)
     audited(models.CtiUserCredentials, exclude_fields=MIRROR_BOOKKEEPING, mask_fields=list(CTI_SECRETS))
+    audited(models.ConfiguratorLink, exclude_fields=MIRROR_BOOKKEEPING, mask_fields=["api_key"])
+    audited(models.ConfiguratorCredential, exclude_fields=MIRROR_BOOKKEEPING, mask_fields=["value"])
+    audited(models.ConfiguratorOrder, exclude_fields=[*MIRROR_BOOKKEEPING, "callback_secret", "status_changed_at"])

@@ -14,6 +14,8 @@ CHECK_PLATFORM = "telephony.check_platform"
 IMPORT_SERVERS = "telephony.import_servers"
 PROCESS_IMPORT = "telephony.process_import_run"
 SCAN_SERVER = "telephony.scan_server"
+APPLY_CONFIGURATOR_EVENT = "telephony.apply_configurator_event"
+IMPORT_CONFIGURATOR_ORDER = "telephony.import_configurator_order"
 
 Sender = Callable[[str, tuple[Any, ...], float | None], None]
 _sender: Sender | None = None

@@ -14,6 +14,7 @@ from telephony.drift import schedule
 from telephony.drift.scan import scan_server
 from telephony.imports.services import import_run_process
 from telephony.provisioning import runner, sweep
+from telephony.services import configurator_orders
 from telephony.services.platforms import platform_check, servers_import
 
 
@@ -59,9 +60,34 @@ def plan_drift_scans() -> int:
     return schedule.send_due_scans()
 
 
+@shared_task(name=queue.APPLY_CONFIGURATOR_EVENT, acks_late=True, ignore_result=True)
+def apply_configurator_event(event_id: int) -> str:
+    return configurator_orders.configurator_event_apply(event_id=event_id)
+
+
+@shared_task(name=queue.IMPORT_CONFIGURATOR_ORDER, acks_late=True, ignore_result=True, soft_time_limit=1800,
+             time_limit=1900)  # fmt: skip
+def import_configurator_order(order_id: int) -> str:
+    """Bring what a completed Configurator order built into the mirror."""
+    return configurator_orders.configurator_order_import(order_id=order_id)
+
+
+@shared_task(name="telephony.sweep_configurator_orders", ignore_result=True)
+def sweep_configurator_orders() -> dict[str, int]:
+    return configurator_orders.configurator_orders_sweep()
+
+
 TASKS = {
     task.name: task
-    for task in (run_provisioning_job, check_platform, import_servers, process_import_run, scan_server_task)
+    for task in (
+        run_provisioning_job,
+        check_platform,
+        import_servers,
+        process_import_run,
+        scan_server_task,
+        apply_configurator_event,
+        import_configurator_order,
+    )
 }
 
 

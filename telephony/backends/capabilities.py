@@ -82,6 +82,9 @@ class Capabilities:
     creates_tenants: bool = True  # a new tenant is made on the PBX (else it must exist there already)
     places_tenants: bool = False  # a new tenant goes onto the server the portal chose (else the platform picks)
     tenants_per_server: int | None = None  # how many tenants a server holds, where the platform says
+    # a tenant's server URL, name and a session token can be handed to a Xelion Configurator order
+    # (the guide's "Park Provisioning"): the portal can open a tenant by order on this platform
+    opens_tenants_by_order: bool = False
     line_features: LineFeatures = LineFeatures()
     needs_username: bool = True  # logs in with a user name and password (not a key alone)
     # line-template values of this platform's own, kept on each template under `settings_group`

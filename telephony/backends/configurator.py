@@ -112,6 +112,10 @@ class ConfiguratorClient:
             raise TransientError("the Configurator took the order but gave no id")
         return order_id
 
+    def orders(self) -> list[dict[str, Any]]:
+        """The orders of the key's organization and those below it, as the service lists them."""
+        return ANSWERS.json(self.http.request("GET", "orders"), "list the orders", list)
+
     def order(self, order_id: int) -> ConfiguratorOrder:
         body = ANSWERS.json(self.http.request("GET", f"orders/{int(order_id)}"), f"read order {order_id}", dict)
         status = body.get("status")

@@ -72,6 +72,7 @@ class XelionParkManagerDriver(XelionDriverBase):
         crm_integrations=True,
         places_tenants=True,
         needs_username=False,  # the X-Auth-Key alone
+        opens_tenants_by_order=True,
         connection_fields=frozenset({"acting_organization"}),
     )
     # The seed shows start-new-tenant and the tenant login alone (backend-fidelity.md).

@@ -1,6 +1,14 @@
 """The mirror of the PBX platforms: what the portal holds and pushes to the backends."""
 
 from telephony.models.claims import BackendClaim
+from telephony.models.configurator import (
+    ConfiguratorCredential,
+    ConfiguratorLink,
+    ConfiguratorOrder,
+    ConfiguratorOrderEvent,
+    EventSource,
+    OrderStatus,
+)
 from telephony.models.cti import CrmEvent, CrmEventMapping, CrmIntegration, CtiService, CtiUserCredentials
 from telephony.models.drift import DriftFinding, DriftScan, FindingKind, ScanStatus, ScanTrigger
 from telephony.models.imports import ImportKind, ImportMode, ImportRun, ImportStatus
@@ -25,6 +33,10 @@ __all__ = [
     "UNFINISHED",
     "BackendClaim",
     "CallerIdMode",
+    "ConfiguratorCredential",
+    "ConfiguratorLink",
+    "ConfiguratorOrder",
+    "ConfiguratorOrderEvent",
     "CrmEvent",
     "CrmEventMapping",
     "CrmIntegration",
@@ -33,6 +45,7 @@ __all__ = [
     "DriftFinding",
     "DriftScan",
     "Entity",
+    "EventSource",
     "FindingKind",
     "ImportKind",
     "ImportMode",
@@ -45,6 +58,7 @@ __all__ = [
     "LineTemplateMirror",
     "MirroredModel",
     "NumberInterval",
+    "OrderStatus",
     "PbxUser",
     "PeerSipName",
     "PhoneNumber",

@@ -42,6 +42,7 @@ from telephony.models import (
 )
 from telephony.provisioning import claims, specs
 from telephony.provisioning.claims import job_target, row_target
+from telephony.provisioning.configurator_operations import CONFIGURATOR_OPERATIONS
 from telephony.provisioning.cti_operations import CTI_OPERATIONS
 from tenants.audit_mixin import acting_as
 
@@ -327,4 +328,5 @@ OPERATIONS: dict[str, Handler] = {
     "number.assign": number_assign,
     "number.unassign": number_unassign,
     **CTI_OPERATIONS,
+    **CONFIGURATOR_OPERATIONS,
 }

@@ -39,6 +39,7 @@ from telephony.backends.errors import (
     UnsupportedOperation,
 )
 from telephony.models import JobAttempt, JobStatus, ProvisioningJob, Server, WaitState
+from telephony.provisioning.configurator_operations import WITHOUT_PLATFORM, ServiceCall
 from telephony.provisioning.dispatch import dispatch, dispatch_later, jobs_waiting_for
 from telephony.provisioning.drivers import driver_for_platform, forget_driver
 from telephony.provisioning.operations import OPERATIONS, apply_identity
@@ -71,9 +72,9 @@ def run_job(job_id: int) -> str:
         return claimed
     job, attempt = claimed
     platform = job.platform
-    if platform is None:
+    if platform is None and job.operation not in WITHOUT_PLATFORM:
         return _finish_failed(job, attempt, "The platform of this job no longer exists.", "configuration", [])
-    driver = driver_for_platform(platform)
+    driver = driver_for_platform(platform) if platform is not None else ServiceCall()
     driver.log.entries.clear()
     try:
         identity = OPERATIONS[job.operation](job, driver)
@@ -82,7 +83,8 @@ def run_job(job_id: int) -> str:
     except TransientError as error:
         return _retry_or_fail(job, attempt, str(error), "transient", driver)
     except AuthenticationError as error:
-        forget_driver(platform.pk)
+        if platform is not None:
+            forget_driver(platform.pk)
         if not _had_authentication_failure(job):
             return _retry_now(job, attempt, f"Authentication failed, logging in again: {error}", driver)
         return _finish_failed(job, attempt, f"Authentication failed: {error}", "authentication", driver.log.as_list())
