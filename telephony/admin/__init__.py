@@ -1,3 +1,3 @@
 """Staff admin for the PBX mirror; every class is scoped by `tenants.access` and writes through services."""
 
-from telephony.admin import drift, imports, jobs, numbers, platforms, templates, tenants, users  # noqa: F401
+from telephony.admin import cti, drift, imports, jobs, numbers, platforms, templates, tenants, users  # noqa: F401
