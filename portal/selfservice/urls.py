@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from portal.selfservice import imports
-from portal.selfservice.views import auth, line, users
+from portal.selfservice.views import auth, cti, line, users
 from portal.views import two_factor
 
 app_name = "selfservice"
@@ -36,6 +36,10 @@ urlpatterns = [
     path("users/<int:pk>/numbers/<int:number_id>/release/", users.user_number_release, name="user_number_release"),
     path("users/<int:pk>/pin/", users.user_pin_reset, name="user_pin_reset"),
     path("users/<int:pk>/delete/", users.user_delete, name="user_delete"),
+    path("users/<int:pk>/cti/", cti.user_cti, name="user_cti"),
+    path("users/<int:pk>/cti/remove/", cti.user_cti_clear, name="user_cti_clear"),
+    path("tenants/<int:tenant_id>/crm/", cti.crm_integration, name="crm_integration"),
+    path("tenants/<int:tenant_id>/crm/remove/", cti.crm_integration_delete, name="crm_integration_delete"),
     path("import/", include(imports.urlpatterns)),
     # the end user
     path("my-line/", line.my_line, name="my_line"),

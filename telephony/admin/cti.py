@@ -226,7 +226,7 @@ class CtiUserCredentialsAdmin(SyncStateAdminMixin, ScopedAdmin):
 
     @admin.display(description="secrets set")
     def secrets(self, obj: CtiUserCredentials) -> str:
-        names = [name.replace("_", " ") for name, is_set in obj.secrets_set().items() if is_set]
+        names = [name for name, is_set in obj.secrets_set().items() if is_set]
         return ", ".join(names) or "none"
 
     def get_fieldsets(self, request: HttpRequest, obj: CtiUserCredentials | None = None):

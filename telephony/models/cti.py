@@ -9,6 +9,7 @@ Expression Language) verbatim: they are data for the CTI service, never evaluate
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -181,6 +182,11 @@ class CrmEventMapping(Audited, models.Model):
     def __str__(self) -> str:
         return f"{self.event} → {self.uri}"
 
+    @property
+    def payload_text(self) -> str:
+        """The payload template as JSON text, to be shown (escaped) as the data it is."""
+        return json.dumps(self.payload, indent=2, ensure_ascii=False) if self.payload is not None else ""
+
     def clean(self) -> None:
         super().clean()
         errors: dict[str, str] = {}
@@ -231,5 +237,5 @@ class CtiUserCredentials(Audited, MirroredModel):
         return f"CTI credentials of {self.user.username}"
 
     def secrets_set(self) -> dict[str, Any]:
-        """Which secrets are set (never their values)."""
-        return {name: bool(getattr(self, name)) for name in self.SECRET_FIELDS}
+        """Which secrets are set, by their names as shown (never their values)."""
+        return {str(self._meta.get_field(name).verbose_name): bool(getattr(self, name)) for name in self.SECRET_FIELDS}

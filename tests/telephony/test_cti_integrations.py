@@ -179,7 +179,7 @@ def test_only_tenants_whose_platform_offers_it_get_an_integration(world, superus
     xcu_tenant = TenantFactory(organization=tree.customer, server=ServerFactory(platform=PlatformFactory(kind="xcu")))
     integration = CrmIntegration(tenant=xcu_tenant, service=world.service, admin_username="admin",
                                  authorization_server_uri="https://crm.example/token")  # fmt: skip
-    with pytest.raises(ValidationError, match="cannot|can have"):
+    with pytest.raises(ValidationError, match="can have a CRM integration"):
         services.crm_integration_create(actor=superuser, integration=integration, admin_password="x")
     with pytest.raises(ValidationError, match="no CRM integration"):
         services.cti_credentials_set(actor=superuser, user=world.users[0], client_id="c")
