@@ -9,17 +9,30 @@ through the same services as in the admin, acting as the platform operator.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Platform, Server, Tenant
+from telephony.models import (
+    CrmIntegration,
+    CtiService,
+    Entity,
+    LineTemplate,
+    PbxUser,
+    PhoneNumber,
+    Platform,
+    Server,
+    Tenant,
+)
 from telephony.sandbox.park import DEFAULT_PORTS
 from telephony.sandbox.parkmanager import ROOT_API_KEY
 from telephony.sandbox.xc5 import SYSTEM_API_PASSWORD, SYSTEM_API_USERNAME
 from telephony.sandbox.xelion import MASTER_PASSWORD, MASTER_USERNAME
+from telephony.sandbox.xelion_tenants import tenant_admin_password
+from telephony.services.cti import MappingInput, crm_integration_create, cti_credentials_set, cti_service_create
 from telephony.services.numbers import phone_number_create
 from telephony.services.platforms import platform_create, server_create
 from telephony.services.templates import line_template_create
@@ -127,7 +140,8 @@ def load_demo() -> list[tuple[DemoLogin, str]]:
     alice = _user(operator, acme, acme_sales, sales_line, "alice", "Alice", "Liddell", "2101")
     _user(operator, acme, acme_sales, sales_line, "bob", "Bob", "Builder", "2102")
     _user(operator, acme, acme_office, standard, "carol", "Carol", "Danvers", "2001")
-    _user(operator, globex, globex_main, standard, "hank", "Hank", "Scorpio", "301")
+    hank = _user(operator, globex, globex_main, standard, "hank", "Hank", "Scorpio", "301")
+    _crm_integration(operator, organizations["Northwind Telecom"], globex, hank)
     peter = _user(operator, initech, initech_main, standard, "peter", "Peter", "Gibbons", "600")
     for line in (alice, peter):
         if line.portal_user_id is None:
@@ -245,3 +259,31 @@ def _user(operator, tenant, entity, template, username, first, last, number) -> 
             internal_number=number,
         ),
     )
+
+
+def _crm_integration(operator, owner: Organization, tenant: Tenant, line: PbxUser) -> None:
+    """The sandbox CTI service, and a CRM integration on the Xelion sandbox tenant: each call event
+    goes to an example CRM with a payload template whose ${…} placeholders the CTI service fills in."""
+    if CrmIntegration.objects.filter(tenant=tenant).exists():
+        return
+    service = CtiService.objects.filter(organization=owner, name="Sandbox CTI").first() or cti_service_create(
+        actor=operator,
+        service=CtiService(organization=owner, name="Sandbox CTI", base_url=f"{SANDBOX_HOST}:{DEFAULT_PORTS['cti']}/"),
+    )
+    payload = json.dumps({"initiation": '${(initiation=="outgoing")?"calldialed":"callreceived"}',
+                          "to": "${calleePhoneNumber}", "callId": "${callId}"})  # fmt: skip
+    events = ("newCallEvent", "callConnectedEvent", "callHungUpEvent", "missedCallEvent")
+    crm_integration_create(
+        actor=operator,
+        integration=CrmIntegration(
+            tenant=tenant,
+            service=service,
+            admin_username="admin",
+            authorization_server_uri="https://crm.example.com/services/oauth2/token",
+            default_client_id="demo-client",
+        ),
+        admin_password=tenant_admin_password(tenant.name),
+        default_client_secret="demo-client-secret",
+        mappings=[MappingInput(event, "https://crm.example.com/services/apexrest/Call", payload) for event in events],
+    )
+    cti_credentials_set(actor=operator, user=line, client_id="hank-client", client_secret="hank-client-secret")
