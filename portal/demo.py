@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from telephony.models import (
+    ConfiguratorLink,
     CrmIntegration,
     CtiService,
     Entity,
@@ -27,11 +28,13 @@ from telephony.models import (
     Server,
     Tenant,
 )
+from telephony.sandbox.configurator import ROOT_KEY as CONFIGURATOR_ROOT_KEY
 from telephony.sandbox.park import DEFAULT_PORTS
 from telephony.sandbox.parkmanager import ROOT_API_KEY
 from telephony.sandbox.xc5 import SYSTEM_API_PASSWORD, SYSTEM_API_USERNAME
 from telephony.sandbox.xelion import MASTER_PASSWORD, MASTER_USERNAME
 from telephony.sandbox.xelion_tenants import tenant_admin_password
+from telephony.services.configurator import configurator_link_create, configurator_suborganization_create
 from telephony.services.cti import MappingInput, crm_integration_create, cti_credentials_set, cti_service_create
 from telephony.services.numbers import phone_number_create
 from telephony.services.platforms import platform_create, server_create
@@ -89,6 +92,8 @@ TREE = [
     ("Acme Bricks", OrganizationKind.CUSTOMER, "Voxline"),
     ("Globex", OrganizationKind.CUSTOMER, "Voxline"),
     ("Initech", OrganizationKind.CUSTOMER, "Callhub"),
+    # no tenant yet: the README's tour opens one by Configurator order
+    ("Hooli", OrganizationKind.CUSTOMER, "Voxline"),
 ]
 
 
@@ -117,6 +122,7 @@ def load_demo() -> list[tuple[DemoLogin, str]]:
 
     platforms = _platforms(operator, organizations["Northwind Telecom"])
     servers = _servers(operator, platforms)
+    _configurator_links(operator, organizations)
     standard = _template(operator, organizations["Northwind Telecom"], "Standard line", ringing_time=30)
     sales_line = _template(
         operator,
@@ -259,6 +265,22 @@ def _user(operator, tenant, entity, template, username, first, last, number) -> 
             internal_number=number,
         ),
     )
+
+
+def _configurator_links(operator, organizations: dict[str, Organization]) -> None:
+    """The distributor linked to the sandbox Configurator with its root key, and Voxline's own
+    Configurator organization made below it (by a job, once the worker runs)."""
+    distributor, reseller = organizations["Northwind Telecom"], organizations["Voxline"]
+    link = ConfiguratorLink.objects.filter(organization=distributor).first()
+    if link is None:
+        url = f"{SANDBOX_HOST}:{DEFAULT_PORTS['configurator']}/"
+        link = configurator_link_create(
+            actor=operator,
+            link=ConfiguratorLink(organization=distributor, name="Northwind Telecom", base_url=url),
+            api_key=CONFIGURATOR_ROOT_KEY,
+        )
+    if not ConfiguratorLink.objects.filter(organization=reseller).exists():
+        configurator_suborganization_create(actor=operator, parent=link, organization=reseller, name="Voxline")
 
 
 def _crm_integration(operator, owner: Organization, tenant: Tenant, line: PbxUser) -> None:

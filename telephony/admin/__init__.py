@@ -1,3 +1,15 @@
 """Staff admin for the PBX mirror; every class is scoped by `tenants.access` and writes through services."""
 
-from telephony.admin import cti, drift, imports, jobs, numbers, platforms, templates, tenants, users  # noqa: F401
+from telephony.admin import (  # noqa: F401
+    configurator,
+    configurator_orders,
+    cti,
+    drift,
+    imports,
+    jobs,
+    numbers,
+    platforms,
+    templates,
+    tenants,
+    users,
+)

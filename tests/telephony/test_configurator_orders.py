@@ -12,12 +12,25 @@ import pytest
 import requests
 from django.core.exceptions import ValidationError
 
-from telephony.models import ConfiguratorLink, ConfiguratorOrderEvent, OrderStatus, PbxUser, SyncState
+from telephony.backends.configurator import ConfiguratorClient
+from telephony.backends.errors import NotFoundError
+from telephony.models import (
+    ConfiguratorLink,
+    ConfiguratorOrderEvent,
+    OrderStatus,
+    PbxUser,
+    ProvisioningJob,
+    SyncState,
+)
 from telephony.provisioning import runner
 from telephony.sandbox.configurator import ROOT_KEY, ConfiguratorSimulator
 from telephony.sandbox.parkmanager import ROOT_API_KEY, build_xelion_park
 from telephony.services import configurator_orders as orders
-from telephony.services.configurator import configurator_link_create
+from telephony.services.configurator import (
+    configurator_credential_store,
+    configurator_link_create,
+    configurator_suborganization_create,
+)
 from tests.factories import LineTemplateFactory, PlatformFactory, ServerFactory
 from tests.telephony.drift.helpers import run_all
 from tests.telephony.sandbox.test_configurator import ORDER
@@ -207,3 +220,31 @@ def test_a_submit_retried_after_a_lost_answer_takes_its_own_order_not_a_second(w
     assert order.configurator_id == first
     listed = requests.get(f"{world.configurator.base_url}/api/v1/orders", headers={"X-Auth-Key": ROOT_KEY}, timeout=5)
     assert len(listed.json()) == 1
+
+
+def test_a_sub_organization_gets_a_key_of_its_own_that_never_sees_its_parents_orders(world):
+    child = configurator_suborganization_create(
+        actor=world.actor, parent=world.link, organization=world.tree.customer, name="Customer"
+    )
+    run_all()
+    child.refresh_from_db()
+    assert child.api_key and child.api_key != ROOT_KEY and child.configurator_id != world.link.configurator_id
+    assert child.sync_state == SyncState.VERIFIED
+    order = place(world)
+    order.refresh_from_db()
+    own_key = ConfiguratorClient(world.configurator.base_url, child.api_key)
+    with pytest.raises(NotFoundError):
+        own_key.order(order.configurator_id)
+    assert own_key.orders() == []
+
+
+def test_a_credential_is_kept_at_the_configurator_and_never_in_a_job(world):
+    credential = configurator_credential_store(actor=world.actor, link=world.link, name="sip-trunk", value="s3cr3t!")
+    run_all()
+    credential.refresh_from_db()
+    assert credential.sync_state == SyncState.VERIFIED
+    client = ConfiguratorClient(world.configurator.base_url, ROOT_KEY)
+    assert client.credential_names(world.link.configurator_id) == ["sip-trunk"]
+    job = ProvisioningJob.objects.get(operation="configurator.credential.store")
+    logged = str(job.payload) + str(list(job.attempt_log.values_list("exchanges", flat=True)))
+    assert "s3cr3t!" not in logged and "sip-trunk" in logged
