@@ -16,6 +16,7 @@ from telephony.models import ImportKind, ImportRun, ImportStatus, LineTemplateMi
 from telephony.provisioning import planning
 from tenants import access
 from tenants.models import Organization, OrganizationKind, Role
+from tests.crawl.configurator import add_configurator
 from tests.crawl.cti import add_cti
 from tests.crawl.customers import add_customer, add_history_across_customers
 from tests.crawl.world import ORG_ONLY, SUPERUSER, TREE, CrawlWorld, WorldBuilder
@@ -44,6 +45,7 @@ def build_crawl_world() -> CrawlWorld:
             add_customer(world, token, parent, platform_kind)
     add_history_across_customers(world)
     add_cti(world)
+    add_configurator(world)
     _add_number_imports(world)
     _add_objects_of_other_admins(world)
     # The logins' users are the objects the steps built with: access caches they filled on the way
