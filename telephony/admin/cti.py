@@ -18,6 +18,12 @@ from telephony.services import cti as services
 from telephony.services.cti import MappingInput
 from tenants.admin_scoping import ScopedAdmin
 
+MAPPING_LABELS = {
+    "newCallEvent": ("New call: CRM resource URI", "New call: payload template (JSON)"),
+    "callConnectedEvent": ("Call connected: CRM resource URI", "Call connected: payload template (JSON)"),
+    "callHungUpEvent": ("Call hung up: CRM resource URI", "Call hung up: payload template (JSON)"),
+    "missedCallEvent": ("Missed call: CRM resource URI", "Missed call: payload template (JSON)"),
+}
 SET, NOT_SET = "Set. Leave empty to keep it, or type a new one to replace it.", "Not set."
 
 
@@ -106,11 +112,11 @@ class CrmIntegrationForm(forms.ModelForm):
 def _declare_mapping_fields(form_class: type[forms.ModelForm]) -> None:
     """One URI and one payload field per call event, declared on the class (the admin builds its
     form from the declared fields)."""
-    for event, label in CrmEvent.choices:
+    for event in CrmEvent.values:
         fields = {
-            f"uri_{event}": forms.CharField(label=f"{label}: CRM resource URI", required=False, max_length=1000),
+            f"uri_{event}": forms.CharField(label=MAPPING_LABELS[event][0], required=False, max_length=1000),
             f"payload_{event}": forms.CharField(
-                label=f"{label}: payload template (JSON)",
+                label=MAPPING_LABELS[event][1],
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 4, "class": "font-monospace", "spellcheck": "false"}),
                 help_text="A JSON object; ${…} placeholders are sent to the CTI service as typed.",
