@@ -131,6 +131,14 @@ class Cells:
             return self._careful(name, raw)
         return raw
 
+    def secret(self, name: str) -> str:
+        """A write-only value, trimmed and otherwise taken as written: it is never exported (so
+        never read by a spreadsheet as a formula) and never repeated in a message."""
+        position = self._map.get(name)
+        if position is None or position >= len(self._cells):
+            return ""
+        return self._cells[position].strip()
+
     def _careful(self, name: str, raw: str) -> str:
         raw = raw.strip()
         if not raw:

@@ -22,6 +22,7 @@ class Column:
     aliases: tuple[str, ...] = ()
     required: bool = False
     exported: bool = True  # secrets are importable but never exported
+    write_only: bool = False  # exported as an empty column (the value is never written out)
 
 
 @dataclass
@@ -166,6 +167,37 @@ USER_COLUMNS: tuple[Column, ...] = (
         "Seconds before forwarding an unanswered call (5–120, default 20).",
         "20",
         ("ring_seconds", "no_answer_timeout", "ringtime", "ring_time"),
+    ),
+    Column(
+        "cti_client_id",
+        "CTI: the user's OAuth client id at the CRM of the tenant's CRM integration (only for a tenant that has "
+        "one). Empty: keeps the stored one (a new user gets the integration's default).",
+        "",
+        ("crm_client_id", "oauth_client_id"),
+    ),
+    Column(
+        "cti_client_secret",
+        "CTI: the user's OAuth client secret. Write-only: the export leaves it empty; an empty cell keeps the "
+        "stored one (or the integration's default).",
+        "",
+        ("crm_client_secret", "oauth_client_secret"),
+        write_only=True,
+    ),
+    Column(
+        "cti_refresh_token",
+        "CTI: the user's OAuth refresh token. Write-only: the export leaves it empty; an empty cell keeps the "
+        "stored one.",
+        "",
+        ("crm_refresh_token", "oauth_refresh_token"),
+        write_only=True,
+    ),
+    Column(
+        "cti_device_code",
+        "CTI: the user's OAuth device code. Write-only: the export leaves it empty; an empty cell keeps the "
+        "stored one.",
+        "",
+        ("crm_device_code", "oauth_device_code"),
+        write_only=True,
     ),
 )
 

@@ -1,6 +1,6 @@
 """Export in the import format: what an export writes, an import in update mode reads back as
 "nothing to change". Cells that a spreadsheet would run as a formula are escaped with a leading '.
-Secrets (voicemail PINs) are never exported."""
+Secrets are never exported: voicemail PINs have no column, the CTI secrets an empty one."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from telephony.imports.base import escape
 from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS, Column
 from telephony.imports.user_context import UserContext
-from telephony.models import PbxUser, PhoneNumber, Tenant
+from telephony.models import CtiUserCredentials, PbxUser, PhoneNumber, Tenant
 from telephony.validators import interval_numbers
 from tenants import access
 from tenants.access import CHANGE, VIEW
@@ -117,9 +117,10 @@ def _yes(value: bool) -> str:
 
 def export_users(queryset: QuerySet[PbxUser], actor: Any) -> Iterator[str]:
     names = exported_columns(USER_COLUMNS)
+    write_only = {c.name: "" for c in USER_COLUMNS if c.write_only}
     users = (
         access.restrict(queryset, actor, VIEW)
-        .select_related("tenant", "entity", "template")
+        .select_related("tenant", "entity", "template", "cti_credentials")
         .prefetch_related(Prefetch("phone_numbers", queryset=PhoneNumber.objects.order_by("number")))
         .order_by("tenant__name", "internal_number")
     )
@@ -133,10 +134,19 @@ def export_users(queryset: QuerySet[PbxUser], actor: Any) -> Iterator[str]:
                 "template": user.template.name,
                 "voicemail_enabled": _yes(user.voicemail_enabled),
                 "voicemail_to_email": _yes(user.voicemail_to_email),
+                "cti_client_id": _cti_client_id(user),
+                **write_only,
             }
             yield [values[name] if name in values else getattr(user, name) for name in names]
 
     return csv_lines(names, rows())
+
+
+def _cti_client_id(user: PbxUser) -> str:
+    try:
+        return user.cti_credentials.client_id
+    except CtiUserCredentials.DoesNotExist:
+        return ""
 
 
 # --- numbers -----------------------------------------------------------------------------------------

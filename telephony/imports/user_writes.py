@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
 from telephony.imports import audit
 from telephony.imports.base import CREATE, UPDATE
 from telephony.imports.user_context import TenantState
+from telephony.imports.user_cti import write_credentials
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, ProvisioningBatch, SyncState
 from telephony.provisioning.bulk import (
     JobWriter,
@@ -60,6 +62,8 @@ class UserRow:
     values: tuple
     existing: PbxUser | None
     ddis: list[str] | None  # None: the file has no ddi column, numbers stay as they are
+    cti: Any = None  # a CtiChange: the user's CTI credentials change (see user_cti)
+    user_changed: bool = True  # False: only the CTI credentials change
 
 
 class UserView:
@@ -81,6 +85,11 @@ class UserWrites:
     """The writing half of `UserImport` (it provides `actor` and `context`)."""
 
     def write(self, rows: list[UserRow], *, batch: ProvisioningBatch, dispatch: bool) -> None:
+        changed = [row for row in rows if row.user_changed]
+        ids = self._write_users(changed, batch=batch, dispatch=dispatch) if changed else {}
+        write_credentials(rows, ids, actor=self.actor, batch=batch)
+
+    def _write_users(self, rows: list[UserRow], *, batch: ProvisioningBatch, dispatch: bool) -> dict:
         now = timezone.now()
         creates = [row for row in rows if row.action == CREATE]
         updates = [row for row in rows if row.action == UPDATE]
@@ -101,6 +110,7 @@ class UserWrites:
         writer.write(self._number_jobs(rows, ids, cache))
         if dispatch:
             writer.dispatch_after_commit()
+        return ids
 
     def _insert_users(self, rows: list[UserRow]) -> None:
         set_here = {"tenant", "entity", "template", *FIELDS}

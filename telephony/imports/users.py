@@ -27,6 +27,7 @@ from telephony.imports.base import (
 from telephony.imports.columns import USER_COLUMNS
 from telephony.imports.reading import CsvFile
 from telephony.imports.user_context import TenantState, UserContext
+from telephony.imports.user_cti import UserCti
 from telephony.imports.user_writes import _BOOLEANS, _NEW_VALUES, _POSITION, FIELDS, UserRow, UserWrites
 from telephony.models import Entity, LineTemplate, PbxUser, Tenant
 from telephony.models.users import validate_username
@@ -63,6 +64,7 @@ class UserImport(UserWrites, Importer):
         )
         if "ddi" in self.column_map:
             self.context.load_current_numbers()
+        self.cti = UserCti.of(self.column_map, self.context.states, lock=commit)
 
     # --- one row ----------------------------------------------------------------------------------
 
@@ -91,11 +93,16 @@ class UserImport(UserWrites, Importer):
             plural = "s" if limit != 1 else ""
             message = f"{state.line.platform} keeps {limit} external number{plural} per user."
             raise RowInvalid("ddi", message if limit else state.line.numbers_note)
+        cti = self.cti.check(state.tenant, existing, cells) if self.cti is not None else None
+        user_changed = True
         if action == UPDATE and self._unchanged(state, existing, entity, template, values, ddis):
-            action = SKIP
+            if cti is None:
+                action = SKIP
+            else:
+                user_changed = False  # only its CTI credentials change
         elif action == CREATE:
             state.creating += 1
-        return UserRow(number, action, state, entity, template, values, existing, ddis)
+        return UserRow(number, action, state, entity, template, values, existing, ddis, cti, user_changed)
 
     def _values(self, cells: Cells, existing: PbxUser | None, internal: str, username: str) -> tuple:
         """The row's field values, each cell checked by its model field; every refused cell is
@@ -290,6 +297,8 @@ class UserImport(UserWrites, Importer):
         shown["voicemail_pin"] = "••••" if shown["voicemail_pin"] else ""
         if row.ddis is not None:
             shown["ddi"] = " ".join(row.ddis)
+        if self.cti is not None:
+            shown.update(UserCti.shown(row.cti))
         return shown
 
 

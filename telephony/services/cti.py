@@ -251,6 +251,17 @@ def crm_integration_delete(*, actor: AbstractBaseUser, integration: CrmIntegrati
 # --- users' credentials ----------------------------------------------------------------------------
 
 
+def integration_refusal(tenant: Tenant, integration: CrmIntegration | None) -> str:
+    """Why the tenant's users cannot be given CTI credentials now (empty: they can)."""
+    if not tenant.server.platform.capabilities.crm_integrations:
+        return f"{tenant} is not on a platform whose tenants can have a CRM integration."
+    if integration is None:
+        return f"{tenant} has no CRM integration; set one up first."
+    if integration.removal_requested:
+        return REMOVING
+    return ""
+
+
 def _integration_for(user: PbxUser) -> CrmIntegration:
     integration = CrmIntegration.objects.filter(tenant_id=user.tenant_id).first()
     if integration is None:
@@ -258,6 +269,31 @@ def _integration_for(user: PbxUser) -> CrmIntegration:
     if integration.removal_requested:
         raise ValidationError(REMOVING)
     return integration
+
+
+def credentials_applied(
+    row: CtiUserCredentials,
+    integration: CrmIntegration,
+    *,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    refresh_token: str | None = None,
+    device_code: str | None = None,
+) -> bool:
+    """Apply the given values to `row` (None or "" keeps a stored secret, None the client id) and
+    validate it, without a query (a CSV import loads the rows and the integration at once);
+    whether anything changed. Messages never repeat a value."""
+    before = (row.client_id, row.client_secret, row.refresh_token, row.device_code)
+    if client_id is not None:
+        row.client_id = client_id.strip()
+    secrets = {"client_secret": client_secret, "refresh_token": refresh_token, "device_code": device_code}
+    for name, value in secrets.items():
+        if value:
+            setattr(row, name, value)
+    if not (row.client_id or integration.default_client_id):
+        raise ValidationError({"client_id": "Enter a client id: the integration has no default one."})
+    row.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
+    return row.pk is None or before != (row.client_id, row.client_secret, row.refresh_token, row.device_code)
 
 
 def credentials_for(
@@ -269,20 +305,17 @@ def credentials_for(
     device_code: str | None = None,
 ) -> tuple[CtiUserCredentials, CrmIntegration, bool]:
     """The user's credentials row with the given values applied (None or "" keeps a stored secret),
-    validated, not saved; whether anything changed. For one user or a whole CSV import."""
+    validated, not saved; whether anything changed. For one user."""
     integration = _integration_for(user)
     row = CtiUserCredentials.objects.filter(user=user).first() or CtiUserCredentials(user=user)
-    before = (row.client_id, row.client_secret, row.refresh_token, row.device_code)
-    if client_id is not None:
-        row.client_id = client_id.strip()
-    secrets = {"client_secret": client_secret, "refresh_token": refresh_token, "device_code": device_code}
-    for name, value in secrets.items():
-        if value:
-            setattr(row, name, value)
-    if not (row.client_id or integration.default_client_id):
-        raise ValidationError({"client_id": "Enter a client id: the integration has no default one."})
-    row.full_clean(exclude=["user"])
-    changed = row.pk is None or before != (row.client_id, row.client_secret, row.refresh_token, row.device_code)
+    changed = credentials_applied(
+        row,
+        integration,
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        device_code=device_code,
+    )
     return row, integration, changed
 
 
@@ -311,8 +344,8 @@ def cti_credentials_set(
 def cti_credentials_set_many(
     rows: list[tuple[CtiUserCredentials, CrmIntegration]], *, actor: AbstractBaseUser, batch: ProvisioningBatch | None
 ) -> None:
-    """Save rows made by `credentials_for` (permission checked by the caller) and push them, in the
-    caller's transaction (a CSV import's)."""
+    """Save rows made by `credentials_for` or `credentials_applied` (permission checked by the
+    caller, each row's user set) and push them, in the caller's transaction (a CSV import's)."""
     for row, _ in rows:
         row.save()
     enqueue([cti_planning.credentials_saved(row, integration, actor=actor, batch=batch) for row, integration in rows])
