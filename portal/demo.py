@@ -82,6 +82,7 @@ LOGINS = [
     DemoLogin("alice", "end user (her own line)", is_staff=False, email=line_email("alice", "acmebrick")),
     # Acme is on XiVO XCU, which keeps no forwarding or PIN per user; Initech's XC5 keeps them all.
     DemoLogin("initech.admin", "customer admin on XC5 (forwarding, PIN)", "Initech", Role.ADMIN, is_staff=False),
+    DemoLogin("globex.admin", "customer admin on Xelion (CRM integration)", "Globex", Role.ADMIN, is_staff=False),
     DemoLogin("peter", "end user on XC5 (his own line)", is_staff=False, email=line_email("peter", "initech.x.co.nz")),
 ]
 

@@ -54,8 +54,6 @@ class ConfiguratorLinkForm(forms.ModelForm):
             if is_set
             else "The organization's API key at the Configurator (X-Auth-Key)."
         )
-        if self.instance.pk and "organization" in self.fields:
-            self.fields["organization"].disabled = True
 
 
 @admin.register(ConfiguratorLink)

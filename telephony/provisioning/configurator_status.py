@@ -8,6 +8,8 @@ read from the Configurator when the report did not carry it."""
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +21,10 @@ from telephony.models import (
     OrderStatus,
 )
 from telephony.models.configurator import STATUS_RANK
+from telephony.provisioning import configurator_planning
 from tenants.audit_mixin import acting_as
+
+logger = logging.getLogger("telephony.configurator")
 
 KNOWN = frozenset(OrderStatus.values) - {OrderStatus.DRAFT, OrderStatus.SUBMITTING}
 
@@ -79,8 +84,13 @@ def _who(event: ConfiguratorOrderEvent) -> str:
 
 def _follow_up(order: ConfiguratorOrder, before: str) -> None:
     if order.status == OrderStatus.COMPLETED:
-        transaction.on_commit(lambda: queue.send(queue.IMPORT_CONFIGURATOR_ORDER, order.pk))
+        transaction.on_commit(lambda: _import_soon(order.pk))
     elif order.status == OrderStatus.FAILED and not order.error:
-        from telephony.provisioning import configurator_planning  # planning imports this module's callers
-
         configurator_planning.order_status_wanted(order)
+
+
+def _import_soon(order_id: int) -> None:
+    try:
+        queue.send(queue.IMPORT_CONFIGURATOR_ORDER, order_id)
+    except Exception:  # a broker that is down: the sweep sends it again
+        logger.warning("the read-back of Configurator order %s waits for the sweep", order_id)

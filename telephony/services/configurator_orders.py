@@ -200,7 +200,11 @@ def configurator_orders_sweep() -> dict[str, int]:
     for order_id in ConfiguratorOrder.objects.filter(
         status=OrderStatus.COMPLETED, imported="", finished_at__lt=now - timedelta(seconds=60)
     ).values_list("pk", flat=True):
-        queue.send(queue.IMPORT_CONFIGURATOR_ORDER, order_id)
+        try:
+            queue.send(queue.IMPORT_CONFIGURATOR_ORDER, order_id)
+        except Exception:  # the broker is down: the next sweep tries again
+            logger.warning("the read-back of Configurator order %s waits for the next sweep", order_id)
+            continue
         counts["imported"] += 1
     return counts
 

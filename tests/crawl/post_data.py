@@ -12,7 +12,7 @@ from django.forms import ModelChoiceField
 from django.test import RequestFactory
 
 from telephony import selectors_selfservice
-from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Platform, Server, Tenant
+from telephony.models import ConfiguratorLink, Entity, LineTemplate, PbxUser, PhoneNumber, Platform, Server, Tenant
 from tenants import access
 from tenants.access import CHANGE, VIEW
 from tenants.models import Membership, Organization
@@ -129,6 +129,13 @@ def valid_new_object_data(model, sight: Sight) -> dict[str, Any]:
             "timeout_seconds": "10",
         },
         Server: {"platform": pk(platform), "name": "crawl-srv", "host": "127.0.0.1"},
+        ConfiguratorLink: {
+            "organization": pk(own_customer),
+            "name": "Crawl link",
+            "base_url": "http://127.0.0.1:9/",
+            "timeout_seconds": "10",
+            "new_api_key": "crawl-key",
+        },
         User: {
             "username": "crawlnew",
             "email": "crawlnew@example.net",

@@ -102,6 +102,10 @@ SELFSERVICE_KWARGS: dict[tuple[str, str], type[models.Model]] = {
     ("import_confirm", "run_id"): ImportRun,
     ("import_progress", "run_id"): ImportRun,
     ("import_errors", "run_id"): ImportRun,
+    ("user_cti", "pk"): PbxUser,
+    ("user_cti_clear", "pk"): PbxUser,
+    ("crm_integration", "tenant_id"): Tenant,
+    ("crm_integration_delete", "tenant_id"): Tenant,
 }
 # Query-string ids that pages read (`?tenant=`): crawled with every tenant id as well.
 QUERY_IDS: dict[str, dict[str, type[models.Model]]] = {
@@ -114,6 +118,8 @@ QUERY_IDS: dict[str, dict[str, type[models.Model]]] = {
 # Patterns whose kwargs are not object ids: never substituted, and why.
 ALLOWED_UNMAPPED = {
     "selfservice:password_reset_confirm": "uidb64/token of a password-reset e-mail, not an object id",
+    "configurator-webhook": "an order's public id and callback secret, for the Configurator, not a login "
+    "(tests/telephony/test_configurator_orders.py)",
     "/admin/(?P<url>.*)$": "Django's catch-all for unknown paths under /admin/ (404, or a redirect adding the slash)",
 }
 # Pages that are open without a login (and so may answer 200 to the anonymous visitor).
@@ -214,6 +220,9 @@ def enumerate_urls() -> UrlMap:
         elif pattern.key in ALLOWED_UNMAPPED:
             if pattern.key == "selfservice:password_reset_confirm":  # a made-up link must not break the page
                 cases.append(Case(pattern, _fill(pattern.route, {"uidb64": "MQ", "token": "set-password"})))
+            if pattern.key == "configurator-webhook":  # a made-up order: nothing to see, whoever asks
+                made_up = {"public_id": "00000000-0000-4000-8000-000000000000", "secret": "made-up"}
+                cases.append(Case(pattern, _fill(pattern.route, made_up)))
         elif pattern.key == "admin:autocomplete":
             autocomplete.extend(_autocomplete_cases(pattern))
         elif not pattern.kwargs:

@@ -60,7 +60,8 @@ def test_a_link_is_made_with_its_key_which_is_never_shown_again(tree, member, cl
 
 def test_a_new_key_needs_the_staff_members_own_password(tree, member, client, link):
     client.force_login(member(tree.reseller, Role.ADMIN))
-    data = {"name": "Reseller", "base_url": link.base_url, "timeout_seconds": 10, "new_api_key": "another-key"}
+    data = {"organization": tree.reseller.pk, "name": "Reseller", "base_url": link.base_url, "timeout_seconds": 10,
+            "new_api_key": "another-key"}  # fmt: skip
     response = client.post(admin_url("configuratorlink_change", link.pk), data)
     assert response.status_code == 200 and "Type your own password" in response.content.decode()
     link.refresh_from_db()
@@ -140,9 +141,19 @@ def test_an_order_page_shows_a_hostile_configuration_as_text_and_follows_the_ord
 
 
 def wizard_data(tree, link, server, template, **changes):
-    data = {"link": link.pk, "organization": tree.customer.pk, "server": server.pk, "tenant_name": "newcust",
-            "licences": 10, "template": template.pk, "organization_name": "New Customer", "country": "NL",
-            "users": "Sales, ann@new.example, 201\nSales, ben@new.example, 202", "numbers": "", "test": "Test"}  # fmt: skip
+    data = {
+        "link": link.pk,
+        "organization": tree.customer.pk,
+        "server": server.pk,
+        "tenant_name": "newcust",
+        "licences": 10,
+        "template": template.pk,
+        "organization_name": "New Customer",
+        "country": "NL",
+        "users": "Sales, ann@new.example, 201\nSales, ben@new.example, 202",
+        "numbers": "",
+        "test": "Test",
+    }
     data.update(changes)
     return data
 
@@ -157,8 +168,10 @@ def test_the_wizard_dry_run_shows_the_configurators_cause_next_to_the_input(tree
     client.force_login(member(tree.reseller, Role.OPERATOR))
     template = LineTemplateFactory(organization=tree.reseller)
     assert client.get(admin_url("configuratororder_add")).status_code == 200
-    refused = client.post(admin_url("configuratororder_add"),
-                          wizard_data(tree, link, park_server, template, users="Sales, ann@new.example, 911"))  # fmt: skip
+    refused = client.post(
+        admin_url("configuratororder_add"),
+        wizard_data(tree, link, park_server, template, users="Sales, ann@new.example, 911"),
+    )
     assert refused.status_code == 200
     assert any("911 is an emergency" in e for e in refused.context["form"].errors["users"])
     badline = client.post(admin_url("configuratororder_add"),
@@ -190,3 +203,12 @@ def test_the_wizard_refuses_a_customer_of_another_reseller(tree, member, client,
     response = client.post(admin_url("configuratororder_add"), data)
     assert response.status_code == 200 and "organization" in response.context["form"].errors
     assert not ConfiguratorOrder.objects.exists()
+
+
+def test_a_link_never_moves_to_another_organization(tree, member, client, link):
+    client.force_login(member(tree.distributor, Role.ADMIN))
+    data = {"organization": tree.sibling.pk, "name": "Reseller", "base_url": link.base_url, "timeout_seconds": 10}
+    response = client.post(admin_url("configuratorlink_change", link.pk), data)
+    assert response.status_code == 200 and "cannot move to another organization" in response.content.decode()
+    link.refresh_from_db()
+    assert link.organization == tree.reseller
