@@ -20,7 +20,7 @@ from django.db import transaction
 from telephony.backends.base import BackendRef, Driver, backend_ref
 from telephony.backends.cti import CtiClient, EventMapping, Integration, UserCredentials, XelionContext
 from telephony.backends.errors import ConflictError, NotFoundError, RejectedError
-from telephony.models import CrmIntegration, CtiUserCredentials, ProvisioningJob, SyncState
+from telephony.models import CrmIntegration, CtiUserCredentials, JobStatus, ProvisioningJob, SyncState
 from telephony.provisioning import specs
 from tenants.audit_mixin import acting_as
 
@@ -225,8 +225,26 @@ def _user_seen(client: CtiClient, found: Integration, username: str, user_id: st
     return {"state": SyncState.MISSING, "message": f"The CTI service holds no credentials for {username}."}
 
 
+def _credentials_id(job: ProvisioningJob) -> str:
+    """The CTI service's id of the credentials: kept in the payload, or, when their push was still
+    running as the delete was planned, learnt by that push (which finished before this job began:
+    it has the same target)."""
+    kept = job.payload.get("credentials_id", "")
+    if kept:
+        return kept
+    learnt = (
+        ProvisioningJob.objects.filter(
+            target_key=job.target_key, operation="cti.user.upsert", status=JobStatus.SUCCEEDED, id__lt=job.id
+        )
+        .order_by("-id")
+        .values_list("result", flat=True)
+        .first()
+    )
+    return str((learnt or {}).get("cti_user_id", ""))
+
+
 def user_delete(job: ProvisioningJob, driver: Driver) -> None:
-    user_id = job.payload.get("credentials_id", "")
+    user_id = _credentials_id(job)
     integration = _integration(job.payload.get("integration", 0))
     if not user_id or integration is None or integration.removal_requested:
         return  # never given, or the integration's removal takes it with it

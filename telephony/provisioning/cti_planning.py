@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telephony.models import CrmIntegration, CtiUserCredentials, ProvisioningBatch, ProvisioningJob
+from telephony.models import CrmIntegration, CtiUserCredentials, PbxUser, ProvisioningBatch, ProvisioningJob
 from telephony.provisioning import specs
 from telephony.provisioning.keys import target_key
 from telephony.provisioning.planning import _cancel_unpushed, _job, _supersede_unfinished, enqueue
@@ -88,6 +88,26 @@ def credentials_removed(
 ) -> list[ProvisioningJob]:
     """Take the user's credentials off the CTI service (called before the row is deleted: the
     job keeps the service's id of them)."""
+    return enqueue(_credentials_removal(credentials, integration, actor=actor))
+
+
+def user_deleted(user: PbxUser, *, actor: Any = None) -> list[ProvisioningJob]:
+    """A PBX user is being deleted (its credentials row goes with it): the CTI service lets go of
+    its credentials. Nothing to do without credentials, or when the integration's own removal
+    takes them with it."""
+    credentials = CtiUserCredentials.objects.filter(user=user).first()
+    if credentials is None:
+        return []
+    integration = CrmIntegration.objects.filter(tenant_id=user.tenant_id).first()
+    if integration is None or integration.removal_requested:
+        return []
+    credentials.user = user
+    return enqueue(_credentials_removal(credentials, integration, actor=actor))
+
+
+def _credentials_removal(
+    credentials: CtiUserCredentials, integration: CrmIntegration, *, actor: Any
+) -> list[ProvisioningJob]:
     if _cancel_unpushed(credentials):
         return []
     _supersede_unfinished(credentials)
@@ -106,4 +126,4 @@ def credentials_removed(
         wait_for=[target_key(integration)],
         actor=actor,
     )
-    return enqueue([job])
+    return [job]

@@ -13,7 +13,7 @@ from django.db import transaction
 from telephony.line_features import TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
 from telephony.models.sync import save_changes
-from telephony.provisioning import planning
+from telephony.provisioning import cti_planning, planning
 from telephony.rules import capacity, numbering, uniqueness
 from telephony.services.numbers import phone_number_update
 from tenants import access
@@ -80,6 +80,7 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
 def pbx_user_delete(*, actor: AbstractBaseUser, user: PbxUser) -> None:
     stored = PbxUser.objects.select_for_update().get(pk=user.pk)
     access.require(actor, DELETE, stored)
+    cti_planning.user_deleted(stored, actor=actor)  # the CTI service lets go of its credentials too
     planning.user_deleted(stored, actor=actor)
     stored.delete()
 
