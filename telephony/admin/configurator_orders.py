@@ -24,6 +24,7 @@ from telephony.services import configurator_orders as orders
 from telephony.services.configurator_config import (
     OrderEntry,
     cause_field,
+    cause_with_line,
     configuration_from_entry,
     configuration_from_upload,
 )
@@ -98,7 +99,10 @@ class OrderWizardForm(forms.Form):
         return configuration_from_entry(entry)
 
     def place_error(self, cause: str) -> None:
-        self.add_error(cause_field(cause, uploaded=bool(self.cleaned_data.get("upload"))), cause)
+        field = cause_field(cause, uploaded=bool(self.cleaned_data.get("upload")))
+        if field in ("users", "numbers"):
+            cause = cause_with_line(cause, self.cleaned_data.get(field) or "")
+        self.add_error(field, cause)
 
 
 @admin.register(ConfiguratorOrder)

@@ -153,6 +153,7 @@ def order_submit(job: ProvisioningJob, driver: Driver) -> BackendRef | None:
         client.close()
     ConfiguratorOrder.objects.filter(pk=order.pk).update(submitted_at=timezone.now())
     apply_report(order_id=order.pk, source=EventSource.SUBMIT, status=OrderStatus.NOT_STARTED)
+    job.seen = _seen(True, f"The Configurator took the order as its order {order_id}.")
     return {"configurator_order": order_id}
 
 

@@ -49,6 +49,8 @@ def configuration_from_entry(entry: OrderEntry) -> dict[str, Any]:
         found = departments.setdefault(department.lower(), _department(department, entry.call_recording))
         found["users"].append(email)
         found["internalNumbers"].append(internal)
+    if not departments:
+        raise ValidationError({"users": "Enter at least one user."})
     for number, (department, phone) in _rows(entry.numbers, "numbers", 2):
         found = departments.get(department.lower())
         if found is None:
@@ -56,8 +58,6 @@ def configuration_from_entry(entry: OrderEntry) -> dict[str, Any]:
         if not E164.match(phone):
             raise ValidationError({"numbers": f"Line {number}: {phone} is not in international form (+31201234567)."})
         found["externalNumbers"].append({"new": False, "value": phone})
-    if not departments:
-        raise ValidationError({"users": "Enter at least one user."})
     organization: dict[str, Any] = {"name": entry.organization_name.strip(), "country": entry.country.strip().upper()}
     if entry.central_number.strip():
         organization["centralPhoneNumber"] = {"new": False, "value": entry.central_number.strip()}
@@ -102,6 +102,15 @@ def cause_field(cause: str, *, uploaded: bool) -> str:
     if ".externalNumbers" in where:
         return "numbers"
     return "users"
+
+
+def cause_with_line(cause: str, entry_text: str) -> str:
+    """A cause about a value the staff member typed, with the line of the users box that holds it."""
+    for number, line in enumerate(entry_text.splitlines(), start=1):
+        cells = [cell.strip() for cell in line.split(",")]
+        if any(cell and (f" {cell} " in f" {cause} " or f"'{cell}'" in cause) for cell in cells[1:]):
+            return f"Line {number}: {cause}"
+    return cause
 
 
 def users_in(configuration: dict[str, Any]) -> int:
