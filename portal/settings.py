@@ -303,5 +303,6 @@ CELERY_BEAT_SCHEDULE = {
     },
     "plan-drift-scans": {"task": "telephony.plan_drift_scans", "schedule": 60.0},
     "sweep-configurator-orders": {"task": "telephony.sweep_configurator_orders", "schedule": 30.0},
+    "check-crm-integrations": {"task": "telephony.check_crm_integrations", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

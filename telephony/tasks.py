@@ -14,7 +14,7 @@ from telephony.drift import schedule
 from telephony.drift.scan import scan_server
 from telephony.imports.services import import_run_process
 from telephony.provisioning import runner, sweep
-from telephony.services import configurator_orders
+from telephony.services import configurator_orders, cti_checks
 from telephony.services.platforms import platform_check, servers_import
 
 
@@ -70,6 +70,12 @@ def apply_configurator_event(event_id: int) -> str:
 def import_configurator_order(order_id: int) -> str:
     """Bring what a completed Configurator order built into the mirror."""
     return configurator_orders.configurator_order_import(order_id=order_id)
+
+
+@shared_task(name="telephony.check_crm_integrations", ignore_result=True)
+def check_crm_integrations() -> int:
+    """Plan the CRM integrations' checks against their CTI service that are due."""
+    return cti_checks.crm_integrations_check_due()
 
 
 @shared_task(name="telephony.sweep_configurator_orders", ignore_result=True)

@@ -8,13 +8,14 @@ import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import CrmEvent, CrmIntegration, CtiService, CtiUserCredentials
 from telephony.services import cti as services
+from telephony.services import cti_checks
 from telephony.services.cti import MappingInput
 from tenants.admin_scoping import ScopedAdmin
 
@@ -191,6 +192,20 @@ class CrmIntegrationAdmin(SyncStateAdminMixin, ScopedAdmin):
         ("On the CTI service", {"fields": ["backend_reference"], "classes": ["collapse"]}),
         ("Provisioning", {"fields": ["provisioning"]}),
     ]
+
+    actions = ["check_against_cti_service"]
+
+    @admin.action(description="Check against the CTI service (reads only; the finding shows under sync)")
+    def check_against_cti_service(self, request: HttpRequest, queryset) -> None:
+        asked = cti_checks.crm_integrations_check(actor=request.user, integrations=queryset)
+        skipped = queryset.count() - asked
+        if asked:
+            messages.info(request, f"{asked} integration(s) are being read back from their CTI service.")
+        if skipped:
+            messages.warning(
+                request,
+                f"{skipped} left out: not made on the CTI service yet, a change on its way, or not yours to manage.",
+            )
 
     @admin.display(description="mapped events")
     def mapped_events(self, obj: CrmIntegration) -> str:

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from telephony.backends.base import BackendRef, Driver, backend_ref
 from telephony.backends.cti import CtiClient, EventMapping, Integration, UserCredentials, XelionContext
@@ -255,9 +256,48 @@ def user_delete(job: ProvisioningJob, driver: Driver) -> None:
         client.close()
 
 
+# --- the check (drift) ------------------------------------------------------------------------------
+
+
+def integration_check(job: ProvisioningJob, driver: Driver) -> None:
+    """Read the integration and its users' credentials back and say what the service holds: the
+    integration verified, drifted or missing; each pushed user's credentials verified or missing.
+    Nothing is written to the CTI service: a person repairs drift (save the integration again)."""
+    integration = _integration(job.target_id)
+    if integration is None or integration.removal_requested or not integration.backend_ref:
+        return None  # removed, or never made: nothing of it to look for
+    client = _client(integration, driver)
+    try:
+        job.seen = integration_seen(client, integration, mappings_of(integration))
+        found = client.find()
+        held = {str(u.get("userCredentialsId")) for u in client.users(found)} if found is not None else set()
+    finally:
+        client.close()
+    _settle_users(integration, held)
+    return None
+
+
+def _settle_users(integration: CrmIntegration, held: set[str]) -> None:
+    """Each pushed user's credentials as the check found them; rows with a change on its way keep their state."""
+    settled = _credentials_of_tenant(integration).exclude(backend_ref={})
+    settled = settled.exclude(sync_state__in=(SyncState.PENDING, SyncState.FAILED))
+    now = timezone.now()
+    for credentials in settled:
+        if str(credentials.backend_ref.get("cti_user_id", "")) in held:
+            CtiUserCredentials.objects.filter(pk=credentials.pk).update(
+                sync_state=SyncState.VERIFIED, sync_message="", verified_at=now
+            )
+        else:
+            CtiUserCredentials.objects.filter(pk=credentials.pk).update(
+                sync_state=SyncState.MISSING,
+                sync_message=f"The CTI service no longer holds credentials for {credentials.user.username}.",
+            )
+
+
 CTI_OPERATIONS = {
     "cti.integration.upsert": integration_upsert,
     "cti.integration.delete": integration_delete,
     "cti.user.upsert": user_upsert,
     "cti.user.delete": user_delete,
+    "cti.integration.check": integration_check,
 }

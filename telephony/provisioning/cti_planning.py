@@ -36,6 +36,18 @@ def integration_saved(
     return enqueue([job])
 
 
+def integration_check_requested(integration: CrmIntegration, *, actor: Any = None) -> list[ProvisioningJob]:
+    """Read the integration back from the CTI service (nothing is written there)."""
+    job = _job(
+        operation="cti.integration.check",
+        target=integration,
+        tenant=integration.tenant,
+        payload=_tenant_payload(integration),
+        actor=actor,
+    )
+    return enqueue([job])
+
+
 def never_pushed(integration: CrmIntegration) -> bool:
     """True (and its jobs and its users' cancelled) if nothing of the integration reached the CTI
     service: its create has not started."""
