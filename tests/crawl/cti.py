@@ -35,6 +35,6 @@ def add_cti(world: WorldBuilder) -> None:
         )
         CtiUserCredentials.objects.create(
             user=customer.lines[0],
-            client_id=world.register(f"{token}ctiuserclient", org, entity=ORG_ONLY),
+            client_id=world.register(f"{token}ctiuserclient", org, entity=customer.lines[0].entity),
             client_secret="crawl-client-secret",
         )
