@@ -23,7 +23,10 @@ from tenants.admin_scoping import ScopedAdmin, ScopedInline
 
 
 class JobAttemptInline(ScopedInline):
+    """Each attempt as a block of the page's full width (not a table row): its exchanges are long."""
+
     model = JobAttempt
+    template = "admin/edit_inline/stacked.html"
     fields = ["number", "started_at", "finished_at", "outcome", "worker", "error", "http_exchanges"]
     readonly_fields = fields
     can_delete = False
@@ -39,28 +42,47 @@ class JobAttemptInline(ScopedInline):
 
     @admin.display(description="HTTP exchanges (secrets masked)")
     def http_exchanges(self, attempt: JobAttempt) -> str:
+        """One fold per exchange: its line (method, URL, status, time) shown, its bodies inside,
+        pretty-printed when they are JSON. A failed exchange is open."""
         if not attempt.exchanges:
             return "—"
-        return format_html(
-            '<table class="job-table">{}</table>',
-            format_html_join(
-                "",
-                "<tr><td>{} {}</td><td>{}</td><td>{} ms</td><td>"
-                '<pre class="exchange-body">{}</pre><pre class="exchange-body">{}</pre>{}</td></tr>',
-                (
-                    (
-                        exchange.get("method", ""),
-                        exchange.get("url", ""),
-                        exchange.get("status") or "—",
-                        exchange.get("duration_ms", ""),
-                        exchange.get("request_body", ""),
-                        exchange.get("response_body", ""),
-                        exchange.get("error", ""),
-                    )
-                    for exchange in attempt.exchanges
-                ),
-            ),
+        return format_html_join(
+            "",
+            '<details class="exchange"{}><summary><code>{} {}</code> → {} <small>{} ms</small></summary>'
+            "{}{}{}</details>",
+            (_exchange_parts(exchange) for exchange in attempt.exchanges),
         )
+
+
+def _exchange_parts(exchange: dict[str, Any]) -> tuple[Any, ...]:
+    status = exchange.get("status")
+    failed = bool(exchange.get("error")) or not isinstance(status, int) or status >= 400
+    return (
+        format_html(" {}", "open") if failed else "",
+        exchange.get("method", ""),
+        exchange.get("url", ""),
+        status or "no answer",
+        exchange.get("duration_ms", ""),
+        _body("request", exchange.get("request_body", "")),
+        _body("answer", exchange.get("response_body", "")),
+        format_html('<p class="errornote">{}</p>', exchange["error"]) if exchange.get("error") else "",
+    )
+
+
+def _body(title: str, body: Any) -> str:
+    if body in ("", None):
+        return ""
+    return format_html('<div class="exchange-part">{}</div><pre class="exchange-body">{}</pre>', title, _pretty(body))
+
+
+def _pretty(body: Any) -> str:
+    """A JSON body indented (a body cut short by the log's limit is shown as it was kept)."""
+    if not isinstance(body, str):
+        return json.dumps(body, indent=2, ensure_ascii=False)
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body
 
 
 @admin.register(ProvisioningJob)

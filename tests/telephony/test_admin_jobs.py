@@ -173,3 +173,23 @@ def test_the_dashboard_is_offered_only_to_logins_that_see_jobs(tree, member, cli
     index = client.get(reverse("admin:index")).content.decode()
     assert reverse("staff_dashboard") in index
     assert client.get(reverse("staff_dashboard")).status_code == 200
+
+
+def test_a_jobs_exchanges_are_folded_pretty_printed_and_escaped(tree, member, client, job):
+    answer = '{"error": {"message": "<img src=x onerror=alert(1)> {{ 7*7 }}", "code": 400}}'
+    JobAttempt.objects.create(
+        job=job, number=2, started_at=job.created_at, outcome="succeeded",
+        exchanges=[
+            {"method": "GET", "url": "http://x/api/1.0/users/7", "status": 200, "response_body": '{"id": 7}',
+             "duration_ms": 12},
+            {"method": "PUT", "url": "http://x/api/1.0/users/7", "status": 400, "response_body": answer},
+            {"method": "PUT", "url": "http://x/api/1.0/users/7", "status": None, "error": "timed out"},
+        ],
+    )  # fmt: skip
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    page = client.get(reverse("admin:telephony_provisioningjob_change", args=[job.pk])).content.decode()
+    assert '<details class="exchange"><summary><code>GET http://x/api/1.0/users/7</code> → 200' in page
+    assert '<details class="exchange" open><summary><code>PUT http://x/api/1.0/users/7</code> → 400' in page
+    assert "→ no answer" in page and "timed out" in page
+    assert "{\n  &quot;id&quot;: 7\n}" in page, "JSON bodies are indented"
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt; {{ 7*7 }}" in page
