@@ -4,6 +4,9 @@ A choice's label is normally its object's `str()`; a model admin may give a full
 `choice_label(obj)` (an entity with its tenant, since entity names repeat from tenant to tenant),
 loading what the label needs with `choice_select_related`. `ScopedAdmin` uses the same label in
 its select boxes; this site uses it in autocomplete results.
+
+Apps installed from libraries are headed by what they are for (their own labels read "AXES",
+"OTP_STATIC"), and their pages the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +27,26 @@ class LabelledAutocompleteJsonView(AutocompleteJsonView):
         return result
 
 
+# What the libraries' apps are for, as the admin heads them.
+APP_HEADINGS = {
+    "axes": "Login protection",
+    "auditlog": "Audit log",
+    "otp_totp": "Two-factor: authenticator apps",
+    "otp_static": "Two-factor: backup codes",
+}
+
+
 class PortalAdminSite(admin.AdminSite):
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            app["name"] = APP_HEADINGS.get(app["app_label"], app["name"])
+        return apps
+
+    def app_index(self, request: HttpRequest, app_label: str, extra_context: dict[str, Any] | None = None):
+        heading = APP_HEADINGS.get(app_label)
+        context = {**(extra_context or {}), **({"title": f"{heading} administration"} if heading else {})}
+        return super().app_index(request, app_label, context)
+
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
         return LabelledAutocompleteJsonView.as_view(admin_site=self)(request)

@@ -114,3 +114,12 @@ def test_the_platforms_editors_keep_the_form_inputs(tree, member, client):
     client.force_login(member(tree.reseller, Role.ADMIN))
     fields = shown_fields(client.get(reverse("admin:telephony_platform_change", args=[platform.pk])))
     assert {"new_secret", "new_app_key", "current_password"} <= set(fields) and "secret_state" not in fields
+
+
+def test_the_admin_heads_library_apps_by_what_they_are_for(superuser, client):
+    client.force_login(superuser)
+    names = {app["app_label"]: app["name"] for app in client.get(reverse("admin:index")).context["app_list"]}
+    assert names["axes"] == "Login protection"
+    assert names["otp_totp"] == "Two-factor: authenticator apps" and names["otp_static"] == "Two-factor: backup codes"
+    page = client.get(reverse("admin:app_list", args=["axes"])).content.decode()
+    assert "Login protection administration" in page
