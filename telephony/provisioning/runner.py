@@ -138,6 +138,11 @@ def _claim(job_id: int):
                 last_error=SLOT_WAIT, waiting_for=WaitState.SLOT
             )
             outcome, later = "server busy", _slot_wait(job.server_id)
+        elif job.attempts >= job.max_attempts:
+            # A worker died during the last attempt, or a re-login was granted on it: no attempt
+            # beyond the maximum (a person's retry grants more).
+            _give_up(job, now)
+            return "gave up"
         else:
             job.status = JobStatus.RUNNING
             job.attempts += 1
@@ -154,6 +159,15 @@ def _claim(job_id: int):
             return job, attempt
     dispatch_later(job_id, later)
     return outcome
+
+
+def _give_up(job: ProvisioningJob, now) -> None:
+    reason = job.last_error or "no reason recorded"
+    job.status, job.finished_at = JobStatus.FAILED, now
+    job.last_error = f"Gave up after {job.attempts} attempts: {reason}"[:10000]
+    job.waiting_for = WaitState.NONE
+    job.save(update_fields=["status", "finished_at", "last_error", "waiting_for"])
+    refresh_sync_state(job.target_type_id, job.target_id)
 
 
 def _wait_for(blocker: ProvisioningJob, now) -> float:

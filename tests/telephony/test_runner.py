@@ -115,6 +115,19 @@ def test_transient_errors_give_up_after_the_bound(world, sim, superuser):
     assert "Gave up after 1 attempts" in ProvisioningJob.objects.get(pk=job.pk).last_error
 
 
+def test_a_job_whose_last_attempt_was_lost_never_runs_past_its_maximum(world, sim, superuser):
+    """A worker died on the last attempt (the sweep put the job back), or a re-login was granted
+    on it: the job ends failed instead of counting a ninth attempt of eight."""
+    create_user(world, superuser)
+    job = ProvisioningJob.objects.get()
+    ProvisioningJob.objects.filter(pk=job.pk).update(attempts=8, max_attempts=8, last_error="The worker stopped.")
+    assert runner.run_job(job.pk) == "gave up"
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 8)
+    assert job.last_error == "Gave up after 8 attempts: The worker stopped."
+    assert not JobAttempt.objects.filter(job=job).exists()
+
+
 def test_a_permanent_refusal_fails_with_the_backends_message(world, sim, superuser):
     user = create_user(world, superuser)
     entity = next(e for e in sim.simulator.state["entities"] if e["id"] == 17)
