@@ -85,6 +85,9 @@ class Capabilities:
     # a tenant's server URL, name and a session token can be handed to a Xelion Configurator order
     # (the guide's "Park Provisioning"): the portal can open a tenant by order on this platform
     opens_tenants_by_order: bool = False
+    # the form a tenant's name must have on this platform (a regular expression and what it means),
+    # checked when the tenant is saved rather than discovered by a failed job; () for no rule beyond the portal's
+    tenant_name_rule: tuple[str, str] = ()
     line_features: LineFeatures = LineFeatures()
     needs_username: bool = True  # logs in with a user name and password (not a key alone)
     # line-template values of this platform's own, kept on each template under `settings_group`

@@ -87,6 +87,10 @@ class Xc5Driver(Xc5AccountSync, Driver):
     capabilities = Capabilities(
         label="XC5-XS",
         pbx_name="XC5",
+        tenant_name_rule=(
+            ENVIRONMENT_NAME.pattern,
+            "An XC5 virtual environment is named like a domain (acme.x.co.nz).",
+        ),
         # XC5's no-answer forward (CFNA) also takes busy calls: one destination for both.
         line_features=LineFeatures(busy_with_no_answer=True),
         template_settings=(

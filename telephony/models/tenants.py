@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -96,6 +98,11 @@ class Tenant(Audited, MirroredModel):
                 errors["server"] = (
                     f"{self.server} is not shared with {self.organization} (its platform belongs to {owner})."
                 )
+        renamed = stored_name is None or self.name != stored_name  # a name the PBX already holds stays valid
+        if self.server_id and self.name and renamed and "name" not in errors:
+            rule = self.server.platform.capabilities.tenant_name_rule
+            if rule and not re.match(rule[0], self.name, re.IGNORECASE):
+                errors["name"] = rule[1]
         if errors:
             raise ValidationError(errors)
 

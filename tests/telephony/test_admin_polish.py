@@ -123,3 +123,19 @@ def test_the_admin_heads_library_apps_by_what_they_are_for(superuser, client):
     assert names["otp_totp"] == "Two-factor: authenticator apps" and names["otp_static"] == "Two-factor: backup codes"
     page = client.get(reverse("admin:app_list", args=["axes"])).content.decode()
     assert "Login protection administration" in page
+
+
+def test_a_tenant_name_the_xc5_would_refuse_is_refused_on_the_form(tree, member, client):
+    from telephony.models import Tenant
+    from tests.factories import ServerFactory
+
+    server = ServerFactory(platform=PlatformFactory(organization=tree.reseller, kind="xc5"))
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    data = {"organization": tree.customer.pk, "server": server.pk, "name": "acme", "licences": 10,
+            "status": "started", "entities-TOTAL_FORMS": 0, "entities-INITIAL_FORMS": 0}  # fmt: skip
+    response = client.post(reverse("admin:telephony_tenant_add"), data)
+    assert response.status_code == 200
+    assert "named like a domain (acme.x.co.nz)" in str(response.context["adminform"].form.errors["name"])
+    assert not Tenant.objects.exists()
+    response = client.post(reverse("admin:telephony_tenant_add"), {**data, "name": "acme.x.co.nz"})
+    assert response.status_code == 302 and Tenant.objects.get().name == "acme.x.co.nz"
