@@ -123,7 +123,7 @@ class ConfiguratorOrderAdmin(SyncStateAdminMixin, ScopedAdmin):
 
     @admin.display(description="customer", ordering="tenant__organization__name")
     def customer(self, obj: ConfiguratorOrder) -> str:
-        return str(obj.tenant.organization)
+        return str(obj.tenant.organization) if obj.tenant_id else "—"
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: ConfiguratorOrder) -> str:

@@ -70,8 +70,24 @@ class EntityInline(ServiceCheckedInline):
         services.entity_delete(actor=request.user, entity=obj)
 
 
+class DeletedWithItsParts:
+    """Deleting a tenant or an entity through its service takes its number plan with it: the
+    confirmation does not ask for a right to delete number intervals one by one, and it says which
+    jobs remove the object from its PBX."""
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(NumberInterval._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None):
+        obj = self.get_object(request, object_id)
+        context = {**(extra_context or {}), "pbx_removal": self.pbx_removal(obj)}
+        return super().delete_view(request, object_id, context)
+
+
 @admin.register(Tenant)
-class TenantAdmin(PbxImportAdminMixin, SyncStateAdminMixin, ScopedAdmin):
+class TenantAdmin(DeletedWithItsParts, PbxImportAdminMixin, SyncStateAdminMixin, ScopedAdmin):
     ordering = ["name"]
     list_display = ["name", "label", "organization", "server", "status", "user_load", "sync_badge"]
     list_filter = ["status", "server__platform__kind", "sync_state"]
@@ -90,6 +106,14 @@ class TenantAdmin(PbxImportAdminMixin, SyncStateAdminMixin, ScopedAdmin):
     create_service = services.tenant_create
     update_service = services.tenant_update
     delete_service = services.tenant_delete
+
+    def pbx_removal(self, tenant: Tenant) -> list[str]:
+        where = f"{tenant.server} ({tenant.server.platform})"
+        return [
+            f"one job per user removes its {tenant.users.count()} user(s) from {where};",
+            f"then one per entity its {tenant.entities.count()} entit(y/ies);",
+            f"then one job removes the tenant {tenant.name} itself.",
+        ]
 
     @admin.display(description="users / licences", ordering="user_count")
     def user_load(self, obj: Tenant) -> str:
@@ -149,7 +173,7 @@ class EntityAdminForm(EntityForm):
 
 
 @admin.register(Entity)
-class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
+class EntityAdmin(DeletedWithItsParts, SyncStateAdminMixin, ScopedAdmin):
     ordering = ["name"]
     form = EntityAdminForm
     list_display = ["name", "display_name", "tenant", "number_plan", "user_count", "presented_number", "sync_badge"]
@@ -164,6 +188,9 @@ class EntityAdmin(SyncStateAdminMixin, ScopedAdmin):
         ("On the PBX", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
         ("Provisioning", {"fields": ["provisioning"]}),
     ]
+
+    def pbx_removal(self, entity: Entity) -> list[str]:
+        return [f"one job removes the entity {entity.name} from {entity.tenant} on {entity.tenant.server}."]
 
     # Entity names repeat from tenant to tenant: a choice of entity says whose it is.
     choice_select_related = ["tenant"]

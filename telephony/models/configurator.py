@@ -155,7 +155,10 @@ class ConfiguratorOrder(Audited, MirroredModel):
     access_policy = AccessPolicy(("link__organization", "tenant__organization"))
 
     link = models.ForeignKey(ConfiguratorLink, on_delete=models.PROTECT, related_name="orders")
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="configurator_orders")
+    # The order stays as a record when its tenant is deleted later.
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="configurator_orders"
+    )
     template = models.ForeignKey(
         LineTemplate,
         on_delete=models.PROTECT,
@@ -183,7 +186,7 @@ class ConfiguratorOrder(Audited, MirroredModel):
         indexes = [models.Index(fields=["status", "status_changed_at"], name="configurator_order_open")]
 
     def __str__(self) -> str:
-        return f"order for {self.tenant}"
+        return f"order for {self.tenant}" if self.tenant_id else f"order {self.pk} (its tenant was deleted)"
 
     @property
     def configurator_id(self) -> int | None:

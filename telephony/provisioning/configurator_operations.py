@@ -139,6 +139,8 @@ def order_submit(job: ProvisioningJob, driver: Driver) -> BackendRef | None:
     order = ConfiguratorOrder.objects.select_related("link", "tenant__server").get(pk=job.target_id)
     if order.configurator_id is not None:
         return None  # sent by an earlier attempt whose success was recorded
+    if order.tenant is None:
+        raise RejectedError("the order's tenant was deleted before the order was sent")
     if not driver.capabilities.opens_tenants_by_order:
         raise UnsupportedOperation(f"{driver.capabilities.label} cannot hand a tenant to a Configurator order")
     access = driver.tenant_access(specs.tenant_ref(order.tenant))

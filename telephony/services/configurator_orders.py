@@ -191,7 +191,7 @@ def configurator_orders_sweep() -> dict[str, int]:
     open_orders = ConfiguratorOrder.objects.filter(
         status__in=(OrderStatus.NOT_STARTED, OrderStatus.IN_PROGRESS), status_changed_at__lt=quiet
     )
-    for order in open_orders.select_related("tenant__server"):
+    for order in open_orders.filter(tenant__isnull=False).select_related("tenant__server"):
         waiting = ProvisioningJob.objects.filter(target_key=target_key(order), status__in=UNFINISHED)
         if not waiting.exists():
             with transaction.atomic():
@@ -215,6 +215,11 @@ def configurator_order_import(*, order_id: int) -> str:
     order = ConfiguratorOrder.objects.select_related("tenant", "template", "created_by").get(pk=order_id)
     if order.status != OrderStatus.COMPLETED or order.imported:
         return order.imported or "not completed"
+    if order.tenant is None:
+        ConfiguratorOrder.objects.filter(pk=order.pk).update(
+            imported="Not brought into the portal: the tenant was deleted."
+        )
+        return "tenant deleted"
     scan = drift_scan.scan_server(server_id=order.tenant.server_id, tenant_id=order.tenant_id, trigger=ScanTrigger.PUSH)
     if isinstance(scan, str):
         queue.send(queue.IMPORT_CONFIGURATOR_ORDER, order.pk, countdown=30)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from telephony.line_features import refusal
-from telephony.models import Entity, NumberInterval, Server, Tenant
+from telephony.models import CrmIntegration, Entity, NumberInterval, Server, Tenant
 from telephony.models.sync import save_changes
 from telephony.provisioning import planning, revisions
 from telephony.rules import numbering
@@ -90,6 +90,10 @@ def _validate_numbering_on_new_server(tenant: Tenant) -> None:
 def tenant_delete(*, actor: AbstractBaseUser, tenant: Tenant) -> None:
     stored = Tenant.objects.select_for_update().get(pk=tenant.pk)
     access.require(actor, DELETE, stored)
+    if CrmIntegration.objects.filter(tenant=stored).exists():
+        raise ValidationError(
+            f"{stored} has a CRM integration: remove it first (a job removes it from the CTI service), then the tenant."
+        )
     planning.tenant_deleted(stored, actor=actor)
     stored.users.all().delete()  # users first: an entity cannot go while it has users
     stored.delete()
