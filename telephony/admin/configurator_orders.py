@@ -42,7 +42,8 @@ class OrderWizardForm(forms.Form):
     link = forms.ModelChoiceField(queryset=ConfiguratorLink.objects.none(), label="order through")
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="customer")
     server = forms.ModelChoiceField(
-        queryset=Server.objects.none(), help_text="A server of a Park Manager: it opens the tenant and hands it over."
+        queryset=Server.objects.none(),
+        help_text="A server whose platform opens tenants by order: it opens the tenant and hands it over.",
     )
     tenant_name = forms.CharField(max_length=63, validators=[validate_tenant_name], label="tenant name")
     label = forms.CharField(max_length=200, required=False)

@@ -50,7 +50,7 @@ class CrmIntegrationForm(forms.ModelForm):
     """The integration's fields, its two secrets (write-only) and one URI and payload template per
     call event. The service validates the mappings; this form only collects them."""
 
-    new_admin_password = secret_input("Xelion administrator's password")
+    new_admin_password = secret_input("tenant administrator's password")
     new_default_client_secret = secret_input("default client secret")
 
     class Meta:

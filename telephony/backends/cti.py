@@ -67,6 +67,19 @@ class Integration:
     mappings: list[EventMapping] = field(default_factory=list)
 
 
+TenantContext = XelionContext  # what the code outside the drivers calls it
+
+
+def identity_of(integration: Integration) -> dict[str, int]:
+    """The integration's reference, as the portal keeps it on its row."""
+    return {"xelion_context_id": integration.xelion_context_id, "crm_context_id": integration.crm_context_id}
+
+
+def is_the_one(integration: Integration, reference: dict[str, Any]) -> bool:
+    """Whether the integration the service holds is the one a row's reference names."""
+    return integration.xelion_context_id == (reference or {}).get("xelion_context_id")
+
+
 class CtiClient:
     """One tenant's CRM integration on one CTI service."""
 

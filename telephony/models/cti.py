@@ -27,13 +27,13 @@ from .sync import BackendRefField, MirroredModel
 from .tenants import Tenant
 from .users import PbxUser
 
-XELION_CALL_EVENTS = (
+CALL_EVENTS = (
     ("newCallEvent", "New call"),
     ("callConnectedEvent", "Call connected"),
     ("callHungUpEvent", "Call hung up"),
     ("missedCallEvent", "Missed call"),
 )
-CrmEvent = models.TextChoices("CrmEvent", [(event, (event, label)) for event, label in XELION_CALL_EVENTS])
+CrmEvent = models.TextChoices("CrmEvent", [(event, (event, label)) for event, label in CALL_EVENTS])
 
 
 def outbound_url_refusal(url: str, *, resolve: bool) -> str:
@@ -102,10 +102,10 @@ class CrmIntegration(Audited, MirroredModel):
     tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="crm_integration")
     service = models.ForeignKey(CtiService, on_delete=models.PROTECT, related_name="integrations")
     admin_username = models.CharField(
-        "Xelion administrator", max_length=100, help_text="An administrator of the tenant; the service logs in as it."
+        "tenant administrator", max_length=100, help_text="An administrator of the tenant; the service logs in as it."
     )
     admin_password = EncryptedCharField(
-        "Xelion administrator's password", max_length=200, blank=True, null=True, help_text="Never displayed again."
+        "tenant administrator's password", max_length=200, blank=True, null=True, help_text="Never displayed again."
     )
     authorization_server_uri = models.CharField(
         "authorization server URI",

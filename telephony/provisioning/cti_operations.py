@@ -19,7 +19,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from telephony.backends.base import BackendRef, Driver, backend_ref
-from telephony.backends.cti import CtiClient, EventMapping, Integration, UserCredentials, XelionContext
+from telephony.backends.cti import (
+    CtiClient,
+    EventMapping,
+    Integration,
+    TenantContext,
+    UserCredentials,
+    identity_of,
+    is_the_one,
+)
 from telephony.backends.errors import ConflictError, NotFoundError, RejectedError
 from telephony.models import CrmIntegration, CtiUserCredentials, JobStatus, ProvisioningJob, SyncState
 from telephony.provisioning import specs
@@ -43,7 +51,7 @@ def _integration_of_tenant(tenant_id: int) -> CrmIntegration | None:
 def _client(integration: CrmIntegration, driver: Driver) -> CtiClient:
     tenant = integration.tenant
     protocol, host = driver.cti_address(specs.tenant_ref(tenant))
-    context = XelionContext(
+    context = TenantContext(
         host=host,
         tenant=tenant.name,
         admin_username=integration.admin_username,
@@ -63,7 +71,7 @@ def _ours(integration: CrmIntegration, found: Integration | None, client: CtiCli
     another is there."""
     if found is None:
         return None
-    if found.xelion_context_id != integration.backend_ref.get("xelion_context_id"):
+    if not is_the_one(found, integration.backend_ref):
         context = client.context
         raise ConflictError(
             f"the CTI service already holds a CRM integration for {context.host} / {context.tenant} that the portal "
@@ -73,7 +81,7 @@ def _ours(integration: CrmIntegration, found: Integration | None, client: CtiCli
 
 
 def _identity(found: Integration) -> BackendRef:
-    return backend_ref(xelion_context_id=found.xelion_context_id, crm_context_id=found.crm_context_id)
+    return backend_ref(**identity_of(found))
 
 
 # --- the integration -----------------------------------------------------------------------------
@@ -161,7 +169,7 @@ def integration_delete(job: ProvisioningJob, driver: Driver) -> None:
     client = _client(integration, driver)
     try:
         found = client.find()
-        if found is not None and found.xelion_context_id == integration.backend_ref.get("xelion_context_id"):
+        if found is not None and is_the_one(found, integration.backend_ref):
             client.delete(found)  # one the portal did not make stays where it is
     finally:
         client.close()

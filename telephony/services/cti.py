@@ -92,7 +92,7 @@ def parse_mappings(mappings: Sequence[MappingInput]) -> list[CrmEventMapping]:
     for mapping in mappings:
         name = known.get(mapping.event, mapping.event)
         if mapping.event not in known:
-            errors.append(f"{mapping.event!r} is not a Xelion call event (use one of {', '.join(known)}).")
+            errors.append(f"{mapping.event!r} is not a call event of the CTI service (use one of {', '.join(known)}).")
             continue
         if mapping.event in seen:
             errors.append(f"{name}: the event is mapped twice.")
@@ -169,7 +169,7 @@ def crm_integration_create(
     if existing is not None:
         raise ValidationError(REMOVING if existing.removal_requested else f"{tenant} has a CRM integration already.")
     if not admin_password:
-        raise ValidationError({"admin_password": "Enter the Xelion administrator's password."})
+        raise ValidationError({"admin_password": "Enter the tenant administrator's password."})
     integration.admin_password = admin_password
     integration.default_client_secret = default_client_secret or None
     rows = parse_mappings(mappings)

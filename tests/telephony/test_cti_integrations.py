@@ -170,7 +170,7 @@ def test_bad_input_changes_nothing_and_says_why(world, superuser):
     with pytest.raises(ValidationError) as refused:
         services.crm_integration_create(actor=superuser, integration=integration, admin_password="x", mappings=bad)
     messages = " ".join(refused.value.messages)
-    for words in ("not a Xelion call event", "absolute http", "not valid JSON", "JSON object", "10.1.2.3"):
+    for words in ("not a call event of the CTI service", "absolute http", "not valid JSON", "JSON object", "10.1.2.3"):
         assert words in messages, messages
     assert not CrmIntegration.objects.exists() and not ProvisioningJob.objects.exists()
 
