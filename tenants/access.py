@@ -45,6 +45,7 @@ from tenants.policy import (  # noqa: F401  (re-exported: models and services im
 )
 
 _CACHE_ATTRIBUTE = "_access_memberships"
+_NARROWED_ATTRIBUTE = "_access_narrowed_to"
 
 
 # --- memberships -----------------------------------------------------------------------------
@@ -52,6 +53,9 @@ _CACHE_ATTRIBUTE = "_access_memberships"
 
 def memberships(user: Any) -> list[tuple[str, str]]:
     """(organization path, role) of every membership of the login; one query, then cached."""
+    narrowed = getattr(user, _NARROWED_ATTRIBUTE, None)
+    if narrowed is not None:
+        return narrowed
     cached = getattr(user, _CACHE_ATTRIBUTE, None)
     if cached is None:
         cached = list(
@@ -79,10 +83,23 @@ class OrganizationViewer:
 
 
 def forget(user: Any) -> None:
-    """Drop the cached memberships and grants (after they changed within a request or test)."""
+    """Drop the cached memberships and grants (after they changed within a request or test); a
+    narrowing (`narrow_to_role`) stays for the rest of the request."""
     for attribute in (_CACHE_ATTRIBUTE, "_access_entity_grants"):
         if hasattr(user, attribute):
             delattr(user, attribute)
+
+
+def narrow_to_role(user: Any, organization: Organization, role: str) -> None:
+    """For the rest of this request the login holds `role` in `organization` and nothing else: no
+    other membership, no entity grant, no login to govern. A reseller administrator acting as a
+    customer's administrator (`tenants.acting`) works with exactly the customer's rights, and the
+    login object stays the real one, so every change and audit entry names the person."""
+    setattr(user, _NARROWED_ATTRIBUTE, [(organization.path, role)])
+
+
+def is_narrowed(user: Any) -> bool:
+    return getattr(user, _NARROWED_ATTRIBUTE, None) is not None
 
 
 def _active(user: Any) -> bool:
@@ -175,6 +192,8 @@ def _entity_model(user: Any) -> type[Model] | None:
 
 def _entity_grant_paths(user: Any) -> list[str]:
     """Owning-organization paths of the entities granted to the login (one query, cached)."""
+    if is_narrowed(user):
+        return []
     cached = getattr(user, "_access_entity_grants", None)
     if cached is None:
         entity_model = _entity_model(user)
@@ -188,7 +207,7 @@ def _entity_grant_paths(user: Any) -> list[str]:
 
 
 def _entity_condition(model: type[Model], policy: AccessPolicy, user: Any, action: str) -> Q | None:
-    if action not in policy.entity_actions:
+    if action not in policy.entity_actions or is_narrowed(user):
         return None
     entity_model = _entity_model(user)
     if entity_model is None:
@@ -250,7 +269,7 @@ def can_add(user: Any, model: type[Model], organization: Organization, *, entity
     policy = policy_of(model)
     if any(organization.path.startswith(path) for path in _paths_with(user, policy.roles_for(ADD))):
         return True
-    if entity is not None and ADD in policy.entity_actions:
+    if entity is not None and ADD in policy.entity_actions and not is_narrowed(user):
         grants = getattr(entity, policy.entity_grant_field)
         return grants.filter(pk=user.pk).exists()
     return False
@@ -360,4 +379,6 @@ def restrict_users(queryset: QuerySet, user: Any, action: str = VIEW) -> QuerySe
             for rows, login_column, path_lookup in _login_rights(queryset.model):
                 inside |= Q(pk__in=rows.filter(_within(path_lookup, visible_paths)).values(login_column))
         return queryset.filter(inside)
+    if is_narrowed(user):  # logins are never governed while acting as someone else's administrator
+        return queryset.none()
     return logins_governed_within(queryset, _paths_with(user, ORGANIZATION_MANAGERS))

@@ -121,3 +121,44 @@ class Membership(Audited, models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} of {self.organization}"
+
+
+class ActingEnd(models.TextChoices):
+    CLICK = "click", "ended by a click"
+    TIMEOUT = "timeout", "time limit reached"
+    LOGOUT = "logout", "signed out"
+    REVOKED = "revoked", "access withdrawn"
+
+
+class ActingSession(Audited, models.Model):
+    """A reseller administrator using the self-service site as the administrator of a customer
+    below it, to help on the phone (`tenants.acting`): who, as which customer, from when until
+    when, and how it ended. Written when it starts and when it ends, so the audit and the
+    customer's own history both show it; an open row's `ended_at` is empty."""
+
+    access_policy = AccessPolicy(("organization",), manage_roles=ORGANIZATION_MANAGERS)
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="acting_sessions"
+    )
+    # The login's name when it started: the history still says who after the login is gone.
+    actor_name = models.CharField(max_length=150)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="acting_sessions")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=ActingEnd.choices, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["ended_at", "started_at"], name="acting_session_open")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True, end_reason="")
+                | models.Q(ended_at__isnull=False, end_reason__in=ActingEnd.values),
+                name="acting_session_end_has_reason",
+                violation_error_message="An ended session says how it ended; an open one does not.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} acting as administrator of {self.organization}"

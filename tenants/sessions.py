@@ -7,6 +7,9 @@ from typing import Any
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from tenants.acting import end_open_sessions
+from tenants.models import ActingEnd
+
 USER_ID_KEY = "_auth_user_id"
 
 
@@ -20,4 +23,5 @@ def end_sessions(user: Any) -> int:
         if session.get_decoded().get(USER_ID_KEY) == wanted
     ]
     Session.objects.filter(pk__in=ended).delete()
+    end_open_sessions(actor=user, reason=ActingEnd.REVOKED)  # acting as a customer ends with them
     return len(ended)
