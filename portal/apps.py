@@ -6,11 +6,13 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
 
         from portal import two_factor
+        from portal.selfservice import acting
 
         def note_enrolment(sender, request, user, **kwargs) -> None:
             two_factor.remember_enrolment(request=request, user=user)
 
         user_logged_in.connect(note_enrolment, dispatch_uid="portal.two_factor.note_enrolment", weak=False)
+        user_logged_out.connect(acting.end_on_sign_out, dispatch_uid="portal.selfservice.acting.end", weak=False)

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "portal.middleware.TwoFactorMiddleware",
     "portal.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the audit context (its own end entries name the actor) and the messages it leaves.
+    "portal.selfservice.acting.ActingAsCustomerMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -101,6 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.selfservice.acting.banner",
             ],
         },
     },
@@ -119,6 +122,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+
+# A running import tells its progress through this cache, not the database: the import's own
+# transaction holds its rows until it ends (SQLite lets nobody else write meanwhile, PostgreSQL shows
+# nobody what it has not committed). The default, files under var/, serves one machine; with web
+# servers and workers on several machines, point it at a shared cache (redis://host:6379/1).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "import_progress": env.cache(
+        "IMPORT_PROGRESS_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache' / 'import-progress'}"
+    ),
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -304,5 +318,6 @@ CELERY_BEAT_SCHEDULE = {
     "plan-drift-scans": {"task": "telephony.plan_drift_scans", "schedule": 60.0},
     "sweep-configurator-orders": {"task": "telephony.sweep_configurator_orders", "schedule": 30.0},
     "check-crm-integrations": {"task": "telephony.check_crm_integrations", "schedule": 300.0},
+    "close-expired-acting-sessions": {"task": "tenants.close_expired_acting_sessions", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

@@ -12,9 +12,10 @@ from django.contrib.auth.forms import UserCreationForm
 from django.db.models import CharField, Count, OuterRef, Subquery
 from django.db.models.functions import Length, Substr
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
-from tenants import access, services
+from tenants import access, acting, services
 from tenants.access import ADD, CHANGE, VIEW
 from tenants.admin_scoping import ScopedAdmin
 from tenants.models import Membership, Organization, Role
@@ -101,6 +102,8 @@ class OrganizationAdmin(ScopedAdmin):
         form = context["adminform"].form
         if obj is not None and not form.is_bound:
             form.initial.setdefault("parent", getattr(obj.parent, "pk", None))
+        if obj is not None and acting.may_act_as(request.user, obj):  # the self-service site's page starts it
+            context["act_as_customer_url"] = reverse("selfservice:acting_start", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def create_object(self, request: HttpRequest, obj: Organization, form: Any) -> None:

@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from portal.selfservice import imports
-from portal.selfservice.views import auth, cti, line, users
+from portal.selfservice.views import acting, auth, cti, line, users
 from portal.views import two_factor
 
 app_name = "selfservice"
@@ -41,6 +41,9 @@ urlpatterns = [
     path("tenants/<int:tenant_id>/crm/", cti.crm_integration, name="crm_integration"),
     path("tenants/<int:tenant_id>/crm/remove/", cti.crm_integration_delete, name="crm_integration_delete"),
     path("import/", include(imports.urlpatterns)),
+    # a reseller administrator acting as a customer's administrator
+    path("acting/<int:organization_id>/", acting.acting_start, name="acting_start"),
+    path("acting/end/", acting.acting_end, name="acting_end"),
     # the end user
     path("my-line/", line.my_line, name="my_line"),
     path("my-line/pushes.json", line.my_line_pushes, name="my_line_pushes"),

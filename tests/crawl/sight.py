@@ -20,7 +20,7 @@ from django.db import models
 from telephony import selectors_selfservice as selectors
 from telephony.line_features import TenantLine
 from telephony.models import Entity, PbxUser
-from tenants import access
+from tenants import access, acting
 from tenants.access import CHANGE, DELETE, VIEW
 from tenants.models import Membership, Organization
 from tests.crawl.urls import Case
@@ -179,6 +179,9 @@ def selfservice_allows(sight: Sight, case: Case) -> bool:
                 return False
         elif not selectors.tenants_of(user).filter(pk=query_tenant.pk).exists():
             return False
+    organization = case.obj("organization_id")
+    if organization is not None and not acting.may_act_as(user, organization):
+        return False
     run = case.obj("run_id")
     return run is None or selectors.import_runs_of(user).filter(pk=run.pk).exists()
 

@@ -28,6 +28,7 @@ from django.views.generic.base import RedirectView
 
 from telephony.models import ImportRun, PbxUser, PhoneNumber, ProvisioningJob, Tenant
 from tenants.access import CHANGE, DELETE, VIEW
+from tenants.models import Organization
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ SELFSERVICE_KWARGS: dict[tuple[str, str], type[models.Model]] = {
     ("user_cti_clear", "pk"): PbxUser,
     ("crm_integration", "tenant_id"): Tenant,
     ("crm_integration_delete", "tenant_id"): Tenant,
+    ("acting_start", "organization_id"): Organization,
 }
 # Query-string ids that pages read (`?tenant=`): crawled with every tenant id as well.
 QUERY_IDS: dict[str, dict[str, type[models.Model]]] = {

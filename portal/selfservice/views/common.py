@@ -22,11 +22,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if not user.is_authenticated:
         return {}
     customer_admin = selectors.is_customer_admin(user)
+    # Acting as a customer's administrator (portal.selfservice.acting): only that administrator's pages.
+    acting = getattr(request, "acting_session", None) is not None
     return {
         "customer_admin": customer_admin,
-        "has_line": PbxUser.objects.filter(portal_user=user).exists(),
-        "imports": customer_admin,
-        "two_factor": two_factor.requires_two_factor(user),
+        "has_line": not acting and PbxUser.objects.filter(portal_user=user).exists(),
+        "imports": customer_admin and not acting,
+        "two_factor": not acting and two_factor.requires_two_factor(user),
     }
 
 

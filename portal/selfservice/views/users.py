@@ -25,6 +25,7 @@ from portal.selfservice.views.common import add_service_error, page
 from telephony import selectors_selfservice as selectors
 from telephony.line_features import TenantLine
 from telephony.services import users as services
+from tenants import acting
 from tenants.access import CHANGE, DELETE
 
 PIN_RESETS_DONE = "selfservice_pin_resets_done"  # session key: tokens of PIN resets already made
@@ -48,6 +49,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "may_add": selectors.may_manage_users(request.user),
         "differing": [
             (line, pushes.sync_badge(line.sync_state)) for line in selectors.lines_differing_from_the_pbx(request.user)
+        ],
+        "acting_history": [
+            entry
+            for organization in selectors.customer_organizations(request.user)
+            for entry in acting.history_of(organization, viewer=request.user)
         ],
     }
     return page(request, "selfservice/dashboard.html", context)
