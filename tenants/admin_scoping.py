@@ -84,14 +84,16 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
     def _policy(self):
         return access.policy_of(self.model)
 
-    def _may_manage_somewhere(self, request: HttpRequest) -> bool:
+    def _may_manage_somewhere(self, request: HttpRequest, action: str = CHANGE) -> bool:
+        """Whether the login may do `action` on some object of this model (changelist actions and
+        buttons are offered on that)."""
         user = request.user
         if user.is_superuser:
             return True
-        roles = self._policy().roles_for(CHANGE)
+        roles = self._policy().roles_for(action)
         if any(role in roles for _path, role in access.memberships(user)):
             return True
-        return bool(CHANGE in self._policy().entity_actions and access.has_entity_grants(user))
+        return bool(action in self._policy().entity_actions and access.has_entity_grants(user))
 
     def _sees_anything(self, request: HttpRequest) -> bool:
         user = request.user
@@ -125,7 +127,7 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is None:
-            return self._may_manage_somewhere(request)
+            return self._may_manage_somewhere(request, DELETE)
         return access.can(request.user, DELETE, obj)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:

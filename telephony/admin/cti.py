@@ -195,7 +195,9 @@ class CrmIntegrationAdmin(SyncStateAdminMixin, ScopedAdmin):
 
     actions = ["check_against_cti_service"]
 
-    @admin.action(description="Check against the CTI service (reads only; the finding shows under sync)")
+    @admin.action(
+        description="Check against the CTI service (reads only; the finding shows under sync)", permissions=["change"]
+    )
     def check_against_cti_service(self, request: HttpRequest, queryset) -> None:
         asked = cti_checks.crm_integrations_check(actor=request.user, integrations=queryset)
         skipped = queryset.count() - asked

@@ -38,6 +38,10 @@ class ReadOnly:
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_repair_permission(self, request: HttpRequest) -> bool:
+        """Read-only pages whose actions repair: offered to the logins that manage PBX objects somewhere."""
+        return self._may_manage_somewhere(request)
+
 
 class DriftFindingInline(ReadOnly, ScopedInline):
     model = DriftFinding
@@ -73,7 +77,9 @@ class DriftScanAdmin(ReadOnly, ScopedAdmin):
     readonly_fields = fields
     actions = ["confirm_held_back"]
 
-    @admin.action(description="Confirm that the tenants these scans held back are to be repaired")
+    @admin.action(
+        description="Confirm that the tenants these scans held back are to be repaired", permissions=["repair"]
+    )
     def confirm_held_back(self, request: HttpRequest, queryset: QuerySet) -> None:
         for scan in queryset:
             try:
@@ -94,7 +100,7 @@ class DriftScanAdmin(ReadOnly, ScopedAdmin):
         return format_html_join(", ", "{} {}", ((count, kind) for kind, count in sorted(scan.counts.items())))
 
 
-@admin.action(description="Check against PBX (read it back and compare with the portal)")
+@admin.action(description="Check against PBX (read it back and compare with the portal)", permissions=["change"])
 def check_against_pbx(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     """On servers or tenants: queue a drift scan of each the login manages."""
     managed = list(access.restrict(queryset, request.user, CHANGE))
@@ -158,23 +164,23 @@ class DriftFindingAdmin(ReadOnly, ScopedAdmin):
         for message in refused[:10]:
             messages.error(request, message)
 
-    @admin.action(description="Push the portal's value to the PBX")
+    @admin.action(description="Push the portal's value to the PBX", permissions=["repair"])
     def push_portal_value(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._repair(request, queryset, repairs.drift_push_portal_value, "pushed again; the jobs are on their way")
 
-    @admin.action(description="Accept the PBX's value into the portal")
+    @admin.action(description="Accept the PBX's value into the portal", permissions=["repair"])
     def accept_pbx_value(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._repair(request, queryset, repairs.drift_accept_pbx_value, "taken from the PBX")
 
-    @admin.action(description="Make again on the PBX what is missing there")
+    @admin.action(description="Make again on the PBX what is missing there", permissions=["repair"])
     def recreate(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._repair(request, queryset, repairs.drift_recreate, "to be made again; the jobs are on their way")
 
-    @admin.action(description="Forget lines gone from the PBX for good (nothing is sent)")
+    @admin.action(description="Forget lines gone from the PBX for good (nothing is sent)", permissions=["repair"])
     def forget(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._repair(request, queryset, repairs.drift_forget, "forgotten")
 
-    @admin.action(description="Adopt users found only on the PBX…")
+    @admin.action(description="Adopt users found only on the PBX…", permissions=["repair"])
     def adopt(self, request: HttpRequest, queryset: QuerySet):
         findings = list(queryset.filter(kind=FindingKind.UNMANAGED, object_kind="user", resolved_at__isnull=True))
         if not findings:

@@ -217,13 +217,21 @@ class ProvisioningJobAdmin(ScopedAdmin):
         for message in refused[:10]:
             messages.warning(request, message)
 
-    @admin.action(description="Retry the selected failed or cancelled jobs")
+    @admin.action(description="Retry the selected failed or cancelled jobs", permissions=["change"])
     def retry_selected(self, request: HttpRequest, queryset) -> None:
-        self._bulk(request, access.restrict(queryset, request.user, CHANGE), services.job_retry, "will be tried again")
+        self._bulk(request, self._managed(request, queryset), services.job_retry, "will be tried again")
 
-    @admin.action(description="Cancel the selected waiting or failed jobs")
+    @admin.action(description="Cancel the selected waiting or failed jobs", permissions=["change"])
     def cancel_selected(self, request: HttpRequest, queryset) -> None:
-        self._bulk(request, access.restrict(queryset, request.user, CHANGE), services.job_cancel, "cancelled")
+        self._bulk(request, self._managed(request, queryset), services.job_cancel, "cancelled")
+
+    def _managed(self, request: HttpRequest, queryset):
+        """The selected jobs the login may act on; the others are named as left out."""
+        managed = access.restrict(queryset, request.user, CHANGE)
+        skipped = queryset.count() - managed.count()
+        if skipped:
+            messages.warning(request, f"{skipped} selected job(s) left out: only who manages their tenant may do this.")
+        return managed
 
 
 @admin.register(ProvisioningBatch)

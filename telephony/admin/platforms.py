@@ -156,12 +156,15 @@ class PlatformAdmin(ScopedAdmin):
             Truncator(message).chars(LIST_MESSAGE_LENGTH),
         )
 
-    @admin.action(description="Test connection (shows the backend's version or its error)")
+    @admin.action(description="Test connection (shows the backend's version or its error)", permissions=["change"])
     def test_connection(self, request: HttpRequest, queryset) -> None:
         if self._managed(request, queryset, services.platform_check_requested):
             messages.info(request, "Connection test queued; the answer appears under “last check” in a few seconds.")
 
-    @admin.action(description="Import the servers (and, where the platform lists them, the tenants) it has")
+    @admin.action(
+        description="Import the servers (and, where the platform lists them, the tenants) it has",
+        permissions=["change"],
+    )
     def import_servers(self, request: HttpRequest, queryset) -> None:
         if self._managed(request, queryset, services.servers_import_requested):
             messages.info(request, "Import queued; its summary appears under “last check” when it is done.")

@@ -193,3 +193,45 @@ def test_a_jobs_exchanges_are_folded_pretty_printed_and_escaped(tree, member, cl
     assert "→ no answer" in page and "timed out" in page
     assert "{\n  &quot;id&quot;: 7\n}" in page, "JSON bodies are indented"
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt; {{ 7*7 }}" in page
+
+
+def _actions(response) -> set[str]:
+    form = response.context.get("action_form")
+    return {name for name, _ in form.fields["action"].choices if name} if form else set()
+
+
+def test_actions_are_offered_only_to_roles_that_can_use_them(tree, member, client, job, world):
+    from tests.factories import UserFactory
+
+    client.force_login(member(tree.reseller, Role.VIEWER))
+    assert not _actions(client.get(reverse("admin:telephony_provisioningjob_changelist")))
+    assert "Retry" not in client.get(reverse("admin:telephony_provisioningjob_change", args=[job.pk])).content.decode()
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    assert {"retry_selected", "cancel_selected"} <= _actions(
+        client.get(reverse("admin:telephony_provisioningjob_changelist"))
+    )
+    entity_admin = UserFactory()
+    world.entity.administrators.add(entity_admin)
+    client.force_login(entity_admin)
+    assert "delete_selected" not in _actions(client.get(reverse("admin:telephony_phonenumber_changelist")))
+
+
+def test_an_action_on_a_selection_never_reaches_a_job_outside_the_login(tree, member, client, job):
+    from tests.factories import PlatformFactory, ServerFactory, TenantFactory
+
+    foreign = ProvisioningJob.objects.create(
+        target_type=job.target_type, target_id=job.target_id, target_key="pbxuser:999999", target_label="x",
+        operation="user.create", status=JobStatus.FAILED,
+        tenant=TenantFactory(organization=tree.sibling_customer,
+                             server=ServerFactory(platform=PlatformFactory(organization=tree.distributor))),
+    )  # fmt: skip
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    response = client.post(
+        reverse("admin:telephony_provisioningjob_changelist"),
+        {"action": "retry_selected", "_selected_action": [job.pk, foreign.pk]},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert "1 job(s) will be tried again." in shown
+    foreign.refresh_from_db()
+    assert foreign.status == JobStatus.FAILED
