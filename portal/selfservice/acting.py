@@ -58,7 +58,8 @@ class ActingAsCustomerMiddleware:
         session, why = acting.acting_session_in_force(actor=request.user, session_id=session_id)
         if session is None:
             return self._ended(request, session_id, why)
-        if request.path.startswith(CLOSED_WHILE_ACTING) and not request.path.startswith(OPEN_WHILE_ACTING):
+        # path_info: the path the URLs resolve, whatever prefix the site is mounted under
+        if request.path_info.startswith(CLOSED_WHILE_ACTING) and not request.path_info.startswith(OPEN_WHILE_ACTING):
             messages.warning(request, CLOSED_MESSAGE.format(name=session.organization.name))
             return redirect("selfservice:dashboard")
         acting.narrow(request.user, session)
@@ -70,7 +71,8 @@ class ActingAsCustomerMiddleware:
     def _ended(request: HttpRequest, session_id: int, why: str) -> HttpResponse:
         """The session ended since the last request: nothing this request asked for is done."""
         del request.session[SESSION_KEY]
-        ended = ActingSession.objects.select_related("organization").filter(pk=session_id).first()
+        ended = ActingSession.objects.select_related("organization").filter(pk=session_id, actor_id=request.user.pk)
+        ended = ended.first()
         if ended is None:
             return redirect("selfservice:home")
         messages.info(

@@ -196,6 +196,8 @@ def test_passwords_two_factor_logins_imports_and_the_admin_are_closed_while_acti
     for page, data in posts.items():
         response = acting_client.post(page, data)
         assert response.status_code == 302 and response["Location"] == url("dashboard"), page
+    mounted = acting_client.get(reverse("admin:index"), SCRIPT_NAME="/portal")
+    assert mounted.status_code == 302, "closed under whatever prefix the site is mounted"
     reseller_admin.refresh_from_db()
     assert reseller_admin.check_password(PASSWORD)
     assert not TOTPDevice.objects.exists()
