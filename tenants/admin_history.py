@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR
 from django.http import Http404, HttpRequest
@@ -46,7 +47,8 @@ def render_history(entries: list[ShownEntry]) -> str:
     if not entries:
         return "No recorded changes."
     return format_html(
-        '<table class="job-table"><tr><th>when</th><th>who</th><th>what</th><th>changes</th></tr>{}</table>',
+        '<table class="history-table"><thead><tr><th>when</th><th>who</th><th>what</th><th>changes</th></tr></thead>'
+        "<tbody>{}</tbody></table>",
         format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -68,6 +70,10 @@ class AuditHistoryMixin:
 
     object_history_template = "admin/audit_history.html"
     history_per_page = 100
+
+    @property
+    def media(self) -> forms.Media:
+        return super().media + forms.Media(css={"all": ["tenants/admin.css"]})  # the history table
 
     def _audited(self) -> bool:
         return issubclass(self.model, Audited)

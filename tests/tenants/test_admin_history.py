@@ -120,3 +120,10 @@ def test_an_entity_administrator_from_elsewhere_is_not_named_in_its_history(tree
         assert "added: (not available)" in page and "globex.stranger" not in page, url
     client.force_login(member(tree.distributor, Role.ADMIN))
     assert "added: globex.stranger" in client.get(history_url(entity)).content.decode()
+
+
+@pytest.mark.parametrize("page", ["tenants_organization_history", "tenants_organization_change"])
+def test_a_history_table_is_styled_on_every_page_that_shows_it(tree, member, client, page):
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    body = client.get(reverse(f"admin:{page}", args=[tree.customer.pk])).content.decode()
+    assert '<table class="history-table">' in body and "tenants/admin.css" in body
