@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -30,6 +31,16 @@ from tenants.audit_display import STAFF, shown_entries
 from tenants.models import Organization
 
 _request_user: ContextVar[Any] = ContextVar("admin_request_user", default=None)
+
+
+@contextlib.contextmanager
+def rendering_for(user: Any) -> Iterator[None]:
+    """Render admin fields for `user` outside a change form (a section fetched on its own)."""
+    token = _request_user.set(user)
+    try:
+        yield
+    finally:
+        _request_user.reset(token)
 
 
 def current_user() -> Any:

@@ -235,3 +235,21 @@ def test_an_action_on_a_selection_never_reaches_a_job_outside_the_login(tree, me
     assert "1 job(s) will be tried again." in shown
     foreign.refresh_from_db()
     assert foreign.status == JobStatus.FAILED
+
+
+def test_an_objects_provisioning_section_follows_its_push_live(tree, member, client, job):
+    from telephony.models import PbxUser
+
+    user = PbxUser.objects.get(pk=job.target_id)
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    page = client.get(reverse("admin:telephony_pbxuser_change", args=[user.pk])).content.decode()
+    fragment_url = reverse("admin:telephony_pbxuser_provisioning", args=[user.pk])
+    assert f'data-live-url="{fragment_url}"' in page and "telephony/live-state.js" in page
+    ProvisioningJob.objects.filter(pk=job.pk).update(status=JobStatus.PENDING)
+    assert 'data-live="yes"' in client.get(fragment_url).content.decode()
+    ProvisioningJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
+    PbxUser.objects.filter(pk=user.pk).update(sync_state="verified")
+    fragment = client.get(fragment_url).content.decode()
+    assert 'data-live="no"' in fragment and "badge-verified" in fragment and "badge-succeeded" in fragment
+    client.force_login(member(tree.sibling, Role.ADMIN))
+    assert client.get(fragment_url).status_code == 404
