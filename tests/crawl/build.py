@@ -7,15 +7,18 @@ The steps run in a fixed order, so that ids and factory sequences make every tes
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from telephony.models import ImportKind, ImportRun, ImportStatus, LineTemplateMirror
 from telephony.provisioning import planning
 from tenants import access
-from tenants.models import Organization, OrganizationKind, Role
+from tenants.models import ActingEnd, ActingSession, Organization, OrganizationKind, Role
 from tests.crawl.configurator import add_configurator
 from tests.crawl.cti import add_cti
 from tests.crawl.customers import add_customer, add_history_across_customers
@@ -48,6 +51,7 @@ def build_crawl_world() -> CrawlWorld:
     add_configurator(world)
     _add_number_imports(world)
     _add_objects_of_other_admins(world)
+    _add_acting_sessions(world)
     # The logins' users are the objects the steps built with: access caches they filled on the way
     # would predate the memberships and grants added after.
     for login in world.logins.values():
@@ -173,3 +177,22 @@ def _add_objects_of_other_admins(world: WorldBuilder) -> None:
     xrayx = world.organizations["xrayx"]
     TOTPDevice.objects.create(user=owner, name=world.register("Xrayx phone", xrayx, shared=True), confirmed=True)
     StaticDevice.objects.create(user=owner, name=world.register("Xrayx backup codes", xrayx, shared=True))
+
+
+def _add_acting_sessions(world: WorldBuilder) -> None:
+    """A session in which an administrator above each customer acted as the customer's administrator
+    (ended: the crawl's logins never act); the customer's dashboard lists it with the actor's name."""
+    actors = {"kilox": "kilox.admin", "limax": "limax.admin", "xrayx": "xrayx.admin"}
+    started = timezone.now() - timedelta(hours=2)
+    for token, kind, parent, _platform in TREE:
+        if kind != OrganizationKind.CUSTOMER:
+            continue
+        actor = world.logins[actors[parent]].user
+        ActingSession.objects.create(
+            actor=actor,
+            actor_name=actor.username,
+            organization=world.organizations[token],
+            started_at=started,
+            ended_at=started + timedelta(minutes=12),
+            end_reason=ActingEnd.CLICK,
+        )

@@ -327,6 +327,5 @@ def test_hostile_names_are_shown_escaped(client, tree, member, customer):
     client.force_login(customer.admin)
     history = client.get(url("dashboard")).content.decode()
     for body in (start_page, dashboard, history):
-        assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
-        assert "49" not in body.replace("2049", "")
+        assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;{{ 7*7 }}" in body, "shown as typed"
     assert "x{{7*7}}" in history
