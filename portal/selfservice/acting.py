@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from portal import two_factor
 from tenants import acting
 from tenants.audit import acting_as
 from tenants.models import ActingEnd, ActingSession
@@ -58,6 +59,12 @@ class ActingAsCustomerMiddleware:
         session, why = acting.acting_session_in_force(actor=request.user, session_id=session_id)
         if session is None:
             return self._ended(request, session_id, why)
+        if two_factor.must_verify(request, request.user) and not request.user.is_verified():
+            # A second factor is asked of the actor now (it was not when the session started): the
+            # session ends, so that the sign-in pages it leads to are not closed to it in a loop.
+            acting.acting_session_end(actor=request.user, session_id=session.pk, reason=ActingEnd.REVOKED)
+            del request.session[SESSION_KEY]
+            return self.get_response(request)
         # path_info: the path the URLs resolve, whatever prefix the site is mounted under
         if request.path_info.startswith(CLOSED_WHILE_ACTING) and not request.path_info.startswith(OPEN_WHILE_ACTING):
             messages.warning(request, CLOSED_MESSAGE.format(name=session.organization.name))

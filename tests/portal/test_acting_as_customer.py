@@ -329,3 +329,10 @@ def test_hostile_names_are_shown_escaped(client, tree, member, customer):
     for body in (start_page, dashboard, history):
         assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;{{ 7*7 }}" in body, "shown as typed"
     assert "x{{7*7}}" in history
+
+
+def test_a_second_factor_asked_during_the_session_ends_it_without_a_redirect_loop(acting_client, settings):
+    settings.PORTAL_REQUIRE_2FA = True
+    response = acting_client.get(url("dashboard"), follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0].startswith(url("two_factor_setup"))
+    assert ActingSession.objects.get().end_reason == ActingEnd.REVOKED
