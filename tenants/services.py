@@ -11,7 +11,7 @@ from django.http import Http404
 
 from tenants import access
 from tenants.access import CHANGE, DELETE
-from tenants.models import Membership, Organization, validate_child_kind
+from tenants.models import Membership, Organization, OrganizationKind, Role, validate_child_kind
 from tenants.policy import LINE_RELATION
 from tenants.sessions import end_sessions
 
@@ -156,6 +156,28 @@ def staff_login_create(
     membership.full_clean()
     membership.save()
     return user
+
+
+@transaction.atomic
+def customer_administrator_create(
+    *, actor: AbstractBaseUser, organization: Organization, username: str, email: str, first_name: str, last_name: str
+) -> AbstractBaseUser:
+    """A new self-service login administering a customer the actor administers. It has no password
+    yet: its owner sets one through a set-password link (never a password chosen and sent by staff)."""
+    if organization.kind != OrganizationKind.CUSTOMER:
+        raise ValidationError("A customer administrator's login belongs to a customer organization.")
+    if not access.administers(actor, organization):
+        raise Http404("No organization matches the given query.")
+    user_model = get_user_model()
+    user = user_model(username=username, email=email, first_name=first_name, last_name=last_name, is_staff=False)
+    user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    if not email:
+        raise ValidationError({"email": "The set-password link is mailed to this address; it is required."})
+    user.save()
+    return membership_create(
+        actor=actor, membership=Membership(user=user, organization=organization, role=Role.ADMIN)
+    ).user
 
 
 @transaction.atomic
