@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 
 from portal import two_factor
@@ -76,7 +76,10 @@ class ActingAsCustomerMiddleware:
 
     @staticmethod
     def _ended(request: HttpRequest, session_id: int, why: str) -> HttpResponse:
-        """The session ended since the last request: nothing this request asked for is done."""
+        """The session ended since the last request: nothing this request asked for is done. A page's
+        live-state poll is only refused: the next page the person opens says why it ended."""
+        if "application/json" in request.headers.get("Accept", ""):
+            return JsonResponse({"error": "This session of acting as a customer has ended."}, status=403)
         del request.session[SESSION_KEY]
         ended = ActingSession.objects.select_related("organization").filter(pk=session_id, actor_id=request.user.pk)
         ended = ended.first()

@@ -337,3 +337,12 @@ def test_a_second_factor_asked_during_the_session_ends_it_without_a_redirect_loo
     response = acting_client.get(url("dashboard"), follow=True)
     assert response.status_code == 200 and response.redirect_chain[-1][0].startswith(url("two_factor_setup"))
     assert ActingSession.objects.get().end_reason == ActingEnd.REVOKED
+
+
+def test_a_live_state_poll_after_the_limit_is_refused_and_the_next_page_says_why(acting_client, customer):
+    move_start_back(31)
+    poll = acting_client.get(url("dashboard_pushes"), HTTP_ACCEPT="application/json")
+    assert poll.status_code == 403 and poll.json()["error"]
+    assert ActingSession.objects.get().end_reason == ActingEnd.TIMEOUT, "the poll ended it at its deadline"
+    page = acting_client.get(url("dashboard"), follow=True)
+    assert "it lasts at most 30 minutes" in page.content.decode()
