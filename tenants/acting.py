@@ -40,7 +40,8 @@ from tenants import access
 from tenants.models import ActingEnd, ActingSession, Organization, OrganizationKind
 from tenants.policy import ORGANIZATION_MANAGERS, ROLE_ADMIN
 
-LIMIT = timedelta(minutes=30)
+LIMIT_MINUTES = 30
+LIMIT = timedelta(minutes=LIMIT_MINUTES)
 NOT_AVAILABLE = "No organization matches the given query."
 ALREADY_ACTING = "You are already acting as the administrator of {name}; end that session first."
 

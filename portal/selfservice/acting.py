@@ -29,7 +29,7 @@ CLOSED_MESSAGE = (
     "and imports are closed. End the session first."
 )
 ENDED_MESSAGES = {
-    ActingEnd.TIMEOUT: "Your session as the administrator of {name} ended: it lasts at most 30 minutes.",
+    ActingEnd.TIMEOUT: "Your session as the administrator of {name} ended: it lasts at most {minutes} minutes.",
     ActingEnd.REVOKED: "Your session as the administrator of {name} ended: you may no longer act as it.",
     ActingEnd.CLICK: "Your session as the administrator of {name} has ended.",
     ActingEnd.LOGOUT: "Your session as the administrator of {name} has ended.",
@@ -85,9 +85,10 @@ class ActingAsCustomerMiddleware:
         ended = ended.first()
         if ended is None:
             return redirect("selfservice:home")
-        messages.info(
-            request, ENDED_MESSAGES.get(why, ENDED_MESSAGES[ActingEnd.CLICK]).format(name=ended.organization.name)
-        )
+        message = ENDED_MESSAGES.get(why, ENDED_MESSAGES[ActingEnd.CLICK])
+        messages.info(request, message.format(name=ended.organization.name, minutes=acting.LIMIT_MINUTES))
+        if why == ActingEnd.REVOKED:  # the customer's admin page may be out of reach now too
+            return redirect("selfservice:home")
         return redirect("admin:tenants_organization_change", ended.organization_id)
 
 

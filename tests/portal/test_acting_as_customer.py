@@ -247,8 +247,9 @@ def test_signing_out_ends_it(acting_client):
 def test_losing_the_admin_role_ends_it_at_the_next_request(acting_client, reseller_admin, tree, customer):
     Membership.objects.filter(user=reseller_admin).update(role=Role.VIEWER)
     response = acting_client.get(url("dashboard"))
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == url("home")
     assert ActingSession.objects.get().end_reason == ActingEnd.REVOKED
+    assert "you may no longer act as it" in acting_client.get(url("home"), follow=True).content.decode()
 
 
 def test_a_membership_taken_away_ends_it_with_the_logins_sessions(acting_client, reseller_admin, tree, superuser):

@@ -31,7 +31,7 @@ def acting_start(request: HttpRequest, organization_id: int) -> HttpResponse:
         session = acting.acting_session_start(actor=request.user, organization=organization)
         acting_session.begin(request, session)
         return redirect("selfservice:dashboard")
-    context = {"organization": organization, "minutes": int(acting.LIMIT.total_seconds() // 60)}
+    context = {"organization": organization, "minutes": acting.LIMIT_MINUTES}
     return page(request, "selfservice/acting_start.html", context)
 
 
