@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from telephony.admin.imports import ImportExportMixin
 from telephony.admin.sync import SyncStateAdminMixin
-from telephony.models import ImportKind, PbxUser
+from telephony.models import ImportKind, PbxUser, PhoneNumber
+from telephony.services import number_ranges
 from telephony.services import users as services
+from tenants import access
+from tenants.access import CHANGE
 from tenants.admin_scoping import ScopedAdmin
+
+NUMBERS_PER_SAVE = 100  # numbers assigned from one user form at most
+FREE_NUMBERS_LISTED = 200  # free numbers offered as suggestions under the field
+
+
+class NumberSuggestions(forms.TextInput):
+    """A text field with the tenant's first free numbers as suggestions (an HTML datalist: no script)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.suggestions: list[str] = []
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> str:
+        listed = f"{(attrs or {}).get('id') or name}-free"
+        field = super().render(name, value, {**(attrs or {}), "list": listed}, renderer)
+        options = format_html_join("", '<option value="{}"></option>', ((number,) for number in self.suggestions))
+        return format_html('{}<datalist id="{}">{}</datalist>', field, listed, options)
+
+
+def free_numbers_for(actor: Any, tenant_id: int | None):
+    """The numbers of a tenant that no user holds and that this login may give to a user."""
+    if not tenant_id:
+        return PhoneNumber.objects.none()
+    numbers = PhoneNumber.objects.filter(tenant_id=tenant_id, assigned_user__isnull=True)
+    return access.restrict(numbers, actor, CHANGE).order_by("number")
+
+
+def split_numbers(text: str) -> list[str]:
+    """Numbers and ranges typed in one field, separated by commas, semicolons or line breaks."""
+    return [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
 
 
 class PbxUserForm(forms.ModelForm):
@@ -29,6 +66,20 @@ class PbxUserForm(forms.ModelForm):
         model = PbxUser
         exclude = ["voicemail_pin"]  # noqa: DJ006  (every other field is edited here; the PIN never is)
 
+    release_numbers = forms.ModelMultipleChoiceField(
+        queryset=PhoneNumber.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Release",
+        help_text="Tick a number to take it off this user; it goes back to the tenant's free numbers.",
+    )
+    assign_numbers = forms.CharField(
+        required=False,
+        label="Assign numbers",
+        widget=NumberSuggestions(attrs={"size": 40, "autocomplete": "off"}),
+        help_text="Free numbers of the tenant, separated by commas, or a range such as +31 20 123 4510 – 4512.",
+    )
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         is_set = bool(self.instance.pk and self.instance.voicemail_pin)
@@ -37,6 +88,45 @@ class PbxUserForm(forms.ModelForm):
             if is_set
             else "4 to 8 digits; voicemail must be on."
         )
+        actor = getattr(self, "actor", None)
+        if self.instance.pk:
+            self.fields["release_numbers"].queryset = self.instance.phone_numbers.order_by("number")
+        tenant_id = self.instance.tenant_id if self.instance.pk else None
+        free = free_numbers_for(actor, tenant_id) if actor is not None else PhoneNumber.objects.none()
+        widget = self.fields["assign_numbers"].widget
+        widget.suggestions = list(free.values_list("number", flat=True)[:FREE_NUMBERS_LISTED])
+        if self.instance.pk:
+            total = free.count()
+            listed = f"; the first {FREE_NUMBERS_LISTED} are suggested" if total > FREE_NUMBERS_LISTED else ""
+            self.fields["assign_numbers"].help_text += f" {self.instance.tenant} has {total:,} free{listed}."
+
+    def clean_assign_numbers(self) -> list[PhoneNumber]:
+        wanted: list[str] = []
+        for part in split_numbers(self.cleaned_data.get("assign_numbers", "")):
+            try:
+                wanted.extend(number_ranges.parse_range(part, field="assign_numbers").numbers())
+            except ValidationError as refused:
+                raise ValidationError(refused.messages) from refused
+            if len(wanted) > NUMBERS_PER_SAVE:
+                raise ValidationError(f"Assign at most {NUMBERS_PER_SAVE} numbers at a time.")
+        return wanted  # looked up in clean(), once the tenant is known
+
+    def clean(self):
+        cleaned = super().clean()
+        wanted = cleaned.get("assign_numbers") or []
+        tenant = cleaned.get("tenant") or (self.instance.tenant if self.instance.pk else None)
+        if wanted and tenant is not None:
+            choices = free_numbers_for(getattr(self, "actor", None), tenant.pk).filter(number__in=wanted)
+            free = {n.number: n for n in choices}
+            missing = [number for number in wanted if number not in free]
+            if missing:
+                self.add_error("assign_numbers", f"{missing[0]} is not a free number of {tenant} that you may assign.")
+            else:
+                cleaned["assign_numbers"] = [free[number] for number in dict.fromkeys(wanted)]
+        return cleaned
+
+
+NUMBER_FORM_FIELDS = ("release_numbers", "assign_numbers")
 
 
 @admin.register(PbxUser)
@@ -52,6 +142,7 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
         "tenant",
         "entity",
         "template",
+        "numbers",
         "sync_badge",
     ]
     list_display_links = ["internal_number", "first_name", "last_name"]
@@ -60,7 +151,8 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
     search_fields = ["first_name", "last_name", "username", "email", "internal_number", "tenant__name"]
     autocomplete_fields = ["tenant", "entity", "template", "portal_user"]
     ordering = ["tenant__name", "internal_number"]
-    readonly_fields = ["backend_reference", "provisioning"]
+    readonly_fields = ["backend_reference", "provisioning", "numbers_held"]
+    actions = ["give_free_number", "release_all_numbers"]
     fieldsets = [
         (None, {"fields": ["tenant", "entity", "internal_number", "template"]}),
         ("Person", {"fields": [("first_name", "last_name"), "display_name", "username", "email", "mobile_number"]}),
@@ -69,14 +161,101 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
             "Call forwarding",
             {"fields": ["forward_always", "forward_busy", ("forward_no_answer", "forward_no_answer_timeout")]},
         ),
+        ("External numbers (DDI)", {"fields": ["numbers_held", "release_numbers", "assign_numbers"]}),
         ("Self-service", {"fields": ["portal_user"]}),
-        ("On the PBX", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
+        ("On the PBX", {"fields": readonly_fields[:1], "classes": ["collapse"]}),
         ("Provisioning", {"fields": ["provisioning"]}),
     ]
     service_object_name = "user"
     create_service = services.pbx_user_create
     update_service = services.pbx_user_update
     delete_service = services.pbx_user_delete
+
+    class Media:
+        css = {"all": ["telephony/numbers.css"]}
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("phone_numbers")  # the list's numbers column
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        return type(form_class.__name__, (form_class,), {"actor": request.user})
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None):
+        fieldsets = self._fieldsets_with_login(request, obj)
+        if obj is None:  # a new user: numbers can be assigned at once, there is nothing to release
+            hidden = {"numbers_held", "release_numbers"}
+        elif not access.can(request.user, CHANGE, obj):
+            hidden = set(NUMBER_FORM_FIELDS)  # read-only: the numbers held are shown, not offered
+        else:
+            return fieldsets
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
+            for title, options in fieldsets
+        ]
+
+    @admin.display(description="numbers")
+    def numbers(self, obj: PbxUser) -> str:
+        held = sorted(n.number for n in obj.phone_numbers.all())
+        return format_html('<span class="user-numbers">{}</span>', ", ".join(held)) if held else "—"
+
+    @admin.display(description="numbers held")
+    def numbers_held(self, obj: PbxUser | None) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        held = obj.phone_numbers.order_by("number")
+        if not held:
+            return "None yet."
+        return format_html_join(
+            ", ", '<span class="user-numbers">{}{}</span>', ((n.number, " (pilot)" if n.is_pilot else "") for n in held)
+        )
+
+    def _apply_numbers(self, request: HttpRequest, obj: PbxUser, form: Any) -> None:
+        """Release the ticked numbers, then assign the typed ones: each a push of its own."""
+        try:
+            for number in form.cleaned_data.get("release_numbers") or []:
+                services.pbx_user_release_number(actor=request.user, user=obj, number=number)
+            for number in form.cleaned_data.get("assign_numbers") or []:
+                services.pbx_user_assign_number(actor=request.user, user=obj, number=number)
+        except ValidationError as refused:
+            raise ValidationError({"assign_numbers": refused.messages}) from refused
+
+    @admin.action(description="Give each one without a number a free number of its tenant", permissions=["change"])
+    def give_free_number(self, request: HttpRequest, queryset) -> None:
+        given, skipped = [], []
+        try:
+            with transaction.atomic():
+                for user in queryset.select_related("tenant").order_by("tenant__name", "internal_number"):
+                    if not access.can(request.user, CHANGE, user):
+                        skipped.append(f"{user} (not yours to change)")
+                        continue
+                    if user.phone_numbers.exists():
+                        skipped.append(f"{user} (has a number already)")
+                        continue
+                    free = free_numbers_for(request.user, user.tenant_id).first()
+                    if free is None:
+                        skipped.append(f"{user} ({user.tenant} has no free number)")
+                        continue
+                    services.pbx_user_assign_number(actor=request.user, user=user, number=free)
+                    given.append(f"{user}: {free.number}")
+        except ValidationError as refused:
+            messages.error(request, "Nothing was assigned: " + " ".join(refused.messages))
+            return
+        if given:
+            shown = "; ".join(given[:10]) + (" …" if len(given) > 10 else "")
+            messages.success(request, f"{len(given)} numbers assigned, each pushed to the PBX ({shown}).")
+        if skipped:
+            messages.warning(request, f"{len(skipped)} users got no number: {'; '.join(skipped[:10])}.")
+
+    @admin.action(description="Release their numbers (back to the tenant's free numbers)", permissions=["change"])
+    def release_all_numbers(self, request: HttpRequest, queryset) -> None:
+        numbers = PhoneNumber.objects.filter(assigned_user__in=queryset)
+        try:
+            done = number_ranges.phone_numbers_release(actor=request.user, numbers=numbers)
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+            return
+        messages.success(request, f"{done.from_users} numbers taken off their users (pushed to the PBX).")
 
     def _with_new_pin(self, obj: PbxUser, form: Any) -> PbxUser:
         if form.cleaned_data.get("new_voicemail_pin"):
@@ -92,7 +271,7 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
             and not services.governs_logins(request.user, obj.portal_user_id)
         )
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None):
+    def _fieldsets_with_login(self, request: HttpRequest, obj: Any = None):
         fieldsets = super().get_fieldsets(request, obj)
         if not self._login_kept(request, obj):
             return fieldsets
@@ -114,6 +293,8 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
 
     def create_object(self, request: HttpRequest, obj: PbxUser, form: Any) -> None:
         services.pbx_user_create(actor=request.user, user=self._with_new_pin(obj, form))
+        self._apply_numbers(request, obj, form)
 
     def update_object(self, request: HttpRequest, obj: PbxUser, form: Any) -> None:
         services.pbx_user_update(actor=request.user, user=self._with_new_pin(obj, form))
+        self._apply_numbers(request, obj, form)
