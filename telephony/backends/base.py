@@ -175,6 +175,7 @@ class UserSpec:
     forwarding: ForwardingSpec = field(default_factory=ForwardingSpec)
     external_numbers: list[str] = field(default_factory=list)  # E.164
     identity: BackendRef = field(default_factory=dict)
+    pilot_number: str = ""  # the one of `external_numbers` that is its tenant's pilot, if any
 
 
 @dataclass
@@ -191,6 +192,7 @@ class UserState:
     voicemail_enabled: bool | None = None
     forwarding: ForwardingSpec | None = None
     external_numbers: list[str] = field(default_factory=list)
+    pilot_number: str | None = None  # which of them the PBX flags as pilot ("": none); None: not read
 
 
 @dataclass
@@ -357,6 +359,14 @@ class Driver(ReadBackComparison, abc.ABC):
 
     @abc.abstractmethod
     def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None: ...
+
+    def set_tenant_pilot(
+        self, tenant: TenantRef, number: str, *, pilot: bool, release: bool = False
+    ) -> BackendRef | None:
+        """Make `number`, on no user, the tenant's pilot on the PBX (or no longer; `release`: it is
+        no longer the tenant's at all). Only platforms whose capabilities say `keeps_pilot` are
+        asked; the others keep no pilot to push."""
+        return None
 
     # read-back
     @abc.abstractmethod

@@ -98,6 +98,9 @@ class Capabilities:
     connection_fields: frozenset[str] = frozenset()  # optional Connection fields it uses (app_key, ...)
     required_connection_fields: frozenset[str] = frozenset()  # ... of which it cannot do without
     crm_integrations: bool = False  # its tenants can be given a CRM integration on a Xelion CTI service
+    # the PBX flags one number as the tenant's pilot (its default presented number) and the portal
+    # pushes the flag and reads it back (XC5's "is-pilot"); elsewhere the pilot is the portal's note
+    keeps_pilot: bool = False
 
 
 def documented_subset(full: Capabilities, *, line: dict[str, Any] | None = None, **changes: Any) -> Capabilities:

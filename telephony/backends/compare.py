@@ -60,6 +60,8 @@ class ReadBackComparison:
                 pairs.append(("forward_no_answer_timeout", wanted.no_answer_timeout, held.no_answer_timeout))
         if line.external_numbers != 0:
             pairs.append(("external_numbers", sorted(spec.external_numbers), sorted(state.external_numbers)))
+        if self.features.keeps_pilot and state.pilot_number is not None:
+            pairs.append(("pilot_number", spec.pilot_number, state.pilot_number))
         return [Difference(name, portal, pbx) for name, portal, pbx in pairs if portal != pbx]
 
     def expected_forwarding(self, spec: UserSpec) -> ForwardingSpec:

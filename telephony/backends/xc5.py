@@ -24,6 +24,12 @@ How the portal's concepts map onto XC5 (which has accounts, numbers, routes and 
 - number: an account number, stored without "+" (the portal speaks E.164 with "+"). Assign = PUT
   `account/<user>/number`, which also takes the number from `_unassigned.pool` or from the
   environment's own stock; unassign = DELETE (a pool number goes back to the pool).
+- pilot: XC5 flags numbers `is-pilot` ("a default for invalid presented caller number"), one per
+  account. The portal's one pilot per tenant is written on the account that holds the number: a
+  user's number is written with `is-pilot` true or false every time it is pushed (never left to
+  what XC5 chooses by itself), and a pilot that is on no user is the environment's own number with
+  `is-pilot` (the environment's main number). Every write of the flag is read back from XC5's
+  answer, and the drift scan compares each user's pilot (docs/backend-fidelity.md).
 - identities: `xc5_guid` is the account or number guid, `xc5_name` the account name or number.
 - renames: the seed says nothing of XC5 moving an account's callrules when the account is renamed,
   so the driver moves the extension rule itself; a rename replayed after its PATCH went through
@@ -68,6 +74,7 @@ from telephony.backends.xc5_client import Xc5Client, api_path
 from telephony.backends.xc5_mapping import (
     ENVIRONMENT_NAME,
     account_fields,
+    check_pilot,
     extension_numbers,
     is_environment,
     local_part,
@@ -106,6 +113,7 @@ class Xc5Driver(Xc5AccountSync, Driver):
         ),
         settings_group="xc5",
         settings_label="XC5",
+        keeps_pilot=True,
     )
     # Display name, voicemail, no-answer forwarding and the call limit are account fields the seed
     # shows only on HydraAccount lines (backend-fidelity.md); the ring time before the no-answer
@@ -246,10 +254,41 @@ class Xc5Driver(Xc5AccountSync, Driver):
         account = self._user_record(tenant, user)
         self._adopt_account(self._tenant_record(tenant), account, user, tenant)
         digits = to_xc5_number(number)
+        pilot = number == user.pilot_number
         held = self.client.get(api_path("account", account["guid"], "number"))
         record = next((item for item in held if item["number"] == digits), None)
         if record is None:
-            record = self.client.put(api_path("account", account["guid"], "number"), {"number": digits})[0]
+            body = {"number": digits, "is-pilot": pilot}
+            record = self.client.put(api_path("account", account["guid"], "number"), body)[0]
+        elif bool(record.get("is-pilot")) != pilot:
+            path = api_path("account", account["guid"], "number", record["guid"])
+            record = self.client.patch(path, {"is-pilot": pilot})[0]
+        check_pilot(record, pilot, account["username"])
+        return backend_ref(xc5_guid=record["guid"], xc5_name=digits)
+
+    def set_tenant_pilot(
+        self, tenant: TenantRef, number: str, *, pilot: bool, release: bool = False
+    ) -> BackendRef | None:
+        """The tenant's pilot on no user: the environment's own number, flagged `is-pilot`. No longer
+        the pilot, it stays the environment's unflagged; `release`d (no longer the tenant's), the
+        environment lets go of it (a pool number goes back to `_unassigned.pool`)."""
+        environment = self._tenant_record(tenant)
+        digits = to_xc5_number(number)
+        path = api_path("account", environment["guid"], "number")
+        record = next((item for item in self.client.get(path) if item["number"] == digits), None)
+        if release:
+            if record is not None:
+                self.client.delete_if_present(api_path("account", environment["guid"], "number", record["guid"]))
+            return None
+        if record is None:
+            if not pilot:
+                return None  # not on the environment, and nothing asks for it there
+            record = self.client.put(path, {"number": digits, "is-pilot": True})[0]
+        elif bool(record.get("is-pilot")) != pilot:
+            record = self.client.patch(
+                api_path("account", environment["guid"], "number", record["guid"]), {"is-pilot": pilot}
+            )[0]
+        check_pilot(record, pilot, environment["username"])
         return backend_ref(xc5_guid=record["guid"], xc5_name=digits)
 
     def unassign_number(self, tenant: TenantRef, user: UserSpec, number: str) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from telephony.backends.base import ForwardingSpec, NumberState, UserSpec, UserState, backend_ref
+from telephony.backends.errors import RejectedError
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", re.IGNORECASE)
 EXTENSION_ORDER = -2  # the seed's standard order for extension-dialling callrules
@@ -132,7 +133,19 @@ def user_state(record: dict[str, Any], extensions: dict[str, str], environment_n
         voicemail_enabled=bool(record.get("mailbox")),
         forwarding=forwarding,
         external_numbers=[from_xc5_number(item["number"]) for item in record.get("numbers", [])],
+        pilot_number=next(
+            (from_xc5_number(item["number"]) for item in record.get("numbers", []) if item.get("is-pilot")), ""
+        ),
     )
+
+
+def check_pilot(record: dict[str, Any], pilot: bool, account: str) -> None:
+    """The flag read back from XC5's answer (a write answers the whole record) is the one written."""
+    if bool(record.get("is-pilot")) != pilot:
+        raise RejectedError(
+            f"XC5 holds {record.get('number')} on {account} with is-pilot {bool(record.get('is-pilot'))}, "
+            f"though the portal wrote {pilot}"
+        )
 
 
 def number_state(item: dict[str, Any], assigned: str) -> NumberState:

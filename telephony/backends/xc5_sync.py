@@ -12,6 +12,7 @@ from telephony.backends.xc5_client import Xc5Client, api_path
 from telephony.backends.xc5_mapping import (
     EXTENSION_ORDER,
     FORWARD_ALWAYS_ORDER,
+    check_pilot,
     is_extension_rule,
     is_forward_always,
     to_xc5_destination,
@@ -70,11 +71,17 @@ class Xc5AccountSync:
         """Makes the extension callrule, the forward-always route and the numbers match the spec."""
         self._sync_extension(environment, {name.lower(), *(old_names or set())}, name, spec.internal_number)
         self._sync_forward_always(account, dumped.get("routes", []), spec.forwarding.always)
-        held = {item["number"] for item in dumped.get("numbers", [])}
+        held = {item["number"]: item for item in dumped.get("numbers", [])}
         for number in spec.external_numbers:
-            digits = to_xc5_number(number)
-            if digits not in held:
-                self.client.put(api_path("account", account["guid"], "number"), {"number": digits})
+            digits, pilot = to_xc5_number(number), number == spec.pilot_number
+            record = held.get(digits)
+            if record is None:
+                body = {"number": digits, "is-pilot": pilot}
+                record = self.client.put(api_path("account", account["guid"], "number"), body)[0]
+            elif bool(record.get("is-pilot")) != pilot:
+                path = api_path("account", account["guid"], "number", record["guid"])
+                record = self.client.patch(path, {"is-pilot": pilot})[0]
+            check_pilot(record, pilot, account["username"])
         return backend_ref(xc5_guid=account["guid"], xc5_name=account["username"])
 
     def _sync_extension(self, environment: dict[str, Any], names: set[str], name: str, internal: str) -> None:

@@ -213,15 +213,21 @@ class GroupRead:
             return {}
         user_type = ContentType.objects.get_for_model(PbxUser).pk
         numbers: dict[int, list[str]] = defaultdict(list)
-        held = PhoneNumber.objects.filter(assigned_user_id__in=pks).values_list("assigned_user_id", "number")
-        for user_id, number in held:
+        pilots: dict[int, str] = {}
+        held = PhoneNumber.objects.filter(assigned_user_id__in=pks).values_list(
+            "assigned_user_id", "number", "is_pilot"
+        )
+        for user_id, number, is_pilot in held:
             numbers[user_id].append(number)
+            if is_pilot:
+                pilots[user_id] = number
         rows = {}
         for user in PbxUser.objects.filter(pk__in=pks).defer(*UNREAD_USER_FIELDS):
             key = self.driver.claim_key("user", user.backend_ref, self.names[user.tenant_id])
             spec = specs.user_spec(
                 user,
                 numbers=numbers.get(user.pk, []),
+                pilot=pilots.get(user.pk, ""),
                 entity=self._entity_spec(user.entity_id),
                 template=self._template_spec(user.template_id),
             )

@@ -12,7 +12,12 @@ from telephony.drift.matching import VERIFIED, Outcome
 from telephony.models import FindingKind, PbxUser, SyncState
 
 # fields a driver compares that are not a user's model fields, or are called otherwise there
-LABELS = {"entity": "entity", "external_numbers": "external numbers", "display_name": "name shown"}
+LABELS = {
+    "entity": "entity",
+    "external_numbers": "external numbers",
+    "display_name": "name shown",
+    "pilot_number": "pilot number",
+}
 
 
 # the state of a row an outcome is about

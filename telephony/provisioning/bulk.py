@@ -134,6 +134,7 @@ class PayloadCache:
             },
             "external_numbers": list(numbers),
             "identity": self._identity(identity_from if identity_from is not None else user),
+            "pilot_number": "",  # a snapshot only: the job reads the pilot from the row when it runs
         }
 
     def _identity(self, source: Any) -> dict:

@@ -36,6 +36,7 @@ from telephony.models import (
     LineTemplate,
     LineTemplateMirror,
     PbxUser,
+    PhoneNumber,
     Platform,
     ProvisioningJob,
     Tenant,
@@ -313,6 +314,22 @@ def number_unassign(job: ProvisioningJob, driver: Driver) -> None:
         _number_call(job, driver, driver.unassign_number)
 
 
+def number_pilot(job: ProvisioningJob, driver: Driver) -> BackendRef | None:
+    """The tenant's pilot on no user, as the row holds it now: on the tenant's own stock and flagged,
+    unflagged there, or let go of (the number left the tenant or is deleted). A number on a user is
+    that user's number job's (it carries the flag)."""
+    row = PhoneNumber.objects.filter(pk=job.target_id).first()
+    ours = row is not None and row.tenant_id == job.tenant_id
+    if ours and row.assigned_user_id is not None:
+        return None
+    with claims.owning(job, driver):
+        if not ours:
+            with contextlib.suppress(NotFoundError):  # the tenant is gone: so is what it held
+                driver.set_tenant_pilot(_tenant_ref(job), job.payload["number"], pilot=False, release=True)
+            return None
+        return driver.set_tenant_pilot(_tenant_ref(job), job.payload["number"], pilot=row.is_pilot)
+
+
 OPERATIONS: dict[str, Handler] = {
     "tenant.create": tenant_create,
     "tenant.start": tenant_start,
@@ -327,6 +344,7 @@ OPERATIONS: dict[str, Handler] = {
     "user.delete": user_delete,
     "number.assign": number_assign,
     "number.unassign": number_unassign,
+    "number.pilot": number_pilot,
     **CTI_OPERATIONS,
     **CONFIGURATOR_OPERATIONS,
 }

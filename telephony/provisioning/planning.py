@@ -304,32 +304,78 @@ def _user_delete_jobs(user: PbxUser, *, actor: Any) -> list[ProvisioningJob]:
     ]
 
 
+def _number_job(number: PhoneNumber, operation: str, user: PbxUser, actor: Any) -> ProvisioningJob:
+    payload = {
+        "tenant": specs.to_payload(specs.tenant_ref(user.tenant)),
+        "user": specs.to_payload(specs.user_spec(user)),
+        "number": number.number,
+    }
+    return _job(
+        operation=operation,
+        target=number,
+        tenant=user.tenant,
+        payload=payload,
+        wait_for=[target_key(user)],
+        actor=actor,
+    )
+
+
 def number_assignment_changed(
     number: PhoneNumber, *, previous_user: PbxUser | None, actor: Any = None
 ) -> list[ProvisioningJob]:
     """Take the number off its previous user and put it on its new one, in that order."""
-
-    def job(operation: str, user: PbxUser) -> ProvisioningJob:
-        payload = {
-            "tenant": specs.to_payload(specs.tenant_ref(user.tenant)),
-            "user": specs.to_payload(specs.user_spec(user)),
-            "number": number.number,
-        }
-        return _job(
-            operation=operation,
-            target=number,
-            tenant=user.tenant,
-            payload=payload,
-            wait_for=[target_key(user)],
-            actor=actor,
-        )
-
     moved = previous_user is None or previous_user.pk != number.assigned_user_id
     jobs = []
     if previous_user is not None and moved:
-        jobs.append(job("number.unassign", previous_user))
+        jobs.append(_number_job(number, "number.unassign", previous_user, actor))
     if number.assigned_user_id is not None and moved:
-        jobs.append(job("number.assign", number.assigned_user))
+        jobs.append(_number_job(number, "number.assign", number.assigned_user, actor))
+    return enqueue(jobs)
+
+
+def _keeps_pilot(tenant_id: int | None) -> Tenant | None:
+    """The tenant, if its platform keeps the pilot flag (XC5): else the pilot is the portal's note."""
+    if tenant_id is None:
+        return None
+    tenant = Tenant.objects.select_related("server__platform").get(pk=tenant_id)
+    return tenant if tenant.server.platform.capabilities.keeps_pilot else None
+
+
+def number_pilot_changed(
+    number: PhoneNumber, *, before: PhoneNumber | None, actor: Any = None
+) -> list[ProvisioningJob]:
+    """Where the platform keeps a pilot flag per number (XC5), push it as the portal holds it: a
+    number on a user carries its flag in its own number job (pushed again when only the flag
+    changed); a pilot on no user is the tenant's own number on the PBX (`number.pilot`), which
+    the tenant lets go of when the number stops being its pilot on no user. Call after
+    `number_assignment_changed`, in the same transaction."""
+    was_tenant, was_user, was_pilot = (
+        (before.tenant_id, before.assigned_user_id, before.is_pilot) if before else (None, None, False)
+    )
+    on_tenant_before = was_pilot and was_tenant is not None and was_user is None
+    on_tenant_now = number.is_pilot and number.tenant_id is not None and number.assigned_user_id is None
+    jobs = []
+
+    def pilot_job(tenant: Tenant) -> ProvisioningJob:
+        payload = {"tenant": specs.to_payload(specs.tenant_ref(tenant)), "number": number.number}
+        return _job(
+            operation="number.pilot", target=number, tenant=tenant, payload=payload, wait_for=[target_key(tenant)],
+            actor=actor,
+        )  # fmt: skip
+
+    same_tenant = was_tenant == number.tenant_id
+    taken_by_a_user = same_tenant and number.assigned_user_id is not None  # its assign job moves it
+    if on_tenant_before and not (on_tenant_now and same_tenant) and not taken_by_a_user:
+        tenant = _keeps_pilot(was_tenant)
+        if tenant is not None:
+            jobs.append(pilot_job(tenant))
+    if on_tenant_now and not (on_tenant_before and same_tenant):
+        tenant = _keeps_pilot(number.tenant_id)
+        if tenant is not None:
+            jobs.append(pilot_job(tenant))
+    flag_only = number.assigned_user_id is not None and number.assigned_user_id == was_user
+    if flag_only and number.is_pilot != was_pilot and _keeps_pilot(number.tenant_id) is not None:
+        jobs.append(_number_job(number, "number.assign", number.assigned_user, actor))
     return enqueue(jobs)
 
 

@@ -89,11 +89,14 @@ def user_spec(
     numbers: list[str] | None = None,
     entity: EntitySpec | None = None,
     template: TemplateSpec | None = None,
+    pilot: str = "",
 ) -> UserSpec:
-    """The user as its driver should push it; `numbers`, `entity` and `template` when the caller
-    has them already (a scan builds thousands)."""
+    """The user as its driver should push it; `numbers` (and which of them is the tenant's `pilot`),
+    `entity` and `template` when the caller has them already (a scan builds thousands)."""
     if numbers is None:
-        numbers = list(PhoneNumber.objects.filter(assigned_user=user).values_list("number", flat=True))
+        held = list(PhoneNumber.objects.filter(assigned_user=user).values_list("number", "is_pilot"))
+        numbers = [number for number, _ in held]
+        pilot = next((number for number, is_pilot in held if is_pilot), "")
     return UserSpec(
         username=user.username,
         first_name=user.first_name,
@@ -114,6 +117,7 @@ def user_spec(
         ),
         external_numbers=numbers,
         identity=identity_of(user),
+        pilot_number=pilot,
     )
 
 

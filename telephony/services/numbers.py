@@ -26,7 +26,9 @@ def phone_number_create(*, actor: AbstractBaseUser, number: PhoneNumber) -> Phon
     if number.assigned_user_id:
         TenantLine.of(number.tenant_id).check_number_room(number.assigned_user, number)
     number.save()
-    if not planning.number_assignment_changed(number, previous_user=None, actor=actor):
+    pushed = planning.number_assignment_changed(number, previous_user=None, actor=actor)
+    pushed += planning.number_pilot_changed(number, before=None, actor=actor)
+    if not pushed:
         planning.nothing_to_push(number)
     return number
 
@@ -53,7 +55,9 @@ def phone_number_update(*, actor: AbstractBaseUser, number: PhoneNumber) -> Phon
     if number.assigned_user_id and number.assigned_user_id != stored.assigned_user_id:
         TenantLine.of(number.tenant_id).check_number_room(number.assigned_user, number)
     save_changes(number, stored)
-    if not planning.number_assignment_changed(number, previous_user=stored.assigned_user, actor=actor):
+    pushed = planning.number_assignment_changed(number, previous_user=stored.assigned_user, actor=actor)
+    pushed += planning.number_pilot_changed(number, before=stored, actor=actor)
+    if not pushed:
         planning.nothing_to_push(number)
     return number
 
@@ -64,6 +68,8 @@ def phone_number_delete(*, actor: AbstractBaseUser, number: PhoneNumber) -> None
     access.require(actor, DELETE, stored)
     if stored.assigned_user_id:
         raise ValidationError(f"{stored.number} is assigned to {stored.assigned_user}; unassign it first.")
+    gone = PhoneNumber(pk=stored.pk, number=stored.number, organization_id=stored.organization_id)
+    planning.number_pilot_changed(gone, before=stored, actor=actor)  # a pilot the tenant held lets go of it
     stored.delete()
 
 

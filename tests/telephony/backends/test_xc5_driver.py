@@ -266,7 +266,8 @@ def test_a_number_of_another_user_is_not_taken(driver, tenant):
 
 def test_fetch_state_round_trips_what_was_created(driver, tenant, documented_only):
     reception = user_spec(external_numbers=["+6491231234"], voicemail_enabled=True)
-    sales = user_spec(username="sales", internal="608", first_name="Sam", last_name="Sales")
+    # the portal's pilot is written as it holds it (XC5 alone would flag each account's first number)
+    sales = user_spec(username="sales", internal="608", first_name="Sam", last_name="Sales", pilot_number="+6499290089")
     driver.create_user(tenant, reception)
     driver.create_user(tenant, sales)
     driver.assign_number(tenant, sales, "+6499290089")
@@ -284,6 +285,8 @@ def test_fetch_state_round_trips_what_was_created(driver, tenant, documented_onl
     )
     numbers = {number.number: number for number in state.numbers}
     assert numbers["+6499290089"].assigned_username == "sales" and numbers["+6499290089"].is_pilot
+    assert not numbers["+6491231234"].is_pilot
+    assert (users["sales"].pilot_number, users["reception"].pilot_number) == ("+6499290089", "")
     assert numbers["+6491231234"].identity.get("xc5_name", "") == "6491231234"
 
 
