@@ -1,5 +1,6 @@
 """The demo data set `make run` loads: a small tree with one login per role, platforms pointing at
-the sandbox simulators, tenants on each kind of platform, users and numbers.
+the sandbox simulators, tenants on each kind of platform, users and numbers (Initech's on XC5 from a
+range added to its reseller's pool in one step).
 
 Loading is idempotent: every object is looked up by its natural key first, and nothing that
 exists is changed (not even a demo password someone has since changed), except a login e-mail
@@ -36,11 +37,12 @@ from telephony.sandbox.xelion import MASTER_PASSWORD, MASTER_USERNAME
 from telephony.sandbox.xelion_tenants import tenant_admin_password
 from telephony.services.configurator import configurator_link_create, configurator_suborganization_create
 from telephony.services.cti import MappingInput, crm_integration_create, cti_credentials_set, cti_service_create
-from telephony.services.numbers import phone_number_create
+from telephony.services.number_ranges import parse_range, phone_number_range_add, phone_numbers_allocate
+from telephony.services.numbers import phone_number_create, phone_number_update
 from telephony.services.platforms import platform_create, server_create
 from telephony.services.templates import line_template_create
 from telephony.services.tenants import entity_create, tenant_create
-from telephony.services.users import pbx_user_create
+from telephony.services.users import pbx_user_assign_number, pbx_user_create
 from tenants.models import Membership, Organization, OrganizationKind, Role
 from tenants.services import organization_create
 
@@ -170,7 +172,28 @@ def load_demo() -> list[tuple[DemoLogin, str]]:
                 assigned_user=alice if index == 1 else None,
             ),
         )
+    _initech_numbers(operator, organizations["Callhub"], initech, peter)
     return [(demo, demo_password()) for demo in LOGINS]
+
+
+# Numbers of the XC5 sandbox's free pool (`_unassigned.pool`): assigning one takes it from there.
+INITECH_RANGE = "+64 9 123 1200 – 1219"
+
+
+def _initech_numbers(operator, pool: Organization, initech: Tenant, peter: PbxUser) -> None:
+    """A DDI range in Callhub's pool, added in one step; ten of it allocated to Initech (XC5), the
+    first the environment's pilot (its main number), the second Peter's. Only on a first load:
+    numbers someone has since moved or released stay as they are."""
+    numbers = parse_range(INITECH_RANGE)
+    if PhoneNumber.objects.filter(number=numbers.first).exists():
+        return
+    phone_number_range_add(actor=operator, organization=pool, numbers=numbers, label="Demo range")
+    allocated = phone_numbers_allocate(actor=operator, organization=pool, tenant=initech, count=10)
+    pilot = PhoneNumber.objects.get(number=allocated[0])
+    pilot.is_pilot = True
+    phone_number_update(actor=operator, number=pilot)
+    if not peter.phone_numbers.exists():
+        pbx_user_assign_number(actor=operator, user=peter, number=PhoneNumber.objects.get(number=allocated[1]))
 
 
 def _login(user_model, demo: DemoLogin):

@@ -396,3 +396,26 @@ def test_users_get_and_lose_numbers_from_the_users_list(tree, member, client, su
     )
     assert "1 numbers taken off their users" in response.content.decode()
     assert not PhoneNumber.objects.filter(assigned_user__isnull=False).exists()
+
+
+# --- the demo -------------------------------------------------------------------------------------------------
+
+
+def test_the_demo_s_xc5_customer_has_numbers_to_try(db):
+    from portal.demo import load_demo
+    from telephony.models import PbxUser, Tenant
+
+    load_demo()
+    initech = Tenant.objects.get(name="initech.x.co.nz")
+    numbers = PhoneNumber.objects.filter(tenant=initech).order_by("number")
+    assert [n.number for n in numbers] == [f"+64912312{n:02}" for n in range(10)]
+    assert numbers[0].is_pilot and numbers[0].assigned_user is None, "the environment's main number"
+    peter = PbxUser.objects.get(username="peter")
+    assert list(peter.phone_numbers.values_list("number", flat=True)) == ["+6491231201"]
+    assert PhoneNumber.objects.filter(organization__name="Callhub", tenant__isnull=True).count() == 10
+    pushes = set(ProvisioningJob.objects.filter(tenant=initech).values_list("operation", flat=True))
+    assert {"number.pilot", "number.assign"} <= pushes
+    # loading again changes nothing, even after a number was moved by hand
+    PhoneNumber.objects.filter(number="+6491231205").update(tenant=None)
+    load_demo()
+    assert PhoneNumber.objects.filter(tenant=initech).count() == 9
