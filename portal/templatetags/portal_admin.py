@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from portal.views.dashboard import dashboard_offered
+from telephony.selectors_onboarding import onboarding_offered
 
 register = template.Library()
 
@@ -14,3 +15,10 @@ def staff_dashboard_offered(context: template.Context) -> bool:
     """Whether the admin index links to the provisioning dashboard (see portal.views.dashboard)."""
     request = context.get("request")
     return request is not None and dashboard_offered(request)
+
+
+@register.simple_tag(takes_context=True)
+def onboarding_wizard_offered(context: template.Context) -> bool:
+    """Whether the admin index links to the onboarding wizard (administrators of a reseller or above)."""
+    request = context.get("request")
+    return request is not None and onboarding_offered(request.user)

@@ -26,7 +26,7 @@ from django.urls import Resolver404, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.views.generic.base import RedirectView
 
-from telephony.models import ImportRun, PbxUser, PhoneNumber, ProvisioningJob, Tenant
+from telephony.models import ImportRun, PbxUser, PhoneNumber, ProvisioningBatch, ProvisioningJob, Tenant
 from tenants.access import CHANGE, DELETE, VIEW
 from tenants.models import Organization
 
@@ -115,6 +115,8 @@ QUERY_IDS: dict[str, dict[str, type[models.Model]]] = {
     "selfservice:import_template": {"tenant": Tenant},
     "admin:telephony_pbxuser_import": {"tenant": Tenant},
     "admin:telephony_pbxuser_import_template": {"tenant": Tenant},
+    "onboarding_done": {"batch": ProvisioningBatch},
+    "onboarding_progress": {"batch": ProvisioningBatch},
 }
 
 # Patterns whose kwargs are not object ids: never substituted, and why.
