@@ -206,3 +206,14 @@ def test_entity_rows_kept_from_before_stay_until_emptied(admin_client, world):
     assert half.status_code == 200 and "intervals" in half.context["form"].forms[1].errors
     assert admin_client.post(url("entities"), entity_rows(("sales", "Sales", "1700-1799"))).status_code == 302
     assert [e["name"] for e in admin_client.session[SESSION_KEY]["steps"]["3"]["entities"]] == ["sales"]
+
+
+def test_a_users_file_that_does_not_pass_is_refused_at_its_step_with_its_rows(admin_client, world):
+    walk(admin_client, world, csv=b"")
+    bad = USERS_CSV + b"9999,Out,Side,out@new.example,sales\n"
+    upload = SimpleUploadedFile("users.csv", bad, content_type="text/csv")
+    response = admin_client.post(url("users"), {"template": world["template"].pk, "file": upload})
+    assert response.status_code == 200
+    assert any(message.startswith("row 3") for message in response.context["refusals"])
+    assert "content" not in admin_client.session[SESSION_KEY]["steps"].get("6", {})
+    assert nothing_written()
