@@ -123,6 +123,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
 
+# A running import tells its progress through this cache, not the database: the import's own
+# transaction holds its rows until it ends (SQLite lets nobody else write meanwhile, PostgreSQL shows
+# nobody what it has not committed). The default, files under var/, serves one machine; with web
+# servers and workers on several machines, point it at a shared cache (redis://host:6379/1).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "import_progress": env.cache(
+        "IMPORT_PROGRESS_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache' / 'import-progress'}"
+    ),
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

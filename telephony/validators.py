@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import EmailValidator, RegexValidator
+from django.utils.deconstruct import deconstructible
 
 E164_PATTERN = re.compile(r"^\+[1-9]\d{1,14}$")
 INTERNAL_NUMBER_PATTERN = re.compile(r"^\d{1,6}$")
@@ -78,3 +79,20 @@ def interval_numbers(start: str, end: str) -> range | None:
     except ValidationError:
         return None
     return range(int(start), int(end or start) + 1)
+
+
+@deconstructible
+class InternationalEmailValidator(EmailValidator):
+    """Django's e-mail rules, with the letters of any script in the local part as RFC 6531 allows
+    (`ünsal@example.de`); the domain part is Django's own check, which already takes IDNs
+    (`ann@bücher.example`). Spaces, control characters and unquoted specials stay refused."""
+
+    _atom = r"[-!#$%&'*+/=?^_`{}|~0-9A-Z\u00a1-\U0010ffff]+"
+    user_regex = re.compile(
+        rf"(^{_atom}(\.{_atom})*\Z"  # dot-atom, UTF-8 letters allowed (RFC 6531 section 3.3)
+        r'|^"([\001-\010\013\014\016-\037!#-\[\]-\177]|\\[\001-\011\013\014\016-\177])*"\Z)',
+        re.IGNORECASE,
+    )
+
+
+validate_email_address = InternationalEmailValidator()

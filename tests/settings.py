@@ -33,6 +33,8 @@ if not os.environ.get("PORTAL_TEST_RUN_DIR"):
     os.environ["CELERY_BEAT_SCHEDULE_FILENAME"] = str(Path(_run_dir) / "celerybeat-schedule")
     atexit.register(shutil.rmtree, _run_dir, ignore_errors=True)
 TEST_RUN_DIR = Path(os.environ["PORTAL_TEST_RUN_DIR"])
+# A commit's progress travels through a file cache shared with a worker started by a test.
+os.environ.setdefault("IMPORT_PROGRESS_CACHE_URL", f"filecache://{TEST_RUN_DIR / 'import-progress'}")
 
 from portal.settings import *  # noqa: E402, F403
 

@@ -27,8 +27,7 @@ from portal.selfservice.views.common import add_service_error, page
 from telephony import selectors_selfservice as selectors
 from telephony.imports import export
 from telephony.imports import services as import_services
-from telephony.imports.base import describe_error
-from telephony.imports.columns import USER_COLUMNS
+from telephony.imports.columns import USER_COLUMNS, described
 from telephony.models import ImportKind, ImportMode, ImportRun, LineTemplate, Tenant
 from tenants import access
 from tenants.access import CHANGE
@@ -100,7 +99,7 @@ def imports_home(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "runs": list(selectors.import_runs_of(request.user)[:10]),
-        "columns": USER_COLUMNS,
+        "columns": described(USER_COLUMNS, "users"),
         "template_tenant": form["tenant"].value() if form is not None else "",
     }
     return page(request, "selfservice/imports.html", context)
@@ -114,7 +113,9 @@ def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
     context = {
         "run": run,
         "may_confirm": run.may_commit and access.can(request.user, CHANGE, run),
-        "errors_shown": [describe_error(*error) for error in run.errors[:ERRORS_SHOWN]],
+        "may_confirm_partially": run.may_commit_partially and access.can(request.user, CHANGE, run),
+        "errors_shown": import_services.described_errors(run, ERRORS_SHOWN),
+        "vocabulary": (run.options or {}).get("vocabulary", ""),
         "more_errors": max(0, run.error_count - ERRORS_SHOWN),
         "preview_columns": preview_columns,
         "preview_rows": [(r["row"], r["action"], [r.get(name, "") for name in preview_columns]) for r in run.preview],
@@ -126,13 +127,15 @@ def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def import_confirm(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_of(request.user, run_id)
+    skip_invalid = request.POST.get("skip_invalid") == "1"
     try:
-        run = import_services.import_run_confirm(actor=request.user, run=run)
+        run = import_services.import_run_confirm(actor=request.user, run=run, skip_invalid=skip_invalid)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         if run.status == "committed":
-            messages.success(request, f"Imported: {run.create_count} created, {run.update_count} updated.")
+            skipped = f", {run.failed_row_count} skipped with errors" if run.skip_invalid else ""
+            messages.success(request, f"Imported: {run.create_count} created, {run.update_count} updated{skipped}.")
     return redirect("selfservice:import_run", run_id=run.pk)
 
 
@@ -151,8 +154,20 @@ def import_progress(request: HttpRequest, run_id: int) -> JsonResponse:
 @require_GET
 def import_errors(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
     run = _run_of(request.user, run_id)
-    rows = ([row or "", column, message] for row, column, message in run.errors)
-    return _csv(export.csv_lines(["row", "column", "message"], rows), f"import-{run.pk}-errors.csv")
+    lines = export.csv_lines(["row", "column", "value", "message"], import_services.error_rows(run))
+    return _csv(lines, f"import-{run.pk}-errors.csv")
+
+
+@customer_admin_required
+@require_GET
+def import_skipped(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The rows that did not pass, the file's own columns and an error column, to fix and import again."""
+    run = _run_of(request.user, run_id)
+    if not run.skipped_rows:
+        raise Http404("This import skipped no rows.")
+    response = HttpResponse(bytes(run.skipped_rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rows-to-fix.csv"'
+    return response
 
 
 @customer_admin_required
@@ -191,4 +206,5 @@ urlpatterns = [
     path("<int:run_id>/confirm/", import_confirm, name="import_confirm"),
     path("<int:run_id>/progress.json", import_progress, name="import_progress"),
     path("<int:run_id>/errors.csv", import_errors, name="import_errors"),
+    path("<int:run_id>/skipped-rows.csv", import_skipped, name="import_skipped"),
 ]

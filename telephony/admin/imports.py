@@ -9,14 +9,20 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from telephony.imports import export, services
-from telephony.imports.base import describe_error
-from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS
+from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS, described
 from telephony.imports.reading import ENCODINGS
 from telephony.models import (
     ImportKind,
@@ -44,6 +50,7 @@ EXPORTERS = {
     ImportKind.NUMBERS: export.export_numbers,
     ImportKind.ORGANIZATIONS: export.export_organizations,
 }
+KINDS = {ImportKind.USERS: "users", ImportKind.NUMBERS: "numbers"}  # whose other tools' vocabularies apply
 ERRORS_SHOWN = 200
 
 
@@ -57,7 +64,10 @@ class UploadForm(forms.Form):
         if kind == ImportKind.USERS:
             self.fields["tenant"] = forms.ModelChoiceField(
                 queryset=access.restrict(Tenant.objects.all(), actor, VIEW).select_related("organization"),
-                help_text="Rows without a tenant column go into this tenant.",
+                required=False,
+                help_text="Rows without a tenant go into this tenant. Leave it empty for a file whose rows name "
+                "their tenants (the export of this list): each row then goes to the tenant it names, where "
+                "you may add users.",
             )
             self.fields["template"] = forms.ModelChoiceField(
                 queryset=access.restrict(LineTemplate.objects.all(), actor, VIEW),
@@ -145,7 +155,7 @@ class ImportExportMixin:
             "title": f"Import {self.model._meta.verbose_name_plural} from CSV",
             "opts": self.model._meta,
             "form": form,
-            "columns": COLUMNS[self.import_kind],
+            "columns": described(COLUMNS[self.import_kind], KINDS.get(self.import_kind, "")),
             "template_base": template_url,
             "template_url": f"{template_url}?tenant={chosen}" if chosen else template_url,
             "template_tenant_field": form["tenant"].id_for_label if "tenant" in form.fields else "",
@@ -248,6 +258,11 @@ class ImportRunAdmin(ScopedAdmin):
                 self.admin_site.admin_view(self.errors_view),
                 name="telephony_importrun_errors",
             ),
+            path(
+                "<int:run_id>/skipped-rows.csv",
+                self.admin_site.admin_view(self.skipped_view),
+                name="telephony_importrun_skipped",
+            ),
             path("<int:run_id>/", self.admin_site.admin_view(self.run_view), name="telephony_importrun_run"),
             *super().get_urls(),
         ]
@@ -267,7 +282,9 @@ class ImportRunAdmin(ScopedAdmin):
             "opts": self.model._meta,
             "run": run,
             "may_confirm": run.may_commit and access.can(request.user, CHANGE, run),
-            "errors_shown": [describe_error(*error) for error in run.errors[:ERRORS_SHOWN]],
+            "may_confirm_partially": run.may_commit_partially and access.can(request.user, CHANGE, run),
+            "errors_shown": services.described_errors(run, ERRORS_SHOWN),
+            "vocabulary": (run.options or {}).get("vocabulary", ""),
             "more_errors": max(0, run.error_count - ERRORS_SHOWN),
             "preview_columns": preview_columns,
             "preview_rows": [
@@ -288,13 +305,17 @@ class ImportRunAdmin(ScopedAdmin):
     def confirm_view(self, request: HttpRequest, run_id: int) -> HttpResponseRedirect:
         run = self._run(request, run_id)
         if request.method == "POST":
+            skip_invalid = request.POST.get("skip_invalid") == "1"
             try:
-                run = services.import_run_confirm(actor=request.user, run=run)
+                run = services.import_run_confirm(actor=request.user, run=run, skip_invalid=skip_invalid)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
                 if run.status == "committed":
-                    messages.success(request, f"Imported: {run.create_count} created, {run.update_count} updated.")
+                    skipped = f", {run.failed_row_count} skipped with errors" if run.skip_invalid else ""
+                    messages.success(
+                        request, f"Imported: {run.create_count} created, {run.update_count} updated{skipped}."
+                    )
         return HttpResponseRedirect(reverse("admin:telephony_importrun_run", args=[run.pk]))
 
     def progress_view(self, request: HttpRequest, run_id: int) -> JsonResponse:
@@ -319,8 +340,18 @@ class ImportRunAdmin(ScopedAdmin):
 
     def errors_view(self, request: HttpRequest, run_id: int) -> StreamingHttpResponse:
         run = self._run(request, run_id)
-        rows = ([row or "", column, message] for row, column, message in run.errors)
-        return _csv_response(export.csv_lines(["row", "column", "message"], rows), f"import-{run.pk}-errors.csv")
+        lines = export.csv_lines(["row", "column", "value", "message"], services.error_rows(run))
+        return _csv_response(lines, f"import-{run.pk}-errors.csv")
+
+    def skipped_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        """The rows that did not pass, with the file's own columns and an error column: fix them
+        and import this file again."""
+        run = self._run(request, run_id)
+        if not run.skipped_rows:
+            raise Http404("This import skipped no rows.")
+        response = HttpResponse(bytes(run.skipped_rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rows-to-fix.csv"'
+        return response
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
         if not str(object_id).isdigit():

@@ -4,7 +4,7 @@ the row's action, and the outcome (counts, preview, errors as "row N, column: me
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,15 @@ from telephony.models import ImportMode
 
 PREVIEW_ROWS = 20
 MAX_ERRORS = 50_000
+PROGRESS_CHUNK = 2000  # rows between two progress reports of a commit
+
+# The steps of a commit, in order, as the progress bar names them.
+PROGRESS_STEPS = {
+    "check": "Checking every row again",
+    "rows": "Saving the rows",
+    "history": "Writing the change history",
+    "jobs": "Planning the pushes to the PBX",
+}
 
 CREATE, UPDATE, SKIP = "create", "update", "skip"
 _ACTIONS = {
@@ -27,6 +36,7 @@ _ACTIONS = {
     "new": CREATE,
     "insert": CREATE,
     "update": UPDATE,
+    "edit": UPDATE,
     "change": UPDATE,
     "modify": UPDATE,
     "upsert": "upsert",
@@ -35,10 +45,13 @@ _ACTIONS = {
     "ignore": SKIP,
     "none": SKIP,
 }
-_TRUE = frozenset({"1", "y", "yes", "true", "t", "on", "x", "enabled", "oui", "ja", "si"})
-_FALSE = frozenset({"", "0", "n", "no", "false", "f", "off", "disabled", "non", "nee", "nein"})
+_TRUE = frozenset({"1", "y", "yes", "true", "t", "on", "x", "enabled", "enable", "active", "oui", "ja", "si"})
+_FALSE = frozenset({"", "0", "n", "no", "false", "f", "off", "disabled", "disable", "inactive", "non", "nee", "nein"})
 _FORMULA_START = ("=", "@")
 _SIGNED_NUMBER = re.compile(r"^[+-][\d\s().]*$")
+# A phone number cell: +31 20 123-4567, +31 (0)20 …, several separated by ; , or line breaks.
+_NUMBER_CELL = re.compile(r"^\+[\d\s().+\-/;,\u00a0]*$")
+NUMBER_COLUMNS = frozenset({"ddi", "mobile_number", "forward_always", "forward_busy", "forward_no_answer", "number"})
 ESCAPE_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _UNKNOWN = object()
 _SPACE = " \t\r\n\x0b\x0c\xa0"
@@ -68,13 +81,24 @@ class Outcome:
     updated: int = 0
     skipped: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)
+    error_values: list[str] = field(default_factory=list)  # the cell each error is about, as written
     error_total: int = 0
+    file_errors: int = 0  # errors about the file as a whole (row 0: licences, server room): never skipped
+    failed_rows: int = 0  # rows with at least one error
     preview: list[dict[str, Any]] = field(default_factory=list)
 
-    def add_error(self, row: int, column: str, message: str) -> None:
+    @property
+    def passing(self) -> int:
+        """Rows that would be written (created or updated)."""
+        return self.created + self.updated
+
+    def add_error(self, row: int, column: str, message: str, value: str = "") -> None:
         self.error_total += 1
+        if not row:
+            self.file_errors += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append((row, column, message))
+            self.error_values.append(value)
 
     def add_preview(self, action: str, row: int, values: dict[str, Any]) -> None:
         if len(self.preview) < PREVIEW_ROWS:
@@ -89,11 +113,13 @@ class Outcome:
             self.skipped += 1
 
 
-def describe_error(row: int, column: str, message: str) -> str:
-    """The one way an error is shown: "row 7, email: Enter a valid email address."."""
+def describe_error(row: int, column: str, message: str, value: str = "") -> str:
+    """The one way an error is shown: "row 7, email 'ann@@x': Enter a valid email address." —
+    where, the value as the file has it (never a secret's), and what is wrong or to do."""
+    where = f"{column} {_shorten(value)!r}" if column and value else column
     if not row:
-        return f"{column}: {message}" if column else message
-    return f"row {row}, {column}: {message}" if column else f"row {row}: {message}"
+        return f"{where}: {message}" if where else message
+    return f"row {row}, {where}: {message}" if where else f"row {row}: {message}"
 
 
 def unescape(cell: str) -> str:
@@ -143,7 +169,11 @@ class Cells:
         raw = raw.strip()
         if not raw:
             return raw
-        if raw[0] in _FORMULA_START or (raw[0] in "+-" and not _SIGNED_NUMBER.match(raw)):
+        if raw[0] in _FORMULA_START or (
+            raw[0] in "+-"
+            and not _SIGNED_NUMBER.match(raw)
+            and not (name in NUMBER_COLUMNS and _NUMBER_CELL.match(raw))
+        ):
             raise RowInvalid(
                 name,
                 f"{_shorten(raw)!r} looks like a spreadsheet formula; formulas are not imported "
@@ -185,7 +215,7 @@ def parse_bool(column: str, value: str) -> bool:
         return True
     if word in _FALSE:
         return False
-    raise RowInvalid(column, f"{_shorten(value)!r} is not yes or no.")
+    raise RowInvalid(column, f"{_shorten(value)!r} is not yes or no: write yes or no (also 1/0, true/false, on/off).")
 
 
 class FieldCheck:
@@ -220,7 +250,7 @@ class FieldCheck:
             return value
         if self.integer:
             if not re.fullmatch(r"[+-]?\d{1,9}", value):
-                raise RowInvalid(self.column, f"{_shorten(value)!r} is not a whole number.")
+                raise RowInvalid(self.column, f"{_shorten(value)!r} is not a whole number; write digits only.")
             value = int(value)
         for validator in self.validators:
             try:
@@ -236,6 +266,7 @@ class Importer:
     one row failed. Subclasses set `columns` and implement the four steps."""
 
     columns: tuple = ()
+    kind = ""  # the vocabularies of other tools that apply (see vocabularies.py)
     progress_every = 2000
 
     def run(
@@ -245,25 +276,40 @@ class Importer:
         commit: bool = False,
         batch: Any = None,
         dispatch: bool = True,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[..., None] | None = None,
+        skip_invalid: bool = False,
+        refused: list | None = None,
+        expected_rows: int = 0,
     ) -> Outcome:
-        self.column_map = match_header(csv_file.header, self.columns)
+        """Check every row; with `commit`, write the rows that pass when none failed — or, with
+        `skip_invalid`, the rows that pass whatever the others did (an error about the file as a
+        whole still stops everything). `refused` collects (row number, cells, problems) of each
+        refused row; `progress(done, total, step=…)` hears how far the check and the writing are."""
+        self.column_map = match_header(csv_file.header, self.columns, kind=self.kind)
+        self._progress = progress if commit else None
         outcome = Outcome()
         self.prepare(csv_file, commit=commit)
-        total = sum(1 for _ in csv_file.rows()) if progress else 0
+        total = (expected_rows or sum(1 for _ in csv_file.rows())) if progress else 0
+        self._progress_total = total
         kept: list[Any] = []
         width = len(csv_file.header)
+        every = PROGRESS_CHUNK if commit else self.progress_every
+        if progress and commit:
+            progress(0, total, step="check")
         for number, cells in csv_file.rows():
             outcome.rows += 1
-            if progress and outcome.rows % self.progress_every == 0:
-                progress(outcome.rows, total)
+            if progress and outcome.rows % every == 0:
+                progress(outcome.rows, total, step="check")
             try:
                 if problem := ragged(cells, width):
                     raise RowInvalid("", problem)
                 row = self.check(number, Cells(cells, self.column_map))
-            except RowInvalid as refused:
-                for column, message in refused.problems:
-                    outcome.add_error(number, column, message)
+            except RowInvalid as refusal:
+                outcome.failed_rows += 1
+                for column, message in refusal.problems:
+                    outcome.add_error(number, column, message, self._shown_value(cells, column))
+                if refused is not None:
+                    refused.append((number, cells, refusal.problems))
                 continue
             outcome.count(row.action)
             if len(outcome.preview) < PREVIEW_ROWS:
@@ -273,9 +319,37 @@ class Importer:
         if not outcome.rows:
             raise FileProblem("The file has a header row but no data rows.")
         self.finish(outcome)
-        if commit and not outcome.error_total and kept:
+        may_write = not outcome.error_total or (skip_invalid and not outcome.file_errors)
+        if commit and may_write and kept:
             self.write(kept, batch=batch, dispatch=dispatch)
         return outcome
+
+    def _shown_value(self, cells: list[str], column: str) -> str:
+        """The cell an error is about, as written, for the message; never a secret's."""
+        position = self.column_map.index.get(column)
+        if position is None or position >= len(cells) or column in self.secret_columns:
+            return ""
+        return cells[position].strip()
+
+    @property
+    def secret_columns(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.columns if c.write_only or (not c.exported and c.in_template))
+
+    def counted(self, rows: Iterable[Any], step: str, *, start: int = 0) -> Iterator[Any]:
+        """`rows` as they are, telling the commit's progress every PROGRESS_CHUNK of them (a
+        generator layer and a counter: nothing a 100,000-row write would notice)."""
+        progress = getattr(self, "_progress", None)
+        if progress is None:
+            yield from rows
+            return
+        total = self._progress_total
+        done = start
+        progress(done, total, step=step)
+        for done, row in enumerate(rows, start + 1):
+            yield row
+            if done % PROGRESS_CHUNK == 0:
+                progress(done, total, step=step)
+        progress(done, total, step=step)
 
     def prepare(self, csv_file: Any, *, commit: bool) -> None:
         raise NotImplementedError

@@ -8,10 +8,11 @@ reported as unknown (its cells are not imported); two headers meaning the same c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from telephony.imports import vocabularies
 from telephony.imports.reading import FileProblem
+from telephony.imports.vocabularies import normalize
 
 
 @dataclass(frozen=True)
@@ -23,50 +24,78 @@ class Column:
     required: bool = False
     exported: bool = True  # secrets are importable but never exported
     write_only: bool = False  # exported as an empty column (the value is never written out)
+    in_template: bool = True  # False: read when a file has it (other tools' exports), never written
+    or_from: tuple[str, ...] = ()  # a required column that these columns can stand in for
 
 
 @dataclass
 class ColumnMap:
-    """Which cell of a row holds which column."""
+    """Which cell of a row holds which column, and what the preview says about the header row."""
 
     index: dict[str, int]
     unknown: list[str] = field(default_factory=list)
-    understood: list[tuple[str, str]] = field(default_factory=list)  # (header as written, column)
+    # (header as written, column[, how an ambiguous header was read])
+    understood: list[tuple[str, ...]] = field(default_factory=list)
+    tool: str = ""  # the tool whose export the header row was recognized as
 
     def __contains__(self, name: str) -> bool:
         return name in self.index
 
 
-def normalize(header: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", header.casefold())
+def match_header(header: list[str], columns: tuple[Column, ...], *, kind: str = "") -> ColumnMap:
+    """Match a header row; raise FileProblem for duplicate or missing required columns.
 
-
-def match_header(header: list[str], columns: tuple[Column, ...]) -> ColumnMap:
-    """Match a header row; raise FileProblem for duplicate or missing required columns."""
+    `kind` (users, numbers) adds the vocabularies of other tools (see vocabularies.py): their
+    headers are aliases, a header that means different things in two tools is read as the tool
+    the file is recognized as means it, and either way the preview says how it was read."""
     lookup: dict[str, str] = {}
+    native: dict[str, str] = {}
     for column in columns:
+        native[normalize(column.name)] = column.name
         for name in (column.name, *column.aliases):
             lookup[normalize(name)] = column.name
-    index: dict[str, int] = {}
+    known = {column.name for column in columns}
+    written_normalized = [normalize(h) for h in header]
+    tool = vocabularies.recognize(set(written_normalized), kind) if kind else None
+    meanings = vocabularies.meanings(kind) if kind else {}
+    claims: dict[str, list[tuple[int, str, bool]]] = {}  # column → [(position, note, weak)]
     unknown: list[str] = []
-    understood: list[tuple[str, str]] = []
     for position, written in enumerate(header):
         if not written:
             unknown.append(f"column {position + 1} (no header)")
             continue
-        name = lookup.get(normalize(written))
-        if name is None:
-            unknown.append(written)
+        key = written_normalized[position]
+        name, note = _meaning(key, kind, native, lookup, meanings, tool)
+        if name and name not in known:
+            name = ""
+        if not name:
+            unknown.append(f"{written} ({note})" if note else written)
             continue
-        if name in index:
-            first = header[index[name]]
+        claims.setdefault(name, []).append((position, note, vocabularies.WEAK.get((kind, key)) == name))
+    index: dict[str, int] = {}
+    understood: list[tuple[str, ...]] = []
+    for name, claimed in claims.items():
+        strong = [claim for claim in claimed if not claim[2]] or claimed[:1]
+        if len(strong) > 1:
+            (first, *_), (second, *_) = strong[:2]
             raise FileProblem(
-                f"Columns {index[name] + 1} ({first!r}) and {position + 1} ({written!r}) both mean {name}; "
+                f"Columns {first + 1} ({header[first]!r}) and {second + 1} ({header[second]!r}) both mean {name}; "
                 "keep one of them."
             )
+        position, note, _weak = strong[0]
+        for other, _note, _ in claimed:
+            if other != position:
+                unknown.append(f"{header[other]} (not imported: {header[position]} is read as {name})")
         index[name] = position
-        understood.append((written, name))
-    missing = [column for column in columns if column.required and column.name not in index]
+    for name, position in sorted(index.items(), key=lambda item: item[1]):
+        note = next(n for p, n, _w in claims[name] if p == position)
+        understood.append((header[position], name, note) if note else (header[position], name))
+    present = set(index)
+    missing = [
+        column
+        for column in columns
+        if column.required and column.name not in present and not present.intersection(column.or_from)
+    ]
     if missing:
         described = "; ".join(
             f"{column.name}" + (f" (also accepted: {', '.join(column.aliases[:6])})" if column.aliases else "")
@@ -78,7 +107,36 @@ def match_header(header: list[str], columns: tuple[Column, ...]) -> ColumnMap:
                 f"Is the delimiter right? The file needs: {described}."
             )
         raise FileProblem(f"The file has no {described} column.")
-    return ColumnMap(index=index, unknown=unknown, understood=understood)
+    return ColumnMap(index=index, unknown=unknown, understood=understood, tool=tool.tool if tool else "")
+
+
+def _meaning(key, kind, native, lookup, meanings, tool) -> tuple[str, str]:
+    """(our column or "", a note for the preview) of one normalized header."""
+    if key in native:
+        return native[key], ""
+    per_tool = meanings.get(key, {})
+    if not per_tool:
+        return lookup.get(key, ""), ""
+    distinct = {column for column, _why in per_tool.values()}
+    if key in lookup:
+        distinct.add(lookup[key])
+    ambiguous = len(distinct) > 1 or (kind, key) in vocabularies.AMBIGUOUS_DEFAULTS
+    if not ambiguous:
+        column = distinct.pop()
+        why = next((why for c, why in per_tool.values() if why), "")
+        return column, ("" if column else why)
+    uses = "; ".join(
+        f"{tool_name}: {column or 'not imported'}" + (f" ({why})" if why else "")
+        for tool_name, (column, why) in per_tool.items()
+    )
+    if tool is not None and tool.tool in per_tool:
+        column, why = per_tool[tool.tool]
+        read = column or "not imported"
+        return column, f"read as {read}, as in {tool.tool}'s export{f' ({why})' if why else ''}; other tools: {uses}"
+    column = vocabularies.AMBIGUOUS_DEFAULTS.get((kind, key), lookup.get(key, ""))
+    if column:
+        return column, f"read as {column}; this header means different things in other tools ({uses}): check it"
+    return "", f"not imported: it means different things in other tools ({uses}); rename it to the column it is"
 
 
 # --- the native formats -----------------------------------------------------------------------------
@@ -105,12 +163,32 @@ USER_COLUMNS: tuple[Column, ...] = (
         "1701",
         ("exten", "extension", "number", "ext", "internal", "internalnumber", "line_number", "short_number"),
         required=True,
+        or_from=("ddi",),  # a Teams LineURI carries it as ;ext=
     ),
     Column(
-        "first_name", "First name. Required.", "Ada", ("firstname", "given_name", "givenname", "prenom"), required=True
+        "first_name",
+        "First name. Required (a file without it may have full_name or display_name: it is split).",
+        "Ada",
+        ("firstname", "given_name", "givenname", "prenom"),
+        required=True,
+        or_from=("full_name", "display_name"),
     ),
     Column(
-        "last_name", "Last name. Required.", "Lovelace", ("lastname", "surname", "family_name", "nom"), required=True
+        "last_name",
+        "Last name. Required (a file without it may have full_name or display_name: it is split).",
+        "Lovelace",
+        ("lastname", "surname", "family_name", "nom"),
+        required=True,
+        or_from=("full_name", "display_name"),
+    ),
+    Column(
+        "full_name",
+        "Read only from other tools' exports that keep one name: split into first_name (the first word) and "
+        "last_name (the rest; 'Lovelace, Ada' is read last name first) where those are empty. Never written.",
+        "",
+        ("fullname", "name"),
+        exported=False,
+        in_template=False,
     ),
     Column(
         "username",
@@ -123,14 +201,16 @@ USER_COLUMNS: tuple[Column, ...] = (
     Column("display_name", "Name shown on calls; empty: first and last name.", "", ("displayname", "caller_id_name")),
     Column(
         "mobile_number",
-        "Mobile number in E.164 (+31612345678).",
+        "Mobile number: +31 6 1234 5678, or a national number in the tenant's country (06-12345678).",
         "+31612345678",
         ("mobile_phone_number", "mobilenumber", "mobile", "cell", "cellphone", "mobile_phone"),
     ),
     Column(
         "ddi",
-        "External numbers (E.164) from a pool the tenant may use, separated by spaces. In update mode an "
-        "empty cell takes the user's numbers away.",
+        "External numbers from a pool the tenant may use, separated by ; or , or a line break (never a space: "
+        "+31 20 123 4567 is one number). Spaces, dots, dashes and brackets are allowed, and a national number "
+        "((020) 123-4567) is read in the tenant's country. In update mode an empty cell takes the user's numbers "
+        "away.",
         "+31201234567",
         ("did", "ddis", "external_number", "external_numbers", "phone_numbers", "direct_number"),
     ),
@@ -157,14 +237,25 @@ USER_COLUMNS: tuple[Column, ...] = (
         "voicemail_to_email",
         "yes/no: e-mail new voicemail (no PBX driver sets it yet: yes is refused).",
         "no",
-        ("voicemail_email", "vm_email", "vmemail"),
+        ("email_voicemail", "voicemail_to_mail"),
     ),
     Column("forward_always", "Forward all calls to this number.", "", ("cfu", "forward_unconditional", "call_forward")),
     Column("forward_busy", "Forward when busy to this number.", "", ("cfb", "forward_on_busy")),
     Column("forward_no_answer", "Forward when not answered to this number.", "", ("cfna", "forward_noanswer")),
+    *(
+        Column(
+            f"{name}_enabled",
+            f"Read only from other tools' exports (FusionPBX): yes/no; no (or empty) leaves {name} empty, as those "
+            "tools keep a destination that is switched off. Never written.",
+            "",
+            exported=False,
+            in_template=False,
+        )
+        for name in ("forward_always", "forward_busy", "forward_no_answer")
+    ),
     Column(
         "forward_no_answer_timeout",
-        "Seconds before forwarding an unanswered call (5–120, default 20).",
+        "Seconds before forwarding an unanswered call (5–120; empty or 0: the default, 20).",
         "20",
         ("ring_seconds", "no_answer_timeout", "ringtime", "ring_time"),
     ),
@@ -246,3 +337,31 @@ ORGANIZATION_COLUMNS: tuple[Column, ...] = (
     Column("label", "Tenant label.", "Acme Bricks Ltd", ("tenant_label", "description")),
     Column("licences", "Most users the tenant may have (default 10).", "25", ("licenses", "seats", "max_users")),
 )
+
+
+def described(columns: tuple[Column, ...], kind: str = "") -> list[dict]:
+    """The columns as the upload pages list them: each with every header accepted for it, its own
+    aliases and the headers of other tools' exports (see vocabularies.py)."""
+    tools: dict[str, list[str]] = {}
+    for vocabulary in vocabularies.of_kind(kind) if kind else ():
+        for written, column, _why in vocabulary.headers:
+            if column:
+                tools.setdefault(column, []).append(written)
+    listed = []
+    for column in columns:
+        seen = {normalize(column.name)}
+        accepted = []
+        for name in (*column.aliases, *tools.get(column.name, ())):
+            if normalize(name) not in seen:
+                seen.add(normalize(name))
+                accepted.append(name)
+        listed.append(
+            {
+                "name": column.name,
+                "required": column.required,
+                "help": column.help,
+                "example": column.example,
+                "aliases": accepted,
+            }
+        )
+    return listed

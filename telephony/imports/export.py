@@ -44,7 +44,7 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]
 def template_lines(columns: tuple[Column, ...], example: dict[str, str] | None = None) -> Iterator[str]:
     """The downloadable template: the native header and one example row (the columns' generic
     examples, or `example`'s values where it has them)."""
-    names = [c.name for c in columns if c.name != "action"]
+    names = [c.name for c in columns if c.name != "action" and c.in_template]
     examples = {c.name: c.example for c in columns} | (example or {})
     return csv_lines(names, [[examples[name] for name in names]])
 
@@ -119,7 +119,7 @@ def export_users(queryset: QuerySet[PbxUser], actor: Any) -> Iterator[str]:
     names = exported_columns(USER_COLUMNS)
     write_only = {c.name: "" for c in USER_COLUMNS if c.write_only}
     users = (
-        access.restrict(queryset, actor, VIEW)
+        access.restrict(queryset.prefetch_related(None), actor, VIEW)
         .select_related("tenant", "entity", "template", "cti_credentials")
         .prefetch_related(Prefetch("phone_numbers", queryset=PhoneNumber.objects.order_by("number")))
         .order_by("tenant__name", "internal_number")
@@ -130,7 +130,7 @@ def export_users(queryset: QuerySet[PbxUser], actor: Any) -> Iterator[str]:
             values = {
                 "tenant": user.tenant.name,
                 "entity": user.entity.name,
-                "ddi": " ".join(n.number for n in user.phone_numbers.all()),
+                "ddi": "; ".join(n.number for n in user.phone_numbers.all()),
                 "template": user.template.name,
                 "voicemail_enabled": _yes(user.voicemail_enabled),
                 "voicemail_to_email": _yes(user.voicemail_to_email),

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from telephony.imports import audit
+from telephony.imports import audit, phones
 from telephony.imports.base import (
     CREATE,
     SKIP,
@@ -34,7 +34,6 @@ from telephony.provisioning.bulk import (
     update_rows,
 )
 from telephony.provisioning.keys import target_key
-from telephony.validators import normalize_e164
 from tenants import access
 from tenants.access import CHANGE, VIEW
 from tenants.models import Organization
@@ -58,6 +57,7 @@ class NumberImport(Importer):
     """Numbers into one pool (the organization chosen on the form)."""
 
     columns = NUMBER_COLUMNS
+    kind = "numbers"
 
     def __init__(self, *, actor: Any, mode: str, organization: Organization):
         self.actor = actor
@@ -68,7 +68,13 @@ class NumberImport(Importer):
 
     def prepare(self, csv_file: Any, *, commit: bool) -> None:
         found = self.referenced(csv_file, "number", "tenant", "assigned_user")
-        numbers = sorted({normalize_e164(n) for n in found["number"]})
+        self._region: str | None = None
+        cleaned = {phones.clean(n) for n in found["number"]}
+        if any(phones.is_national(n) for n in cleaned):
+            paths = [*self.pool.ancestor_paths(), self.pool.path]
+            pool_numbers = PhoneNumber.objects.filter(organization__path__in=paths)
+            self._region = phones.region_of(pool_numbers.values_list("number", flat=True)[:500])
+        numbers = sorted({phones.to_e164(n, self._region) for n in cleaned})
         existing = PhoneNumber.objects.select_related("organization", "tenant", "assigned_user")
         if commit:
             existing = existing.select_for_update(of=("self",))
@@ -97,7 +103,10 @@ class NumberImport(Importer):
 
     def check(self, number: int, cells: Cells) -> NumberRow:
         raw = cells.get("number")
-        value = self.number_check(normalize_e164(raw) if raw else "")
+        value = phones.to_e164(raw, self._region) if raw else ""
+        if phones.is_national(value):
+            raise RowInvalid("number", phones.national_hint(raw, f"the pool of {self.pool}"))
+        value = self.number_check(value)
         earlier = self.seen.setdefault(value, number)
         if earlier != number:
             raise RowInvalid("number", f"{value} is also on row {earlier}.")

@@ -19,7 +19,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from telephony import queue
-from telephony.imports.base import Outcome
+from telephony.imports import export, progress
+from telephony.imports.base import Outcome, describe_error
 from telephony.imports.numbers import NumberImport
 from telephony.imports.organizations import OrganizationImport
 from telephony.imports.reading import FileProblem, read_csv
@@ -39,7 +40,7 @@ from telephony.models import (
     Tenant,
 )
 from tenants import access
-from tenants.access import CHANGE, VIEW
+from tenants.access import ADD, CHANGE, VIEW
 from tenants.models import Organization, OrganizationKind
 
 logger = logging.getLogger("telephony.imports")
@@ -80,11 +81,16 @@ def import_run_create(
     options: dict[str, Any] = {}
     if kind == ImportKind.USERS:
         if tenant is None:
-            raise ValidationError({"tenant": "Choose the tenant the users go into."})
-        access.require(actor, VIEW, tenant)
-        owner = tenant.organization
-        if not _may_import_users(actor, tenant):
-            raise Http404("No tenant matches the given query.")
+            # Each row names its tenant (an unfiltered export coming back): the import belongs to
+            # the highest organization the actor may add users in, and rows may name its tenants.
+            owner = _users_import_owner(actor)
+            if owner is None:
+                raise ValidationError({"tenant": "Choose the tenant the users go into."})
+        else:
+            access.require(actor, VIEW, tenant)
+            owner = tenant.organization
+            if not _may_import_users(actor, tenant):
+                raise Http404("No tenant matches the given query.")
         if template is not None:
             access.require(actor, VIEW, template)
             options["template"] = template.pk
@@ -111,6 +117,11 @@ def import_run_create(
         encoding=encoding,
         created_by=actor,
     )
+
+
+def _users_import_owner(actor: Any) -> Organization | None:
+    organizations = access.organizations_for(actor, PbxUser, ADD)
+    return organizations.order_by("depth", "path").first()
 
 
 def _may_import_users(actor: Any, tenant: Tenant) -> bool:
@@ -146,7 +157,8 @@ def import_run_start_check(*, run: ImportRun) -> ImportRun:
 def _importer(run: ImportRun, actor: Any):
     if run.kind == ImportKind.USERS:
         template = LineTemplate.objects.filter(pk=run.options.get("template")).first()
-        return UserImport(actor=actor, mode=run.mode, tenant=run.tenant, template=template)
+        within = run.organization if run.tenant_id is None else None
+        return UserImport(actor=actor, mode=run.mode, tenant=run.tenant, template=template, within=within)
     if run.kind == ImportKind.NUMBERS:
         return NumberImport(actor=actor, mode=run.mode, organization=run.organization)
     return OrganizationImport(actor=actor, mode=run.mode, parent=run.organization)
@@ -160,7 +172,7 @@ def _read(run: ImportRun):
 
 
 def _progress_writer(run: ImportRun):
-    def write(done: int, total: int) -> None:
+    def write(done: int, total: int, *, step: str = "check") -> None:
         ImportRun.objects.filter(pk=run.pk).update(progress_done=done, progress_total=total)
 
     return write
@@ -173,25 +185,37 @@ def import_run_check(*, run_id: int) -> ImportRun:
         return run  # a task delivered twice: the first one did it
     ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.VALIDATING, progress_done=0)
     importer = _importer(run, run.created_by)
+    refused: list = []
     try:
         csv_file = _read(run)
-        outcome = importer.run(csv_file, progress=_progress_writer(run) if in_background(run) else None)
+        outcome = importer.run(
+            csv_file, progress=_progress_writer(run) if in_background(run) else None, refused=refused
+        )
     except FileProblem as problem:
         return _unreadable(run, problem)
     _store_columns(run, importer)
+    run.skipped_rows = skipped_rows_csv(csv_file.header, refused, importer.columns, importer.column_map)
     status = ImportStatus.INVALID if outcome.error_total else ImportStatus.VALIDATED
-    return _store(run, outcome, status=status)
+    keep = status == ImportStatus.INVALID and outcome.passing and not outcome.file_errors
+    return _store(run, outcome, status=status, keep_file=bool(keep))
 
 
-def import_run_confirm(*, actor: AbstractBaseUser, run: ImportRun) -> ImportRun:
-    """The actor confirms the preview: commit now, or queue the commit for a worker."""
+def import_run_confirm(*, actor: AbstractBaseUser, run: ImportRun, skip_invalid: bool = False) -> ImportRun:
+    """The actor confirms the preview: commit now, or queue the commit for a worker. With
+    `skip_invalid` (offered when some rows fail) the rows that pass are written and the others
+    skipped; without it, as by default, every row or none."""
     access.require(actor, CHANGE, run)
-    updated = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.VALIDATED).update(
-        status=ImportStatus.COMMITTING, progress_done=0
-    )
+    if skip_invalid:
+        run.refresh_from_db()
+        if not run.may_commit_partially:
+            raise ValidationError("This import has no rows to skip, or nothing that passes; check it again.")
+        ready = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.INVALID)
+    else:
+        ready = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.VALIDATED)
+    updated = ready.update(status=ImportStatus.COMMITTING, progress_done=0, skip_invalid=skip_invalid)
     if not updated:
         raise ValidationError("This import is not ready to be imported (check it again, or it is already imported).")
-    run.status = ImportStatus.COMMITTING
+    run.status, run.skip_invalid = ImportStatus.COMMITTING, skip_invalid
     if in_background(run):
         _queue(run, "commit")
         return run
@@ -204,6 +228,7 @@ def import_run_commit(*, run_id: int, dispatch: bool = True) -> ImportRun:
     if run.status != ImportStatus.COMMITTING:
         return run  # a task delivered twice: the first one did it
     importer = _importer(run, run.created_by)
+    refused_rows: list = []
     try:
         csv_file = _read(run)
         with transaction.atomic():
@@ -212,12 +237,22 @@ def import_run_commit(*, run_id: int, dispatch: bool = True) -> ImportRun:
                 label=f"CSV import #{run.pk}: {run.file_name}"[:200],
                 created_by=run.created_by,
             )
-            outcome = importer.run(csv_file, commit=True, batch=batch, dispatch=dispatch)
-            if outcome.error_total:
+            outcome = importer.run(
+                csv_file,
+                commit=True,
+                batch=batch,
+                dispatch=dispatch,
+                progress=_commit_progress(run),
+                expected_rows=run.row_count,
+                skip_invalid=run.skip_invalid,
+                refused=refused_rows,
+            )
+            if outcome.error_total and (not run.skip_invalid or outcome.file_errors or not outcome.passing):
                 raise _Refused(outcome)
     except FileProblem as problem:
         return _unreadable(run, problem)
     except _Refused as refused:
+        run.skipped_rows = skipped_rows_csv(csv_file.header, refused_rows, importer.columns, importer.column_map)
         return _store(
             run,
             refused.outcome,
@@ -227,9 +262,60 @@ def import_run_commit(*, run_id: int, dispatch: bool = True) -> ImportRun:
     except Exception:
         logger.exception("import #%s failed", run.pk)
         return _store(run, Outcome(), status=ImportStatus.FAILED, message="The import failed; nothing was written.")
+    finally:
+        progress.clear(run.pk)
     ImportRun.objects.filter(pk=run.pk).update(batch=batch)
     run.batch = batch
-    return _store(run, outcome, status=ImportStatus.COMMITTED, finished=True)
+    run.skipped_rows = skipped_rows_csv(csv_file.header, refused_rows, importer.columns, importer.column_map)
+    message = ""
+    if outcome.failed_rows:
+        message = (
+            f"{outcome.failed_rows} row{'s' if outcome.failed_rows != 1 else ''} with errors skipped; download them "
+            "to fix and import again."
+        )
+    return _store(run, outcome, status=ImportStatus.COMMITTED, finished=True, message=message)
+
+
+def _commit_progress(run: ImportRun):
+    """Tells the commit's progress through the progress cache (see progress.py); the run's row
+    cannot carry it while the commit's transaction is open."""
+
+    def write(done: int, total: int, *, step: str = "check") -> None:
+        progress.report(run.pk, step=step, done=done, total=total)
+
+    return write
+
+
+def skipped_rows_csv(header: list[str], refused: list, columns: Any, column_map: Any) -> bytes:
+    """The refused rows as a CSV to fix and import again: the file's own header and cells, the
+    spreadsheet row number it had, and what was wrong. Secret cells (voicemail PINs, CTI secrets)
+    are left empty: they are never written out; type them again."""
+    if not refused:
+        return b""
+    secret_names = {c.name for c in columns if c.write_only or (not c.exported and c.in_template)}
+    secret_at = {column_map.index[n] for n in secret_names if n in column_map.index}
+    width = len(header)
+    lines = export.csv_lines(
+        [*header, "import_row", "import_error"],
+        (
+            [
+                *("" if at in secret_at and cell.strip() else cell for at, cell in enumerate(_padded(cells, width))),
+                number,
+                "; ".join(f"{column}: {message}" if column else message for column, message in problems)
+                + (" (secret cells were left empty: type them again)" if _has_secret(cells, secret_at) else ""),
+            ]
+            for number, cells, problems in refused
+        ),
+    )
+    return ("\ufeff" + "".join(lines)).encode("utf-8")
+
+
+def _padded(cells: list[str], width: int) -> list[str]:
+    return cells[:width] + [""] * (width - len(cells)) if len(cells) < width else cells
+
+
+def _has_secret(cells: list[str], secret_at: set[int]) -> bool:
+    return any(at < len(cells) and cells[at].strip() for at in secret_at)
 
 
 def _unreadable(run: ImportRun, problem: FileProblem) -> ImportRun:
@@ -245,15 +331,26 @@ def _store_columns(run: ImportRun, importer: Any) -> None:
     if column_map is not None:
         run.columns = [list(pair) for pair in column_map.understood]
         run.unknown_columns = column_map.unknown
+        run.options = {**run.options, "vocabulary": column_map.tool}
 
 
-def _store(run: ImportRun, outcome: Outcome, *, status: str, message: str = "", finished: bool = False) -> ImportRun:
+def _store(
+    run: ImportRun,
+    outcome: Outcome,
+    *,
+    status: str,
+    message: str = "",
+    finished: bool = False,
+    keep_file: bool = False,
+) -> ImportRun:
     run.status = status
     run.message = message[:1000]
     run.row_count = outcome.rows
     run.create_count, run.update_count, run.skip_count = outcome.created, outcome.updated, outcome.skipped
     run.error_count = outcome.error_total
+    run.failed_row_count = outcome.failed_rows
     run.errors = [list(error) for error in outcome.errors]
+    run.error_values = list(outcome.error_values)
     run.preview = outcome.preview
     run.progress_done = run.progress_total = outcome.rows
     if finished:
@@ -267,15 +364,20 @@ def _store(run: ImportRun, outcome: Outcome, *, status: str, message: str = "", 
         "skip_count",
         "error_count",
         "errors",
+        "error_values",
         "preview",
         "progress_done",
         "progress_total",
         "finished_at",
         "columns",
         "unknown_columns",
+        "options",
+        "failed_row_count",
+        "skipped_rows",
         "updated_at",
     ]
-    if status in (ImportStatus.COMMITTED, ImportStatus.INVALID, ImportStatus.UNREADABLE, ImportStatus.FAILED):
+    done = (ImportStatus.COMMITTED, ImportStatus.INVALID, ImportStatus.UNREADABLE, ImportStatus.FAILED)
+    if status in done and not keep_file:
         # The file is not needed any more, and it may hold voicemail PINs: keep only the outcome.
         run.content = b""
         fields.append("content")
@@ -305,6 +407,20 @@ def import_run_process(*, run_id: int, step: str) -> ImportRun:
     return import_run_commit(run_id=run_id)
 
 
+def described_errors(run: ImportRun, limit: int) -> list[str]:
+    """The first `limit` errors as a person reads them: row, column, the value as written, and
+    what is wrong or what to do (see base.describe_error)."""
+    values = run.error_values or []
+    return [describe_error(*error, values[i] if i < len(values) else "") for i, error in enumerate(run.errors[:limit])]
+
+
+def error_rows(run: ImportRun):
+    """Every error as a CSV row: row, column, value, message."""
+    values = run.error_values or []
+    for i, (row, column, message) in enumerate(run.errors):
+        yield [row or "", column, values[i] if i < len(values) else "", message]
+
+
 # --- progress ------------------------------------------------------------------------------------------
 
 
@@ -319,6 +435,10 @@ def import_run_progress(run: ImportRun) -> dict[str, Any]:
         "total": run.progress_total,
         "message": run.message,
     }
+    if run.status == ImportStatus.COMMITTING:
+        state = progress.read(run.pk)
+        if state is not None:
+            data["done"], data["total"], data["phase"] = progress.overall(state)
     if run.batch_id:
         counts = ProvisioningJob.objects.filter(batch_id=run.batch_id).aggregate(
             total=Count("id"),

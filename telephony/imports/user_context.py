@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count
 
+from telephony.imports import phones
 from telephony.imports.base import RowInvalid
 from telephony.line_features import TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
@@ -61,24 +62,45 @@ class UserContext:
     """Tenants, templates and numbers for one import, scoped to the actor."""
 
     def __init__(
-        self, *, actor: Any, default_tenant: Tenant | None, tenant_names: set[str], numbers: set[str], lock: bool
+        self,
+        *,
+        actor: Any,
+        default_tenant: Tenant | None,
+        tenant_names: set[str],
+        numbers: set[str],
+        lock: bool,
+        within: Any = None,
     ):
         self.actor = actor
         self.tenants_by_name: dict[str, list[Tenant]] = defaultdict(list)
-        tenants = access.restrict(Tenant.objects.all(), actor, VIEW).select_related("organization", "server__platform")
+        self.elsewhere: dict[str, Tenant] = {}  # named tenants the actor sees but this import may not write to
+        visible = access.restrict(Tenant.objects.all(), actor, VIEW).select_related("organization", "server__platform")
+        tenants = visible
         if default_tenant is not None:
             # An import belongs to the organization of the tenant chosen for it (whose staff see
             # its preview and errors): other organizations' tenants are not found from it.
             tenants = tenants.filter(organization_id=default_tenant.organization_id)
+        elif within is not None:
+            # No tenant chosen (an unfiltered export coming back): every tenant the rows name, in
+            # the organization the import belongs to or below it.
+            tenants = tenants.filter(access.subtree("organization__path", within.path))
         if lock:
             tenants = tenants.select_for_update()
         wanted = set(tenant_names)
         query = tenants.filter(name__in=wanted) if wanted else tenants.none()
         if default_tenant is not None:
             query = query | tenants.filter(pk=default_tenant.pk)
-        loaded = list(query.order_by("pk"))
+        loaded = [
+            tenant
+            for tenant in query.order_by("pk")
+            if (default_tenant is not None and tenant.pk == default_tenant.pk) or self._may_write(tenant)
+        ]
         for tenant in loaded:
             self.tenants_by_name[tenant.name].append(tenant)
+        missing = wanted - set(self.tenants_by_name)
+        if missing:  # seen but not this import's to write: said so plainly (never for unseen ones)
+            for tenant in visible.filter(name__in=missing).order_by("pk"):
+                self.elsewhere.setdefault(tenant.name, tenant)
         self.default = next((t for t in loaded if default_tenant and t.pk == default_tenant.pk), None)
         self.states: dict[int, TenantState] = {}
         self._granted = None
@@ -86,6 +108,8 @@ class UserContext:
         self.numbers = self._load_numbers(numbers)
         self.number_pks = {n.number: n.pk for n in self.numbers.values()}
         self.seen_numbers: dict[str, int] = {}
+        self._regions: dict[int, str | None] = {}
+        self.default_given = default_tenant is not None
 
     # --- loading --------------------------------------------------------------------------------
 
@@ -141,6 +165,32 @@ class UserContext:
                 found[number.number] = number
         return found
 
+    def _may_write(self, tenant: Tenant) -> bool:
+        """May the actor add users to the tenant (staff of its organization, or an administrator
+        of one of its entities, whose rows are then checked against their own entities)?"""
+        if access.can_add(self.actor, PbxUser, tenant.organization):
+            return True
+        return Entity.objects.filter(tenant=tenant, administrators__pk=self.actor.pk).exists()
+
+    def load_more_numbers(self, numbers: set[str]) -> None:
+        """Numbers found only once the tenants' countries were known (national ones in the file)."""
+        more = self._load_numbers(numbers - set(self.numbers))
+        self.numbers.update(more)
+        self.number_pks.update((n.number, n.pk) for n in more.values())
+
+    def region_for(self, state: TenantState) -> str | None:
+        """The country a national number of this tenant is read in: where most of the tenant's
+        numbers are, else most numbers of the pools above it; None when it has none yet."""
+        tenant = state.tenant
+        if tenant.pk not in self._regions:
+            own = list(PhoneNumber.objects.filter(tenant=tenant).values_list("number", flat=True)[:500])
+            if not own:
+                paths = [*tenant.organization.ancestor_paths(), tenant.organization.path]
+                pools = PhoneNumber.objects.filter(organization__path__in=paths)
+                own = list(pools.values_list("number", flat=True)[:500])
+            self._regions[tenant.pk] = phones.region_of(own)
+        return self._regions[tenant.pk]
+
     def load_current_numbers(self) -> None:
         """Which numbers each existing user holds (for imports that change them)."""
         assigned = PhoneNumber.objects.filter(assigned_user__tenant_id__in=list(self.states)).order_by("number")
@@ -160,11 +210,27 @@ class UserContext:
     def state_for(self, name: str) -> TenantState:
         if not name:
             if self.default is None:
-                raise RowInvalid("tenant", "is required (no tenant column value and no tenant chosen on the form).")
+                raise RowInvalid(
+                    "tenant",
+                    "is empty and no tenant was chosen on the form: write the tenant's name here, or choose one.",
+                )
             return self.states[self.default.pk]
         candidates = self.tenants_by_name.get(name, [])
         if not candidates:
-            raise RowInvalid("tenant", f"{name!r} not found.")
+            other = self.elsewhere.get(name)
+            if other is not None and self.default_given:
+                raise RowInvalid(
+                    "tenant",
+                    f"{name!r} belongs to another customer than the tenant chosen on the form; import its rows "
+                    "separately (or leave the form's tenant empty). Nothing of this row is written.",
+                )
+            if other is not None:
+                raise RowInvalid(
+                    "tenant", f"{name!r} is not a tenant you may add users to; nothing of this row is written."
+                )
+            raise RowInvalid(
+                "tenant", f"{name!r} not found among your tenants; check the spelling (tenant names are lower case)."
+            )
         if len(candidates) > 1:
             if self.default is not None and self.default in candidates:
                 return self.states[self.default.pk]

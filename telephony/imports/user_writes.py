@@ -96,23 +96,24 @@ class UserWrites:
         if updates:  # first: a user moved to another number lets go of its old one for a new user
             self._update_users(updates, now)
         if creates:
-            self._insert_users(creates)
+            self._insert_users(creates, start=len(updates))
         ids = self._ids()
-        audit.AuditWriter(origin=audit.origin_of(batch), actor=self.actor).write(self._audit(rows, ids), [PbxUser])
+        entries = self.counted(self._audit(rows, ids), "history")
+        audit.AuditWriter(origin=audit.origin_of(batch), actor=self.actor).write(entries, [PbxUser])
         cache = PayloadCache()
         for row in rows:  # what the payloads share, loaded before the jobs are written (see insert_rows)
             cache.tenant_ref(row.state.tenant)
             cache.entity(row.entity)
             cache.template(row.template, row.state.tenant)
         writer = JobWriter(batch=batch, actor=self.actor)
-        writer.write(self._jobs(rows, ids, cache))
+        writer.write(self.counted(self._jobs(rows, ids, cache), "jobs"))
         self._write_numbers(rows, ids)
         writer.write(self._number_jobs(rows, ids, cache))
         if dispatch:
             writer.dispatch_after_commit()
         return ids
 
-    def _insert_users(self, rows: list[UserRow]) -> None:
+    def _insert_users(self, rows: list[UserRow], *, start: int = 0) -> None:
         set_here = {"tenant", "entity", "template", *FIELDS}
         columns = [f.name for f in PbxUser._meta.concrete_fields if not f.primary_key]
         defaults = new_row_defaults(PbxUser, [c for c in columns if c not in set_here])
@@ -131,7 +132,7 @@ class UserWrites:
                 own[tenant_at], own[entity_at], own[template_at] = row.state.tenant.id, row.entity.id, row.template.id
                 yield tuple(own)
 
-        insert_rows(PbxUser, columns, values())
+        insert_rows(PbxUser, columns, self.counted(values(), "rows", start=start))
 
     def _update_users(self, rows: list[UserRow], now) -> None:
         columns = ["entity", "template", *FIELDS, "sync_state", "updated_at"]
@@ -144,7 +145,7 @@ class UserWrites:
                 own[pin_at] = db_value(PbxUser, "voicemail_pin", own[pin_at]) if own[pin_at] else None
                 yield (row.entity.pk, row.template.pk, *own, SyncState.PENDING, stamp, row.existing.pk)
 
-        update_rows(PbxUser, columns, values())
+        update_rows(PbxUser, columns, self.counted(values(), "rows"))
 
     def _audit(self, rows: list[UserRow], ids: dict) -> Iterator[audit.AuditRow]:
         def entries() -> Iterator[audit.AuditRow]:  # streamed: no query in here (see insert_rows)

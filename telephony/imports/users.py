@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from telephony.imports import phones
 from telephony.imports.base import (
     CREATE,
     SKIP,
@@ -32,18 +33,31 @@ from telephony.imports.user_writes import _BOOLEANS, _NEW_VALUES, _POSITION, FIE
 from telephony.models import Entity, LineTemplate, PbxUser, Tenant
 from telephony.models.users import validate_username
 from telephony.rules import capacity, numbering, uniqueness
-from telephony.validators import normalize_e164, validate_e164
+from telephony.validators import validate_e164
 
-_DDI_SPLIT = re.compile(r"[\s,;]+")
+_SEVERAL_IN_ONE = re.compile(r"\S\s+\+")  # "+31201234567 +31201234568": two numbers, one space apart
+_NAME_SOURCES = ("full_name", "display_name")
+_EXTENSION = re.compile(r";\s*ext=(\d{1,6})\b", re.IGNORECASE)
+_SWITCHED = ("forward_always", "forward_busy", "forward_no_answer")
 
 
 class UserImport(UserWrites, Importer):
     """Users into tenants: the tenant of the form, or the one each row names."""
 
     columns = USER_COLUMNS
+    kind = "users"
 
-    def __init__(self, *, actor: Any, mode: str, tenant: Tenant | None = None, template: LineTemplate | None = None):
+    def __init__(
+        self,
+        *,
+        actor: Any,
+        mode: str,
+        tenant: Tenant | None = None,
+        template: LineTemplate | None = None,
+        within: Any = None,
+    ):
         self.actor = actor
+        self.within = within  # without a tenant: the organization whose tenants the rows may name
         self.mode = mode
         self.default_tenant = tenant
         self.default_template = template
@@ -54,14 +68,19 @@ class UserImport(UserWrites, Importer):
         keys = ("internal_number", "username")
         self._present = [name for name in FIELDS if name in self.column_map and name not in keys]
         found = self.referenced(csv_file, "tenant", "ddi")
-        numbers = {normalize_e164(p) for cell in found["ddi"] for p in _DDI_SPLIT.split(cell) if p}
+        numbers = {phones.clean(p) for cell in found["ddi"] for p in phones.split_numbers(cell)}
         self.context = UserContext(
             actor=self.actor,
             default_tenant=self.default_tenant,
             tenant_names=found["tenant"],
-            numbers=numbers,
+            numbers={n for n in numbers if not phones.is_national(n)},
             lock=commit,
+            within=self.within,
         )
+        national = {n for n in numbers if phones.is_national(n)}
+        if national:  # read in the country of each tenant named (usually one): load those too
+            regions = {self.context.region_for(state) for state in self.context.states.values()}
+            self.context.load_more_numbers({phones.to_e164(n, r) for n in national for r in regions if r})
         if "ddi" in self.column_map:
             self.context.load_current_numbers()
         self.cti = UserCti.of(self.column_map, self.context.states, lock=commit)
@@ -70,7 +89,7 @@ class UserImport(UserWrites, Importer):
 
     def check(self, number: int, cells: Cells) -> UserRow:
         state = self.context.state_for(cells.get("tenant"))
-        internal = self.checks["internal_number"](cells.get("internal_number"))
+        internal = self.checks["internal_number"](self._internal_cell(cells))
         username = cells.get("username").lower()
         # A user is matched by its username only, the one in the row or else the one the row would
         # get: never by internal number, which would silently turn a new person into someone else.
@@ -81,12 +100,12 @@ class UserImport(UserWrites, Importer):
         action = resolve_action(cells, self.mode, existing is not None, key=f"username {key!r}" if key else "")
         if action == SKIP:
             return UserRow(number, SKIP, state, None, None, (), existing, None)
-        values = self._values(cells, existing, internal, username)
+        values = self._values(state, cells, existing, internal, username)
         entity = self._entity(state, cells, existing, values[_POSITION["internal_number"]])
         template = self._template(state, cells, existing)
         self._clean(state, entity, template, values)
         self._keeps(state, existing)
-        self._claim(state, number, existing, values)
+        moved = self._claim(state, number, existing, values)
         ddis = self._ddis(state, number, cells, existing) if cells.has("ddi") else None
         if ddis is not None and not state.line.may_add_number(len(ddis) - 1):
             limit = state.line.features.external_numbers
@@ -102,9 +121,15 @@ class UserImport(UserWrites, Importer):
                 user_changed = False  # only its CTI credentials change
         elif action == CREATE:
             state.creating += 1
+        if moved:  # only now that the row passes: it lets go of its old number for the rows below
+            old, new = moved
+            del state.users_by_number[old]
+            state.users_by_number[new] = existing
         return UserRow(number, action, state, entity, template, values, existing, ddis, cti, user_changed)
 
-    def _values(self, cells: Cells, existing: PbxUser | None, internal: str, username: str) -> tuple:
+    def _values(
+        self, state: TenantState, cells: Cells, existing: PbxUser | None, internal: str, username: str
+    ) -> tuple:
         """The row's field values, each cell checked by its model field; every refused cell is
         reported, not only the first."""
         values = [getattr(existing, name) for name in FIELDS] if existing else list(_NEW_VALUES)
@@ -112,11 +137,41 @@ class UserImport(UserWrites, Importer):
         for name in self._present:
             try:
                 cell = cells.get(name)
-                values[_POSITION[name]] = parse_bool(name, cell) if name in _BOOLEANS else self.checks[name](cell)
+                if name in _BOOLEANS:
+                    values[_POSITION[name]] = parse_bool(name, cell)
+                    continue
+                if cell and name == "mobile_number":
+                    cell = self._phone(state, name, cell)
+                elif cell and name in _SWITCHED:
+                    cell = phones.clean(cell)
+                elif name == "forward_no_answer_timeout" and cell == "0":
+                    cell = ""  # FreePBX's "default"
+                elif not cell and name in ("first_name", "last_name") and any(map(cells.has, _NAME_SOURCES)):
+                    continue  # taken from the one name below, or refused there
+                values[_POSITION[name]] = self.checks[name](cell)
+            except RowInvalid as refused:
+                problems.extend(refused.problems)
+        for name in _SWITCHED:  # other tools keep a destination that is switched off
+            switch = f"{name}_enabled"
+            if cells.has(switch):
+                try:
+                    if not parse_bool(switch, cells.get(switch)):
+                        values[_POSITION[name]] = ""
+                except RowInvalid as refused:
+                    problems.extend(refused.problems)
+        if not values[_POSITION["first_name"]] or not values[_POSITION["last_name"]]:
+            try:
+                self._names_from_one(cells, values)
             except RowInvalid as refused:
                 problems.extend(refused.problems)
         if existing is None and not cells.has("voicemail_pin"):
             values[_POSITION["voicemail_pin"]] = None
+        if (
+            values[_POSITION["voicemail_pin"]]
+            and not cells.has("voicemail_enabled")
+            and state.line.keeps("voicemail_enabled")
+        ):
+            values[_POSITION["voicemail_enabled"]] = True  # a tool that exports a mailbox PIN has the mailbox
         values[_POSITION["internal_number"]] = internal
         try:
             if username:
@@ -127,9 +182,56 @@ class UserImport(UserWrites, Importer):
             problems.extend(refused.problems)
         if problems:
             raise RowInvalid.of(problems)
+        for name in ("first_name", "last_name"):
+            if not values[_POSITION[name]]:
+                source = next((s for s in _NAME_SOURCES if cells.has(s)), "")
+                hint = f" ({source} holds one word only)" if source and cells.get(source) else ""
+                raise RowInvalid(
+                    name,
+                    f"is empty{hint}: the PBX needs a first and a last name. For a shared line write e.g. "
+                    "Reception in first_name and the company in last_name.",
+                )
         if values[_POSITION["voicemail_pin"]] == "":
             values[_POSITION["voicemail_pin"]] = None
         return tuple(values)
+
+    def _names_from_one(self, cells: Cells, values: list) -> None:
+        """First and last name from a tool that keeps one name (FreePBX's name, Elastix's Display
+        Name): the first word and the rest, or `Last, First`."""
+        whole = next((cells.get(name) for name in _NAME_SOURCES if cells.has(name) and cells.get(name)), "")
+        if not whole:
+            return
+        if "," in whole:
+            last, first = (part.strip() for part in whole.split(",", 1))
+        else:
+            first, _space, last = whole.partition(" ")
+        for name, part in (("first_name", first), ("last_name", last.strip())):
+            if not values[_POSITION[name]] and part:
+                values[_POSITION[name]] = self.checks[name](part)
+
+    def _phone(self, state: TenantState, column: str, raw: str) -> str:
+        """A phone number cell in E.164: written with spaces, dots, dashes or brackets, or national
+        in the tenant's country."""
+        number = phones.clean(raw)
+        if phones.is_national(number):
+            region = self.context.region_for(state)
+            if region is None:
+                raise RowInvalid(column, phones.national_hint(raw, f"tenant {state.tenant}"))
+            number = phones.to_e164(number, region)
+        return number
+
+    @staticmethod
+    def _internal_cell(cells: Cells) -> str:
+        """The internal number: its column, or else the ;ext= of a Teams LineURI (tel:+31…;ext=1701)."""
+        if cells.has("internal_number"):
+            return cells.get("internal_number")
+        found = _EXTENSION.search(cells.get("ddi"))
+        if found is None:
+            raise RowInvalid(
+                "internal_number",
+                "is required: the file has no internal_number column, and the number has no ;ext= to take it from.",
+            )
+        return found.group(1)
 
     def _derived_username(self, values: list) -> str:
         email, first, last = (values[_POSITION[name]] for name in ("email", "first_name", "last_name"))
@@ -180,7 +282,11 @@ class UserImport(UserWrites, Importer):
         if existing is not None:
             return existing.template
         if self.default_template is None:
-            raise RowInvalid("template", "is required (no template in the row and no default template on the form).")
+            raise RowInvalid(
+                "template",
+                "is empty and no default template was chosen on the form: name a line template here, or "
+                "choose one on the form.",
+            )
         if self.default_template.pk not in state.template_ids:
             raise RowInvalid(
                 "template", f"the default template {self.default_template} is not usable by {state.tenant}."
@@ -209,7 +315,7 @@ class UserImport(UserWrites, Importer):
         except ValidationError as error:
             raise RowInvalid(*first_error(error)) from None
 
-    def _claim(self, state: TenantState, number: int, existing: PbxUser | None, values: tuple) -> None:
+    def _claim(self, state: TenantState, number: int, existing: PbxUser | None, values: tuple) -> tuple | None:
         """Internal number and username: free in the tenant and not used twice in the file."""
         for name, taken, seen in (
             ("internal_number", state.users_by_number, state.seen_numbers),
@@ -225,18 +331,22 @@ class UserImport(UserWrites, Importer):
             earlier = seen.setdefault(value, number)
             if earlier != number:
                 raise RowInvalid(name, f"{value} is also on row {earlier}.")
-        if existing is not None:  # a user moved by this row lets go of its number for the rows below
+        if existing is not None:  # a user moved by this row lets go of its number (once the row passes)
             old, new = existing.internal_number, values[_POSITION["internal_number"]]
             if old != new and state.users_by_number.get(old) is existing:
-                del state.users_by_number[old]
-                state.users_by_number[new] = existing
+                return old, new
+        return None
 
     def _ddis(self, state: TenantState, number: int, cells: Cells, existing: PbxUser | None) -> list[str]:
         wanted = []
-        for part in _DDI_SPLIT.split(cells.get("ddi")):
-            if not part:
-                continue
-            value = normalize_e164(part)
+        for part in phones.split_numbers(cells.get("ddi")):
+            if _SEVERAL_IN_ONE.search(part):
+                raise RowInvalid(
+                    "ddi",
+                    f"{part} holds several numbers separated by spaces; separate them with ; or , or a line "
+                    "break (a space may only stand inside one number: +31 20 123 4567).",
+                )
+            value = self._phone(state, "ddi", part)
             try:
                 validate_e164(value)
             except ValidationError as error:
@@ -296,7 +406,7 @@ class UserImport(UserWrites, Importer):
         shown.update(zip(FIELDS, row.values, strict=True))
         shown["voicemail_pin"] = "••••" if shown["voicemail_pin"] else ""
         if row.ddis is not None:
-            shown["ddi"] = " ".join(row.ddis)
+            shown["ddi"] = "; ".join(row.ddis)
         if self.cti is not None:
             shown.update(UserCti.shown(row.cti))
         return shown
@@ -304,12 +414,16 @@ class UserImport(UserWrites, Importer):
 
 def derive_username(email: str, first_name: str, last_name: str) -> str:
     """The documented username of a row that names none: the e-mail address's local part, else
-    first.last, in lower-case ASCII; empty when that is not a valid username."""
-    base = email.split("@")[0] if email else f"{first_name}.{last_name}"
-    ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode().lower()
-    name = re.sub(r"[^a-z0-9._-]", "", ascii_name.replace(" ", ".")).lstrip("._-")[:64]
-    try:
-        validate_username(name)
-    except ValidationError:
-        return ""
-    return name
+    (no address, or one in a script that leaves no ASCII letters) first.last, in lower-case ASCII;
+    empty when neither is a valid username."""
+    candidates = [email.split("@")[0]] if email else []
+    candidates.append(f"{first_name}.{last_name}")
+    for base in candidates:
+        ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode().lower()
+        name = re.sub(r"[^a-z0-9._-]", "", ascii_name.replace(" ", ".")).lstrip("._-")[:64]
+        try:
+            validate_username(name)
+        except ValidationError:
+            continue
+        return name
+    return ""

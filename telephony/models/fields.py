@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.db import models
 from encrypted_fields import fields as encrypted
+
+from telephony.validators import validate_email_address
 
 
 class EncryptedCharField(encrypted.EncryptedCharField):
@@ -23,3 +26,20 @@ class EncryptedCharField(encrypted.EncryptedCharField):
         self.validate(value, model_instance)
         self.run_validators(value)
         return value
+
+
+class InternationalEmailFormField(forms.EmailField):
+    """A form's e-mail field that takes internationalized addresses (RFC 6531), as the model does."""
+
+    default_validators = [validate_email_address]
+
+
+class InternationalEmailField(models.EmailField):
+    """An e-mail address whose local part may hold letters of any script (`ünsal@example.de`) and
+    whose domain may be an IDN (`ann@bücher.example`): `telephony.validators.validate_email_address`,
+    in the model, its forms and the CSV import alike."""
+
+    default_validators = [validate_email_address]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": InternationalEmailFormField, **kwargs})

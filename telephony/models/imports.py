@@ -76,6 +76,18 @@ class ImportRun(models.Model):
     unknown_columns = models.JSONField(default=list, blank=True)
     preview = models.JSONField(default=list, blank=True, help_text="The first rows as they will be saved.")
     errors = models.JSONField(default=list, blank=True, help_text="[row, column, message] of every error.")
+    error_values = models.JSONField(
+        default=list, blank=True, help_text="The cell each error is about, as written (never a secret's)."
+    )
+    failed_row_count = models.PositiveIntegerField(default=0, help_text="Rows with at least one error.")
+    skip_invalid = models.BooleanField(
+        default=False, help_text="Confirmed as a partial import: the rows that pass are written, the others skipped."
+    )
+    skipped_rows = models.BinaryField(
+        default=b"",
+        editable=False,
+        help_text="The refused rows as CSV (the file's own columns and an error column; secrets left out).",
+    )
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     batch = models.ForeignKey(
@@ -103,4 +115,16 @@ class ImportRun(models.Model):
 
     @property
     def may_commit(self) -> bool:
-        return self.status == ImportStatus.VALIDATED and (self.create_count or self.update_count)
+        return self.status == ImportStatus.VALIDATED and bool(self.create_count or self.update_count)
+
+    @property
+    def may_commit_partially(self) -> bool:
+        """Some rows failed, others pass, and nothing is wrong with the file as a whole: the rows
+        that pass may be imported and the others skipped (when the actor chooses so)."""
+        return (
+            self.status == ImportStatus.INVALID
+            and self.failed_row_count > 0
+            and bool(self.create_count or self.update_count)
+            and not any(not error[0] for error in self.errors)
+            and bool(self.content)
+        )

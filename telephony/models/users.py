@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from telephony.models.fields import EncryptedCharField
+from telephony.models.fields import EncryptedCharField, InternationalEmailField
 from telephony.validators import validate_destination, validate_e164, validate_internal_number
 from tenants.access import ADD, CHANGE, DELETE, VIEW, AccessPolicy
 from tenants.audit_mixin import Audited
@@ -47,7 +47,7 @@ class PbxUser(Audited, MirroredModel):
     display_name = models.CharField(
         max_length=200, blank=True, help_text="Shown on calls; first and last name if empty."
     )
-    email = models.EmailField(blank=True)
+    email = InternationalEmailField(blank=True)
     mobile_number = models.CharField(max_length=16, blank=True, validators=[validate_e164])
     internal_number = models.CharField(max_length=6, validators=[validate_internal_number])
     voicemail_enabled = models.BooleanField(default=False)

@@ -61,9 +61,10 @@ def test_one_bad_row_is_reported_by_row_and_column_and_nothing_is_imported(admin
     assert run.status == ImportStatus.INVALID and run.error_count == 1
     page = admin_client.get(reverse("selfservice:import_run", args=[run.pk])).content.decode()
     assert run.errors[0][1] == "internal_number" and "9999 is outside the number plan" in run.errors[0][2]
-    assert describe_error(*run.errors[0]) in page and "Import 20 rows" not in page
+    assert escape(describe_error(*run.errors[0], "9999")) in page and "Import 20 rows" not in page
+    assert "row 8, internal_number &#x27;9999&#x27;: 9999 is outside the number plan" in page
     errors = b"".join(admin_client.get(reverse("selfservice:import_errors", args=[run.pk])).streaming_content)
-    assert errors.decode().splitlines()[0] == "row,column,message" and "9999" in errors.decode()
+    assert errors.decode().splitlines()[0] == "row,column,value,message" and "9999" in errors.decode()
     assert admin_client.post(reverse("selfservice:import_confirm", args=[run.pk])).status_code == 302
     assert not PbxUser.objects.filter(username__startswith="imp").exists()
 

@@ -22,7 +22,8 @@
     function show(data) {
       var rows = part("rows");
       if (data.busy) {
-        part("phase").textContent = data.status_label + (data.total ? ": row " + data.done + " of " + data.total : "…");
+        part("phase").textContent = data.phase ? data.status_label + " — " + data.phase
+          : data.status_label + (data.total ? ": row " + data.done + " of " + data.total : "…");
         rows.hidden = false;
         if (data.total) { rows.max = data.total; rows.value = data.done; } else { rows.removeAttribute("value"); }
       } else {

@@ -134,7 +134,7 @@ def test_a_commit_that_finds_new_errors_writes_nothing(world, staff, client):
     assert list(PbxUser.objects.values_list("username", flat=True)) == ["late"]
     assert not ProvisioningJob.objects.exists()
     errors = b"".join(client.get(reverse("admin:telephony_importrun_errors", args=[run.pk])).streaming_content)
-    assert errors.decode().splitlines()[1] == "2,internal_number,1701 is already taken by late."
+    assert errors.decode().splitlines()[1] == "2,internal_number,1701,1701 is already taken by late."
 
 
 @pytest.mark.parametrize("model", ["phonenumber", "organization"])

@@ -233,7 +233,7 @@ def test_rows_naming_another_organizations_objects_fail_as_not_found(tree, world
         "acme,C,D,1702,c,,,,,",
         header=header,
     )
-    assert errors(outcome)[(2, "tenant")] == f"{sibling_world.tenant.name!r} not found."
+    assert errors(outcome)[(2, "tenant")].startswith(f"{sibling_world.tenant.name!r} not found among your tenants")
     outcome = check(world, staff, f"A,B,1701,a,,,{sibling_world.template.name}x,,,")
     assert "not found" in errors(outcome)[(2, "template")]
 
@@ -290,7 +290,7 @@ def test_an_import_stays_in_its_tenants_organization(world, staff, tree):
     other_customer = OrganizationFactory(parent=Organization.objects.get(pk=tree.reseller.pk), kind="customer")
     TenantFactory(organization=other_customer, server=world.server, name="other")
     outcome = check(world, staff, "Ada,Lovelace,1701,ada,,,,,,,other", header=HEADER + ",tenant")
-    assert "not found" in errors(outcome)[(2, "tenant")]
+    assert "belongs to another customer than the tenant chosen on the form" in errors(outcome)[(2, "tenant")]
 
 
 def keeps_pins(world) -> None:
@@ -313,6 +313,6 @@ def test_a_setting_the_tenants_platform_does_not_keep_is_a_row_error(world, staf
 
 def test_xcu_takes_one_external_number_per_user(world, staff):
     first, second = world.numbers[1].number, world.numbers[2].number
-    outcome, _batch = commit(world, staff, f"Ada,Lovelace,1701,ada,ada@example.net,'{first} {second},,,,")
+    outcome, _batch = commit(world, staff, f'Ada,Lovelace,1701,ada,ada@example.net,"\'{first}; {second}",,,,')
     assert outcome.created == 0
     assert outcome.errors == [(2, "ddi", "XiVO XCU keeps 1 external number per user.")]
