@@ -63,7 +63,7 @@ class ProvisioningJob(models.Model):
     """
 
     access_policy = AccessPolicy(
-        ("tenant__organization", "platform__organization"),
+        ("tenant__organization", "platform__organization", "organization"),
         entity_actions=frozenset(),
     )
 
@@ -86,6 +86,12 @@ class ProvisioningJob(models.Model):
     server = models.ForeignKey(Server, null=True, on_delete=models.SET_NULL, related_name="jobs", db_index=False)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     batch = models.ForeignKey(ProvisioningBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    # Whose change it is: its tenant's customer, or the organization of what it changes when that is
+    # no tenant's (a Configurator link). Kept when the tenant is deleted, so that its jobs stay in the
+    # history of those who made them.
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
     )

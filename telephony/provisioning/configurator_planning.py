@@ -37,6 +37,7 @@ def credential_saved(credential: ConfiguratorCredential, *, actor: Any = None) -
         tenant=None,
         payload={"name": credential.name},  # never the value: it is read from the row when the job runs
         wait_for=[target_key(credential.link)],
+        organization_id=credential.link.organization_id,
         actor=actor,
     )
     return enqueue([job])

@@ -47,6 +47,7 @@ def _job(
     batch: ProvisioningBatch | None = None,
     platform: Any = None,
     releases: Iterable[str] = (),
+    organization_id: int | None = None,
 ) -> ProvisioningJob:
     from django.conf import settings
 
@@ -63,12 +64,18 @@ def _job(
         server=server,
         platform=platform or (server.platform if server else None),
         batch=batch,
+        organization_id=organization_id or _owner_of(tenant, target),
         created_by=actor if getattr(actor, "pk", None) else None,
         max_attempts=settings.PROVISIONING_MAX_ATTEMPTS,
         next_attempt_at=timezone.now(),
     )
     job.planned_dependencies = tuple(sorted(set(wait_for)))
     return job
+
+
+def _owner_of(tenant: Tenant | None, target: models.Model) -> int | None:
+    """The organization whose change a job is: its tenant's, else the target's own (if it has one)."""
+    return tenant.organization_id if tenant is not None else getattr(target, "organization_id", None)
 
 
 def enqueue(jobs: list[ProvisioningJob]) -> list[ProvisioningJob]:

@@ -54,6 +54,7 @@ def test_a_link_is_made_with_its_key_which_is_never_shown_again(tree, member, cl
     assert ProvisioningJob.objects.filter(target_key=f"configuratorlink:{link.pk}", operation="configurator.link.check")
     page = client.get(admin_url("configuratorlink_change", link.pk)).content.decode()
     assert ROOT_KEY not in page and "A key is set" in page
+    assert "configurator.link.check" in page, "the link's own jobs are shown to its organization's staff"
     history = client.get(admin_url("configuratorlink_history", link.pk)).content.decode()
     assert ROOT_KEY not in history
 
