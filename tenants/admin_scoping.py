@@ -282,6 +282,19 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
             raise ValidationError("Objects of this kind are not deleted here.")
         type(self).delete_service(**self._service_kwargs(request, obj))
 
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        """A page with nothing to edit (every field read-only, no inline row to add or change) says
+        "View" and offers no Save button, whatever the login's rights on the object."""
+        change, obj = kwargs.get("change", False), kwargs.get("obj")
+        if len(args) >= 2:
+            change = args[1]
+        if len(args) >= 4:
+            obj = args[3]
+        if change and obj is not None and _nothing_to_edit(context):
+            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+            context["title"] = f"View {self.model._meta.verbose_name}"
+        return super().render_change_form(request, context, *args, **kwargs)
+
     # A refusal that only shows at save time (a race with another change) becomes a message.
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
@@ -311,6 +324,16 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
         except ServiceRefused as refusal:
             messages.error(request, str(refusal))
             return HttpResponseRedirect(request.get_full_path())
+
+
+def _nothing_to_edit(context: dict[str, Any]) -> bool:
+    adminform = context.get("adminform")
+    if adminform is None or adminform.form.fields:
+        return False
+    return not any(
+        inline.has_add_permission or inline.has_change_permission or inline.has_delete_permission
+        for inline in context.get("inline_admin_formsets", [])
+    )
 
 
 class ScopedInline(admin.TabularInline):

@@ -253,3 +253,11 @@ def test_an_objects_provisioning_section_follows_its_push_live(tree, member, cli
     assert 'data-live="no"' in fragment and "badge-verified" in fragment and "badge-succeeded" in fragment
     client.force_login(member(tree.sibling, Role.ADMIN))
     assert client.get(fragment_url).status_code == 404
+
+
+def test_a_page_with_nothing_to_edit_says_view_and_offers_no_save(tree, member, client, job):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    response = client.get(reverse("admin:telephony_provisioningjob_change", args=[job.pk]))
+    body = response.content.decode()
+    assert response.context["title"] == "View provisioning job"
+    assert 'name="_save"' not in body and 'name="_continue"' not in body and "Retry" in body
