@@ -5,6 +5,7 @@ one laptop with nothing else installed; production points DATABASE_URL and CELER
 real services. With DJANGO_DEBUG off the process refuses to start without a real secret key.
 """
 
+from datetime import time as time_of_day
 from datetime import timedelta
 from pathlib import Path
 
@@ -261,6 +262,14 @@ PORTAL_PUBLIC_URL = env.str("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000"
 # An order that has reported nothing for this long is asked for its status.
 CONFIGURATOR_ORDER_POLL_SECONDS = env.float("CONFIGURATOR_ORDER_POLL_SECONDS", default=60.0)
 
+# --- alerts by e-mail (portal/alerts.py): immediate ones within a minute, digests once a day ---------
+# The time of day (HH:MM, in DJANGO_TIME_ZONE) from which each day's digest is sent.
+ALERT_DIGEST_TIME = env.str("ALERT_DIGEST_TIME", default="07:00")
+try:
+    time_of_day.fromisoformat(ALERT_DIGEST_TIME)
+except ValueError as error:
+    raise ImproperlyConfigured(f"ALERT_DIGEST_TIME must be a time of day like 07:00: {ALERT_DIGEST_TIME!r}") from error
+
 # --- drift: the mirror checked against the PBX ------------------------------------------------------
 DRIFT_SCAN_INTERVAL_MINUTES = env.float("DRIFT_SCAN_INTERVAL_MINUTES", default=60.0)  # 0: no scheduled scans
 DRIFT_SCAN_STALE_SECONDS = env.float(
@@ -319,5 +328,6 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-configurator-orders": {"task": "telephony.sweep_configurator_orders", "schedule": 30.0},
     "check-crm-integrations": {"task": "telephony.check_crm_integrations", "schedule": 300.0},
     "close-expired-acting-sessions": {"task": "tenants.close_expired_acting_sessions", "schedule": 60.0},
+    "send-alerts": {"task": "portal.send_alerts", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

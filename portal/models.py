@@ -1,0 +1,95 @@
+"""Alerts by e-mail (issue 16, part 6): what a login chose to be told about, and what it was told.
+
+Each login chooses for itself; nothing here is shared between logins. What a login is told about is
+what it may see at the moment the alert is found and again when it is mailed (see portal.alerts)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from telephony.models import ProvisioningJob, Server
+
+
+class AlertTopic(models.TextChoices):
+    FAILED_PUSHES = "failed_pushes", "Failed pushes"
+    SERVER_DEGRADED = "server_degraded", "A server turns degraded or failing"
+
+
+class AlertDelivery(models.TextChoices):
+    IMMEDIATE = "immediate", "At once (within a minute)"
+    DIGEST = "digest", "Once a day, in a digest"
+
+
+class AlertSubscription(models.Model):
+    """One login's choice to be mailed about one topic, at once or in the daily digest.
+
+    `read_until` is how far the failed pushes have been read for this subscription: a push that
+    failed before it was already looked at (or before the login subscribed, so that subscribing
+    does not mail the past)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_subscriptions")
+    topic = models.CharField(max_length=20, choices=AlertTopic.choices)
+    delivery = models.CharField(max_length=10, choices=AlertDelivery.choices)
+    read_until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "topic"], name="alert_subscription_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_topic_display()} · {self.get_delivery_display()}"
+
+
+class AlertServerState(models.Model):
+    """The health of one server as one subscription last saw it (a server's health counts only
+    what the login may see, so it is kept per subscription). `turns` counts how often it went from
+    healthy to degraded or failing: the turn's number makes its alert's key, so that two runs that
+    see the same turn write one alert."""
+
+    subscription = models.ForeignKey(AlertSubscription, on_delete=models.CASCADE, related_name="server_states")
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="+")
+    health = models.CharField(max_length=10)
+    turns = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscription", "server"], name="alert_server_state_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.server} seen {self.health} by subscription #{self.subscription_id}"
+
+
+class AlertNotice(models.Model):
+    """One thing a login is told about, written once (unique key per subscription) and mailed once:
+    `mailed_at` is set in the transaction that sends it, by the one run that claims it."""
+
+    subscription = models.ForeignKey(AlertSubscription, on_delete=models.CASCADE, related_name="notices")
+    key = models.CharField(max_length=100, help_text="What it is about, e.g. job:12@<finish time> or server:3#2")
+    job = models.ForeignKey(ProvisioningJob, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(help_text="The line of the mail, plain text")
+    occurred_at = models.DateTimeField()
+    mailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscription", "key"], name="alert_notice_unique")]
+        indexes = [models.Index(fields=["subscription", "mailed_at"], name="alert_notice_unmailed")]
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class AlertDigest(models.Model):
+    """A login's digest of one day was sent: one row per login and day, so that a second run on the
+    same day (or a second worker at the same minute) sends no second digest."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="alert_digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"digest of {self.day} for {self.user}"
