@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from portal.views import two_factor
+from portal.views import alerts, two_factor
 from portal.views.configurator_hooks import order_webhook
 from portal.views.dashboard import staff_dashboard
 from telephony.admin.onboarding import urlpatterns_for as onboarding_urls
@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/2fa/setup/", admin.site.admin_view(two_factor.setup), name="two_factor_setup"),
     path("admin/2fa/verify/", admin.site.admin_view(two_factor.verify), name="two_factor_verify"),
     path("admin/2fa/backup-codes/", admin.site.admin_view(two_factor.backup_codes), name="two_factor_backup_codes"),
+    path("admin/alerts/", admin.site.admin_view(alerts.staff_alert_choices), name="alert_choices"),
     *onboarding_urls(admin.site),
     path("hooks/configurator/orders/<uuid:public_id>/<str:secret>/", order_webhook, name="configurator-webhook"),
     path("admin/", admin.site.urls),

@@ -22,11 +22,12 @@ from tenants.audit import acting_as
 from tenants.models import ActingEnd, ActingSession
 
 SESSION_KEY = "acting_session_id"
-CLOSED_WHILE_ACTING = ("/admin/", "/login/", "/password/", "/2fa/", "/my-line/", "/import/")
+# Alerts too: they are the actor's own mail, not the customer's (portal.alert_choices).
+CLOSED_WHILE_ACTING = ("/admin/", "/login/", "/password/", "/2fa/", "/my-line/", "/import/", "/alerts/")
 OPEN_WHILE_ACTING = ("/admin/logout/",)
 CLOSED_MESSAGE = (
-    "While you act as the administrator of {name}, the admin, passwords, two-factor sign-in, logins "
-    "and imports are closed. End the session first."
+    "While you act as the administrator of {name}, the admin, passwords, two-factor sign-in, logins, "
+    "imports and alerts are closed. End the session first."
 )
 ENDED_MESSAGES = {
     ActingEnd.TIMEOUT: "Your session as the administrator of {name} ended: it lasts at most {minutes} minutes.",

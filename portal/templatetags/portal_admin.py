@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 
+from portal.alert_choices import STAFF, audience_of
 from portal.views.dashboard import dashboard_offered
 from telephony.selectors_onboarding import onboarding_offered
 
@@ -22,3 +23,10 @@ def onboarding_wizard_offered(context: template.Context) -> bool:
     """Whether the admin index links to the onboarding wizard (administrators of a reseller or above)."""
     request = context.get("request")
     return request is not None and onboarding_offered(request.user)
+
+
+@register.simple_tag(takes_context=True)
+def alerts_offered(context: template.Context) -> bool:
+    """Whether the admin index links to the login's alerts page (staff who see provisioning jobs)."""
+    request = context.get("request")
+    return request is not None and audience_of(request.user) == STAFF

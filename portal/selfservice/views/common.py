@@ -28,6 +28,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "customer_admin": customer_admin,
         "has_line": not acting and PbxUser.objects.filter(portal_user=user).exists(),
         "imports": customer_admin and not acting,
+        # staff choose their alerts in the admin (portal.alert_choices)
+        "alerts": customer_admin and not acting and not user.is_staff,
         "two_factor": not acting and two_factor.requires_two_factor(user),
     }
 
