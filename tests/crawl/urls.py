@@ -103,6 +103,7 @@ SELFSERVICE_KWARGS: dict[tuple[str, str], type[models.Model]] = {
     ("import_confirm", "run_id"): ImportRun,
     ("import_progress", "run_id"): ImportRun,
     ("import_errors", "run_id"): ImportRun,
+    ("import_skipped", "run_id"): ImportRun,
     ("user_cti", "pk"): PbxUser,
     ("user_cti_clear", "pk"): PbxUser,
     ("crm_integration", "tenant_id"): Tenant,
