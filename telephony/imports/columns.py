@@ -65,6 +65,9 @@ def match_header(header: list[str], columns: tuple[Column, ...], *, kind: str = 
             unknown.append(f"column {position + 1} (no header)")
             continue
         key = written_normalized[position]
+        if key in _OWN_EXTRAS:
+            unknown.append(f"{written} ({_OWN_EXTRAS[key]})")
+            continue
         name, note = _meaning(key, kind, native, lookup, meanings, tool)
         if name and name not in known:
             name = ""
@@ -108,6 +111,13 @@ def match_header(header: list[str], columns: tuple[Column, ...], *, kind: str = 
             )
         raise FileProblem(f"The file has no {described} column.")
     return ColumnMap(index=index, unknown=unknown, understood=understood, tool=tool.tool if tool else "")
+
+
+# The columns the skipped-rows download adds to a file, read back when it is fixed and imported again.
+_OWN_EXTRAS = {
+    "importrow": "the row number in the earlier import; not imported",
+    "importerror": "what was wrong in the earlier import; not imported",
+}
 
 
 def _meaning(key, kind, native, lookup, meanings, tool) -> tuple[str, str]:
