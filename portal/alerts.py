@@ -47,6 +47,16 @@ def jobs_visible_to(login: Any, audience: str) -> QuerySet[ProvisioningJob]:
     return jobs
 
 
+def server_health_visible_to(login: Any, audience: str) -> list[dict[str, Any]]:
+    """The login's servers with their health as its own jobs show it; for a customer administrator
+    only the servers its organizations' tenants are on (a server shared down to it may carry none)."""
+    rows = selectors.server_health(login)
+    if audience == CUSTOMER:
+        hosting = set(selectors_selfservice.tenants_of(login).values_list("server_id", flat=True))
+        rows = [row for row in rows if row["server"].pk in hosting]
+    return rows
+
+
 def alerts_run(*, now: datetime | None = None) -> dict[str, int]:
     """One run of the periodic task: collect, then mail what is due."""
     now = now or timezone.now()
@@ -67,7 +77,7 @@ def alerts_collect(*, now: datetime) -> int:
             if subscription.topic == AlertTopic.FAILED_PUSHES:
                 written += _collect_failures(subscription, audience, now)
             else:
-                written += _collect_server_turns(subscription, now)
+                written += _collect_server_turns(subscription, audience, now)
     return written
 
 
@@ -95,14 +105,14 @@ def _collect_failures(subscription: AlertSubscription, audience: str, now: datet
     return subscription.notices.count() - before
 
 
-def _collect_server_turns(subscription: AlertSubscription, now: datetime) -> int:
+def _collect_server_turns(subscription: AlertSubscription, audience: str, now: datetime) -> int:
     """A server turns degraded when its health, as this login sees it, goes from healthy (or
     unknown: nothing had reached it yet) to degraded or failing. One notice per turn; the first
     look at a server only notes its health (a server already failing when the login subscribed is
     no news until it has been healthy again)."""
     seen = {state.server_id: state for state in subscription.server_states.all()}
     new_states, written = [], 0
-    for row in selectors.server_health(subscription.user):
+    for row in server_health_visible_to(subscription.user, audience):
         server, health = row["server"], row["health"]
         state = seen.get(server.pk)
         if state is None:
@@ -182,5 +192,5 @@ def _still_visible(login: Any, audience: str | None, notices: list[AlertNotice])
     # Still visible, whatever became of the job since (a digest tells of a failure retried meanwhile).
     jobs = set(jobs_visible_to(login, audience).filter(pk__in=job_ids).values_list("pk", flat=True))
     server_ids = {n.server_id for n in notices if n.server_id}
-    servers = {row["server"].pk for row in selectors.server_health(login)} if server_ids else set()
+    servers = {row["server"].pk for row in server_health_visible_to(login, audience)} if server_ids else set()
     return [n for n in notices if (n.job_id in jobs) or (n.server_id in servers)]

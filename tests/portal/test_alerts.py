@@ -17,7 +17,7 @@ from portal.models import AlertDelivery, AlertNotice, AlertSubscription, AlertTo
 from telephony.models import JobStatus, PbxUser, ProvisioningJob
 from tenants import access
 from tenants.models import Membership, Role
-from tests.factories import EntityFactory, PbxUserFactory, TenantFactory
+from tests.factories import EntityFactory, PbxUserFactory, ServerFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -186,6 +186,25 @@ def test_a_server_counts_only_what_the_login_may_see(tree, customer, staff, mail
     alerts.alerts_run(now=timezone.now())
     (mail,) = mailoutbox
     assert mail.to == [staff.email]
+
+
+def test_a_customer_administrator_is_told_only_of_the_servers_its_lines_are_on(customer, staff, mailoutbox):
+    customer.admin.email = "admin@acme.example"
+    customer.admin.save()
+    other_server = ServerFactory(platform=customer.tenant.server.platform, name="empty-of-acme")
+    subscribe(customer.admin, AlertTopic.SERVER_DEGRADED)
+    subscribe(staff, AlertTopic.SERVER_DEGRADED)
+    _server_turns(customer, failed=0)
+    alerts.alerts_run(now=timezone.now())
+    platform = other_server.platform
+    platform.last_check_ok = False  # every server of the platform fails
+    platform.save(update_fields=["last_check_ok"])
+    alerts.alerts_run(now=timezone.now())
+    assert sorted(mail.to[0] for mail in mailoutbox) == ["admin@acme.example", staff.email]
+    (told,) = [mail for mail in mailoutbox if mail.to == ["admin@acme.example"]]
+    assert customer.tenant.server.name in told.body and "empty-of-acme" not in told.body
+    (staff_mail,) = [mail for mail in mailoutbox if mail.to == [staff.email]]
+    assert "empty-of-acme" in staff_mail.body and "2 servers turned degraded" in staff_mail.subject
 
 
 def test_hostile_names_are_mailed_as_they_are(tree, member, customer, mailoutbox):
