@@ -308,7 +308,7 @@ class Importer:
                 outcome.failed_rows += 1
                 for column, message in refusal.problems:
                     outcome.add_error(number, column, message, self._shown_value(cells, column))
-                if refused is not None:
+                if refused is not None and len(refused) < MAX_ERRORS:  # the skipped-rows file holds as many
                     refused.append((number, cells, refusal.problems))
                 continue
             outcome.count(row.action)
