@@ -98,7 +98,13 @@ class PbxUserForm(forms.ModelForm):
         if self.instance.pk:
             total = free.count()
             listed = f"; the first {FREE_NUMBERS_LISTED} are suggested" if total > FREE_NUMBERS_LISTED else ""
-            self.fields["assign_numbers"].help_text += f" {self.instance.tenant} has {total:,} free{listed}."
+            self.fields["assign_numbers"].help_text = format_html(  # the tenant's name is data
+                "{} {} has {} free{}.",
+                self.fields["assign_numbers"].help_text,
+                self.instance.tenant,
+                f"{total:,}",
+                listed,
+            )
 
     def clean_assign_numbers(self) -> list[PhoneNumber]:
         wanted: list[str] = []

@@ -228,3 +228,30 @@ def test_voicemail_means_yes_no_in_a_sheet_of_no_known_tool(world, staff):
     column_map = match_header(header, USER_COLUMNS, kind="users")
     assert column_map.index["voicemail_enabled"] == 3
     assert "read as voicemail_enabled" in column_map.understood[3][2] and "FreePBX" in column_map.understood[3][2]
+
+
+@pytest.mark.parametrize(
+    ("header", "tool", "expected"),
+    [
+        (
+            "Extension,First Name,Last Name,Web Username,Password,Description,Email,IM,Mobile,Device MAC Address",
+            "Sangoma PBXact / Switchvox (user import)",
+            {"internal_number": "Extension", "username": "Web Username", "mobile_number": "Mobile"},
+        ),
+        (
+            "Type,FirstName,LastName,Email,HomePhone,MobilePhone,Extension,Language,IncomingDID,OutgoingCLID,VM,PIN",
+            "Hosted portals (OfficeSuite subscriber import)",
+            {"ddi": "IncomingDID", "voicemail_enabled": "VM", "voicemail_pin": "PIN", "mobile_number": "MobilePhone"},
+        ),
+        (
+            "entity_id,firstname,lastname,email,mobile_phone_number,exten,context,line_protocol,incall_exten,labels",
+            "XiVO (xivo.solutions CSV import, 2017+)",
+            {"internal_number": "exten", "ddi": "incall_exten", "first_name": "firstname"},
+        ),
+    ],
+)
+def test_the_other_documented_vocabularies(header, tool, expected):
+    column_map = match_header(header.split(","), USER_COLUMNS, kind="users")
+    assert column_map.tool == tool
+    names = header.split(",")
+    assert {column: names[column_map.index[column]] for column in expected} == expected
