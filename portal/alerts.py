@@ -18,12 +18,15 @@ ended in between; such a notice is dropped unmailed).
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -34,10 +37,15 @@ from portal.models import AlertDelivery, AlertDigest, AlertNotice, AlertServerSt
 from telephony import selectors, selectors_selfservice
 from telephony.models import JobStatus, ProvisioningJob
 
+logger = logging.getLogger(__name__)
+
 # A push may fail in a transaction that commits after a later one was read: failures are read again
 # this far back (their notices already written are not written twice).
 FAILURE_LOOKBACK = timedelta(minutes=10)
 BAD_HEALTH = ("degraded", "failing")
+# A mail is sent inside the transaction that claims its notices (on SQLite: while holding the write
+# lock), so a mail server that does not answer must not hold it for long; the next run tries again.
+MAIL_TIMEOUT_SECONDS = 20
 
 
 def jobs_visible_to(login: Any, audience: str) -> QuerySet[ProvisioningJob]:
@@ -138,12 +146,22 @@ def alerts_send(*, now: datetime) -> dict[str, int]:
     """Mail the immediate notices, and the digests once the day's digest time has come."""
     pending = AlertNotice.objects.filter(mailed_at__isnull=True)
     immediate_users = pending.filter(subscription__delivery=AlertDelivery.IMMEDIATE).values("subscription__user")
-    mails = sum(_send_to(user, AlertDelivery.IMMEDIATE, now) for user in _logins(immediate_users))
+    mails = sum(_send_or_keep(user, AlertDelivery.IMMEDIATE, now) for user in _logins(immediate_users))
     digests = 0
     if timezone.localtime(now).time() >= digest_time():
         digest_users = AlertSubscription.objects.filter(delivery=AlertDelivery.DIGEST).values("user")
-        digests = sum(_send_to(user, AlertDelivery.DIGEST, now) for user in _logins(digest_users))
+        digests = sum(_send_or_keep(user, AlertDelivery.DIGEST, now) for user in _logins(digest_users))
     return {"mails": mails, "digests": digests}
+
+
+def _send_or_keep(login: Any, delivery: str, now: datetime) -> int:
+    """A mail server that refuses one mail leaves its notices (and its digest's day) unclaimed for
+    the next run, and the other logins' mails still go."""
+    try:
+        return _send_to(login, delivery, now)
+    except (OSError, smtplib.SMTPException) as error:
+        logger.warning("Alert mail to login #%s not sent, tried again next run: %s", login.pk, error)
+        return 0
 
 
 def digest_time() -> time:
@@ -181,7 +199,9 @@ def _send_to(login: Any, delivery: str, now: datetime) -> int:
         for notice in visible:
             by_topic[notice.subscription.topic].append(notice)
         AlertNotice.objects.filter(pk__in=[n.pk for n in visible]).update(mailed_at=now)
-        alert_mail.compose(login, audience, by_topic, digest=delivery == AlertDelivery.DIGEST).send()
+        message = alert_mail.compose(login, audience, by_topic, digest=delivery == AlertDelivery.DIGEST)
+        message.connection = get_connection(timeout=MAIL_TIMEOUT_SECONDS)
+        message.send()
     return 1
 
 

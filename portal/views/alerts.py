@@ -58,7 +58,7 @@ def alert_choices_page(request: HttpRequest, *, template: str, context: dict[str
             "title": "Alerts",
             "form": form,
             "email": request.user.email,
-            "digest_time": settings.ALERT_DIGEST_TIME,
+            "digest_time": f"{settings.ALERT_DIGEST_TIME} ({settings.TIME_ZONE})",
             "notices": recent_notices_of(request.user),
         },
     )

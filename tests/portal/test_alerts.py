@@ -286,3 +286,17 @@ def test_a_digest_time_that_is_no_time_of_day_stops_the_start():
     result = run_manage("check", DJANGO_DEBUG="true", ALERT_DIGEST_TIME="7 in the morning")
     assert result.returncode != 0 and "ALERT_DIGEST_TIME must be a time of day" in result.stderr
     assert run_manage("check", DJANGO_DEBUG="true", ALERT_DIGEST_TIME="06:30").returncode == 0
+
+
+def test_a_mail_the_server_refuses_is_sent_by_the_next_run(staff, customer, mailoutbox, monkeypatch):
+    from django.core.mail import EmailMessage
+
+    subscribe(staff)
+    job_of(customer.line)
+    real_send = EmailMessage.send
+    monkeypatch.setattr(EmailMessage, "send", lambda self, *a, **k: (_ for _ in ()).throw(OSError("no route")))
+    assert alerts.alerts_run(now=timezone.now())["mails"] == 0
+    assert AlertNotice.objects.get().mailed_at is None
+    monkeypatch.setattr(EmailMessage, "send", real_send)
+    assert alerts.alerts_run(now=timezone.now())["mails"] == 1
+    assert len(mailoutbox) == 1
