@@ -21,6 +21,7 @@ OPERATION_LABELS = {
     "user.delete": "Delete line",
     "number.assign": "Add number",
     "number.unassign": "Remove number",
+    "number.pilot": "Main number",
 }
 
 # status → (word shown, Bootstrap badge class)

@@ -10,10 +10,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from telephony.admin.imports import ImportExportMixin
-from telephony.admin.sync import SyncStateAdminMixin
+from telephony.admin.sync import SyncStateAdminMixin, badge
 from telephony.models import ImportKind, PbxUser, PhoneNumber
 from telephony.services import number_ranges
 from telephony.services import users as services
@@ -213,7 +214,17 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
         if not held:
             return "None yet."
         return format_html_join(
-            ", ", '<span class="user-numbers">{}{}</span>', ((n.number, " (pilot)" if n.is_pilot else "") for n in held)
+            " ",
+            '<span class="user-numbers"><a href="{}">{}</a>{} {}</span>',
+            (
+                (
+                    reverse("admin:telephony_phonenumber_change", args=[n.pk]),
+                    n.number,
+                    " (pilot)" if n.is_pilot else "",
+                    badge(n.sync_state, n.get_sync_state_display()),
+                )
+                for n in held
+            ),
         )
 
     def _apply_numbers(self, request: HttpRequest, obj: PbxUser, form: Any) -> None:
@@ -302,5 +313,9 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
         self._apply_numbers(request, obj, form)
 
     def update_object(self, request: HttpRequest, obj: PbxUser, form: Any) -> None:
-        services.pbx_user_update(actor=request.user, user=self._with_new_pin(obj, form))
+        changed = set(form.changed_data)
+        if not changed or changed - set(NUMBER_FORM_FIELDS):
+            services.pbx_user_update(actor=request.user, user=self._with_new_pin(obj, form))
+        # only numbers changed: their own jobs push them (an update of the line beside them would be
+        # read back while they are still on their way, and the line shown as drifted)
         self._apply_numbers(request, obj, form)

@@ -284,7 +284,7 @@ def phone_numbers_release(
     a whole, naming the first number the login may not release that way."""
     pks = [number.pk for number in numbers]
     rows = list(
-        PhoneNumber.objects.select_for_update()
+        PhoneNumber.objects.select_for_update(of=("self",))  # the joined rows may be null: not locked
         .filter(pk__in=pks)
         .select_related("organization", "tenant", "assigned_user")
         .order_by("number")

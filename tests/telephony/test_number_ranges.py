@@ -355,6 +355,7 @@ def test_a_user_s_page_and_list_show_its_numbers_and_assign_and_release_them(tre
         "+31201234504",
     ]
     assert ProvisioningJob.objects.filter(operation="number.assign").count() == 3
+    assert not ProvisioningJob.objects.filter(operation="user.update").exists(), "only numbers changed"
 
     listing = client.get(reverse("admin:telephony_pbxuser_changelist"))
     assert "+31201234500, +31201234501, +31201234504" in listing.content.decode()
