@@ -253,6 +253,8 @@ PROVISIONING_BACKOFF_BASE_SECONDS = env.float("PROVISIONING_BACKOFF_BASE_SECONDS
 PROVISIONING_BACKOFF_MAX_SECONDS = env.float("PROVISIONING_BACKOFF_MAX_SECONDS", default=300.0)
 PROVISIONING_SERVER_CONCURRENCY = env.int("PROVISIONING_SERVER_CONCURRENCY", default=4)
 PROVISIONING_LEASE_SECONDS = env.float("PROVISIONING_LEASE_SECONDS", default=180.0)
+# Every active platform is tested this often (its servers' free slots and its health kept current); 0: on request only.
+PLATFORM_CHECK_INTERVAL_MINUTES = env.float("PLATFORM_CHECK_INTERVAL_MINUTES", default=60.0)
 PROVISIONING_SWEEP_INTERVAL_SECONDS = env.float("PROVISIONING_SWEEP_INTERVAL_SECONDS", default=30.0)
 PROVISIONING_REDISPATCH_AFTER_SECONDS = env.float("PROVISIONING_REDISPATCH_AFTER_SECONDS", default=120.0)
 
@@ -325,6 +327,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": PROVISIONING_SWEEP_INTERVAL_SECONDS,
     },
     "plan-drift-scans": {"task": "telephony.plan_drift_scans", "schedule": 60.0},
+    "check-platforms": {"task": "telephony.check_platforms_due", "schedule": 300.0},
     "sweep-configurator-orders": {"task": "telephony.sweep_configurator_orders", "schedule": 30.0},
     "check-crm-integrations": {"task": "telephony.check_crm_integrations", "schedule": 300.0},
     "close-expired-acting-sessions": {"task": "tenants.close_expired_acting_sessions", "schedule": 60.0},

@@ -15,7 +15,7 @@ from telephony.drift.scan import scan_server
 from telephony.imports.services import import_run_process
 from telephony.provisioning import runner, sweep
 from telephony.services import configurator_orders, cti_checks
-from telephony.services.platforms import platform_check, servers_import
+from telephony.services.platforms import platform_check, platforms_check_due, servers_import
 
 
 @shared_task(name=queue.RUN_JOB, acks_late=True, ignore_result=True)
@@ -52,6 +52,12 @@ def scan_server_task(server_id: int, tenant_id: int | None, trigger: str, reques
     if scan == drift_scan.BUSY:
         queue.send(queue.SCAN_SERVER, server_id, tenant_id, trigger, requested_by_id, countdown=30)
     return scan if isinstance(scan, str) else scan.status
+
+
+@shared_task(name="telephony.check_platforms_due", ignore_result=True)
+def check_platforms_due() -> int:
+    """Queue the connection tests that are due (free slots and health kept current)."""
+    return platforms_check_due()
 
 
 @shared_task(name="telephony.plan_drift_scans", ignore_result=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from telephony import queue
@@ -19,6 +23,8 @@ from tenants import access
 from tenants.access import CHANGE, DELETE
 from tenants.models import Organization, OrganizationKind
 from tenants.services import organization_create
+
+PLATFORMS_PER_ROUND = 50
 
 
 @transaction.atomic
@@ -261,6 +267,22 @@ def platform_check_requested(*, actor: AbstractBaseUser, platform: Platform) -> 
     who manage the platform may make it receive calls."""
     access.require(actor, CHANGE, platform)
     _send_after_commit(queue.CHECK_PLATFORM, platform.pk)
+
+
+def platforms_check_due(*, now: datetime | None = None) -> int:
+    """Queue a connection test of every active platform not tested for PLATFORM_CHECK_INTERVAL_MINUTES
+    (0: only on request), so that each server's free slots and each platform's health stay current
+    without anyone asking. Returns how many were queued."""
+    minutes = settings.PLATFORM_CHECK_INTERVAL_MINUTES
+    if not minutes:
+        return 0
+    stale = (now or timezone.now()) - timedelta(minutes=minutes)
+    due = Platform.objects.filter(is_active=True).filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=stale))
+    sent = 0
+    for platform_id in due.order_by("last_checked_at", "pk").values_list("pk", flat=True)[:PLATFORMS_PER_ROUND]:
+        _send_after_commit(queue.CHECK_PLATFORM, platform_id)
+        sent += 1
+    return sent
 
 
 def servers_import_requested(*, actor: AbstractBaseUser, platform: Platform) -> None:

@@ -109,3 +109,38 @@ def test_a_platform_shared_from_above_is_left_out_of_the_actions_with_a_message(
     body = response.content.decode()
     assert response.status_code == 200 and "queued" in body and "1 selected platform(s) left out" in body
     assert len(callbacks) == 1, "only the platform the login manages receives calls"
+
+
+def test_every_active_platform_is_tested_when_due_and_its_servers_free_slots_kept_current(
+    serve, tree, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from telephony import queue
+    from telephony.models import Platform
+    from telephony.services.platforms import platforms_check_due
+
+    sent = []
+    queue.register(lambda task, args, countdown: sent.append((task, args)))
+    try:
+        sim = serve(XcuSimulator())
+        due = PlatformFactory(organization=tree.reseller, kind="xcu", base_url=sim.base_url + "/api/1.0/")
+        PlatformFactory(organization=tree.reseller, kind="xcu", is_active=False)
+        fresh = PlatformFactory(organization=tree.reseller, kind="xcu")
+        Platform.objects.filter(pk=fresh.pk).update(last_checked_at=timezone.now())
+        with django_capture_on_commit_callbacks(execute=True):
+            assert platforms_check_due() == 1
+        assert sent == [(queue.CHECK_PLATFORM, (due.pk,))]
+        server = ServerFactory(platform=due, backend_ref={"xcu_id": 1})
+        platform_check(platform_id=due.pk)  # what the queued task runs
+        server.refresh_from_db()
+        assert server.remaining_slots is not None
+        settings.PLATFORM_CHECK_INTERVAL_MINUTES = 0
+        Platform.objects.update(last_checked_at=timezone.now() - timedelta(days=1))
+        assert platforms_check_due() == 0
+    finally:
+        from telephony import tasks
+
+        queue.register(tasks.send)
