@@ -24,6 +24,9 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 # Two-factor sign-in is exercised by its own tests (they turn it on).
 os.environ.setdefault("PORTAL_REQUIRE_2FA", "false")
+# Workers started by tests run the beat: no connection test of their own (a test's simulator counts
+# its calls and injects faults by number); the test of the periodic check sets it itself.
+os.environ.setdefault("PLATFORM_CHECK_INTERVAL_MINUTES", "0")
 
 if not os.environ.get("PORTAL_TEST_RUN_DIR"):
     _run_dir = tempfile.mkdtemp(prefix="portal-tests-")

@@ -122,6 +122,7 @@ def test_every_active_platform_is_tested_when_due_and_its_servers_free_slots_kep
     from telephony.models import Platform
     from telephony.services.platforms import platforms_check_due
 
+    settings.PLATFORM_CHECK_INTERVAL_MINUTES = 60
     sent = []
     queue.register(lambda task, args, countdown: sent.append((task, args)))
     try:
