@@ -353,11 +353,17 @@ class UserImport(UserWrites, Importer):
                 raise RowInvalid("ddi", f"{part}: {' '.join(error.messages)}") from None
             found = self.context.numbers.get(value)
             if found is None:
-                raise RowInvalid("ddi", f"{value} not found in the number pools you manage.")
+                raise RowInvalid(
+                    "ddi", f"{value} not found in the number pools you manage: add it to a pool first, or leave it out."
+                )
             if found.assigned_user_id and (existing is None or found.assigned_user_id != existing.pk):
-                raise RowInvalid("ddi", f"{value} is assigned to another user.")
+                raise RowInvalid(
+                    "ddi", f"{value} is assigned to another user: release it there first, or leave it out."
+                )
             if found.tenant_id and found.tenant_id != state.tenant.pk:
-                raise RowInvalid("ddi", f"{value} is allocated to another tenant.")
+                raise RowInvalid(
+                    "ddi", f"{value} is allocated to another tenant: release it there first, or leave it out."
+                )
             if not state.tenant.organization.is_within(found.organization):
                 raise RowInvalid(
                     "ddi", f"{value} is in the pool of {found.organization}, which {state.tenant} cannot use."
