@@ -25,6 +25,7 @@ from telephony.imports.base import (
 )
 from telephony.imports.columns import NUMBER_COLUMNS
 from telephony.models import PbxUser, PhoneNumber, ProvisioningBatch, SyncState, Tenant
+from telephony.provisioning import planning
 from telephony.provisioning.bulk import (
     JobWriter,
     PayloadCache,
@@ -256,6 +257,18 @@ class NumberImport(Importer):
             writer.write(self._jobs(moves))
             if dispatch:
                 writer.dispatch_after_commit()
+        self._pilot_pushes(creates + updates, batch)
+
+    def _pilot_pushes(self, rows: list[NumberRow], batch: ProvisioningBatch) -> None:
+        """Where the platform keeps the pilot flag (XC5), a pilot set or unset, or a number that stops
+        being one, is planned as a single change plans it (`planning.number_pilot_changed`), after
+        the rows' own number jobs: a tenant has one pilot, so these are a few rows of any file."""
+        touched = [r for r in rows if r.is_pilot or (r.existing is not None and r.existing.is_pilot)]
+        if not touched:
+            return
+        saved = {n.number: n for n in PhoneNumber.objects.filter(number__in=[r.number for r in touched])}
+        for r in touched:
+            planning.number_pilot_changed(saved[r.number], before=r.existing, actor=self.actor, batch=batch)
 
     def _audit(self, rows: list[NumberRow], batch: ProvisioningBatch) -> None:
         if not rows:

@@ -311,7 +311,9 @@ def _user_delete_jobs(user: PbxUser, *, actor: Any) -> list[ProvisioningJob]:
     ]
 
 
-def _number_job(number: PhoneNumber, operation: str, user: PbxUser, actor: Any) -> ProvisioningJob:
+def _number_job(
+    number: PhoneNumber, operation: str, user: PbxUser, actor: Any, batch: ProvisioningBatch | None = None
+) -> ProvisioningJob:
     payload = {
         "tenant": specs.to_payload(specs.tenant_ref(user.tenant)),
         "user": specs.to_payload(specs.user_spec(user)),
@@ -324,6 +326,7 @@ def _number_job(number: PhoneNumber, operation: str, user: PbxUser, actor: Any) 
         payload=payload,
         wait_for=[target_key(user)],
         actor=actor,
+        batch=batch,
     )
 
 
@@ -349,7 +352,7 @@ def _keeps_pilot(tenant_id: int | None) -> Tenant | None:
 
 
 def number_pilot_changed(
-    number: PhoneNumber, *, before: PhoneNumber | None, actor: Any = None
+    number: PhoneNumber, *, before: PhoneNumber | None, actor: Any = None, batch: ProvisioningBatch | None = None
 ) -> list[ProvisioningJob]:
     """Where the platform keeps a pilot flag per number (XC5), push it as the portal holds it: a
     number on a user carries its flag in its own number job (pushed again when only the flag
@@ -367,7 +370,7 @@ def number_pilot_changed(
         payload = {"tenant": specs.to_payload(specs.tenant_ref(tenant)), "number": number.number}
         return _job(
             operation="number.pilot", target=number, tenant=tenant, payload=payload, wait_for=[target_key(tenant)],
-            actor=actor,
+            actor=actor, batch=batch,
         )  # fmt: skip
 
     same_tenant = was_tenant == number.tenant_id
@@ -382,7 +385,7 @@ def number_pilot_changed(
             jobs.append(pilot_job(tenant))
     flag_only = number.assigned_user_id is not None and number.assigned_user_id == was_user
     if flag_only and number.is_pilot != was_pilot and _keeps_pilot(number.tenant_id) is not None:
-        jobs.append(_number_job(number, "number.assign", number.assigned_user, actor))
+        jobs.append(_number_job(number, "number.assign", number.assigned_user, actor, batch))
     return enqueue(jobs)
 
 

@@ -154,3 +154,36 @@ def test_a_scan_names_a_user_s_pilot_that_xc5_holds_otherwise(world, xc5, api, s
 def test_a_flag_xc5_answers_otherwise_fails_the_job_with_why():
     with pytest.raises(RejectedError, match="is-pilot True, though the portal wrote False"):
         check_pilot({"number": "6491231200", "is-pilot": True}, False, f"ada@{TENANT}")
+
+
+def import_numbers(superuser, tree, *lines):
+    from django.db import transaction
+
+    from telephony.imports.numbers import NumberImport
+    from telephony.models import ProvisioningBatch
+    from tests.telephony.imports.conftest import parsed
+
+    importer = NumberImport(actor=superuser, mode="update", organization=tree.reseller)
+    batch = ProvisioningBatch.objects.create(organization=tree.reseller, label="CSV import #1: pilots.csv")
+    with transaction.atomic():
+        outcome = importer.run(parsed(*lines), commit=True, batch=batch, dispatch=False)
+    assert outcome.error_total == 0, outcome.errors
+    return batch
+
+
+def test_a_numbers_import_pushes_the_pilot_it_sets(world, xc5, superuser, tree):
+    ada = PbxUser.objects.get(username="ada")
+    pbx_user_assign_number(actor=superuser, user=ada, number=number("+6491231203"))
+    run_all()
+    header = "number,tenant,assigned_user,is_pilot"
+    # the flag alone, on a user's number
+    batch = import_numbers(superuser, tree, header, f"+6491231203,{TENANT},ada,yes", f"+6491231204,{TENANT},,no")
+    assert list(batch.jobs.values_list("operation", flat=True)) == ["number.assign"]
+    run_all()
+    assert held(xc5, "+6491231203") == (f"ada@{TENANT}", True)
+
+    import_numbers(superuser, tree, header, f"+6491231203,{TENANT},ada,no")
+    import_numbers(superuser, tree, header, f"+6491231204,{TENANT},,yes")
+    run_all()
+    assert held(xc5, "+6491231203") == (f"ada@{TENANT}", False)
+    assert held(xc5, "+6491231204") == (TENANT, True), "a pilot on no user: the environment's own number"
