@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from portal.models import AlertDelivery, AlertNotice, AlertSubscription, AlertTopic
+from portal.models import FAILURE_LOOKBACK, AlertDelivery, AlertNotice, AlertSubscription, AlertTopic
 from telephony import selectors_selfservice
 from tenants import access
 
@@ -72,8 +72,8 @@ def alert_choices_save(*, actor: Any, choices: Mapping[str, str], now: datetime 
         if delivery == OFF:
             mine.delete()
         elif not mine.update(delivery=delivery):
-            # From now on: subscribing does not mail what failed before.
+            # From now on: subscribing does not mail what failed before (see FAILURE_LOOKBACK).
             AlertSubscription.objects.get_or_create(
-                user_id=actor.pk, topic=topic, defaults={"delivery": delivery, "read_until": now}
+                user_id=actor.pk, topic=topic, defaults={"delivery": delivery, "read_until": now + FAILURE_LOOKBACK}
             )
     return choices_of(actor)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
 from django.conf import settings
@@ -33,15 +33,20 @@ from django.utils import timezone
 
 from portal import alert_mail
 from portal.alert_choices import CUSTOMER, audience_of
-from portal.models import AlertDelivery, AlertDigest, AlertNotice, AlertServerState, AlertSubscription, AlertTopic
+from portal.models import (
+    FAILURE_LOOKBACK,
+    AlertDelivery,
+    AlertDigest,
+    AlertNotice,
+    AlertServerState,
+    AlertSubscription,
+    AlertTopic,
+)
 from telephony import selectors, selectors_selfservice
 from telephony.models import JobStatus, ProvisioningJob
 
 logger = logging.getLogger(__name__)
 
-# A push may fail in a transaction that commits after a later one was read: failures are read again
-# this far back (their notices already written are not written twice).
-FAILURE_LOOKBACK = timedelta(minutes=10)
 BAD_HEALTH = ("degraded", "failing")
 # A mail is sent inside the transaction that claims its notices (on SQLite: while holding the write
 # lock), so a mail server that does not answer must not hold it for long; the next run tries again.

@@ -5,10 +5,17 @@ what it may see at the moment the alert is found and again when it is mailed (se
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 
 from telephony.models import ProvisioningJob, Server
+
+# A push may fail in a transaction that commits after a later one was read: failures are read again
+# this far back before `AlertSubscription.read_until` (their notices already written are not written
+# twice). A new subscription starts this far ahead, so that nothing from before it is read.
+FAILURE_LOOKBACK = timedelta(minutes=10)
 
 
 class AlertTopic(models.TextChoices):

@@ -111,10 +111,17 @@ def test_a_push_that_fails_again_after_a_retry_is_a_new_alert(staff, customer, m
 
 
 def test_subscribing_does_not_mail_what_failed_before(staff, customer, mailoutbox):
-    job_of(customer.line, finished_at=timezone.now() - timedelta(hours=2))
-    alert_choices_save(actor=staff, choices={AlertTopic.FAILED_PUSHES: AlertDelivery.IMMEDIATE})
-    alerts.alerts_run(now=timezone.now())
+    now = timezone.now()
+    job_of(customer.line, finished_at=now - timedelta(hours=2), label="long ago")
+    job_of(customer.line, finished_at=now - timedelta(seconds=1), label="just before")
+    alert_choices_save(actor=staff, choices={AlertTopic.FAILED_PUSHES: AlertDelivery.IMMEDIATE}, now=now)
+    alerts.alerts_run(now=now + timedelta(minutes=1))
     assert mailoutbox == []
+    job_of(customer.line, finished_at=now + timedelta(minutes=1, seconds=30), label="after")
+    alerts.alerts_run(now=now + timedelta(minutes=2))
+    alerts.alerts_run(now=now + timedelta(minutes=30))
+    (mail,) = mailoutbox
+    assert "- after: " in mail.body and "before" not in mail.body and "long ago" not in mail.body
 
 
 def test_the_digest_collects_the_days_failures_and_is_sent_once_from_its_time(staff, customer, mailoutbox, settings):
