@@ -24,6 +24,7 @@ of xelion-getting-started.txt, and the facts file's "Xelion Configurator").
 from __future__ import annotations
 
 import contextlib
+import heapq
 import secrets
 import threading
 import time
@@ -52,6 +53,12 @@ class ConfiguratorSimulator(Simulator):
         self.order_delay_seconds = order_delay_seconds
         self.webhooks = {"mode": "normal", "delay_seconds": 2.0}
         self._runner: threading.Thread | None = None
+        # Webhooks go out one at a time in the order they are due (a real service's queue): two
+        # messages of one order sent at once never overtake each other unless a mode says so.
+        self._outbox: list[tuple[float, int, str, dict[str, Any], int]] = []
+        self._outbox_ready = threading.Condition()
+        self._courier_running = False
+        self._sequence = 0
 
     def credentials_hint(self) -> str:
         return f"X-Auth-Key {ROOT_KEY}"
@@ -267,7 +274,25 @@ class ConfiguratorSimulator(Simulator):
         elif mode != "late":
             delay = 0.0
         times = 2 if mode == "twice" else 1
-        threading.Thread(target=self._deliver, args=(url, body, delay, times), daemon=True).start()
+        with self._outbox_ready:
+            self._sequence += 1
+            heapq.heappush(self._outbox, (time.monotonic() + delay, self._sequence, url, body, times))
+            if not self._courier_running:  # set and cleared under this lock: never two, never none
+                self._courier_running = True
+                threading.Thread(target=self._carry, name="configurator-webhooks", daemon=True).start()
+            self._outbox_ready.notify()
+
+    def _carry(self) -> None:
+        """Deliver the due webhooks, earliest first (equal times: in the order they were sent)."""
+        while True:
+            with self._outbox_ready:
+                while not self._outbox or self._outbox[0][0] > time.monotonic():
+                    wait = self._outbox[0][0] - time.monotonic() if self._outbox else 30.0
+                    if not self._outbox_ready.wait(timeout=max(0.01, wait)) and not self._outbox:
+                        self._courier_running = False
+                        return  # idle for a while: the next webhook starts a new courier
+                _, _, url, body, times = heapq.heappop(self._outbox)
+            self._deliver(url, body, 0.0, times)
 
     def _deliver(self, url: str, body: dict[str, Any], delay: float, times: int) -> None:
         time.sleep(delay)
