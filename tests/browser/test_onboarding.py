@@ -95,9 +95,12 @@ def test_a_reseller_admin_onboards_a_customer_in_one_go(
 
     # -- the batch's jobs reach the sandbox; the page follows them without a reload ---------------------
     progress = page.locator("#import-progress")
-    expect(progress.locator("[data-part=remaining]")).to_have_text("0", timeout=PUSHED)
-    expect(progress.locator("[data-part=failed]")).to_have_text("0")
+    expect(progress).to_be_visible()
     batch = ProvisioningBatch.objects.get(label__startswith="Onboarding of")
+    # the page starts at "0 remaining" before it has read anything: wait for every job pushed
+    expect(progress.locator("[data-part=pushed]")).to_have_text(str(batch.jobs.count()), timeout=PUSHED)
+    expect(progress.locator("[data-part=remaining]")).to_have_text("0")
+    expect(progress.locator("[data-part=failed]")).to_have_text("0")
     assert set(batch.jobs.values_list("status", flat=True)) == {JobStatus.SUCCEEDED}
     expect(progress.locator("[data-part=pushed]")).to_have_text(str(batch.jobs.count()))
     expect(page.locator("#content")).to_contain_text(HOSTILE)
