@@ -9,17 +9,21 @@ from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path
 
 from telephony import selectors
 from telephony.admin.drift import check_against_pbx
 from telephony.admin.pbx_import import PbxImportAdminMixin
 from telephony.admin.sync import SyncStateAdminMixin
+from telephony.admin.users import FREE_NUMBERS_LISTED, free_numbers_for
 from telephony.models import Entity, NumberInterval, PbxUser, Tenant
+from telephony.selectors_selfservice import next_free_internal_numbers
 from telephony.services import tenants as services
 from telephony.services.tenants import parse_intervals
 from tenants import access
-from tenants.access import ADD
+from tenants.access import ADD, VIEW
 from tenants.admin_inlines import ServiceCheckedInline
 from tenants.admin_scoping import ScopedAdmin
 
@@ -128,6 +132,27 @@ class TenantAdmin(DeletedWithItsParts, PbxImportAdminMixin, SyncStateAdminMixin,
             return access.organizations_for(request.user, Tenant, ADD).filter(kind="customer")
         return choices
 
+    def get_urls(self):
+        plan = path(
+            "<int:object_id>/user-plan/",
+            self.admin_site.admin_view(self.user_plan_view),
+            name="telephony_tenant_user_plan",
+        )
+        return [plan, *super().get_urls()]
+
+    def user_plan_view(self, request: HttpRequest, object_id: int) -> JsonResponse:
+        """What the PBX user form fills in once this tenant is chosen (telephony/user-form.js): each
+        entity's next free internal number, and the free external numbers this login may assign.
+        Another organization's tenant is a 404, like an id that does not exist."""
+        tenant = get_object_or_404(access.restrict(Tenant.objects.all(), request.user, VIEW), pk=object_id)
+        free = free_numbers_for(request.user, tenant.pk)
+        return JsonResponse(
+            {
+                "next_internal_numbers": {str(k): v for k, v in next_free_internal_numbers(tenant).items()},
+                "free_numbers": list(free.values_list("number", flat=True)[:FREE_NUMBERS_LISTED]),
+            }
+        )
+
 
 @admin.register(NumberInterval)
 class NumberIntervalAdmin(ScopedAdmin):
@@ -197,6 +222,13 @@ class EntityAdmin(DeletedWithItsParts, SyncStateAdminMixin, ScopedAdmin):
 
     def choice_label(self, entity: Entity) -> str:
         return f"{entity} ({entity.tenant})"
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        # The user form's entity box offers the chosen tenant's entities only (telephony/user-form.js).
+        tenant = request.GET.get("tenant", "") if request.path.endswith("/autocomplete/") else ""
+        if tenant.isdigit():
+            queryset = queryset.filter(tenant_id=int(tenant))
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="users", ordering="user_count")
     def user_count(self, obj: Entity) -> int:

@@ -180,13 +180,20 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
 
     class Media:
         css = {"all": ["telephony/numbers.css"]}
+        # after Django's autocomplete, whose entity box it narrows to the chosen tenant
+        js = ["admin/js/autocomplete.js", "telephony/user-form.js"]
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).prefetch_related("phone_numbers")  # the list's numbers column
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form_class = super().get_form(request, obj, change=change, **kwargs)
-        return type(form_class.__name__, (form_class,), {"actor": request.user})
+        form_class = type(form_class.__name__, (form_class,), {"actor": request.user})
+        tenant_field = form_class.base_fields.get("tenant")
+        if tenant_field is not None:  # the form asks the tenant's plan when the tenant changes
+            inner = getattr(tenant_field.widget, "widget", tenant_field.widget)
+            inner.attrs["data-plan-url"] = reverse("admin:telephony_tenant_user_plan", args=[0])
+        return form_class
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None):
         fieldsets = self._fieldsets_with_login(request, obj)

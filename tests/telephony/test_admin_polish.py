@@ -43,6 +43,37 @@ def test_a_chosen_entity_is_shown_with_its_tenant(tree, member, client):
     assert "Sales (acmebrick)</option>" in page
 
 
+def test_the_entity_choices_narrow_to_a_chosen_tenant_and_never_widen_the_scope(tree, member, client):
+    ours = TenantFactory(organization=tree.customer, name="acmebrick")
+    other = TenantFactory(organization=tree.customer, name="acmebrick2")
+    sales = EntityFactory(tenant=ours, name="sales")
+    EntityFactory(tenant=other, name="sales")
+    theirs = EntityFactory(tenant=TenantFactory(organization=tree.sibling_customer, name="globex"), name="sales")
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    query = {"app_label": "telephony", "model_name": "pbxuser", "field_name": "entity"}
+    found = client.get(reverse("admin:autocomplete"), {**query, "tenant": ours.pk}).json()["results"]
+    assert [result["id"] for result in found] == [str(sales.pk)]
+    foreign = client.get(reverse("admin:autocomplete"), {**query, "tenant": theirs.tenant_id}).json()["results"]
+    assert foreign == [], "another organization's tenant narrows to nothing, never to its entities"
+
+
+def test_the_user_forms_plan_gives_next_numbers_and_free_numbers_in_scope_only(tree, member, client):
+    from tests.factories import PbxUserFactory, PhoneNumberFactory
+
+    ours = TenantFactory(organization=tree.customer, name="acmebrick")
+    office = EntityFactory(tenant=ours, intervals=[("200", "299")])
+    PbxUserFactory(tenant=ours, entity=office, internal_number="200")
+    PhoneNumberFactory(organization=tree.reseller, tenant=ours, number="+31201234500")
+    theirs = TenantFactory(organization=tree.sibling_customer, name="globex")
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    plan = client.get(reverse("admin:telephony_tenant_user_plan", args=[ours.pk])).json()
+    assert plan == {"next_internal_numbers": {str(office.pk): "201"}, "free_numbers": ["+31201234500"]}
+    assert client.get(reverse("admin:telephony_tenant_user_plan", args=[theirs.pk])).status_code == 404
+    assert client.get(reverse("admin:telephony_tenant_user_plan", args=[999999])).status_code == 404
+    client.force_login(member(tree.sibling_customer, Role.ADMIN))
+    assert client.get(reverse("admin:telephony_tenant_user_plan", args=[ours.pk])).status_code == 404
+
+
 def platform_data(platform: Platform, **changes) -> dict:
     data = {
         "organization": platform.organization_id,
