@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEV_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-true}
 
-.PHONY: run test bench lint format migrate demo clean
+.PHONY: run test bench lint format migrate demo clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test: $(VENV)/.test-installed
 ## Run every benchmark; each ends with a RESULT line
 bench: $(VENV)/.test-installed
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## Update the Dutch and French catalogs (locale/) from the code and compile them (needs GNU gettext)
+messages: $(VENV)/.test-installed
+	$(DEV_ENV) $(BIN)/python manage.py makemessages -l nl -l fr --no-obsolete --add-location=file \
+		-i ".venv/*" -i "var/*" -i "tests/*" -i "benchmarks/*" -i "docs/*"
+	$(DEV_ENV) $(BIN)/python manage.py compilemessages -l nl -l fr --ignore ".venv/*"
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from auditlog.cid import correlation_id
 from auditlog.context import set_extra_data
 from auditlog.middleware import AuditlogMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 
 from portal import two_factor
 from portal.auth import client_address
+from tenants import languages
 
 OPEN_ADMIN_PATHS = ("/admin/login/", "/admin/logout/", "/admin/2fa/setup/", "/admin/2fa/verify/", "/admin/jsi18n/")
 # Signing in and out, getting a forgotten password back, and the pages that ask for the code.
@@ -24,6 +27,7 @@ OPEN_SELFSERVICE_PATHS = (
     "/2fa/verify/",
     "/static/",
     "/favicon.ico",
+    "/language/",
 )
 
 
@@ -77,3 +81,28 @@ class AuditContextMiddleware(AuditlogMiddleware):
             correlation_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+LOGIN_LANGUAGE_SESSION_KEY = "login_language"
+
+
+def remember_login_language(*, request: HttpRequest | None, user: Any) -> None:
+    """At sign-in, the login's own language goes into its session, where every request finds it."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LOGIN_LANGUAGE_SESSION_KEY] = languages.chosen_language(user)
+
+
+class LoginLanguageMiddleware:
+    """Speaks to a signed-in login in the language it chose, over what its browser asks for (which
+    Django's LocaleMiddleware has activated before this runs)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        language = session.get(LOGIN_LANGUAGE_SESSION_KEY, "") if session is not None else ""
+        if language in languages.SUPPORTED:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -77,9 +77,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (Accept-Language, or the cookie the language menu sets) …
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # … unless the login chose its own (kept in the session when it signs in: no query per request).
+    "portal.middleware.LoginLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.middleware.TwoFactorMiddleware",
     "portal.middleware.AuditContextMiddleware",
@@ -102,9 +106,11 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.selfservice.acting.banner",
+                "portal.views.language.language_menu",
             ],
         },
     },
@@ -182,7 +188,10 @@ SESSION_SAVE_EVERY_REQUEST = True
 vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The markets of Xelion and XiVO. Each name in its own language, as a language menu shows it.
+LANGUAGES = [("en", "English"), ("nl", "Nederlands"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -8,6 +8,7 @@ from django.urls import include, path
 from portal.views import alerts, two_factor
 from portal.views.configurator_hooks import order_webhook
 from portal.views.dashboard import staff_dashboard
+from portal.views.language import choose_language
 from telephony.admin.onboarding import urlpatterns_for as onboarding_urls
 
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("admin/alerts/", admin.site.admin_view(alerts.staff_alert_choices), name="alert_choices"),
     *onboarding_urls(admin.site),
     path("hooks/configurator/orders/<uuid:public_id>/<str:secret>/", order_webhook, name="configurator-webhook"),
+    path("language/", choose_language, name="choose_language"),
     path("admin/", admin.site.urls),
     path("", include("portal.selfservice.urls")),
 ]

@@ -162,3 +162,14 @@ class ActingSession(Audited, models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} acting as administrator of {self.organization}"
+
+
+class LoginSettings(models.Model):
+    """A login's own choices that follow it from browser to browser: for now the language the portal
+    speaks to it in (pages, messages and the e-mails it is sent). Empty: the browser's language."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_settings")
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser language'}"
