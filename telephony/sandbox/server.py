@@ -49,6 +49,9 @@ def serve_in_thread(simulator: Simulator, port: int = 0, host: str = LOOPBACK) -
         raise ValueError("the sandbox only listens on loopback addresses")
     server = make_server(host, port, simulator, threaded=True, request_handler=KeepAliveRequestHandler)
     simulator.base_url = f"http://{LOOPBACK}:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{simulator.name}", daemon=True)
+    # A short poll: stopping a simulator (every test that starts one) waits for it at most this long.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"sandbox-{simulator.name}", daemon=True
+    )
     thread.start()
     return RunningSimulator(simulator=simulator, server=server, thread=thread)
