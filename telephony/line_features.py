@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from telephony.backends.capabilities import LineFeatures
 from telephony.backends.registry import capabilities_of
@@ -24,38 +26,40 @@ FIELD_FEATURES = {
 }
 
 NOT_KEPT = {
-    "display_name": "{platform} keeps no display name per user; it shows the first and last name.",
-    "email": "{platform} keeps no e-mail address per user.",
-    "forward_always": "{platform} keeps no forwarding of all calls per user.",
-    "forward_busy": "{platform} keeps no forwarding on busy per user.",
-    "forward_no_answer": "{platform} keeps no forwarding of unanswered calls per user.",
-    "voicemail_enabled": "On {platform} voicemail comes from the line template: choose a template with voicemail.",
-    "voicemail_to_email": "The portal cannot set e-mailing of voicemail on {platform}.",
-    "voicemail_pin": "{platform} keeps the voicemail PIN on the phone system; it cannot be set here.",
+    "display_name": gettext_lazy("%(platform)s keeps no display name per user; it shows the first and last name."),
+    "email": gettext_lazy("%(platform)s keeps no e-mail address per user."),
+    "forward_always": gettext_lazy("%(platform)s keeps no forwarding of all calls per user."),
+    "forward_busy": gettext_lazy("%(platform)s keeps no forwarding on busy per user."),
+    "forward_no_answer": gettext_lazy("%(platform)s keeps no forwarding of unanswered calls per user."),
+    "voicemail_enabled": gettext_lazy(
+        "On %(platform)s voicemail comes from the line template: choose a template with voicemail."
+    ),
+    "voicemail_to_email": gettext_lazy("The portal cannot set e-mailing of voicemail on %(platform)s."),
+    "voicemail_pin": gettext_lazy("%(platform)s keeps the voicemail PIN on the phone system; it cannot be set here."),
 }
 
 
 # What a feature is called in a sentence, for those a platform may withhold on its documented API.
 FEATURE_NAMES = {
-    "display_name": "a display name per user",
-    "email": "an e-mail address per user",
-    "forward_always": "forwarding of all calls",
-    "forward_busy": "forwarding on busy",
-    "forward_no_answer": "forwarding of unanswered calls",
-    "voicemail": "voicemail on or off per user",
-    "voicemail_to_email": "voicemail by e-mail",
-    "voicemail_pin": "a voicemail PIN",
-    "external_numbers": "external numbers (DDIs) on a user",
+    "display_name": gettext_lazy("a display name per user"),
+    "email": gettext_lazy("an e-mail address per user"),
+    "forward_always": gettext_lazy("forwarding of all calls"),
+    "forward_busy": gettext_lazy("forwarding on busy"),
+    "forward_no_answer": gettext_lazy("forwarding of unanswered calls"),
+    "voicemail": gettext_lazy("voicemail on or off per user"),
+    "voicemail_to_email": gettext_lazy("voicemail by e-mail"),
+    "voicemail_pin": gettext_lazy("a voicemail PIN"),
+    "external_numbers": gettext_lazy("external numbers (DDIs) on a user"),
 }
 # ... and the platform-wide capabilities it may withhold
 CAPABILITY_NAMES = {
-    "creates_tenants": "creating tenants (each must exist on the PBX already)",
-    "starts_tenants": "starting and stopping tenants (a tenant deleted here keeps running on the PBX)",
-    "places_tenants": "placing a new tenant on a chosen server (the platform picks one)",
-    "lists_servers": "importing servers and reading their free slots",
-    "lists_tenants": "importing the tenants already on the platform",
-    "template_settings": "some of the platform's own line-template settings",
-    "removes_users": "removing users from the PBX (a deleted line is only switched off there)",
+    "creates_tenants": gettext_lazy("creating tenants (each must exist on the PBX already)"),
+    "starts_tenants": gettext_lazy("starting and stopping tenants (a tenant deleted here keeps running on the PBX)"),
+    "places_tenants": gettext_lazy("placing a new tenant on a chosen server (the platform picks one)"),
+    "lists_servers": gettext_lazy("importing servers and reading their free slots"),
+    "lists_tenants": gettext_lazy("importing the tenants already on the platform"),
+    "template_settings": gettext_lazy("some of the platform's own line-template settings"),
+    "removes_users": gettext_lazy("removing users from the PBX (a deleted line is only switched off there)"),
 }
 
 
@@ -63,10 +67,10 @@ def refusal(platform: Platform, capability: str, otherwise: str) -> str:
     """Why `platform` will not do `capability`: it keeps to its documented API, which has no such
     call, or `otherwise` (the platform cannot do it at all)."""
     if capability in platform.capabilities.withheld:
-        return (
-            f"{platform.name} is used through its documented API only, which does not allow "
-            f"{CAPABILITY_NAMES.get(capability, capability)}."
-        )
+        return _("%(platform)s is used through its documented API only, which does not allow %(what)s.") % {
+            "platform": platform.name,
+            "what": CAPABILITY_NAMES.get(capability, capability),
+        }
     return otherwise
 
 
@@ -74,8 +78,10 @@ def feature_name(name: str, features: LineFeatures) -> str:
     """A withheld feature in words; external numbers may be cut down rather than off."""
     limit = features.external_numbers
     if name == "external_numbers" and limit:
-        return f"more than {limit} external number{'s' if limit != 1 else ''} per user"
-    return {**FEATURE_NAMES, **CAPABILITY_NAMES}.get(name, name.replace("_", " "))
+        return ngettext(
+            "more than %(count)s external number per user", "more than %(count)s external numbers per user", limit
+        ) % {"count": limit}
+    return str({**FEATURE_NAMES, **CAPABILITY_NAMES}.get(name, name.replace("_", " ")))
 
 
 def withheld_on_documented_api(kind: str) -> list[str]:
@@ -113,13 +119,13 @@ class TenantLine:
         feature = FIELD_FEATURES.get(field, field)
         if feature in self.withheld:
             return self._documented_only(FEATURE_NAMES.get(feature, field))
-        return NOT_KEPT[field].format(platform=self.platform)
+        return NOT_KEPT[field] % {"platform": self.platform}
 
     def _documented_only(self, what: str) -> str:
-        return (
-            f"This {self.platform} platform is used through its documented API only, which has no place for "
-            f"{what}: it cannot be set here."
-        )
+        return _(
+            "This %(platform)s platform is used through its documented API only, which has no place for "
+            "%(what)s: it cannot be set here."
+        ) % {"platform": self.platform, "what": what}
 
     @property
     def withheld_note(self) -> str:
@@ -127,11 +133,14 @@ class TenantLine:
         names = [feature_name(name, self.features) for name in FEATURE_NAMES if name in self.withheld]
         if not names:
             return ""
-        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        return (
-            f"This {self.platform} platform is used through its documented API only: {listed} cannot be set "
+        if len(names) == 1:
+            listed = names[0]
+        else:
+            listed = _("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
+        return _(
+            "This %(platform)s platform is used through its documented API only: %(features)s cannot be set "
             "in the portal."
-        )
+        ) % {"platform": self.platform, "features": listed}
 
     @property
     def numbers_note(self) -> str:
@@ -141,10 +150,13 @@ class TenantLine:
             return (
                 self._documented_only(FEATURE_NAMES["external_numbers"])
                 if "external_numbers" in self.withheld
-                else f"{self.platform} keeps no external number per user."
+                else _("%(platform)s keeps no external number per user.") % {"platform": self.platform}
             )
-        plural = "s" if limit != 1 else ""
-        return f"{self.platform} keeps {limit} external number{plural} per user: remove one to give another."
+        return ngettext(
+            "%(platform)s keeps %(count)s external number per user: remove one to give another.",
+            "%(platform)s keeps %(count)s external numbers per user: remove one to give another.",
+            limit,
+        ) % {"platform": self.platform, "count": limit}
 
     @property
     def pin_note(self) -> str:
@@ -176,8 +188,11 @@ class TenantLine:
         if self.features.busy_with_no_answer and busy and busy != no_answer and changed:
             errors.setdefault(
                 "forward_busy",
-                f"{self.platform} forwards busy calls together with unanswered ones: give the no-answer "
-                "forwarding the same number, or leave busy empty.",
+                _(
+                    "%(platform)s forwards busy calls together with unanswered ones: give the no-answer "
+                    "forwarding the same number, or leave busy empty."
+                )
+                % {"platform": self.platform},
             )
         if errors:
             raise ValidationError(errors)
@@ -191,7 +206,13 @@ class TenantLine:
                 raise ValidationError({field: self.numbers_note})
             raise ValidationError(
                 {
-                    field: f"{self.platform} keeps {limit} external number{'s' if limit != 1 else ''} "
-                    f"per user; {user} already has {', '.join(held)}. Release it first."
+                    field: ngettext(
+                        "%(platform)s keeps %(count)s external number per user; %(user)s already has %(numbers)s. "
+                        "Release it first.",
+                        "%(platform)s keeps %(count)s external numbers per user; %(user)s already has %(numbers)s. "
+                        "Release it first.",
+                        limit,
+                    )
+                    % {"platform": self.platform, "count": limit, "user": user, "numbers": ", ".join(held)}
                 }
             )

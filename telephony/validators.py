@@ -7,6 +7,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, RegexValidator
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 E164_PATTERN = re.compile(r"^\+[1-9]\d{1,14}$")
 INTERNAL_NUMBER_PATTERN = re.compile(r"^\d{1,6}$")
@@ -14,20 +16,22 @@ TENANT_NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?$")
 
 validate_e164 = RegexValidator(
     E164_PATTERN,
-    "Enter the number in E.164 form: a + followed by 2 to 15 digits, e.g. +31201234567.",
+    gettext_lazy("Enter the number in E.164 form: a + followed by 2 to 15 digits, e.g. +31201234567."),
     code="e164",
 )
 validate_internal_number = RegexValidator(
-    INTERNAL_NUMBER_PATTERN, "An internal number is 1 to 6 digits.", code="internal_number"
+    INTERNAL_NUMBER_PATTERN, gettext_lazy("An internal number is 1 to 6 digits."), code="internal_number"
 )
 validate_destination = RegexValidator(
     re.compile(r"^\+?\d{1,20}$"),
-    "A forwarding destination is a phone number: digits, optionally starting with +.",
+    gettext_lazy("A forwarding destination is a phone number: digits, optionally starting with +."),
     code="destination",
 )
 validate_tenant_name = RegexValidator(
     TENANT_NAME_PATTERN,
-    "Use lower-case letters, digits, dots and hyphens (at most 63), starting and ending with a letter or digit.",
+    gettext_lazy(
+        "Use lower-case letters, digits, dots and hyphens (at most 63), starting and ending with a letter or digit."
+    ),
     code="tenant_name",
 )
 
@@ -55,14 +59,14 @@ def intervals_overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
 def validate_interval(start: str, end: str) -> None:
     errors = {}
     if not INTERNAL_NUMBER_PATTERN.match(start or ""):
-        errors["start"] = "The start of an interval is 1 to 6 digits."
+        errors["start"] = _("The start of an interval is 1 to 6 digits.")
     if end and not INTERNAL_NUMBER_PATTERN.match(end):
-        errors["end"] = "The end of an interval is 1 to 6 digits, or empty for a single number."
+        errors["end"] = _("The end of an interval is 1 to 6 digits, or empty for a single number.")
     if not errors and end:
         if len(end) != len(start):
-            errors["end"] = "Start and end must have the same number of digits."
+            errors["end"] = _("Start and end must have the same number of digits.")
         elif end < start:
-            errors["end"] = "The end of an interval cannot be before its start."
+            errors["end"] = _("The end of an interval cannot be before its start.")
     if errors:
         raise ValidationError(errors)
 

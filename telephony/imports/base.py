@@ -11,6 +11,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.imports.columns import ColumnMap, match_header
 from telephony.imports.reading import FileProblem
@@ -22,10 +24,10 @@ PROGRESS_CHUNK = 2000  # rows between two progress reports of a commit
 
 # The steps of a commit, in order, as the progress bar names them.
 PROGRESS_STEPS = {
-    "check": "Checking every row again",
-    "rows": "Saving the rows",
-    "history": "Writing the change history",
-    "jobs": "Planning the pushes to the PBX",
+    "check": gettext_lazy("Checking every row again"),
+    "rows": gettext_lazy("Saving the rows"),
+    "history": gettext_lazy("Writing the change history"),
+    "jobs": gettext_lazy("Planning the pushes to the PBX"),
 }
 
 CREATE, UPDATE, SKIP = "create", "update", "skip"
@@ -119,7 +121,9 @@ def describe_error(row: int, column: str, message: str, value: str = "") -> str:
     where = f"{column} {_shorten(value)!r}" if column and value else column
     if not row:
         return f"{where}: {message}" if where else message
-    return f"row {row}, {where}: {message}" if where else f"row {row}: {message}"
+    if where:
+        return _("row %(row)s, %(where)s: %(message)s") % {"row": row, "where": where, "message": message}
+    return _("row %(row)s: %(message)s") % {"row": row, "message": message}
 
 
 def unescape(cell: str) -> str:
@@ -176,8 +180,11 @@ class Cells:
         ):
             raise RowInvalid(
                 name,
-                f"{_shorten(raw)!r} looks like a spreadsheet formula; formulas are not imported "
-                "(start it with ' to keep it as text).",
+                _(
+                    "%(value)s looks like a spreadsheet formula; formulas are not imported "
+                    "(start it with ' to keep it as text)."
+                )
+                % {"value": repr(_shorten(raw))},
             )
         return unescape(raw)
 
@@ -185,7 +192,9 @@ class Cells:
 def ragged(cells: list[str], width: int) -> str:
     """A message when a row has more cells than the header (extra empty cells are fine)."""
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        return f"has {len(cells)} cells but the header has {width}; is a cell with the delimiter missing its quotes?"
+        return _(
+            "has %(cells)s cells but the header has %(width)s; is a cell with the delimiter missing its quotes?"
+        ) % {"cells": len(cells), "width": width}
     return ""
 
 
@@ -196,16 +205,20 @@ def resolve_action(cells: Cells, mode: str, exists: bool, *, key: str = "") -> s
     if word:
         word = re.sub(r"[^a-z]", "", word.lower())
     if word not in _ACTIONS:
-        raise RowInvalid("action", f"{word!r} is not an action; use create, update or skip.")
+        raise RowInvalid("action", _("%(word)s is not an action; use create, update or skip.") % {"word": repr(word)})
     action = _ACTIONS[word] or {ImportMode.CREATE: CREATE, ImportMode.UPDATE: UPDATE}.get(mode, "upsert")
     if action == "upsert":
         return UPDATE if exists else CREATE
     if action == CREATE and exists:
-        which = f" ({key})" if key else ""
-        raise RowInvalid("", f"already exists{which}; use update mode (or action update) to change it.")
+        if key:
+            raise RowInvalid(
+                "", _("already exists (%(key)s); use update mode (or action update) to change it.") % {"key": key}
+            )
+        raise RowInvalid("", _("already exists; use update mode (or action update) to change it."))
     if action == UPDATE and not exists:
-        which = f" ({key})" if key else ""
-        raise RowInvalid("", f"not found{which}: there is nothing to update.")
+        if key:
+            raise RowInvalid("", _("not found (%(key)s): there is nothing to update.") % {"key": key})
+        raise RowInvalid("", _("not found: there is nothing to update."))
     return action
 
 
@@ -215,7 +228,11 @@ def parse_bool(column: str, value: str) -> bool:
         return True
     if word in _FALSE:
         return False
-    raise RowInvalid(column, f"{_shorten(value)!r} is not yes or no: write yes or no (also 1/0, true/false, on/off).")
+    raise RowInvalid(
+        column,
+        _("%(value)s is not yes or no: write yes or no (also 1/0, true/false, on/off).")
+        % {"value": repr(_shorten(value))},
+    )
 
 
 class FieldCheck:
@@ -250,7 +267,10 @@ class FieldCheck:
             return value
         if self.integer:
             if not re.fullmatch(r"[+-]?\d{1,9}", value):
-                raise RowInvalid(self.column, f"{_shorten(value)!r} is not a whole number; write digits only.")
+                raise RowInvalid(
+                    self.column,
+                    _("%(value)s is not a whole number; write digits only.") % {"value": repr(_shorten(value))},
+                )
             value = int(value)
         for validator in self.validators:
             try:
@@ -317,7 +337,7 @@ class Importer:
             if commit and row.action != SKIP:
                 kept.append(row)
         if not outcome.rows:
-            raise FileProblem("The file has a header row but no data rows.")
+            raise FileProblem(_("The file has a header row but no data rows."))
         self.finish(outcome)
         may_write = not outcome.error_total or (skip_invalid and not outcome.file_errors)
         if commit and may_write and kept:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from telephony.imports import audit, phones
 from telephony.imports.base import (
@@ -106,19 +107,23 @@ class NumberImport(Importer):
         raw = cells.get("number")
         value = phones.to_e164(raw, self._region) if raw else ""
         if phones.is_national(value):
-            raise RowInvalid("number", phones.national_hint(raw, f"the pool of {self.pool}"))
+            raise RowInvalid("number", phones.national_hint(raw, _("the pool of %(pool)s") % {"pool": self.pool}))
         value = self.number_check(value)
         earlier = self.seen.setdefault(value, number)
         if earlier != number:
-            raise RowInvalid("number", f"{value} is also on row {earlier}.")
+            raise RowInvalid("number", _("%(value)s is also on row %(row)s.") % {"value": value, "row": earlier})
         existing = self.existing.get(value)
         if existing is not None and existing.pk not in self.changeable:
             if self.mode == "update" or cells.get("action").lower() == "update":
-                raise RowInvalid("number", f"{value} not found.")
-            raise RowInvalid("number", f"{value} is not available.")  # never confirm what is outside the scope
+                raise RowInvalid("number", _("%(number)s not found.") % {"number": value})
+            raise RowInvalid(
+                "number", _("%(number)s is not available.") % {"number": value}
+            )  # never confirm what is outside the scope
         if existing is not None and existing.organization_id != self.pool.pk:
             raise RowInvalid(
-                "number", f"{value} is in the pool of {existing.organization}; a number stays in its pool."
+                "number",
+                _("%(number)s is in the pool of %(organization)s; a number stays in its pool.")
+                % {"number": value, "organization": existing.organization},
             )
         action = resolve_action(cells, self.mode, existing is not None)
         if action == SKIP:
@@ -132,9 +137,9 @@ class NumberImport(Importer):
         )
         label = self.label_check(cells.get("label")) if cells.has("label") else (existing.label if existing else "")
         if existing is not None and existing.tenant_id != (tenant.pk if tenant else None) and not self.may_allocate:
-            raise RowInvalid("tenant", "only the pool's managers may allocate or release this number.")
+            raise RowInvalid("tenant", _("only the pool's managers may allocate or release this number."))
         if existing is None and tenant is not None and not self.may_allocate:
-            raise RowInvalid("tenant", "only the pool's managers may allocate numbers.")
+            raise RowInvalid("tenant", _("only the pool's managers may allocate numbers."))
         candidate = PhoneNumber(
             number=value, organization=self.pool, tenant=tenant, assigned_user=user, is_pilot=is_pilot, label=label
         )
@@ -144,13 +149,19 @@ class NumberImport(Importer):
             raise RowInvalid(*first_error(error)) from None
         if is_pilot:
             if tenant is None:
-                raise RowInvalid("is_pilot", "only a number allocated to a tenant can be its pilot.")
+                raise RowInvalid("is_pilot", _("only a number allocated to a tenant can be its pilot."))
             holder = self.pilots.get(tenant.pk)
             if holder is not None and holder != value:
-                raise RowInvalid("is_pilot", f"{tenant} already has a pilot number ({holder}).")
+                raise RowInvalid(
+                    "is_pilot",
+                    _("%(tenant)s already has a pilot number (%(number)s).") % {"tenant": tenant, "number": holder},
+                )
             first = self.seen_pilots.setdefault(tenant.pk, number)
             if first != number:
-                raise RowInvalid("is_pilot", f"row {first} already makes a pilot number for {tenant}.")
+                raise RowInvalid(
+                    "is_pilot",
+                    _("row %(row)s already makes a pilot number for %(tenant)s.") % {"row": first, "tenant": tenant},
+                )
         row = NumberRow(number, action, value, tenant, user, is_pilot, label, existing)
         if action == UPDATE and self._unchanged(row):
             row.action = SKIP
@@ -164,12 +175,14 @@ class NumberImport(Importer):
             return None
         candidates = self.tenants.get(name, [])
         if not candidates:
-            raise RowInvalid("tenant", f"{name!r} not found.")
+            raise RowInvalid("tenant", _("%(name)s not found.") % {"name": repr(name)})
         inside = [t for t in candidates if t.organization.is_within(self.pool)]
         if len(inside) != 1:
             if not inside:
-                raise RowInvalid("tenant", f"{name} is not a tenant of {self.pool} or below it.")
-            raise RowInvalid("tenant", f"several of your tenants are called {name!r}.")
+                raise RowInvalid(
+                    "tenant", _("%(name)s is not a tenant of %(pool)s or below it.") % {"name": name, "pool": self.pool}
+                )
+            raise RowInvalid("tenant", _("several of your tenants are called %(name)s.") % {"name": repr(name)})
         return inside[0]
 
     def _user(self, cells: Cells, tenant: Tenant | None, existing: PhoneNumber | None) -> PbxUser | None:
@@ -181,10 +194,12 @@ class NumberImport(Importer):
         if not name:
             return None
         if tenant is None:
-            raise RowInvalid("assigned_user", "allocate the number to the user's tenant (tenant column) first.")
+            raise RowInvalid("assigned_user", _("allocate the number to the user's tenant (tenant column) first."))
         user = self.users.get((tenant.pk, name))
         if user is None:
-            raise RowInvalid("assigned_user", f"{name!r} not found in tenant {tenant}.")
+            raise RowInvalid(
+                "assigned_user", _("%(name)s not found in tenant %(tenant)s.") % {"name": repr(name), "tenant": tenant}
+            )
         return user
 
     def _unchanged(self, row: NumberRow) -> bool:

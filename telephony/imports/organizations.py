@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from telephony.imports import audit
 from telephony.imports.base import (
@@ -102,7 +103,7 @@ class OrganizationImport(Importer):
         parent = self._parent(cells.get("reseller"))
         name = self.name_check(cells.get("organization"))
         if not name.strip():
-            raise RowInvalid("organization", "is required.")
+            raise RowInvalid("organization", _("is required."))
         organization = self._organization(parent, name)
         tenant_name = self.tenant_check(cells.get("tenant")) if cells.get("tenant") else ""
         existing = self.tenants.get((organization.pk, tenant_name)) if organization and tenant_name else None
@@ -111,17 +112,27 @@ class OrganizationImport(Importer):
         if tenant_name:
             earlier = self.seen.setdefault((parent.pk, name, tenant_name), number)
             if earlier != number:
-                raise RowInvalid("tenant", f"{tenant_name} of {name} is also on row {earlier}.")
+                raise RowInvalid(
+                    "tenant",
+                    _("%(tenant)s of %(organization)s is also on row %(row)s.")
+                    % {"tenant": tenant_name, "organization": name, "row": earlier},
+                )
         if action == SKIP:
             return OrganizationRow(number, SKIP, parent, name, organization, tenant_name, None, "", 0, existing)
         if organization is None and not access.can_add(self.actor, Organization, parent):
-            raise RowInvalid("organization", f"{name!r} not found, and you may not add customers below {parent}.")
+            raise RowInvalid(
+                "organization",
+                _("%(name)s not found, and you may not add customers below %(parent)s.")
+                % {"name": repr(name), "parent": parent},
+            )
         if organization is not None and organization.kind != OrganizationKind.CUSTOMER:
             raise RowInvalid(
-                "organization", f"{name} is a {organization.get_kind_display().lower()}; tenants belong to customers."
+                "organization",
+                _("%(name)s is a %(kind)s; tenants belong to customers.")
+                % {"name": name, "kind": organization.get_kind_display().lower()},
             )
         if tenant_name and not access.can_add(self.actor, Tenant, organization or parent):
-            raise RowInvalid("tenant", f"you may not add tenants to {name}.")
+            raise RowInvalid("tenant", _("you may not add tenants to %(name)s.") % {"name": name})
         server = self._server(cells, existing) if tenant_name else None
         label = self.label_check(cells.get("label")) if cells.has("label") else (existing.label if existing else "")
         licences = self.licences_check(cells.get("licences")) if cells.has("licences") else None
@@ -143,15 +154,25 @@ class OrganizationImport(Importer):
             return self.parent
         found = self.resellers.get(name, [])
         if not found:
-            raise RowInvalid("reseller", f"{name!r} not found below {self.parent}.")
+            raise RowInvalid(
+                "reseller", _("%(name)s not found below %(parent)s.") % {"name": repr(name), "parent": self.parent}
+            )
         if len(found) > 1:
-            raise RowInvalid("reseller", f"several organizations below {self.parent} are called {name!r}.")
+            raise RowInvalid(
+                "reseller",
+                _("several organizations below %(parent)s are called %(name)s.")
+                % {"parent": self.parent, "name": repr(name)},
+            )
         return found[0]
 
     def _organization(self, parent: Organization, name: str) -> Organization | None:
         found = self.customers.get((parent.path, name), [])
         if len(found) > 1:
-            raise RowInvalid("organization", f"several organizations below {parent} are called {name!r}.")
+            raise RowInvalid(
+                "organization",
+                _("several organizations below %(parent)s are called %(name)s.")
+                % {"parent": parent, "name": repr(name)},
+            )
         return found[0] if found else None
 
     def _server(self, cells: Cells, existing: Tenant | None) -> Server:
@@ -159,17 +180,21 @@ class OrganizationImport(Importer):
         if not name:
             if existing is not None:
                 return existing.server
-            raise RowInvalid("server", "is required for a new tenant.")
+            raise RowInvalid("server", _("is required for a new tenant."))
         found = self.servers.get(name, [])
         if not found:
-            raise RowInvalid("server", f"{name!r} not found.")
+            raise RowInvalid("server", _("%(name)s not found.") % {"name": repr(name)})
         if len(found) > 1:
-            raise RowInvalid("server", f"several servers shared with you are called {name!r}.")
+            raise RowInvalid("server", _("several servers shared with you are called %(name)s.") % {"name": repr(name)})
         return found[0]
 
     def _check_new_tenant(self, row: OrganizationRow) -> None:
         if (row.server.pk, row.tenant_name) in self.taken:
-            raise RowInvalid("tenant", f"the name {row.tenant_name} is not available on server {row.server}.")
+            raise RowInvalid(
+                "tenant",
+                _("the name %(name)s is not available on server %(server)s.")
+                % {"name": row.tenant_name, "server": row.server},
+            )
         self.taken.add((row.server.pk, row.tenant_name))
         candidate = Tenant(name=row.tenant_name, label=row.label, licences=row.licences, server=row.server)
         candidate.organization = row.organization or Organization(name=row.organization_name, kind="customer")
@@ -179,13 +204,19 @@ class OrganizationImport(Importer):
     def _check_update(self, row: OrganizationRow) -> None:
         tenant = row.existing
         if row.server.pk != tenant.server_id:
-            raise RowInvalid("server", f"{tenant} is on {tenant.server}; a tenant cannot move to another server here.")
+            raise RowInvalid(
+                "server",
+                _("%(tenant)s is on %(server)s; a tenant cannot move to another server here.")
+                % {"tenant": tenant, "server": tenant.server},
+            )
         if row.licences < tenant.user_count:
             raise RowInvalid(
-                "licences", f"{tenant} already has {tenant.user_count} users; it needs at least that many."
+                "licences",
+                _("%(tenant)s already has %(count)s users; it needs at least that many.")
+                % {"tenant": tenant, "count": tenant.user_count},
             )
         if not access.can(self.actor, "change", tenant):
-            raise RowInvalid("tenant", f"{tenant.name} not found.")
+            raise RowInvalid("tenant", _("%(name)s not found.") % {"name": tenant.name})
         candidate = Tenant(name=tenant.name, label=row.label, licences=row.licences, server=tenant.server)
         candidate.organization = row.organization
         self._clean(candidate)
@@ -207,8 +238,8 @@ class OrganizationImport(Importer):
                 outcome.add_error(
                     0,
                     "server",
-                    f"{server} is full: it holds {holding} of {server.capacity_tenants} tenants; "
-                    f"the file adds {count}.",
+                    _("%(server)s is full: it holds %(holding)s of %(capacity)s tenants; the file adds %(count)s.")
+                    % {"server": server, "holding": holding, "capacity": server.capacity_tenants, "count": count},
                 )
 
     def shown(self, row: OrganizationRow) -> dict[str, Any]:

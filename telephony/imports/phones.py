@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 import phonenumbers
+from django.utils.translation import gettext as _
 
 _TEL_URI = re.compile(r"^tel:", re.IGNORECASE)
 _URI_PARAMETERS = re.compile(r";\s*(?:ext|phone-context|isub)=[^;,\n]*", re.IGNORECASE)
@@ -79,7 +80,7 @@ def region_of(numbers: Iterable[str]) -> str | None:
 
 def national_hint(raw: str, where: str) -> str:
     """What to do with a national number whose country is not known."""
-    return (
-        f"{raw} has no country code, and {where} has no numbers yet to tell its country from; write it "
+    return _(
+        "%(number)s has no country code, and %(where)s has no numbers yet to tell its country from; write it "
         "with its country code (+31 20 123 4567)."
-    )
+    ) % {"number": raw, "where": where}

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from django.core.cache import caches
+from django.utils.translation import gettext as _
 
 from telephony.imports.base import PROGRESS_STEPS
 
@@ -54,5 +55,9 @@ def overall(state: dict[str, Any]) -> tuple[int, int, str]:
     index = steps.index(state["step"]) if state["step"] in steps else 0
     rows = max(1, state["total"])
     done = index * rows + min(state["done"], rows)
-    words = f"{PROGRESS_STEPS[state['step']]}: row {state['done']:,} of {state['total']:,}"
+    words = _("%(step)s: row %(done)s of %(total)s") % {
+        "step": PROGRESS_STEPS[state["step"]],
+        "done": f"{state['done']:,}",
+        "total": f"{state['total']:,}",
+    }
     return done, rows * len(steps), words

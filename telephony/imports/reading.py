@@ -12,6 +12,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16")
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -25,12 +28,12 @@ _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xef][\x80-\xbf]{2}|\xf0[\x90-\xbf][\x80-\xbf]{2}"
 )
 _SIGNATURES = {
-    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx or OpenDocument workbook?)",
-    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook",
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"\x1f\x8b": "a gzip archive",
+    b"PK\x03\x04": gettext_lazy("a ZIP archive (an Excel .xlsx or OpenDocument workbook?)"),
+    b"\xd0\xcf\x11\xe0": gettext_lazy("an old Excel .xls workbook"),
+    b"%PDF": gettext_lazy("a PDF document"),
+    b"\x89PNG": gettext_lazy("a PNG image"),
+    b"\xff\xd8\xff": gettext_lazy("a JPEG image"),
+    b"\x1f\x8b": gettext_lazy("a gzip archive"),
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -67,8 +70,8 @@ class CsvFile:
                     return
                 except csv.Error as error:
                     raise FileProblem(
-                        f"Row {number + 1} cannot be read: {_plain_csv_error(error)} "
-                        f"(line {reader.line_num} of the file)."
+                        _("Row %(row)s cannot be read: %(problem)s (line %(line)s of the file).")
+                        % {"row": number + 1, "problem": _plain_csv_error(error), "line": reader.line_num}
                     ) from None
                 number += 1
                 if number == 1 or not any(cell.strip() for cell in cells):
@@ -81,31 +84,37 @@ class CsvFile:
 def read_csv(data: bytes, *, encoding: str = "") -> CsvFile:
     """Decode and sniff `data`; raise FileProblem with a plain message when it is not a CSV file."""
     if not data or not data.strip(b" \t\r\n\x00"):
-        raise FileProblem("The file is empty.")
+        raise FileProblem(_("The file is empty."))
     text, encoding = decode(data, encoding)
     control = _CONTROL.search(text)
     if control:
         line = text.count("\n", 0, control.start()) + 1
         raise FileProblem(
-            f"This is not a text file: line {line} holds the control character {control.group()!r}. "
-            "Save the spreadsheet as CSV and upload that."
+            _(
+                "This is not a text file: line %(line)s holds the control character %(character)s. "
+                "Save the spreadsheet as CSV and upload that."
+            )
+            % {"line": line, "character": repr(control.group())}
         )
     first_line_end = _first_line_end(text)
     if first_line_end > MAX_HEADER_CHARS:
         raise FileProblem(
-            f"The first line is {first_line_end:,} characters long: this does not look like a CSV file "
-            f"with a header row (a header is at most {MAX_HEADER_CHARS:,} characters)."
+            _(
+                "The first line is %(length)s characters long: this does not look like a CSV file "
+                "with a header row (a header is at most %(limit)s characters)."
+            )
+            % {"length": f"{first_line_end:,}", "limit": f"{MAX_HEADER_CHARS:,}"}
         )
     delimiter = sniff_delimiter(text)
     try:
         header_row = next(csv.reader(io.StringIO(text[: first_line_end + 1]), delimiter=delimiter))
     except (csv.Error, StopIteration):
-        raise FileProblem("The first line is not a CSV header row.") from None
+        raise FileProblem(_("The first line is not a CSV header row.")) from None
     header = [cell.strip() for cell in header_row]
     while header and not header[-1]:
         header.pop()
     if not any(header):
-        raise FileProblem("The first line is empty: the file needs a header row naming its columns.")
+        raise FileProblem(_("The first line is empty: the file needs a header row naming its columns."))
     return CsvFile(text=text, encoding=encoding, delimiter=delimiter, header=header)
 
 
@@ -114,31 +123,43 @@ def decode(data: bytes, encoding: str = "") -> tuple[str, str]:
     BOM, else Windows-1252, else Latin-1 (which decodes anything)."""
     for signature, what in _SIGNATURES.items():
         if data.startswith(signature):
-            raise FileProblem(f"This is {what}, not a CSV file. Save it as CSV (comma separated values) first.")
+            raise FileProblem(
+                _("This is %(what)s, not a CSV file. Save it as CSV (comma separated values) first.") % {"what": what}
+            )
     if encoding:
         try:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as error:
-            raise FileProblem(f"The file cannot be read as {encoding}: {_plain_decode_error(data, error)}") from None
+            raise FileProblem(
+                _("The file cannot be read as %(encoding)s: %(problem)s")
+                % {"encoding": encoding, "problem": _plain_decode_error(data, error)}
+            ) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as error:
-            raise FileProblem(f"The file is not valid UTF-16: {_plain_decode_error(data, error)}") from None
+            raise FileProblem(
+                _("The file is not valid UTF-16: %(problem)s") % {"problem": _plain_decode_error(data, error)}
+            ) from None
     if b"\x00" in data[:100_000]:
-        raise FileProblem("This is a binary file (it holds NUL bytes), not a CSV text file.")
+        raise FileProblem(_("This is a binary file (it holds NUL bytes), not a CSV text file."))
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data.decode("utf-8-sig"), "utf-8-sig"
         except UnicodeDecodeError as error:
-            raise FileProblem(f"The file is not valid UTF-8: {_plain_decode_error(data, error)}") from None
+            raise FileProblem(
+                _("The file is not valid UTF-8: %(problem)s") % {"problem": _plain_decode_error(data, error)}
+            ) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as error:
         if _UTF8_MULTIBYTE.search(data):
             raise FileProblem(
-                f"The file is not valid UTF-8: {_plain_decode_error(data, error)} Save it again as UTF-8, "
-                "or choose its encoding on the upload form."
+                _(
+                    "The file is not valid UTF-8: %(problem)s Save it again as UTF-8, "
+                    "or choose its encoding on the upload form."
+                )
+                % {"problem": _plain_decode_error(data, error)}
             ) from None
     try:
         return data.decode("cp1252"), "cp1252"
@@ -180,11 +201,15 @@ def _plain_decode_error(data: bytes, error: Exception) -> str:
         return str(error)
     line = data.count(b"\n", 0, position) + 1
     column = position - (data.rfind(b"\n", 0, position) + 1) + 1
-    return f"byte 0x{data[position]:02x} on line {line}, position {column}, is not a character of that encoding."
+    return _("byte %(byte)s on line %(line)s, position %(position)s, is not a character of that encoding.") % {
+        "byte": f"0x{data[position]:02x}",
+        "line": line,
+        "position": column,
+    }
 
 
 def _plain_csv_error(error: csv.Error) -> str:
     text = str(error)
     if "field larger than field limit" in text:
-        return f"a cell is longer than {MAX_CELL_CHARS:,} characters"
+        return _("a cell is longer than %(limit)s characters") % {"limit": f"{MAX_CELL_CHARS:,}"}
     return text

@@ -16,7 +16,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from telephony import queue
 from telephony.imports import export, progress
@@ -41,6 +43,7 @@ from telephony.models import (
 )
 from tenants import access
 from tenants.access import ADD, CHANGE, VIEW
+from tenants.languages import language_for
 from tenants.models import Organization, OrganizationKind
 
 logger = logging.getLogger("telephony.imports")
@@ -75,9 +78,11 @@ def import_run_create(
 ) -> ImportRun:
     """Keep an uploaded file for checking; refuse a target outside the actor's reach (404)."""
     if kind not in ImportKind.values or mode not in ImportMode.values:
-        raise ValidationError("Unknown kind of import or mode.")
+        raise ValidationError(_("Unknown kind of import or mode."))
     if len(data) > MAX_FILE_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it.")
+        raise ValidationError(
+            _("The file is larger than %(size)s MB; split it.") % {"size": MAX_FILE_BYTES // (1024 * 1024)}
+        )
     options: dict[str, Any] = {}
     if kind == ImportKind.USERS:
         if tenant is None:
@@ -85,7 +90,7 @@ def import_run_create(
             # the highest organization the actor may add users in, and rows may name its tenants.
             owner = _users_import_owner(actor)
             if owner is None:
-                raise ValidationError({"tenant": "Choose the tenant the users go into."})
+                raise ValidationError({"tenant": _("Choose the tenant the users go into.")})
         else:
             access.require(actor, VIEW, tenant)
             owner = tenant.organization
@@ -96,15 +101,15 @@ def import_run_create(
             options["template"] = template.pk
     elif kind == ImportKind.NUMBERS:
         if organization is None:
-            raise ValidationError({"organization": "Choose the organization whose pool the numbers go into."})
+            raise ValidationError({"organization": _("Choose the organization whose pool the numbers go into.")})
         access.require_add(actor, PhoneNumber, organization)
         owner = organization
     else:
         if organization is None:
-            raise ValidationError({"organization": "Choose the reseller the customers go below."})
+            raise ValidationError({"organization": _("Choose the reseller the customers go below.")})
         access.require_add(actor, Organization, organization)
         if organization.kind == OrganizationKind.CUSTOMER:
-            raise ValidationError({"organization": "A customer cannot have customers below it; choose a reseller."})
+            raise ValidationError({"organization": _("A customer cannot have customers below it; choose a reseller.")})
         owner = organization
     return ImportRun.objects.create(
         kind=kind,
@@ -208,13 +213,13 @@ def import_run_confirm(*, actor: AbstractBaseUser, run: ImportRun, skip_invalid:
     if skip_invalid:
         run.refresh_from_db()
         if not run.may_commit_partially:
-            raise ValidationError("This import has no rows to skip, or nothing that passes; check it again.")
+            raise ValidationError(_("This import has no rows to skip, or nothing that passes; check it again."))
         ready = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.INVALID)
     else:
         ready = ImportRun.objects.filter(pk=run.pk, status=ImportStatus.VALIDATED)
     updated = ready.update(status=ImportStatus.COMMITTING, progress_done=0, skip_invalid=skip_invalid)
     if not updated:
-        raise ValidationError("This import is not ready to be imported (check it again, or it is already imported).")
+        raise ValidationError(_("This import is not ready to be imported (check it again, or it is already imported)."))
     run.status, run.skip_invalid = ImportStatus.COMMITTING, skip_invalid
     if in_background(run):
         _queue(run, "commit")
@@ -257,11 +262,11 @@ def import_run_commit(*, run_id: int, dispatch: bool = True) -> ImportRun:
             run,
             refused.outcome,
             status=ImportStatus.INVALID,
-            message="Nothing was imported: some rows no longer pass (the data changed since the preview).",
+            message=_("Nothing was imported: some rows no longer pass (the data changed since the preview)."),
         )
     except Exception:
         logger.exception("import #%s failed", run.pk)
-        return _store(run, Outcome(), status=ImportStatus.FAILED, message="The import failed; nothing was written.")
+        return _store(run, Outcome(), status=ImportStatus.FAILED, message=_("The import failed; nothing was written."))
     finally:
         progress.clear(run.pk)
     ImportRun.objects.filter(pk=run.pk).update(batch=batch)
@@ -269,10 +274,11 @@ def import_run_commit(*, run_id: int, dispatch: bool = True) -> ImportRun:
     run.skipped_rows = skipped_rows_csv(csv_file.header, refused_rows, importer.columns, importer.column_map)
     message = ""
     if outcome.failed_rows:
-        message = (
-            f"{outcome.failed_rows} row{'s' if outcome.failed_rows != 1 else ''} with errors skipped; download them "
-            "to fix and import again."
-        )
+        message = ngettext(
+            "%(count)s row with errors skipped; download them to fix and import again.",
+            "%(count)s rows with errors skipped; download them to fix and import again.",
+            outcome.failed_rows,
+        ) % {"count": outcome.failed_rows}
     return _store(run, outcome, status=ImportStatus.COMMITTED, finished=True, message=message)
 
 
@@ -301,13 +307,20 @@ def skipped_rows_csv(header: list[str], refused: list, columns: Any, column_map:
             [
                 *("" if at in secret_at and cell.strip() else cell for at, cell in enumerate(_padded(cells, width))),
                 number,
-                "; ".join(f"{column}: {message}" if column else message for column, message in problems)
-                + (" (secret cells were left empty: type them again)" if _has_secret(cells, secret_at) else ""),
+                _refusal(problems, secret_left_out=_has_secret(cells, secret_at)),
             ]
             for number, cells, problems in refused
         ),
     )
     return ("\ufeff" + "".join(lines)).encode("utf-8")
+
+
+def _refusal(problems: list, *, secret_left_out: bool) -> str:
+    """What was wrong with a refused row, for its import_error cell."""
+    said = "; ".join(f"{column}: {message}" if column else message for column, message in problems)
+    if secret_left_out:
+        return _("%(problems)s (secret cells were left empty: type them again)") % {"problems": said}
+    return said
 
 
 def _padded(cells: list[str], width: int) -> list[str]:
@@ -394,17 +407,20 @@ def _queue(run: ImportRun, step: str) -> None:
         except Exception as exc:  # the broker is down: say so on the page instead of spinning forever
             ImportRun.objects.filter(pk=run_id).update(
                 status=ImportStatus.FAILED if step == "check" else ImportStatus.VALIDATED,
-                message=f"Could not hand the file to a worker ({exc}); try again in a moment.",
+                message=_("Could not hand the file to a worker (%(error)s); try again in a moment.") % {"error": exc},
             )
 
     transaction.on_commit(send)
 
 
 def import_run_process(*, run_id: int, step: str) -> ImportRun:
-    """What the Celery task runs."""
-    if step == "check":
-        return import_run_check(run_id=run_id)
-    return import_run_commit(run_id=run_id)
+    """What the Celery task runs, in the language of the login who started the import: no browser
+    says one here, and the row errors it stores are that person's to read."""
+    run = ImportRun.objects.select_related("created_by").only("pk", "created_by").get(pk=run_id)
+    with translation.override(language_for(run.created_by)):
+        if step == "check":
+            return import_run_check(run_id=run_id)
+        return import_run_commit(run_id=run_id)
 
 
 def described_errors(run: ImportRun, limit: int) -> list[str]:

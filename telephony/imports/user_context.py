@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count
+from django.utils.translation import gettext as _
 
 from telephony.imports import phones
 from telephony.imports.base import RowInvalid
@@ -55,7 +56,7 @@ class TenantState:
 
     def plans(self, entities: list[Entity] | None = None) -> str:
         shown = self.entities.values() if entities is None else entities
-        return "; ".join(f"{e.name}: {e.number_plan or 'none'}" for e in shown) or "no entities"
+        return "; ".join(f"{e.name}: {e.number_plan or _('none')}" for e in shown) or _("no entities")
 
 
 class UserContext:
@@ -212,7 +213,7 @@ class UserContext:
             if self.default is None:
                 raise RowInvalid(
                     "tenant",
-                    "is empty and no tenant was chosen on the form: write the tenant's name here, or choose one.",
+                    _("is empty and no tenant was chosen on the form: write the tenant's name here, or choose one."),
                 )
             return self.states[self.default.pk]
         candidates = self.tenants_by_name.get(name, [])
@@ -221,21 +222,30 @@ class UserContext:
             if other is not None and self.default_given:
                 raise RowInvalid(
                     "tenant",
-                    f"{name!r} belongs to another customer than the tenant chosen on the form; import its rows "
-                    "separately (or leave the form's tenant empty). Nothing of this row is written.",
+                    _(
+                        "%(name)s belongs to another customer than the tenant chosen on the form; import its rows "
+                        "separately (or leave the form's tenant empty). Nothing of this row is written."
+                    )
+                    % {"name": repr(name)},
                 )
             if other is not None:
                 raise RowInvalid(
-                    "tenant", f"{name!r} is not a tenant you may add users to; nothing of this row is written."
+                    "tenant",
+                    _("%(name)s is not a tenant you may add users to; nothing of this row is written.")
+                    % {"name": repr(name)},
                 )
             raise RowInvalid(
-                "tenant", f"{name!r} not found among your tenants; check the spelling (tenant names are lower case)."
+                "tenant",
+                _("%(name)s not found among your tenants; check the spelling (tenant names are lower case).")
+                % {"name": repr(name)},
             )
         if len(candidates) > 1:
             if self.default is not None and self.default in candidates:
                 return self.states[self.default.pk]
             raise RowInvalid(
-                "tenant", f"several of your tenants are called {name!r}; import them one tenant at a time."
+                "tenant",
+                _("several of your tenants are called %(name)s; import them one tenant at a time.")
+                % {"name": repr(name)},
             )
         return self.states[candidates[0].pk]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from telephony.imports.base import Cells, RowInvalid
 from telephony.imports.columns import ColumnMap
@@ -99,9 +100,9 @@ def _problems(error: ValidationError, given: dict[str, str]) -> list[tuple[str, 
         column = COLUMN_OF.get(field, "")
         for message in messages:
             if any(secret in message for secret in secrets):
-                message = "is not a value the CTI service takes."
+                message = _("is not a value the CTI service takes.")
             problems.append((column, message))
-    return problems or [("", "is not a value the CTI service takes.")]
+    return problems or [("", _("is not a value the CTI service takes."))]
 
 
 def write_credentials(

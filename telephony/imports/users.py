@@ -10,6 +10,8 @@ from collections import Counter
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from telephony.imports import phones
 from telephony.imports.base import (
@@ -109,8 +111,11 @@ class UserImport(UserWrites, Importer):
         ddis = self._ddis(state, number, cells, existing) if cells.has("ddi") else None
         if ddis is not None and not state.line.may_add_number(len(ddis) - 1):
             limit = state.line.features.external_numbers
-            plural = "s" if limit != 1 else ""
-            message = f"{state.line.platform} keeps {limit} external number{plural} per user."
+            message = ngettext(
+                "%(platform)s keeps %(count)s external number per user.",
+                "%(platform)s keeps %(count)s external numbers per user.",
+                limit,
+            ) % {"platform": state.line.platform, "count": limit}
             raise RowInvalid("ddi", message if limit else state.line.numbers_note)
         cti = self.cti.check(state.tenant, existing, cells) if self.cti is not None else None
         user_changed = True
@@ -185,12 +190,17 @@ class UserImport(UserWrites, Importer):
         for name in ("first_name", "last_name"):
             if not values[_POSITION[name]]:
                 source = next((s for s in _NAME_SOURCES if cells.has(s)), "")
-                hint = f" ({source} holds one word only)" if source and cells.get(source) else ""
-                raise RowInvalid(
-                    name,
-                    f"is empty{hint}: the PBX needs a first and a last name. For a shared line write e.g. "
-                    "Reception in first_name and the company in last_name.",
-                )
+                if source and cells.get(source):
+                    message = _(
+                        "is empty (%(source)s holds one word only): the PBX needs a first and a last name. For a "
+                        "shared line write e.g. Reception in first_name and the company in last_name."
+                    ) % {"source": source}
+                else:
+                    message = _(
+                        "is empty: the PBX needs a first and a last name. For a shared line write e.g. "
+                        "Reception in first_name and the company in last_name."
+                    )
+                raise RowInvalid(name, message)
         if values[_POSITION["voicemail_pin"]] == "":
             values[_POSITION["voicemail_pin"]] = None
         return tuple(values)
@@ -216,7 +226,7 @@ class UserImport(UserWrites, Importer):
         if phones.is_national(number):
             region = self.context.region_for(state)
             if region is None:
-                raise RowInvalid(column, phones.national_hint(raw, f"tenant {state.tenant}"))
+                raise RowInvalid(column, phones.national_hint(raw, _("tenant %(tenant)s") % {"tenant": state.tenant}))
             number = phones.to_e164(number, region)
         return number
 
@@ -229,7 +239,7 @@ class UserImport(UserWrites, Importer):
         if found is None:
             raise RowInvalid(
                 "internal_number",
-                "is required: the file has no internal_number column, and the number has no ;ext= to take it from.",
+                _("is required: the file has no internal_number column, and the number has no ;ext= to take it from."),
             )
         return found.group(1)
 
@@ -237,7 +247,7 @@ class UserImport(UserWrites, Importer):
         email, first, last = (values[_POSITION[name]] for name in ("email", "first_name", "last_name"))
         name = derive_username(email, first, last)
         if not name:
-            raise RowInvalid("username", "is required: it cannot be made from the e-mail address or name.")
+            raise RowInvalid("username", _("is required: it cannot be made from the e-mail address or name."))
         return name
 
     def _key_from_cells(self, cells: Cells) -> str:
@@ -253,7 +263,10 @@ class UserImport(UserWrites, Importer):
         if name:
             entity = state.entities.get(name)
             if entity is None or not self.context.may_use_entity(state, entity):
-                raise RowInvalid("entity", f"{name!r} not found in tenant {state.tenant}.")
+                raise RowInvalid(
+                    "entity",
+                    _("%(name)s not found in tenant %(tenant)s.") % {"name": repr(name), "tenant": state.tenant},
+                )
             return entity
         if existing is not None and existing.entity.contains_number(internal):
             return existing.entity
@@ -262,7 +275,8 @@ class UserImport(UserWrites, Importer):
             usable = [e for e in state.entities.values() if self.context.may_use_entity(state, e)]
             raise RowInvalid(
                 "internal_number",
-                f"{internal} is not inside the number plan of an entity of {state.tenant} ({state.plans(usable)}).",
+                _("%(number)s is not inside the number plan of an entity of %(tenant)s (%(plans)s).")
+                % {"number": internal, "tenant": state.tenant, "plans": state.plans(usable)},
             )
         return entity
 
@@ -277,19 +291,27 @@ class UserImport(UserWrites, Importer):
         if name:
             template = state.templates.get(name)
             if template is None:
-                raise RowInvalid("template", f"{name!r} not found among the line templates {state.tenant} may use.")
+                raise RowInvalid(
+                    "template",
+                    _("%(name)s not found among the line templates %(tenant)s may use.")
+                    % {"name": repr(name), "tenant": state.tenant},
+                )
             return template
         if existing is not None:
             return existing.template
         if self.default_template is None:
             raise RowInvalid(
                 "template",
-                "is empty and no default template was chosen on the form: name a line template here, or "
-                "choose one on the form.",
+                _(
+                    "is empty and no default template was chosen on the form: name a line template here, or "
+                    "choose one on the form."
+                ),
             )
         if self.default_template.pk not in state.template_ids:
             raise RowInvalid(
-                "template", f"the default template {self.default_template} is not usable by {state.tenant}."
+                "template",
+                _("the default template %(template)s is not usable by %(tenant)s.")
+                % {"template": self.default_template, "tenant": state.tenant},
             )
         return state.templates[self.default_template.name]
 
@@ -330,7 +352,7 @@ class UserImport(UserWrites, Importer):
                 raise RowInvalid(name, uniqueness.taken(value, holder=shown, tenant=state.tenant))
             earlier = seen.setdefault(value, number)
             if earlier != number:
-                raise RowInvalid(name, f"{value} is also on row {earlier}.")
+                raise RowInvalid(name, _("%(value)s is also on row %(row)s.") % {"value": value, "row": earlier})
         if existing is not None:  # a user moved by this row lets go of its number (once the row passes)
             old, new = existing.internal_number, values[_POSITION["internal_number"]]
             if old != new and state.users_by_number.get(old) is existing:
@@ -343,8 +365,11 @@ class UserImport(UserWrites, Importer):
             if _SEVERAL_IN_ONE.search(part):
                 raise RowInvalid(
                     "ddi",
-                    f"{part} holds several numbers separated by spaces; separate them with ; or , or a line "
-                    "break (a space may only stand inside one number: +31 20 123 4567).",
+                    _(
+                        "%(cell)s holds several numbers separated by spaces; separate them with ; or , or a line "
+                        "break (a space may only stand inside one number: +31 20 123 4567)."
+                    )
+                    % {"cell": part},
                 )
             value = self._phone(state, "ddi", part)
             try:
@@ -354,27 +379,37 @@ class UserImport(UserWrites, Importer):
             found = self.context.numbers.get(value)
             if found is None:
                 raise RowInvalid(
-                    "ddi", f"{value} not found in the number pools you manage: add it to a pool first, or leave it out."
+                    "ddi",
+                    _("%(number)s not found in the number pools you manage: add it to a pool first, or leave it out.")
+                    % {"number": value},
                 )
             if found.assigned_user_id and (existing is None or found.assigned_user_id != existing.pk):
                 raise RowInvalid(
-                    "ddi", f"{value} is assigned to another user: release it there first, or leave it out."
+                    "ddi",
+                    _("%(number)s is assigned to another user: release it there first, or leave it out.")
+                    % {"number": value},
                 )
             if found.tenant_id and found.tenant_id != state.tenant.pk:
                 raise RowInvalid(
-                    "ddi", f"{value} is allocated to another tenant: release it there first, or leave it out."
+                    "ddi",
+                    _("%(number)s is allocated to another tenant: release it there first, or leave it out.")
+                    % {"number": value},
                 )
             if not state.tenant.organization.is_within(found.organization):
                 raise RowInvalid(
-                    "ddi", f"{value} is in the pool of {found.organization}, which {state.tenant} cannot use."
+                    "ddi",
+                    _("%(number)s is in the pool of %(organization)s, which %(tenant)s cannot use.")
+                    % {"number": value, "organization": found.organization, "tenant": state.tenant},
                 )
             if found.tenant_id is None and not self.context.may_allocate(found):
                 raise RowInvalid(
-                    "ddi", f"{value} is not allocated to {state.tenant}; only the pool's managers may do that."
+                    "ddi",
+                    _("%(number)s is not allocated to %(tenant)s; only the pool's managers may do that.")
+                    % {"number": value, "tenant": state.tenant},
                 )
             earlier = self.context.seen_numbers.setdefault(value, number)
             if earlier != number:
-                raise RowInvalid("ddi", f"{value} is also on row {earlier}.")
+                raise RowInvalid("ddi", _("%(value)s is also on row %(row)s.") % {"value": value, "row": earlier})
             wanted.append(value)
         return wanted
 
