@@ -13,6 +13,8 @@ from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.admin.sync import badge
 from telephony.models import DriftFinding, DriftScan, Entity, FindingKind, LineTemplate, Server
@@ -50,17 +52,17 @@ class DriftFindingInline(ReadOnly, ScopedInline):
     can_delete = False
     extra = 0
 
-    @admin.display(description="finding")
+    @admin.display(description=gettext_lazy("finding"))
     def kind_badge(self, finding: DriftFinding) -> str:
         return badge(finding.kind, finding.get_kind_display())
 
-    @admin.display(description="portal → PBX")
+    @admin.display(description=gettext_lazy("portal → PBX"))
     def what_differs(self, finding: DriftFinding) -> str:
         return format_html_join(
             "", "<div>{}: {} → {}</div>", ((d["label"], d["portal"], d["pbx"]) for d in finding.differences)
         )
 
-    @admin.display(description="resolved")
+    @admin.display(description=gettext_lazy("resolved"))
     def resolved(self, finding: DriftFinding) -> str:
         return finding.resolution or "—"
 
@@ -78,47 +80,60 @@ class DriftScanAdmin(ReadOnly, ScopedAdmin):
     actions = ["confirm_held_back"]
 
     @admin.action(
-        description="Confirm that the tenants these scans held back are to be repaired", permissions=["repair"]
+        description=gettext_lazy("Confirm that the tenants these scans held back are to be repaired"),
+        permissions=["repair"],
     )
     def confirm_held_back(self, request: HttpRequest, queryset: QuerySet) -> None:
         for scan in queryset:
             try:
                 repairs.drift_scan_confirm(actor=request.user, scan_id=scan.pk)
             except (ValidationError, PermissionDenied) as refused:
-                messages.error(request, f"Scan {scan.pk}: {' '.join(getattr(refused, 'messages', [str(refused)]))}")
+                reason = " ".join(getattr(refused, "messages", [str(refused)]))
+                messages.error(request, _("Scan %(scan)s: %(reason)s") % {"scan": scan.pk, "reason": reason})
             else:
-                messages.success(request, f"Scan {scan.pk}: repairs in {scan.held_back} confirmed.")
+                messages.success(
+                    request,
+                    _("Scan %(scan)s: repairs in %(held_back)s confirmed.")
+                    % {"scan": scan.pk, "held_back": scan.held_back},
+                )
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, scan: DriftScan) -> str:
         return badge(scan.status, scan.get_status_display())
 
-    @admin.display(description="found")
+    @admin.display(description=gettext_lazy("found"))
     def found(self, scan: DriftScan) -> str:
         if not scan.counts:
-            return "nothing" if scan.status == "complete" else "—"
+            return _("nothing") if scan.status == "complete" else "—"
         return format_html_join(", ", "{} {}", ((count, kind) for kind, count in sorted(scan.counts.items())))
 
 
-@admin.action(description="Check against PBX (read it back and compare with the portal)", permissions=["change"])
+@admin.action(
+    description=gettext_lazy("Check against PBX (read it back and compare with the portal)"), permissions=["change"]
+)
 def check_against_pbx(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     """On servers or tenants: queue a drift scan of each the login manages."""
     managed = list(access.restrict(queryset, request.user, CHANGE))
     which = {"servers": managed} if queryset.model is Server else {"tenants": managed}
     queued = services.drift_scan_requested(actor=request.user, **which)
     if queued:
-        messages.info(request, f"{queued} check(s) queued; each report appears under Drift scans when it is done.")
+        messages.info(
+            request,
+            _("%(count)s check(s) queued; each report appears under Drift scans when it is done.") % {"count": queued},
+        )
     skipped = queryset.count() - len(managed)
     if skipped:
-        messages.warning(request, f"{skipped} selected left out: only their administrators may check them.")
+        messages.warning(
+            request, _("%(count)s selected left out: only their administrators may check them.") % {"count": skipped}
+        )
 
 
 class AdoptForm(forms.Form):
     """Where a user found only on the PBX becomes a line: an entity of a tenant on its server, and a
     line template."""
 
-    entity = forms.ModelChoiceField(queryset=Entity.objects.none())
-    template = forms.ModelChoiceField(queryset=LineTemplate.objects.none(), label="line template")
+    entity = forms.ModelChoiceField(queryset=Entity.objects.none(), label=gettext_lazy("Entity"))
+    template = forms.ModelChoiceField(queryset=LineTemplate.objects.none(), label=gettext_lazy("line template"))
 
     def __init__(self, *args: Any, login: Any, server_ids: set[int], **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -140,12 +155,13 @@ class DriftFindingAdmin(ReadOnly, ScopedAdmin):
     kind_badge = DriftFindingInline.kind_badge
     what_differs = DriftFindingInline.what_differs
 
-    @admin.display(description="scan")
+    @admin.display(description=gettext_lazy("scan"))
     def scan_link(self, finding: DriftFinding) -> str:
         url = reverse("admin:telephony_driftscan_change", args=[finding.scan_id])
         return format_html('<a href="{}">#{}</a>', url, finding.scan_id)
 
-    def _repair(self, request: HttpRequest, queryset: QuerySet, repair: Any, done: str) -> None:
+    def _repair(self, request: HttpRequest, queryset: QuerySet, repair: Any, done: str, **values: Any) -> None:
+        """Repair each finding; `done` says how many were repaired (its %(count)s, and `values`)."""
         repaired, refused = 0, []
         order = {"tenant": 0, "entity": 1}  # a tenant before its entities, an entity before its lines
         for finding in sorted(queryset, key=lambda f: (order.get(f.object_kind, 2), f.pk)):
@@ -156,35 +172,39 @@ class DriftFindingAdmin(ReadOnly, ScopedAdmin):
             except ValidationError as error:
                 refused.append(f"{finding.label}: {' '.join(error.messages)}")
             except (Http404, PermissionDenied):
-                refused.append(f"{finding.label}: only the staff who manage it may repair it.")
+                refused.append(_("%(label)s: only the staff who manage it may repair it.") % {"label": finding.label})
             else:
                 repaired += 1
         if repaired:
-            messages.success(request, f"{repaired} {done}.")
+            messages.success(request, done % {"count": repaired, **values})
         for message in refused[:10]:
             messages.error(request, message)
 
-    @admin.action(description="Push the portal's value to the PBX", permissions=["repair"])
+    @admin.action(description=gettext_lazy("Push the portal's value to the PBX"), permissions=["repair"])
     def push_portal_value(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._repair(request, queryset, repairs.drift_push_portal_value, "pushed again; the jobs are on their way")
+        done = _("%(count)s pushed again; the jobs are on their way.")
+        self._repair(request, queryset, repairs.drift_push_portal_value, done)
 
-    @admin.action(description="Accept the PBX's value into the portal", permissions=["repair"])
+    @admin.action(description=gettext_lazy("Accept the PBX's value into the portal"), permissions=["repair"])
     def accept_pbx_value(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._repair(request, queryset, repairs.drift_accept_pbx_value, "taken from the PBX")
+        self._repair(request, queryset, repairs.drift_accept_pbx_value, _("%(count)s taken from the PBX."))
 
-    @admin.action(description="Make again on the PBX what is missing there", permissions=["repair"])
+    @admin.action(description=gettext_lazy("Make again on the PBX what is missing there"), permissions=["repair"])
     def recreate(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._repair(request, queryset, repairs.drift_recreate, "to be made again; the jobs are on their way")
+        done = _("%(count)s to be made again; the jobs are on their way.")
+        self._repair(request, queryset, repairs.drift_recreate, done)
 
-    @admin.action(description="Forget lines gone from the PBX for good (nothing is sent)", permissions=["repair"])
+    @admin.action(
+        description=gettext_lazy("Forget lines gone from the PBX for good (nothing is sent)"), permissions=["repair"]
+    )
     def forget(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._repair(request, queryset, repairs.drift_forget, "forgotten")
+        self._repair(request, queryset, repairs.drift_forget, _("%(count)s forgotten."))
 
-    @admin.action(description="Adopt users found only on the PBX…", permissions=["repair"])
+    @admin.action(description=gettext_lazy("Adopt users found only on the PBX…"), permissions=["repair"])
     def adopt(self, request: HttpRequest, queryset: QuerySet):
         findings = list(queryset.filter(kind=FindingKind.UNMANAGED, object_kind="user", resolved_at__isnull=True))
         if not findings:
-            messages.warning(request, "Choose open findings of users found only on the PBX to adopt.")
+            messages.warning(request, _("Choose open findings of users found only on the PBX to adopt."))
             return None
         server_ids = {finding.scan.server_id for finding in findings}
         form = AdoptForm(request.POST if "adopt" in request.POST else None, login=request.user, server_ids=server_ids)
@@ -194,13 +214,14 @@ class DriftFindingAdmin(ReadOnly, ScopedAdmin):
                 request,
                 queryset.filter(pk__in=[f.pk for f in findings]),
                 lambda **kw: repairs.drift_adopt(entity=entity, template=template, **kw),
-                f"adopted into {entity}",
+                _("%(count)s adopted into %(entity)s."),
+                entity=entity,
             )
             return None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Adopt users found only on the PBX",
+            "title": _("Adopt users found only on the PBX"),
             "form": form,
             "findings": findings,
             "action": "adopt",

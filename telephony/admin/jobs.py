@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.admin.sync import badge
 from telephony.backends.redaction import redact_value
@@ -40,7 +42,7 @@ class JobAttemptInline(ScopedInline):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="HTTP exchanges (secrets masked)")
+    @admin.display(description=gettext_lazy("HTTP exchanges (secrets masked)"))
     def http_exchanges(self, attempt: JobAttempt) -> str:
         """One fold per exchange: its line (method, URL, status, time) shown, its bodies inside,
         pretty-printed when they are JSON. A failed exchange is open."""
@@ -61,10 +63,10 @@ def _exchange_parts(exchange: dict[str, Any]) -> tuple[Any, ...]:
         format_html(" {}", "open") if failed else "",
         exchange.get("method", ""),
         exchange.get("url", ""),
-        status or "no answer",
+        status or _("no answer"),
         exchange.get("duration_ms", ""),
-        _body("request", exchange.get("request_body", "")),
-        _body("answer", exchange.get("response_body", "")),
+        _body(_("request"), exchange.get("request_body", "")),
+        _body(_("answer"), exchange.get("response_body", "")),
         format_html('<p class="errornote">{}</p>', exchange["error"]) if exchange.get("error") else "",
     )
 
@@ -143,23 +145,23 @@ class ProvisioningJobAdmin(ScopedAdmin):
     class Media:
         css = {"all": ["telephony/admin.css"]}
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, job: ProvisioningJob) -> str:
         return badge(job.status, job.get_status_display())
 
-    @admin.display(description="attempts")
+    @admin.display(description=gettext_lazy("attempts"))
     def attempt_count(self, job: ProvisioningJob) -> str:
         return f"{job.attempts}/{job.max_attempts}"
 
-    @admin.display(description="last error")
+    @admin.display(description=gettext_lazy("last error"))
     def short_error(self, job: ProvisioningJob) -> str:
         return job.last_error[:120]
 
-    @admin.display(description="waits for the earlier jobs of")
+    @admin.display(description=gettext_lazy("waits for the earlier jobs of"))
     def depends_on(self, job: ProvisioningJob) -> str:
         return ", ".join(job.dependency_keys()) or "—"
 
-    @admin.display(description="payload (secrets masked)")
+    @admin.display(description=gettext_lazy("payload (secrets masked)"))
     def payload_shown(self, job: ProvisioningJob) -> str:
         return format_html('<pre class="exchange-body">{}</pre>', json.dumps(redact_value(job.payload), indent=1))
 
@@ -184,27 +186,27 @@ class ProvisioningJobAdmin(ScopedAdmin):
             *super().get_urls(),
         ]
 
-    def _act(self, request: HttpRequest, job_id: int, action, verb: str) -> HttpResponseRedirect:
+    def _act(self, request: HttpRequest, job_id: int, action, done: str) -> HttpResponseRedirect:
         job = get_object_or_404(self.get_queryset(request), pk=job_id)
         if request.method == "POST":
             try:
                 action(actor=request.user, job=job)
-                messages.success(request, f"Job #{job.pk} {verb}.")
+                messages.success(request, done % {"id": job.pk})
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
         return HttpResponseRedirect(reverse("admin:telephony_provisioningjob_change", args=[job.pk]))
 
     def retry_view(self, request: HttpRequest, job_id: int) -> HttpResponseRedirect:
-        return self._act(request, job_id, services.job_retry, "will be tried again")
+        return self._act(request, job_id, services.job_retry, _("Job #%(id)s will be tried again."))
 
     def cancel_view(self, request: HttpRequest, job_id: int) -> HttpResponseRedirect:
-        return self._act(request, job_id, services.job_cancel, "cancelled")
+        return self._act(request, job_id, services.job_cancel, _("Job #%(id)s cancelled."))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["may_act"] = obj is not None and access.can(request.user, CHANGE, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def _bulk(self, request: HttpRequest, queryset, action, verb: str) -> None:
+    def _bulk(self, request: HttpRequest, queryset, action, done_message: str) -> None:
         done, refused = 0, []
         for job in queryset:
             try:
@@ -213,24 +215,29 @@ class ProvisioningJobAdmin(ScopedAdmin):
             except ValidationError as error:
                 refused.append(" ".join(error.messages))
         if done:
-            messages.success(request, f"{done} job(s) {verb}.")
+            messages.success(request, done_message % {"count": done})
         for message in refused[:10]:
             messages.warning(request, message)
 
-    @admin.action(description="Retry the selected failed or cancelled jobs", permissions=["change"])
+    @admin.action(description=gettext_lazy("Retry the selected failed or cancelled jobs"), permissions=["change"])
     def retry_selected(self, request: HttpRequest, queryset) -> None:
-        self._bulk(request, self._managed(request, queryset), services.job_retry, "will be tried again")
+        done = _("%(count)s job(s) will be tried again.")
+        self._bulk(request, self._managed(request, queryset), services.job_retry, done)
 
-    @admin.action(description="Cancel the selected waiting or failed jobs", permissions=["change"])
+    @admin.action(description=gettext_lazy("Cancel the selected waiting or failed jobs"), permissions=["change"])
     def cancel_selected(self, request: HttpRequest, queryset) -> None:
-        self._bulk(request, self._managed(request, queryset), services.job_cancel, "cancelled")
+        self._bulk(request, self._managed(request, queryset), services.job_cancel, _("%(count)s job(s) cancelled."))
 
     def _managed(self, request: HttpRequest, queryset):
         """The selected jobs the login may act on; the others are named as left out."""
         managed = access.restrict(queryset, request.user, CHANGE)
         skipped = queryset.count() - managed.count()
         if skipped:
-            messages.warning(request, f"{skipped} selected job(s) left out: only who manages their tenant may do this.")
+            messages.warning(
+                request,
+                _("%(count)s selected job(s) left out: only who manages their tenant may do this.")
+                % {"count": skipped},
+            )
         return managed
 
 
@@ -241,10 +248,10 @@ class ProvisioningBatchAdmin(ScopedAdmin):
     search_fields = ["label"]
     readonly_fields = ["label", "organization", "created_by", "created_at"]
 
-    @admin.display(description="jobs")
+    @admin.display(description=gettext_lazy("jobs"))
     def jobs_link(self, batch: ProvisioningBatch) -> str:
         url = reverse("admin:telephony_provisioningjob_changelist") + f"?batch__id__exact={batch.pk}"
-        return format_html('<a href="{}">jobs of this batch</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("jobs of this batch"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

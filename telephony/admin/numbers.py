@@ -11,7 +11,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.functional import lazy
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.admin.imports import ImportExportMixin
 from telephony.admin.sync import SyncStateAdminMixin
@@ -25,11 +28,15 @@ from tenants.models import Organization
 
 
 class AllocationFilter(admin.SimpleListFilter):
-    title = "allocation"
+    title = gettext_lazy("allocation")
     parameter_name = "allocation"
 
     def lookups(self, request, model_admin):
-        return [("free", "In the pool"), ("allocated", "Allocated, not assigned"), ("assigned", "Assigned to a user")]
+        return [
+            ("free", _("In the pool")),
+            ("allocated", _("Allocated, not assigned")),
+            ("assigned", _("Assigned to a user")),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "free":
@@ -44,7 +51,7 @@ class AllocationFilter(admin.SimpleListFilter):
 class PoolFilter(admin.SimpleListFilter):
     """The pools the login sees numbers of (never an organization outside its scope)."""
 
-    title = "pool"
+    title = gettext_lazy("pool")
     parameter_name = "pool"
 
     def lookups(self, request, model_admin):
@@ -56,15 +63,19 @@ class PoolFilter(admin.SimpleListFilter):
         return queryset.filter(organization_id=value) if value and value.isdigit() else queryset
 
 
-RANGE_HELP = (
-    "A range such as +31 20 123 4500 – 4599 (the end may be just its last digits) or "
-    "+31201234500 - +31201234599; or a first number and a count below. "
-    f"At most {ranges.RANGE_LIMIT:,} numbers at a time."
-)
+def _range_help() -> str:
+    return _(
+        "A range such as +31 20 123 4500 – 4599 (the end may be just its last digits) or "
+        "+31201234500 - +31201234599; or a first number and a count below. "
+        "At most %(limit)s numbers at a time."
+    ) % {"limit": f"{ranges.RANGE_LIMIT:,}"}
+
+
+RANGE_HELP = lazy(_range_help, str)()
 
 
 class _PoolForm(forms.Form):
-    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Pool of")
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label=gettext_lazy("Pool of"))
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -81,7 +92,7 @@ class _PoolForm(forms.Form):
         text, count = self.cleaned_data.get("numbers", ""), self.cleaned_data.get("count")
         if not text:
             if range_required:
-                raise ValidationError({"numbers": "Enter the range, or its first number and a count."})
+                raise ValidationError({"numbers": _("Enter the range, or its first number and a count.")})
             return None, count
         if range_required:
             return ranges.parse_range(text, count), None
@@ -89,14 +100,26 @@ class _PoolForm(forms.Form):
 
 
 class RangeAddForm(_PoolForm):
-    numbers = forms.CharField(label="Numbers", max_length=80, help_text=RANGE_HELP)
+    numbers = forms.CharField(label=gettext_lazy("Numbers"), max_length=80, help_text=RANGE_HELP)
     count = forms.IntegerField(
-        required=False, min_value=1, max_value=ranges.RANGE_LIMIT, help_text="With a first number only."
+        required=False,
+        min_value=1,
+        max_value=ranges.RANGE_LIMIT,
+        label=gettext_lazy("Count"),
+        help_text=gettext_lazy("With a first number only."),
     )
     tenant = forms.ModelChoiceField(
-        queryset=Tenant.objects.none(), required=False, label="Allocate them to", help_text="Optional: a tenant."
+        queryset=Tenant.objects.none(),
+        required=False,
+        label=gettext_lazy("Allocate them to"),
+        help_text=gettext_lazy("Optional: a tenant."),
     )
-    label = forms.CharField(max_length=100, required=False, help_text="Given to every number of the range.")
+    label = forms.CharField(
+        max_length=100,
+        required=False,
+        label=gettext_lazy("Label"),
+        help_text=gettext_lazy("Given to every number of the range."),
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -109,18 +132,19 @@ class RangeAddForm(_PoolForm):
 
 
 class AllocateForm(_PoolForm):
-    tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), label="Allocate to")
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), label=gettext_lazy("Allocate to"))
     numbers = forms.CharField(
-        label="Numbers",
+        label=gettext_lazy("Numbers"),
         max_length=80,
         required=False,
-        help_text="A range of the pool, e.g. +31 20 123 4500 – 4549; empty: the lowest free numbers.",
+        help_text=gettext_lazy("A range of the pool, e.g. +31 20 123 4500 – 4549; empty: the lowest free numbers."),
     )
     count = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=ranges.RANGE_LIMIT,
-        help_text="How many free numbers (inside the range, when one is given).",
+        label=gettext_lazy("Count"),
+        help_text=gettext_lazy("How many free numbers (inside the range, when one is given)."),
     )
 
     def clean(self):
@@ -129,7 +153,7 @@ class AllocateForm(_PoolForm):
             try:
                 self.range, self.count = self.range_or_count(range_required=False)
                 if self.range is None and not self.count:
-                    raise ValidationError({"count": "Give a range of the pool or how many numbers to allocate."})
+                    raise ValidationError({"count": _("Give a range of the pool or how many numbers to allocate.")})
             except ValidationError as error:
                 add_service_error(self, error)
         return cleaned
@@ -211,12 +235,19 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
             except ValidationError as refused:
                 add_service_error(form, refused)
             else:
-                allocated = f", allocated to {data['tenant']}" if data.get("tenant") else ""
-                messages.success(
-                    request, f"{added:,} numbers ({form.range}) added to {data['organization']}'s pool{allocated}."
-                )
+                values = {
+                    "count": f"{added:,}",
+                    "range": form.range,
+                    "pool": data["organization"],
+                    "tenant": data.get("tenant"),
+                }
+                if data.get("tenant"):
+                    done = _("%(count)s numbers (%(range)s) added to %(pool)s's pool, allocated to %(tenant)s.")
+                else:
+                    done = _("%(count)s numbers (%(range)s) added to %(pool)s's pool.")
+                messages.success(request, done % values)
                 return HttpResponseRedirect(self._pool_list(data["organization"]))
-        return self._form_page(request, form, "Add a range of numbers", "Add the numbers")
+        return self._form_page(request, form, _("Add a range of numbers"), _("Add the numbers"))
 
     def allocate_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
@@ -237,11 +268,19 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
             else:
                 if allocated:
                     shown = allocated[0] if len(allocated) == 1 else f"{allocated[0]} … {allocated[-1]}"
-                    messages.success(request, f"{len(allocated):,} numbers ({shown}) allocated to {data['tenant']}.")
+                    messages.success(
+                        request,
+                        _("%(count)s numbers (%(shown)s) allocated to %(tenant)s.")
+                        % {"count": f"{len(allocated):,}", "shown": shown, "tenant": data["tenant"]},
+                    )
                 else:
-                    messages.info(request, f"Every number of {form.range} is {data['tenant']}'s already.")
+                    messages.info(
+                        request,
+                        _("Every number of %(range)s is %(tenant)s's already.")
+                        % {"range": form.range, "tenant": data["tenant"]},
+                    )
                 return HttpResponseRedirect(self._pool_list(data["organization"], "allocated"))
-        return self._form_page(request, form, "Allocate numbers to a tenant", "Allocate")
+        return self._form_page(request, form, _("Allocate numbers to a tenant"), _("Allocate"))
 
     def _pool_list(self, organization: Organization, allocation: str = "") -> str:
         query = {"pool": organization.pk, **({"allocation": allocation} if allocation else {})}
@@ -259,11 +298,13 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
 
     # --- bulk release -------------------------------------------------------------------------------
 
-    @admin.action(description="Release from their users (back to the tenant's free numbers)", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Release from their users (back to the tenant's free numbers)"), permissions=["change"]
+    )
     def release_from_users(self, request: HttpRequest, queryset):
         self._release(request, queryset, to_pool=False)
 
-    @admin.action(description="Return to the pool (off their tenant and user)", permissions=["add"])
+    @admin.action(description=gettext_lazy("Return to the pool (off their tenant and user)"), permissions=["add"])
     def return_to_pool(self, request: HttpRequest, queryset):
         self._release(request, queryset, to_pool=True)
 
@@ -273,12 +314,21 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
         except ValidationError as refused:
             messages.error(request, " ".join(refused.messages))
             return
-        parts = []
-        if done.from_users:
-            parts.append(f"{done.from_users:,} taken off their users (pushed to the PBX)")
-        if done.to_pool:
-            parts.append(f"{done.to_pool:,} back in their pool")
-        if parts:
-            messages.success(request, "Numbers released: " + "; ".join(parts) + ".")
+        counts = {"from_users": f"{done.from_users:,}", "to_pool": f"{done.to_pool:,}"}
+        if done.from_users and done.to_pool:
+            released = _(
+                "Numbers released: %(from_users)s taken off their users (pushed to the PBX); "
+                "%(to_pool)s back in their pool."
+            )
+        elif done.from_users:
+            released = _("Numbers released: %(from_users)s taken off their users (pushed to the PBX).")
+        elif done.to_pool:
+            released = _("Numbers released: %(to_pool)s back in their pool.")
         else:
-            messages.info(request, "None of the selected numbers was on a user" + (" or a tenant." if to_pool else "."))
+            released = ""
+        if released:
+            messages.success(request, released % counts)
+        elif to_pool:
+            messages.info(request, _("None of the selected numbers was on a user or a tenant."))
+        else:
+            messages.info(request, _("None of the selected numbers was on a user."))

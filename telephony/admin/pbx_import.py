@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.models import Entity, LineTemplate, Tenant
 from telephony.services.drift import drift_scan_requested
@@ -26,7 +28,7 @@ from tenants import access
 from tenants.access import VIEW
 
 PREVIEW_ROWS = 200
-SHARED_SERVER_HELP = (
+SHARED_SERVER_HELP = gettext_lazy(
     "This server's entities belong to several customers: tick only this customer's. With their users; users of "
     "the tenant's own entities come in whatever is ticked."
 )
@@ -34,21 +36,23 @@ SHARED_SERVER_HELP = (
 
 class PbxImportForm(forms.Form):
     template = forms.ModelChoiceField(
-        queryset=LineTemplate.objects.none(), label="line template", help_text="Given to every user imported."
+        queryset=LineTemplate.objects.none(),
+        label=gettext_lazy("line template"),
+        help_text=gettext_lazy("Given to every user imported."),
     )
     entity = forms.ModelChoiceField(
         queryset=Entity.objects.none(),
         required=False,
-        label="entity for users the PBX puts in none",
-        help_text="Where users go whose PBX keeps no entity per user.",
+        label=gettext_lazy("entity for users the PBX puts in none"),
+        help_text=gettext_lazy("Where users go whose PBX keeps no entity per user."),
     )
 
     entities = forms.MultipleChoiceField(
         choices=(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="entities on the PBX to bring in",
-        help_text="With their users. Users of the tenant's own entities come in whatever is ticked.",
+        label=gettext_lazy("entities on the PBX to bring in"),
+        help_text=gettext_lazy("With their users. Users of the tenant's own entities come in whatever is ticked."),
     )
 
     def __init__(self, *args: Any, tenant: Tenant, login: Any, offered: list[str], shared: bool, **kwargs: Any):
@@ -68,19 +72,19 @@ class PbxImportAdminMixin:
         view = self.admin_site.admin_view(self.pbx_import_view)
         return [path("<path:object_id>/pbx-import/", view, name="telephony_tenant_pbx_import"), *super().get_urls()]
 
-    @admin.display(description="import from the PBX")
+    @admin.display(description=gettext_lazy("import from the PBX"))
     def pbx_import_link(self, obj: Tenant) -> str:
         if obj is None or obj.pk is None:
             return "—"
         url = reverse("admin:telephony_tenant_pbx_import", args=[obj.pk])
-        return format_html('<a href="{}">Import what the PBX holds and the portal does not…</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("Import what the PBX holds and the portal does not…"))
 
     def pbx_import_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         tenant = get_object_or_404(self.get_queryset(request), pk=object_id)
         here = reverse("admin:telephony_tenant_pbx_import", args=[tenant.pk])
         if request.method == "POST" and "read" in request.POST:
             drift_scan_requested(actor=request.user, tenants=[tenant])
-            messages.info(request, "The PBX is being read; this page shows what it holds once that is done.")
+            messages.info(request, _("The PBX is being read; this page shows what it holds once that is done."))
             return HttpResponseRedirect(here)
         data = request.POST or request.GET or None
         try:
@@ -104,15 +108,18 @@ class PbxImportAdminMixin:
             else:
                 messages.success(
                     request,
-                    f"Imported {len(done.importable)} user(s) and {len(done.entities)} entit(y/ies) from the PBX; "
-                    f"{len(done.refused)} left as findings.",
+                    _(
+                        "Imported %(users)s user(s) and %(entities)s entit(y/ies) from the PBX; "
+                        "%(refused)s left as findings."
+                    )
+                    % {"users": len(done.importable), "entities": len(done.entities), "refused": len(done.refused)},
                 )
                 return HttpResponseRedirect(reverse("admin:telephony_tenant_change", args=[tenant.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": tenant,
-            "title": f"Import from the PBX into {tenant}",
+            "title": _("Import from the PBX into %(tenant)s") % {"tenant": tenant},
             "form": form,
             "plan": plan,
             "importable": plan.importable[:PREVIEW_ROWS],

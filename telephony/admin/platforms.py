@@ -11,6 +11,8 @@ from django.db.models import Count
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.admin.drift import check_against_pbx
 from telephony.admin.sync import BackendRefAdminMixin, badge
@@ -26,24 +28,24 @@ LIST_MESSAGE_LENGTH = 60
 
 class PlatformForm(forms.ModelForm):
     new_secret = forms.CharField(
-        label="Secret",
+        label=gettext_lazy("Secret"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     new_app_key = forms.CharField(
-        label="app key",
+        label=gettext_lazy("app key"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
 
     current_password = forms.CharField(
-        label="Your password",
+        label=gettext_lazy("Your password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text=(
+        help_text=gettext_lazy(
             "Needed to replace a secret, or to change the address, login or TLS check of a platform "
             "whose secret is stored."
         ),
@@ -72,16 +74,22 @@ class PlatformForm(forms.ModelForm):
             if name in self.fields:
                 self.fields[name].widget.attrs["data-platform-kinds"] = " ".join(kinds)
         instance = self.instance
-        for field, attribute, what in (
-            ("new_secret", "secret", "password or API key"),
-            ("new_app_key", "app_key", "app key"),
+        for field, attribute, set_help, unset_help in (
+            (
+                "new_secret",
+                "secret",
+                _("A password or API key is set. Leave empty to keep it, or type a new one to replace it."),
+                _("No password or API key is set yet."),
+            ),
+            (
+                "new_app_key",
+                "app_key",
+                _("A app key is set. Leave empty to keep it, or type a new one to replace it."),
+                _("No app key is set yet."),
+            ),
         ):
             is_set = bool(instance.pk and getattr(instance, attribute))
-            self.fields[field].help_text = (
-                format_html("A {} is set. Leave empty to keep it, or type a new one to replace it.", what)
-                if is_set
-                else format_html("No {} is set yet.", what)
-            )
+            self.fields[field].help_text = set_help if is_set else unset_help
 
 
 @admin.register(Platform)
@@ -98,7 +106,7 @@ class PlatformAdmin(ScopedAdmin):
     fieldsets = [
         (None, {"fields": ["organization", "name", "kind", "base_url", "is_active"]}),
         (
-            "Credentials",
+            gettext_lazy("Credentials"),
             {
                 "fields": [
                     "username",
@@ -110,8 +118,11 @@ class PlatformAdmin(ScopedAdmin):
                 ]
             },
         ),
-        ("Connection", {"fields": ["timeout_seconds", "verify_tls", "documented_only", "documented_api_limits"]}),
-        ("Last check", {"fields": ["last_checked_at", "last_check_ok", "last_check_message"]}),
+        (
+            gettext_lazy("Connection"),
+            {"fields": ["timeout_seconds", "verify_tls", "documented_only", "documented_api_limits"]},
+        ),
+        (gettext_lazy("Last check"), {"fields": ["last_checked_at", "last_check_ok", "last_check_message"]}),
     ]
 
     class Media:
@@ -124,50 +135,54 @@ class PlatformAdmin(ScopedAdmin):
             return fieldsets
         return _read_only_fieldsets(fieldsets, obj)
 
-    @admin.display(description="without the extensions")
+    @admin.display(description=gettext_lazy("without the extensions"))
     def documented_api_limits(self, obj: Platform) -> str:
         if not obj.pk:
-            return "Shown once the platform is saved."
+            return _("Shown once the platform is saved.")
         withheld = withheld_on_documented_api(obj.kind)
         if not withheld:
-            return format_html("Nothing: the {} driver uses only the documented API.", obj.get_kind_display())
-        state = "switched off now" if obj.documented_only else "switched off when “documented API only” is ticked"
-        return format_html("{}: {}.", state.capitalize(), format_html_join("; ", "{}", ((name,) for name in withheld)))
+            return format_html(_("Nothing: the {} driver uses only the documented API."), obj.get_kind_display())
+        features = format_html_join("; ", "{}", ((name,) for name in withheld))
+        if obj.documented_only:
+            return format_html(_("Switched off now: {}."), features)
+        return format_html(_("Switched off when “documented API only” is ticked: {}."), features)
 
-    @admin.display(description="secret")
+    @admin.display(description=gettext_lazy("secret"))
     def secret_state(self, obj: Platform) -> str:
-        return "set" if obj.has_secret else "not set"
+        return _("set") if obj.has_secret else _("not set")
 
-    @admin.display(description="app key")
+    @admin.display(description=gettext_lazy("app key"))
     def app_key_state(self, obj: Platform) -> str:
-        return "set" if obj.app_key else "not set"
+        return _("set") if obj.app_key else _("not set")
 
-    @admin.display(description="last check")
+    @admin.display(description=gettext_lazy("last check"))
     def last_check(self, obj: Platform) -> str:
         if obj.last_checked_at is None:
-            return "never"
+            return _("never")
         state = "succeeded" if obj.last_check_ok else "failed" if obj.last_check_ok is False else "pending"
         message = obj.last_check_message
         # The list shows the start of the message; all of it is on hover and on the platform's page.
         return format_html(
             '{} <span title="{}">{}</span>',
-            badge(state, "OK" if obj.last_check_ok else "failed"),
+            badge(state, _("OK") if obj.last_check_ok else _("failed")),
             message,
             Truncator(message).chars(LIST_MESSAGE_LENGTH),
         )
 
-    @admin.action(description="Test connection (shows the backend's version or its error)", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Test connection (shows the backend's version or its error)"), permissions=["change"]
+    )
     def test_connection(self, request: HttpRequest, queryset) -> None:
         if self._managed(request, queryset, services.platform_check_requested):
-            messages.info(request, "Connection test queued; the answer appears under “last check” in a few seconds.")
+            messages.info(request, _("Connection test queued; the answer appears under “last check” in a few seconds."))
 
     @admin.action(
-        description="Import the servers (and, where the platform lists them, the tenants) it has",
+        description=gettext_lazy("Import the servers (and, where the platform lists them, the tenants) it has"),
         permissions=["change"],
     )
     def import_servers(self, request: HttpRequest, queryset) -> None:
         if self._managed(request, queryset, services.servers_import_requested):
-            messages.info(request, "Import queued; its summary appears under “last check” when it is done.")
+            messages.info(request, _("Import queued; its summary appears under “last check” when it is done."))
 
     def _managed(self, request: HttpRequest, queryset, request_service) -> int:
         """Ask for the action on the selected platforms the login manages; say so for the others
@@ -178,19 +193,21 @@ class PlatformAdmin(ScopedAdmin):
         skipped = queryset.count() - len(managed)
         if skipped:
             messages.warning(
-                request, f"{skipped} selected platform(s) left out: only their administrators may do this."
+                request,
+                _("%(count)s selected platform(s) left out: only their administrators may do this.")
+                % {"count": skipped},
             )
         return len(managed)
 
-    @admin.display(boolean=True, description="active", ordering="is_active")
+    @admin.display(boolean=True, description=gettext_lazy("active"), ordering="is_active")
     def active(self, obj: Platform) -> bool:
         return obj.is_active
 
-    @admin.display(boolean=True, description="secret")
+    @admin.display(boolean=True, description=gettext_lazy("secret"))
     def secret_set(self, obj: Platform) -> bool:
         return obj.has_secret
 
-    @admin.display(description="servers", ordering="server_count")
+    @admin.display(description=gettext_lazy("servers"), ordering="server_count")
     def server_count(self, obj: Platform) -> int:
         return obj.server_count
 
@@ -253,7 +270,7 @@ class ServerAdmin(BackendRefAdminMixin, ScopedAdmin):
     update_service = services.server_update
     delete_service = services.server_delete
 
-    @admin.display(description="tenants", ordering="tenant_count")
+    @admin.display(description=gettext_lazy("tenants"), ordering="tenant_count")
     def tenant_load(self, obj: Server) -> str:
         return f"{obj.tenant_count} / {obj.capacity_tenants}" if obj.capacity_tenants else str(obj.tenant_count)
 

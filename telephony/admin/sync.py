@@ -8,6 +8,8 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony import selectors
 from telephony.models import JobStatus, SyncState
@@ -21,11 +23,11 @@ def badge(value: str, label: str) -> str:
 class BackendRefAdminMixin:
     """Shows how the backend addresses the object (its driver's reference), read-only."""
 
-    @admin.display(description="backend reference")
+    @admin.display(description=gettext_lazy("backend reference"))
     def backend_reference(self, obj) -> str:
         ref = getattr(obj, "backend_ref", None)
         if not ref:
-            return "— (not on the PBX yet)"
+            return _("— (not on the PBX yet)")
         return format_html_join(
             "", "<div><code>{}</code>: <code>{}</code></div>", ((name, ref[name]) for name in sorted(ref))
         )
@@ -42,7 +44,7 @@ class SyncStateAdminMixin(BackendRefAdminMixin):
         # A property, not a Media class: a subclass's own Media would replace it, not add to it.
         return super().media + forms.Media(css={"all": ["telephony/admin.css"]}, js=["telephony/live-state.js"])
 
-    @admin.display(description="sync", ordering="sync_state")
+    @admin.display(description=gettext_lazy("sync"), ordering="sync_state")
     def sync_badge(self, obj) -> str:
         return badge(obj.sync_state, obj.get_sync_state_display())
 
@@ -57,7 +59,7 @@ class SyncStateAdminMixin(BackendRefAdminMixin):
         with rendering_for(request.user):
             return HttpResponse(self.provisioning(obj))
 
-    @admin.display(description="provisioning")
+    @admin.display(description=gettext_lazy("provisioning"))
     def provisioning(self, obj) -> str:
         if obj is None or obj.pk is None:
             return "—"
@@ -98,7 +100,13 @@ def _job_table(jobs: list) -> str:
         ),
     )
     return format_html(
-        '<table class="job-table"><tr><th>job</th><th>operation</th><th>status</th><th>attempts</th>'
-        "<th>created</th><th>message</th></tr>{}</table>",
+        '<table class="job-table"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>'
+        "{}</table>",
+        _("job"),
+        _("operation"),
+        _("status"),
+        _("attempts"),
+        _("created"),
+        _("message"),
         rows,
     )

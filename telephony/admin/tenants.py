@@ -12,6 +12,8 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony import selectors
 from telephony.admin.drift import check_against_pbx
@@ -33,7 +35,7 @@ class EntityForm(forms.ModelForm):
 
     number_plan = forms.CharField(
         required=False,
-        help_text="Internal number ranges, e.g. 1700-1799, 1961 (a single number), 2600-2799.",
+        help_text=gettext_lazy("Internal number ranges, e.g. 1700-1799, 1961 (a single number), 2600-2799."),
         widget=forms.TextInput(attrs={"size": 30}),
     )
 
@@ -103,8 +105,8 @@ class TenantAdmin(DeletedWithItsParts, PbxImportAdminMixin, SyncStateAdminMixin,
     readonly_fields = ["backend_reference", "pbx_import_link", "provisioning"]
     fieldsets = [
         (None, {"fields": ["organization", "server", "name", "label", "licences", "status"]}),
-        ("On the PBX", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
-        ("Provisioning", {"fields": ["provisioning"]}),
+        (gettext_lazy("On the PBX"), {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
+        (gettext_lazy("Provisioning"), {"fields": ["provisioning"]}),
     ]
     service_object_name = "tenant"
     create_service = services.tenant_create
@@ -112,14 +114,14 @@ class TenantAdmin(DeletedWithItsParts, PbxImportAdminMixin, SyncStateAdminMixin,
     delete_service = services.tenant_delete
 
     def pbx_removal(self, tenant: Tenant) -> list[str]:
-        where = f"{tenant.server} ({tenant.server.platform})"
         return [
-            f"one job per user removes its {tenant.users.count()} user(s) from {where};",
-            f"then one per entity its {tenant.entities.count()} entit(y/ies);",
-            f"then one job removes the tenant {tenant.name} itself.",
+            _("one job per user removes its %(count)s user(s) from %(server)s (%(platform)s);")
+            % {"count": tenant.users.count(), "server": tenant.server, "platform": tenant.server.platform},
+            _("then one per entity its %(count)s entit(y/ies);") % {"count": tenant.entities.count()},
+            _("then one job removes the tenant %(name)s itself.") % {"name": tenant.name},
         ]
 
-    @admin.display(description="users / licences", ordering="user_count")
+    @admin.display(description=gettext_lazy("users / licences"), ordering="user_count")
     def user_load(self, obj: Tenant) -> str:
         return f"{obj.user_count} / {obj.licences}"
 
@@ -163,7 +165,7 @@ class NumberIntervalAdmin(ScopedAdmin):
     search_fields = ["start", "end", "entity__name", "entity__tenant__name"]
     ordering = ["entity__tenant__name", "start"]
 
-    @admin.display(description="tenant", ordering="entity__tenant__name")
+    @admin.display(description=gettext_lazy("tenant"), ordering="entity__tenant__name")
     def tenant_name(self, obj: NumberInterval) -> str:
         return obj.entity.tenant.name
 
@@ -184,8 +186,8 @@ class EntityAdminForm(EntityForm):
     administrators = forms.ModelMultipleChoiceField(
         queryset=get_user_model().objects.none(),
         required=False,
-        widget=FilteredSelectMultiple("administrators", is_stacked=False),
-        help_text="Logins of the customer that manage only this entity's users and numbers.",
+        widget=FilteredSelectMultiple(gettext_lazy("administrators"), is_stacked=False),
+        help_text=gettext_lazy("Logins of the customer that manage only this entity's users and numbers."),
     )
     administrator_choices = None  # set per request by EntityAdmin.get_form
 
@@ -209,13 +211,16 @@ class EntityAdmin(DeletedWithItsParts, SyncStateAdminMixin, ScopedAdmin):
     readonly_fields = ["backend_reference", "provisioning"]
     fieldsets = [
         (None, {"fields": ["tenant", "name", "display_name", "number_plan", "presented_number"]}),
-        ("Entity administrators", {"fields": ["administrators"]}),
-        ("On the PBX", {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
-        ("Provisioning", {"fields": ["provisioning"]}),
+        (gettext_lazy("Entity administrators"), {"fields": ["administrators"]}),
+        (gettext_lazy("On the PBX"), {"fields": readonly_fields[:-1], "classes": ["collapse"]}),
+        (gettext_lazy("Provisioning"), {"fields": ["provisioning"]}),
     ]
 
     def pbx_removal(self, entity: Entity) -> list[str]:
-        return [f"one job removes the entity {entity.name} from {entity.tenant} on {entity.tenant.server}."]
+        return [
+            _("one job removes the entity %(name)s from %(tenant)s on %(server)s.")
+            % {"name": entity.name, "tenant": entity.tenant, "server": entity.tenant.server}
+        ]
 
     # Entity names repeat from tenant to tenant: a choice of entity says whose it is.
     choice_select_related = ["tenant"]
@@ -230,7 +235,7 @@ class EntityAdmin(DeletedWithItsParts, SyncStateAdminMixin, ScopedAdmin):
             queryset = queryset.filter(tenant_id=int(tenant))
         return super().get_search_results(request, queryset, search_term)
 
-    @admin.display(description="users", ordering="user_count")
+    @admin.display(description=gettext_lazy("users"), ordering="user_count")
     def user_count(self, obj: Entity) -> int:
         return obj.user_count
 

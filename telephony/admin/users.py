@@ -12,6 +12,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.admin.imports import ImportExportMixin
 from telephony.admin.sync import SyncStateAdminMixin, badge
@@ -57,7 +59,7 @@ class PbxUserForm(forms.ModelForm):
     """The voicemail PIN is never shown back: the form says whether one is set and takes a new one."""
 
     new_voicemail_pin = forms.CharField(
-        label="Voicemail PIN",
+        label=gettext_lazy("Voicemail PIN"),
         required=False,
         max_length=8,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "inputmode": "numeric"}),
@@ -71,23 +73,25 @@ class PbxUserForm(forms.ModelForm):
         queryset=PhoneNumber.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Release",
-        help_text="Tick a number to take it off this user; it goes back to the tenant's free numbers.",
+        label=gettext_lazy("Release"),
+        help_text=gettext_lazy("Tick a number to take it off this user; it goes back to the tenant's free numbers."),
     )
     assign_numbers = forms.CharField(
         required=False,
-        label="Assign numbers",
+        label=gettext_lazy("Assign numbers"),
         widget=NumberSuggestions(attrs={"size": 40, "autocomplete": "off"}),
-        help_text="Free numbers of the tenant, separated by commas, or a range such as +31 20 123 4510 – 4512.",
+        help_text=gettext_lazy(
+            "Free numbers of the tenant, separated by commas, or a range such as +31 20 123 4510 – 4512."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         is_set = bool(self.instance.pk and self.instance.voicemail_pin)
         self.fields["new_voicemail_pin"].help_text = (
-            "A PIN is set. Leave empty to keep it, or type a new one (4 to 8 digits)."
+            _("A PIN is set. Leave empty to keep it, or type a new one (4 to 8 digits).")
             if is_set
-            else "4 to 8 digits; voicemail must be on."
+            else _("4 to 8 digits; voicemail must be on.")
         )
         actor = getattr(self, "actor", None)
         if self.instance.pk:
@@ -98,13 +102,16 @@ class PbxUserForm(forms.ModelForm):
         widget.suggestions = list(free.values_list("number", flat=True)[:FREE_NUMBERS_LISTED])
         if self.instance.pk:
             total = free.count()
-            listed = f"; the first {FREE_NUMBERS_LISTED} are suggested" if total > FREE_NUMBERS_LISTED else ""
+            if total > FREE_NUMBERS_LISTED:
+                free_help = _("{help} {tenant} has {count} free; the first {listed} are suggested.")
+            else:
+                free_help = _("{help} {tenant} has {count} free.")
             self.fields["assign_numbers"].help_text = format_html(  # the tenant's name is data
-                "{} {} has {} free{}.",
-                self.fields["assign_numbers"].help_text,
-                self.instance.tenant,
-                f"{total:,}",
-                listed,
+                free_help,
+                help=self.fields["assign_numbers"].help_text,
+                tenant=self.instance.tenant,
+                count=f"{total:,}",
+                listed=FREE_NUMBERS_LISTED,
             )
 
     def clean_assign_numbers(self) -> list[PhoneNumber]:
@@ -115,7 +122,7 @@ class PbxUserForm(forms.ModelForm):
             except ValidationError as refused:
                 raise ValidationError(refused.messages) from refused
             if len(wanted) > NUMBERS_PER_SAVE:
-                raise ValidationError(f"Assign at most {NUMBERS_PER_SAVE} numbers at a time.")
+                raise ValidationError(_("Assign at most %(count)s numbers at a time.") % {"count": NUMBERS_PER_SAVE})
         return wanted  # looked up in clean(), once the tenant is known
 
     def clean(self):
@@ -127,7 +134,11 @@ class PbxUserForm(forms.ModelForm):
             free = {n.number: n for n in choices}
             missing = [number for number in wanted if number not in free]
             if missing:
-                self.add_error("assign_numbers", f"{missing[0]} is not a free number of {tenant} that you may assign.")
+                self.add_error(
+                    "assign_numbers",
+                    _("%(number)s is not a free number of %(tenant)s that you may assign.")
+                    % {"number": missing[0], "tenant": tenant},
+                )
             else:
                 cleaned["assign_numbers"] = [free[number] for number in dict.fromkeys(wanted)]
         return cleaned
@@ -162,16 +173,19 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
     actions = ["give_free_number", "release_all_numbers"]
     fieldsets = [
         (None, {"fields": ["tenant", "entity", "internal_number", "template"]}),
-        ("Person", {"fields": [("first_name", "last_name"), "display_name", "username", "email", "mobile_number"]}),
-        ("Voicemail", {"fields": ["voicemail_enabled", "new_voicemail_pin", "voicemail_to_email"]}),
         (
-            "Call forwarding",
+            gettext_lazy("Person"),
+            {"fields": [("first_name", "last_name"), "display_name", "username", "email", "mobile_number"]},
+        ),
+        (gettext_lazy("Voicemail"), {"fields": ["voicemail_enabled", "new_voicemail_pin", "voicemail_to_email"]}),
+        (
+            gettext_lazy("Call forwarding"),
             {"fields": ["forward_always", "forward_busy", ("forward_no_answer", "forward_no_answer_timeout")]},
         ),
-        ("External numbers (DDI)", {"fields": ["numbers_held", "release_numbers", "assign_numbers"]}),
-        ("Self-service", {"fields": ["portal_user"]}),
-        ("On the PBX", {"fields": readonly_fields[:1], "classes": ["collapse"]}),
-        ("Provisioning", {"fields": ["provisioning"]}),
+        (gettext_lazy("External numbers (DDI)"), {"fields": ["numbers_held", "release_numbers", "assign_numbers"]}),
+        (gettext_lazy("Self-service"), {"fields": ["portal_user"]}),
+        (gettext_lazy("On the PBX"), {"fields": readonly_fields[:1], "classes": ["collapse"]}),
+        (gettext_lazy("Provisioning"), {"fields": ["provisioning"]}),
     ]
     service_object_name = "user"
     create_service = services.pbx_user_create
@@ -208,18 +222,18 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
             for title, options in fieldsets
         ]
 
-    @admin.display(description="numbers")
+    @admin.display(description=gettext_lazy("numbers"))
     def numbers(self, obj: PbxUser) -> str:
         held = sorted(n.number for n in obj.phone_numbers.all())
         return format_html('<span class="user-numbers">{}</span>', ", ".join(held)) if held else "—"
 
-    @admin.display(description="numbers held")
+    @admin.display(description=gettext_lazy("numbers held"))
     def numbers_held(self, obj: PbxUser | None) -> str:
         if obj is None or obj.pk is None:
             return "—"
         held = obj.phone_numbers.order_by("number")
         if not held:
-            return "None yet."
+            return _("None yet.")
         return format_html_join(
             " ",
             '<span class="user-numbers"><a href="{}">{}</a>{} {}</span>',
@@ -227,7 +241,7 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
                 (
                     reverse("admin:telephony_phonenumber_change", args=[n.pk]),
                     n.number,
-                    " (pilot)" if n.is_pilot else "",
+                    f" {_('(pilot)')}" if n.is_pilot else "",
                     badge(n.sync_state, n.get_sync_state_display()),
                 )
                 for n in held
@@ -244,34 +258,48 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
         except ValidationError as refused:
             raise ValidationError({"assign_numbers": refused.messages}) from refused
 
-    @admin.action(description="Give each one without a number a free number of its tenant", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Give each one without a number a free number of its tenant"), permissions=["change"]
+    )
     def give_free_number(self, request: HttpRequest, queryset) -> None:
         given, skipped = [], []
         try:
             with transaction.atomic():
                 for user in queryset.select_related("tenant").order_by("tenant__name", "internal_number"):
                     if not access.can(request.user, CHANGE, user):
-                        skipped.append(f"{user} (not yours to change)")
+                        skipped.append(_("%(user)s (not yours to change)") % {"user": user})
                         continue
                     if user.phone_numbers.exists():
-                        skipped.append(f"{user} (has a number already)")
+                        skipped.append(_("%(user)s (has a number already)") % {"user": user})
                         continue
                     free = free_numbers_for(request.user, user.tenant_id).first()
                     if free is None:
-                        skipped.append(f"{user} ({user.tenant} has no free number)")
+                        skipped.append(
+                            _("%(user)s (%(tenant)s has no free number)") % {"user": user, "tenant": user.tenant}
+                        )
                         continue
                     services.pbx_user_assign_number(actor=request.user, user=user, number=free)
                     given.append(f"{user}: {free.number}")
         except ValidationError as refused:
-            messages.error(request, "Nothing was assigned: " + " ".join(refused.messages))
+            messages.error(request, _("Nothing was assigned: %(reason)s") % {"reason": " ".join(refused.messages)})
             return
         if given:
             shown = "; ".join(given[:10]) + (" …" if len(given) > 10 else "")
-            messages.success(request, f"{len(given)} numbers assigned, each pushed to the PBX ({shown}).")
+            messages.success(
+                request,
+                _("%(count)s numbers assigned, each pushed to the PBX (%(shown)s).")
+                % {"count": len(given), "shown": shown},
+            )
         if skipped:
-            messages.warning(request, f"{len(skipped)} users got no number: {'; '.join(skipped[:10])}.")
+            messages.warning(
+                request,
+                _("%(count)s users got no number: %(users)s.")
+                % {"count": len(skipped), "users": "; ".join(skipped[:10])},
+            )
 
-    @admin.action(description="Release their numbers (back to the tenant's free numbers)", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Release their numbers (back to the tenant's free numbers)"), permissions=["change"]
+    )
     def release_all_numbers(self, request: HttpRequest, queryset) -> None:
         numbers = PhoneNumber.objects.filter(assigned_user__in=queryset)
         try:
@@ -279,7 +307,10 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
         except ValidationError as refused:
             messages.error(request, " ".join(refused.messages))
             return
-        messages.success(request, f"{done.from_users} numbers taken off their users (pushed to the PBX).")
+        messages.success(
+            request,
+            _("%(count)s numbers taken off their users (pushed to the PBX).") % {"count": done.from_users},
+        )
 
     def _with_new_pin(self, obj: PbxUser, form: Any) -> PbxUser:
         if form.cleaned_data.get("new_voicemail_pin"):
@@ -311,9 +342,9 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "portal_login_kept"] if self._login_kept(request, obj) else fields
 
-    @admin.display(description="portal user")
+    @admin.display(description=gettext_lazy("portal user"))
     def portal_login_kept(self, obj: PbxUser) -> str:
-        return "Linked to a portal login you do not manage; it stays linked."
+        return _("Linked to a portal login you do not manage; it stays linked.")
 
     def create_object(self, request: HttpRequest, obj: PbxUser, form: Any) -> None:
         services.pbx_user_create(actor=request.user, user=self._with_new_pin(obj, form))
