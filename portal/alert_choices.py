@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.models import FAILURE_LOOKBACK, AlertDelivery, AlertNotice, AlertSubscription, AlertTopic
 from telephony import selectors_selfservice
@@ -63,9 +64,13 @@ def alert_choices_save(*, actor: Any, choices: Mapping[str, str], now: datetime 
     unknown = sorted(set(choices) - set(AlertTopic.values))
     bad = sorted(t for t, d in choices.items() if d != OFF and d not in AlertDelivery.values)
     if unknown or bad:
-        raise ValidationError(f"Not an alert or not a way to send one: {', '.join(unknown + bad)}.")
+        raise ValidationError(
+            _("Not an alert or not a way to send one: %(names)s.") % {"names": ", ".join(unknown + bad)}
+        )
     if any(delivery != OFF for delivery in choices.values()) and not (actor.email or "").strip():
-        raise ValidationError("Your login has no e-mail address to send alerts to. Ask an administrator to add one.")
+        raise ValidationError(
+            _("Your login has no e-mail address to send alerts to. Ask an administrator to add one.")
+        )
     now = now or timezone.now()
     for topic, delivery in choices.items():
         mine = AlertSubscription.objects.filter(user_id=actor.pk, topic=topic)

@@ -9,13 +9,18 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from portal.alert_choices import STAFF
 from portal.models import AlertNotice, AlertTopic
 from telephony.models import ProvisioningJob
+from tenants.languages import language_for
 
 MAX_LINES = 50  # per topic; a failed import of thousands of lines is named in a count, not a list
-SUBJECT_PREFIX = "PBX portal"
+# A server's health as the mail names it (the stored value is a code; only these two reach a mail).
+HEALTH_WORDS = {"degraded": gettext_lazy("degraded"), "failing": gettext_lazy("failing")}
 
 
 def one_line(value: Any, *, limit: int = 200) -> str:
@@ -24,18 +29,31 @@ def one_line(value: Any, *, limit: int = 200) -> str:
 
 
 def failure_line(job: ProvisioningJob) -> str:
+    """A notice's line, written in the subscriber's language (the caller sets it; see portal.alerts)."""
     where = ", ".join(
         one_line(part) for part in (job.tenant and job.tenant.name, job.server and job.server.name) if part
     )
-    error = one_line(job.last_error, limit=300) or "no message from the PBX"
-    return f"{one_line(job.target_label)}: {job.operation} failed ({where or 'no tenant'}): {error}"
+    error = one_line(job.last_error, limit=300) or _("no message from the PBX")
+    return _("%(target)s: %(operation)s failed (%(where)s): %(error)s") % {
+        "target": one_line(job.target_label),
+        "operation": job.operation,
+        "where": where or _("no tenant"),
+        "error": error,
+    }
 
 
 def server_line(row: dict[str, Any]) -> str:
-    return (
-        f"{one_line(row['server'].name)} on {one_line(row['platform'].name)} turned {row['health']}: "
-        f"{row['failed_24h']} failed and {row['blocked']} blocked of your pushes in 24 hours, {row['pending']} waiting"
-    )
+    return _(
+        "%(server)s on %(platform)s turned %(health)s: %(failed)s failed and %(blocked)s blocked of your pushes "
+        "in 24 hours, %(pending)s waiting"
+    ) % {
+        "server": one_line(row["server"].name),
+        "platform": one_line(row["platform"].name),
+        "health": HEALTH_WORDS.get(row["health"], row["health"]),
+        "failed": row["failed_24h"],
+        "blocked": row["blocked"],
+        "pending": row["pending"],
+    }
 
 
 def absolute(path: str) -> str:
@@ -61,29 +79,47 @@ def links(audience: str | None) -> dict[str, str]:
 def subject_of(by_topic: dict[str, list[AlertNotice]], *, digest: bool) -> str:
     counts = []
     if failures := len(by_topic.get(AlertTopic.FAILED_PUSHES, [])):
-        counts.append(f"{failures} failed push{'es' if failures != 1 else ''}")
+        counts.append(ngettext("%(count)s failed push", "%(count)s failed pushes", failures) % {"count": failures})
     if servers := len(by_topic.get(AlertTopic.SERVER_DEGRADED, [])):
-        counts.append(f"{servers} server{'s' if servers != 1 else ''} turned degraded")
-    return f"{SUBJECT_PREFIX}: {'daily digest, ' if digest else ''}{', '.join(counts)}"
+        counts.append(
+            ngettext("%(count)s server turned degraded", "%(count)s servers turned degraded", servers)
+            % {"count": servers}
+        )
+    if digest:
+        return _("PBX portal: daily digest, %(counts)s") % {"counts": ", ".join(counts)}
+    return _("PBX portal: %(counts)s") % {"counts": ", ".join(counts)}
 
 
 def compose(login: Any, audience: str | None, by_topic: dict[str, list[AlertNotice]], *, digest: bool) -> EmailMessage:
+    """The mail, in the login's own language (its choice, else the site's: no browser asks here)."""
+    with translation.override(language_for(login)):
+        return EmailMessage(
+            subject_of(by_topic, digest=digest), body_of(login, audience, by_topic, digest=digest), to=[login.email]
+        )
+
+
+def body_of(login: Any, audience: str | None, by_topic: dict[str, list[AlertNotice]], *, digest: bool) -> str:
     urls = links(audience)
-    lines = [f"Hello {one_line(login.get_username())},", ""]
+    lines = [_("Hello %(name)s,") % {"name": one_line(login.get_username())}, ""]
     lines.append(
-        "Your daily digest of alerts:" if digest else "This has just happened in what you follow on the portal:"
+        _("Your daily digest of alerts:") if digest else _("This has just happened in what you follow on the portal:")
     )
-    for topic, heading in ((AlertTopic.FAILED_PUSHES, "Failed pushes"), (AlertTopic.SERVER_DEGRADED, "Servers")):
+    headings = (
+        (AlertTopic.FAILED_PUSHES, _("Failed pushes (%(count)s):")),
+        (AlertTopic.SERVER_DEGRADED, _("Servers (%(count)s):")),
+    )
+    for topic, heading in headings:
         notices = by_topic.get(topic, [])
         if not notices:
             continue
-        lines += ["", f"{heading} ({len(notices)}):"]
+        lines += ["", heading % {"count": len(notices)}]
         lines += [f"- {notice.text}" for notice in notices[:MAX_LINES]]
         if len(notices) > MAX_LINES:
-            lines.append(f"- and {len(notices) - MAX_LINES} more")
-        lines.append(f"See them: {urls[topic]}")
+            lines.append(_("- and %(count)s more") % {"count": len(notices) - MAX_LINES})
+        lines.append(_("See them: %(url)s") % {"url": urls[topic]})
     lines += [
         "",
-        f"You get this mail because you chose alerts by e-mail. Change or stop them: {urls['choices']}",
+        _("You get this mail because you chose alerts by e-mail. Change or stop them: %(url)s")
+        % {"url": urls["choices"]},
     ]
-    return EmailMessage(subject_of(by_topic, digest=digest), "\n".join(lines) + "\n", to=[login.email])
+    return "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal import alert_mail
 from portal.alert_choices import CUSTOMER, audience_of
@@ -44,6 +44,7 @@ from portal.models import (
 )
 from telephony import selectors, selectors_selfservice
 from telephony.models import JobStatus, ProvisioningJob
+from tenants.languages import language_for
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ def alerts_collect(*, now: datetime) -> int:
         audience = audience_of(subscription.user)
         if audience is None:
             continue
-        with transaction.atomic():
+        # A notice's line is written once, in the subscriber's language (it is mailed as written).
+        with transaction.atomic(), translation.override(language_for(subscription.user)):
             if subscription.topic == AlertTopic.FAILED_PUSHES:
                 written += _collect_failures(subscription, audience, now)
             else:

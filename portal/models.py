@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from telephony.models import ProvisioningJob, Server
 
@@ -19,13 +20,13 @@ FAILURE_LOOKBACK = timedelta(minutes=10)
 
 
 class AlertTopic(models.TextChoices):
-    FAILED_PUSHES = "failed_pushes", "Failed pushes"
-    SERVER_DEGRADED = "server_degraded", "A server turns degraded or failing"
+    FAILED_PUSHES = "failed_pushes", gettext_lazy("Failed pushes")
+    SERVER_DEGRADED = "server_degraded", gettext_lazy("A server turns degraded or failing")
 
 
 class AlertDelivery(models.TextChoices):
-    IMMEDIATE = "immediate", "At once (within a minute)"
-    DIGEST = "digest", "Once a day, in a digest"
+    IMMEDIATE = "immediate", gettext_lazy("At once (within a minute)")
+    DIGEST = "digest", gettext_lazy("Once a day, in a digest")
 
 
 class AlertSubscription(models.Model):
@@ -71,10 +72,12 @@ class AlertNotice(models.Model):
     `mailed_at` is set in the transaction that sends it, by the one run that claims it."""
 
     subscription = models.ForeignKey(AlertSubscription, on_delete=models.CASCADE, related_name="notices")
-    key = models.CharField(max_length=100, help_text="What it is about, e.g. job:12@<finish time> or server:3#2")
+    key = models.CharField(
+        max_length=100, help_text=gettext_lazy("What it is about, e.g. job:12@<finish time> or server:3#2")
+    )
     job = models.ForeignKey(ProvisioningJob, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    text = models.TextField(help_text="The line of the mail, plain text")
+    text = models.TextField(help_text=gettext_lazy("The line of the mail, plain text"))
     occurred_at = models.DateTimeField()
     mailed_at = models.DateTimeField(null=True, blank=True)
 

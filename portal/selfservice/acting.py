@@ -15,6 +15,8 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal import two_factor
 from tenants import acting
@@ -25,15 +27,19 @@ SESSION_KEY = "acting_session_id"
 # Alerts too: they are the actor's own mail, not the customer's (portal.alert_choices).
 CLOSED_WHILE_ACTING = ("/admin/", "/login/", "/password/", "/2fa/", "/my-line/", "/import/", "/alerts/")
 OPEN_WHILE_ACTING = ("/admin/logout/",)
-CLOSED_MESSAGE = (
-    "While you act as the administrator of {name}, the admin, passwords, two-factor sign-in, logins, "
+CLOSED_MESSAGE = gettext_lazy(
+    "While you act as the administrator of %(name)s, the admin, passwords, two-factor sign-in, logins, "
     "imports and alerts are closed. End the session first."
 )
 ENDED_MESSAGES = {
-    ActingEnd.TIMEOUT: "Your session as the administrator of {name} ended: it lasts at most {minutes} minutes.",
-    ActingEnd.REVOKED: "Your session as the administrator of {name} ended: you may no longer act as it.",
-    ActingEnd.CLICK: "Your session as the administrator of {name} has ended.",
-    ActingEnd.LOGOUT: "Your session as the administrator of {name} has ended.",
+    ActingEnd.TIMEOUT: gettext_lazy(
+        "Your session as the administrator of %(name)s ended: it lasts at most %(minutes)s minutes."
+    ),
+    ActingEnd.REVOKED: gettext_lazy(
+        "Your session as the administrator of %(name)s ended: you may no longer act as it."
+    ),
+    ActingEnd.CLICK: gettext_lazy("Your session as the administrator of %(name)s has ended."),
+    ActingEnd.LOGOUT: gettext_lazy("Your session as the administrator of %(name)s has ended."),
 }
 
 
@@ -68,7 +74,7 @@ class ActingAsCustomerMiddleware:
             return self.get_response(request)
         # path_info: the path the URLs resolve, whatever prefix the site is mounted under
         if request.path_info.startswith(CLOSED_WHILE_ACTING) and not request.path_info.startswith(OPEN_WHILE_ACTING):
-            messages.warning(request, CLOSED_MESSAGE.format(name=session.organization.name))
+            messages.warning(request, CLOSED_MESSAGE % {"name": session.organization.name})
             return redirect("selfservice:dashboard")
         acting.narrow(request.user, session)
         request.acting_session = session
@@ -80,14 +86,14 @@ class ActingAsCustomerMiddleware:
         """The session ended since the last request: nothing this request asked for is done. A page's
         live-state poll is only refused: the next page the person opens says why it ended."""
         if "application/json" in request.headers.get("Accept", ""):
-            return JsonResponse({"error": "This session of acting as a customer has ended."}, status=403)
+            return JsonResponse({"error": _("This session of acting as a customer has ended.")}, status=403)
         del request.session[SESSION_KEY]
         ended = ActingSession.objects.select_related("organization").filter(pk=session_id, actor_id=request.user.pk)
         ended = ended.first()
         if ended is None:
             return redirect("selfservice:home")
         message = ENDED_MESSAGES.get(why, ENDED_MESSAGES[ActingEnd.CLICK])
-        messages.info(request, message.format(name=ended.organization.name, minutes=acting.LIMIT_MINUTES))
+        messages.info(request, message % {"name": ended.organization.name, "minutes": acting.LIMIT_MINUTES})
         if why == ActingEnd.REVOKED:  # the customer's admin page may be out of reach now too
             return redirect("selfservice:home")
         return redirect("admin:tenants_organization_change", ended.organization_id)

@@ -11,6 +11,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
 from django import forms
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony import selectors_selfservice as selectors
 from telephony.line_features import TenantLine
@@ -51,10 +53,10 @@ class Note:
         return format_html('<p class="form-text">{}</p>', self.text)
 
 
-def _not_kept_note(line: TenantLine, what: str) -> Note:
+def _not_kept_note(line: TenantLine) -> Note:
     if {"forward_always", "forward_no_answer"} & line.withheld:
         return Note(line.why_not("forward_no_answer"))
-    return Note(format_html("{} keeps no {} per user.", line.platform, what))
+    return Note(format_html(_("{platform} keeps no call forwarding per user."), platform=line.platform))
 
 
 def _forwarding_fieldset(form: forms.BaseForm, line: TenantLine) -> Fieldset:
@@ -67,34 +69,38 @@ def _forwarding_fieldset(form: forms.BaseForm, line: TenantLine) -> Fieldset:
             )
         )
     if not present:
-        return Fieldset("Call forwarding", _not_kept_note(line, "call forwarding"))
+        return Fieldset(_("Call forwarding"), _not_kept_note(line))
     if line.features.busy_with_no_answer and "forward_busy" in form.fields:
         form.fields["forward_busy"].help_text = format_html(
-            "{} forwards busy calls together with unanswered ones: leave empty, or use the no-answer number.",
-            line.platform,
+            _(
+                "{platform} forwards busy calls together with unanswered ones: leave empty, "
+                "or use the no-answer number."
+            ),
+            platform=line.platform,
         )
-    return Fieldset("Call forwarding", *present)
+    return Fieldset(_("Call forwarding"), *present)
 
 
 def _voicemail_fieldset(form: forms.BaseForm, line: TenantLine, *extra: str) -> Fieldset:
     present = [Switch(name) for name in ("voicemail_enabled", "voicemail_to_email") if name in form.fields]
     present += [name for name in extra if name in form.fields]
     if "voicemail_enabled" not in form.fields and "voicemail" in line.withheld:
-        return Fieldset("Voicemail", Note(line.why_not("voicemail_enabled")), *present)
+        return Fieldset(_("Voicemail"), Note(line.why_not("voicemail_enabled")), *present)
     if "voicemail_enabled" not in form.fields:
         return Fieldset(
-            "Voicemail",
+            _("Voicemail"),
             Note(
                 format_html(
-                    "On {} voicemail comes from the line template ({}: {}).",
-                    line.platform,
-                    form.instance.template,
-                    "on" if form.instance.template.voicemail_enabled else "off",
+                    _("On {platform} voicemail comes from the line template ({template}: on).")
+                    if form.instance.template.voicemail_enabled
+                    else _("On {platform} voicemail comes from the line template ({template}: off)."),
+                    platform=line.platform,
+                    template=form.instance.template,
                 )
             ),
             *present,
         )
-    return Fieldset("Voicemail", *present)
+    return Fieldset(_("Voicemail"), *present)
 
 
 def _present(form: forms.BaseForm, *names: str) -> list[str]:
@@ -127,14 +133,17 @@ class _NumberPlanMixin:
         if described:
             # crispy renders help text as HTML: every value in it is escaped
             self.fields["internal_number"].help_text = format_html(
-                "Next free number — {}.", format_html_join(", ", "{}: {}", described)
+                _("Next free number — {numbers}."), numbers=format_html_join(", ", "{}: {}", described)
             )
         return next_free
 
     def clean_internal_number(self) -> str:
         number = self.cleaned_data["internal_number"]
         if number and selectors.internal_number_taken(self.tenant, number, except_user_id=self.instance.pk):
-            raise forms.ValidationError(f"{number} is already taken by another user of {self.tenant}.")
+            raise forms.ValidationError(
+                _("%(number)s is already taken by another user of %(tenant)s.")
+                % {"number": number, "tenant": self.tenant}
+            )
         return number
 
 
@@ -142,9 +151,9 @@ class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
     number = forms.ModelChoiceField(
         queryset=PhoneNumber.objects.none(),
         required=False,
-        label="External number (DDI)",
-        empty_label="None for now",
-        help_text="One of the tenant's free numbers; more can be added later.",
+        label=gettext_lazy("External number (DDI)"),
+        empty_label=gettext_lazy("None for now"),
+        help_text=gettext_lazy("One of the tenant's free numbers; more can be added later."),
     )
 
     class Meta:
@@ -170,18 +179,18 @@ class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
             self.initial["template"] = template.pk
         if "number" in self.fields:
             self.fields["number"].queryset = selectors.free_numbers(tenant)
-        self.fields["username"].help_text = "Login name on the PBX, e.g. jane.doe (cannot change later)."
+        self.fields["username"].help_text = _("Login name on the PBX, e.g. jane.doe (cannot change later).")
         self.helper = _helper(
-            "Create user",
+            _("Create user"),
             Fieldset(
-                "Person",
+                _("Person"),
                 Row(Column("first_name", css_class="col-sm-6"), Column("last_name", css_class="col-sm-6")),
                 *_present(self, "display_name"),
                 Row(Column("username", css_class="col-sm-6"), *_columns(self, "email")),
                 "mobile_number",
             ),
             Fieldset(
-                "Line",
+                _("Line"),
                 "entity",
                 "internal_number",
                 "template",
@@ -193,7 +202,9 @@ class UserCreateForm(_NumberPlanMixin, forms.ModelForm):
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
         if username and selectors.username_taken(self.tenant, username):
-            raise forms.ValidationError(f"{username} is already a user of {self.tenant}.")
+            raise forms.ValidationError(
+                _("%(username)s is already a user of %(tenant)s.") % {"username": username, "tenant": self.tenant}
+            )
         return username
 
 
@@ -208,14 +219,14 @@ class UserEditForm(_NumberPlanMixin, forms.ModelForm):
         _drop_fields_not_kept(self, TenantLine.of(self.instance.tenant_id))
         self.setup_plan(self.instance.tenant, login)
         self.helper = _helper(
-            "Save changes",
+            _("Save changes"),
             Fieldset(
-                "Person",
+                _("Person"),
                 Row(Column("first_name", css_class="col-sm-6"), Column("last_name", css_class="col-sm-6")),
                 *_present(self, "display_name", "email"),
                 "mobile_number",
             ),
-            Fieldset("Line", "entity", "internal_number", "template"),
+            Fieldset(_("Line"), "entity", "internal_number", "template"),
         )
 
 
@@ -234,16 +245,16 @@ class LineSettingsForm(_LineForm):
     class Meta:
         model = PbxUser
         fields = ["voicemail_enabled", "voicemail_to_email", *FORWARDING_FIELDS]
-        widgets = {name: _phone_input("e.g. 0612345678") for name in FORWARDING_FIELDS[:3]}
+        widgets = {name: _phone_input(gettext_lazy("e.g. 0612345678")) for name in FORWARDING_FIELDS[:3]}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         line = TenantLine.of(self.instance.tenant_id)
         _drop_fields_not_kept(self, line)
         if "voicemail_enabled" in self.fields:
-            self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
+            self.fields["voicemail_enabled"].help_text = _("Turning voicemail off also removes its PIN.")
         self.helper = _helper(
-            "Save voicemail and forwarding", _voicemail_fieldset(self, line), _forwarding_fieldset(self, line)
+            _("Save voicemail and forwarding"), _voicemail_fieldset(self, line), _forwarding_fieldset(self, line)
         )
 
 
@@ -251,19 +262,19 @@ class MyLineForm(_LineForm):
     """What the person on a line may change about it: name shown, e-mail, voicemail, PIN, forwarding."""
 
     new_pin = forms.CharField(
-        label="New voicemail PIN",
+        label=gettext_lazy("New voicemail PIN"),
         required=False,
         min_length=4,
         max_length=8,
         validators=[validate_pin],
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
-        help_text="4 to 8 digits. Leave empty to keep the current PIN.",
+        help_text=gettext_lazy("4 to 8 digits. Leave empty to keep the current PIN."),
     )
 
     class Meta:
         model = PbxUser
         fields = ["display_name", "email", "voicemail_enabled", "voicemail_to_email", *FORWARDING_FIELDS]
-        widgets = {name: _phone_input("e.g. 0612345678") for name in FORWARDING_FIELDS[:3]}
+        widgets = {name: _phone_input(gettext_lazy("e.g. 0612345678")) for name in FORWARDING_FIELDS[:3]}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -272,12 +283,12 @@ class MyLineForm(_LineForm):
         if not line.keeps("voicemail_pin"):
             self.fields.pop("new_pin")
         if "voicemail_to_email" in self.fields:
-            self.fields["email"].help_text = "Where voicemail is sent when e-mailing it is on."
+            self.fields["email"].help_text = _("Where voicemail is sent when e-mailing it is on.")
         if "voicemail_enabled" in self.fields:
-            self.fields["voicemail_enabled"].help_text = "Turning voicemail off also removes its PIN."
+            self.fields["voicemail_enabled"].help_text = _("Turning voicemail off also removes its PIN.")
         self.helper = _helper(
-            "Save my line",
-            Fieldset("About me", *_present(self, "display_name", "email")),
+            _("Save my line"),
+            Fieldset(_("About me"), *_present(self, "display_name", "email")),
             _voicemail_fieldset(self, line, "new_pin"),
             _forwarding_fieldset(self, line),
         )
@@ -286,15 +297,15 @@ class MyLineForm(_LineForm):
         cleaned = super().clean()
         voicemail_on = cleaned.get("voicemail_enabled", self.instance.voicemail_enabled)
         if cleaned.get("new_pin") and not voicemail_on:
-            self.add_error("new_pin", "Turn voicemail on to set a PIN.")
+            self.add_error("new_pin", _("Turn voicemail on to set a PIN."))
         return cleaned
 
 
 class AddNumberForm(forms.Form):
-    number = forms.ModelChoiceField(queryset=PhoneNumber.objects.none(), label="Add an external number")
+    number = forms.ModelChoiceField(queryset=PhoneNumber.objects.none(), label=gettext_lazy("Add an external number"))
 
     def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["number"].queryset = selectors.free_numbers(tenant)
-        self.fields["number"].empty_label = "Choose a free number"
-        self.helper = _helper("Add number", "number")
+        self.fields["number"].empty_label = _("Choose a free number")
+        self.helper = _helper(_("Add number"), "number")

@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.selfservice.guards import customer_admin_required
@@ -36,19 +38,23 @@ ERRORS_SHOWN = 50
 
 
 class UserImportForm(forms.Form):
-    tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), empty_label=None, help_text="Where the users go.")
+    tenant = forms.ModelChoiceField(
+        queryset=Tenant.objects.none(), empty_label=None, help_text=gettext_lazy("Where the users go.")
+    )
     file = forms.FileField(
-        label="CSV file",
+        label=gettext_lazy("CSV file"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        help_text="Comma, semicolon, tab or pipe separated; UTF-8 or Windows encoding. Exports of other PBX "
-        "tools are understood (firstname, exten, EmailAddress …).",
+        help_text=gettext_lazy(
+            "Comma, semicolon, tab or pipe separated; UTF-8 or Windows encoding. Exports of other PBX "
+            "tools are understood (firstname, exten, EmailAddress …)."
+        ),
     )
     mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.CREATE)
     template = forms.ModelChoiceField(
         queryset=LineTemplate.objects.none(),
         required=False,
-        empty_label="The one named in each row",
-        help_text="Line template of the rows that name none.",
+        empty_label=gettext_lazy("The one named in each row"),
+        help_text=gettext_lazy("Line template of the rows that name none."),
     )
 
     def __init__(self, *args: Any, login: Any, **kwargs: Any):
@@ -61,7 +67,7 @@ class UserImportForm(forms.Form):
             self.fields["template"].initial = only[0].pk
         self.helper = FormHelper()
         self.helper.form_method = "post"
-        self.helper.layout = Layout("tenant", "file", "mode", "template", Submit("check", "Check the file"))
+        self.helper.layout = Layout("tenant", "file", "mode", "template", Submit("check", _("Check the file")))
 
 
 def _run_of(login: Any, run_id: int) -> ImportRun:
@@ -134,8 +140,12 @@ def import_confirm(request: HttpRequest, run_id: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         if run.status == "committed":
-            skipped = f", {run.failed_row_count} skipped with errors" if run.skip_invalid else ""
-            messages.success(request, f"Imported: {run.create_count} created, {run.update_count} updated{skipped}.")
+            counts = {"created": run.create_count, "updated": run.update_count, "skipped": run.failed_row_count}
+            if run.skip_invalid:
+                message = _("Imported: %(created)s created, %(updated)s updated, %(skipped)s skipped with errors.")
+            else:
+                message = _("Imported: %(created)s created, %(updated)s updated.")
+            messages.success(request, message % counts)
     return redirect("selfservice:import_run", run_id=run.pk)
 
 
@@ -145,9 +155,28 @@ def import_progress(request: HttpRequest, run_id: int) -> JsonResponse:
     run = _run_of(request.user, run_id)
     data = import_services.import_run_progress(run)
     data["failures_url"] = reverse("selfservice:dashboard")  # failed pushes show there with their reason
+    data["phase_line"] = progress_line(data)
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def progress_line(data: dict[str, Any]) -> str:
+    """The progress bar's line of text, in the visitor's language (the script shows it as it is)."""
+    status = data.get("status_label", "")
+    if data.get("busy"):
+        if data.get("phase"):
+            return f"{status} — {data['phase']}"
+        if data.get("total"):
+            return _("%(status)s: row %(done)s of %(total)s") % {
+                "status": status,
+                "done": data.get("done"),
+                "total": data["total"],
+            }
+        return f"{status}…"
+    if data.get("jobs"):
+        return _("Every change has been pushed or has failed.") if data.get("finished") else _("Pushing the changes…")
+    return ""
 
 
 @customer_admin_required

@@ -14,11 +14,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.alert_choices import OFF, STAFF, alert_choices_save, audience_of, choices_of, recent_notices_of
 from portal.models import AlertDelivery, AlertTopic
 
-DELIVERY_CHOICES = [(OFF, "No mail"), *AlertDelivery.choices]
+DELIVERY_CHOICES = [(OFF, gettext_lazy("No mail")), *AlertDelivery.choices]
 
 
 class AlertChoicesForm(forms.Form):
@@ -36,7 +38,7 @@ class AlertChoicesForm(forms.Form):
         cleaned = super().clean()
         for topic in AlertTopic.values:
             if topic not in self.data:
-                self.add_error(topic, "Choose how you want to be told, or No mail.")
+                self.add_error(topic, _("Choose how you want to be told, or No mail."))
         return cleaned
 
 
@@ -48,14 +50,14 @@ def alert_choices_page(request: HttpRequest, *, template: str, context: dict[str
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "Your alerts are saved.")
+            messages.success(request, _("Your alerts are saved."))
             return redirect(done)
     return TemplateResponse(
         request,
         template,
         {
             **context,
-            "title": "Alerts",
+            "title": _("Alerts"),
             "form": form,
             "email": request.user.email,
             "digest_time": f"{settings.ALERT_DIGEST_TIME} ({settings.TIME_ZONE})",

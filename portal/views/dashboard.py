@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 from telephony import selectors
 from telephony.models import ProvisioningJob
@@ -28,7 +29,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Provisioning jobs are not shown to this login.")
     context = {
         **admin.site.each_context(request),
-        "title": "Provisioning dashboard",
+        "title": _("Provisioning dashboard"),
         "counts": selectors.job_counts_by_status(request.user),
         "failures": selectors.recent_failures(request.user),
         "failure_count": selectors.failure_count(request.user),

@@ -15,6 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 
 from portal import two_factor
@@ -61,7 +63,7 @@ SELFSERVICE = Site(
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=gettext_lazy("Code"),
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
@@ -96,17 +98,17 @@ def setup(request: HttpRequest, site: Site = ADMIN) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         confirmed = two_factor.confirm_enrolment(user=request.user, token=form.cleaned_data["code"])
         if confirmed is None:
-            form.add_error("code", "That code is not right. Check the time on your phone and try the newest code.")
+            form.add_error("code", _("That code is not right. Check the time on your phone and try the newest code."))
         else:
             authenticator, codes = confirmed
             otp_login(request, authenticator)
             request.session[two_factor.ENROLLED_SESSION_KEY] = True
-            return _page(request, site, "backup_codes.html", title="Backup codes", codes=codes)
+            return _page(request, site, "backup_codes.html", title=_("Backup codes"), codes=codes)
     return _page(
         request,
         site,
         "setup.html",
-        title="Set up two-factor sign-in",
+        title=_("Set up two-factor sign-in"),
         form=form,
         qr_code=two_factor.qr_code_data_uri(device),
         secret=two_factor.secret_for_typing(device),
@@ -126,13 +128,15 @@ def verify(request: HttpRequest, site: Site = ADMIN) -> HttpResponse:
         wait = two_factor.seconds_before_next_try(request.user)
         device = None if wait else two_factor.verify(user=request.user, token=form.cleaned_data["code"])
         if wait:
-            form.add_error("code", f"Too many wrong codes in a row: wait {wait} s, then type the newest code.")
+            form.add_error(
+                "code", _("Too many wrong codes in a row: wait %(wait)s s, then type the newest code.") % {"wait": wait}
+            )
         elif device is None:
-            form.add_error("code", "That code is not right, or it was already used.")
+            form.add_error("code", _("That code is not right, or it was already used."))
         else:
             otp_login(request, device)
             return HttpResponseRedirect(_next(request, site))
-    return _page(request, site, "verify.html", title="Two-factor sign-in", form=form)
+    return _page(request, site, "verify.html", title=_("Two-factor sign-in"), form=form)
 
 
 def backup_codes(request: HttpRequest, site: Site = ADMIN) -> HttpResponse:
@@ -142,8 +146,8 @@ def backup_codes(request: HttpRequest, site: Site = ADMIN) -> HttpResponse:
     if not request.user.is_verified():
         return _redirect(request, site, site.verify)
     codes = two_factor.new_backup_codes(user=request.user)
-    messages.success(request, "New backup codes made; the old ones no longer work.")
-    return _page(request, site, "backup_codes.html", title="Backup codes", codes=codes)
+    messages.success(request, _("New backup codes made; the old ones no longer work."))
+    return _page(request, site, "backup_codes.html", title=_("Backup codes"), codes=codes)
 
 
 def selfservice_view(view: Callable[..., HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.selfservice import acting as acting_session
@@ -24,7 +25,7 @@ from tenants.models import ActingEnd
 def acting_start(request: HttpRequest, organization_id: int) -> HttpResponse:
     current = acting_session.current(request)
     if current is not None:
-        messages.warning(request, acting.ALREADY_ACTING.format(name=current.organization.name))
+        messages.warning(request, str(acting.ALREADY_ACTING).format(name=current.organization.name))
         return redirect("selfservice:dashboard")
     organization = acting.customer_to_act_as(user=request.user, organization_id=organization_id)
     if request.method == "POST":
@@ -43,5 +44,7 @@ def acting_end(request: HttpRequest) -> HttpResponse:
         return redirect("selfservice:home")
     acting.acting_session_end(actor=request.user, session_id=current.pk, reason=ActingEnd.CLICK)
     del request.session[acting_session.SESSION_KEY]
-    messages.success(request, f"You no longer act as the administrator of {current.organization.name}.")
+    messages.success(
+        request, _("You no longer act as the administrator of %(name)s.") % {"name": current.organization.name}
+    )
     return redirect("admin:tenants_organization_change", current.organization_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 from portal.alert_choices import CUSTOMER, STAFF, audience_of
 from portal.selfservice.guards import customer_admin_required
@@ -17,7 +18,7 @@ def alert_choices(request: HttpRequest) -> HttpResponse:
     audience = audience_of(request.user)
     if audience == STAFF:
         # A staff login is told about everything it sees in the admin, and chooses there.
-        messages.info(request, "Staff choose their alerts in the admin.")
+        messages.info(request, _("Staff choose their alerts in the admin."))
         return redirect("alert_choices")
     if audience != CUSTOMER:
         raise Http404("No such page.")

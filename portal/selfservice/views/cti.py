@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.selfservice import pushes
@@ -57,7 +58,7 @@ def crm_integration(request: HttpRequest, tenant_id: int) -> HttpResponse:
             except ValidationError as error:
                 add_service_error(form, error)
             else:
-                messages.success(request, "The CRM integration was saved; it is being pushed to the CTI service.")
+                messages.success(request, _("The CRM integration was saved; it is being pushed to the CTI service."))
                 return redirect("selfservice:crm_integration", tenant_id=tenant.pk)
     elif request.method == "POST":
         raise Http404("This login may not change the integration.")
@@ -79,7 +80,7 @@ def crm_integration_delete(request: HttpRequest, tenant_id: int) -> HttpResponse
     if integration is None or not selectors_cti.may_manage_integration(request.user, tenant, integration):
         raise Http404("No CRM integration matches the given query.")
     services.crm_integration_delete(actor=request.user, integration=integration)
-    messages.success(request, "The CRM integration is being removed from the CTI service.")
+    messages.success(request, _("The CRM integration is being removed from the CTI service."))
     return redirect("selfservice:crm_integration", tenant_id=tenant.pk)
 
 
@@ -102,7 +103,9 @@ def user_cti(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as error:
                 add_service_error(form, error)
             else:
-                messages.success(request, "The CTI credentials were saved; they are being pushed to the CTI service.")
+                messages.success(
+                    request, _("The CTI credentials were saved; they are being pushed to the CTI service.")
+                )
                 return redirect("selfservice:user_cti", pk=user.pk)
     context = {
         "line": user,
@@ -119,5 +122,5 @@ def user_cti(request: HttpRequest, pk: int) -> HttpResponse:
 def user_cti_clear(request: HttpRequest, pk: int) -> HttpResponse:
     user = selectors.user_of(request.user, pk, CHANGE)
     services.cti_credentials_clear(actor=request.user, user=user)
-    messages.success(request, "The CTI credentials were removed; they are being taken off the CTI service.")
+    messages.success(request, _("The CTI credentials were removed; they are being taken off the CTI service."))
     return redirect("selfservice:user_cti", pk=user.pk)

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.selfservice import pushes
@@ -29,7 +30,7 @@ def my_line(request: HttpRequest, line: PbxUser) -> HttpResponse:
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Your line was saved; the change is being pushed to the PBX.")
+            messages.success(request, _("Your line was saved; the change is being pushed to the PBX."))
             return redirect("selfservice:my_line")
     context = {
         "line": line,

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.selfservice import pushes
@@ -115,7 +116,9 @@ def user_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, f"{user.full_name} was created; the line is being set up on the PBX.")
+            messages.success(
+                request, _("%(name)s was created; the line is being set up on the PBX.") % {"name": user.full_name}
+            )
             return redirect("selfservice:user_detail", pk=user.pk)
     context = {"form": form, "tenant": tenant, "creating": True, "line_rules": TenantLine.of(tenant)}
     return page(request, "selfservice/user_form.html", context)
@@ -170,7 +173,9 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, f"{user.full_name} was saved; the change is being pushed to the PBX.")
+            messages.success(
+                request, _("%(name)s was saved; the change is being pushed to the PBX.") % {"name": user.full_name}
+            )
             return redirect("selfservice:user_detail", pk=user.pk)
     context = {"form": form, "tenant": user.tenant, "line": user, "line_rules": TenantLine.of(user.tenant_id)}
     return page(request, "selfservice/user_form.html", context)
@@ -190,7 +195,7 @@ def user_line(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Voicemail and forwarding were saved; the change is being pushed to the PBX.")
+            messages.success(request, _("Voicemail and forwarding were saved; the change is being pushed to the PBX."))
             return redirect("selfservice:user_detail", pk=user.pk)
     return page(request, "selfservice/user_line.html", {"form": form, "line": user})
 
@@ -206,7 +211,9 @@ def user_number_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, f"{number.number} was added to {user.full_name}.")
+            messages.success(
+                request, _("%(number)s was added to %(name)s.") % {"number": number.number, "name": user.full_name}
+            )
             return redirect("selfservice:user_detail", pk=user.pk)
     return page(request, "selfservice/user_number_add.html", {"form": form, "line": user})
 
@@ -223,7 +230,11 @@ def user_number_release(request: HttpRequest, pk: int, number_id: int) -> HttpRe
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{number.number} was taken off {user.full_name}; it is free again.")
+        messages.success(
+            request,
+            _("%(number)s was taken off %(name)s; it is free again.")
+            % {"number": number.number, "name": user.full_name},
+        )
     return redirect("selfservice:user_detail", pk=user.pk)
 
 
@@ -237,7 +248,7 @@ def user_pin_reset(request: HttpRequest, pk: int) -> HttpResponse:
     done = request.session.get(PIN_RESETS_DONE, [])
     if token and token in done:
         messages.info(
-            request, "That PIN reset was already done (the page was sent again); the PIN shown then is valid."
+            request, _("That PIN reset was already done (the page was sent again); the PIN shown then is valid.")
         )
         return redirect("selfservice:user_detail", pk=user.pk)
     try:
@@ -263,7 +274,9 @@ def user_delete(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("selfservice:user_detail", pk=user.pk)
-        messages.success(request, f"{user.full_name} was deleted; the line is being removed from the PBX.")
+        messages.success(
+            request, _("%(name)s was deleted; the line is being removed from the PBX.") % {"name": user.full_name}
+        )
         return redirect("selfservice:dashboard")
     return page(request, "selfservice/user_delete.html", {"line": user})
 

@@ -41,7 +41,7 @@
     const rows = body.jobs.map(function (job) { return pushRow(job, showTarget); });
     if (!rows.length) {
       const empty = element("tr");
-      const cell = element("td", "text-body-secondary", "No changes yet.");
+      const cell = element("td", "text-body-secondary", body.empty);  // translated by the server
       cell.colSpan = 3;
       empty.append(cell);
       rows.push(empty);

@@ -22,13 +22,16 @@
     function show(data) {
       var rows = part("rows");
       if (data.busy) {
-        part("phase").textContent = data.phase ? data.status_label + " — " + data.phase
+        // phase_line: the whole line, translated by the server (the English below only if it sent none)
+        part("phase").textContent = data.phase_line !== undefined ? data.phase_line
+          : data.phase ? data.status_label + " — " + data.phase
           : data.status_label + (data.total ? ": row " + data.done + " of " + data.total : "…");
         rows.hidden = false;
         if (data.total) { rows.max = data.total; rows.value = data.done; } else { rows.removeAttribute("value"); }
       } else {
         rows.hidden = true;
-        part("phase").textContent = data.jobs ? (data.finished ? "Every change has been pushed or has failed." : "Pushing the changes…") : "";
+        part("phase").textContent = data.phase_line !== undefined ? data.phase_line
+          : data.jobs ? (data.finished ? "Every change has been pushed or has failed." : "Pushing the changes…") : "";
       }
       if (data.jobs) {
         part("jobs-box").hidden = false;
