@@ -6,7 +6,7 @@ and the self-service site's `messages.*`, `message_user`), as a label (`verbose_
 (`TextChoices`). A call of `gettext`/`gettext_lazy`/`ngettext`/`pgettext` around it marks it.
 
 Templates (by Django's own lexer): text between tags, and the `title`, `alt`, `placeholder`,
-`aria-label` and `label` attributes, outside `{% translate %}` / `{% blocktranslate %}`.
+`aria-label` and `label` attributes, outside `{% translate %}` / `{% blocktranslate %}` (and comments).
 
 Run `python -m tests.i18n_scan [paths…]` to list what is left; the suite fails on any
 (tests/test_translations.py).
@@ -134,8 +134,9 @@ def _template_text(path: Path) -> str:
             continue
         if token.token_type == TokenType.BLOCK:
             word = (token.contents.split() or [""])[0]
-            inside_block = word in ("blocktranslate", "blocktrans") or (
-                inside_block and word not in ("endblocktranslate", "endblocktrans")
+            # translated text, or a {% comment %} for the template's readers
+            inside_block = word in ("blocktranslate", "blocktrans", "comment") or (
+                inside_block and word not in ("endblocktranslate", "endblocktrans", "endcomment")
             )
         parts.append("\x00" + lines)
     return "".join(parts)
