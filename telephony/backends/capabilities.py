@@ -7,6 +7,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 # Where a PBX keeps internal numbers and entity names unique: inside each tenant, or across every
 # tenant on the server (a XiVO under XCU: two customers on one XiVO share its numbering).
 UNIQUE_PER_TENANT = "tenant"
@@ -48,17 +50,17 @@ class TemplateSetting:
     def check(self, value: Any) -> str:
         """Why `value` will not do (empty: it will)."""
         if isinstance(self.default, bool):
-            return "" if isinstance(value, bool) else "Choose yes or no."
+            return "" if isinstance(value, bool) else _("Choose yes or no.")
         if self.choices:
             allowed = [choice for choice, _ in self.choices]
-            return "" if value in allowed else f"Choose one of {', '.join(allowed)}."
+            return "" if value in allowed else _("Choose one of %(choices)s.") % {"choices": ", ".join(allowed)}
         if isinstance(self.default, int):
             if not isinstance(value, int) or isinstance(value, bool):
-                return "Enter a whole number."
+                return _("Enter a whole number.")
             if self.minimum is not None and value < self.minimum:
-                return f"Enter at least {self.minimum}."
+                return _("Enter at least %(minimum)s.") % {"minimum": self.minimum}
             if self.maximum is not None and value > self.maximum:
-                return f"Enter at most {self.maximum}."
+                return _("Enter at most %(maximum)s.") % {"maximum": self.maximum}
         return ""
 
 

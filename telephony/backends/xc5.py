@@ -50,6 +50,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext_lazy, gettext_noop
+
 from telephony.backends.base import (
     KIND_XC5,
     BackendRef,
@@ -96,20 +98,20 @@ class Xc5Driver(Xc5AccountSync, Driver):
         pbx_name="XC5",
         tenant_name_rule=(
             ENVIRONMENT_NAME.pattern,
-            "An XC5 virtual environment is named like a domain (acme.x.co.nz).",
+            gettext_lazy("An XC5 virtual environment is named like a domain (acme.x.co.nz)."),
         ),
         # XC5's no-answer forward (CFNA) also takes busy calls: one destination for both.
         line_features=LineFeatures(busy_with_no_answer=True),
         template_settings=(
             TemplateSetting(
                 "cfna_duration",
-                "XC5 no-answer seconds",
+                gettext_noop("XC5 no-answer seconds"),
                 20,
-                help_text="Seconds before an unanswered call goes on (when the user sets no forwarding).",
+                help_text=gettext_lazy("Seconds before an unanswered call goes on (when the user sets no forwarding)."),
                 minimum=5,
                 maximum=300,
             ),
-            TemplateSetting("concurrent_limit", "XC5 concurrent calls", 2, minimum=1, maximum=30),
+            TemplateSetting("concurrent_limit", gettext_noop("XC5 concurrent calls"), 2, minimum=1, maximum=30),
         ),
         settings_group="xc5",
         settings_label="XC5",

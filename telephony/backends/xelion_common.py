@@ -7,6 +7,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext_noop
+
 from telephony.backends.base import BackendRef, Connection, Driver, TenantInfo, TenantRef
 from telephony.backends.capabilities import LineFeatures, TemplateSetting
 from telephony.backends.errors import NotFoundError
@@ -32,8 +34,8 @@ XELION_DOCUMENTED_LINE = {"email": False, "external_numbers": 1}
 # What a Xelion user takes from its line template beyond the common fields.
 XELION_TEMPLATE = {
     "template_settings": (
-        TemplateSetting("role", "Xelion role", "user", choices=(("user", "user"), ("admin", "admin"))),
-        TemplateSetting("user_licence", "Xelion user licence", True),
+        TemplateSetting("role", gettext_noop("Xelion role"), "user", choices=(("user", "user"), ("admin", "admin"))),
+        TemplateSetting("user_licence", gettext_noop("Xelion user licence"), True),
     ),
     "settings_group": "xelion",
     "settings_label": "Xelion",

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from telephony.imports import vocabularies
 from telephony.imports.reading import FileProblem
 from telephony.imports.vocabularies import normalize
@@ -62,7 +66,7 @@ def match_header(header: list[str], columns: tuple[Column, ...], *, kind: str = 
     unknown: list[str] = []
     for position, written in enumerate(header):
         if not written:
-            unknown.append(f"column {position + 1} (no header)")
+            unknown.append(_("column %(position)s (no header)") % {"position": position + 1})
             continue
         key = written_normalized[position]
         if key in _OWN_EXTRAS:
@@ -80,15 +84,27 @@ def match_header(header: list[str], columns: tuple[Column, ...], *, kind: str = 
     for name, claimed in claims.items():
         strong = [claim for claim in claimed if not claim[2]] or claimed[:1]
         if len(strong) > 1:
-            (first, *_), (second, *_) = strong[:2]
+            (first, *_rest), (second, *_more) = strong[:2]
             raise FileProblem(
-                f"Columns {first + 1} ({header[first]!r}) and {second + 1} ({header[second]!r}) both mean {name}; "
-                "keep one of them."
+                _(
+                    "Columns %(first)s (%(first_header)s) and %(second)s (%(second_header)s) both mean %(name)s; "
+                    "keep one of them."
+                )
+                % {
+                    "first": first + 1,
+                    "first_header": repr(header[first]),
+                    "second": second + 1,
+                    "second_header": repr(header[second]),
+                    "name": name,
+                }
             )
         position, note, _weak = strong[0]
-        for other, _note, _ in claimed:
+        for other, _note, _strong in claimed:
             if other != position:
-                unknown.append(f"{header[other]} (not imported: {header[position]} is read as {name})")
+                unknown.append(
+                    _("%(header)s (not imported: %(chosen)s is read as %(name)s)")
+                    % {"header": header[other], "chosen": header[position], "name": name}
+                )
         index[name] = position
     for name, position in sorted(index.items(), key=lambda item: item[1]):
         note = next(n for p, n, _w in claims[name] if p == position)
@@ -101,22 +117,28 @@ def match_header(header: list[str], columns: tuple[Column, ...], *, kind: str = 
     ]
     if missing:
         described = "; ".join(
-            f"{column.name}" + (f" (also accepted: {', '.join(column.aliases[:6])})" if column.aliases else "")
+            _("%(column)s (also accepted: %(aliases)s)")
+            % {"column": column.name, "aliases": ", ".join(column.aliases[:6])}
+            if column.aliases
+            else column.name
             for column in missing
         )
         if not index:
             raise FileProblem(
-                f"None of the headers {', '.join(repr(h) for h in header[:8])} is a column this import knows. "
-                f"Is the delimiter right? The file needs: {described}."
+                _(
+                    "None of the headers %(headers)s is a column this import knows. "
+                    "Is the delimiter right? The file needs: %(needed)s."
+                )
+                % {"headers": ", ".join(repr(h) for h in header[:8]), "needed": described}
             )
-        raise FileProblem(f"The file has no {described} column.")
+        raise FileProblem(_("The file has no %(columns)s column.") % {"columns": described})
     return ColumnMap(index=index, unknown=unknown, understood=understood, tool=tool.tool if tool else "")
 
 
 # The columns the skipped-rows download adds to a file, read back when it is fixed and imported again.
 _OWN_EXTRAS = {
-    "importrow": "the row number in the earlier import; not imported",
-    "importerror": "what was wrong in the earlier import; not imported",
+    "importrow": gettext_lazy("the row number in the earlier import; not imported"),
+    "importerror": gettext_lazy("what was wrong in the earlier import; not imported"),
 }
 
 
@@ -134,42 +156,72 @@ def _meaning(key, kind, native, lookup, meanings, tool) -> tuple[str, str]:
     if not ambiguous:
         column = distinct.pop()
         why = next((why for c, why in per_tool.values() if why), "")
-        return column, ("" if column else why)
+        return column, ("" if column else str(why))
     uses = "; ".join(
-        f"{tool_name}: {column or 'not imported'}" + (f" ({why})" if why else "")
+        f"{tool_name}: {column or _('not imported')}" + (f" ({why})" if why else "")
         for tool_name, (column, why) in per_tool.items()
     )
     if tool is not None and tool.tool in per_tool:
         column, why = per_tool[tool.tool]
-        read = column or "not imported"
-        return column, f"read as {read}, as in {tool.tool}'s export{f' ({why})' if why else ''}; other tools: {uses}"
+        read = column or _("not imported")
+        if why:
+            return column, _("read as %(column)s, as in %(tool)s's export (%(why)s); other tools: %(uses)s") % {
+                "column": read,
+                "tool": tool.tool,
+                "why": why,
+                "uses": uses,
+            }
+        return column, _("read as %(column)s, as in %(tool)s's export; other tools: %(uses)s") % {
+            "column": read,
+            "tool": tool.tool,
+            "uses": uses,
+        }
     column = vocabularies.AMBIGUOUS_DEFAULTS.get((kind, key), lookup.get(key, ""))
     if column:
-        return column, f"read as {column}; this header means different things in other tools ({uses}): check it"
-    return "", f"not imported: it means different things in other tools ({uses}); rename it to the column it is"
+        return column, _(
+            "read as %(column)s; this header means different things in other tools (%(uses)s): check it"
+        ) % {"column": column, "uses": uses}
+    return "", _("not imported: it means different things in other tools (%(uses)s); rename it to the column it is") % {
+        "uses": uses
+    }
+
+
+def _switch_help_now(name: str) -> str:
+    return _(
+        "Read only from other tools' exports (FusionPBX): yes/no; no (or empty) leaves %(column)s empty, as those "
+        "tools keep a destination that is switched off. Never written."
+    ) % {"column": name}
+
+
+_switch_help = lazy(_switch_help_now, str)
 
 
 # --- the native formats -----------------------------------------------------------------------------
 
 ACTION = Column(
     "action",
-    "create, update or skip; empty: what the import mode says.",
+    gettext_lazy("create, update or skip; empty: what the import mode says."),
     "",
     ("operation", "op", "import_action"),
 )
 
 USER_COLUMNS: tuple[Column, ...] = (
     ACTION,
-    Column("tenant", "Tenant name; empty: the tenant chosen on the upload form.", "acmebrick", ("tenant_name",)),
+    Column(
+        "tenant",
+        gettext_lazy("Tenant name; empty: the tenant chosen on the upload form."),
+        "acmebrick",
+        ("tenant_name",),
+    ),
     Column(
         "entity",
-        "Entity name; empty: the entity whose number plan holds the internal number.",
+        gettext_lazy("Entity name; empty: the entity whose number plan holds the internal number."),
         "sales",
         ("entity_name", "department", "entityname"),
     ),
     Column(
         "internal_number",
-        "Internal number (1–6 digits) inside the entity's number plan, unique in the tenant. Required.",
+        gettext_lazy("Internal number (1–6 digits) inside the entity's number plan, unique in the tenant. Required."),
         "1701",
         ("exten", "extension", "number", "ext", "internal", "internalnumber", "line_number", "short_number"),
         required=True,
@@ -177,7 +229,7 @@ USER_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "first_name",
-        "First name. Required (a file without it may have full_name or display_name: it is split).",
+        gettext_lazy("First name. Required (a file without it may have full_name or display_name: it is split)."),
         "Ada",
         ("firstname", "given_name", "givenname", "prenom"),
         required=True,
@@ -185,7 +237,7 @@ USER_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "last_name",
-        "Last name. Required (a file without it may have full_name or display_name: it is split).",
+        gettext_lazy("Last name. Required (a file without it may have full_name or display_name: it is split)."),
         "Lovelace",
         ("lastname", "surname", "family_name", "nom"),
         required=True,
@@ -193,8 +245,10 @@ USER_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "full_name",
-        "Read only from other tools' exports that keep one name: split into first_name (the first word) and "
-        "last_name (the rest; 'Lovelace, Ada' is read last name first) where those are empty. Never written.",
+        gettext_lazy(
+            "Read only from other tools' exports that keep one name: split into first_name (the first word) and "
+            "last_name (the rest; 'Lovelace, Ada' is read last name first) where those are empty. Never written."
+        ),
         "",
         ("fullname", "name"),
         exported=False,
@@ -202,61 +256,78 @@ USER_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "username",
-        "Login name (lower case); the key that matches a row to a user (never the internal number). Empty: "
-        "taken from the e-mail address, else first.last.",
+        gettext_lazy(
+            "Login name (lower case); the key that matches a row to a user (never the internal number). Empty: "
+            "taken from the e-mail address, else first.last."
+        ),
         "ada.lovelace",
         ("user_name", "login", "userid", "user"),
     ),
-    Column("email", "E-mail address.", "ada@example.net", ("emailaddress", "e-mail", "mail", "email_address")),
-    Column("display_name", "Name shown on calls; empty: first and last name.", "", ("displayname", "caller_id_name")),
+    Column(
+        "email", gettext_lazy("E-mail address."), "ada@example.net", ("emailaddress", "e-mail", "mail", "email_address")
+    ),
+    Column(
+        "display_name",
+        gettext_lazy("Name shown on calls; empty: first and last name."),
+        "",
+        ("displayname", "caller_id_name"),
+    ),
     Column(
         "mobile_number",
-        "Mobile number: +31 6 1234 5678, or a national number in the tenant's country (06-12345678).",
+        gettext_lazy("Mobile number: +31 6 1234 5678, or a national number in the tenant's country (06-12345678)."),
         "+31612345678",
         ("mobile_phone_number", "mobilenumber", "mobile", "cell", "cellphone", "mobile_phone"),
     ),
     Column(
         "ddi",
-        "External numbers from a pool the tenant may use, separated by ; or , or a line break (never a space: "
-        "+31 20 123 4567 is one number). Spaces, dots, dashes and brackets are allowed, and a national number "
-        "((020) 123-4567) is read in the tenant's country. In update mode an empty cell takes the user's numbers "
-        "away.",
+        gettext_lazy(
+            "External numbers from a pool the tenant may use, separated by ; or , or a line break (never a space: "
+            "+31 20 123 4567 is one number). Spaces, dots, dashes and brackets are allowed, and a national number "
+            "((020) 123-4567) is read in the tenant's country. In update mode an empty cell takes the user's numbers "
+            "away."
+        ),
         "+31201234567",
         ("did", "ddis", "external_number", "external_numbers", "phone_numbers", "direct_number"),
     ),
     Column(
         "template",
-        "Line template name; empty: the template chosen on the upload form.",
+        gettext_lazy("Line template name; empty: the template chosen on the upload form."),
         "Standard",
         ("line_template", "template_name", "profile"),
     ),
     Column(
         "voicemail_enabled",
-        "yes/no (also true/false, 1/0, on/off).",
+        gettext_lazy("yes/no (also true/false, 1/0, on/off)."),
         "yes",
         ("voicemail", "vmenable", "vm_enabled", "voicemail_enable", "has_voicemail"),
     ),
     Column(
         "voicemail_pin",
-        "Voicemail PIN, 4–8 digits (needs voicemail on). Never exported.",
+        gettext_lazy("Voicemail PIN, 4–8 digits (needs voicemail on). Never exported."),
         "",
         ("voicemail_password", "vmpin", "vm_pin", "vm_password", "voicemailpin"),
         exported=False,
     ),
     Column(
         "voicemail_to_email",
-        "yes/no: e-mail new voicemail (no PBX driver sets it yet: yes is refused).",
+        gettext_lazy("yes/no: e-mail new voicemail (no PBX driver sets it yet: yes is refused)."),
         "no",
         ("email_voicemail", "voicemail_to_mail"),
     ),
-    Column("forward_always", "Forward all calls to this number.", "", ("cfu", "forward_unconditional", "call_forward")),
-    Column("forward_busy", "Forward when busy to this number.", "", ("cfb", "forward_on_busy")),
-    Column("forward_no_answer", "Forward when not answered to this number.", "", ("cfna", "forward_noanswer")),
+    Column(
+        "forward_always",
+        gettext_lazy("Forward all calls to this number."),
+        "",
+        ("cfu", "forward_unconditional", "call_forward"),
+    ),
+    Column("forward_busy", gettext_lazy("Forward when busy to this number."), "", ("cfb", "forward_on_busy")),
+    Column(
+        "forward_no_answer", gettext_lazy("Forward when not answered to this number."), "", ("cfna", "forward_noanswer")
+    ),
     *(
         Column(
             f"{name}_enabled",
-            f"Read only from other tools' exports (FusionPBX): yes/no; no (or empty) leaves {name} empty, as those "
-            "tools keep a destination that is switched off. Never written.",
+            _switch_help(name),
             "",
             exported=False,
             in_template=False,
@@ -265,37 +336,45 @@ USER_COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "forward_no_answer_timeout",
-        "Seconds before forwarding an unanswered call (5–120; empty or 0: the default, 20).",
+        gettext_lazy("Seconds before forwarding an unanswered call (5–120; empty or 0: the default, 20)."),
         "20",
         ("ring_seconds", "no_answer_timeout", "ringtime", "ring_time"),
     ),
     Column(
         "cti_client_id",
-        "CTI: the user's OAuth client id at the CRM of the tenant's CRM integration (only for a tenant that has "
-        "one). Empty: keeps the stored one (a new user gets the integration's default).",
+        gettext_lazy(
+            "CTI: the user's OAuth client id at the CRM of the tenant's CRM integration (only for a tenant that has "
+            "one). Empty: keeps the stored one (a new user gets the integration's default)."
+        ),
         "",
         ("crm_client_id", "oauth_client_id"),
     ),
     Column(
         "cti_client_secret",
-        "CTI: the user's OAuth client secret. Write-only: the export leaves it empty; an empty cell keeps the "
-        "stored one (or the integration's default).",
+        gettext_lazy(
+            "CTI: the user's OAuth client secret. Write-only: the export leaves it empty; an empty cell keeps the "
+            "stored one (or the integration's default)."
+        ),
         "",
         ("crm_client_secret", "oauth_client_secret"),
         write_only=True,
     ),
     Column(
         "cti_refresh_token",
-        "CTI: the user's OAuth refresh token. Write-only: the export leaves it empty; an empty cell keeps the "
-        "stored one.",
+        gettext_lazy(
+            "CTI: the user's OAuth refresh token. Write-only: the export leaves it empty; an empty cell keeps the "
+            "stored one."
+        ),
         "",
         ("crm_refresh_token", "oauth_refresh_token"),
         write_only=True,
     ),
     Column(
         "cti_device_code",
-        "CTI: the user's OAuth device code. Write-only: the export leaves it empty; an empty cell keeps the "
-        "stored one.",
+        gettext_lazy(
+            "CTI: the user's OAuth device code. Write-only: the export leaves it empty; an empty cell keeps the "
+            "stored one."
+        ),
         "",
         ("crm_device_code", "oauth_device_code"),
         write_only=True,
@@ -306,46 +385,67 @@ NUMBER_COLUMNS: tuple[Column, ...] = (
     ACTION,
     Column(
         "number",
-        "The number in E.164 (+31201234567; 0031… and spaces are accepted). Required; the key.",
+        gettext_lazy("The number in E.164 (+31201234567; 0031… and spaces are accepted). Required; the key."),
         "+31201234567",
         ("ddi", "did", "phone_number", "e164", "external_number", "phonenumber"),
         required=True,
     ),
-    Column("tenant", "Tenant to allocate the number to; empty: not allocated.", "acmebrick", ("tenant_name",)),
+    Column(
+        "tenant", gettext_lazy("Tenant to allocate the number to; empty: not allocated."), "acmebrick", ("tenant_name",)
+    ),
     Column(
         "assigned_user",
-        "Username of the tenant's user to assign it to; empty: not assigned.",
+        gettext_lazy("Username of the tenant's user to assign it to; empty: not assigned."),
         "ada.lovelace",
         ("username", "user", "assigned_to"),
     ),
-    Column("is_pilot", "yes/no: the tenant's pilot (default presented) number.", "no", ("pilot", "pilot_number")),
-    Column("label", "Free text.", "Reception", ("description", "name", "comment")),
+    Column(
+        "is_pilot",
+        gettext_lazy("yes/no: the tenant's pilot (default presented) number."),
+        "no",
+        ("pilot", "pilot_number"),
+    ),
+    Column("label", gettext_lazy("Free text."), "Reception", ("description", "name", "comment")),
 )
 
 ORGANIZATION_COLUMNS: tuple[Column, ...] = (
     ACTION,
     Column(
         "reseller",
-        "The reseller the customer sits below (the one chosen on the form, or one below it); empty: the form's.",
+        gettext_lazy(
+            "The reseller the customer sits below (the one chosen on the form, or one below it); empty: the form's."
+        ),
         "Voxline",
         ("parent", "reseller_name", "partner"),
     ),
     Column(
         "organization",
-        "Customer organization name (created below the reseller if new). Required.",
+        gettext_lazy("Customer organization name (created below the reseller if new). Required."),
         "Acme Bricks",
         ("customer", "company", "customer_name", "organisation", "organization_name"),
         required=True,
     ),
     Column(
         "tenant",
-        "Tenant name (lower case, digits, dots, hyphens); empty: only the organization. The key with the server.",
+        gettext_lazy(
+            "Tenant name (lower case, digits, dots, hyphens); empty: only the organization. The key with the server."
+        ),
         "acmebrick",
         ("tenant_name", "account"),
     ),
-    Column("server", "Server name (one shared with you); needed for a new tenant.", "pbx-1", ("server_name", "pbx")),
-    Column("label", "Tenant label.", "Acme Bricks Ltd", ("tenant_label", "description")),
-    Column("licences", "Most users the tenant may have (default 10).", "25", ("licenses", "seats", "max_users")),
+    Column(
+        "server",
+        gettext_lazy("Server name (one shared with you); needed for a new tenant."),
+        "pbx-1",
+        ("server_name", "pbx"),
+    ),
+    Column("label", gettext_lazy("Tenant label."), "Acme Bricks Ltd", ("tenant_label", "description")),
+    Column(
+        "licences",
+        gettext_lazy("Most users the tenant may have (default 10)."),
+        "25",
+        ("licenses", "seats", "max_users"),
+    ),
 )
 
 

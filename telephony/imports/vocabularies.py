@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy
+
 USERS, NUMBERS = "users", "numbers"
 
 
@@ -39,11 +41,13 @@ class Vocabulary:
         return None
 
 
-_CONTEXT = "the dialplan context; the portal places a user by entity and number plan"
-_SIP = "a SIP account setting; the portal's PBX makes the line itself"
-_PASSWORD = "a SIP or login password; the portal never imports it"
-_CALLER_ID = "the presented (caller id) number, often shared by many users: not one user's external number"
-_VM_ADDRESS = "the address voicemail is mailed to; the portal mails it to the user's e-mail address"
+_CONTEXT = gettext_lazy("the dialplan context; the portal places a user by entity and number plan")
+_SIP = gettext_lazy("a SIP account setting; the portal's PBX makes the line itself")
+_PASSWORD = gettext_lazy("a SIP or login password; the portal never imports it")
+_CALLER_ID = gettext_lazy(
+    "the presented (caller id) number, often shared by many users: not one user's external number"
+)
+_VM_ADDRESS = gettext_lazy("the address voicemail is mailed to; the portal mails it to the user's e-mail address")
 
 VOCABULARIES: tuple[Vocabulary, ...] = (
     Vocabulary(
@@ -57,7 +61,7 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("email", "email", ""),
             ("mobile_phone_number", "mobile_number", ""),
             ("exten", "internal_number", ""),
-            ("incall_exten", "ddi", "several numbers separated by ; in Wazo's export"),
+            ("incall_exten", "ddi", gettext_lazy("several numbers separated by ; in Wazo's export")),
             ("username", "username", ""),
             ("voicemail_password", "voicemail_pin", ""),
             ("ring_seconds", "forward_no_answer_timeout", ""),
@@ -70,8 +74,8 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("sip_username", "", _SIP),
             ("sip_secret", "", _PASSWORD),
             ("password", "", _PASSWORD),
-            ("uuid", "", "Wazo's own identifier"),
-            ("entity_id", "", "Wazo's numeric entity id; name the entity in an entity column instead"),
+            ("uuid", "", gettext_lazy("Wazo's own identifier")),
+            ("entity_id", "", gettext_lazy("Wazo's numeric entity id; name the entity in an entity column instead")),
         ),
         ("exten", "incall_exten", "line_protocol", "sip_secret", "subscription_type", "outgoing_caller_id"),
     ),
@@ -84,7 +88,7 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("firstname", "first_name", ""),
             ("lastname", "last_name", ""),
             ("mobilephonenumber", "mobile_number", ""),
-            ("phonenumber", "internal_number", "XiVO's legacy export writes the internal number here"),
+            ("phonenumber", "internal_number", gettext_lazy("XiVO's legacy export writes the internal number here")),
             ("incallexten", "ddi", ""),
             ("username", "username", ""),
             ("voicemailpassword", "voicemail_pin", ""),
@@ -94,7 +98,7 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("linename", "", _SIP),
             ("linesecret", "", _PASSWORD),
             ("password", "", _PASSWORD),
-            ("entityid", "", "XiVO's numeric entity id; name the entity in an entity column instead"),
+            ("entityid", "", gettext_lazy("XiVO's numeric entity id; name the entity in an entity column instead")),
         ),
         ("outcallerid", "linename", "linesecret", "enablehint", "enablexfer", "bosssecretary", "agentnumber"),
     ),
@@ -113,7 +117,7 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("ring_seconds", "forward_no_answer_timeout", ""),
             ("outgoing_caller_id", "", _CALLER_ID),
             ("voicemail_email", "", _VM_ADDRESS),
-            ("entity_id", "", "XiVO's numeric entity id; name the entity in an entity column instead"),
+            ("entity_id", "", gettext_lazy("XiVO's numeric entity id; name the entity in an entity column instead")),
         ),
         ("entity_id", "exten", "incall_exten", "line_protocol", "labels"),
     ),
@@ -132,7 +136,7 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("username", "username", ""),
             ("notification_email", "", _VM_ADDRESS),
             ("password", "", _PASSWORD),
-            ("mac_address", "", "a phone's MAC address: phones are provisioned on the PBX"),
+            ("mac_address", "", gettext_lazy("a phone's MAC address: phones are provisioned on the PBX")),
         ),
         ("mac_address", "brand", "family", "model", "notification_email", "extension_number"),
     ),
@@ -142,8 +146,8 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
         NUMBERS,
         (
             ("e164", "number", ""),
-            ("account_name", "tenant", "the Kazoo account's name must be the portal tenant's name"),
-            ("account_id", "", "Kazoo's account id"),
+            ("account_name", "tenant", gettext_lazy("the Kazoo account's name must be the portal tenant's name")),
+            ("account_id", "", gettext_lazy("Kazoo's account id")),
             ("cnam.outbound", "label", ""),
         ),
         ("e164", "account_id", "carrier_module", "ported_in", "previously_assigned_to", "used_by"),
@@ -169,12 +173,20 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("voicemail_password", "voicemail_pin", ""),
             ("voicemail_enabled", "voicemail_enabled", ""),
             ("voicemail_mail_to", "", _VM_ADDRESS),
-            ("effective_caller_id_number", "", "the internal caller id; the internal number is in extension"),
+            (
+                "effective_caller_id_number",
+                "",
+                gettext_lazy("the internal caller id; the internal number is in extension"),
+            ),
             ("outbound_caller_id_number", "", _CALLER_ID),
-            ("user_context", "", "FusionPBX's domain; choose the portal tenant on the form or in a tenant column"),
+            (
+                "user_context",
+                "",
+                gettext_lazy("FusionPBX's domain; choose the portal tenant on the form or in a tenant column"),
+            ),
             ("password", "", _PASSWORD),
-            ("number_alias", "", "a second internal number; the portal keeps one per user"),
-            ("description", "", "free text"),
+            ("number_alias", "", gettext_lazy("a second internal number; the portal keeps one per user")),
+            ("description", "", gettext_lazy("free text")),
         ),
         ("effective_caller_id_name", "outbound_caller_id_number", "user_context", "number_alias", "toll_allow"),
     ),
@@ -185,15 +197,15 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
         USERS,
         (
             ("extension", "internal_number", ""),
-            ("name", "full_name", "FreePBX keeps one name: it is split into first and last name"),
+            ("name", "full_name", gettext_lazy("FreePBX keeps one name: it is split into first and last name")),
             ("voicemail_enable", "voicemail_enabled", ""),
             ("voicemail_vmpwd", "voicemail_pin", ""),
-            ("ringtimer", "forward_no_answer_timeout", "0 is FreePBX's default"),
-            ("voicemail", "", "FreePBX writes the voicemail context here (default, novm), not yes/no"),
+            ("ringtimer", "forward_no_answer_timeout", gettext_lazy("0 is FreePBX's default")),
+            ("voicemail", "", gettext_lazy("FreePBX writes the voicemail context here (default, novm), not yes/no")),
             ("voicemail_email", "", _VM_ADDRESS),
-            ("user", "", "FreePBX writes the device's extension here, not a username"),
+            ("user", "", gettext_lazy("FreePBX writes the device's extension here, not a username")),
             ("outboundcid", "", _CALLER_ID),
-            ("description", "", "the device's description"),
+            ("description", "", gettext_lazy("the device's description")),
             ("secret", "", _PASSWORD),
             ("password", "", _PASSWORD),
             ("tech", "", _SIP),
@@ -212,9 +224,9 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("displayname", "display_name", ""),
             ("email", "email", ""),
             ("cell", "mobile_number", ""),
-            ("department", "", "User Manager's free-text department, not an entity of the tenant"),
+            ("department", "", gettext_lazy("User Manager's free-text department, not an entity of the tenant")),
             ("password", "", _PASSWORD),
-            ("description", "", "free text"),
+            ("description", "", gettext_lazy("free text")),
         ),
         ("fname", "lname", "default_extension", "encrypted_password", "primary_group"),
     ),
@@ -223,10 +235,10 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
         "FreePBX core Core.class.php bulkhandlerGetHeaders/Export('dids')",
         NUMBERS,
         (
-            ("extension", "number", "FreePBX's DIDs export writes the incoming number (DID) here"),
+            ("extension", "number", gettext_lazy("FreePBX's DIDs export writes the incoming number (DID) here")),
             ("description", "label", ""),
-            ("cidnum", "", "a caller id filter of the inbound route"),
-            ("destination", "", "FreePBX's route destination; assign the number to a user instead"),
+            ("cidnum", "", gettext_lazy("a caller id filter of the inbound route")),
+            ("destination", "", gettext_lazy("FreePBX's route destination; assign the number to a user instead")),
         ),
         ("cidnum", "destination", "privacyman", "alertinfo", "grppre", "mohclass"),
     ),
@@ -255,7 +267,7 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
         "Extension, Direct DID …)",
         USERS,
         (
-            ("Display Name", "display_name", "split into first and last name when those are missing"),
+            ("Display Name", "display_name", gettext_lazy("split into first and last name when those are missing")),
             ("User Extension", "internal_number", ""),
             ("Direct DID", "ddi", ""),
             ("Voicemail Status", "voicemail_enabled", ""),
@@ -281,7 +293,7 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("Email", "email", ""),
             ("Mobile", "mobile_number", ""),
             ("Password", "", _PASSWORD),
-            ("Device MAC Address", "", "a phone's MAC address: phones are provisioned on the PBX"),
+            ("Device MAC Address", "", gettext_lazy("a phone's MAC address: phones are provisioned on the PBX")),
         ),
         ("Web Username", "Device MAC Address", "IM"),
     ),
@@ -313,12 +325,16 @@ VOCABULARIES: tuple[Vocabulary, ...] = (
             ("Surname", "last_name", ""),
             ("DisplayName", "display_name", ""),
             ("Mail", "email", ""),
-            ("UserPrincipalName", "email", "used as the e-mail address when the sheet has no mail column"),
+            (
+                "UserPrincipalName",
+                "email",
+                gettext_lazy("used as the e-mail address when the sheet has no mail column"),
+            ),
             ("MobilePhone", "mobile_number", ""),
-            ("LineURI", "ddi", "tel:+31…;ext=… is read as the number"),
-            ("PhoneNumber", "ddi", "Teams sheets put the user's external number here"),
+            ("LineURI", "ddi", gettext_lazy("tel:+31…;ext=… is read as the number")),
+            ("PhoneNumber", "ddi", gettext_lazy("Teams sheets put the user's external number here")),
             ("TelephoneNumber", "ddi", ""),
-            ("department", "", "Entra's free-text department, not an entity of the tenant"),
+            ("department", "", gettext_lazy("Entra's free-text department, not an entity of the tenant")),
             ("SipAddress", "", _SIP),
         ),
         ("UserPrincipalName", "LineURI", "SipAddress", "OnlineVoiceRoutingPolicy", "EnterpriseVoiceEnabled"),
