@@ -35,6 +35,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants import access
 from tenants.models import ActingEnd, ActingSession, Organization, OrganizationKind
@@ -43,7 +45,8 @@ from tenants.policy import ORGANIZATION_MANAGERS, ROLE_ADMIN
 LIMIT_MINUTES = 30
 LIMIT = timedelta(minutes=LIMIT_MINUTES)
 NOT_AVAILABLE = "No organization matches the given query."
-ALREADY_ACTING = "You are already acting as the administrator of {name}; end that session first."
+# Formatted with str.format (name=…) where it is shown, in the language of that request.
+ALREADY_ACTING = gettext_lazy("You are already acting as the administrator of {name}; end that session first.")
 
 
 def deadline(session: ActingSession) -> datetime:
@@ -180,14 +183,15 @@ def _described(session: ActingSession) -> dict[str, Any]:
     elif timezone.now() >= deadline(session):
         until, how = local(deadline(session)).strftime("%Y-%m-%d %H:%M"), ActingEnd.TIMEOUT.label
     else:
-        until, how = f"still open (at the latest {local(deadline(session)).strftime('%H:%M')})", ""
-    changes = [{"label": "From", "new": local(session.started_at).strftime("%Y-%m-%d %H:%M"), "old": None}]
-    changes.append({"label": "Until", "new": until, "old": None})
+        until = _("still open (at the latest %(time)s)") % {"time": local(deadline(session)).strftime("%H:%M")}
+        how = ""
+    changes = [{"label": _("From"), "new": local(session.started_at).strftime("%Y-%m-%d %H:%M"), "old": None}]
+    changes.append({"label": _("Until"), "new": until, "old": None})
     if how:
-        changes.append({"label": "How it ended", "new": how, "old": None})
+        changes.append({"label": _("How it ended"), "new": how, "old": None})
     return {
         "when": session.started_at,
         "who": session.actor_name,
-        "action": "acted as your administrator",
+        "action": _("acted as your administrator"),
         "changes": changes,
     }

@@ -14,6 +14,8 @@ from django.db.models.functions import Length, Substr
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants import access, acting, services
 from tenants.access import ADD, CHANGE, VIEW
@@ -25,7 +27,7 @@ class OrganizationForm(forms.ModelForm):
     parent = forms.ModelChoiceField(
         queryset=Organization.objects.none(),
         required=False,
-        help_text="The organization this one sits below. Changing it moves it with everything below it.",
+        help_text=gettext_lazy("The organization this one sits below. Changing it moves it with everything below it."),
     )
 
     parent_choices = None  # set per request by OrganizationAdmin.get_form
@@ -53,24 +55,24 @@ class OrganizationAdmin(ScopedAdmin):
     class Media:
         css = {"all": ["tenants/admin.css"]}
 
-    @admin.display(description="organization", ordering="path")
+    @admin.display(description=gettext_lazy("organization"), ordering="path")
     def tree_name(self, obj: Organization) -> str:
         depth = str(obj.depth) if obj.depth <= 8 else "deep"
         return format_html('<span class="tree-depth-{}">{}</span>', depth, obj.name)
 
-    @admin.display(description="below")
+    @admin.display(description=gettext_lazy("below"))
     def parent_name(self, obj: Organization) -> str:
         return obj.parent_name or "—"
 
-    @admin.display(description="children", ordering="numchild")
+    @admin.display(description=gettext_lazy("children"), ordering="numchild")
     def child_count(self, obj: Organization) -> int:
         return obj.numchild
 
-    @admin.display(description="tenants", ordering="tenant_count")
+    @admin.display(description=gettext_lazy("tenants"), ordering="tenant_count")
     def tenant_count(self, obj: Organization) -> int:
         return obj.tenant_count
 
-    @admin.display(description="members", ordering="member_count")
+    @admin.display(description=gettext_lazy("members"), ordering="member_count")
     def member_count(self, obj: Organization) -> int:
         return obj.member_count
 
@@ -173,12 +175,12 @@ class PortalUserAdmin(UserAdmin):
     def get_queryset(self, request: HttpRequest):
         return access.restrict_users(super().get_queryset(request), request.user, VIEW)
 
-    @admin.action(description="Unlock the selected logins (clear failed login attempts)")
+    @admin.action(description=gettext_lazy("Unlock the selected logins (clear failed login attempts)"))
     def unlock_logins(self, request: HttpRequest, queryset) -> None:
         cleared = 0
         for user in access.restrict_users(queryset, request.user, CHANGE):
             cleared += services.login_unlock(actor=request.user, user=user)
-        messages.success(request, f"Cleared {cleared} lockout record(s).")
+        messages.success(request, _("Cleared %(count)s lockout record(s).") % {"count": cleared})
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or bool(access.memberships(request.user))
@@ -216,9 +218,9 @@ class PortalUserAdmin(UserAdmin):
             return fieldsets
         return [
             (None, {"fields": ("username", "password")}),
-            ("Personal info", {"fields": ("first_name", "last_name", "email")}),
-            ("Access", {"fields": ("is_active", "is_staff")}),
-            ("Important dates", {"fields": ("last_login", "date_joined")}),
+            (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+            (_("Access"), {"fields": ("is_active", "is_staff")}),
+            (_("Important dates"), {"fields": ("last_login", "date_joined")}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None):

@@ -9,6 +9,8 @@ from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants import access, audit
 from tenants.admin_history import render_changes
@@ -62,16 +64,16 @@ class AuditEntryAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="changes")
+    @admin.display(description=gettext_lazy("changes"))
     def changes_shown(self, entry: LogEntry) -> str:
         return render_changes(entry.shown_changes)  # worked out for the viewer with the page
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return AuditChangeList
 
-    @admin.display(description="by")
+    @admin.display(description=gettext_lazy("by"))
     def origin(self, entry: LogEntry) -> str:
-        return (entry.additional_data or {}).get("via", "") or ("person" if entry.actor_id else "system")
+        return (entry.additional_data or {}).get("via", "") or (_("person") if entry.actor_id else _("system"))
 
     def get_queryset(self, request: HttpRequest):
         return audit.restrict_entries(super().get_queryset(request), request.user)

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from tenants import audit
 from tenants.audit_display import STAFF, ShownChange, ShownEntry, shown_entries
@@ -45,17 +46,21 @@ def _transition(change: ShownChange) -> str:
 def render_history(entries: list[ShownEntry]) -> str:
     """A table of entries: when, who (a person, an import, a job), what, and the changes."""
     if not entries:
-        return "No recorded changes."
+        return _("No recorded changes.")
     return format_html(
-        '<table class="history-table"><thead><tr><th>when</th><th>who</th><th>what</th><th>changes</th></tr></thead>'
+        '<table class="history-table"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
         "<tbody>{}</tbody></table>",
+        _("when"),
+        _("who"),
+        _("what"),
+        _("changes"),
         format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     shown.entry.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-                    (shown.entry.additional_data or {}).get("via") or shown.entry.actor or "system",
+                    (shown.entry.additional_data or {}).get("via") or shown.entry.actor or _("system"),
                     shown.entry.get_action_display(),
                     render_changes(shown.changes),
                 )
@@ -88,7 +93,7 @@ class AuditHistoryMixin:
             raise Http404(f"No {self.model._meta.verbose_name} matches the given query.")
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
-            "title": f"Change history: {obj}",
+            "title": _("Change history: %(object)s") % {"object": obj},
             "subtitle": None,
             "module_name": str(capfirst(self.opts.verbose_name_plural)),
             "object": obj,

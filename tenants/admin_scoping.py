@@ -23,6 +23,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants import access, audit
 from tenants.access import ADD, CHANGE, DELETE, VIEW
@@ -160,10 +162,10 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
         if obj is not None and self._audited():
             shown = {name for _title, options in fieldsets for name in _flatten(options.get("fields", []))}
             if "change_history" not in shown:
-                fieldsets.append(("Change history", {"fields": ["change_history"], "classes": ["collapse"]}))
+                fieldsets.append((_("Change history"), {"fields": ["change_history"], "classes": ["collapse"]}))
         return fieldsets
 
-    @admin.display(description="change history")
+    @admin.display(description=gettext_lazy("change history"))
     def change_history(self, obj: Any) -> str:
         viewer = current_user()
         return render_history(shown_entries(audit.entries_for(obj, viewer), audience=STAFF, viewer=viewer))
@@ -269,17 +271,17 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
 
     def create_object(self, request: HttpRequest, obj: Any, form: Any) -> None:
         if self.create_service is None:
-            raise ValidationError("Objects of this kind are not created here.")
+            raise ValidationError(_("Objects of this kind are not created here."))
         type(self).create_service(**self._service_kwargs(request, obj))
 
     def update_object(self, request: HttpRequest, obj: Any, form: Any) -> None:
         if self.update_service is None:
-            raise ValidationError("Objects of this kind are not changed here.")
+            raise ValidationError(_("Objects of this kind are not changed here."))
         type(self).update_service(**self._service_kwargs(request, obj))
 
     def delete_object(self, request: HttpRequest, obj: Any) -> None:
         if self.delete_service is None:
-            raise ValidationError("Objects of this kind are not deleted here.")
+            raise ValidationError(_("Objects of this kind are not deleted here."))
         type(self).delete_service(**self._service_kwargs(request, obj))
 
     def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -292,7 +294,7 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
             obj = args[3]
         if change and obj is not None and _nothing_to_edit(context):
             context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
-            context["title"] = f"View {self.model._meta.verbose_name}"
+            context["title"] = _("View %(name)s") % {"name": self.model._meta.verbose_name}
         return super().render_change_form(request, context, *args, **kwargs)
 
     # A refusal that only shows at save time (a race with another change) becomes a message.

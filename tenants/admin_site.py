@@ -16,6 +16,8 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class LabelledAutocompleteJsonView(AutocompleteJsonView):
@@ -29,10 +31,10 @@ class LabelledAutocompleteJsonView(AutocompleteJsonView):
 
 # What the libraries' apps are for, as the admin heads them.
 APP_HEADINGS = {
-    "axes": "Login protection",
-    "auditlog": "Audit log",
-    "otp_totp": "Two-factor: authenticator apps",
-    "otp_static": "Two-factor: backup codes",
+    "axes": gettext_lazy("Login protection"),
+    "auditlog": gettext_lazy("Audit log"),
+    "otp_totp": gettext_lazy("Two-factor: authenticator apps"),
+    "otp_static": gettext_lazy("Two-factor: backup codes"),
 }
 
 
@@ -45,7 +47,10 @@ class PortalAdminSite(admin.AdminSite):
 
     def app_index(self, request: HttpRequest, app_label: str, extra_context: dict[str, Any] | None = None):
         heading = APP_HEADINGS.get(app_label)
-        context = {**(extra_context or {}), **({"title": f"{heading} administration"} if heading else {})}
+        context = {
+            **(extra_context or {}),
+            **({"title": _("%(heading)s administration") % {"heading": heading}} if heading else {}),
+        }
         return super().app_index(request, app_label, context)
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:

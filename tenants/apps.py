@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class TenantsConfig(AppConfig):
     name = "tenants"
-    verbose_name = "Organizations and access"
+    verbose_name = gettext_lazy("Organizations and access")
 
     def ready(self) -> None:
         from tenants.audit_display import register
@@ -11,15 +12,15 @@ class TenantsConfig(AppConfig):
 
         # The tree's path, depth and child count are treebeard's bookkeeping, not changes anyone made.
         register(Organization, exclude_fields=["path", "numchild", "depth", "created_at"])
-        register(Membership, exclude_fields=["created_at"], mapping_fields={"user": "login"})
+        register(Membership, exclude_fields=["created_at"], mapping_fields={"user": gettext_lazy("login")})
         register(
             ActingSession,
             mapping_fields={
-                "actor": "login",
-                "actor_name": "who",
-                "organization": "as administrator of",
-                "started_at": "from",
-                "ended_at": "until",
-                "end_reason": "how it ended",
+                "actor": gettext_lazy("login"),
+                "actor_name": gettext_lazy("who"),
+                "organization": gettext_lazy("as administrator of"),
+                "started_at": gettext_lazy("from"),
+                "ended_at": gettext_lazy("until"),
+                "end_reason": gettext_lazy("how it ended"),
             },
         )

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import BigIntegerField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 
 from tenants import access
 from tenants.access import VIEW
@@ -103,4 +104,4 @@ def describe_for_customers(entries: Iterable[Any], *, viewer: Any) -> list[dict[
 
 
 def _who(entry: Any) -> str:
-    return (entry.additional_data or {}).get("via") or (entry.actor.get_username() if entry.actor else "system")
+    return (entry.additional_data or {}).get("via") or (entry.actor.get_username() if entry.actor else _("system"))

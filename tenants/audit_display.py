@@ -26,6 +26,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants import access
 from tenants.models import Organization
@@ -33,7 +35,7 @@ from tenants.models import Organization
 STAFF = "staff"
 CUSTOMER = "customer"
 MASK = "****"
-HIDDEN = "(not available)"
+HIDDEN = gettext_lazy("(not available)")  # shown as str(HIDDEN), in the viewer's language
 LONGEST_VALUE = 120
 
 _staff_only: dict[type[models.Model], frozenset[str]] = {}
@@ -140,13 +142,13 @@ class _Names:
     def name(self, model_field: Any, raw: Any, audience: str) -> str:
         pk = _related_pk(model_field, raw)
         if pk is None:
-            return str(raw) if self.viewer is None else HIDDEN
+            return str(raw) if self.viewer is None else str(HIDDEN)
         if pk in self._hidden.get(model_field.related_model, ()):
-            return HIDDEN
+            return str(HIDDEN)
         found = self._found.get(model_field.related_model, {}).get(pk)
         if found is not None:
             return found
-        gone = f"deleted {model_field.related_model._meta.verbose_name}"
+        gone = _("deleted %(kind)s") % {"kind": model_field.related_model._meta.verbose_name}
         return f"{gone} #{pk}" if audience == STAFF else gone
 
 
@@ -174,7 +176,7 @@ def _shown_value(model_field: Any, raw: Any, names: _Names, audience: str, optio
     elif getattr(model_field, "choices", None):
         text = str({str(value): label for value, label in model_field.flatchoices}.get(str(raw), raw))
     elif isinstance(model_field, models.BooleanField):
-        text = {"True": "yes", "False": "no"}.get(str(raw), str(raw))
+        text = {"True": _("yes"), "False": _("no")}.get(str(raw), str(raw))
     else:
         text = str(raw)
     return text if len(text) <= LONGEST_VALUE else text[:LONGEST_VALUE] + "…"
@@ -191,16 +193,17 @@ def _label(model_field: Any, options: dict[str, Any]) -> str:
 def _m2m_change(label: str, values: dict[str, Any], model_field: Any, viewer: Any) -> ShownChange:
     """auditlog keeps the objects of a many-to-many change by name: logins the viewer may not see
     (an entity's administrators) read "(not available)"."""
-    operation = "added" if values.get("operation") == "add" else "removed"
     objects = [str(name) for name in values.get("objects", [])]
     related = getattr(model_field, "related_model", None)
     if viewer is not None and related is not None and related is get_user_model():
         visible = access.restrict_users(related._default_manager.filter(username__in=objects), viewer, access.VIEW)
         seen = set(visible.values_list("username", flat=True))
-        objects = [name if name in seen else HIDDEN for name in objects]
+        objects = [name if name in seen else str(HIDDEN) for name in objects]
     elif viewer is not None and hasattr(related, "access_policy"):
-        objects = [HIDDEN for _name in objects]  # named only: cannot be checked, so not shown
-    return ShownChange(label=label, new=f"{operation}: {', '.join(objects)}")
+        objects = [str(HIDDEN) for _name in objects]  # named only: cannot be checked, so not shown
+    if values.get("operation") == "add":
+        return ShownChange(label=label, new=_("added: %(objects)s") % {"objects": ", ".join(objects)})
+    return ShownChange(label=label, new=_("removed: %(objects)s") % {"objects": ", ".join(objects)})
 
 
 def shown_entries(entries: Iterable[LogEntry], *, audience: str, viewer: Any) -> list[ShownEntry]:
@@ -260,7 +263,7 @@ def _change(
         return ShownChange(label=label, new=old) if old else None
     if old == new:
         return None
-    return ShownChange(label=label, new=new, old=old if seen_before or not old else HIDDEN)
+    return ShownChange(label=label, new=new, old=old if seen_before or not old else str(HIDDEN))
 
 
 def _seen_before(entry: LogEntry, model: type[models.Model] | None, viewer: Any) -> bool:

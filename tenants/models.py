@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, override
 from treebeard.mp_tree import MP_Node
 
 from tenants.audit_mixin import Audited
@@ -12,9 +14,9 @@ from tenants.policy import DELETE, ORGANIZATION_MANAGERS, ROLE_ADMIN, ROLE_OPERA
 
 
 class OrganizationKind(models.TextChoices):
-    DISTRIBUTOR = "distributor", "Distributor"
-    RESELLER = "reseller", "Reseller"
-    CUSTOMER = "customer", "Customer"
+    DISTRIBUTOR = "distributor", gettext_lazy("Distributor")
+    RESELLER = "reseller", gettext_lazy("Reseller")
+    CUSTOMER = "customer", gettext_lazy("Customer")
 
 
 class Organization(Audited, MP_Node):
@@ -42,7 +44,7 @@ class Organization(Audited, MP_Node):
             models.CheckConstraint(
                 condition=models.Q(kind__in=OrganizationKind.values),
                 name="organization_kind_valid",
-                violation_error_message="Choose distributor, reseller or customer.",
+                violation_error_message=gettext_lazy("Choose distributor, reseller or customer."),
             ),
         ]
 
@@ -69,7 +71,7 @@ class Organization(Audited, MP_Node):
     def clean(self) -> None:
         super().clean()
         if self.name and not self.name.strip():
-            raise ValidationError({"name": "The name cannot be blank."})
+            raise ValidationError({"name": _("The name cannot be blank.")})
 
 
 def validate_child_kind(parent: Organization | None, kind: str) -> None:
@@ -78,16 +80,19 @@ def validate_child_kind(parent: Organization | None, kind: str) -> None:
         return
     if parent.kind == OrganizationKind.CUSTOMER:
         raise ValidationError(
-            {"parent": f"{parent.name} is a customer; a customer cannot have organizations below it."}
+            {
+                "parent": _("%(name)s is a customer; a customer cannot have organizations below it.")
+                % {"name": parent.name}
+            }
         )
     if kind == OrganizationKind.DISTRIBUTOR and parent.kind != OrganizationKind.DISTRIBUTOR:
-        raise ValidationError({"kind": "A distributor can only sit below another distributor."})
+        raise ValidationError({"kind": _("A distributor can only sit below another distributor.")})
 
 
 class Role(models.TextChoices):
-    ADMIN = ROLE_ADMIN, "Administrator"
-    OPERATOR = ROLE_OPERATOR, "Operator"
-    VIEWER = ROLE_VIEWER, "Viewer"
+    ADMIN = ROLE_ADMIN, gettext_lazy("Administrator")
+    OPERATOR = ROLE_OPERATOR, gettext_lazy("Operator")
+    VIEWER = ROLE_VIEWER, gettext_lazy("Viewer")
 
 
 class Membership(Audited, models.Model):
@@ -110,24 +115,25 @@ class Membership(Audited, models.Model):
             models.UniqueConstraint(
                 fields=["user", "organization"],
                 name="membership_one_role_per_organization",
-                violation_error_message="This login already has a role in this organization.",
+                violation_error_message=gettext_lazy("This login already has a role in this organization."),
             ),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values),
                 name="membership_role_valid",
-                violation_error_message="Choose admin, operator or viewer.",
+                violation_error_message=gettext_lazy("Choose admin, operator or viewer."),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} — {self.get_role_display()} of {self.organization}"
+        with override(None):  # the audit keeps it as the entry's name: in English, whoever makes the change
+            return f"{self.user} — {self.get_role_display()} of {self.organization}"
 
 
 class ActingEnd(models.TextChoices):
-    CLICK = "click", "ended by a click"
-    TIMEOUT = "timeout", "time limit reached"
-    LOGOUT = "logout", "signed out"
-    REVOKED = "revoked", "access withdrawn"
+    CLICK = "click", gettext_lazy("ended by a click")
+    TIMEOUT = "timeout", gettext_lazy("time limit reached")
+    LOGOUT = "logout", gettext_lazy("signed out")
+    REVOKED = "revoked", gettext_lazy("access withdrawn")
 
 
 class ActingSession(Audited, models.Model):
@@ -156,7 +162,7 @@ class ActingSession(Audited, models.Model):
                 condition=models.Q(ended_at__isnull=True, end_reason="")
                 | models.Q(ended_at__isnull=False, end_reason__in=ActingEnd.values),
                 name="acting_session_end_has_reason",
-                violation_error_message="An ended session says how it ended; an open one does not.",
+                violation_error_message=gettext_lazy("An ended session says how it ended; an open one does not."),
             ),
         ]
 

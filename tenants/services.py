@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from tenants import access
 from tenants.access import CHANGE, DELETE
@@ -24,7 +25,7 @@ def organization_create(
     organization.full_clean(exclude=["path", "depth", "numchild"])
     if parent is None:
         if not actor.is_superuser:
-            raise ValidationError({"parent": "Choose the organization the new one sits below."})
+            raise ValidationError({"parent": _("Choose the organization the new one sits below.")})
         return Organization.objects.add_root(instance=organization)
     parent = Organization.objects.select_for_update().get(pk=parent.pk)
     access.require_add(actor, Organization, parent)
@@ -41,9 +42,9 @@ def organization_update(*, actor: AbstractBaseUser, organization: Organization) 
     organization.full_clean(exclude=["path", "depth", "numchild"])
     validate_child_kind(stored.parent, organization.kind)
     if organization.kind == "customer" and stored.numchild:
-        raise ValidationError({"kind": "An organization with organizations below it cannot be a customer."})
+        raise ValidationError({"kind": _("An organization with organizations below it cannot be a customer.")})
     if stored.kind == "customer" and organization.kind != "customer" and stored.tenants.exists():
-        raise ValidationError({"kind": "This customer owns tenants; it must stay a customer."})
+        raise ValidationError({"kind": _("This customer owns tenants; it must stay a customer.")})
     organization.save(update_fields=["name", "kind"])
     return organization
 
@@ -60,7 +61,9 @@ def organization_move(*, actor: AbstractBaseUser, organization: Organization, ne
     access.require(actor, DELETE, stored)
     access.require_add(actor, Organization, new_parent)
     if new_parent.path.startswith(stored.path):
-        raise ValidationError({"parent": "An organization cannot move below itself or one of its own organizations."})
+        raise ValidationError(
+            {"parent": _("An organization cannot move below itself or one of its own organizations.")}
+        )
     validate_child_kind(new_parent, stored.kind)
     if (current := stored.parent) is not None and current.pk == new_parent.pk:
         return stored
@@ -76,18 +79,21 @@ def organization_delete(*, actor: AbstractBaseUser, organization: Organization) 
     access.require(actor, DELETE, stored)
     blockers = []
     if stored.numchild:
-        blockers.append(f"{stored.numchild} organization(s) below it")
+        blockers.append(_("%(count)s organization(s) below it") % {"count": stored.numchild})
     for relation, label in (
-        ("tenants", "tenant(s)"),
-        ("platforms", "platform(s)"),
-        ("line_templates", "line template(s)"),
-        ("phone_numbers", "phone number(s) in its pool"),
+        ("tenants", _("%(count)s tenant(s)")),
+        ("platforms", _("%(count)s platform(s)")),
+        ("line_templates", _("%(count)s line template(s)")),
+        ("phone_numbers", _("%(count)s phone number(s) in its pool")),
     ):
         count = getattr(stored, relation).count()
         if count:
-            blockers.append(f"{count} {label}")
+            blockers.append(label % {"count": count})
     if blockers:
-        raise ValidationError(f"{stored.name} still has {', '.join(blockers)}; remove or move them first.")
+        raise ValidationError(
+            _("%(name)s still has %(things)s; remove or move them first.")
+            % {"name": stored.name, "things": ", ".join(blockers)}
+        )
     stored.delete()
 
 
@@ -110,7 +116,7 @@ def membership_update(*, actor: AbstractBaseUser, membership: Membership) -> Mem
     if membership.organization_id != stored.organization_id:
         access.require_add(actor, Membership, Organization.objects.get(pk=membership.organization_id))
     if membership.user_id != stored.user_id:
-        raise ValidationError({"user": "A membership cannot be handed to another login; create a new one."})
+        raise ValidationError({"user": _("A membership cannot be handed to another login; create a new one.")})
     membership.full_clean()
     membership.save()
     access.forget(membership.user)
@@ -165,7 +171,7 @@ def customer_administrator_create(
     """A new self-service login administering a customer the actor administers. It has no password
     yet: its owner sets one through a set-password link (never a password chosen and sent by staff)."""
     if organization.kind != OrganizationKind.CUSTOMER:
-        raise ValidationError("A customer administrator's login belongs to a customer organization.")
+        raise ValidationError(_("A customer administrator's login belongs to a customer organization."))
     if not access.administers(actor, organization):
         raise Http404("No organization matches the given query.")
     user_model = get_user_model()
@@ -173,7 +179,7 @@ def customer_administrator_create(
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
     if not email:
-        raise ValidationError({"email": "The set-password link is mailed to this address; it is required."})
+        raise ValidationError({"email": _("The set-password link is mailed to this address; it is required.")})
     user.save()
     return membership_create(
         actor=actor, membership=Membership(user=user, organization=organization, role=Role.ADMIN)
@@ -189,7 +195,7 @@ def login_update(*, actor: AbstractBaseUser, user: AbstractBaseUser) -> Abstract
         if not access.restrict_users(user_model.objects.filter(pk=stored.pk), actor, CHANGE).exists():
             raise Http404("No user matches the given query.")
         if user.is_superuser and not stored.is_superuser:
-            raise ValidationError({"is_superuser": "Only a superuser can make another."})
+            raise ValidationError({"is_superuser": _("Only a superuser can make another.")})
     user.full_clean()
     user.save()
     if stored.is_active and not user.is_active:
@@ -231,10 +237,20 @@ def _require_shared_resources_still_reachable(moved: Organization) -> None:
             "telephony.Tenant",
             "server__platform__organization__path",
             access.subtree("organization__path", moved.path),
-            "tenants on servers of platforms",
+            _("tenants on servers of platforms that are not shared with its new place"),
         ),
-        ("telephony.PhoneNumber", "organization__path", inside, "numbers from pools"),
-        ("telephony.PbxUser", "template__organization__path", inside, "users with line templates"),
+        (
+            "telephony.PhoneNumber",
+            "organization__path",
+            inside,
+            _("numbers from pools that are not shared with its new place"),
+        ),
+        (
+            "telephony.PbxUser",
+            "template__organization__path",
+            inside,
+            _("users with line templates that are not shared with its new place"),
+        ),
     )
     problems = []
     for label, owner_path, condition, what in checks:
@@ -242,12 +258,11 @@ def _require_shared_resources_still_reachable(moved: Organization) -> None:
         owners = set(model.objects.filter(condition).values_list(owner_path, flat=True).distinct())
         stranded = [path for path in owners if not moved.path.startswith(path)]
         if stranded:
-            problems.append(f"{what} that are not shared with its new place")
+            problems.append(what)
     if problems:
         raise ValidationError(
             {
-                "parent": f"{moved.name} cannot move there: it has "
-                + "; ".join(problems)
-                + ". Move or change them first."
+                "parent": _("%(name)s cannot move there: it has %(problems)s. Move or change them first.")
+                % {"name": moved.name, "problems": "; ".join(problems)}
             }
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from .platforms import Platform
 
@@ -19,7 +20,7 @@ class BackendClaim(models.Model):
 
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="claims")
     kind = models.CharField(max_length=20, choices=[(kind, kind) for kind in CLAIM_KINDS])
-    key = models.CharField(max_length=255, help_text="The driver's canonical key of the backend object.")
+    key = models.CharField(max_length=255, help_text=gettext_lazy("The driver's canonical key of the backend object."))
     target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     target_id = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from telephony.backends import guard
 from telephony.backends.errors import UnsafeRequestError
@@ -38,27 +39,35 @@ class ConfiguratorLink(Audited, MirroredModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", editable=False
     )
     name = models.CharField(
-        "name at the Configurator", max_length=100, help_text="The organization's name on the Configurator."
+        gettext_lazy("name at the Configurator"),
+        max_length=100,
+        help_text=gettext_lazy("The organization's name on the Configurator."),
     )
     base_url = models.CharField(
-        "base URL",
+        gettext_lazy("base URL"),
         max_length=500,
         validators=[URLValidator(schemes=["http", "https"])],
-        help_text="Where the Configurator's provisioning API answers, e.g. https://configurator.example.net/",
+        help_text=gettext_lazy(
+            "Where the Configurator's provisioning API answers, e.g. https://configurator.example.net/"
+        ),
     )
     api_key = EncryptedCharField(
-        "API key", max_length=200, blank=True, null=True, help_text="The organization's key. Never displayed again."
+        gettext_lazy("API key"),
+        max_length=200,
+        blank=True,
+        null=True,
+        help_text=gettext_lazy("The organization's key. Never displayed again."),
     )
     timeout_seconds = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
-    verify_tls = models.BooleanField("verify TLS certificates", default=True)
+    verify_tls = models.BooleanField(gettext_lazy("verify TLS certificates"), default=True)
     backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "Configurator link"
+        verbose_name = gettext_lazy("Configurator link")
         ordering = ["organization__path"]
 
     def __str__(self) -> str:
@@ -85,7 +94,7 @@ class ConfiguratorLink(Audited, MirroredModel):
 
 CREDENTIAL_NAME = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-    "Letters, digits, dots, dashes and underscores, starting with a letter or digit (at most 64).",
+    gettext_lazy("Letters, digits, dots, dashes and underscores, starting with a letter or digit (at most 64)."),
 )
 
 
@@ -108,7 +117,7 @@ class ConfiguratorCredential(Audited, MirroredModel):
             models.UniqueConstraint(
                 fields=["link", "name"],
                 name="configurator_credential_unique_name",
-                violation_error_message="This organization already keeps a credential with this name.",
+                violation_error_message=gettext_lazy("This organization already keeps a credential with this name."),
             )
         ]
 
@@ -119,12 +128,12 @@ class ConfiguratorCredential(Audited, MirroredModel):
 class OrderStatus(models.TextChoices):
     """Where an order stands. DRAFT and SUBMITTING are the portal's own; the rest the Configurator's."""
 
-    DRAFT = "DRAFT", "Not sent yet"
-    SUBMITTING = "SUBMITTING", "Being sent"
-    NOT_STARTED = "NOT_STARTED", "Waiting at the Configurator"
-    IN_PROGRESS = "IN_PROGRESS", "In progress"
-    COMPLETED = "COMPLETED", "Completed"
-    FAILED = "FAILED", "Failed"
+    DRAFT = "DRAFT", gettext_lazy("Not sent yet")
+    SUBMITTING = "SUBMITTING", gettext_lazy("Being sent")
+    NOT_STARTED = "NOT_STARTED", gettext_lazy("Waiting at the Configurator")
+    IN_PROGRESS = "IN_PROGRESS", gettext_lazy("In progress")
+    COMPLETED = "COMPLETED", gettext_lazy("Completed")
+    FAILED = "FAILED", gettext_lazy("Failed")
 
 
 # How far an order has come: a status never goes back to one ranked lower.
@@ -163,14 +172,14 @@ class ConfiguratorOrder(Audited, MirroredModel):
         LineTemplate,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The line template the order's users get in the portal once it has built them.",
+        help_text=gettext_lazy("The line template the order's users get in the portal once it has built them."),
     )
-    configuration = models.JSONField(help_text="The configuration sent, as the Configurator reads it.")
+    configuration = models.JSONField(help_text=gettext_lazy("The configuration sent, as the Configurator reads it."))
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     callback_secret = EncryptedCharField(max_length=100, default=new_callback_secret, editable=False)
     status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.DRAFT, editable=False)
     status_mid = models.BigIntegerField(
-        null=True, blank=True, editable=False, help_text="The newest webhook message that set the status."
+        null=True, blank=True, editable=False, help_text=gettext_lazy("The newest webhook message that set the status.")
     )
     error = models.TextField(blank=True, editable=False)
     imported = models.CharField(max_length=300, blank=True, editable=False)
@@ -202,9 +211,9 @@ class ConfiguratorOrder(Audited, MirroredModel):
 
 
 class EventSource(models.TextChoices):
-    WEBHOOK = "webhook", "Webhook"
-    POLL = "poll", "Read from the Configurator"
-    SUBMIT = "submit", "Sent by the portal"
+    WEBHOOK = "webhook", gettext_lazy("Webhook")
+    POLL = "poll", gettext_lazy("Read from the Configurator")
+    SUBMIT = "submit", gettext_lazy("Sent by the portal")
 
 
 class ConfiguratorOrderEvent(models.Model):

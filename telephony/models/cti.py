@@ -15,6 +15,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.backends import guard
 from telephony.backends.errors import UnsafeRequestError
@@ -28,10 +30,10 @@ from .tenants import Tenant
 from .users import PbxUser
 
 CALL_EVENTS = (
-    ("newCallEvent", "New call"),
-    ("callConnectedEvent", "Call connected"),
-    ("callHungUpEvent", "Call hung up"),
-    ("missedCallEvent", "Missed call"),
+    ("newCallEvent", gettext_lazy("New call")),
+    ("callConnectedEvent", gettext_lazy("Call connected")),
+    ("callHungUpEvent", gettext_lazy("Call hung up")),
+    ("missedCallEvent", gettext_lazy("Missed call")),
 )
 CrmEvent = models.TextChoices("CrmEvent", [(event, (event, label)) for event, label in CALL_EVENTS])
 
@@ -55,10 +57,12 @@ class CtiService(Audited, models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cti_services")
     name = models.CharField(max_length=100)
     base_url = models.CharField(
-        "base URL",
+        gettext_lazy("base URL"),
         max_length=500,
         validators=[URLValidator(schemes=["http", "https"])],
-        help_text="Where the CTI service's API answers, e.g. https://cti.example.net/ (its api/ is added).",
+        help_text=gettext_lazy(
+            "Where the CTI service's API answers, e.g. https://cti.example.net/ (its api/ is added)."
+        ),
     )
     timeout_seconds = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
@@ -67,12 +71,12 @@ class CtiService(Audited, models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "CTI service"
+        verbose_name = gettext_lazy("CTI service")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"],
                 name="cti_service_name_unique_per_organization",
-                violation_error_message="This organization already has a CTI service with this name.",
+                violation_error_message=gettext_lazy("This organization already has a CTI service with this name."),
             ),
         ]
 
@@ -102,27 +106,38 @@ class CrmIntegration(Audited, MirroredModel):
     tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="crm_integration")
     service = models.ForeignKey(CtiService, on_delete=models.PROTECT, related_name="integrations")
     admin_username = models.CharField(
-        "tenant administrator", max_length=100, help_text="An administrator of the tenant; the service logs in as it."
+        gettext_lazy("tenant administrator"),
+        max_length=100,
+        help_text=gettext_lazy("An administrator of the tenant; the service logs in as it."),
     )
     admin_password = EncryptedCharField(
-        "tenant administrator's password", max_length=200, blank=True, null=True, help_text="Never displayed again."
+        gettext_lazy("tenant administrator's password"),
+        max_length=200,
+        blank=True,
+        null=True,
+        help_text=gettext_lazy("Never displayed again."),
     )
     authorization_server_uri = models.CharField(
-        "authorization server URI",
+        gettext_lazy("authorization server URI"),
         max_length=500,
         validators=[URLValidator(schemes=["http", "https"])],
-        help_text="The CRM's OAuth 2.0 token endpoint, e.g. https://crm.example.com/services/oauth2/token",
+        help_text=gettext_lazy(
+            "The CRM's OAuth 2.0 token endpoint, e.g. https://crm.example.com/services/oauth2/token"
+        ),
     )
     authorization_header_prefix = models.CharField(
-        "authorization header prefix", max_length=50, blank=True, default="Bearer ",
-        help_text="Put before the access token in calls to the CRM.",
+        gettext_lazy("authorization header prefix"), max_length=50, blank=True, default="Bearer ",
+        help_text=gettext_lazy("Put before the access token in calls to the CRM."),
     )  # fmt: skip
     default_client_id = models.CharField(
-        "default client id", max_length=200, blank=True, help_text="Given to users who have no client id of their own."
+        gettext_lazy("default client id"),
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Given to users who have no client id of their own."),
     )
     default_client_secret = EncryptedCharField(
-        "default client secret", max_length=500, blank=True, null=True,
-        help_text="Given to users who have no client secret of their own. Never displayed again.",
+        gettext_lazy("default client secret"), max_length=500, blank=True, null=True,
+        help_text=gettext_lazy("Given to users who have no client secret of their own. Never displayed again."),
     )  # fmt: skip
     removal_requested = models.BooleanField(default=False, editable=False)
     backend_ref = BackendRefField()
@@ -131,7 +146,7 @@ class CrmIntegration(Audited, MirroredModel):
 
     class Meta:
         ordering = ["tenant__name"]
-        verbose_name = "CRM integration"
+        verbose_name = gettext_lazy("CRM integration")
 
     def __str__(self) -> str:
         return f"CRM integration of {self.tenant}"
@@ -144,7 +159,10 @@ class CrmIntegration(Audited, MirroredModel):
             if refusal:
                 errors["authorization_server_uri"] = refusal
         if self.tenant_id and self.service_id and not self.service.is_usable_by(self.tenant.organization):
-            errors["service"] = f"{self.service} is not shared with {self.tenant.organization}."
+            errors["service"] = _("%(service)s is not shared with %(organization)s.") % {
+                "service": self.service,
+                "organization": self.tenant.organization,
+            }
         if errors:
             raise ValidationError(errors)
 
@@ -165,17 +183,17 @@ class CrmEventMapping(Audited, models.Model):
 
     integration = models.ForeignKey(CrmIntegration, on_delete=models.CASCADE, related_name="mappings")
     event = models.CharField(max_length=30, choices=CrmEvent.choices)
-    uri = models.CharField("CRM resource URI", max_length=1000)
-    payload = models.JSONField("payload template", null=True, blank=True)
+    uri = models.CharField(gettext_lazy("CRM resource URI"), max_length=1000)
+    payload = models.JSONField(gettext_lazy("payload template"), null=True, blank=True)
 
     class Meta:
         ordering = ["integration", "event"]
-        verbose_name = "CRM event mapping"
+        verbose_name = gettext_lazy("CRM event mapping")
         constraints = [
             models.UniqueConstraint(
                 fields=["integration", "event"],
                 name="crm_event_mapping_unique_event",
-                violation_error_message="This event is mapped already.",
+                violation_error_message=gettext_lazy("This event is mapped already."),
             ),
         ]
 
@@ -195,7 +213,7 @@ class CrmEventMapping(Audited, models.Model):
             if refusal:
                 errors["uri"] = refusal
         if self.payload is not None and not isinstance(self.payload, dict):
-            errors["payload"] = "The payload template is a JSON object ({…}), or empty."
+            errors["payload"] = _("The payload template is a JSON object ({…}), or empty.")
         if errors:
             raise ValidationError(errors)
 
@@ -206,7 +224,7 @@ def uri_refusal(uri: str) -> str:
     try:
         URLValidator(schemes=["http", "https"])(uri)
     except ValidationError:
-        return "Enter an absolute http:// or https:// address."
+        return _("Enter an absolute http:// or https:// address.")
     return outbound_url_refusal(uri, resolve=False)
 
 
@@ -218,10 +236,10 @@ class CtiUserCredentials(Audited, MirroredModel):
     access_policy = AccessPolicy(("user__tenant__organization",), manage_roles=PBX_MANAGERS)
 
     user = models.OneToOneField(PbxUser, on_delete=models.CASCADE, related_name="cti_credentials")
-    client_id = models.CharField("client id", max_length=200, blank=True)
-    client_secret = EncryptedCharField("client secret", max_length=500, blank=True, null=True)
-    refresh_token = EncryptedCharField("refresh token", max_length=2000, blank=True, null=True)
-    device_code = EncryptedCharField("device code", max_length=500, blank=True, null=True)
+    client_id = models.CharField(gettext_lazy("client id"), max_length=200, blank=True)
+    client_secret = EncryptedCharField(gettext_lazy("client secret"), max_length=500, blank=True, null=True)
+    refresh_token = EncryptedCharField(gettext_lazy("refresh token"), max_length=2000, blank=True, null=True)
+    device_code = EncryptedCharField(gettext_lazy("device code"), max_length=500, blank=True, null=True)
     backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -230,8 +248,8 @@ class CtiUserCredentials(Audited, MirroredModel):
 
     class Meta:
         ordering = ["user__tenant__name", "user__username"]
-        verbose_name = "CTI user credentials"
-        verbose_name_plural = "CTI user credentials"
+        verbose_name = gettext_lazy("CTI user credentials")
+        verbose_name_plural = gettext_lazy("CTI user credentials")
 
     def __str__(self) -> str:
         return f"CTI credentials of {self.user.username}"

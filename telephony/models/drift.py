@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from tenants.access import AccessPolicy
 
@@ -13,15 +14,15 @@ from .tenants import Tenant
 
 
 class ScanStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    COMPLETE = "complete", "Complete"
-    FAILED = "failed", "Failed"  # a read failed: nothing was concluded, the previous report stands
+    RUNNING = "running", gettext_lazy("Running")
+    COMPLETE = "complete", gettext_lazy("Complete")
+    FAILED = "failed", gettext_lazy("Failed")  # a read failed: nothing was concluded, the previous report stands
 
 
 class ScanTrigger(models.TextChoices):
-    SCHEDULE = "schedule", "Schedule"
-    STAFF = "staff", "Staff"
-    PUSH = "push", "After a push"
+    SCHEDULE = "schedule", gettext_lazy("Schedule")
+    STAFF = "staff", gettext_lazy("Staff")
+    PUSH = "push", gettext_lazy("After a push")
 
 
 class DriftScan(models.Model):
@@ -38,27 +39,33 @@ class DriftScan(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="drift_scans",
-        help_text="Empty: all of it.",
+        help_text=gettext_lazy("Empty: all of it."),
     )
     trigger = models.CharField(max_length=10, choices=ScanTrigger.choices, default=ScanTrigger.STAFF)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=10, choices=ScanStatus.choices, default=ScanStatus.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    checked = models.PositiveIntegerField(default=0, help_text="Portal rows compared with the PBX.")
+    checked = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Portal rows compared with the PBX."))
     readers = models.PositiveSmallIntegerField(
-        default=1, help_text="Slots of the server's concurrency limit the scan holds: its calls in flight at once."
+        default=1,
+        help_text=gettext_lazy("Slots of the server's concurrency limit the scan holds: its calls in flight at once."),
     )
-    counts = models.JSONField(default=dict, blank=True, help_text="Findings by kind.")
-    error = models.TextField(blank=True, help_text="Why the read-back failed, in the backend's words.")
+    counts = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Findings by kind."))
+    error = models.TextField(blank=True, help_text=gettext_lazy("Why the read-back failed, in the backend's words."))
     held_back = models.TextField(
-        blank=True, help_text="Tenants where so much changed at once that nothing is repaired without a confirmation."
+        blank=True,
+        help_text=gettext_lazy(
+            "Tenants where so much changed at once that nothing is repaired without a confirmation."
+        ),
     )
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     confirmed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a staff member confirmed that the held-back tenants are to be repaired."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("When a staff member confirmed that the held-back tenants are to be repaired."),
     )
 
     class Meta:
@@ -70,11 +77,11 @@ class DriftScan(models.Model):
 
 
 class FindingKind(models.TextChoices):
-    MISSING = "missing", "Missing on the PBX"
-    DIFFERS = "differs", "Differs"
-    UNMANAGED = "unmanaged", "Only on the PBX"
-    DANGLING = "dangling", "Reference points nowhere"
-    DUPLICATE = "duplicate", "Claimed by two rows"
+    MISSING = "missing", gettext_lazy("Missing on the PBX")
+    DIFFERS = "differs", gettext_lazy("Differs")
+    UNMANAGED = "unmanaged", gettext_lazy("Only on the PBX")
+    DANGLING = "dangling", gettext_lazy("Reference points nowhere")
+    DUPLICATE = "duplicate", gettext_lazy("Claimed by two rows")
 
 
 class DriftFinding(models.Model):
@@ -87,15 +94,19 @@ class DriftFinding(models.Model):
     scan = models.ForeignKey(DriftScan, on_delete=models.CASCADE, related_name="findings")
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="drift_findings")
     kind = models.CharField(max_length=10, choices=FindingKind.choices)
-    object_kind = models.CharField(max_length=20, help_text="entity, template, user or number")
+    object_kind = models.CharField(max_length=20, help_text=gettext_lazy("entity, template, user or number"))
     target_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.CASCADE)
     target_id = models.BigIntegerField(null=True, blank=True)
-    label = models.CharField(max_length=300, help_text="What it is, in words (a user's name and number).")
+    label = models.CharField(max_length=300, help_text=gettext_lazy("What it is, in words (a user's name and number)."))
     differences = models.JSONField(
-        default=list, blank=True, help_text="[{field, portal, pbx}] for a row the PBX holds otherwise."
+        default=list, blank=True, help_text=gettext_lazy("[{field, portal, pbx}] for a row the PBX holds otherwise.")
     )
-    observed = models.JSONField(default=dict, blank=True, help_text="What the PBX holds, in portal terms.")
-    backend_ref = models.JSONField(default=dict, blank=True, help_text="The PBX object's reference, to adopt it.")
+    observed = models.JSONField(
+        default=dict, blank=True, help_text=gettext_lazy("What the PBX holds, in portal terms.")
+    )
+    backend_ref = models.JSONField(
+        default=dict, blank=True, help_text=gettext_lazy("The PBX object's reference, to adopt it.")
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=300, blank=True)
 

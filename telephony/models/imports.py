@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from tenants.access import CHANGE, VIEW, AccessPolicy
 from tenants.models import Organization
@@ -13,26 +14,26 @@ from .tenants import Tenant
 
 
 class ImportKind(models.TextChoices):
-    USERS = "users", "PBX users"
-    NUMBERS = "numbers", "Phone numbers"
-    ORGANIZATIONS = "organizations", "Customers and tenants"
+    USERS = "users", gettext_lazy("PBX users")
+    NUMBERS = "numbers", gettext_lazy("Phone numbers")
+    ORGANIZATIONS = "organizations", gettext_lazy("Customers and tenants")
 
 
 class ImportMode(models.TextChoices):
-    CREATE = "create", "Create new rows only"
-    UPSERT = "upsert", "Create new rows and update existing ones"
-    UPDATE = "update", "Update existing rows only"
+    CREATE = "create", gettext_lazy("Create new rows only")
+    UPSERT = "upsert", gettext_lazy("Create new rows and update existing ones")
+    UPDATE = "update", gettext_lazy("Update existing rows only")
 
 
 class ImportStatus(models.TextChoices):
-    UPLOADED = "uploaded", "Uploaded"
-    VALIDATING = "validating", "Checking"
-    INVALID = "invalid", "Has errors"
-    UNREADABLE = "unreadable", "Cannot be read"  # the file as a whole, before any row (see `message`)
-    VALIDATED = "validated", "Ready to import"
-    COMMITTING = "committing", "Importing"
-    COMMITTED = "committed", "Imported"
-    FAILED = "failed", "Failed"
+    UPLOADED = "uploaded", gettext_lazy("Uploaded")
+    VALIDATING = "validating", gettext_lazy("Checking")
+    INVALID = "invalid", gettext_lazy("Has errors")
+    UNREADABLE = "unreadable", gettext_lazy("Cannot be read")  # the file as a whole, before any row (see `message`)
+    VALIDATED = "validated", gettext_lazy("Ready to import")
+    COMMITTING = "committing", gettext_lazy("Importing")
+    COMMITTED = "committed", gettext_lazy("Imported")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class ImportRun(models.Model):
@@ -58,35 +59,49 @@ class ImportRun(models.Model):
     mode = models.CharField(max_length=10, choices=ImportMode.choices, default=ImportMode.CREATE)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_runs")
     tenant = models.ForeignKey(
-        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="import_runs", help_text="Users only."
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="import_runs",
+        help_text=gettext_lazy("Users only."),
     )
-    options = models.JSONField(default=dict, blank=True, help_text="Defaults chosen on the upload form.")
+    options = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Defaults chosen on the upload form."))
     file_name = models.CharField(max_length=255)
     content = models.BinaryField(editable=False)
-    encoding = models.CharField(max_length=20, blank=True, help_text="Empty: detect it.")
+    encoding = models.CharField(max_length=20, blank=True, help_text=gettext_lazy("Empty: detect it."))
     delimiter = models.CharField(max_length=5, blank=True)
     status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
-    message = models.CharField(max_length=1000, blank=True, help_text="What went wrong with the file as a whole.")
+    message = models.CharField(
+        max_length=1000, blank=True, help_text=gettext_lazy("What went wrong with the file as a whole.")
+    )
     row_count = models.PositiveIntegerField(default=0)
     create_count = models.PositiveIntegerField(default=0)
     update_count = models.PositiveIntegerField(default=0)
     skip_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
-    columns = models.JSONField(default=list, blank=True, help_text="How each header was understood.")
+    columns = models.JSONField(default=list, blank=True, help_text=gettext_lazy("How each header was understood."))
     unknown_columns = models.JSONField(default=list, blank=True)
-    preview = models.JSONField(default=list, blank=True, help_text="The first rows as they will be saved.")
-    errors = models.JSONField(default=list, blank=True, help_text="[row, column, message] of every error.")
-    error_values = models.JSONField(
-        default=list, blank=True, help_text="The cell each error is about, as written (never a secret's)."
+    preview = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("The first rows as they will be saved.")
     )
-    failed_row_count = models.PositiveIntegerField(default=0, help_text="Rows with at least one error.")
+    errors = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("[row, column, message] of every error.")
+    )
+    error_values = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("The cell each error is about, as written (never a secret's).")
+    )
+    failed_row_count = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Rows with at least one error."))
     skip_invalid = models.BooleanField(
-        default=False, help_text="Confirmed as a partial import: the rows that pass are written, the others skipped."
+        default=False,
+        help_text=gettext_lazy("Confirmed as a partial import: the rows that pass are written, the others skipped."),
     )
     skipped_rows = models.BinaryField(
         default=b"",
         editable=False,
-        help_text="The refused rows as CSV (the file's own columns and an error column; secrets left out).",
+        help_text=gettext_lazy(
+            "The refused rows as CSV (the file's own columns and an error column; secrets left out)."
+        ),
     )
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
@@ -100,7 +115,7 @@ class ImportRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "CSV import"
+        verbose_name = gettext_lazy("CSV import")
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=ImportKind.values), name="import_run_kind_valid"),
             models.CheckConstraint(condition=models.Q(mode__in=ImportMode.values), name="import_run_mode_valid"),

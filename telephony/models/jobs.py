@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from tenants.access import AccessPolicy
 from tenants.models import Organization
@@ -16,11 +17,11 @@ from .tenants import Tenant
 
 
 class JobStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", gettext_lazy("Pending")
+    RUNNING = "running", gettext_lazy("Running")
+    SUCCEEDED = "succeeded", gettext_lazy("Succeeded")
+    FAILED = "failed", gettext_lazy("Failed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED)
@@ -30,9 +31,9 @@ class WaitState(models.TextChoices):
     """Why a pending job has not run yet (the last time a worker looked at it)."""
 
     NONE = "", "—"
-    SLOT = "slot", "a free slot on its server"
-    EARLIER = "earlier", "an earlier job"
-    FAILED = "failed", "a failed job (retry or cancel it)"
+    SLOT = "slot", gettext_lazy("a free slot on its server")
+    EARLIER = "earlier", gettext_lazy("an earlier job")
+    FAILED = "failed", gettext_lazy("a failed job (retry or cancel it)")
 
 
 class ProvisioningBatch(models.Model):
@@ -46,7 +47,7 @@ class ProvisioningBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "provisioning batches"
+        verbose_name_plural = gettext_lazy("provisioning batches")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -71,7 +72,7 @@ class ProvisioningJob(models.Model):
     target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False)
     target_id = models.BigIntegerField()
     target = GenericForeignKey("target_type", "target_id")
-    target_key = models.CharField(max_length=80, help_text="model:pk of the target")
+    target_key = models.CharField(max_length=80, help_text=gettext_lazy("model:pk of the target"))
     target_label = models.CharField(max_length=300)
     operation = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)
@@ -79,8 +80,10 @@ class ProvisioningJob(models.Model):
         max_length=500,
         blank=True,
         default="",
-        help_text="Natural keys on the PBX (an internal number, an account name) this job lets go of, space "
-        "separated: a later job of another object that takes one of them waits for this one.",
+        help_text=gettext_lazy(
+            "Natural keys on the PBX (an internal number, an account name) this job lets go of, space "
+            "separated: a later job of another object that takes one of them waits for this one."
+        ),
     )
     platform = models.ForeignKey(Platform, null=True, on_delete=models.SET_NULL, related_name="jobs")
     server = models.ForeignKey(Server, null=True, on_delete=models.SET_NULL, related_name="jobs", db_index=False)
@@ -105,7 +108,7 @@ class ProvisioningJob(models.Model):
     waiting_for = models.CharField(max_length=10, choices=WaitState.choices, default=WaitState.NONE, blank=True)
     last_error = models.TextField(blank=True)
     error_kind = models.CharField(max_length=30, blank=True)
-    result = models.JSONField(default=dict, blank=True, help_text="Backend identity learnt on success.")
+    result = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Backend identity learnt on success."))
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -150,7 +153,9 @@ class JobDependency(models.Model):
 
     # No index of the foreign key's own: the unique constraint's index starts with the job.
     job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="dependencies", db_index=False)
-    target_key = models.CharField(max_length=80, help_text="model:pk of the target whose earlier jobs go first")
+    target_key = models.CharField(
+        max_length=80, help_text=gettext_lazy("model:pk of the target whose earlier jobs go first")
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "target_key"], name="job_dependency_unique")]

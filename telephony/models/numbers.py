@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.validators import validate_e164
 from tenants.access import CHANGE, VIEW, AccessPolicy
@@ -31,16 +33,19 @@ class PhoneNumber(Audited, MirroredModel):
         unique=True,
         validators=[validate_e164],
         # numbers are unique across every pool: never confirm one exists outside the login's scope
-        error_messages={"unique": "This number is not available."},
+        error_messages={"unique": gettext_lazy("This number is not available.")},
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="phone_numbers", help_text="Owner of the pool."
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="phone_numbers",
+        help_text=gettext_lazy("Owner of the pool."),
     )
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="phone_numbers")
     assigned_user = models.ForeignKey(
         PbxUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="phone_numbers"
     )
-    is_pilot = models.BooleanField("pilot number", default=False)
+    is_pilot = models.BooleanField(gettext_lazy("pilot number"), default=False)
     label = models.CharField(max_length=100, blank=True)
     backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -52,17 +57,17 @@ class PhoneNumber(Audited, MirroredModel):
                 fields=["tenant"],
                 condition=models.Q(is_pilot=True),
                 name="phone_number_one_pilot_per_tenant",
-                violation_error_message="This tenant already has a pilot number.",
+                violation_error_message=gettext_lazy("This tenant already has a pilot number."),
             ),
             models.CheckConstraint(
                 condition=models.Q(assigned_user__isnull=True) | models.Q(tenant__isnull=False),
                 name="phone_number_assigned_needs_tenant",
-                violation_error_message="Allocate the number to the user's tenant before assigning it.",
+                violation_error_message=gettext_lazy("Allocate the number to the user's tenant before assigning it."),
             ),
             models.CheckConstraint(
                 condition=models.Q(is_pilot=False) | models.Q(tenant__isnull=False),
                 name="phone_number_pilot_needs_tenant",
-                violation_error_message="Only a number allocated to a tenant can be its pilot.",
+                violation_error_message=gettext_lazy("Only a number allocated to a tenant can be its pilot."),
             ),
         ]
 
@@ -73,11 +78,16 @@ class PhoneNumber(Audited, MirroredModel):
         super().clean()
         errors: dict[str, str] = {}
         if self.tenant_id and self.organization_id and not self.tenant.organization.is_within(self.organization):
-            errors["tenant"] = f"{self.tenant} is not a tenant of {self.organization} or of an organization below it."
+            errors["tenant"] = _("%(tenant)s is not a tenant of %(organization)s or of an organization below it.") % {
+                "tenant": self.tenant,
+                "organization": self.organization,
+            }
         if self.assigned_user_id:
             if not self.tenant_id:
-                errors["assigned_user"] = "Allocate the number to the user's tenant before assigning it."
+                errors["assigned_user"] = _("Allocate the number to the user's tenant before assigning it.")
             elif self.assigned_user.tenant_id != self.tenant_id:
-                errors["assigned_user"] = "The user belongs to another tenant than the one the number is allocated to."
+                errors["assigned_user"] = _(
+                    "The user belongs to another tenant than the one the number is allocated to."
+                )
         if errors:
             raise ValidationError(errors)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.backends import guard
 from telephony.backends.base import Connection
@@ -38,49 +40,55 @@ class Platform(Audited, models.Model):
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=PlatformKind.choices)
     base_url = models.CharField(
-        "base URL",
+        gettext_lazy("base URL"),
         max_length=500,
         validators=[URLValidator(schemes=["http", "https"])],
-        help_text="Where the platform's management API answers, e.g. https://pbx.example.net:9001/api/1.0/",
+        help_text=gettext_lazy(
+            "Where the platform's management API answers, e.g. https://pbx.example.net:9001/api/1.0/"
+        ),
     )
     username = models.CharField(
-        max_length=200, blank=True, help_text="Login name (not used by platforms that log in with a key alone)."
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Login name (not used by platforms that log in with a key alone)."),
     )
     secret = EncryptedCharField(
         max_length=500,
         blank=True,
         null=True,
-        help_text="Password, or the platform's API key. Never displayed again.",
+        help_text=gettext_lazy("Password, or the platform's API key. Never displayed again."),
     )
     app_key = EncryptedCharField(
-        "app key",
+        gettext_lazy("app key"),
         max_length=200,
         blank=True,
         null=True,
-        help_text="Identifies the integrator to platforms that ask for one.",
+        help_text=gettext_lazy("Identifies the integrator to platforms that ask for one."),
     )
     user_space = models.CharField(
-        "user space",
+        gettext_lazy("user space"),
         max_length=200,
         blank=True,
         default="provisioning-portal",
-        help_text="Names this client's sessions, on platforms that keep one per client.",
+        help_text=gettext_lazy("Names this client's sessions, on platforms that keep one per client."),
     )
     acting_organization = models.CharField(
-        "acting organization",
+        gettext_lazy("acting organization"),
         max_length=50,
         blank=True,
-        help_text="The organization to act as, on platforms that let a key act for another one.",
+        help_text=gettext_lazy("The organization to act as, on platforms that let a key act for another one."),
     )
     timeout_seconds = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
-    verify_tls = models.BooleanField("verify TLS certificates", default=True)
+    verify_tls = models.BooleanField(gettext_lazy("verify TLS certificates"), default=True)
     documented_only = models.BooleanField(
-        "documented API only",
+        gettext_lazy("documented API only"),
         default=False,
-        help_text="Use nothing beyond what the vendor documents of its API. Features that rely on an extension "
-        "(listed in docs/backend-fidelity.md) are switched off, and the portal says so where it would offer them.",
+        help_text=gettext_lazy(
+            "Use nothing beyond what the vendor documents of its API. Features that rely on an extension "
+            "(listed in docs/backend-fidelity.md) are switched off, and the portal says so where it would offer them."
+        ),
     )
     is_active = models.BooleanField(default=True)
     last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -101,12 +109,12 @@ class Platform(Audited, models.Model):
             models.UniqueConstraint(
                 fields=["organization", "name"],
                 name="platform_name_unique_per_organization",
-                violation_error_message="This organization already has a platform with this name.",
+                violation_error_message=gettext_lazy("This organization already has a platform with this name."),
             ),
             models.CheckConstraint(
                 condition=models.Q(kind__in=PlatformKind.values),
                 name="platform_kind_valid",
-                violation_error_message="Unknown platform kind.",
+                violation_error_message=gettext_lazy("Unknown platform kind."),
             ),
         ]
 
@@ -127,9 +135,11 @@ class Platform(Audited, models.Model):
                 errors["base_url"] = str(refusal) + "."
         capabilities = self.capabilities
         if capabilities.needs_username and not self.username:
-            errors["username"] = f"A {self.get_kind_display()} platform needs a login name."
+            errors["username"] = _("A %(kind)s platform needs a login name.") % {"kind": self.get_kind_display()}
         if "user_space" in capabilities.required_connection_fields and not self.user_space.strip():
-            errors["user_space"] = f"A {self.get_kind_display()} platform needs a user space to name its sessions."
+            errors["user_space"] = _("A %(kind)s platform needs a user space to name its sessions.") % {
+                "kind": self.get_kind_display()
+            }
         if errors:
             raise ValidationError(errors)
 
@@ -164,13 +174,16 @@ class Server(Audited, models.Model):
     name = models.CharField(max_length=100)
     host = models.CharField(max_length=255, blank=True)
     capacity_tenants = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most tenants this server may hold; empty for no limit."
+        null=True, blank=True, help_text=gettext_lazy("Most tenants this server may hold; empty for no limit.")
     )
     capacity_users = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most users (lines) this server may hold; empty for no limit."
+        null=True, blank=True, help_text=gettext_lazy("Most users (lines) this server may hold; empty for no limit.")
     )
     remaining_slots = models.IntegerField(
-        null=True, blank=True, editable=False, help_text="Free line slots as the platform last reported them."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=gettext_lazy("Free line slots as the platform last reported them."),
     )
     backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -181,7 +194,7 @@ class Server(Audited, models.Model):
             models.UniqueConstraint(
                 fields=["platform", "name"],
                 name="server_name_unique_per_platform",
-                violation_error_message="This platform already has a server with this name.",
+                violation_error_message=gettext_lazy("This platform already has a server with this name."),
             ),
         ]
 

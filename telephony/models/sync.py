@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class SyncState(models.TextChoices):
@@ -10,13 +11,13 @@ class SyncState(models.TextChoices):
     push, or a drift scan) says verified, drifted, missing or conflict. "Pushed" is a push that
     succeeded and that no read has confirmed yet."""
 
-    VERIFIED = "verified", "Verified"
-    IN_SYNC = "in_sync", "Pushed, not yet checked"
-    PENDING = "pending", "Pending"
-    DRIFTED = "drifted", "Drifted"
-    MISSING = "missing", "Missing on the PBX"
-    CONFLICT = "conflict", "Conflict"
-    FAILED = "failed", "Failed"
+    VERIFIED = "verified", gettext_lazy("Verified")
+    IN_SYNC = "in_sync", gettext_lazy("Pushed, not yet checked")
+    PENDING = "pending", gettext_lazy("Pending")
+    DRIFTED = "drifted", gettext_lazy("Drifted")
+    MISSING = "missing", gettext_lazy("Missing on the PBX")
+    CONFLICT = "conflict", gettext_lazy("Conflict")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 # What a read of the PBX concluded: kept while no job is unfinished (a job's outcome replaces it).
@@ -41,7 +42,7 @@ class BackendRefField(models.JSONField):
     alone, never by a form or a service."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("verbose_name", "backend reference")
+        kwargs.setdefault("verbose_name", gettext_lazy("backend reference"))
         kwargs.setdefault("default", dict)
         kwargs.setdefault("blank", True)
         kwargs.setdefault("editable", False)

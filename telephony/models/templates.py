@@ -7,6 +7,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.backends.capabilities import Capabilities
 from telephony.backends.registry import settings_groups
@@ -19,19 +21,19 @@ from .sync import BackendRefField, MirroredModel
 
 
 class PeerSipName(models.TextChoices):
-    AUTO = "auto", "auto"
-    MODEL = "model", "model"
+    AUTO = "auto", gettext_lazy("auto")
+    MODEL = "model", gettext_lazy("model")
 
 
 class CallerIdMode(models.TextChoices):
-    INCOMING_NUMBER = "incomingNo", "Use the DDI prefix (incomingNo)"
-    ANONYMOUS = "anonymous", "Anonymous"
-    CUSTOM = "custom", "Custom number"
+    INCOMING_NUMBER = "incomingNo", gettext_lazy("Use the DDI prefix (incomingNo)")
+    ANONYMOUS = "anonymous", gettext_lazy("Anonymous")
+    CUSTOM = "custom", gettext_lazy("Custom number")
 
 
 class VoicemailNumberMode(models.TextChoices):
-    SHORT_NUMBER = "short_number", "Default short number"
-    CUSTOM = "custom", "Custom number"
+    SHORT_NUMBER = "short_number", gettext_lazy("Default short number")
+    CUSTOM = "custom", gettext_lazy("Custom number")
 
 
 class LineTemplate(Audited, MirroredModel):
@@ -48,15 +50,15 @@ class LineTemplate(Audited, MirroredModel):
     name = models.CharField(max_length=100)
     # XCU
     peer_sip_name = models.CharField(
-        "peer SIP name", max_length=10, choices=PeerSipName.choices, default=PeerSipName.AUTO
+        gettext_lazy("peer SIP name"), max_length=10, choices=PeerSipName.choices, default=PeerSipName.AUTO
     )
     ringing_time = models.PositiveSmallIntegerField(
         default=30,
         validators=[MinValueValidator(5), MaxValueValidator(300)],
-        help_text="Seconds before an unanswered call is rejected.",
+        help_text=gettext_lazy("Seconds before an unanswered call is rejected."),
     )
-    routed_inbound = models.BooleanField("reachable from outside", default=False)
-    routed_inbound_prefix = models.CharField("DDI prefix", max_length=20, blank=True)
+    routed_inbound = models.BooleanField(gettext_lazy("reachable from outside"), default=False)
+    routed_inbound_prefix = models.CharField(gettext_lazy("DDI prefix"), max_length=20, blank=True)
     caller_id_mode = models.CharField(max_length=20, choices=CallerIdMode.choices, default=CallerIdMode.INCOMING_NUMBER)
     custom_caller_id = models.CharField(max_length=20, blank=True)
     voicemail_enabled = models.BooleanField(default=False)
@@ -64,13 +66,15 @@ class LineTemplate(Audited, MirroredModel):
         max_length=20, choices=VoicemailNumberMode.choices, default=VoicemailNumberMode.SHORT_NUMBER
     )
     voicemail_custom_number = models.CharField(max_length=20, blank=True)
-    voicemail_send_email = models.BooleanField("e-mail new voicemail", default=False)
+    voicemail_send_email = models.BooleanField(gettext_lazy("e-mail new voicemail"), default=False)
     platform_settings = models.JSONField(
-        "platform settings",
+        gettext_lazy("platform settings"),
         default=dict,
         blank=True,
-        help_text="Values only some platforms keep, by the group their drivers declare: "
-        '{"<group>": {"<setting>": value}}; a setting left out takes its default.',
+        help_text=gettext_lazy(
+            "Values only some platforms keep, by the group their drivers declare: "
+            '{"<group>": {"<setting>": value}}; a setting left out takes its default.'
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -81,23 +85,23 @@ class LineTemplate(Audited, MirroredModel):
             models.UniqueConstraint(
                 fields=["organization", "name"],
                 name="template_name_unique_per_organization",
-                violation_error_message="This organization already has a line template with this name.",
+                violation_error_message=gettext_lazy("This organization already has a line template with this name."),
             ),
             models.CheckConstraint(
                 condition=models.Q(routed_inbound=False) | ~models.Q(routed_inbound_prefix=""),
                 name="template_routed_inbound_needs_prefix",
-                violation_error_message="A line reachable from outside needs a DDI prefix.",
+                violation_error_message=gettext_lazy("A line reachable from outside needs a DDI prefix."),
             ),
             models.CheckConstraint(
                 condition=~models.Q(caller_id_mode=CallerIdMode.CUSTOM) | ~models.Q(custom_caller_id=""),
                 name="template_custom_caller_id_needs_number",
-                violation_error_message="A custom caller id mode needs the number to show.",
+                violation_error_message=gettext_lazy("A custom caller id mode needs the number to show."),
             ),
             models.CheckConstraint(
                 condition=~models.Q(voicemail_number_mode=VoicemailNumberMode.CUSTOM)
                 | ~models.Q(voicemail_custom_number=""),
                 name="template_custom_voicemail_needs_number",
-                violation_error_message="A custom voicemail number mode needs the number.",
+                violation_error_message=gettext_lazy("A custom voicemail number mode needs the number."),
             ),
         ]
 
@@ -108,15 +112,15 @@ class LineTemplate(Audited, MirroredModel):
         super().clean()
         errors = {}
         if self.routed_inbound and not self.routed_inbound_prefix:
-            errors["routed_inbound_prefix"] = "A line reachable from outside needs a DDI prefix."
+            errors["routed_inbound_prefix"] = _("A line reachable from outside needs a DDI prefix.")
         if self.caller_id_mode == CallerIdMode.CUSTOM and not self.custom_caller_id:
-            errors["custom_caller_id"] = "Enter the number to show on outgoing calls."
+            errors["custom_caller_id"] = _("Enter the number to show on outgoing calls.")
         if self.voicemail_number_mode == VoicemailNumberMode.CUSTOM and not self.voicemail_custom_number:
-            errors["voicemail_custom_number"] = "Enter the number that reaches voicemail."
+            errors["voicemail_custom_number"] = _("Enter the number that reaches voicemail.")
         for name in ("routed_inbound_prefix", "custom_caller_id", "voicemail_custom_number"):
             value = getattr(self, name)
             if value and not value.lstrip("+").isdigit():
-                errors.setdefault(name, "Digits only, optionally starting with +.")
+                errors.setdefault(name, _("Digits only, optionally starting with +."))
         problem = self._settings_problem()
         if problem:
             errors["platform_settings"] = problem
@@ -127,19 +131,22 @@ class LineTemplate(Audited, MirroredModel):
         """What is wrong with the stored platform settings: an unknown group or setting, or a value
         its driver's declaration refuses (empty: nothing)."""
         if not isinstance(self.platform_settings, dict):
-            return "Platform settings are an object of groups."
+            return _("Platform settings are an object of groups.")
         groups = settings_groups()
         for group, values in self.platform_settings.items():
             if group not in groups or not isinstance(values, dict):
-                return f"No platform keeps settings called {str(group)[:40]!r}."
+                return _("No platform keeps settings called %(name)s.") % {"name": repr(str(group)[:40])}
             label, declared = groups[group]
             by_name = {setting.name: setting for setting in declared}
             for name, value in values.items():
                 if name not in by_name:
-                    return f"{label} keeps no template setting called {str(name)[:40]!r}."
+                    return _("%(platform)s keeps no template setting called %(name)s.") % {
+                        "platform": label,
+                        "name": repr(str(name)[:40]),
+                    }
                 why = by_name[name].check(value)
                 if why:
-                    return f"{by_name[name].label}: {why}"
+                    return _("%(setting)s: %(problem)s") % {"setting": by_name[name].label, "problem": why}
         return ""
 
     def settings_for(self, capabilities: Capabilities) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.validators import interval_contains, validate_interval, validate_tenant_name
 from tenants.access import VIEW, AccessPolicy
@@ -19,8 +21,8 @@ from .sync import BackendRefField, MirroredModel
 
 
 class TenantStatus(models.TextChoices):
-    STARTED = "started", "Started"
-    STOPPED = "stopped", "Stopped"
+    STARTED = "started", gettext_lazy("Started")
+    STOPPED = "stopped", gettext_lazy("Stopped")
 
 
 class Tenant(Audited, MirroredModel):
@@ -39,14 +41,18 @@ class Tenant(Audited, MirroredModel):
     label = models.CharField(
         max_length=200,
         blank=True,
-        help_text="Shown in the portal; sent to platforms that label tenants when the tenant is created (no "
-        "PBX has a call to change it later, so later changes stay in the portal).",
+        help_text=gettext_lazy(
+            "Shown in the portal; sent to platforms that label tenants when the tenant is created (no "
+            "PBX has a call to change it later, so later changes stay in the portal)."
+        ),
     )
     licences = models.PositiveIntegerField(
         default=10,
         validators=[MinValueValidator(1)],
-        help_text="Most users this tenant may have. Requested from platforms that license tenants when the "
-        "tenant is created; later changes set the portal's limit only (no PBX has a call to change them).",
+        help_text=gettext_lazy(
+            "Most users this tenant may have. Requested from platforms that license tenants when the "
+            "tenant is created; later changes set the portal's limit only (no PBX has a call to change them)."
+        ),
     )
     status = models.CharField(max_length=20, choices=TenantStatus.choices, default=TenantStatus.STARTED)
     backend_ref = BackendRefField()
@@ -59,12 +65,12 @@ class Tenant(Audited, MirroredModel):
             models.UniqueConstraint(
                 fields=["server", "name"],
                 name="tenant_name_unique_per_server",
-                violation_error_message="This name is not available on this server.",
+                violation_error_message=gettext_lazy("This name is not available on this server."),
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=TenantStatus.values),
                 name="tenant_status_valid",
-                violation_error_message="A tenant is started or stopped.",
+                violation_error_message=gettext_lazy("A tenant is started or stopped."),
             ),
         ]
 
@@ -86,18 +92,18 @@ class Tenant(Audited, MirroredModel):
         errors: dict[str, str] = {}
         stored_name = getattr(self, "_stored_name", None)
         if stored_name is not None and self.name != stored_name and self.has_backend_identity:
-            errors["name"] = (
-                f"The tenant exists on its PBX as {stored_name!r}; its name cannot change any more "
+            errors["name"] = _(
+                "The tenant exists on its PBX as %(name)s; its name cannot change any more "
                 "(the backend refers to it by name)."
-            )
+            ) % {"name": repr(stored_name)}
         if self.organization_id and self.organization.kind != OrganizationKind.CUSTOMER:
-            errors["organization"] = "A tenant belongs to a customer organization."
+            errors["organization"] = _("A tenant belongs to a customer organization.")
         elif self.organization_id and self.server_id:
             owner = self.server.platform.organization
             if not self.organization.is_within(owner):
-                errors["server"] = (
-                    f"{self.server} is not shared with {self.organization} (its platform belongs to {owner})."
-                )
+                errors["server"] = _(
+                    "%(server)s is not shared with %(organization)s (its platform belongs to %(owner)s)."
+                ) % {"server": self.server, "organization": self.organization, "owner": owner}
         renamed = stored_name is None or self.name != stored_name  # a name the PBX already holds stays valid
         if self.server_id and self.name and renamed and "name" not in errors:
             rule = self.server.platform.capabilities.tenant_name_rule
@@ -114,13 +120,16 @@ class Tenant(Audited, MirroredModel):
         others = server.tenants.exclude(pk=self.pk).count()
         if others >= server.capacity_tenants:
             raise ValidationError(
-                {"server": f"{server.name} is full: it holds its most, {server.capacity_tenants} tenants."}
+                {
+                    "server": _("%(server)s is full: it holds its most, %(count)s tenants.")
+                    % {"server": server.name, "count": server.capacity_tenants}
+                }
             )
 
 
 validate_entity_name = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-    "Use letters, digits, _ . and - (at most 64), starting with a letter or digit.",
+    gettext_lazy("Use letters, digits, _ . and - (at most 64), starting with a letter or digit."),
     code="entity_name",
 )
 
@@ -136,25 +145,27 @@ class Entity(Audited, MirroredModel):
     name = models.CharField(max_length=64, validators=[validate_entity_name])
     display_name = models.CharField(max_length=200, blank=True)
     presented_number = models.CharField(
-        max_length=40, blank=True, help_text="Number shown on outgoing calls, where the platform sets one per entity."
+        max_length=40,
+        blank=True,
+        help_text=gettext_lazy("Number shown on outgoing calls, where the platform sets one per entity."),
     )
     administrators = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="administered_entities",
-        help_text="Logins that manage only this entity's users and numbers.",
+        help_text=gettext_lazy("Logins that manage only this entity's users and numbers."),
     )
     backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "entities"
+        verbose_name_plural = gettext_lazy("entities")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "name"],
                 name="entity_name_unique_per_tenant",
-                violation_error_message="This tenant already has an entity with this name.",
+                violation_error_message=gettext_lazy("This tenant already has an entity with this name."),
             ),
         ]
 
@@ -180,7 +191,7 @@ class NumberInterval(Audited, models.Model):
 
     entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="intervals")
     start = models.CharField(max_length=6)
-    end = models.CharField(max_length=6, blank=True, help_text="Empty for a single number.")
+    end = models.CharField(max_length=6, blank=True, help_text=gettext_lazy("Empty for a single number."))
 
     class Meta:
         ordering = ["start"]
@@ -188,7 +199,7 @@ class NumberInterval(Audited, models.Model):
             models.CheckConstraint(
                 condition=models.Q(end="") | models.Q(end__gte=models.F("start")),
                 name="interval_end_not_before_start",
-                violation_error_message="The end of an interval cannot be before its start.",
+                violation_error_message=gettext_lazy("The end of an interval cannot be before its start."),
             ),
         ]
 

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.models.fields import EncryptedCharField, InternationalEmailField
 from telephony.validators import validate_destination, validate_e164, validate_internal_number
@@ -18,10 +20,10 @@ from .tenants import Entity, Tenant
 
 validate_username = RegexValidator(
     r"^[a-z0-9][a-z0-9._-]{0,63}$",
-    "Use lower-case letters, digits, . _ and - (at most 64), starting with a letter or digit.",
+    gettext_lazy("Use lower-case letters, digits, . _ and - (at most 64), starting with a letter or digit."),
     code="username",
 )
-validate_pin = RegexValidator(r"^\d{4,8}$", "A voicemail PIN is 4 to 8 digits.", code="pin")
+validate_pin = RegexValidator(r"^\d{4,8}$", gettext_lazy("A voicemail PIN is 4 to 8 digits."), code="pin")
 
 
 class PbxUser(Audited, MirroredModel):
@@ -45,25 +47,25 @@ class PbxUser(Audited, MirroredModel):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     display_name = models.CharField(
-        max_length=200, blank=True, help_text="Shown on calls; first and last name if empty."
+        max_length=200, blank=True, help_text=gettext_lazy("Shown on calls; first and last name if empty.")
     )
     email = InternationalEmailField(blank=True)
     mobile_number = models.CharField(max_length=16, blank=True, validators=[validate_e164])
     internal_number = models.CharField(max_length=6, validators=[validate_internal_number])
     voicemail_enabled = models.BooleanField(default=False)
     voicemail_pin = EncryptedCharField(max_length=8, blank=True, null=True, validators=[validate_pin])
-    voicemail_to_email = models.BooleanField("e-mail voicemail", default=False)
+    voicemail_to_email = models.BooleanField(gettext_lazy("e-mail voicemail"), default=False)
     forward_always = models.CharField(
-        "forward all calls to", max_length=21, blank=True, validators=[validate_destination]
+        gettext_lazy("forward all calls to"), max_length=21, blank=True, validators=[validate_destination]
     )
     forward_busy = models.CharField(
-        "forward when busy to", max_length=21, blank=True, validators=[validate_destination]
+        gettext_lazy("forward when busy to"), max_length=21, blank=True, validators=[validate_destination]
     )
     forward_no_answer = models.CharField(
-        "forward when not answered to", max_length=21, blank=True, validators=[validate_destination]
+        gettext_lazy("forward when not answered to"), max_length=21, blank=True, validators=[validate_destination]
     )
     forward_no_answer_timeout = models.PositiveSmallIntegerField(
-        "seconds before forwarding", default=20, validators=[MinValueValidator(5), MaxValueValidator(120)]
+        gettext_lazy("seconds before forwarding"), default=20, validators=[MinValueValidator(5), MaxValueValidator(120)]
     )
     portal_user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -71,7 +73,7 @@ class PbxUser(Audited, MirroredModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="pbx_line",
-        help_text="Portal login that manages this line on the self-service site.",
+        help_text=gettext_lazy("Portal login that manages this line on the self-service site."),
     )
     backend_ref = BackendRefField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -79,17 +81,17 @@ class PbxUser(Audited, MirroredModel):
 
     class Meta:
         ordering = ["internal_number"]
-        verbose_name = "PBX user"
+        verbose_name = gettext_lazy("PBX user")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "internal_number"],
                 name="pbx_user_number_unique_per_tenant",
-                violation_error_message="Another user of this tenant already has this internal number.",
+                violation_error_message=gettext_lazy("Another user of this tenant already has this internal number."),
             ),
             models.UniqueConstraint(
                 fields=["tenant", "username"],
                 name="pbx_user_username_unique_per_tenant",
-                violation_error_message="Another user of this tenant already has this username.",
+                violation_error_message=gettext_lazy("Another user of this tenant already has this username."),
             ),
         ]
 
@@ -108,15 +110,15 @@ class PbxUser(Audited, MirroredModel):
         super().clean()
         errors: dict[str, str] = {}
         if self.entity_id and self.tenant_id and self.entity.tenant_id != self.tenant_id:
-            errors["entity"] = "The entity belongs to another tenant."
+            errors["entity"] = _("The entity belongs to another tenant.")
         elif self.entity_id and self.internal_number and not self.entity.contains_number(self.internal_number):
-            ranges = self.entity.number_plan or "none"
-            errors["internal_number"] = (
-                f"{self.internal_number} is outside the number plan of {self.entity} (intervals: {ranges})."
-            )
+            ranges = self.entity.number_plan or _("none")
+            errors["internal_number"] = _(
+                "%(number)s is outside the number plan of %(entity)s (intervals: %(ranges)s)."
+            ) % {"number": self.internal_number, "entity": self.entity, "ranges": ranges}
         if self.template_id and self.tenant_id and not self.template.is_usable_by(self.tenant.organization):
-            errors["template"] = "This line template is not available to the tenant's organization."
+            errors["template"] = _("This line template is not available to the tenant's organization.")
         if self.voicemail_pin and not self.voicemail_enabled:
-            errors["voicemail_pin"] = "Turn voicemail on to set a PIN."
+            errors["voicemail_pin"] = _("Turn voicemail on to set a PIN.")
         if errors:
             raise ValidationError(errors)
