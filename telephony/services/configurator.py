@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.models import ConfiguratorCredential, ConfiguratorLink
 from telephony.models.sync import save_changes
@@ -18,7 +20,7 @@ from tenants.models import Organization
 # Changing where the stored key is sent, or whether the far end must prove who it is, points a key
 # the person may never have seen somewhere else: it needs the same re-authentication as a new key.
 KEY_ROUTING_FIELDS = ("base_url", "verify_tls")
-REAUTHENTICATE = "Type your own password to change the API key or where it is sent."
+REAUTHENTICATE = gettext_lazy("Type your own password to change the API key or where it is sent.")
 
 
 @transaction.atomic
@@ -27,9 +29,14 @@ def configurator_link_create(*, actor: AbstractBaseUser, link: ConfiguratorLink,
     organization = Organization.objects.get(pk=link.organization_id)
     access.require_add(actor, ConfiguratorLink, organization)
     if not api_key.strip():
-        raise ValidationError({"new_api_key": "Enter the organization's API key at the Configurator."})
+        raise ValidationError({"new_api_key": _("Enter the organization's API key at the Configurator.")})
     if ConfiguratorLink.objects.filter(organization=organization).exists():
-        raise ValidationError({"organization": f"{organization} is already linked to a Configurator."})
+        raise ValidationError(
+            {
+                "organization": _("%(organization)s is already linked to a Configurator.")
+                % {"organization": organization}
+            }
+        )
     link.api_key = api_key.strip()
     link.full_clean()
     link.save()
@@ -46,7 +53,7 @@ def configurator_link_update(
     stored = ConfiguratorLink.objects.select_for_update().get(pk=link.pk)
     access.require(actor, CHANGE, stored)
     if link.organization_id != stored.organization_id:
-        raise ValidationError({"organization": "A link cannot move to another organization."})
+        raise ValidationError({"organization": _("A link cannot move to another organization.")})
     reroutes = any(getattr(link, field) != getattr(stored, field) for field in KEY_ROUTING_FIELDS)
     if (new_api_key or reroutes) and not actor.check_password(actor_password or ""):
         raise ValidationError({"current_password": REAUTHENTICATE})
@@ -66,9 +73,9 @@ def configurator_link_delete(*, actor: AbstractBaseUser, link: ConfiguratorLink)
     stored = ConfiguratorLink.objects.select_for_update().get(pk=link.pk)
     access.require(actor, DELETE, stored)
     if stored.orders.exists():
-        raise ValidationError("Orders were placed through this link; it stays as their record.")
+        raise ValidationError(_("Orders were placed through this link; it stays as their record."))
     if stored.children.exists():
-        raise ValidationError("Sub-organizations were made through this link; remove their links first.")
+        raise ValidationError(_("Sub-organizations were made through this link; remove their links first."))
     stored.delete()
 
 
@@ -83,9 +90,19 @@ def configurator_suborganization_create(
     organization = Organization.objects.get(pk=organization.pk)
     access.require_add(actor, ConfiguratorLink, organization)
     if organization.pk == parent.organization_id or not organization.path.startswith(parent.organization.path):
-        raise ValidationError({"organization": f"Choose an organization below {parent.organization}."})
+        raise ValidationError(
+            {
+                "organization": _("Choose an organization below %(organization)s.")
+                % {"organization": parent.organization}
+            }
+        )
     if ConfiguratorLink.objects.filter(organization=organization).exists():
-        raise ValidationError({"organization": f"{organization} is already linked to a Configurator."})
+        raise ValidationError(
+            {
+                "organization": _("%(organization)s is already linked to a Configurator.")
+                % {"organization": organization}
+            }
+        )
     link = ConfiguratorLink(
         organization=organization,
         parent=parent,
@@ -109,7 +126,7 @@ def configurator_credential_store(
     link = ConfiguratorLink.objects.select_for_update().get(pk=link.pk)
     access.require(actor, CHANGE, link)
     if not value:
-        raise ValidationError({"value": "Enter the credential's value."})
+        raise ValidationError({"value": _("Enter the credential's value.")})
     credential = ConfiguratorCredential.objects.filter(link=link, name=name.strip()).first()
     credential = credential or ConfiguratorCredential(link=link, name=name.strip())
     credential.full_clean(exclude=["value"])

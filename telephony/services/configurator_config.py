@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 LARGEST_UPLOAD = 1024 * 1024
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -35,7 +36,12 @@ def _rows(text: str, field: str, width: int) -> list[tuple[int, list[str]]]:
             continue
         cells = [cell.strip() for cell in line.split(",")]
         if len(cells) != width:
-            raise ValidationError({field: f"Line {number}: expected {width} values separated by commas."})
+            raise ValidationError(
+                {
+                    field: _("Line %(number)s: expected %(width)s values separated by commas.")
+                    % {"number": number, "width": width}
+                }
+            )
         rows.append((number, cells))
     return rows
 
@@ -45,18 +51,30 @@ def configuration_from_entry(entry: OrderEntry) -> dict[str, Any]:
     departments: dict[str, dict[str, Any]] = {}
     for number, (department, email, internal) in _rows(entry.users, "users", 3):
         if not department or not email or not internal:
-            raise ValidationError({"users": f"Line {number}: a department, an e-mail address and a number."})
+            raise ValidationError(
+                {"users": _("Line %(number)s: a department, an e-mail address and a number.") % {"number": number}}
+            )
         found = departments.setdefault(department.lower(), _department(department, entry.call_recording))
         found["users"].append(email)
         found["internalNumbers"].append(internal)
     if not departments:
-        raise ValidationError({"users": "Enter at least one user."})
+        raise ValidationError({"users": _("Enter at least one user.")})
     for number, (department, phone) in _rows(entry.numbers, "numbers", 2):
         found = departments.get(department.lower())
         if found is None:
-            raise ValidationError({"numbers": f"Line {number}: no user is in the department {department}."})
+            raise ValidationError(
+                {
+                    "numbers": _("Line %(number)s: no user is in the department %(department)s.")
+                    % {"number": number, "department": department}
+                }
+            )
         if not E164.match(phone):
-            raise ValidationError({"numbers": f"Line {number}: {phone} is not in international form (+31201234567)."})
+            raise ValidationError(
+                {
+                    "numbers": _("Line %(number)s: %(phone)s is not in international form (+31201234567).")
+                    % {"number": number, "phone": phone}
+                }
+            )
         found["externalNumbers"].append({"new": False, "value": phone})
     organization: dict[str, Any] = {"name": entry.organization_name.strip(), "country": entry.country.strip().upper()}
     if entry.central_number.strip():
@@ -75,16 +93,18 @@ def _department(name: str, recording: bool) -> dict[str, Any]:
 def configuration_from_upload(content: bytes) -> dict[str, Any]:
     """An uploaded configuration file: one JSON object, taken as it is (the Configurator checks it)."""
     if len(content) > LARGEST_UPLOAD:
-        raise ValidationError({"upload": "The file is larger than 1 MiB; a configuration is much smaller."})
+        raise ValidationError({"upload": _("The file is larger than 1 MiB; a configuration is much smaller.")})
     try:
         configuration = json.loads(content.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise ValidationError({"upload": "The file is not UTF-8 text."}) from None
+        raise ValidationError({"upload": _("The file is not UTF-8 text.")}) from None
     except json.JSONDecodeError as error:
-        where = f"line {error.lineno}, column {error.colno}"
-        raise ValidationError({"upload": f"Not JSON: {error.msg} ({where})."}) from None
+        where = {"problem": error.msg, "line": error.lineno, "column": error.colno}
+        raise ValidationError(
+            {"upload": _("Not JSON: %(problem)s (line %(line)s, column %(column)s).") % where}
+        ) from None
     if not isinstance(configuration, dict):
-        raise ValidationError({"upload": "The file holds JSON, but not one object (a configuration is an object)."})
+        raise ValidationError({"upload": _("The file holds JSON, but not one object (a configuration is an object).")})
     return configuration
 
 
@@ -109,7 +129,7 @@ def cause_with_line(cause: str, entry_text: str) -> str:
     for number, line in enumerate(entry_text.splitlines(), start=1):
         cells = [cell.strip() for cell in line.split(",")]
         if any(cell and (f" {cell} " in f" {cause} " or f"'{cell}'" in cause) for cell in cells[1:]):
-            return f"Line {number}: {cause}"
+            return _("Line %(number)s: %(cause)s") % {"number": number, "cause": cause}
     return cause
 
 

@@ -15,6 +15,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from telephony import queue
 from telephony.backends.errors import BackendError, RejectedError
@@ -57,7 +58,7 @@ def configurator_order_test(*, actor: AbstractBaseUser, link: ConfiguratorLink, 
     except RejectedError as refusal:
         return str(refusal)
     except BackendError as error:
-        raise ValidationError(f"The Configurator could not be asked: {error}") from None
+        raise ValidationError(_("The Configurator could not be asked: %(error)s") % {"error": error}) from None
     finally:
         client.close()
     return ""
@@ -89,15 +90,30 @@ def configurator_order_place(
     access.require_add(actor, ConfiguratorOrder, link.organization)
     customer = new_tenant.organization
     if not customer.path.startswith(link.organization.path):
-        raise ValidationError({"organization": f"The link of {link.organization} orders for its own customers only."})
+        raise ValidationError(
+            {
+                "organization": _("The link of %(organization)s orders for its own customers only.")
+                % {"organization": link.organization}
+            }
+        )
     server = Server.objects.select_related("platform").get(pk=new_tenant.server.pk)
     access.require(actor, VIEW, server)
     if not server.platform.capabilities.opens_tenants_by_order:
-        raise ValidationError({"server": f"{server.platform} cannot hand a new tenant to a Configurator order."})
+        raise ValidationError(
+            {
+                "server": _("%(platform)s cannot hand a new tenant to a Configurator order.")
+                % {"platform": server.platform}
+            }
+        )
     if not access.can(actor, VIEW, template):
-        raise ValidationError({"template": "Choose a line template you may use."})
+        raise ValidationError({"template": _("Choose a line template you may use.")})
     if users_in(configuration) > new_tenant.licences:
-        raise ValidationError({"licences": f"The order makes {users_in(configuration)} users: give as many licences."})
+        raise ValidationError(
+            {
+                "licences": _("The order makes %(count)s users: give as many licences.")
+                % {"count": users_in(configuration)}
+            }
+        )
     tenant = Tenant(
         organization=customer,
         server=server,

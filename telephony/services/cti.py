@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.models import (
     CrmEvent,
@@ -38,7 +40,8 @@ from tenants.models import Organization
 
 # What the CTI service cannot change in place: a change of these makes the integration again.
 REMADE_BY = ("admin_username", "authorization_server_uri", "authorization_header_prefix")
-REMOVING = "The integration is being removed from the CTI service; wait until that is done."
+NOT_ON_CRM_PLATFORM = gettext_lazy("%(tenant)s is not on a platform whose tenants can have a CRM integration.")
+REMOVING = gettext_lazy("The integration is being removed from the CTI service; wait until that is done.")
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,10 @@ def cti_service_delete(*, actor: AbstractBaseUser, service: CtiService) -> None:
     access.require(actor, DELETE, stored)
     used = stored.integrations.count()
     if used:
-        raise ValidationError(f"{stored.name} still serves {used} CRM integration(s); remove them first.")
+        raise ValidationError(
+            _("%(name)s still serves %(count)s CRM integration(s); remove them first.")
+            % {"name": stored.name, "count": used}
+        )
     stored.delete()
 
 
@@ -92,24 +98,31 @@ def parse_mappings(mappings: Sequence[MappingInput]) -> list[CrmEventMapping]:
     for mapping in mappings:
         name = known.get(mapping.event, mapping.event)
         if mapping.event not in known:
-            errors.append(f"{mapping.event!r} is not a call event of the CTI service (use one of {', '.join(known)}).")
+            errors.append(
+                _("%(event)s is not a call event of the CTI service (use one of %(events)s).")
+                % {"event": repr(mapping.event), "events": ", ".join(known)}
+            )
             continue
         if mapping.event in seen:
-            errors.append(f"{name}: the event is mapped twice.")
+            errors.append(_("%(event)s: the event is mapped twice.") % {"event": name})
             continue
         seen.add(mapping.event)
-        refusal = uri_refusal(mapping.uri.strip()) if mapping.uri.strip() else "enter the CRM resource URI."
-        if refusal:
+        if not mapping.uri.strip():
+            errors.append(_("%(event)s: enter the CRM resource URI.") % {"event": name})
+        elif refusal := uri_refusal(mapping.uri.strip()):
             errors.append(f"{name}: {refusal}")
         payload = None
         if mapping.payload.strip():
             try:
                 payload = json.loads(mapping.payload)
             except json.JSONDecodeError as error:
-                errors.append(f"{name}: the payload template is not valid JSON ({error.msg}, line {error.lineno}).")
+                errors.append(
+                    _("%(event)s: the payload template is not valid JSON (%(problem)s, line %(line)s).")
+                    % {"event": name, "problem": error.msg, "line": error.lineno}
+                )
                 continue
             if not isinstance(payload, dict):
-                errors.append(f"{name}: the payload template is a JSON object ({{…}}), or empty.")
+                errors.append(_("%(event)s: the payload template is a JSON object ({…}), or empty.") % {"event": name})
                 continue
         parsed.append(CrmEventMapping(event=mapping.event, uri=mapping.uri.strip(), payload=payload))
     if errors:
@@ -138,12 +151,12 @@ def _replace_mappings(integration: CrmIntegration, mappings: list[CrmEventMappin
 def _check_tenant(actor: AbstractBaseUser, tenant: Tenant) -> None:
     access.require(actor, VIEW, tenant)
     if not tenant.server.platform.capabilities.crm_integrations:
-        raise ValidationError(f"{tenant} is not on a platform whose tenants can have a CRM integration.")
+        raise ValidationError(NOT_ON_CRM_PLATFORM % {"tenant": tenant})
 
 
 def _check_service(actor: AbstractBaseUser, service: CtiService | None) -> None:
     if service is None or not access.can(actor, VIEW, service):
-        raise ValidationError({"service": "Choose a CTI service."})
+        raise ValidationError({"service": _("Choose a CTI service.")})
 
 
 @transaction.atomic
@@ -167,9 +180,13 @@ def crm_integration_create(
     _check_service(actor, integration.service if integration.service_id else None)
     existing = CrmIntegration.objects.filter(tenant=tenant).first()
     if existing is not None:
-        raise ValidationError(REMOVING if existing.removal_requested else f"{tenant} has a CRM integration already.")
+        raise ValidationError(
+            REMOVING
+            if existing.removal_requested
+            else _("%(tenant)s has a CRM integration already.") % {"tenant": tenant}
+        )
     if not admin_password:
-        raise ValidationError({"admin_password": "Enter the tenant administrator's password."})
+        raise ValidationError({"admin_password": _("Enter the tenant administrator's password.")})
     integration.admin_password = admin_password
     integration.default_client_secret = default_client_secret or None
     rows = parse_mappings(mappings)
@@ -198,10 +215,12 @@ def crm_integration_update(
     if stored.removal_requested:
         raise ValidationError(REMOVING)
     if integration.tenant_id != stored.tenant_id:
-        raise ValidationError("An integration stays with its tenant.")
+        raise ValidationError(_("An integration stays with its tenant."))
     if integration.service_id != stored.service_id:
         if stored.backend_ref:
-            raise ValidationError({"service": "The integration is on its CTI service; remove it to use another one."})
+            raise ValidationError(
+                {"service": _("The integration is on its CTI service; remove it to use another one.")}
+            )
         _check_service(actor, integration.service)
     rows = parse_mappings(mappings) if mappings is not None else None
     integration.admin_password = new_admin_password or stored.admin_password
@@ -254,18 +273,18 @@ def crm_integration_delete(*, actor: AbstractBaseUser, integration: CrmIntegrati
 def integration_refusal(tenant: Tenant, integration: CrmIntegration | None) -> str:
     """Why the tenant's users cannot be given CTI credentials now (empty: they can)."""
     if not tenant.server.platform.capabilities.crm_integrations:
-        return f"{tenant} is not on a platform whose tenants can have a CRM integration."
+        return NOT_ON_CRM_PLATFORM % {"tenant": tenant}
     if integration is None:
-        return f"{tenant} has no CRM integration; set one up first."
+        return _("%(tenant)s has no CRM integration; set one up first.") % {"tenant": tenant}
     if integration.removal_requested:
-        return REMOVING
+        return str(REMOVING)
     return ""
 
 
 def _integration_for(user: PbxUser) -> CrmIntegration:
     integration = CrmIntegration.objects.filter(tenant_id=user.tenant_id).first()
     if integration is None:
-        raise ValidationError(f"{user.tenant} has no CRM integration; set one up first.")
+        raise ValidationError(_("%(tenant)s has no CRM integration; set one up first.") % {"tenant": user.tenant})
     if integration.removal_requested:
         raise ValidationError(REMOVING)
     return integration
@@ -291,7 +310,7 @@ def credentials_applied(
         if value:
             setattr(row, name, value)
     if not (row.client_id or integration.default_client_id):
-        raise ValidationError({"client_id": "Enter a client id: the integration has no default one."})
+        raise ValidationError({"client_id": _("Enter a client id: the integration has no default one.")})
     row.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
     return row.pk is None or before != (row.client_id, row.client_secret, row.refresh_token, row.device_code)
 
@@ -346,7 +365,7 @@ def cti_credentials_set_many(
 ) -> None:
     """Save rows made by `credentials_for` or `credentials_applied` (permission checked by the
     caller, each row's user set) and push them, in the caller's transaction (a CSV import's)."""
-    for row, _ in rows:
+    for row, _integration in rows:
         row.save()
     enqueue([cti_planning.credentials_saved(row, integration, actor=actor, batch=batch) for row, integration in rows])
 

@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from telephony.backends.registry import driver_for
 from telephony.models import (
@@ -43,29 +44,34 @@ def _open_finding(actor: AbstractBaseUser, finding_id: int, kinds: set[str], *, 
     # only the finding's row is locked (its tenant may be none: an outer join, which cannot be)
     finding = DriftFinding.objects.select_for_update(of=("self",)).select_related("scan", "tenant").get(pk=finding_id)
     if not actor.is_staff:  # customers see what a check found; their provider's staff decide the repair
-        raise PermissionDenied("Your provider's staff decide how a line that differs from the PBX is repaired.")
+        raise PermissionDenied(_("Your provider's staff decide how a line that differs from the PBX is repaired."))
     if finding.tenant is not None:
         access.require(actor, CHANGE, finding.tenant)
     else:
         access.require(actor, CHANGE, finding.scan.server)
     if finding.resolved_at is not None:
-        raise ValidationError(f"This finding was dealt with already: {finding.resolution}")
+        raise ValidationError(
+            _("This finding was dealt with already: %(resolution)s") % {"resolution": finding.resolution}
+        )
     if finding.kind not in kinds:
-        raise ValidationError(f"A finding of this kind ({finding.get_kind_display()}) is not repaired this way.")
+        raise ValidationError(
+            _("A finding of this kind (%(kind)s) is not repaired this way.") % {"kind": finding.get_kind_display()}
+        )
     held = {name.strip() for name in finding.scan.held_back.split(",") if name.strip()}
     if finding.tenant is not None and str(finding.tenant) in held and not (confirmed or finding.scan.confirmed_at):
         raise ValidationError(
-            f"The check found much of {finding.tenant} changed at once; confirm that this is to be repaired."
+            _("The check found much of %(tenant)s changed at once; confirm that this is to be repaired.")
+            % {"tenant": finding.tenant}
         )
     return finding
 
 
 def _row(finding: DriftFinding) -> PbxUser:
     if finding.object_kind != "user" or finding.target_id is None:
-        raise ValidationError("Only a line's findings are repaired here.")
+        raise ValidationError(_("Only a line's findings are repaired here."))
     row = PbxUser.objects.select_for_update().filter(pk=finding.target_id).first()
     if row is None:
-        raise ValidationError("The line is gone from the portal since the check.")
+        raise ValidationError(_("The line is gone from the portal since the check."))
     return row
 
 
@@ -117,7 +123,9 @@ def _accept_pbx_value(actor: AbstractBaseUser, finding_id: int, confirmed: bool)
     fields = {d["field"] for d in finding.differences}
     if not fields <= ACCEPTABLE:
         names = ", ".join(d["label"] for d in finding.differences if d["field"] not in ACCEPTABLE)
-        raise ValidationError(f"The portal cannot take {names} from the PBX; push the portal's value instead.")
+        raise ValidationError(
+            _("The portal cannot take %(fields)s from the PBX; push the portal's value instead.") % {"fields": names}
+        )
     for field in fields - {"forward_always"}:
         setattr(row, field, finding.observed.get(field, getattr(row, field)))
     if "forward_always" in fields:
@@ -152,7 +160,7 @@ def _accept_entity_value(actor: AbstractBaseUser, finding: DriftFinding) -> Enti
 def _entity_row(finding: DriftFinding) -> Entity:
     entity = Entity.objects.select_for_update().select_related("tenant").filter(pk=finding.target_id).first()
     if finding.target_id is None or entity is None:
-        raise ValidationError("The entity is gone from the portal since the check.")
+        raise ValidationError(_("The entity is gone from the portal since the check."))
     return entity
 
 
@@ -167,7 +175,7 @@ def drift_recreate(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool 
     elif finding.object_kind == "entity":
         entity = Entity.objects.select_for_update().filter(pk=finding.target_id).first()
         if entity is None:
-            raise ValidationError("The entity is gone from the portal since the check.")
+            raise ValidationError(_("The entity is gone from the portal since the check."))
         access.require(actor, CHANGE, entity.tenant)
         _forget_reference(entity)
         planning.entity_saved(entity, actor=actor)
@@ -245,11 +253,11 @@ def drift_adopt(
     may hold the object."""
     finding = _open_finding(actor, finding_id, {FindingKind.UNMANAGED}, confirmed=confirmed)
     if finding.object_kind != "user":
-        raise ValidationError("Only a user found on the PBX is adopted here.")
+        raise ValidationError(_("Only a user found on the PBX is adopted here."))
     observed = finding.observed
     tenant = entity.tenant
     if tenant.server_id != finding.scan.server_id:
-        raise ValidationError({"entity": "Choose an entity of a tenant on the server where the user was found."})
+        raise ValidationError({"entity": _("Choose an entity of a tenant on the server where the user was found.")})
     user = PbxUser(
         tenant=tenant,
         entity=entity,
@@ -263,7 +271,7 @@ def drift_adopt(
     driver = driver_for(tenant.server.platform.connection())
     key = driver.claim_key("user", finding.backend_ref, tenant.name)
     if not key or BackendClaim.objects.filter(platform=tenant.server.platform, kind="user", key=key).exists():
-        raise ValidationError("Another line of the portal holds this object already.")
+        raise ValidationError(_("Another line of the portal holds this object already."))
     validate_new_user(actor=actor, user=user)
     user.backend_ref = finding.backend_ref
     user.sync_state, user.verified_at = SyncState.VERIFIED, timezone.now()
@@ -281,10 +289,10 @@ def drift_scan_confirm(*, actor: AbstractBaseUser, scan_id: int) -> DriftScan:
     """A staff member confirms that what a scan held back is to be repaired (one decision, kept)."""
     scan = DriftScan.objects.select_for_update().select_related("server").get(pk=scan_id)
     if not actor.is_staff:
-        raise PermissionDenied("Your provider's staff confirm repairs.")
+        raise PermissionDenied(_("Your provider's staff confirm repairs."))
     access.require(actor, CHANGE, scan.server)
     if not scan.held_back:
-        raise ValidationError("This scan held nothing back.")
+        raise ValidationError(_("This scan held nothing back."))
     if scan.confirmed_at is None:
         scan.confirmed_by, scan.confirmed_at = actor, timezone.now()
         scan.save(update_fields=["confirmed_by", "confirmed_at"])

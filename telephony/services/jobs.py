@@ -6,6 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from telephony.models import JobStatus, ProvisioningJob
 from telephony.provisioning.dispatch import dispatch_on_commit, jobs_waiting_for
@@ -23,7 +24,8 @@ def job_retry(*, actor: AbstractBaseUser, job: ProvisioningJob) -> ProvisioningJ
     access.require(actor, CHANGE, stored)
     if stored.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise ValidationError(
-            f"Job #{stored.pk} is {stored.get_status_display().lower()}; only failed or cancelled jobs are retried."
+            _("Job #%(id)s is %(status)s; only failed or cancelled jobs are retried.")
+            % {"id": stored.pk, "status": stored.get_status_display().lower()}
         )
     stored.status = JobStatus.PENDING
     stored.max_attempts = max(stored.max_attempts, stored.attempts + RETRY_EXTRA_ATTEMPTS)
@@ -43,7 +45,10 @@ def job_cancel(*, actor: AbstractBaseUser, job: ProvisioningJob) -> Provisioning
     stored = ProvisioningJob.objects.select_for_update().get(pk=job.pk)
     access.require(actor, CHANGE, stored)
     if stored.status not in (JobStatus.PENDING, JobStatus.FAILED):
-        raise ValidationError(f"Job #{stored.pk} is {stored.get_status_display().lower()}; it cannot be cancelled.")
+        raise ValidationError(
+            _("Job #%(id)s is %(status)s; it cannot be cancelled.")
+            % {"id": stored.pk, "status": stored.get_status_display().lower()}
+        )
     stored.status = JobStatus.CANCELLED
     stored.finished_at = timezone.now()
     stored.last_error = f"Cancelled by {actor.get_username()}." + (

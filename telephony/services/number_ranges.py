@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Length
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from telephony.imports import audit
 from telephony.models import PhoneNumber, SyncState, Tenant
@@ -71,27 +73,42 @@ def parse_range(text: str, count: int | None = None, *, field: str = "numbers") 
     before the start, and the range holds at most RANGE_LIMIT numbers."""
     text = (text or "").strip()
     if not text:
-        raise ValidationError({field: "Enter the first number of the range, e.g. +31 20 123 4500 – 4599."})
+        raise ValidationError({field: _("Enter the first number of the range, e.g. +31 20 123 4500 – 4599.")})
     parts = _SEPARATORS.split(text)
     if len(parts) == 1 and text.count("-") == 1:
         parts = text.split("-")
     if len(parts) > 2:
-        raise ValidationError({field: f"Write a range as first – last, e.g. +31 20 123 4500 – 4599, not {text!r}."})
+        raise ValidationError(
+            {
+                field: _("Write a range as first – last, e.g. +31 20 123 4500 – 4599, not %(text)s.")
+                % {"text": repr(text)}
+            }
+        )
     first = normalize_e164(parts[0])
     if not E164_PATTERN.match(first):
-        raise ValidationError({field: f"{parts[0].strip()} is not a number in E.164 form (+ and 2 to 15 digits)."})
+        raise ValidationError(
+            {
+                field: _("%(number)s is not a number in E.164 form (+ and 2 to 15 digits).")
+                % {"number": parts[0].strip()}
+            }
+        )
     if len(parts) == 2:
         if count is not None:
-            raise ValidationError({field: "Give either a range or a first number and a count, not both."})
+            raise ValidationError({field: _("Give either a range or a first number and a count, not both.")})
         last = _range_end(first, parts[1], field)
     elif count is not None:
         if count < 1:
-            raise ValidationError({"count": "A count is at least 1."})
+            raise ValidationError({"count": _("A count is at least 1.")})
         if count > RANGE_LIMIT:
             raise ValidationError({"count": _too_large(count)})
         last = f"+{int(first[1:]) + count - 1}"
         if len(last) != len(first):
-            raise ValidationError({"count": f"{count} numbers from {first} would run into numbers one digit longer."})
+            raise ValidationError(
+                {
+                    "count": _("%(count)s numbers from %(first)s would run into numbers one digit longer.")
+                    % {"count": count, "first": first}
+                }
+            )
     else:
         last = first
     numbers = NumberRange(first, last)
@@ -108,19 +125,34 @@ def _range_end(first: str, raw: str, field: str) -> str:
     elif spelled.isdigit() and len(spelled) < len(first) - 1:
         last = first[: len(first) - len(spelled)] + spelled  # the end's last digits: 4500 – 4599
     else:
-        raise ValidationError({field: f"The end of the range ({text}) is neither a number nor its last digits."})
+        raise ValidationError(
+            {field: _("The end of the range (%(end)s) is neither a number nor its last digits.") % {"end": text}}
+        )
     if not E164_PATTERN.match(last):
-        raise ValidationError({field: f"{text} is not a number in E.164 form (+ and 2 to 15 digits)."})
+        raise ValidationError(
+            {field: _("%(number)s is not a number in E.164 form (+ and 2 to 15 digits).") % {"number": text}}
+        )
     if len(last) != len(first):
-        raise ValidationError({field: f"Both ends of a range have as many digits: {first} and {last} do not."})
+        raise ValidationError(
+            {
+                field: _("Both ends of a range have as many digits: %(first)s and %(last)s do not.")
+                % {"first": first, "last": last}
+            }
+        )
     if last < first:
-        raise ValidationError({field: f"The range ends ({last}) before it starts ({first})."})
+        raise ValidationError(
+            {field: _("The range ends (%(last)s) before it starts (%(first)s).") % {"last": last, "first": first}}
+        )
     return last
 
 
 def _too_large(size: int, numbers: NumberRange | None = None) -> str:
-    spelled = f" ({numbers})" if numbers else ""
-    return f"A range holds at most {RANGE_LIMIT:,} numbers; this one{spelled} has {size:,}. Add it in parts."
+    values = {"limit": f"{RANGE_LIMIT:,}", "size": f"{size:,}", "range": numbers}
+    if numbers:
+        return (
+            _("A range holds at most %(limit)s numbers; this one (%(range)s) has %(size)s. Add it in parts.") % values
+        )
+    return _("A range holds at most %(limit)s numbers; this one has %(size)s. Add it in parts.") % values
 
 
 # --- adding a range -----------------------------------------------------------------------------------
@@ -186,20 +218,41 @@ def _refuse_clashes(actor: AbstractBaseUser, numbers: NumberRange) -> None:
     if first is None:
         return
     more = clashes.count() - 1
-    where = (
-        f"is in the pool of {first.organization}" + (f", allocated to {first.tenant}" if first.tenant_id else "")
-        if access.can(actor, VIEW, first)
-        else "is not available"
-    )
-    tail = f" (and {more:,} more of this range)" if more else ""
-    raise ValidationError({"numbers": f"{first.number} {where}{tail}. Nothing was added."})
+    values = {"number": first.number, "organization": first.organization, "tenant": first.tenant, "more": f"{more:,}"}
+    if not access.can(actor, VIEW, first):
+        message = (
+            _("%(number)s is not available (and %(more)s more of this range). Nothing was added.")
+            if more
+            else _("%(number)s is not available. Nothing was added.")
+        )
+    elif first.tenant_id:
+        message = (
+            _(
+                "%(number)s is in the pool of %(organization)s, allocated to %(tenant)s "
+                "(and %(more)s more of this range). Nothing was added."
+            )
+            if more
+            else _("%(number)s is in the pool of %(organization)s, allocated to %(tenant)s. Nothing was added.")
+        )
+    else:
+        message = (
+            _("%(number)s is in the pool of %(organization)s (and %(more)s more of this range). Nothing was added.")
+            if more
+            else _("%(number)s is in the pool of %(organization)s. Nothing was added.")
+        )
+    raise ValidationError({"numbers": message % values})
 
 
 def _require_tenant_of_pool(actor: AbstractBaseUser, organization: Organization, tenant: Tenant) -> None:
     if not access.can(actor, VIEW, tenant):
-        raise ValidationError({"tenant": "Choose one of your tenants."})
+        raise ValidationError({"tenant": _("Choose one of your tenants.")})
     if not tenant.organization.is_within(organization):
-        raise ValidationError({"tenant": f"{tenant} is not a tenant of {organization} or of an organization below it."})
+        raise ValidationError(
+            {
+                "tenant": _("%(tenant)s is not a tenant of %(organization)s or of an organization below it.")
+                % {"tenant": tenant, "organization": organization}
+            }
+        )
 
 
 # --- allocating -----------------------------------------------------------------------------------------
@@ -220,29 +273,50 @@ def phone_numbers_allocate(
     access.require_add(actor, PhoneNumber, organization)  # the pool's managers allocate
     _require_tenant_of_pool(actor, organization, tenant)
     if numbers is None and not count:
-        raise ValidationError({"numbers": "Give a range of numbers or how many to allocate."})
+        raise ValidationError({"numbers": _("Give a range of numbers or how many to allocate.")})
     if count is not None and not 1 <= count <= RANGE_LIMIT:
-        raise ValidationError({"count": f"Allocate between 1 and {RANGE_LIMIT:,} numbers at a time."})
+        raise ValidationError(
+            {"count": _("Allocate between 1 and %(limit)s numbers at a time.") % {"limit": f"{RANGE_LIMIT:,}"}}
+        )
     pool = PhoneNumber.objects.select_for_update().filter(organization=organization)
     if numbers is not None:
         pool = _with_length(pool).filter(numbers.within())
     if count:
         free = list(pool.filter(tenant__isnull=True).order_by("number").values_list("pk", "number")[:count])
         if len(free) < count:
-            where = f" in {numbers}" if numbers is not None else ""
-            raise ValidationError(
-                {"count": f"{organization}'s pool has {len(free):,} free number{'s' if len(free) != 1 else ''}"
-                 f"{where}, not {count:,}."}
-            )  # fmt: skip
+            values = {"organization": organization, "free": f"{len(free):,}", "range": numbers, "count": f"{count:,}"}
+            if numbers is not None:
+                message = ngettext(
+                    "%(organization)s's pool has %(free)s free number in %(range)s, not %(count)s.",
+                    "%(organization)s's pool has %(free)s free numbers in %(range)s, not %(count)s.",
+                    len(free),
+                )
+            else:
+                message = ngettext(
+                    "%(organization)s's pool has %(free)s free number, not %(count)s.",
+                    "%(organization)s's pool has %(free)s free numbers, not %(count)s.",
+                    len(free),
+                )
+            raise ValidationError({"count": message % values})
     else:
         held = dict(pool.values_list("number", "tenant_id"))
         for number in numbers.numbers():
             if number not in held:
-                raise ValidationError({"numbers": f"{number} is not in {organization}'s pool. Nothing was allocated."})
+                raise ValidationError(
+                    {
+                        "numbers": _("%(number)s is not in %(organization)s's pool. Nothing was allocated.")
+                        % {"number": number, "organization": organization}
+                    }
+                )
             if held[number] not in (None, tenant.pk):
                 other = Tenant.objects.get(pk=held[number])
                 raise ValidationError(
-                    {"numbers": f"{number} is allocated to {other} already; release it first. Nothing was allocated."}
+                    {
+                        "numbers": _(
+                            "%(number)s is allocated to %(tenant)s already; release it first. Nothing was allocated."
+                        )
+                        % {"number": number, "tenant": other}
+                    }
                 )
         free = list(pool.filter(tenant__isnull=True).order_by("number").values_list("pk", "number"))
     pks = [pk for pk, _ in free]
@@ -291,10 +365,11 @@ def phone_numbers_release(
     )
     for row in rows:
         if not access.can(actor, CHANGE, row):
-            raise ValidationError(f"You may not release {row.number}. Nothing was released.")
+            raise ValidationError(_("You may not release %(number)s. Nothing was released.") % {"number": row.number})
         if to_pool and row.tenant_id and not access.can_add(actor, PhoneNumber, row.organization):
             raise ValidationError(
-                f"Only the managers of {row.organization}'s pool may return {row.number} to it. Nothing was released."
+                _("Only the managers of %(organization)s's pool may return %(number)s to it. Nothing was released.")
+                % {"organization": row.organization, "number": row.number}
             )
     done = Released()
     quiet = []  # no user and no pilot flag: nothing of them is on a PBX, written in bulk

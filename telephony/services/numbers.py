@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from telephony.line_features import TenantLine
 from telephony.models import PbxUser, PhoneNumber, Tenant
@@ -39,11 +40,11 @@ def phone_number_update(*, actor: AbstractBaseUser, number: PhoneNumber) -> Phon
     stored = PhoneNumber.objects.select_for_update().get(pk=number.pk)
     access.require(actor, CHANGE, stored)
     if number.number != stored.number:
-        raise ValidationError({"number": "A number cannot be renumbered; add the new number to the pool instead."})
+        raise ValidationError({"number": _("A number cannot be renumbered; add the new number to the pool instead.")})
     if number.organization_id != stored.organization_id:
-        raise ValidationError({"organization": "A number stays in the pool it was added to."})
+        raise ValidationError({"organization": _("A number stays in the pool it was added to.")})
     if number.tenant_id != stored.tenant_id and not access.can_add(actor, PhoneNumber, stored.organization):
-        raise ValidationError({"tenant": "Only the pool's managers may allocate or release this number."})
+        raise ValidationError({"tenant": _("Only the pool's managers may allocate or release this number.")})
     if (
         number.tenant_id != stored.tenant_id
         and stored.assigned_user_id
@@ -67,7 +68,10 @@ def phone_number_delete(*, actor: AbstractBaseUser, number: PhoneNumber) -> None
     stored = PhoneNumber.objects.select_for_update().get(pk=number.pk)
     access.require(actor, DELETE, stored)
     if stored.assigned_user_id:
-        raise ValidationError(f"{stored.number} is assigned to {stored.assigned_user}; unassign it first.")
+        raise ValidationError(
+            _("%(number)s is assigned to %(user)s; unassign it first.")
+            % {"number": stored.number, "user": stored.assigned_user}
+        )
     gone = PhoneNumber(pk=stored.pk, number=stored.number, organization_id=stored.organization_id)
     planning.number_pilot_changed(gone, before=stored, actor=actor)  # a pilot the tenant held lets go of it
     stored.delete()
@@ -75,6 +79,6 @@ def phone_number_delete(*, actor: AbstractBaseUser, number: PhoneNumber) -> None
 
 def _require_visible_targets(actor: AbstractBaseUser, number: PhoneNumber) -> None:
     if number.tenant_id and not access.can(actor, VIEW, Tenant.objects.get(pk=number.tenant_id)):
-        raise ValidationError({"tenant": "Choose one of your tenants."})
+        raise ValidationError({"tenant": _("Choose one of your tenants.")})
     if number.assigned_user_id and not access.can(actor, CHANGE, PbxUser.objects.get(pk=number.assigned_user_id)):
-        raise ValidationError({"assigned_user": "Choose one of the users you manage."})
+        raise ValidationError({"assigned_user": _("Choose one of the users you manage.")})

@@ -29,8 +29,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from telephony.imports.base import describe_error
 from telephony.imports.reading import FileProblem, read_csv
@@ -49,6 +51,7 @@ from telephony.services.numbers import phone_number_update
 from telephony.services.tenants import entity_create, parse_intervals, tenant_create
 from tenants import access
 from tenants.access import VIEW
+from tenants.languages import language_for
 from tenants.models import Organization, OrganizationKind
 from tenants.services import customer_administrator_create, organization_create
 
@@ -216,7 +219,7 @@ def _refusing(step: Step) -> Iterator[None]:
     except OnboardingRefused:
         raise
     except Http404:
-        raise OnboardingRefused(step, "Choose among what is offered here.") from None
+        raise OnboardingRefused(step, _("Choose among what is offered here.")) from None
     except ValidationError as error:
         raise OnboardingRefused(step, error) from None
 
@@ -224,16 +227,16 @@ def _refusing(step: Step) -> Iterator[None]:
 def _parent(actor: AbstractBaseUser, parent_id: int | None) -> Organization:
     parent = Organization.objects.filter(pk=parent_id).first() if parent_id else None
     if parent is None or not access.administers(actor, parent) or not actor.is_staff:
-        raise ValidationError({"parent": "Choose an organization you administer."})
+        raise ValidationError({"parent": _("Choose an organization you administer.")})
     if parent.kind == OrganizationKind.CUSTOMER:
-        raise ValidationError({"parent": "A customer cannot have customers below it; choose a reseller."})
+        raise ValidationError({"parent": _("A customer cannot have customers below it; choose a reseller.")})
     return parent
 
 
 def _tenant(actor: AbstractBaseUser, plan: OnboardingPlan, customer: Organization) -> Tenant:
     server = Server.objects.filter(pk=plan.server_id).first() if plan.server_id else None
     if server is None:
-        raise ValidationError({"server": "Choose a server."})
+        raise ValidationError({"server": _("Choose a server.")})
     tenant = Tenant(
         organization=customer,
         server=server,
@@ -246,17 +249,20 @@ def _tenant(actor: AbstractBaseUser, plan: OnboardingPlan, customer: Organizatio
 
 def _entities(actor: AbstractBaseUser, plan: OnboardingPlan, tenant: Tenant) -> list[Entity]:
     if not plan.entities:
-        raise ValidationError("Add at least one entity with its number plan: the tenant's users live in entities.")
+        raise ValidationError(_("Add at least one entity with its number plan: the tenant's users live in entities."))
     entities = []
     for wanted in plan.entities:
         try:
             intervals = parse_intervals(wanted.intervals)
             if not intervals:
-                raise ValidationError({"intervals": "Give the entity's number plan, such as 1700-1799, 1961."})
+                raise ValidationError({"intervals": _("Give the entity's number plan, such as 1700-1799, 1961.")})
             entity = Entity(tenant=tenant, name=wanted.name, display_name=wanted.display_name)
             entities.append(entity_create(actor=actor, entity=entity, intervals=intervals))
         except ValidationError as error:
-            raise ValidationError([f"Entity {wanted.name or '(no name)'}: {m}" for m in error.messages]) from None
+            name = wanted.name or _("(no name)")
+            raise ValidationError(
+                [_("Entity %(name)s: %(problem)s") % {"name": name, "problem": m} for m in error.messages]
+            ) from None
     return entities
 
 
@@ -274,7 +280,8 @@ def _numbers(actor: AbstractBaseUser, plan: OnboardingPlan, tenant: Tenant) -> l
     ]
     if refused:
         raise ValidationError(
-            f"Not free in a pool you manage (taken meanwhile, or not yours): {', '.join(sorted(refused)[:20])}."
+            _("Not free in a pool you manage (taken meanwhile, or not yours): %(numbers)s.")
+            % {"numbers": ", ".join(sorted(refused)[:20])}
         )
     allocated = []
     for number in wanted:
@@ -288,12 +295,12 @@ def _users(actor: AbstractBaseUser, plan: OnboardingPlan, tenant: Tenant, batch:
     """The users CSV, checked and written by the importer inside this transaction, its jobs in the batch."""
     if len(plan.users_csv) > USERS_CSV_MAX_BYTES:
         raise ValidationError(
-            f"The file is larger than {USERS_CSV_MAX_BYTES // 1024} KB: onboard without it, then import it "
-            "on the import page."
+            _("The file is larger than %(size)s KB: onboard without it, then import it on the import page.")
+            % {"size": USERS_CSV_MAX_BYTES // 1024}
         )
     template = LineTemplate.objects.filter(pk=plan.users_template_id).first() if plan.users_template_id else None
     if template is not None and not access.can(actor, VIEW, template):
-        raise ValidationError({"template": "Choose one of the line templates offered."})
+        raise ValidationError({"template": _("Choose one of the line templates offered.")})
     importer = UserImport(actor=actor, mode=ImportMode.CREATE, tenant=tenant, template=template)
     try:
         outcome = importer.run(read_csv(plan.users_csv), commit=True, batch=batch, dispatch=True)
@@ -302,22 +309,24 @@ def _users(actor: AbstractBaseUser, plan: OnboardingPlan, tenant: Tenant, batch:
     if outcome.error_total:
         shown = [describe_error(*error[:3]) for error in outcome.errors[:CSV_ERRORS_SHOWN]]
         if outcome.error_total > len(shown):
-            shown.append(f"… and {outcome.error_total - len(shown)} more.")
+            shown.append(_("… and %(count)s more.") % {"count": outcome.error_total - len(shown)})
         raise ValidationError(shown)
     return outcome.created
 
 
 def mail_set_password_link(user: AbstractBaseUser) -> None:
     """Mail the new administrator a link to the self-service site's set-password page (the
-    password reset page: the token works once, and expires after PASSWORD_RESET_TIMEOUT)."""
+    password reset page: the token works once, and expires after PASSWORD_RESET_TIMEOUT), in the
+    language the login chose (else the portal's own: no browser asks)."""
     token = default_token_generator.make_token(user)
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     path = reverse("selfservice:password_reset_confirm", kwargs={"uidb64": uid, "token": token})
     context = {"user": user, "link": settings.PORTAL_PUBLIC_URL.rstrip("/") + path}
-    PasswordResetForm().send_mail(
-        "admin/telephony/onboarding/set_password_subject.txt",
-        "admin/telephony/onboarding/set_password_email.txt",
-        context,
-        None,
-        user.email,
-    )
+    with translation.override(language_for(user)):
+        PasswordResetForm().send_mail(
+            "admin/telephony/onboarding/set_password_subject.txt",
+            "admin/telephony/onboarding/set_password_email.txt",
+            context,
+            None,
+            user.email,
+        )

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from telephony.backends.capabilities import UNIQUE_PER_SERVER
 from telephony.backends.registry import driver_for
@@ -77,7 +78,7 @@ class ImportPlan:
 
 def _require_staff(actor: AbstractBaseUser, tenant: Tenant) -> None:
     if not actor.is_staff:
-        raise PermissionDenied("Your provider's staff bring a customer's PBX into the portal.")
+        raise PermissionDenied(_("Your provider's staff bring a customer's PBX into the portal."))
     access.require(actor, CHANGE, tenant)
 
 
@@ -127,7 +128,7 @@ def pbx_import_plan(
     _require_staff(actor, tenant)
     scan = latest_scan(tenant)
     if scan is None:
-        return ImportPlan(scan=None, problem="The PBX has not been read yet: check it against the PBX first.")
+        return ImportPlan(scan=None, problem=_("The PBX has not been read yet: check it against the PBX first."))
     found = _unmanaged(actor, tenant, scan).order_by("id")
     plan = ImportPlan(scan=scan)
     offered = [f for f in found if f.object_kind == "entity"]
@@ -175,26 +176,29 @@ def _problem(user: PlannedUser, entities: dict, planned: dict, taken: set[str], 
             if values[name] or name in ("username", "first_name", "internal_number"):
                 PbxUser._meta.get_field(name).run_validators(values[name])
                 if not values[name]:
-                    raise ValidationError("it is empty")
+                    raise ValidationError(_("it is empty"))
         except ValidationError as refused:
             return f"{PbxUser._meta.get_field(name).verbose_name}: {' '.join(refused.messages)}"
     if values["username"] in taken:
-        return f"The username {values['username']} is taken in this tenant."
+        return _("The username %(username)s is taken in this tenant.") % {"username": values["username"]}
     if values["internal_number"] in taken:
-        return f"The internal number {values['internal_number']} is taken in this tenant."
+        return _("The internal number %(number)s is taken in this tenant.") % {"number": values["internal_number"]}
     if values["internal_number"] in elsewhere:
         return numbering.NUMBER_NOT_AVAILABLE.format(number=values["internal_number"])
     key = user.entity_name.lower()
     if not key:
-        return "The PBX names no entity for this user: choose one for such users."
+        return _("The PBX names no entity for this user: choose one for such users.")
     if key in entities:
         plan = [(i.start, i.end) for i in entities[key].intervals.all()]
     elif key in planned:
         plan = [(i.get("start", ""), i.get("end", "")) for i in planned[key].observed.get("intervals") or []]
     else:
-        return f"The entity {user.entity_name} is neither in the portal nor on the PBX."
+        return _("The entity %(entity)s is neither in the portal nor on the PBX.") % {"entity": user.entity_name}
     if plan and not any(interval_contains(start, end, values["internal_number"]) for start, end in plan):
-        return f"{values['internal_number']} is outside the number plan of {user.entity_name}."
+        return _("%(number)s is outside the number plan of %(entity)s.") % {
+            "number": values["internal_number"],
+            "entity": user.entity_name,
+        }
     return ""
 
 
@@ -213,7 +217,7 @@ def pbx_import_commit(
     if plan.problem:
         raise ValidationError(plan.problem)
     if not access.can(actor, VIEW, template):
-        raise ValidationError({"template": "Choose a line template you may use."})
+        raise ValidationError({"template": _("Choose a line template you may use.")})
     now, platform = timezone.now(), tenant.server.platform
     driver = driver_for(platform.connection())
     audit: list[AuditRow] = []

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony import queue
 from telephony.backends.base import ServerInfo, TenantInfo
@@ -39,7 +41,7 @@ def platform_create(*, actor: AbstractBaseUser, platform: Platform) -> Platform:
 # one of these points a secret the person may never have seen somewhere else, so it needs the same
 # re-authentication as typing a new secret.
 SECRET_ROUTING_FIELDS = ("base_url", "username", "verify_tls")
-REAUTHENTICATE = "Type your own password to change the platform's credentials or where they are sent."
+REAUTHENTICATE = gettext_lazy("Type your own password to change the platform's credentials or where they are sent.")
 
 
 @transaction.atomic
@@ -75,7 +77,9 @@ def platform_delete(*, actor: AbstractBaseUser, platform: Platform) -> None:
     access.require(actor, DELETE, stored)
     servers = stored.servers.count()
     if servers:
-        raise ValidationError(f"{stored.name} still has {servers} server(s); delete them first.")
+        raise ValidationError(
+            _("%(name)s still has %(count)s server(s); delete them first.") % {"name": stored.name, "count": servers}
+        )
     stored.delete()
 
 
@@ -93,11 +97,13 @@ def server_update(*, actor: AbstractBaseUser, server: Server) -> Server:
     stored = Server.objects.select_for_update().get(pk=server.pk)
     access.require(actor, CHANGE, stored)
     if server.platform_id != stored.platform_id:
-        raise ValidationError({"platform": "A server cannot move to another platform."})
+        raise ValidationError({"platform": _("A server cannot move to another platform.")})
     server.full_clean()
     holding = stored.tenants.count()
     if server.capacity_tenants is not None and server.capacity_tenants < holding:
-        raise ValidationError({"capacity_tenants": f"The server already holds {holding} tenants."})
+        raise ValidationError(
+            {"capacity_tenants": _("The server already holds %(count)s tenants.") % {"count": holding}}
+        )
     save_changes(server, stored)
     return server
 
@@ -108,7 +114,10 @@ def server_delete(*, actor: AbstractBaseUser, server: Server) -> None:
     access.require(actor, DELETE, stored)
     tenants = stored.tenants.count()
     if tenants:
-        raise ValidationError(f"{stored.name} still holds {tenants} tenant(s); move or delete them first.")
+        raise ValidationError(
+            _("%(name)s still holds %(count)s tenant(s); move or delete them first.")
+            % {"name": stored.name, "count": tenants}
+        )
     stored.delete()
 
 
@@ -288,8 +297,9 @@ def platforms_check_due(*, now: datetime | None = None) -> int:
 def servers_import_requested(*, actor: AbstractBaseUser, platform: Platform) -> None:
     access.require(actor, CHANGE, platform)
     if not platform.capabilities.lists_servers:
-        never = f"{platform.name} does not list its servers."
-        raise ValidationError(refusal(platform, "lists_servers", never) + " Add its servers by hand.")
+        never = _("%(platform)s does not list its servers.") % {"platform": platform.name}
+        why = refusal(platform, "lists_servers", never)
+        raise ValidationError(_("%(refusal)s Add its servers by hand.") % {"refusal": why})
     _send_after_commit(queue.IMPORT_SERVERS, platform.pk, actor.pk)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from telephony.models import LineTemplate
 from telephony.models.sync import save_changes
@@ -28,7 +29,7 @@ def line_template_update(*, actor: AbstractBaseUser, template: LineTemplate) -> 
     stored = LineTemplate.objects.select_for_update().get(pk=template.pk)
     access.require(actor, CHANGE, stored)
     if template.organization_id != stored.organization_id:
-        raise ValidationError({"organization": "A line template stays with the organization that defined it."})
+        raise ValidationError({"organization": _("A line template stays with the organization that defined it.")})
     template.full_clean()
     save_changes(template, stored)
     if not planning.template_saved(template, actor=actor):
@@ -42,6 +43,9 @@ def line_template_delete(*, actor: AbstractBaseUser, template: LineTemplate) -> 
     access.require(actor, DELETE, stored)
     users = stored.users.count()
     if users:
-        raise ValidationError(f"{stored.name} is the template of {users} user(s); give them another one first.")
+        raise ValidationError(
+            _("%(name)s is the template of %(count)s user(s); give them another one first.")
+            % {"name": stored.name, "count": users}
+        )
     planning.template_deleted(stored, actor=actor)
     stored.delete()

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from telephony.line_features import refusal
 from telephony.models import CrmIntegration, Entity, NumberInterval, Server, Tenant
@@ -46,7 +47,7 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
     reached_backend = revisions.tenant_reached_backend(stored)
     if tenant.server_id != stored.server_id:
         if reached_backend:
-            raise ValidationError({"server": "The tenant exists on its server; it cannot move to another one."})
+            raise ValidationError({"server": _("The tenant exists on its server; it cannot move to another one.")})
         tenant.server = Server.objects.select_for_update().get(pk=tenant.server_id)
         access.require(actor, VIEW, tenant.server)
         tenant.validate_server_capacity()
@@ -56,19 +57,25 @@ def tenant_update(*, actor: AbstractBaseUser, tenant: Tenant) -> Tenant:
     users = stored.users.count()
     if tenant.licences < users:
         raise ValidationError(
-            {"licences": f"The tenant already has {users} users; it needs at least {users} licences."}
+            {
+                "licences": _("The tenant already has %(count)s users; it needs at least %(count)s licences.")
+                % {"count": users}
+            }
         )
     status_changed = tenant.status != stored.status
     platform = tenant.server.platform
     if status_changed and not platform.capabilities.starts_tenants:
-        never = f"Tenants on {platform.get_kind_display()} cannot be started or stopped."
+        never = _("Tenants on %(kind)s cannot be started or stopped.") % {"kind": platform.get_kind_display()}
         raise ValidationError({"status": refusal(platform, "starts_tenants", never)})
     creation_changed = any(
         getattr(tenant, name) != getattr(stored, name) for name in ("name", "server_id", "label", "licences")
     )
     save_changes(tenant, stored)
     if creation_changed and not reached_backend and not revisions.tenant_creation_revised(tenant):
-        raise ValidationError(f"{stored.name} is being created on its PBX right now; change it once that has finished.")
+        raise ValidationError(
+            _("%(name)s is being created on its PBX right now; change it once that has finished.")
+            % {"name": stored.name}
+        )
     if status_changed:
         planning.tenant_status_changed(tenant, actor=actor)
     return tenant
@@ -82,7 +89,10 @@ def _validate_numbering_on_new_server(tenant: Tenant) -> None:
     clashes += [name for name in names if numbering.entity_name_taken_elsewhere(tenant, name)]
     if clashes:
         raise ValidationError(
-            {"server": f"Its number plans or entity names are not available on that server ({', '.join(clashes)})."}
+            {
+                "server": _("Its number plans or entity names are not available on that server (%(clashes)s).")
+                % {"clashes": ", ".join(clashes)}
+            }
         )
 
 
@@ -92,7 +102,11 @@ def tenant_delete(*, actor: AbstractBaseUser, tenant: Tenant) -> None:
     access.require(actor, DELETE, stored)
     if CrmIntegration.objects.filter(tenant=stored).exists():
         raise ValidationError(
-            f"{stored} has a CRM integration: remove it first (a job removes it from the CTI service), then the tenant."
+            _(
+                "%(tenant)s has a CRM integration: remove it first (a job removes it from the CTI service), "
+                "then the tenant."
+            )
+            % {"tenant": stored}
         )
     planning.tenant_deleted(stored, actor=actor)
     stored.users.all().delete()  # users first: an entity cannot go while it has users
@@ -120,7 +134,7 @@ def entity_update(
     stored = Entity.objects.select_for_update().get(pk=entity.pk)
     access.require(actor, CHANGE, stored)
     if entity.tenant_id != stored.tenant_id:
-        raise ValidationError({"tenant": "An entity cannot move to another tenant."})
+        raise ValidationError({"tenant": _("An entity cannot move to another tenant.")})
     tenant = Tenant.objects.select_for_update().get(pk=stored.tenant_id)
     entity.full_clean()
     if entity.name != stored.name:
@@ -144,7 +158,9 @@ def entity_delete(*, actor: AbstractBaseUser, entity: Entity) -> None:
     access.require(actor, DELETE, stored)
     users = stored.users.count()
     if users:
-        raise ValidationError(f"{stored} still has {users} user(s); move or delete them first.")
+        raise ValidationError(
+            _("%(entity)s still has %(count)s user(s); move or delete them first.") % {"entity": stored, "count": users}
+        )
     planning.entity_deleted(stored, actor=actor)
     stored.delete()
 
@@ -165,7 +181,7 @@ def entity_set_administrators(*, actor: AbstractBaseUser, entity: Entity, admini
     customer = stored.tenant.organization
     if not access.administers(actor, customer):
         raise ValidationError(
-            {"administrators": "Only an administrator of the customer may grant or remove entity administrators."}
+            {"administrators": _("Only an administrator of the customer may grant or remove entity administrators.")}
         )
     added = set(wanted) - current
     if added:
@@ -175,8 +191,11 @@ def entity_set_administrators(*, actor: AbstractBaseUser, entity: Entity, admini
             names = ", ".join(sorted(str(wanted[pk]) for pk in refused))
             raise ValidationError(
                 {
-                    "administrators": f"Not available as administrators of {stored}: {names}. An entity administrator "
-                    f"must be a login of {customer} only."
+                    "administrators": _(
+                        "Not available as administrators of %(entity)s: %(names)s. An entity administrator "
+                        "must be a login of %(customer)s only."
+                    )
+                    % {"entity": stored, "names": names, "customer": customer}
                 }
             )
     stored.administrators.set(list(wanted.values()))
@@ -189,7 +208,7 @@ def parse_intervals(text: str) -> list[IntervalPair]:
     for chunk in (part.strip() for part in text.replace(";", ",").replace("\n", ",").split(",")):
         if not chunk:
             continue
-        start, _, end = (piece.strip() for piece in chunk.replace("–", "-").partition("-"))
+        start, _dash, end = (piece.strip() for piece in chunk.replace("–", "-").partition("-"))
         try:
             validate_interval(start, end)
         except ValidationError as exc:
@@ -210,7 +229,7 @@ def _validate_number_plan(tenant: Tenant, entity: Entity, intervals: Sequence[In
     for i, first in enumerate(intervals):
         for second in intervals[i + 1 :]:
             if intervals_overlap(first, second):
-                errors.append(f"{_show(first)} overlaps {_show(second)}.")
+                errors.append(_("%(first)s overlaps %(second)s.") % {"first": _show(first), "second": _show(second)})
     for interval in numbering.plan_overlaps_elsewhere(tenant, intervals):
         errors.append(numbering.PLAN_NOT_AVAILABLE.format(interval=_show(interval)))
     others = NumberInterval.objects.filter(entity__tenant=tenant).select_related("entity")
@@ -219,7 +238,10 @@ def _validate_number_plan(tenant: Tenant, entity: Entity, intervals: Sequence[In
     for other in others:
         for interval in intervals:
             if intervals_overlap(interval, (other.start, other.end)):
-                errors.append(f"{_show(interval)} overlaps {other} of entity {other.entity}.")
+                errors.append(
+                    _("%(interval)s overlaps %(other)s of entity %(entity)s.")
+                    % {"interval": _show(interval), "other": other, "entity": other.entity}
+                )
     if entity.pk:
         stranded = [
             f"{user.full_name} ({user.internal_number})"
@@ -227,7 +249,9 @@ def _validate_number_plan(tenant: Tenant, entity: Entity, intervals: Sequence[In
             if not any(interval_contains(s, e, user.internal_number) for s, e in intervals)
         ]
         if stranded:
-            errors.append("These users would fall outside the number plan: " + ", ".join(stranded[:10]) + ".")
+            errors.append(
+                _("These users would fall outside the number plan: %(users)s.") % {"users": ", ".join(stranded[:10])}
+            )
     if errors:
         raise ValidationError({"intervals": errors})
 

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.line_features import TenantLine
 from telephony.models import Entity, LineTemplate, PbxUser, PhoneNumber, Tenant
@@ -55,7 +57,9 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     stored = PbxUser.objects.select_for_update().get(pk=user.pk)
     access.require(actor, CHANGE, stored)
     if user.tenant_id != stored.tenant_id:
-        raise ValidationError({"tenant": "A user cannot move to another tenant; create it there and delete this one."})
+        raise ValidationError(
+            {"tenant": _("A user cannot move to another tenant; create it there and delete this one.")}
+        )
     if user.entity_id != stored.entity_id:
         tenant = Tenant.objects.select_related("organization").get(pk=user.tenant_id)
         access.require_add(actor, PbxUser, tenant.organization, entity=Entity.objects.get(pk=user.entity_id))
@@ -106,7 +110,7 @@ def _validate_template_usable_on_platform(tenant: Tenant, user: PbxUser) -> None
         raise ValidationError({"template": numbering.TEMPLATE_NAME_NOT_AVAILABLE.format(name=user.template.name)})
 
 
-LOGIN_NOT_YOURS = "Only those who manage a portal login may link it to a line or unlink it."
+LOGIN_NOT_YOURS = gettext_lazy("Only those who manage a portal login may link it to a line or unlink it.")
 
 
 def governs_logins(actor: AbstractBaseUser, *login_ids: int | None) -> bool:
@@ -126,7 +130,7 @@ def _require_governed_logins(actor: AbstractBaseUser, *login_ids: int | None) ->
 def _require_usable_template(actor: AbstractBaseUser, user: PbxUser) -> None:
     template = LineTemplate.objects.select_related("organization").get(pk=user.template_id)
     if not access.can(actor, VIEW, template):
-        raise ValidationError({"template": "Choose one of the line templates available to you."})
+        raise ValidationError({"template": _("Choose one of the line templates available to you.")})
 
 
 # --- self-service: the line's own settings, its PIN and its external numbers ------------------------
@@ -184,7 +188,7 @@ def pbx_user_reset_voicemail_pin(*, actor: AbstractBaseUser, user: PbxUser) -> s
     if not line.keeps("voicemail_pin"):
         raise ValidationError({"voicemail_pin": line.why_not("voicemail_pin")})
     if not stored.voicemail_enabled:
-        raise ValidationError({"voicemail_enabled": "Turn voicemail on before resetting its PIN."})
+        raise ValidationError({"voicemail_enabled": _("Turn voicemail on before resetting its PIN.")})
     pin = "".join(secrets.choice("0123456789") for _ in range(GENERATED_PIN_DIGITS))
     stored.voicemail_pin = pin
     stored.full_clean()
@@ -200,9 +204,14 @@ def pbx_user_assign_number(*, actor: AbstractBaseUser, user: PbxUser, number: Ph
     holder = PbxUser.objects.get(pk=user.pk)
     access.require(actor, CHANGE, holder)
     if stored.tenant_id != holder.tenant_id:
-        raise ValidationError({"number": f"{stored.number} is not one of {holder.tenant}'s numbers."})
+        raise ValidationError(
+            {
+                "number": _("%(number)s is not one of %(tenant)s's numbers.")
+                % {"number": stored.number, "tenant": holder.tenant}
+            }
+        )
     if stored.assigned_user_id not in (None, holder.pk):
-        raise ValidationError({"number": f"{stored.number} is already taken by another user."})
+        raise ValidationError({"number": _("%(number)s is already taken by another user.") % {"number": stored.number}})
     if stored.assigned_user_id == holder.pk:
         return stored
     TenantLine.of(holder.tenant_id).check_number_room(holder, stored, field="number")
@@ -217,7 +226,9 @@ def pbx_user_release_number(*, actor: AbstractBaseUser, user: PbxUser, number: P
     holder = PbxUser.objects.get(pk=user.pk)
     access.require(actor, CHANGE, holder)
     if stored.assigned_user_id != holder.pk:
-        raise ValidationError({"number": f"{stored.number} is not assigned to {holder}."})
+        raise ValidationError(
+            {"number": _("%(number)s is not assigned to %(user)s.") % {"number": stored.number, "user": holder}}
+        )
     stored.assigned_user = None
     return phone_number_update(actor=actor, number=stored)
 
