@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.admin.sync import SyncStateAdminMixin, badge
 from telephony.models import ConfiguratorLink
@@ -24,18 +26,18 @@ from tenants.access import CHANGE
 from tenants.admin_scoping import ScopedAdmin, add_service_error, current_user
 from tenants.models import Organization
 
-PASSWORD_HELP = "Needed to replace the key, or to change where it is sent or the TLS check."
+PASSWORD_HELP = gettext_lazy("Needed to replace the key, or to change where it is sent or the TLS check.")
 
 
 class ConfiguratorLinkForm(forms.ModelForm):
     new_api_key = forms.CharField(
-        label="API key",
+        label=gettext_lazy("API key"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
     current_password = forms.CharField(
-        label="Your password",
+        label=gettext_lazy("Your password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -50,9 +52,9 @@ class ConfiguratorLinkForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         is_set = bool(self.instance.pk and self.instance.api_key)
         self.fields["new_api_key"].help_text = (
-            "A key is set. Leave empty to keep it, or type a new one to replace it."
+            _("A key is set. Leave empty to keep it, or type a new one to replace it.")
             if is_set
-            else "The organization's API key at the Configurator (X-Auth-Key)."
+            else _("The organization's API key at the Configurator (X-Auth-Key).")
         )
 
 
@@ -66,9 +68,12 @@ class ConfiguratorLinkAdmin(SyncStateAdminMixin, ScopedAdmin):
     readonly_fields = ["parent", "provisioning", "backend_reference", "credentials", "tools"]
     fieldsets = [
         (None, {"fields": ["organization", "name", "base_url", "parent"]}),
-        ("Key", {"fields": ["new_api_key", "current_password"]}),
-        ("Connection", {"fields": ["timeout_seconds", "verify_tls"]}),
-        ("At the Configurator", {"fields": ["provisioning", "backend_reference", "credentials", "tools"]}),
+        (gettext_lazy("Key"), {"fields": ["new_api_key", "current_password"]}),
+        (gettext_lazy("Connection"), {"fields": ["timeout_seconds", "verify_tls"]}),
+        (
+            gettext_lazy("At the Configurator"),
+            {"fields": ["provisioning", "backend_reference", "credentials", "tools"]},
+        ),
     ]
     delete_service = services.configurator_link_delete
     service_object_name = "link"
@@ -76,22 +81,22 @@ class ConfiguratorLinkAdmin(SyncStateAdminMixin, ScopedAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: ConfiguratorLink | None = None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:  # what a new link learns comes after it is saved
-            return [fs for fs in fieldsets if fs[0] != "At the Configurator"]
+            return [fs for fs in fieldsets if "tools" not in fs[1]["fields"]]  # the "At the Configurator" one
         return fieldsets
 
-    @admin.display(boolean=True, description="key")
+    @admin.display(boolean=True, description=gettext_lazy("key"))
     def key_set(self, obj: ConfiguratorLink) -> bool:
         return obj.has_api_key
 
-    @admin.display(description="made below", ordering="parent__organization__name")
+    @admin.display(description=gettext_lazy("made below"), ordering="parent__organization__name")
     def made_below(self, obj: ConfiguratorLink) -> str:
         return str(obj.parent.organization) if obj.parent_id else "—"
 
-    @admin.display(description="credentials kept there")
+    @admin.display(description=gettext_lazy("credentials kept there"))
     def credentials(self, obj: ConfiguratorLink) -> str:
         rows = list(obj.credentials.all())
         if not rows:
-            return "None."
+            return _("None.")
         return format_html_join(
             "",
             "<div><code>{}</code> {} <small>{}</small></div>",
@@ -103,11 +108,13 @@ class ConfiguratorLinkAdmin(SyncStateAdminMixin, ScopedAdmin):
         if obj is None or obj.pk is None or not access.can(current_user(), CHANGE, obj):
             return "—"
         return format_html(
-            '<a href="{}">Make a sub-organization for an organization below…</a> · <a href="{}">Store a credential…</a>'
-            ' · <a href="{}">Open a customer tenant by order…</a>',
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
             reverse("admin:telephony_configuratorlink_suborganization", args=[obj.pk]),
+            _("Make a sub-organization for an organization below…"),
             reverse("admin:telephony_configuratorlink_credential", args=[obj.pk]),
+            _("Store a credential…"),
             reverse("admin:telephony_configuratororder_add") + f"?link={obj.pk}",
+            _("Open a customer tenant by order…"),
         )
 
     def create_object(self, request: HttpRequest, obj: ConfiguratorLink, form: Any) -> None:
@@ -156,9 +163,9 @@ class ConfiguratorLinkAdmin(SyncStateAdminMixin, ScopedAdmin):
             except ValidationError as refused:
                 add_service_error(form, refused)
             else:
-                messages.success(request, "The sub-organization is being made; its key stays with the portal.")
+                messages.success(request, _("The sub-organization is being made; its key stays with the portal."))
                 return HttpResponseRedirect(reverse("admin:telephony_configuratorlink_change", args=[child.pk]))
-        return self._form_page(request, link, form, "Make a sub-organization", "Make it")
+        return self._form_page(request, link, form, _("Make a sub-organization"), _("Make it"))
 
     def credential_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         link = self._managed_link(request, object_id)
@@ -169,9 +176,9 @@ class ConfiguratorLinkAdmin(SyncStateAdminMixin, ScopedAdmin):
             except ValidationError as refused:
                 add_service_error(form, refused)
             else:
-                messages.success(request, "The credential is being stored; it cannot be read back.")
+                messages.success(request, _("The credential is being stored; it cannot be read back."))
                 return HttpResponseRedirect(reverse("admin:telephony_configuratorlink_change", args=[link.pk]))
-        return self._form_page(request, link, form, "Store a credential", "Store it")
+        return self._form_page(request, link, form, _("Store a credential"), _("Store it"))
 
     def _form_page(self, request: HttpRequest, link: ConfiguratorLink, form: forms.Form, title: str, button: str):
         context = {
@@ -189,9 +196,14 @@ class ConfiguratorLinkAdmin(SyncStateAdminMixin, ScopedAdmin):
 class SuborganizationForm(forms.Form):
     organization = forms.ModelChoiceField(
         queryset=Organization.objects.none(),
-        help_text="An organization below this one, not linked yet; the new Configurator organization is its.",
+        label=gettext_lazy("Organization"),
+        help_text=gettext_lazy(
+            "An organization below this one, not linked yet; the new Configurator organization is its."
+        ),
     )
-    name = forms.CharField(max_length=100, help_text="Its name at the Configurator.")
+    name = forms.CharField(
+        max_length=100, label=gettext_lazy("Name"), help_text=gettext_lazy("Its name at the Configurator.")
+    )
 
     def __init__(self, *args: Any, organizations, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -199,10 +211,16 @@ class SuborganizationForm(forms.Form):
 
 
 class CredentialForm(forms.Form):
-    name = forms.CharField(max_length=64, validators=[CREDENTIAL_NAME], help_text="e.g. sip-trunk-password")
+    name = forms.CharField(
+        max_length=64,
+        validators=[CREDENTIAL_NAME],
+        label=gettext_lazy("Name"),
+        help_text=gettext_lazy("e.g. sip-trunk-password"),
+    )
     value = forms.CharField(
+        label=gettext_lazy("Value"),
         strip=False,
         max_length=1000,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Never shown again; storing a name again replaces its value.",
+        help_text=gettext_lazy("Never shown again; storing a name again replaces its value."),
     )

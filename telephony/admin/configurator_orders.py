@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.admin.sync import SyncStateAdminMixin, badge
 from telephony.backends.registry import kinds_that
@@ -34,40 +36,64 @@ from tenants.access import ADD, VIEW
 from tenants.admin_scoping import ScopedAdmin, add_service_error
 from tenants.models import Organization
 
-USERS_HELP = "One user per line: department, e-mail address, internal number (e.g. Sales, ann@acme.example, 201)."
-NUMBERS_HELP = "One external number per line: department, number (e.g. Sales, +31201234500). Optional."
+USERS_HELP = gettext_lazy(
+    "One user per line: department, e-mail address, internal number (e.g. Sales, ann@acme.example, 201)."
+)
+NUMBERS_HELP = gettext_lazy("One external number per line: department, number (e.g. Sales, +31201234500). Optional.")
 
 
 class OrderWizardForm(forms.Form):
-    link = forms.ModelChoiceField(queryset=ConfiguratorLink.objects.none(), label="order through")
-    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="customer")
+    link = forms.ModelChoiceField(queryset=ConfiguratorLink.objects.none(), label=gettext_lazy("order through"))
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label=gettext_lazy("customer"))
     server = forms.ModelChoiceField(
         queryset=Server.objects.none(),
-        help_text="A server whose platform opens tenants by order: it opens the tenant and hands it over.",
+        label=gettext_lazy("Server"),
+        help_text=gettext_lazy(
+            "A server whose platform opens tenants by order: it opens the tenant and hands it over."
+        ),
     )
-    tenant_name = forms.CharField(max_length=63, validators=[validate_tenant_name], label="tenant name")
-    label = forms.CharField(max_length=200, required=False)
-    licences = forms.IntegerField(initial=10, validators=[MinValueValidator(1), MaxValueValidator(100000)])
+    tenant_name = forms.CharField(max_length=63, validators=[validate_tenant_name], label=gettext_lazy("tenant name"))
+    label = forms.CharField(max_length=200, required=False, label=gettext_lazy("Label"))
+    licences = forms.IntegerField(
+        initial=10, validators=[MinValueValidator(1), MaxValueValidator(100000)], label=gettext_lazy("Licences")
+    )
     template = forms.ModelChoiceField(
         queryset=LineTemplate.objects.none(),
-        label="line template",
-        help_text="Given in the portal to every user the order makes.",
+        label=gettext_lazy("line template"),
+        help_text=gettext_lazy("Given in the portal to every user the order makes."),
     )
-    organization_name = forms.CharField(max_length=200, label="organization name", help_text="As the tenant shows it.")
-    country = forms.CharField(max_length=2, initial="NL", help_text="ISO 3166-1 alpha-2, e.g. NL.")
+    organization_name = forms.CharField(
+        max_length=200, label=gettext_lazy("organization name"), help_text=gettext_lazy("As the tenant shows it.")
+    )
+    country = forms.CharField(
+        max_length=2,
+        initial="NL",
+        label=gettext_lazy("Country"),
+        help_text=gettext_lazy("ISO 3166-1 alpha-2, e.g. NL."),
+    )
     central_number = forms.CharField(
-        max_length=20, required=False, label="central phone number", help_text="One of the external numbers below."
+        max_length=20,
+        required=False,
+        label=gettext_lazy("central phone number"),
+        help_text=gettext_lazy("One of the external numbers below."),
     )
-    users = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, help_text=USERS_HELP)
+    users = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), required=False, label=gettext_lazy("Users"), help_text=USERS_HELP
+    )
     numbers = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="external numbers", help_text=NUMBERS_HELP
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label=gettext_lazy("external numbers"),
+        help_text=NUMBERS_HELP,
     )
-    call_recording = forms.BooleanField(required=False, label="record calls")
+    call_recording = forms.BooleanField(required=False, label=gettext_lazy("record calls"))
     upload = forms.FileField(
         required=False,
-        label="or a configuration file",
-        help_text="A Configurator configuration (JSON). When given, it is sent as it is and the fields above "
-        "from “organization name” on are not used.",
+        label=gettext_lazy("or a configuration file"),
+        help_text=gettext_lazy(
+            "A Configurator configuration (JSON). When given, it is sent as it is and the fields above "
+            "from “organization name” on are not used."
+        ),
     )
 
     def __init__(self, *args: Any, login: Any, **kwargs: Any):
@@ -88,7 +114,7 @@ class OrderWizardForm(forms.Form):
             return configuration_from_upload(data["upload"].read())
         missing = [name for name in ("organization_name", "country") if not data.get(name)]
         if missing:
-            raise ValidationError({name: "Required when no configuration file is given." for name in missing})
+            raise ValidationError({name: _("Required when no configuration file is given.") for name in missing})
         entry = OrderEntry(
             organization_name=data["organization_name"],
             country=data["country"],
@@ -122,36 +148,40 @@ class ConfiguratorOrderAdmin(SyncStateAdminMixin, ScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="customer", ordering="tenant__organization__name")
+    @admin.display(description=gettext_lazy("customer"), ordering="tenant__organization__name")
     def customer(self, obj: ConfiguratorOrder) -> str:
         return str(obj.tenant.organization) if obj.tenant_id else "—"
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, obj: ConfiguratorOrder) -> str:
         state = {"COMPLETED": "verified", "FAILED": "failed"}.get(obj.status, "pending")
         return badge(state, obj.get_status_display())
 
-    @admin.display(description="configuration")
+    @admin.display(description=gettext_lazy("configuration"))
     def configuration_shown(self, obj: ConfiguratorOrder) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.configuration, indent=2, ensure_ascii=False))
 
-    @admin.display(description="reports")
+    @admin.display(description=gettext_lazy("reports"))
     def reports(self, obj: ConfiguratorOrder) -> str:
         events = list(obj.events.all())
         if not events:
-            return "None yet."
+            return _("None yet.")
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (e.received_at.strftime("%Y-%m-%d %H:%M:%S"), e.get_source_display(), e.mid or "—", e.status,
-                 e.outcome or "waiting to be applied")
+                 e.outcome or _("waiting to be applied"))
                 for e in events
             ),
         )  # fmt: skip
         return format_html(
-            '<table class="job-table"><tr><th>received</th><th>from</th><th>message</th><th>status</th>'
-            "<th>outcome</th></tr>{}</table>",
+            '<table class="job-table"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>',
+            _("received"),
+            _("from"),
+            _("message"),
+            _("status"),
+            _("outcome"),
             rows,
         )
 
@@ -179,14 +209,14 @@ class ConfiguratorOrderAdmin(SyncStateAdminMixin, ScopedAdmin):
                 if tested and "order" in request.POST:
                     order = self._place(request, form, configuration)
                     if order is not None:
-                        messages.success(request, "The tenant is being opened and its order sent.")
+                        messages.success(request, _("The tenant is being opened and its order sent."))
                         return HttpResponseRedirect(
                             reverse("admin:telephony_configuratororder_change", args=[order.pk])
                         )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Open a customer's tenant by Configurator order",
+            "title": _("Open a customer's tenant by Configurator order"),
             "form": form,
             "tested": tested,
         }

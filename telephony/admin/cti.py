@@ -11,6 +11,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import CrmEvent, CrmIntegration, CtiService, CtiUserCredentials
@@ -20,12 +22,25 @@ from telephony.services.cti import MappingInput
 from tenants.admin_scoping import ScopedAdmin
 
 MAPPING_LABELS = {
-    "newCallEvent": ("New call: CRM resource URI", "New call: payload template (JSON)"),
-    "callConnectedEvent": ("Call connected: CRM resource URI", "Call connected: payload template (JSON)"),
-    "callHungUpEvent": ("Call hung up: CRM resource URI", "Call hung up: payload template (JSON)"),
-    "missedCallEvent": ("Missed call: CRM resource URI", "Missed call: payload template (JSON)"),
+    "newCallEvent": (
+        gettext_lazy("New call: CRM resource URI"),
+        gettext_lazy("New call: payload template (JSON)"),
+    ),
+    "callConnectedEvent": (
+        gettext_lazy("Call connected: CRM resource URI"),
+        gettext_lazy("Call connected: payload template (JSON)"),
+    ),
+    "callHungUpEvent": (
+        gettext_lazy("Call hung up: CRM resource URI"),
+        gettext_lazy("Call hung up: payload template (JSON)"),
+    ),
+    "missedCallEvent": (
+        gettext_lazy("Missed call: CRM resource URI"),
+        gettext_lazy("Missed call: payload template (JSON)"),
+    ),
 }
-SET, NOT_SET = "Set. Leave empty to keep it, or type a new one to replace it.", "Not set."
+SET = gettext_lazy("Set. Leave empty to keep it, or type a new one to replace it.")
+NOT_SET = gettext_lazy("Not set.")
 
 
 def secret_input(label: str) -> forms.CharField:
@@ -50,8 +65,8 @@ class CrmIntegrationForm(forms.ModelForm):
     """The integration's fields, its two secrets (write-only) and one URI and payload template per
     call event. The service validates the mappings; this form only collects them."""
 
-    new_admin_password = secret_input("tenant administrator's password")
-    new_default_client_secret = secret_input("default client secret")
+    new_admin_password = secret_input(gettext_lazy("tenant administrator's password"))
+    new_default_client_secret = secret_input(gettext_lazy("default client secret"))
 
     class Meta:
         model = CrmIntegration
@@ -120,7 +135,7 @@ def _declare_mapping_fields(form_class: type[forms.ModelForm]) -> None:
                 label=MAPPING_LABELS[event][1],
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 4, "class": "font-monospace", "spellcheck": "false"}),
-                help_text="A JSON object; ${…} placeholders are sent to the CTI service as typed.",
+                help_text=gettext_lazy("A JSON object; ${…} placeholders are sent to the CTI service as typed."),
             ),
         }
         form_class.declared_fields.update(fields)
@@ -131,9 +146,9 @@ _declare_mapping_fields(CrmIntegrationForm)
 
 
 class CtiCredentialsForm(forms.ModelForm):
-    new_client_secret = secret_input("client secret")
-    new_refresh_token = secret_input("refresh token")
-    new_device_code = secret_input("device code")
+    new_client_secret = secret_input(gettext_lazy("client secret"))
+    new_refresh_token = secret_input(gettext_lazy("refresh token"))
+    new_device_code = secret_input(gettext_lazy("device code"))
 
     class Meta:
         model = CtiUserCredentials
@@ -178,7 +193,7 @@ class CrmIntegrationAdmin(SyncStateAdminMixin, ScopedAdmin):
     fieldsets = [
         (None, {"fields": ["tenant", "service", "admin_username", "new_admin_password"]}),
         (
-            "The CRM",
+            gettext_lazy("The CRM"),
             {
                 "fields": [
                     "authorization_server_uri",
@@ -188,28 +203,33 @@ class CrmIntegrationAdmin(SyncStateAdminMixin, ScopedAdmin):
                 ]
             },
         ),
-        ("Call events", {"fields": CrmIntegrationForm.mapping_field_names()}),
-        ("On the CTI service", {"fields": ["backend_reference"], "classes": ["collapse"]}),
-        ("Provisioning", {"fields": ["provisioning"]}),
+        (gettext_lazy("Call events"), {"fields": CrmIntegrationForm.mapping_field_names()}),
+        (gettext_lazy("On the CTI service"), {"fields": ["backend_reference"], "classes": ["collapse"]}),
+        (gettext_lazy("Provisioning"), {"fields": ["provisioning"]}),
     ]
 
     actions = ["check_against_cti_service"]
 
     @admin.action(
-        description="Check against the CTI service (reads only; the finding shows under sync)", permissions=["change"]
+        description=gettext_lazy("Check against the CTI service (reads only; the finding shows under sync)"),
+        permissions=["change"],
     )
     def check_against_cti_service(self, request: HttpRequest, queryset) -> None:
         asked = cti_checks.crm_integrations_check(actor=request.user, integrations=queryset)
         skipped = queryset.count() - asked
         if asked:
-            messages.info(request, f"{asked} integration(s) are being read back from their CTI service.")
+            messages.info(
+                request,
+                _("%(count)s integration(s) are being read back from their CTI service.") % {"count": asked},
+            )
         if skipped:
             messages.warning(
                 request,
-                f"{skipped} left out: not made on the CTI service yet, a change on its way, or not yours to manage.",
+                _("%(count)s left out: not made on the CTI service yet, a change on its way, or not yours to manage.")
+                % {"count": skipped},
             )
 
-    @admin.display(description="mapped events")
+    @admin.display(description=gettext_lazy("mapped events"))
     def mapped_events(self, obj: CrmIntegration) -> str:
         return ", ".join(m.event for m in obj.mappings.all()) or "—"
 
@@ -243,14 +263,14 @@ class CtiUserCredentialsAdmin(SyncStateAdminMixin, ScopedAdmin):
     readonly_fields = ["backend_reference", "provisioning", "secrets"]
     fieldsets = [
         (None, {"fields": ["user", "client_id", "new_client_secret", "new_refresh_token", "new_device_code"]}),
-        ("On the CTI service", {"fields": ["backend_reference"], "classes": ["collapse"]}),
-        ("Provisioning", {"fields": ["provisioning"]}),
+        (gettext_lazy("On the CTI service"), {"fields": ["backend_reference"], "classes": ["collapse"]}),
+        (gettext_lazy("Provisioning"), {"fields": ["provisioning"]}),
     ]
 
-    @admin.display(description="secrets set")
+    @admin.display(description=gettext_lazy("secrets set"))
     def secrets(self, obj: CtiUserCredentials) -> str:
         names = [name for name, is_set in obj.secrets_set().items() if is_set]
-        return ", ".join(names) or "none"
+        return ", ".join(names) or _("none")
 
     def get_fieldsets(self, request: HttpRequest, obj: CtiUserCredentials | None = None):
         if obj is not None and not self.has_change_permission(request, obj):
@@ -262,7 +282,7 @@ class CtiUserCredentialsAdmin(SyncStateAdminMixin, ScopedAdmin):
 
     def update_object(self, request: HttpRequest, obj: CtiUserCredentials, form: Any) -> None:
         if obj.user_id != CtiUserCredentials.objects.values_list("user_id", flat=True).get(pk=obj.pk):
-            raise ValidationError({"user": "Credentials stay with their user."})
+            raise ValidationError({"user": _("Credentials stay with their user.")})
         services.cti_credentials_set(actor=request.user, user=obj.user, **form.values())
 
     def delete_object(self, request: HttpRequest, obj: CtiUserCredentials) -> None:

@@ -20,6 +20,8 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.imports import export, services
 from telephony.imports.columns import NUMBER_COLUMNS, ORGANIZATION_COLUMNS, USER_COLUMNS, described
@@ -55,9 +57,17 @@ ERRORS_SHOWN = 200
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(help_text="A CSV file: comma, semicolon, tab or pipe separated; UTF-8 or Windows encoding.")
-    mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.CREATE)
-    encoding = forms.ChoiceField(choices=[("", "Detect it")] + [(e, e) for e in ENCODINGS], required=False, initial="")
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("A CSV file: comma, semicolon, tab or pipe separated; UTF-8 or Windows encoding."),
+    )
+    mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.CREATE, label=gettext_lazy("Mode"))
+    encoding = forms.ChoiceField(
+        choices=[("", gettext_lazy("Detect it"))] + [(e, e) for e in ENCODINGS],
+        required=False,
+        initial="",
+        label=gettext_lazy("Encoding"),
+    )
 
     def __init__(self, *args: Any, kind: str, actor: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -65,23 +75,27 @@ class UploadForm(forms.Form):
             self.fields["tenant"] = forms.ModelChoiceField(
                 queryset=access.restrict(Tenant.objects.all(), actor, VIEW).select_related("organization"),
                 required=False,
-                help_text="Rows without a tenant go into this tenant. Leave it empty for a file whose rows name "
-                "their tenants (the export of this list): each row then goes to the tenant it names, where "
-                "you may add users.",
+                label=_("Tenant"),
+                help_text=_(
+                    "Rows without a tenant go into this tenant. Leave it empty for a file whose rows name "
+                    "their tenants (the export of this list): each row then goes to the tenant it names, where "
+                    "you may add users."
+                ),
             )
             self.fields["template"] = forms.ModelChoiceField(
                 queryset=access.restrict(LineTemplate.objects.all(), actor, VIEW),
                 required=False,
-                help_text="Line template of rows that name none.",
+                label=_("Template"),
+                help_text=_("Line template of rows that name none."),
             )
         elif kind == ImportKind.NUMBERS:
             self.fields["organization"] = forms.ModelChoiceField(
-                queryset=access.organizations_for(actor, PhoneNumber, ADD), label="Pool of"
+                queryset=access.organizations_for(actor, PhoneNumber, ADD), label=_("Pool of")
             )
         else:
             self.fields["organization"] = forms.ModelChoiceField(
                 queryset=access.organizations_for(actor, Organization, ADD).exclude(kind=OrganizationKind.CUSTOMER),
-                label="Below the reseller",
+                label=_("Below the reseller"),
             )
 
 
@@ -152,7 +166,7 @@ class ImportExportMixin:
         chosen = chosen if chosen.isdigit() else ""
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Import {self.model._meta.verbose_name_plural} from CSV",
+            "title": _("Import %(objects)s from CSV") % {"objects": self.model._meta.verbose_name_plural},
             "opts": self.model._meta,
             "form": form,
             "columns": described(COLUMNS[self.import_kind], KINDS.get(self.import_kind, "")),
@@ -224,11 +238,11 @@ class ImportRunAdmin(ScopedAdmin):
     list_select_related = ["organization", "created_by"]
     search_fields = ["file_name"]
 
-    @admin.display(description="rows", ordering="row_count")
+    @admin.display(description=gettext_lazy("rows"), ordering="row_count")
     def rows_read(self, run: ImportRun) -> Any:
         return "—" if run.status == ImportStatus.UNREADABLE else run.row_count
 
-    @admin.display(description="errors", ordering="error_count")
+    @admin.display(description=gettext_lazy("errors"), ordering="error_count")
     def errors_found(self, run: ImportRun) -> Any:
         return "—" if run.status == ImportStatus.UNREADABLE else run.error_count
 
@@ -278,7 +292,8 @@ class ImportRunAdmin(ScopedAdmin):
         preview_columns = list(dict.fromkeys(key for row in run.preview for key in row if key not in ("row", "action")))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"CSV import #{run.pk}: {_in_a_sentence(run.get_kind_display())} from {run.file_name}",
+            "title": _("CSV import #%(id)s: %(kind)s from %(file)s")
+            % {"id": run.pk, "kind": _in_a_sentence(run.get_kind_display()), "file": run.file_name},
             "opts": self.model._meta,
             "run": run,
             "may_confirm": run.may_commit and access.can(request.user, CHANGE, run),
@@ -312,10 +327,16 @@ class ImportRunAdmin(ScopedAdmin):
                 messages.error(request, " ".join(error.messages))
             else:
                 if run.status == "committed":
-                    skipped = f", {run.failed_row_count} skipped with errors" if run.skip_invalid else ""
-                    messages.success(
-                        request, f"Imported: {run.create_count} created, {run.update_count} updated{skipped}."
-                    )
+                    counts = {
+                        "created": run.create_count,
+                        "updated": run.update_count,
+                        "skipped": run.failed_row_count,
+                    }
+                    if run.skip_invalid:
+                        done = _("Imported: %(created)s created, %(updated)s updated, %(skipped)s skipped with errors.")
+                    else:
+                        done = _("Imported: %(created)s created, %(updated)s updated.")
+                    messages.success(request, done % counts)
         return HttpResponseRedirect(reverse("admin:telephony_importrun_run", args=[run.pk]))
 
     def progress_view(self, request: HttpRequest, run_id: int) -> JsonResponse:

@@ -19,6 +19,8 @@ from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony import selectors_onboarding as offered
 from telephony.admin import onboarding_forms as step_forms
@@ -35,12 +37,12 @@ SESSION_KEY = "onboarding_wizard"
 TEMPLATES = "admin/telephony/onboarding/"
 
 TITLES = {
-    Step.ORGANIZATION: "The customer",
-    Step.TENANT: "Its tenant",
-    Step.NUMBERING: "Entities and number plans",
-    Step.NUMBERS: "Numbers from the pool",
-    Step.ADMINISTRATOR: "Its administrator",
-    Step.USERS: "Users by CSV (optional)",
+    Step.ORGANIZATION: gettext_lazy("The customer"),
+    Step.TENANT: gettext_lazy("Its tenant"),
+    Step.NUMBERING: gettext_lazy("Entities and number plans"),
+    Step.NUMBERS: gettext_lazy("Numbers from the pool"),
+    Step.ADMINISTRATOR: gettext_lazy("Its administrator"),
+    Step.USERS: gettext_lazy("Users by CSV (optional)"),
 }
 SLUGS = {
     Step.ORGANIZATION: "customer",
@@ -156,7 +158,7 @@ def step_view(request: HttpRequest, step: Step) -> HttpResponse:
         else:
             form = _form(step, request, steps)
     except _BackTo as back:
-        messages.warning(request, "Choose the reseller again: the one chosen is not yours to onboard below.")
+        messages.warning(request, _("Choose the reseller again: the one chosen is not yours to onboard below."))
         return HttpResponseRedirect(_step_url(back.step))
     kept = steps.get(str(Step.USERS), {}).get("file_name", "") if step == Step.USERS else ""
     return render(request, TEMPLATES + "step.html", _context(request, step, form=form, kept=kept, refusals=refusals))
@@ -174,7 +176,7 @@ def confirm_view(request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
             done = customer_onboard(actor=request.user, plan=plan)
             request.session.pop(SESSION_KEY, None)
-            messages.success(request, "The customer is onboarded; its administrator was mailed a set-password link.")
+            messages.success(request, _("The customer is onboarded; its administrator was mailed a set-password link."))
             return HttpResponseRedirect(reverse("onboarding_done") + f"?batch={done.batch.pk}")
         preview = onboarding_check(actor=request.user, plan=plan, through=Step.USERS)
     except OnboardingRefused as refused:
@@ -213,7 +215,7 @@ def cancel_view(request: HttpRequest) -> HttpResponse:
     _require_offered(request)
     if request.method == "POST":
         request.session.pop(SESSION_KEY, None)
-        messages.info(request, "The onboarding was cancelled; nothing was written.")
+        messages.info(request, _("The onboarding was cancelled; nothing was written."))
         return HttpResponseRedirect(reverse("admin:index"))
     return HttpResponseRedirect(reverse("onboarding_confirm"))
 
@@ -250,7 +252,10 @@ def _context(request: HttpRequest, step: Step | None, **extra: Any) -> dict[str,
         {"number": int(s), "title": TITLES[s], "url": _step_url(s), "done": str(s) in steps, "current": s == step}
         for s in Step
     ]
-    title = f"Onboard a customer — {int(step)}. {TITLES[step]}" if step else "Onboard a customer"
+    if step:
+        title = _("Onboard a customer — %(number)s. %(step)s") % {"number": int(step), "step": TITLES[step]}
+    else:
+        title = _("Onboard a customer")
     return {**admin.site.each_context(request), "title": title, "trail": trail, "step": step, **extra}
 
 

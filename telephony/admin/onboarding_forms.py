@@ -8,7 +8,8 @@ import base64
 from typing import Any
 
 from django import forms
-from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony import selectors_onboarding as offered
 from telephony.services.onboarding import USERS_CSV_MAX_BYTES
@@ -17,9 +18,11 @@ from tenants.models import Organization
 
 class OrganizationStepForm(forms.Form):
     parent = forms.ModelChoiceField(
-        queryset=Organization.objects.none(), label="below", help_text="The reseller the new customer belongs to."
+        queryset=Organization.objects.none(),
+        label=gettext_lazy("below"),
+        help_text=gettext_lazy("The reseller the new customer belongs to."),
     )
-    name = forms.CharField(max_length=200, label="customer name")
+    name = forms.CharField(max_length=200, label=gettext_lazy("customer name"))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -35,18 +38,30 @@ class OrganizationStepForm(forms.Form):
 
 class ServerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, server: Any) -> str:
-        room = "no limit" if server.capacity_tenants is None else f"{server.capacity_tenants - server.held} free"
-        return f"{server.name} ({server.platform.get_kind_display()}, {room})"
+        values = {"server": server.name, "kind": server.platform.get_kind_display()}
+        if server.capacity_tenants is None:
+            return _("%(server)s (%(kind)s, no limit)") % values
+        return _("%(server)s (%(kind)s, %(free)s free)") % {**values, "free": server.capacity_tenants - server.held}
 
 
 class TenantStepForm(forms.Form):
     server = ServerChoiceField(
         queryset=Organization.objects.none(),
-        help_text="Servers shared with the reseller that have room for another tenant.",
+        label=gettext_lazy("Server"),
+        help_text=gettext_lazy("Servers shared with the reseller that have room for another tenant."),
     )
-    name = forms.CharField(max_length=63, help_text="The tenant's name on its PBX; it cannot change once created.")
-    label = forms.CharField(max_length=200, required=False)
-    licences = forms.IntegerField(min_value=1, initial=10, help_text="Most users this tenant may have.")
+    name = forms.CharField(
+        max_length=63,
+        label=gettext_lazy("Name"),
+        help_text=gettext_lazy("The tenant's name on its PBX; it cannot change once created."),
+    )
+    label = forms.CharField(max_length=200, required=False, label=gettext_lazy("Label"))
+    licences = forms.IntegerField(
+        min_value=1,
+        initial=10,
+        label=gettext_lazy("Licences"),
+        help_text=gettext_lazy("Most users this tenant may have."),
+    )
 
     def __init__(self, *args: Any, user: Any, parent: Organization, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -65,10 +80,13 @@ class TenantStepForm(forms.Form):
 class EntityStepForm(forms.Form):
     """One entity row; a row left empty is no entity (so a row kept from before can be emptied)."""
 
-    name = forms.CharField(max_length=64, required=False)
-    display_name = forms.CharField(max_length=200, required=False)
+    name = forms.CharField(max_length=64, required=False, label=gettext_lazy("Name"))
+    display_name = forms.CharField(max_length=200, required=False, label=gettext_lazy("Display name"))
     intervals = forms.CharField(
-        max_length=500, required=False, label="number plan", help_text="Such as 1700-1799, 1961"
+        max_length=500,
+        required=False,
+        label=gettext_lazy("number plan"),
+        help_text=gettext_lazy("Such as 1700-1799, 1961"),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -76,7 +94,7 @@ class EntityStepForm(forms.Form):
         if any(data.get(key) for key in ("name", "display_name", "intervals")):
             for key in ("name", "intervals"):
                 if not data.get(key):
-                    self.add_error(key, "Fill this in, or empty the whole row.")
+                    self.add_error(key, _("Fill this in, or empty the whole row."))
         return data
 
 
@@ -99,11 +117,16 @@ class NumbersStepForm(forms.Form):
     numbers = forms.MultipleChoiceField(
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 12}),
-        help_text="Free numbers of the pools you manage that are shared with the reseller (hold Ctrl or ⌘ to pick "
-        "several).",
+        label=gettext_lazy("Numbers"),
+        help_text=gettext_lazy(
+            "Free numbers of the pools you manage that are shared with the reseller (hold Ctrl or ⌘ to pick several)."
+        ),
     )
     count = forms.IntegerField(
-        required=False, min_value=1, label="or the first", help_text="free numbers, in order (added to those picked)"
+        required=False,
+        min_value=1,
+        label=gettext_lazy("or the first"),
+        help_text=gettext_lazy("free numbers, in order (added to those picked)"),
     )
 
     def __init__(self, *args: Any, user: Any, parent: Organization, **kwargs: Any):
@@ -117,7 +140,9 @@ class NumbersStepForm(forms.Form):
         if data.get("count"):
             rest = [n for n in self.free if n not in picked]
             if data["count"] > len(rest):
-                raise forms.ValidationError(f"Only {len(rest)} more free numbers are offered here.")
+                raise forms.ValidationError(
+                    _("Only %(count)s more free numbers are offered here.") % {"count": len(rest)}
+                )
             picked += rest[: data["count"]]
         data["picked"] = picked
         return data
@@ -131,10 +156,17 @@ class NumbersStepForm(forms.Form):
 
 
 class AdministratorStepForm(forms.Form):
-    username = forms.CharField(max_length=150, help_text="The customer administrator's login to the self-service site.")
-    email = forms.EmailField(help_text="A link to choose the password is mailed here once the customer is onboarded.")
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+    username = forms.CharField(
+        max_length=150,
+        label=gettext_lazy("Username"),
+        help_text=gettext_lazy("The customer administrator's login to the self-service site."),
+    )
+    email = forms.EmailField(
+        label=gettext_lazy("Email"),
+        help_text=gettext_lazy("A link to choose the password is mailed here once the customer is onboarded."),
+    )
+    first_name = forms.CharField(max_length=150, required=False, label=gettext_lazy("First name"))
+    last_name = forms.CharField(max_length=150, required=False, label=gettext_lazy("Last name"))
 
     def stored(self) -> dict[str, Any]:
         return dict(self.cleaned_data)
@@ -145,23 +177,22 @@ class AdministratorStepForm(forms.Form):
 
 
 class UsersStepForm(forms.Form):
-    file = forms.FileField(required=False, label="users CSV")
+    file = forms.FileField(required=False, label=gettext_lazy("users CSV"))
     template = forms.ModelChoiceField(
         queryset=Organization.objects.none(),
         required=False,
-        label="default line template",
-        help_text="For rows that name no template.",
+        label=gettext_lazy("default line template"),
+        help_text=gettext_lazy("For rows that name no template."),
     )
-    drop = forms.BooleanField(required=False, label="onboard without the file kept from before")
+    drop = forms.BooleanField(required=False, label=gettext_lazy("onboard without the file kept from before"))
 
     def __init__(self, *args: Any, user: Any, parent: Organization, kept: str = "", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.kept = kept
-        self.fields["file"].help_text = format_html(
-            "Optional, at most {} KB, in the users import format (its template is on the import page). Every row "
-            "must pass, or nothing is written.",
-            USERS_CSV_MAX_BYTES // 1024,
-        )
+        self.fields["file"].help_text = _(
+            "Optional, at most %(size)s KB, in the users import format (its template is on the import page). Every "
+            "row must pass, or nothing is written."
+        ) % {"size": USERS_CSV_MAX_BYTES // 1024}
         self.fields["template"].queryset = offered.usable_templates(user, parent)
         if not kept:
             del self.fields["drop"]
@@ -170,8 +201,8 @@ class UsersStepForm(forms.Form):
         upload = self.cleaned_data.get("file")
         if upload is not None and upload.size > USERS_CSV_MAX_BYTES:
             raise forms.ValidationError(
-                f"The file is larger than {USERS_CSV_MAX_BYTES // 1024} KB: onboard without it, then import it on "
-                "the import page."
+                _("The file is larger than %(size)s KB: onboard without it, then import it on the import page.")
+                % {"size": USERS_CSV_MAX_BYTES // 1024}
             )
         return upload
 

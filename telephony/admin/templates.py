@@ -7,6 +7,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from telephony.admin.sync import SyncStateAdminMixin
 from telephony.backends.capabilities import TemplateSetting
@@ -68,6 +71,11 @@ def _setting_display(group: str, setting: TemplateSetting):
     return shown
 
 
+def _defaults_title(platform: str) -> str:
+    """A fieldset's title: the platform's own settings (the platform's name is a product name)."""
+    return _("%(platform)s defaults") % {"platform": platform}
+
+
 @admin.register(LineTemplate)
 class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
     ordering = ["name"]
@@ -88,7 +96,7 @@ class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
     fieldsets = [
         (None, {"fields": ["organization", "name"]}),
         (
-            "Line",
+            gettext_lazy("Line"),
             {
                 "fields": [
                     "peer_sip_name",
@@ -99,7 +107,7 @@ class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
             },
         ),
         (
-            "Voicemail",
+            gettext_lazy("Voicemail"),
             {
                 "fields": [
                     "voicemail_enabled",
@@ -109,10 +117,10 @@ class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
             },
         ),
         *(
-            (f"{label} defaults", {"fields": [f"{group}__{setting.name}" for setting in declared]})
+            (lazy(_defaults_title, str)(label), {"fields": [f"{group}__{setting.name}" for setting in declared]})
             for group, (label, declared) in settings_groups().items()
         ),
-        ("Provisioning", {"fields": ["provisioning"]}),
+        (gettext_lazy("Provisioning"), {"fields": ["provisioning"]}),
     ]
     form = LineTemplateForm
     service_object_name = "template"
@@ -120,7 +128,7 @@ class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
     update_service = services.line_template_update
     delete_service = services.line_template_delete
 
-    @admin.display(description="users", ordering="user_count")
+    @admin.display(description=gettext_lazy("users"), ordering="user_count")
     def user_count(self, obj: LineTemplate) -> int:
         return obj.user_count
 

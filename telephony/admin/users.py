@@ -241,7 +241,7 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
                 (
                     reverse("admin:telephony_phonenumber_change", args=[n.pk]),
                     n.number,
-                    f" {_('(pilot)')}" if n.is_pilot else "",
+                    format_html(" {}", _("(pilot)")) if n.is_pilot else "",
                     badge(n.sync_state, n.get_sync_state_display()),
                 )
                 for n in held
