@@ -68,9 +68,7 @@ def alert_choices_save(*, actor: Any, choices: Mapping[str, str], now: datetime 
             _("Not an alert or not a way to send one: %(names)s.") % {"names": ", ".join(unknown + bad)}
         )
     if any(delivery != OFF for delivery in choices.values()) and not (actor.email or "").strip():
-        raise ValidationError(
-            _("Your login has no e-mail address to send alerts to. Ask an administrator to add one.")
-        )
+        raise ValidationError(_("Your login has no e-mail address to send alerts to. Ask an administrator to add one."))
     now = now or timezone.now()
     for topic, delivery in choices.items():
         mine = AlertSubscription.objects.filter(user_id=actor.pk, topic=topic)
