@@ -59,8 +59,12 @@ def _text(node: ast.AST) -> str | None:
     return None
 
 
+# Product names, the same in every language.
+PRODUCTS = {"XiVO XCU", "XC5-XS", "Xelion Park Manager", "Xelion Configurator", "Xelion CTI", "PBX"}
+
+
 def _readable(text: str | None) -> bool:
-    return bool(text and WORDS.search(text) and not NEUTRAL.match(text))
+    return bool(text and WORDS.search(text) and not NEUTRAL.match(text) and text.strip() not in PRODUCTS)
 
 
 def _callee(node: ast.Call) -> str:
@@ -159,7 +163,9 @@ def python_files(paths: list[str]) -> Iterator[Path]:
         root = ROOT / base
         candidates = [root] if root.is_file() else sorted(root.rglob("*.py"))
         for path in candidates:
-            if path.suffix == ".py" and "migrations" not in path.parts and "sandbox" not in path.parts:
+            # not the migrations, the sandbox simulators, the demo's data or the commands' console output
+            skipped = {"migrations", "sandbox", "management"} & set(path.parts) or path.name == "demo.py"
+            if path.suffix == ".py" and not skipped:
                 yield path
 
 

@@ -107,3 +107,14 @@ def test_the_admin_speaks_the_login_s_language(client, superuser):
     page = client.get(reverse("admin:index"))
     assert page["Content-Language"] == "nl"
     assert 'name="language"' in page.content.decode()  # the menu is in the user tools
+
+
+def test_a_password_reset_mail_speaks_the_recipient_s_language(client, customer, mailoutbox):
+    LoginSettings.objects.create(user=customer.admin, language="nl")
+    customer.admin.email = "admin@acme.example"
+    customer.admin.save(update_fields=["email"])
+    client.post(reverse("selfservice:password_reset"), {"email": "admin@acme.example"}, HTTP_ACCEPT_LANGUAGE="fr")
+    (mail,) = mailoutbox
+    with translation.override("nl"):
+        expected = translation.gettext("Choose a new password for the PBX self-service site")
+    assert expected != "Choose a new password for the PBX self-service site" and mail.subject == expected

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
+from django.utils import translation
 
 from portal.selfservice.views.common import page
 from telephony import selectors_selfservice as selectors
 from telephony.models import PbxUser
+from tenants.languages import chosen_language
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -35,7 +40,18 @@ class LogoutView(auth_views.LogoutView):
     next_page = reverse_lazy("selfservice:login")
 
 
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """The reset mail speaks the language its recipient chose, else the one of the page it was asked
+    from (whoever asks need not be the login's owner)."""
+
+    def send_mail(self, subject_template_name: str, email_template_name: str, context: dict[str, Any], *args, **kwargs):
+        language = chosen_language(context.get("user")) or translation.get_language()
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
     template_name = "selfservice/password_reset.html"
     email_template_name = "selfservice/email/password_reset.txt"
     subject_template_name = "selfservice/email/password_reset_subject.txt"
