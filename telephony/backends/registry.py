@@ -5,6 +5,8 @@ branches on a kind itself."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from telephony.backends.base import Connection, Driver
 from telephony.backends.capabilities import Capabilities, TemplateSetting
 from telephony.backends.http import ExchangeLog
@@ -17,7 +19,7 @@ DRIVERS: dict[str, type[Driver]] = {
     driver.kind: driver for driver in (XelionParkManagerDriver, XelionServerDriver, XcuDriver, Xc5Driver)
 }
 
-UNKNOWN = Capabilities(label="unknown platform")
+UNKNOWN = Capabilities(label=gettext_lazy("unknown platform"))
 
 
 def kinds() -> list[tuple[str, str]]:

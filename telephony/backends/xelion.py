@@ -24,6 +24,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from telephony.backends.base import (
     KIND_XELION_SERVER,
     BackendRef,
@@ -71,7 +73,7 @@ class XelionServerDriver(XelionDriverBase):
     kind = KIND_XELION_SERVER
     capabilities = Capabilities(
         pbx_name="Xelion",
-        label="Xelion server",
+        label=gettext_lazy("Xelion server"),
         starts_tenants=True,
         tenants_per_server=XELION_TENANTS_PER_SERVER,
         line_features=XELION_LINE,
