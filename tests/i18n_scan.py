@@ -2,8 +2,8 @@
 
 Python (by its syntax tree): a literal or f-string given as a message (`ValidationError`, the admin's
 and the self-service site's `messages.*`, `message_user`), as a label (`verbose_name`, `help_text`,
-`label`, `empty_label`, `description`, `violation_error_message`, …), or as a choice's label
-(`TextChoices`). A call of `gettext`/`gettext_lazy`/`ngettext`/`pgettext` around it marks it.
+`label`, `empty_label`, an admin display's or action's `description`, `violation_error_message`,
+…), or as a choice's label (`TextChoices`). A call of `gettext`/`gettext_lazy`/`ngettext`/`pgettext` around it marks it.
 
 Templates (by Django's own lexer): text between tags, and the `title`, `alt`, `placeholder`,
 `aria-label` and `label` attributes, outside `{% translate %}` / `{% blocktranslate %}` (and comments).
@@ -33,7 +33,6 @@ LABEL_KEYWORDS = {
     "help_text",
     "label",
     "empty_label",
-    "description",
     "violation_error_message",
     "empty_value_display",
 }
@@ -106,6 +105,8 @@ def python_findings(path: Path) -> Iterator[tuple[int, str]]:
                 if receiver in {"messages", "self"}:
                     yield from flag(node.args[-1] if name != "add_message" else node.args[2], f"{receiver}.{name}")
             for keyword in node.keywords:
+                if keyword.arg == "description" and name in ("display", "action"):  # the admin's
+                    yield from flag(keyword.value, "description")
                 if keyword.arg in LABEL_KEYWORDS:
                     yield from flag(keyword.value, keyword.arg)
                 if keyword.arg == "error_messages":

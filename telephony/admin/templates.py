@@ -21,7 +21,11 @@ from tenants.admin_scoping import ScopedAdmin
 
 
 def _setting_field(setting: TemplateSetting) -> forms.Field:
-    options = {"label": setting.label, "help_text": setting.help_text}
+    # the drivers declare their settings' words with gettext_noop: translated when shown
+    options = {
+        "label": gettext_lazy(setting.label),
+        "help_text": gettext_lazy(setting.help_text) if setting.help_text else "",
+    }
     if isinstance(setting.default, bool):
         return forms.BooleanField(required=False, **options)
     if setting.choices:
@@ -67,7 +71,7 @@ def _setting_display(group: str, setting: TemplateSetting):
     def shown(admin_instance: Any, template: LineTemplate) -> Any:
         return ((template.platform_settings or {}).get(group) or {}).get(setting.name, setting.default)
 
-    shown.short_description = setting.label
+    shown.short_description = gettext_lazy(setting.label)
     return shown
 
 
