@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PortalConfig(AppConfig):
     name = "portal"
-    verbose_name = "Portal"
+    verbose_name = gettext_lazy("Portal")
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_logged_out

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class TelephonyConfig(AppConfig):
     name = "telephony"
-    verbose_name = "Telephony"
+    verbose_name = gettext_lazy("Telephony")
 
     def ready(self) -> None:
         from django.conf import settings

@@ -1,11 +1,15 @@
 """What a scan found, in words a customer reads too: field names as the portal's forms call them,
-the portal's value and the PBX's, and never a vendor name or a backend id."""
+the portal's value and the PBX's, and never a vendor name or a backend id.
+
+These words are stored (a finding's differences, a row's sync message), so they are records and
+stay English whatever language the request or the worker runs in."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import translation
 
 from telephony.backends.compare import Difference
 from telephony.drift.matching import VERIFIED, Outcome
@@ -34,9 +38,11 @@ def label(field: str) -> str:
     if field in LABELS:
         return LABELS[field]
     try:
-        return str(PbxUser._meta.get_field(field).verbose_name)
+        verbose_name = PbxUser._meta.get_field(field).verbose_name
     except FieldDoesNotExist:
         return field.replace("_", " ")
+    with translation.override("en"):  # a stored record: the model's label in English, not the request's language
+        return str(verbose_name)
 
 
 def shown(value: Any) -> str:

@@ -5,6 +5,8 @@ adds, per tenant and per server, and shows the same words."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from telephony.models import Server, Tenant
 
 
@@ -12,11 +14,21 @@ def licence_shortfall(tenant: Tenant, *, current: int, adding: int) -> str:
     """Why `adding` more users do not fit the tenant's licences (empty: they fit)."""
     if current + adding <= tenant.licences:
         return ""
-    return f"{tenant} has {tenant.licences} licences and {current} users; there is no room for {adding} more."
+    return _("%(tenant)s has %(licences)s licences and %(current)s users; there is no room for %(adding)s more.") % {
+        "tenant": tenant,
+        "licences": tenant.licences,
+        "current": current,
+        "adding": adding,
+    }
 
 
 def server_shortfall(server: Server, *, on_server: int, adding: int) -> str:
     """Why `adding` more lines do not fit the server (empty: they fit, or it has no limit)."""
     if server.capacity_users is None or on_server + adding <= server.capacity_users:
         return ""
-    return f"Server {server} holds {on_server} of {server.capacity_users} lines; there is no room for {adding} more."
+    return _("Server %(server)s holds %(on_server)s of %(capacity)s lines; there is no room for %(adding)s more.") % {
+        "server": server,
+        "on_server": on_server,
+        "capacity": server.capacity_users,
+        "adding": adding,
+    }

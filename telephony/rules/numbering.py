@@ -12,24 +12,25 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from telephony.backends.capabilities import UNIQUE_PER_SERVER
 from telephony.backends.registry import capabilities_of
 from telephony.models import BackendClaim, Entity, LineTemplateMirror, NumberInterval, PbxUser, Platform, Tenant
 from telephony.validators import intervals_overlap
 
-NUMBER_NOT_AVAILABLE = (
+NUMBER_NOT_AVAILABLE = gettext_lazy(
     "{number} is not available: this PBX keeps internal numbers unique across every customer on its server."
 )
-PLAN_NOT_AVAILABLE = (
+PLAN_NOT_AVAILABLE = gettext_lazy(
     "{interval} is not available: this PBX keeps internal numbers unique across every customer on its server, "
     "and part of it is in use there."
 )
-TEMPLATE_NAME_NOT_AVAILABLE = (
+TEMPLATE_NAME_NOT_AVAILABLE = gettext_lazy(
     "The line template {name} cannot be used on this PBX: it keeps template names unique, and a template of "
     "that name that is not this one is there already. Rename this template to use it here."
 )
-ENTITY_NAME_NOT_AVAILABLE = (
+ENTITY_NAME_NOT_AVAILABLE = gettext_lazy(
     "This name is not available: this PBX keeps entity names unique across every customer on its server."
 )
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from telephony.models import PbxUser, Tenant
 from tenants import access
 from tenants.access import CHANGE
@@ -15,7 +17,9 @@ UNIQUE_IN_TENANT = ("internal_number", "username")
 
 def taken(value: str, *, holder: str, tenant: Tenant | str) -> str:
     """The refusal of `value`, held by the user named `holder` (empty: not to be named)."""
-    return f"{value} is already taken by {holder}." if holder else f"{value} is already taken in {tenant}."
+    if holder:
+        return _("%(value)s is already taken by %(holder)s.") % {"value": value, "holder": holder}
+    return _("%(value)s is already taken in %(tenant)s.") % {"value": value, "tenant": tenant}
 
 
 def holder_of(tenant: Tenant, field: str, value: str, *, except_pk: int | None) -> PbxUser | None:
