@@ -155,28 +155,9 @@ def import_progress(request: HttpRequest, run_id: int) -> JsonResponse:
     run = _run_of(request.user, run_id)
     data = import_services.import_run_progress(run)
     data["failures_url"] = reverse("selfservice:dashboard")  # failed pushes show there with their reason
-    data["phase_line"] = progress_line(data)
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
     return response
-
-
-def progress_line(data: dict[str, Any]) -> str:
-    """The progress bar's line of text, in the visitor's language (the script shows it as it is)."""
-    status = data.get("status_label", "")
-    if data.get("busy"):
-        if data.get("phase"):
-            return f"{status} — {data['phase']}"
-        if data.get("total"):
-            return _("%(status)s: row %(done)s of %(total)s") % {
-                "status": status,
-                "done": data.get("done"),
-                "total": data["total"],
-            }
-        return f"{status}…"
-    if data.get("jobs"):
-        return _("Every change has been pushed or has failed.") if data.get("finished") else _("Pushing the changes…")
-    return ""
 
 
 @customer_admin_required

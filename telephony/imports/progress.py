@@ -61,3 +61,21 @@ def overall(state: dict[str, Any]) -> tuple[int, int, str]:
         "total": f"{state['total']:,}",
     }
     return done, rows * len(steps), words
+
+
+def progress_line(data: dict[str, Any]) -> str:
+    """The progress bar's line of text, in the visitor's language (the script shows it as it is)."""
+    status = data.get("status_label", "")
+    if data.get("busy"):
+        if data.get("phase"):
+            return f"{status} — {data['phase']}"
+        if data.get("total"):
+            return _("%(status)s: row %(done)s of %(total)s") % {
+                "status": status,
+                "done": data.get("done"),
+                "total": data["total"],
+            }
+        return f"{status}…"
+    if data.get("jobs"):
+        return _("Every change has been pushed or has failed.") if data.get("finished") else _("Pushing the changes…")
+    return ""

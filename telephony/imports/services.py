@@ -465,4 +465,5 @@ def import_run_progress(run: ImportRun) -> dict[str, Any]:
         counts["remaining"] = counts["total"] - counts["pushed"] - counts["failed"] - counts["cancelled"]
         data["jobs"] = counts
         data["finished"] = counts["remaining"] == 0
+    data["phase_line"] = progress.progress_line(data)  # the script shows it as it is
     return data

@@ -9,7 +9,7 @@ import pytest
 from django.utils import translation
 
 from portal.selfservice import pushes
-from portal.selfservice.imports import progress_line
+from telephony.imports.progress import progress_line
 
 
 def test_the_progress_line_says_what_the_script_used_to_say_in_english():

@@ -22,16 +22,13 @@
     function show(data) {
       var rows = part("rows");
       if (data.busy) {
-        // phase_line: the whole line, translated by the server (the English below only if it sent none)
-        part("phase").textContent = data.phase_line !== undefined ? data.phase_line
-          : data.phase ? data.status_label + " — " + data.phase
-          : data.status_label + (data.total ? ": row " + data.done + " of " + data.total : "…");
+        // phase_line: the whole line, in the visitor's language (the server writes it)
+        part("phase").textContent = data.phase_line || "";
         rows.hidden = false;
         if (data.total) { rows.max = data.total; rows.value = data.done; } else { rows.removeAttribute("value"); }
       } else {
         rows.hidden = true;
-        part("phase").textContent = data.phase_line !== undefined ? data.phase_line
-          : data.jobs ? (data.finished ? "Every change has been pushed or has failed." : "Pushing the changes…") : "";
+        part("phase").textContent = data.phase_line || "";
       }
       if (data.jobs) {
         part("jobs-box").hidden = false;
