@@ -36,13 +36,20 @@ class AlertSubscription(models.Model):
     failed before it was already looked at (or before the login subscribed, so that subscribing
     does not mail the past)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_subscriptions")
-    topic = models.CharField(max_length=20, choices=AlertTopic.choices)
-    delivery = models.CharField(max_length=10, choices=AlertDelivery.choices)
-    read_until = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("user"),
+        on_delete=models.CASCADE,
+        related_name="alert_subscriptions",
+    )
+    topic = models.CharField(verbose_name=gettext_lazy("topic"), max_length=20, choices=AlertTopic.choices)
+    delivery = models.CharField(verbose_name=gettext_lazy("delivery"), max_length=10, choices=AlertDelivery.choices)
+    read_until = models.DateTimeField(verbose_name=gettext_lazy("read until"))
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("alert subscription")
+        verbose_name_plural = gettext_lazy("alert subscriptions")
         constraints = [models.UniqueConstraint(fields=["user", "topic"], name="alert_subscription_unique")]
 
     def __str__(self) -> str:
@@ -55,12 +62,19 @@ class AlertServerState(models.Model):
     healthy to degraded or failing: the turn's number makes its alert's key, so that two runs that
     see the same turn write one alert."""
 
-    subscription = models.ForeignKey(AlertSubscription, on_delete=models.CASCADE, related_name="server_states")
-    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="+")
-    health = models.CharField(max_length=10)
-    turns = models.PositiveIntegerField(default=0)
+    subscription = models.ForeignKey(
+        AlertSubscription,
+        verbose_name=gettext_lazy("subscription"),
+        on_delete=models.CASCADE,
+        related_name="server_states",
+    )
+    server = models.ForeignKey(Server, verbose_name=gettext_lazy("server"), on_delete=models.CASCADE, related_name="+")
+    health = models.CharField(verbose_name=gettext_lazy("health"), max_length=10)
+    turns = models.PositiveIntegerField(verbose_name=gettext_lazy("turns"), default=0)
 
     class Meta:
+        verbose_name = gettext_lazy("alert server state")
+        verbose_name_plural = gettext_lazy("alert server states")
         constraints = [models.UniqueConstraint(fields=["subscription", "server"], name="alert_server_state_unique")]
 
     def __str__(self) -> str:
@@ -71,17 +85,34 @@ class AlertNotice(models.Model):
     """One thing a login is told about, written once (unique key per subscription) and mailed once:
     `mailed_at` is set in the transaction that sends it, by the one run that claims it."""
 
-    subscription = models.ForeignKey(AlertSubscription, on_delete=models.CASCADE, related_name="notices")
-    key = models.CharField(
-        max_length=100, help_text=gettext_lazy("What it is about, e.g. job:12@<finish time> or server:3#2")
+    subscription = models.ForeignKey(
+        AlertSubscription, verbose_name=gettext_lazy("subscription"), on_delete=models.CASCADE, related_name="notices"
     )
-    job = models.ForeignKey(ProvisioningJob, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    text = models.TextField(help_text=gettext_lazy("The line of the mail, plain text"))
-    occurred_at = models.DateTimeField()
-    mailed_at = models.DateTimeField(null=True, blank=True)
+    key = models.CharField(
+        verbose_name=gettext_lazy("key"),
+        max_length=100,
+        help_text=gettext_lazy("What it is about, e.g. job:12@<finish time> or server:3#2"),
+    )
+    job = models.ForeignKey(
+        ProvisioningJob,
+        verbose_name=gettext_lazy("job"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    server = models.ForeignKey(
+        Server, verbose_name=gettext_lazy("server"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    text = models.TextField(
+        verbose_name=gettext_lazy("text"), help_text=gettext_lazy("The line of the mail, plain text")
+    )
+    occurred_at = models.DateTimeField(verbose_name=gettext_lazy("occurred at"))
+    mailed_at = models.DateTimeField(verbose_name=gettext_lazy("mailed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("alert notice")
+        verbose_name_plural = gettext_lazy("alert notices")
         constraints = [models.UniqueConstraint(fields=["subscription", "key"], name="alert_notice_unique")]
         indexes = [models.Index(fields=["subscription", "mailed_at"], name="alert_notice_unmailed")]
         ordering = ["occurred_at", "id"]
@@ -94,11 +125,15 @@ class AlertDigest(models.Model):
     """A login's digest of one day was sent: one row per login and day, so that a second run on the
     same day (or a second worker at the same minute) sends no second digest."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    sent_at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(verbose_name=gettext_lazy("day"))
+    sent_at = models.DateTimeField(verbose_name=gettext_lazy("sent at"))
 
     class Meta:
+        verbose_name = gettext_lazy("alert digest")
+        verbose_name_plural = gettext_lazy("alert digests")
         constraints = [models.UniqueConstraint(fields=["user", "day"], name="alert_digest_once_a_day")]
 
     def __str__(self) -> str:

@@ -32,13 +32,15 @@ class Organization(Audited, MP_Node):
 
     # 4 characters of [0-9A-Z] per level: 1.6 million children per node; 1020 characters: 255 levels.
     steplen = 4
-    path = models.CharField(max_length=1020, unique=True)
+    path = models.CharField(verbose_name=gettext_lazy("path"), max_length=1020, unique=True)
 
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=OrganizationKind.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=200)
+    kind = models.CharField(verbose_name=gettext_lazy("kind"), max_length=20, choices=OrganizationKind.choices)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("organization")
+        verbose_name_plural = gettext_lazy("organizations")
         ordering = ["path"]
         constraints = [
             models.CheckConstraint(
@@ -104,12 +106,21 @@ class Membership(Audited, models.Model):
 
     access_policy = AccessPolicy(("organization",), manage_roles=ORGANIZATION_MANAGERS)
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("user"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=gettext_lazy("organization"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(verbose_name=gettext_lazy("role"), max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("membership")
+        verbose_name_plural = gettext_lazy("memberships")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
@@ -145,16 +156,29 @@ class ActingSession(Audited, models.Model):
     access_policy = AccessPolicy(("organization",), manage_roles=ORGANIZATION_MANAGERS)
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="acting_sessions"
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="acting_sessions",
     )
     # The login's name when it started: the history still says who after the login is gone.
-    actor_name = models.CharField(max_length=150)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="acting_sessions")
-    started_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=20, choices=ActingEnd.choices, blank=True)
+    actor_name = models.CharField(verbose_name=gettext_lazy("actor name"), max_length=150)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=gettext_lazy("organization"),
+        on_delete=models.CASCADE,
+        related_name="acting_sessions",
+    )
+    started_at = models.DateTimeField(verbose_name=gettext_lazy("started at"))
+    ended_at = models.DateTimeField(verbose_name=gettext_lazy("ended at"), null=True, blank=True)
+    end_reason = models.CharField(
+        verbose_name=gettext_lazy("end reason"), max_length=20, choices=ActingEnd.choices, blank=True
+    )
 
     class Meta:
+        verbose_name = gettext_lazy("acting session")
+        verbose_name_plural = gettext_lazy("acting sessions")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["ended_at", "started_at"], name="acting_session_open")]
         constraints = [
@@ -174,8 +198,19 @@ class LoginSettings(models.Model):
     """A login's own choices that follow it from browser to browser: for now the language the portal
     speaks to it in (pages, messages and the e-mails it is sent). Empty: the browser's language."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_settings")
-    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("user"),
+        on_delete=models.CASCADE,
+        related_name="login_settings",
+    )
+    language = models.CharField(
+        verbose_name=gettext_lazy("language"), max_length=8, blank=True, choices=settings.LANGUAGES
+    )
+
+    class Meta:
+        verbose_name = gettext_lazy("login settings")
+        verbose_name_plural = gettext_lazy("login settings")
 
     def __str__(self) -> str:
         return f"{self.user}: {self.language or 'browser language'}"

@@ -18,14 +18,24 @@ class BackendClaim(models.Model):
     workers race for it. A claim outlives its row until the row's delete has reached the PBX, so
     that nobody takes over an object that is still on its way out."""
 
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="claims")
-    kind = models.CharField(max_length=20, choices=[(kind, kind) for kind in CLAIM_KINDS])
-    key = models.CharField(max_length=255, help_text=gettext_lazy("The driver's canonical key of the backend object."))
-    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
-    target_id = models.BigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    platform = models.ForeignKey(
+        Platform, verbose_name=gettext_lazy("platform"), on_delete=models.CASCADE, related_name="claims"
+    )
+    kind = models.CharField(
+        verbose_name=gettext_lazy("kind"), max_length=20, choices=[(kind, kind) for kind in CLAIM_KINDS]
+    )
+    key = models.CharField(
+        verbose_name=gettext_lazy("key"),
+        max_length=255,
+        help_text=gettext_lazy("The driver's canonical key of the backend object."),
+    )
+    target_type = models.ForeignKey(ContentType, verbose_name=gettext_lazy("target type"), on_delete=models.PROTECT)
+    target_id = models.BigIntegerField(verbose_name=gettext_lazy("target id"))
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("backend claim")
+        verbose_name_plural = gettext_lazy("backend claims")
         constraints = [
             models.UniqueConstraint(fields=["platform", "kind", "key"], name="backend_object_claimed_once"),
             models.UniqueConstraint(

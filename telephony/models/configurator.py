@@ -34,9 +34,20 @@ class ConfiguratorLink(Audited, MirroredModel):
 
     access_policy = AccessPolicy(("organization",), manage_roles=ORGANIZATION_MANAGERS)
 
-    organization = models.OneToOneField(Organization, on_delete=models.PROTECT, related_name="configurator_link")
+    organization = models.OneToOneField(
+        Organization,
+        verbose_name=gettext_lazy("organization"),
+        on_delete=models.PROTECT,
+        related_name="configurator_link",
+    )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", editable=False
+        "self",
+        verbose_name=gettext_lazy("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        editable=False,
     )
     name = models.CharField(
         gettext_lazy("name at the Configurator"),
@@ -59,15 +70,18 @@ class ConfiguratorLink(Audited, MirroredModel):
         help_text=gettext_lazy("The organization's key. Never displayed again."),
     )
     timeout_seconds = models.PositiveSmallIntegerField(
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
+        verbose_name=gettext_lazy("timeout seconds"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
     )
     verify_tls = models.BooleanField(gettext_lazy("verify TLS certificates"), default=True)
     backend_ref = BackendRefField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = gettext_lazy("Configurator link")
+        verbose_name_plural = gettext_lazy("Configurator links")
         ordering = ["organization__path"]
 
     def __str__(self) -> str:
@@ -105,13 +119,19 @@ class ConfiguratorCredential(Audited, MirroredModel):
 
     access_policy = AccessPolicy(("link__organization",), manage_roles=ORGANIZATION_MANAGERS)
 
-    link = models.ForeignKey(ConfiguratorLink, on_delete=models.CASCADE, related_name="credentials")
-    name = models.CharField(max_length=64, validators=[CREDENTIAL_NAME])
-    value = EncryptedCharField(max_length=1000, blank=True, null=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    link = models.ForeignKey(
+        ConfiguratorLink, verbose_name=gettext_lazy("link"), on_delete=models.CASCADE, related_name="credentials"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=64, validators=[CREDENTIAL_NAME])
+    value = EncryptedCharField(
+        verbose_name=gettext_lazy("value"), max_length=1000, blank=True, null=True, editable=False
+    )
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("configurator credential")
+        verbose_name_plural = gettext_lazy("configurator credentials")
         ordering = ["link", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -163,34 +183,71 @@ class ConfiguratorOrder(Audited, MirroredModel):
 
     access_policy = AccessPolicy(("link__organization", "tenant__organization"))
 
-    link = models.ForeignKey(ConfiguratorLink, on_delete=models.PROTECT, related_name="orders")
+    link = models.ForeignKey(
+        ConfiguratorLink, verbose_name=gettext_lazy("link"), on_delete=models.PROTECT, related_name="orders"
+    )
     # The order stays as a record when its tenant is deleted later.
     tenant = models.ForeignKey(
-        Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="configurator_orders"
+        Tenant,
+        verbose_name=gettext_lazy("tenant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="configurator_orders",
     )
     template = models.ForeignKey(
         LineTemplate,
+        verbose_name=gettext_lazy("template"),
         on_delete=models.PROTECT,
         related_name="+",
         help_text=gettext_lazy("The line template the order's users get in the portal once it has built them."),
     )
-    configuration = models.JSONField(help_text=gettext_lazy("The configuration sent, as the Configurator reads it."))
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    callback_secret = EncryptedCharField(max_length=100, default=new_callback_secret, editable=False)
-    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.DRAFT, editable=False)
-    status_mid = models.BigIntegerField(
-        null=True, blank=True, editable=False, help_text=gettext_lazy("The newest webhook message that set the status.")
+    configuration = models.JSONField(
+        verbose_name=gettext_lazy("configuration"),
+        help_text=gettext_lazy("The configuration sent, as the Configurator reads it."),
     )
-    error = models.TextField(blank=True, editable=False)
-    imported = models.CharField(max_length=300, blank=True, editable=False)
+    public_id = models.UUIDField(
+        verbose_name=gettext_lazy("public id"), default=uuid.uuid4, unique=True, editable=False
+    )
+    callback_secret = EncryptedCharField(
+        verbose_name=gettext_lazy("callback secret"), max_length=100, default=new_callback_secret, editable=False
+    )
+    status = models.CharField(
+        verbose_name=gettext_lazy("status"),
+        max_length=12,
+        choices=OrderStatus.choices,
+        default=OrderStatus.DRAFT,
+        editable=False,
+    )
+    status_mid = models.BigIntegerField(
+        verbose_name=gettext_lazy("status mid"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=gettext_lazy("The newest webhook message that set the status."),
+    )
+    error = models.TextField(verbose_name=gettext_lazy("error"), blank=True, editable=False)
+    imported = models.CharField(verbose_name=gettext_lazy("imported"), max_length=300, blank=True, editable=False)
     backend_ref = BackendRefField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
-    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    submitted_at = models.DateTimeField(
+        verbose_name=gettext_lazy("submitted at"), null=True, blank=True, editable=False
+    )
+    status_changed_at = models.DateTimeField(
+        verbose_name=gettext_lazy("status changed at"), null=True, blank=True, editable=False
+    )
+    finished_at = models.DateTimeField(verbose_name=gettext_lazy("finished at"), null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = gettext_lazy("configurator order")
+        verbose_name_plural = gettext_lazy("configurator orders")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "status_changed_at"], name="configurator_order_open")]
 
@@ -222,14 +279,18 @@ class ConfiguratorOrderEvent(models.Model):
 
     access_policy = AccessPolicy(("order__link__organization", "order__tenant__organization"))
 
-    order = models.ForeignKey(ConfiguratorOrder, on_delete=models.CASCADE, related_name="events")
-    source = models.CharField(max_length=10, choices=EventSource.choices)
-    mid = models.BigIntegerField(null=True, blank=True)
-    status = models.CharField(max_length=12)
-    received_at = models.DateTimeField(auto_now_add=True)
-    outcome = models.CharField(max_length=200, blank=True)
+    order = models.ForeignKey(
+        ConfiguratorOrder, verbose_name=gettext_lazy("order"), on_delete=models.CASCADE, related_name="events"
+    )
+    source = models.CharField(verbose_name=gettext_lazy("source"), max_length=10, choices=EventSource.choices)
+    mid = models.BigIntegerField(verbose_name=gettext_lazy("mid"), null=True, blank=True)
+    status = models.CharField(verbose_name=gettext_lazy("status"), max_length=12)
+    received_at = models.DateTimeField(verbose_name=gettext_lazy("received at"), auto_now_add=True)
+    outcome = models.CharField(verbose_name=gettext_lazy("outcome"), max_length=200, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("configurator order event")
+        verbose_name_plural = gettext_lazy("configurator order events")
         ordering = ["order", "received_at", "id"]
         constraints = [
             models.UniqueConstraint(

@@ -54,8 +54,10 @@ class CtiService(Audited, models.Model):
 
     access_policy = AccessPolicy(("organization",), manage_roles=ORGANIZATION_MANAGERS, shared_down=True)
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cti_services")
-    name = models.CharField(max_length=100)
+    organization = models.ForeignKey(
+        Organization, verbose_name=gettext_lazy("organization"), on_delete=models.PROTECT, related_name="cti_services"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=100)
     base_url = models.CharField(
         gettext_lazy("base URL"),
         max_length=500,
@@ -65,13 +67,16 @@ class CtiService(Audited, models.Model):
         ),
     )
     timeout_seconds = models.PositiveSmallIntegerField(
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
+        verbose_name=gettext_lazy("timeout seconds"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name = gettext_lazy("CTI service")
+        verbose_name_plural = gettext_lazy("CTI services")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"],
@@ -103,8 +108,12 @@ class CrmIntegration(Audited, MirroredModel):
 
     access_policy = AccessPolicy(("tenant__organization",), manage_roles=PBX_MANAGERS)
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="crm_integration")
-    service = models.ForeignKey(CtiService, on_delete=models.PROTECT, related_name="integrations")
+    tenant = models.OneToOneField(
+        Tenant, verbose_name=gettext_lazy("tenant"), on_delete=models.PROTECT, related_name="crm_integration"
+    )
+    service = models.ForeignKey(
+        CtiService, verbose_name=gettext_lazy("service"), on_delete=models.PROTECT, related_name="integrations"
+    )
     admin_username = models.CharField(
         gettext_lazy("tenant administrator"),
         max_length=100,
@@ -139,14 +148,17 @@ class CrmIntegration(Audited, MirroredModel):
         gettext_lazy("default client secret"), max_length=500, blank=True, null=True,
         help_text=gettext_lazy("Given to users who have no client secret of their own. Never displayed again."),
     )  # fmt: skip
-    removal_requested = models.BooleanField(default=False, editable=False)
+    removal_requested = models.BooleanField(
+        verbose_name=gettext_lazy("removal requested"), default=False, editable=False
+    )
     backend_ref = BackendRefField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["tenant__name"]
         verbose_name = gettext_lazy("CRM integration")
+        verbose_name_plural = gettext_lazy("CRM integrations")
 
     def __str__(self) -> str:
         return f"CRM integration of {self.tenant}"
@@ -181,14 +193,17 @@ class CrmEventMapping(Audited, models.Model):
 
     access_policy = AccessPolicy(("integration__tenant__organization",), manage_roles=PBX_MANAGERS)
 
-    integration = models.ForeignKey(CrmIntegration, on_delete=models.CASCADE, related_name="mappings")
-    event = models.CharField(max_length=30, choices=CrmEvent.choices)
+    integration = models.ForeignKey(
+        CrmIntegration, verbose_name=gettext_lazy("integration"), on_delete=models.CASCADE, related_name="mappings"
+    )
+    event = models.CharField(verbose_name=gettext_lazy("event"), max_length=30, choices=CrmEvent.choices)
     uri = models.CharField(gettext_lazy("CRM resource URI"), max_length=1000)
     payload = models.JSONField(gettext_lazy("payload template"), null=True, blank=True)
 
     class Meta:
         ordering = ["integration", "event"]
         verbose_name = gettext_lazy("CRM event mapping")
+        verbose_name_plural = gettext_lazy("CRM event mappings")
         constraints = [
             models.UniqueConstraint(
                 fields=["integration", "event"],
@@ -235,14 +250,16 @@ class CtiUserCredentials(Audited, MirroredModel):
 
     access_policy = AccessPolicy(("user__tenant__organization",), manage_roles=PBX_MANAGERS)
 
-    user = models.OneToOneField(PbxUser, on_delete=models.CASCADE, related_name="cti_credentials")
+    user = models.OneToOneField(
+        PbxUser, verbose_name=gettext_lazy("user"), on_delete=models.CASCADE, related_name="cti_credentials"
+    )
     client_id = models.CharField(gettext_lazy("client id"), max_length=200, blank=True)
     client_secret = EncryptedCharField(gettext_lazy("client secret"), max_length=500, blank=True, null=True)
     refresh_token = EncryptedCharField(gettext_lazy("refresh token"), max_length=2000, blank=True, null=True)
     device_code = EncryptedCharField(gettext_lazy("device code"), max_length=500, blank=True, null=True)
     backend_ref = BackendRefField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=gettext_lazy("updated at"), auto_now=True)
 
     SECRET_FIELDS = ("client_secret", "refresh_token", "device_code")
 

@@ -32,43 +32,74 @@ class DriftScan(models.Model):
 
     access_policy = AccessPolicy(("server__platform__organization",), entity_actions=frozenset())
 
-    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="drift_scans")
+    server = models.ForeignKey(
+        Server, verbose_name=gettext_lazy("server"), on_delete=models.CASCADE, related_name="drift_scans"
+    )
     tenant = models.ForeignKey(
         Tenant,
+        verbose_name=gettext_lazy("tenant"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="drift_scans",
         help_text=gettext_lazy("Empty: all of it."),
     )
-    trigger = models.CharField(max_length=10, choices=ScanTrigger.choices, default=ScanTrigger.STAFF)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    status = models.CharField(max_length=10, choices=ScanStatus.choices, default=ScanStatus.RUNNING)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    checked = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Portal rows compared with the PBX."))
+    trigger = models.CharField(
+        verbose_name=gettext_lazy("trigger"), max_length=10, choices=ScanTrigger.choices, default=ScanTrigger.STAFF
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    status = models.CharField(
+        verbose_name=gettext_lazy("status"), max_length=10, choices=ScanStatus.choices, default=ScanStatus.RUNNING
+    )
+    started_at = models.DateTimeField(verbose_name=gettext_lazy("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(verbose_name=gettext_lazy("finished at"), null=True, blank=True)
+    checked = models.PositiveIntegerField(
+        verbose_name=gettext_lazy("checked"), default=0, help_text=gettext_lazy("Portal rows compared with the PBX.")
+    )
     readers = models.PositiveSmallIntegerField(
+        verbose_name=gettext_lazy("readers"),
         default=1,
         help_text=gettext_lazy("Slots of the server's concurrency limit the scan holds: its calls in flight at once."),
     )
-    counts = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Findings by kind."))
-    error = models.TextField(blank=True, help_text=gettext_lazy("Why the read-back failed, in the backend's words."))
+    counts = models.JSONField(
+        verbose_name=gettext_lazy("counts"), default=dict, blank=True, help_text=gettext_lazy("Findings by kind.")
+    )
+    error = models.TextField(
+        verbose_name=gettext_lazy("error"),
+        blank=True,
+        help_text=gettext_lazy("Why the read-back failed, in the backend's words."),
+    )
     held_back = models.TextField(
+        verbose_name=gettext_lazy("held back"),
         blank=True,
         help_text=gettext_lazy(
             "Tenants where so much changed at once that nothing is repaired without a confirmation."
         ),
     )
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     confirmed_at = models.DateTimeField(
+        verbose_name=gettext_lazy("confirmed at"),
         null=True,
         blank=True,
         help_text=gettext_lazy("When a staff member confirmed that the held-back tenants are to be repaired."),
     )
 
     class Meta:
+        verbose_name = gettext_lazy("drift scan")
+        verbose_name_plural = gettext_lazy("drift scans")
         ordering = ["-id"]
         indexes = [models.Index(fields=["server", "status", "-id"], name="drift_scan_latest")]
 
@@ -91,26 +122,56 @@ class DriftFinding(models.Model):
 
     access_policy = AccessPolicy(("tenant__organization", "scan__server__platform__organization"))
 
-    scan = models.ForeignKey(DriftScan, on_delete=models.CASCADE, related_name="findings")
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="drift_findings")
-    kind = models.CharField(max_length=10, choices=FindingKind.choices)
-    object_kind = models.CharField(max_length=20, help_text=gettext_lazy("entity, template, user or number"))
-    target_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.CASCADE)
-    target_id = models.BigIntegerField(null=True, blank=True)
-    label = models.CharField(max_length=300, help_text=gettext_lazy("What it is, in words (a user's name and number)."))
+    scan = models.ForeignKey(
+        DriftScan, verbose_name=gettext_lazy("scan"), on_delete=models.CASCADE, related_name="findings"
+    )
+    tenant = models.ForeignKey(
+        Tenant,
+        verbose_name=gettext_lazy("tenant"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="drift_findings",
+    )
+    kind = models.CharField(verbose_name=gettext_lazy("kind"), max_length=10, choices=FindingKind.choices)
+    object_kind = models.CharField(
+        verbose_name=gettext_lazy("object kind"),
+        max_length=20,
+        help_text=gettext_lazy("entity, template, user or number"),
+    )
+    target_type = models.ForeignKey(
+        ContentType, verbose_name=gettext_lazy("target type"), null=True, blank=True, on_delete=models.CASCADE
+    )
+    target_id = models.BigIntegerField(verbose_name=gettext_lazy("target id"), null=True, blank=True)
+    label = models.CharField(
+        verbose_name=gettext_lazy("label"),
+        max_length=300,
+        help_text=gettext_lazy("What it is, in words (a user's name and number)."),
+    )
     differences = models.JSONField(
-        default=list, blank=True, help_text=gettext_lazy("[{field, portal, pbx}] for a row the PBX holds otherwise.")
+        verbose_name=gettext_lazy("differences"),
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("[{field, portal, pbx}] for a row the PBX holds otherwise."),
     )
     observed = models.JSONField(
-        default=dict, blank=True, help_text=gettext_lazy("What the PBX holds, in portal terms.")
+        verbose_name=gettext_lazy("observed"),
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("What the PBX holds, in portal terms."),
     )
     backend_ref = models.JSONField(
-        default=dict, blank=True, help_text=gettext_lazy("The PBX object's reference, to adopt it.")
+        verbose_name=gettext_lazy("backend ref"),
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("The PBX object's reference, to adopt it."),
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.CharField(max_length=300, blank=True)
+    resolved_at = models.DateTimeField(verbose_name=gettext_lazy("resolved at"), null=True, blank=True)
+    resolution = models.CharField(verbose_name=gettext_lazy("resolution"), max_length=300, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("drift finding")
+        verbose_name_plural = gettext_lazy("drift findings")
         ordering = ["id"]
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="drift_finding_target"),

@@ -55,67 +55,116 @@ class ImportRun(models.Model):
         entity_creator_lookup="created_by",
     )
 
-    kind = models.CharField(max_length=20, choices=ImportKind.choices)
-    mode = models.CharField(max_length=10, choices=ImportMode.choices, default=ImportMode.CREATE)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_runs")
+    kind = models.CharField(verbose_name=gettext_lazy("kind"), max_length=20, choices=ImportKind.choices)
+    mode = models.CharField(
+        verbose_name=gettext_lazy("mode"), max_length=10, choices=ImportMode.choices, default=ImportMode.CREATE
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=gettext_lazy("organization"), on_delete=models.CASCADE, related_name="import_runs"
+    )
     tenant = models.ForeignKey(
         Tenant,
+        verbose_name=gettext_lazy("tenant"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="import_runs",
         help_text=gettext_lazy("Users only."),
     )
-    options = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Defaults chosen on the upload form."))
-    file_name = models.CharField(max_length=255)
-    content = models.BinaryField(editable=False)
-    encoding = models.CharField(max_length=20, blank=True, help_text=gettext_lazy("Empty: detect it."))
-    delimiter = models.CharField(max_length=5, blank=True)
-    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
-    message = models.CharField(
-        max_length=1000, blank=True, help_text=gettext_lazy("What went wrong with the file as a whole.")
+    options = models.JSONField(
+        verbose_name=gettext_lazy("options"),
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("Defaults chosen on the upload form."),
     )
-    row_count = models.PositiveIntegerField(default=0)
-    create_count = models.PositiveIntegerField(default=0)
-    update_count = models.PositiveIntegerField(default=0)
-    skip_count = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    columns = models.JSONField(default=list, blank=True, help_text=gettext_lazy("How each header was understood."))
-    unknown_columns = models.JSONField(default=list, blank=True)
+    file_name = models.CharField(verbose_name=gettext_lazy("file name"), max_length=255)
+    content = models.BinaryField(verbose_name=gettext_lazy("content"), editable=False)
+    encoding = models.CharField(
+        verbose_name=gettext_lazy("encoding"), max_length=20, blank=True, help_text=gettext_lazy("Empty: detect it.")
+    )
+    delimiter = models.CharField(verbose_name=gettext_lazy("delimiter"), max_length=5, blank=True)
+    status = models.CharField(
+        verbose_name=gettext_lazy("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    message = models.CharField(
+        verbose_name=gettext_lazy("message"),
+        max_length=1000,
+        blank=True,
+        help_text=gettext_lazy("What went wrong with the file as a whole."),
+    )
+    row_count = models.PositiveIntegerField(verbose_name=gettext_lazy("row count"), default=0)
+    create_count = models.PositiveIntegerField(verbose_name=gettext_lazy("create count"), default=0)
+    update_count = models.PositiveIntegerField(verbose_name=gettext_lazy("update count"), default=0)
+    skip_count = models.PositiveIntegerField(verbose_name=gettext_lazy("skip count"), default=0)
+    error_count = models.PositiveIntegerField(verbose_name=gettext_lazy("error count"), default=0)
+    columns = models.JSONField(
+        verbose_name=gettext_lazy("columns"),
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("How each header was understood."),
+    )
+    unknown_columns = models.JSONField(verbose_name=gettext_lazy("unknown columns"), default=list, blank=True)
     preview = models.JSONField(
-        default=list, blank=True, help_text=gettext_lazy("The first rows as they will be saved.")
+        verbose_name=gettext_lazy("preview"),
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("The first rows as they will be saved."),
     )
     errors = models.JSONField(
-        default=list, blank=True, help_text=gettext_lazy("[row, column, message] of every error.")
+        verbose_name=gettext_lazy("errors"),
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("[row, column, message] of every error."),
     )
     error_values = models.JSONField(
-        default=list, blank=True, help_text=gettext_lazy("The cell each error is about, as written (never a secret's).")
+        verbose_name=gettext_lazy("error values"),
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("The cell each error is about, as written (never a secret's)."),
     )
-    failed_row_count = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Rows with at least one error."))
+    failed_row_count = models.PositiveIntegerField(
+        verbose_name=gettext_lazy("failed row count"),
+        default=0,
+        help_text=gettext_lazy("Rows with at least one error."),
+    )
     skip_invalid = models.BooleanField(
+        verbose_name=gettext_lazy("skip invalid"),
         default=False,
         help_text=gettext_lazy("Confirmed as a partial import: the rows that pass are written, the others skipped."),
     )
     skipped_rows = models.BinaryField(
+        verbose_name=gettext_lazy("skipped rows"),
         default=b"",
         editable=False,
         help_text=gettext_lazy(
             "The refused rows as CSV (the file's own columns and an error column; secrets left out)."
         ),
     )
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(verbose_name=gettext_lazy("progress done"), default=0)
+    progress_total = models.PositiveIntegerField(verbose_name=gettext_lazy("progress total"), default=0)
     batch = models.ForeignKey(
-        ProvisioningBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_runs"
+        ProvisioningBatch,
+        verbose_name=gettext_lazy("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_runs",
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=gettext_lazy("updated at"), auto_now=True)
+    finished_at = models.DateTimeField(verbose_name=gettext_lazy("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = gettext_lazy("CSV import")
+        verbose_name_plural = gettext_lazy("CSV imports")
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=ImportKind.values), name="import_run_kind_valid"),
             models.CheckConstraint(condition=models.Q(mode__in=ImportMode.values), name="import_run_mode_valid"),

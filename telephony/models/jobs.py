@@ -41,12 +41,21 @@ class ProvisioningBatch(models.Model):
 
     access_policy = AccessPolicy(("organization",), entity_actions=frozenset())
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="batches")
-    label = models.CharField(max_length=200)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
+    organization = models.ForeignKey(
+        Organization, verbose_name=gettext_lazy("organization"), on_delete=models.CASCADE, related_name="batches"
+    )
+    label = models.CharField(verbose_name=gettext_lazy("label"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("provisioning batch")
         verbose_name_plural = gettext_lazy("provisioning batches")
         ordering = ["-created_at"]
 
@@ -69,14 +78,19 @@ class ProvisioningJob(models.Model):
     )
 
     # Indexes are chosen with care: a bulk import writes 100,000 jobs at once, and every index costs.
-    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False)
-    target_id = models.BigIntegerField()
+    target_type = models.ForeignKey(
+        ContentType, verbose_name=gettext_lazy("target type"), on_delete=models.PROTECT, db_index=False
+    )
+    target_id = models.BigIntegerField(verbose_name=gettext_lazy("target id"))
     target = GenericForeignKey("target_type", "target_id")
-    target_key = models.CharField(max_length=80, help_text=gettext_lazy("model:pk of the target"))
-    target_label = models.CharField(max_length=300)
-    operation = models.CharField(max_length=40)
-    payload = models.JSONField(default=dict)
+    target_key = models.CharField(
+        verbose_name=gettext_lazy("target key"), max_length=80, help_text=gettext_lazy("model:pk of the target")
+    )
+    target_label = models.CharField(verbose_name=gettext_lazy("target label"), max_length=300)
+    operation = models.CharField(verbose_name=gettext_lazy("operation"), max_length=40)
+    payload = models.JSONField(verbose_name=gettext_lazy("payload"), default=dict)
     releases = models.CharField(
+        verbose_name=gettext_lazy("releases"),
         max_length=500,
         blank=True,
         default="",
@@ -85,36 +99,85 @@ class ProvisioningJob(models.Model):
             "separated: a later job of another object that takes one of them waits for this one."
         ),
     )
-    platform = models.ForeignKey(Platform, null=True, on_delete=models.SET_NULL, related_name="jobs")
-    server = models.ForeignKey(Server, null=True, on_delete=models.SET_NULL, related_name="jobs", db_index=False)
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
-    batch = models.ForeignKey(ProvisioningBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    platform = models.ForeignKey(
+        Platform, verbose_name=gettext_lazy("platform"), null=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    server = models.ForeignKey(
+        Server,
+        verbose_name=gettext_lazy("server"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        db_index=False,
+    )
+    tenant = models.ForeignKey(
+        Tenant,
+        verbose_name=gettext_lazy("tenant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+    )
+    batch = models.ForeignKey(
+        ProvisioningBatch,
+        verbose_name=gettext_lazy("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+    )
     # Whose change it is: its tenant's customer, or the organization of what it changes when that is
     # no tenant's (a Configurator link). Kept when the tenant is deleted, so that its jobs stay in the
     # history of those who made them.
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        Organization,
+        verbose_name=gettext_lazy("organization"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+        settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
     )
 
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    max_attempts = models.PositiveIntegerField(default=8)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    waiting_for = models.CharField(max_length=10, choices=WaitState.choices, default=WaitState.NONE, blank=True)
-    last_error = models.TextField(blank=True)
-    error_kind = models.CharField(max_length=30, blank=True)
-    result = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("Backend identity learnt on success."))
+    status = models.CharField(
+        verbose_name=gettext_lazy("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(verbose_name=gettext_lazy("attempts"), default=0)
+    max_attempts = models.PositiveIntegerField(verbose_name=gettext_lazy("max attempts"), default=8)
+    next_attempt_at = models.DateTimeField(verbose_name=gettext_lazy("next attempt at"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(verbose_name=gettext_lazy("dispatched at"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(verbose_name=gettext_lazy("lease expires at"), null=True, blank=True)
+    waiting_for = models.CharField(
+        verbose_name=gettext_lazy("waiting for"),
+        max_length=10,
+        choices=WaitState.choices,
+        default=WaitState.NONE,
+        blank=True,
+    )
+    last_error = models.TextField(verbose_name=gettext_lazy("last error"), blank=True)
+    error_kind = models.CharField(verbose_name=gettext_lazy("error kind"), max_length=30, blank=True)
+    result = models.JSONField(
+        verbose_name=gettext_lazy("result"),
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("Backend identity learnt on success."),
+    )
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(verbose_name=gettext_lazy("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(verbose_name=gettext_lazy("finished at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("provisioning job")
+        verbose_name_plural = gettext_lazy("provisioning jobs")
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="job_due"),
@@ -152,12 +215,22 @@ class JobDependency(models.Model):
     time a job finishes, is an index lookup."""
 
     # No index of the foreign key's own: the unique constraint's index starts with the job.
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="dependencies", db_index=False)
+    job = models.ForeignKey(
+        ProvisioningJob,
+        verbose_name=gettext_lazy("job"),
+        on_delete=models.CASCADE,
+        related_name="dependencies",
+        db_index=False,
+    )
     target_key = models.CharField(
-        max_length=80, help_text=gettext_lazy("model:pk of the target whose earlier jobs go first")
+        verbose_name=gettext_lazy("target key"),
+        max_length=80,
+        help_text=gettext_lazy("model:pk of the target whose earlier jobs go first"),
     )
 
     class Meta:
+        verbose_name = gettext_lazy("job dependency")
+        verbose_name_plural = gettext_lazy("job dependencies")
         constraints = [models.UniqueConstraint(fields=["job", "target_key"], name="job_dependency_unique")]
         indexes = [models.Index(fields=["target_key", "job"], name="job_dependency_target")]
 
@@ -172,16 +245,20 @@ class JobAttempt(models.Model):
         ("job__tenant__organization", "job__platform__organization"), entity_actions=frozenset()
     )
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveIntegerField()
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=20)
-    error = models.TextField(blank=True)
-    exchanges = models.JSONField(default=list)
-    worker = models.CharField(max_length=200, blank=True)
+    job = models.ForeignKey(
+        ProvisioningJob, verbose_name=gettext_lazy("job"), on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveIntegerField(verbose_name=gettext_lazy("number"))
+    started_at = models.DateTimeField(verbose_name=gettext_lazy("started at"))
+    finished_at = models.DateTimeField(verbose_name=gettext_lazy("finished at"), null=True, blank=True)
+    outcome = models.CharField(verbose_name=gettext_lazy("outcome"), max_length=20)
+    error = models.TextField(verbose_name=gettext_lazy("error"), blank=True)
+    exchanges = models.JSONField(verbose_name=gettext_lazy("exchanges"), default=list)
+    worker = models.CharField(verbose_name=gettext_lazy("worker"), max_length=200, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("job attempt")
+        verbose_name_plural = gettext_lazy("job attempts")
         ordering = ["job", "number"]
 
     def __str__(self) -> str:

@@ -29,6 +29,7 @@ class PhoneNumber(Audited, MirroredModel):
     )
 
     number = models.CharField(
+        verbose_name=gettext_lazy("number"),
         max_length=16,
         unique=True,
         validators=[validate_e164],
@@ -37,20 +38,35 @@ class PhoneNumber(Audited, MirroredModel):
     )
     organization = models.ForeignKey(
         Organization,
+        verbose_name=gettext_lazy("organization"),
         on_delete=models.PROTECT,
         related_name="phone_numbers",
         help_text=gettext_lazy("Owner of the pool."),
     )
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="phone_numbers")
+    tenant = models.ForeignKey(
+        Tenant,
+        verbose_name=gettext_lazy("tenant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="phone_numbers",
+    )
     assigned_user = models.ForeignKey(
-        PbxUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="phone_numbers"
+        PbxUser,
+        verbose_name=gettext_lazy("assigned user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="phone_numbers",
     )
     is_pilot = models.BooleanField(gettext_lazy("pilot number"), default=False)
-    label = models.CharField(max_length=100, blank=True)
+    label = models.CharField(verbose_name=gettext_lazy("label"), max_length=100, blank=True)
     backend_ref = BackendRefField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("phone number")
+        verbose_name_plural = gettext_lazy("phone numbers")
         ordering = ["number"]
         constraints = [
             models.UniqueConstraint(

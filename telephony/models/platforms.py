@@ -36,9 +36,11 @@ class Platform(Audited, models.Model):
 
     access_policy = AccessPolicy(("organization",), manage_roles=ORGANIZATION_MANAGERS, shared_down=True)
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="platforms")
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=20, choices=PlatformKind.choices)
+    organization = models.ForeignKey(
+        Organization, verbose_name=gettext_lazy("organization"), on_delete=models.PROTECT, related_name="platforms"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=100)
+    kind = models.CharField(verbose_name=gettext_lazy("kind"), max_length=20, choices=PlatformKind.choices)
     base_url = models.CharField(
         gettext_lazy("base URL"),
         max_length=500,
@@ -48,11 +50,13 @@ class Platform(Audited, models.Model):
         ),
     )
     username = models.CharField(
+        verbose_name=gettext_lazy("username"),
         max_length=200,
         blank=True,
         help_text=gettext_lazy("Login name (not used by platforms that log in with a key alone)."),
     )
     secret = EncryptedCharField(
+        verbose_name=gettext_lazy("secret"),
         max_length=500,
         blank=True,
         null=True,
@@ -79,7 +83,9 @@ class Platform(Audited, models.Model):
         help_text=gettext_lazy("The organization to act as, on platforms that let a key act for another one."),
     )
     timeout_seconds = models.PositiveSmallIntegerField(
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
+        verbose_name=gettext_lazy("timeout seconds"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
     )
     verify_tls = models.BooleanField(gettext_lazy("verify TLS certificates"), default=True)
     documented_only = models.BooleanField(
@@ -90,12 +96,16 @@ class Platform(Audited, models.Model):
             "(listed in docs/backend-fidelity.md) are switched off, and the portal says so where it would offer them."
         ),
     )
-    is_active = models.BooleanField(default=True)
-    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_check_ok = models.BooleanField(null=True, editable=False)
-    last_check_message = models.CharField(max_length=500, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    is_active = models.BooleanField(verbose_name=gettext_lazy("is active"), default=True)
+    last_checked_at = models.DateTimeField(
+        verbose_name=gettext_lazy("last checked at"), null=True, blank=True, editable=False
+    )
+    last_check_ok = models.BooleanField(verbose_name=gettext_lazy("last check ok"), null=True, editable=False)
+    last_check_message = models.CharField(
+        verbose_name=gettext_lazy("last check message"), max_length=500, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=gettext_lazy("updated at"), auto_now=True)
 
     # Fields only some kinds use (the others ignore them): the form shows them for those kinds only.
     KIND_SPECIFIC_FIELDS = {
@@ -104,6 +114,8 @@ class Platform(Audited, models.Model):
     }
 
     class Meta:
+        verbose_name = gettext_lazy("platform")
+        verbose_name_plural = gettext_lazy("platforms")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -170,25 +182,36 @@ class Server(Audited, models.Model):
 
     access_policy = AccessPolicy(("platform__organization",), manage_roles=ORGANIZATION_MANAGERS, shared_down=True)
 
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="servers")
-    name = models.CharField(max_length=100)
-    host = models.CharField(max_length=255, blank=True)
+    platform = models.ForeignKey(
+        Platform, verbose_name=gettext_lazy("platform"), on_delete=models.PROTECT, related_name="servers"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=100)
+    host = models.CharField(verbose_name=gettext_lazy("host"), max_length=255, blank=True)
     capacity_tenants = models.PositiveIntegerField(
-        null=True, blank=True, help_text=gettext_lazy("Most tenants this server may hold; empty for no limit.")
+        verbose_name=gettext_lazy("capacity tenants"),
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Most tenants this server may hold; empty for no limit."),
     )
     capacity_users = models.PositiveIntegerField(
-        null=True, blank=True, help_text=gettext_lazy("Most users (lines) this server may hold; empty for no limit.")
+        verbose_name=gettext_lazy("capacity users"),
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Most users (lines) this server may hold; empty for no limit."),
     )
     remaining_slots = models.IntegerField(
+        verbose_name=gettext_lazy("remaining slots"),
         null=True,
         blank=True,
         editable=False,
         help_text=gettext_lazy("Free line slots as the platform last reported them."),
     )
     backend_ref = BackendRefField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("server")
+        verbose_name_plural = gettext_lazy("servers")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(

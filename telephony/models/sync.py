@@ -28,9 +28,17 @@ class MirroredModel(models.Model):
     """A row the portal pushes to a backend: its sync state follows its provisioning jobs, and what
     a read of the PBX last saw of it (`verified_at`: when the PBX was last seen to hold it)."""
 
-    sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.PENDING, editable=False)
-    sync_message = models.CharField(max_length=1000, blank=True, editable=False)
-    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_state = models.CharField(
+        verbose_name=gettext_lazy("sync state"),
+        max_length=10,
+        choices=SyncState.choices,
+        default=SyncState.PENDING,
+        editable=False,
+    )
+    sync_message = models.CharField(
+        verbose_name=gettext_lazy("sync message"), max_length=1000, blank=True, editable=False
+    )
+    verified_at = models.DateTimeField(verbose_name=gettext_lazy("verified at"), null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True

@@ -46,26 +46,39 @@ class LineTemplate(Audited, MirroredModel):
 
     access_policy = AccessPolicy(("organization",), shared_down=True, entity_actions=frozenset({VIEW}))
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="line_templates")
-    name = models.CharField(max_length=100)
+    organization = models.ForeignKey(
+        Organization, verbose_name=gettext_lazy("organization"), on_delete=models.PROTECT, related_name="line_templates"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=100)
     # XCU
     peer_sip_name = models.CharField(
         gettext_lazy("peer SIP name"), max_length=10, choices=PeerSipName.choices, default=PeerSipName.AUTO
     )
     ringing_time = models.PositiveSmallIntegerField(
+        verbose_name=gettext_lazy("ringing time"),
         default=30,
         validators=[MinValueValidator(5), MaxValueValidator(300)],
         help_text=gettext_lazy("Seconds before an unanswered call is rejected."),
     )
     routed_inbound = models.BooleanField(gettext_lazy("reachable from outside"), default=False)
     routed_inbound_prefix = models.CharField(gettext_lazy("DDI prefix"), max_length=20, blank=True)
-    caller_id_mode = models.CharField(max_length=20, choices=CallerIdMode.choices, default=CallerIdMode.INCOMING_NUMBER)
-    custom_caller_id = models.CharField(max_length=20, blank=True)
-    voicemail_enabled = models.BooleanField(default=False)
-    voicemail_number_mode = models.CharField(
-        max_length=20, choices=VoicemailNumberMode.choices, default=VoicemailNumberMode.SHORT_NUMBER
+    caller_id_mode = models.CharField(
+        verbose_name=gettext_lazy("caller id mode"),
+        max_length=20,
+        choices=CallerIdMode.choices,
+        default=CallerIdMode.INCOMING_NUMBER,
     )
-    voicemail_custom_number = models.CharField(max_length=20, blank=True)
+    custom_caller_id = models.CharField(verbose_name=gettext_lazy("custom caller id"), max_length=20, blank=True)
+    voicemail_enabled = models.BooleanField(verbose_name=gettext_lazy("voicemail enabled"), default=False)
+    voicemail_number_mode = models.CharField(
+        verbose_name=gettext_lazy("voicemail number mode"),
+        max_length=20,
+        choices=VoicemailNumberMode.choices,
+        default=VoicemailNumberMode.SHORT_NUMBER,
+    )
+    voicemail_custom_number = models.CharField(
+        verbose_name=gettext_lazy("voicemail custom number"), max_length=20, blank=True
+    )
     voicemail_send_email = models.BooleanField(gettext_lazy("e-mail new voicemail"), default=False)
     platform_settings = models.JSONField(
         gettext_lazy("platform settings"),
@@ -76,10 +89,12 @@ class LineTemplate(Audited, MirroredModel):
             '{"<group>": {"<setting>": value}}; a setting left out takes its default.'
         ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("line template")
+        verbose_name_plural = gettext_lazy("line templates")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -164,11 +179,17 @@ class LineTemplateMirror(models.Model):
 
     access_policy = AccessPolicy(("template__organization",), shared_down=True)
 
-    template = models.ForeignKey(LineTemplate, on_delete=models.CASCADE, related_name="mirrors")
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="template_mirrors")
+    template = models.ForeignKey(
+        LineTemplate, verbose_name=gettext_lazy("template"), on_delete=models.CASCADE, related_name="mirrors"
+    )
+    platform = models.ForeignKey(
+        Platform, verbose_name=gettext_lazy("platform"), on_delete=models.CASCADE, related_name="template_mirrors"
+    )
     backend_ref = BackendRefField()
 
     class Meta:
+        verbose_name = gettext_lazy("line template mirror")
+        verbose_name_plural = gettext_lazy("line template mirrors")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["template", "platform"], name="template_mirror_once_per_platform"),

@@ -35,10 +35,15 @@ class Tenant(Audited, MirroredModel):
 
     access_policy = AccessPolicy(("organization",), entity_reverse_lookup="tenant", entity_actions=frozenset({VIEW}))
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="tenants")
-    server = models.ForeignKey(Server, on_delete=models.PROTECT, related_name="tenants")
-    name = models.CharField(max_length=63, validators=[validate_tenant_name])
+    organization = models.ForeignKey(
+        Organization, verbose_name=gettext_lazy("organization"), on_delete=models.PROTECT, related_name="tenants"
+    )
+    server = models.ForeignKey(
+        Server, verbose_name=gettext_lazy("server"), on_delete=models.PROTECT, related_name="tenants"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=63, validators=[validate_tenant_name])
     label = models.CharField(
+        verbose_name=gettext_lazy("label"),
         max_length=200,
         blank=True,
         help_text=gettext_lazy(
@@ -47,6 +52,7 @@ class Tenant(Audited, MirroredModel):
         ),
     )
     licences = models.PositiveIntegerField(
+        verbose_name=gettext_lazy("licences"),
         default=10,
         validators=[MinValueValidator(1)],
         help_text=gettext_lazy(
@@ -54,12 +60,16 @@ class Tenant(Audited, MirroredModel):
             "tenant is created; later changes set the portal's limit only (no PBX has a call to change them)."
         ),
     )
-    status = models.CharField(max_length=20, choices=TenantStatus.choices, default=TenantStatus.STARTED)
+    status = models.CharField(
+        verbose_name=gettext_lazy("status"), max_length=20, choices=TenantStatus.choices, default=TenantStatus.STARTED
+    )
     backend_ref = BackendRefField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("tenant")
+        verbose_name_plural = gettext_lazy("tenants")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -141,26 +151,31 @@ class Entity(Audited, MirroredModel):
 
     access_policy = AccessPolicy(("tenant__organization",), entity_lookup="", entity_actions=frozenset({VIEW}))
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="entities")
-    name = models.CharField(max_length=64, validators=[validate_entity_name])
-    display_name = models.CharField(max_length=200, blank=True)
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=gettext_lazy("tenant"), on_delete=models.CASCADE, related_name="entities"
+    )
+    name = models.CharField(verbose_name=gettext_lazy("name"), max_length=64, validators=[validate_entity_name])
+    display_name = models.CharField(verbose_name=gettext_lazy("display name"), max_length=200, blank=True)
     presented_number = models.CharField(
+        verbose_name=gettext_lazy("presented number"),
         max_length=40,
         blank=True,
         help_text=gettext_lazy("Number shown on outgoing calls, where the platform sets one per entity."),
     )
     administrators = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("administrators"),
         blank=True,
         related_name="administered_entities",
         help_text=gettext_lazy("Logins that manage only this entity's users and numbers."),
     )
     backend_ref = BackendRefField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
-        ordering = ["name"]
+        verbose_name = gettext_lazy("entity")
         verbose_name_plural = gettext_lazy("entities")
+        ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "name"],
@@ -189,11 +204,17 @@ class NumberInterval(Audited, models.Model):
         ("entity__tenant__organization",), entity_lookup="entity", entity_actions=frozenset({VIEW})
     )
 
-    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="intervals")
-    start = models.CharField(max_length=6)
-    end = models.CharField(max_length=6, blank=True, help_text=gettext_lazy("Empty for a single number."))
+    entity = models.ForeignKey(
+        Entity, verbose_name=gettext_lazy("entity"), on_delete=models.CASCADE, related_name="intervals"
+    )
+    start = models.CharField(verbose_name=gettext_lazy("start"), max_length=6)
+    end = models.CharField(
+        verbose_name=gettext_lazy("end"), max_length=6, blank=True, help_text=gettext_lazy("Empty for a single number.")
+    )
 
     class Meta:
+        verbose_name = gettext_lazy("number interval")
+        verbose_name_plural = gettext_lazy("number intervals")
         ordering = ["start"]
         constraints = [
             models.CheckConstraint(

@@ -40,20 +40,35 @@ class PbxUser(Audited, MirroredModel):
         entity_actions=frozenset({VIEW, ADD, CHANGE, DELETE}),
     )
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="users")
-    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="users")
-    template = models.ForeignKey(LineTemplate, on_delete=models.PROTECT, related_name="users")
-    username = models.CharField(max_length=64, validators=[validate_username])
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
-    display_name = models.CharField(
-        max_length=200, blank=True, help_text=gettext_lazy("Shown on calls; first and last name if empty.")
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=gettext_lazy("tenant"), on_delete=models.CASCADE, related_name="users"
     )
-    email = InternationalEmailField(blank=True)
-    mobile_number = models.CharField(max_length=16, blank=True, validators=[validate_e164])
-    internal_number = models.CharField(max_length=6, validators=[validate_internal_number])
-    voicemail_enabled = models.BooleanField(default=False)
-    voicemail_pin = EncryptedCharField(max_length=8, blank=True, null=True, validators=[validate_pin])
+    entity = models.ForeignKey(
+        Entity, verbose_name=gettext_lazy("entity"), on_delete=models.PROTECT, related_name="users"
+    )
+    template = models.ForeignKey(
+        LineTemplate, verbose_name=gettext_lazy("template"), on_delete=models.PROTECT, related_name="users"
+    )
+    username = models.CharField(verbose_name=gettext_lazy("username"), max_length=64, validators=[validate_username])
+    first_name = models.CharField(verbose_name=gettext_lazy("first name"), max_length=100)
+    last_name = models.CharField(verbose_name=gettext_lazy("last name"), max_length=100)
+    display_name = models.CharField(
+        verbose_name=gettext_lazy("display name"),
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Shown on calls; first and last name if empty."),
+    )
+    email = InternationalEmailField(verbose_name=gettext_lazy("email"), blank=True)
+    mobile_number = models.CharField(
+        verbose_name=gettext_lazy("mobile number"), max_length=16, blank=True, validators=[validate_e164]
+    )
+    internal_number = models.CharField(
+        verbose_name=gettext_lazy("internal number"), max_length=6, validators=[validate_internal_number]
+    )
+    voicemail_enabled = models.BooleanField(verbose_name=gettext_lazy("voicemail enabled"), default=False)
+    voicemail_pin = EncryptedCharField(
+        verbose_name=gettext_lazy("voicemail pin"), max_length=8, blank=True, null=True, validators=[validate_pin]
+    )
     voicemail_to_email = models.BooleanField(gettext_lazy("e-mail voicemail"), default=False)
     forward_always = models.CharField(
         gettext_lazy("forward all calls to"), max_length=21, blank=True, validators=[validate_destination]
@@ -69,6 +84,7 @@ class PbxUser(Audited, MirroredModel):
     )
     portal_user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
+        verbose_name=gettext_lazy("portal user"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -76,12 +92,13 @@ class PbxUser(Audited, MirroredModel):
         help_text=gettext_lazy("Portal login that manages this line on the self-service site."),
     )
     backend_ref = BackendRefField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["internal_number"]
         verbose_name = gettext_lazy("PBX user")
+        verbose_name_plural = gettext_lazy("PBX users")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "internal_number"],
