@@ -161,7 +161,8 @@ class LineTemplate(Audited, MirroredModel):
                     }
                 why = by_name[name].check(value)
                 if why:
-                    return _("%(setting)s: %(problem)s") % {"setting": by_name[name].label, "problem": why}
+                    # the drivers declare their settings' labels with gettext_noop: translated here
+                    return _("%(setting)s: %(problem)s") % {"setting": _(by_name[name].label), "problem": why}
         return ""
 
     def settings_for(self, capabilities: Capabilities) -> dict[str, Any]:
