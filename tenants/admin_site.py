@@ -39,6 +39,10 @@ APP_HEADINGS = {
 
 
 class PortalAdminSite(admin.AdminSite):
+    # The lists are wide (a PBX user has ten columns, and Dutch and French headers are long): they
+    # get the whole width of a laptop screen; the index and the breadcrumbs lead everywhere.
+    enable_nav_sidebar = False
+
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         apps = super().get_app_list(request, app_label)
         for app in apps:

@@ -194,8 +194,8 @@ class PbxUserAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
 
     class Media:
         css = {"all": ["telephony/numbers.css"]}
-        # after Django's autocomplete, whose entity box it narrows to the chosen tenant
-        js = ["admin/js/autocomplete.js", "telephony/user-form.js"]
+        # after Django's jQuery; it waits for the autocomplete boxes (the form's own media) itself
+        js = ["admin/js/jquery.init.js", "telephony/user-form.js"]
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).prefetch_related("phone_numbers")  # the list's numbers column

@@ -1,6 +1,8 @@
 """Every admin page of every role fits a 1366 px laptop screen: each list as the platform operator,
 a reseller's administrator and viewer, and an entity administrator, and each add form and object
-page as the operator, with long real-world names. Nothing wider than its room, no sideways scrolling."""
+page as the operator, with long real-world names. Nothing wider than its room, no sideways scrolling.
+The operator reads the admin in French and the reseller's administrator in Dutch (their headers and
+labels are the longest), the others in English."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from tests.browser.test_admin_layout import LAPTOP, OVERFLOWING
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LANGUAGES = {"root": "fr", "reseller.admin": "nl"}  # the others read the admin in English
 
 
 def _world():
@@ -37,6 +41,10 @@ def _world():
 
     logins["entity.admin"] = UserFactory(username="entity.admin")
     Entity.objects.get(pk=world[Entity].pk).administrators.add(logins["entity.admin"])
+    from tenants.models import LoginSettings
+
+    for username, language in LANGUAGES.items():
+        LoginSettings.objects.create(user=logins[username], language=language)
     return world, logins
 
 
@@ -71,6 +79,7 @@ def test_every_admin_page_of_every_role_fits_a_laptop_screen(live_server, transa
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page.locator("#site-name")).to_be_visible()
+        expect(page.locator("html")).to_have_attribute("lang", LANGUAGES.get(username, "en"))
         for path in _pages(world, forms=username == "root"):
             answer = page.goto(live_server.url + path)
             if answer is None or answer.status != 200:

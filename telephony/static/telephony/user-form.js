@@ -39,7 +39,7 @@
         const entity = $('#id_entity');
         const number = document.getElementById('id_internal_number');
         const planUrl = tenant.attr('data-plan-url');
-        if (!tenant.length || !planUrl) {
+        if (!tenant.length || !planUrl || !$.fn.select2) {  // not the form, or a read-only one
             return;
         }
         let plan = {next_internal_numbers: {}, free_numbers: []};
