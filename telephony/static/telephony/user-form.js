@@ -2,7 +2,7 @@
 // The admin's PBX user form, as the self-service one: once a tenant is chosen, the entity box
 // offers that tenant's entities only, the internal number is filled in with the chosen entity's
 // next free one (unless typed over), and the external numbers suggested are the tenant's free ones.
-{
+if (window.django && window.django.jQuery) {  // pages of the PBX users without Django's jQuery: nothing to do
     const $ = django.jQuery;
 
     function narrowEntities(entity, tenant) {
