@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from portal.alert_choices import STAFF, audience_of
 from portal.views.dashboard import dashboard_offered
-from telephony.models import JobStatus
+from telephony.models import JobStatus, SyncState
 from telephony.selectors_onboarding import onboarding_offered
 
 register = template.Library()
@@ -52,3 +52,9 @@ def health_label(health: str) -> str:
 def job_status_label(status: str) -> str:
     """A job status stored as its value ("failed"), shown as its label in the reader's language."""
     return JobStatus(status).label if status in JobStatus.values else status
+
+
+@register.filter
+def sync_state_label(state: str) -> str:
+    """A mirror's sync state stored as its value ("in_sync"), shown as its label in the reader's language."""
+    return SyncState(state).label if state in SyncState.values else state
