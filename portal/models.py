@@ -138,3 +138,6 @@ class AlertDigest(models.Model):
 
     def __str__(self) -> str:
         return f"digest of {self.day} for {self.user}"
+
+
+from portal.api.models import ApiToken, IdempotentRequest, TokenScope  # noqa: E402,F401  (the API's models)

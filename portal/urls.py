@@ -27,6 +27,7 @@ urlpatterns = [
     *onboarding_urls(admin.site),
     path("hooks/configurator/orders/<uuid:public_id>/<str:secret>/", order_webhook, name="configurator-webhook"),
     path("language/", choose_language, name="choose_language"),
+    path("api/v1/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
     path("", include("portal.selfservice.urls")),
 ]

@@ -52,6 +52,22 @@ def _is_built_string(node: ast.expr) -> bool:
     return False
 
 
+TRANSLATED = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy"}
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """A literal, or a literal looked up in the translation catalogs (ours, checked by msgfmt)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.IfExp):
+        return _is_literal(node.body) and _is_literal(node.orelse)
+    return (
+        isinstance(node, ast.Call)
+        and _name(node.func) in TRANSLATED
+        and all(isinstance(argument, ast.Constant) for argument in node.args)
+    )
+
+
 def offences(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     found = []
@@ -61,7 +77,7 @@ def offences(path: Path) -> list[str]:
             name = _name(node.func)
             if name in NEVER_CALLED:
                 found.append(f"{where}:{node.lineno} calls {name}()")
-            if name in LITERAL_FORMAT and node.args and not isinstance(node.args[0], ast.Constant):
+            if name in LITERAL_FORMAT and node.args and not _is_literal(node.args[0]):
                 found.append(f"{where}:{node.lineno} {name}() with a format string that is not a literal")
             for keyword in node.keywords:
                 if keyword.arg in TEXT_ATTRIBUTES and _is_built_string(keyword.value):

@@ -8,6 +8,7 @@ import base64
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -189,10 +190,13 @@ class UsersStepForm(forms.Form):
     def __init__(self, *args: Any, user: Any, parent: Organization, kept: str = "", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.kept = kept
-        self.fields["file"].help_text = _(
-            "Optional, at most %(size)s KB, in the users import format (its template is on the import page). Every "
-            "row must pass, or nothing is written."
-        ) % {"size": USERS_CSV_MAX_BYTES // 1024}
+        self.fields["file"].help_text = format_html(
+            _(
+                "Optional, at most {size} KB, in the users import format (its template is on the import page). "
+                "Every row must pass, or nothing is written."
+            ),
+            size=USERS_CSV_MAX_BYTES // 1024,
+        )
         self.fields["template"].queryset = offered.usable_templates(user, parent)
         if not kept:
             del self.fields["drop"]

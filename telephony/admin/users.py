@@ -102,12 +102,10 @@ class PbxUserForm(forms.ModelForm):
         widget.suggestions = list(free.values_list("number", flat=True)[:FREE_NUMBERS_LISTED])
         if self.instance.pk:
             total = free.count()
-            if total > FREE_NUMBERS_LISTED:
-                free_help = _("{help} {tenant} has {count} free; the first {listed} are suggested.")
-            else:
-                free_help = _("{help} {tenant} has {count} free.")
             self.fields["assign_numbers"].help_text = format_html(  # the tenant's name is data
-                free_help,
+                _("{help} {tenant} has {count} free; the first {listed} are suggested.")
+                if total > FREE_NUMBERS_LISTED
+                else _("{help} {tenant} has {count} free."),
                 help=self.fields["assign_numbers"].help_text,
                 tenant=self.instance.tenant,
                 count=f"{total:,}",

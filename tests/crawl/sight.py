@@ -204,6 +204,8 @@ def case_allowed(sight: Sight, case: Case) -> bool | None:
         return None
     if case.pattern.site == "selfservice":
         return selfservice_allows(sight, case)
+    if case.pattern.site == "api":  # a filter on a foreign id lists nothing: only the body is checked
+        return _may_view(sight, case.objects[0][1]) if case.pattern.kwargs else None
     if case.pattern.key == "admin:view_on_site":
         return admin_may(sight, VIEW, case.objects[0][1])
     if case.pattern.site == "admin":

@@ -220,8 +220,12 @@ def enumerate_urls() -> UrlMap:
     autocomplete: list[Case] = []
     objects = functools.cache(objects_of)
     for pattern in patterns:
-        if pattern.site not in ("admin", "selfservice", "root"):
-            unmapped.append(f"{pattern.key}: outside the admin and the self-service site")
+        if pattern.site not in ("admin", "selfservice", "root", "api"):
+            unmapped.append(f"{pattern.key}: outside the admin, the self-service site and the API")
+        elif pattern.site == "api":
+            api, missing = _api_cases(pattern, objects)
+            cases.extend(api)
+            unmapped.extend(missing)
         elif pattern.key in ALLOWED_UNMAPPED:
             if pattern.key == "selfservice:password_reset_confirm":  # a made-up link must not break the page
                 cases.append(Case(pattern, _fill(pattern.route, {"uidb64": "MQ", "token": "set-password"})))
@@ -248,6 +252,23 @@ def enumerate_urls() -> UrlMap:
             unmapped.append(f"{pattern.key} ({pattern.route}): kwargs {', '.join(pattern.kwargs)} map to no model")
     reached, shadowed = _reachable(cases)
     return UrlMap(reached, unmapped, patterns, autocomplete, shadowed)
+
+
+def _api_cases(pattern: Pattern, objects) -> tuple[list[Case], list[str]]:
+    """An API endpoint: a list once, and once per object of each id its filters take (`?tenant=`);
+    an object's URL (and its actions') once per object of the viewset's model."""
+    view = getattr(pattern.callback, "cls", None)
+    model = view.serializer_class.Meta.model if getattr(view, "serializer_class", None) else None
+    if not pattern.kwargs:
+        base = _fill(pattern.route, {})
+        cases = [Case(pattern, base)]
+        for name in getattr(view, "filter_ids", ()):
+            related = model._meta.get_field(name).related_model
+            cases += [Case(pattern, f"{base}?{urlencode({name: o.pk})}", ((name, o),)) for o in objects(related)]
+        return cases, []
+    if pattern.kwargs != ("pk",) or model is None:
+        return [], [f"{pattern.key} ({pattern.route}): kwargs {', '.join(pattern.kwargs)} map to no model"]
+    return [Case(pattern, _fill(pattern.route, {"pk": o.pk}), (("pk", o),)) for o in objects(model)], []
 
 
 def _cases_without_ids(pattern: Pattern, objects) -> list[Case]:

@@ -19,7 +19,7 @@ from tests.crawl.world import Login
 
 PROJECT = f"{Path(__file__).resolve().parents[2]}/"
 # What a login is turned away with: forbidden, not found, or a GET to a POST-only page.
-DENIED_STATUSES = (403, 404, 405)
+DENIED_STATUSES = (401, 403, 404, 405)  # 401: the API without a token or a session
 
 
 def body_of(response) -> str:

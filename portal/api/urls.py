@@ -1,0 +1,25 @@
+"""/api/v1/: the resources, the OpenAPI schema and its browsable docs (served from here, no CDN)."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from portal.api import views
+
+router = DefaultRouter(use_regex_path=False)
+router.include_format_suffixes = False  # JSON only: no `.json` twin of every URL
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("tenants", views.TenantViewSet, basename="tenant")
+router.register("entities", views.EntityViewSet, basename="entity")
+router.register("line-templates", views.LineTemplateViewSet, basename="line-template")
+router.register("pbx-users", views.PbxUserViewSet, basename="pbx-user")
+router.register("jobs", views.JobViewSet, basename="job")
+
+app_name = "api"
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,175 @@
+"""The API's endpoints: thin. Reads are the scoped selectors; writes are the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import filters, mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal.api import serializers
+from portal.api.base import ETagMixin, IdempotentCreateMixin
+from telephony import selectors_api as selectors
+from telephony.models import PbxUser
+from telephony.services import jobs as job_services
+from telephony.services import users as user_services
+from tenants import access
+from tenants.access import CHANGE, DELETE
+
+
+class ScopedQueryset:
+    """The selector's queryset (what the login may see), filtered by the query string: `?tenant=12`
+    on an id (an id outside the scope finds nothing, as one that does not exist), `?status=failed`
+    on a value."""
+
+    selector: Any = None
+    filter_backends = [filters.SearchFilter]
+    filter_ids: tuple[str, ...] = ()
+    filter_values: tuple[str, ...] = ()
+
+    def get_queryset(self) -> QuerySet:
+        queryset = type(self).selector(self.request.user)
+        problems = {}
+        for field in self.filter_ids:
+            value = self.request.query_params.get(field)
+            if value is None:
+                continue
+            if not value.isdigit():
+                problems[field] = [_("An id: a whole number.")]
+                continue
+            queryset = queryset.filter(**{f"{field}_id" if field != "id" else field: int(value)})
+        for field in self.filter_values:
+            value = self.request.query_params.get(field)
+            if value is not None:
+                queryset = queryset.filter(**{field: value[:200]})
+        if problems:
+            raise ValidationError(problems)
+        return queryset
+
+
+class ChangeRights:
+    """An object the login sees but may not change answers 403 to a write (not 404: it was read)."""
+
+    def get_object(self) -> Any:
+        obj = super().get_object()
+        action_needed = DELETE if self.request.method == "DELETE" else CHANGE
+        if self.request.method not in SAFE_METHODS and not access.can(self.request.user, action_needed, obj):
+            raise PermissionDenied(_("You may read this object but not change it."))
+        return obj
+
+
+class ScopedReadViewSet(ScopedQueryset, ChangeRights, ETagMixin, viewsets.ReadOnlyModelViewSet):
+    """Lists and objects the login may see; anything else answers 404 as a missing id does."""
+
+
+class OrganizationViewSet(ScopedReadViewSet):
+    """Organizations the login sees: its own and everything below (and the ones above that share
+    platforms or templates with it are not listed: they are not its to read)."""
+
+    serializer_class = serializers.OrganizationSerializer
+    selector = staticmethod(selectors.organizations_for)
+    search_fields = ["name"]
+    filter_values = ("kind",)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        paths = {org.path[: -org.steplen] for org in getattr(self, "_page_objects", [])}
+        context["parents"] = dict(
+            selectors.organizations_for(self.request.user).filter(path__in=paths).values_list("path", "id")
+        )
+        return context
+
+    def paginate_queryset(self, queryset: QuerySet):
+        page = super().paginate_queryset(queryset)
+        self._page_objects = page if page is not None else list(queryset)
+        return page
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self._page_objects = [self.get_object()]
+        return super().retrieve(request, *args, **kwargs)
+
+
+class TenantViewSet(ScopedReadViewSet):
+    serializer_class = serializers.TenantSerializer
+    selector = staticmethod(selectors.tenants_for)
+    search_fields = ["name", "label"]
+    filter_ids = ("organization", "server")
+    filter_values = ("status", "sync_state")
+
+
+class EntityViewSet(ScopedReadViewSet):
+    serializer_class = serializers.EntitySerializer
+    selector = staticmethod(selectors.entities_for)
+    search_fields = ["name", "display_name"]
+    filter_ids = ("tenant",)
+    filter_values = ("sync_state",)
+
+
+class LineTemplateViewSet(ScopedReadViewSet):
+    serializer_class = serializers.LineTemplateSerializer
+    selector = staticmethod(selectors.line_templates_for)
+    search_fields = ["name"]
+    filter_ids = ("organization",)
+
+
+class PbxUserViewSet(
+    ScopedQueryset,
+    ChangeRights,
+    IdempotentCreateMixin,
+    ETagMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    """PBX users with their line settings and numbers. Creating, changing and deleting run the same
+    services as the admin: the same checks, the same jobs to the PBX, the same history."""
+
+    serializer_class = serializers.PbxUserSerializer
+    selector = staticmethod(selectors.pbx_users_for)
+    search_fields = ["username", "first_name", "last_name", "email", "internal_number"]
+    filter_ids = ("tenant", "entity", "template")
+    filter_values = ("sync_state", "internal_number", "username")
+
+    def perform_create(self, serializer: Any) -> None:
+        user = PbxUser(**serializer.validated_data)
+        serializer.instance = user_services.pbx_user_create(actor=self.request.user, user=user)
+
+    def perform_update(self, serializer: Any) -> None:
+        user = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(user, field, value)
+        serializer.instance = user_services.pbx_user_update(actor=self.request.user, user=user)
+
+    def perform_destroy(self, instance: PbxUser) -> None:
+        user_services.pbx_user_delete(actor=self.request.user, user=instance)
+
+
+class JobViewSet(ScopedReadViewSet):
+    """Provisioning jobs: what was pushed to which PBX, and how it went. Retry and cancel are the
+    admin's actions, with the same rules."""
+
+    serializer_class = serializers.JobSerializer
+    selector = staticmethod(selectors.jobs_for)
+    search_fields = ["target_label", "operation"]
+    filter_ids = ("tenant", "server", "batch")
+    filter_values = ("status", "operation")
+
+    @extend_schema(request=None, responses=serializers.JobSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        job = job_services.job_retry(actor=request.user, job=self.get_object())
+        return Response(self.get_serializer(job).data)
+
+    @extend_schema(request=None, responses=serializers.JobSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        job = job_services.job_cancel(actor=request.user, job=self.get_object())
+        return Response(self.get_serializer(job).data)
