@@ -26,7 +26,17 @@ from tenants.models import ActingEnd, ActingSession
 SESSION_KEY = "acting_session_id"
 # Alerts too: they are the actor's own mail, not the customer's (portal.alert_choices); and the
 # API, whose tokens are a login's own and whose session calls would leave the banner's sight.
-CLOSED_WHILE_ACTING = ("/admin/", "/login/", "/password/", "/2fa/", "/my-line/", "/import/", "/alerts/", "/api/")
+CLOSED_WHILE_ACTING = (
+    "/admin/",
+    "/login/",
+    "/password/",
+    "/2fa/",
+    "/my-line/",
+    "/import/",
+    "/alerts/",
+    "/api/",
+    "/api-tokens/",
+)
 OPEN_WHILE_ACTING = ("/admin/logout/",)
 CLOSED_MESSAGE = gettext_lazy(
     "While you act as the administrator of %(name)s, the admin, passwords, two-factor sign-in, logins, "

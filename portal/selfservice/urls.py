@@ -5,6 +5,7 @@ from django.urls import include, path
 from portal.selfservice import imports
 from portal.selfservice.views import acting, alerts, auth, cti, line, users
 from portal.views import two_factor
+from portal.views.api_tokens import selfservice_api_tokens
 
 app_name = "selfservice"
 
@@ -42,6 +43,7 @@ urlpatterns = [
     path("tenants/<int:tenant_id>/crm/remove/", cti.crm_integration_delete, name="crm_integration_delete"),
     path("import/", include(imports.urlpatterns)),
     path("alerts/", alerts.alert_choices, name="alert_choices"),
+    path("api-tokens/", selfservice_api_tokens, name="api_tokens"),
     # a reseller administrator acting as a customer's administrator
     path("acting/<int:organization_id>/", acting.acting_start, name="acting_start"),
     path("acting/end/", acting.acting_end, name="acting_end"),

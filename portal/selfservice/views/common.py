@@ -31,6 +31,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         # staff choose their alerts in the admin (portal.alert_choices)
         "alerts": customer_admin and not acting and not user.is_staff,
         "two_factor": not acting and two_factor.requires_two_factor(user),
+        "api_tokens": not acting and customer_admin,
     }
 
 
