@@ -24,34 +24,53 @@ from tenants import access
 from tenants.access import CHANGE, DELETE
 
 
-class ScopedQueryset:
-    """The selector's queryset (what the login may see), filtered by the query string: `?tenant=12`
-    on an id (an id outside the scope finds nothing, as one that does not exist), `?status=failed`
-    on a value."""
+class ScopedFilters(filters.BaseFilterBackend):
+    """`?tenant=12` on an id (an id outside the login's scope finds nothing, as one that does not
+    exist), `?status=failed` on a value; described in the schema from the view's `filter_ids` and
+    `filter_values`."""
 
-    selector: Any = None
-    filter_backends = [filters.SearchFilter]
-    filter_ids: tuple[str, ...] = ()
-    filter_values: tuple[str, ...] = ()
-
-    def get_queryset(self) -> QuerySet:
-        queryset = type(self).selector(self.request.user)
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         problems = {}
-        for field in self.filter_ids:
-            value = self.request.query_params.get(field)
+        for field in getattr(view, "filter_ids", ()):
+            value = request.query_params.get(field)
             if value is None:
                 continue
             if not value.isdigit():
                 problems[field] = [_("An id: a whole number.")]
                 continue
-            queryset = queryset.filter(**{f"{field}_id" if field != "id" else field: int(value)})
-        for field in self.filter_values:
-            value = self.request.query_params.get(field)
+            queryset = queryset.filter(**{f"{field}_id": int(value)})
+        for field in getattr(view, "filter_values", ()):
+            value = request.query_params.get(field)
             if value is not None:
                 queryset = queryset.filter(**{field: value[:200]})
         if problems:
             raise ValidationError(problems)
         return queryset
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        described = [
+            (field, "integer", _("Only those of this %(field)s (its id).") % {"field": field})
+            for field in getattr(view, "filter_ids", ())
+        ] + [
+            (field, "string", _("Only those whose %(field)s is this value.") % {"field": field})
+            for field in getattr(view, "filter_values", ())
+        ]
+        return [
+            {"name": name, "required": False, "in": "query", "description": text, "schema": {"type": kind}}
+            for name, kind, text in described
+        ]
+
+
+class ScopedQueryset:
+    """The selector's queryset: what the login may see, and nothing else."""
+
+    selector: Any = None
+    filter_backends = [ScopedFilters, filters.SearchFilter]
+    filter_ids: tuple[str, ...] = ()
+    filter_values: tuple[str, ...] = ()
+
+    def get_queryset(self) -> QuerySet:
+        return type(self).selector(self.request.user)
 
 
 class ChangeRights:

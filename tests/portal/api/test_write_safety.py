@@ -161,4 +161,5 @@ def test_the_schema_validates_and_lists_every_endpoint(client, superuser):
     client.force_login(superuser)
     docs = client.get(f"{API}/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
-    assert b"<script>" not in docs.content, "no inline script: the docs run under the content security policy"
+    assert b"<script>" not in docs.content and b"<style>" not in docs.content, "nothing inline (the CSP)"
+    assert b"portal/api-docs.css" in docs.content
