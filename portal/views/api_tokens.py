@@ -22,11 +22,12 @@ from portal.api.tokens import api_token_create, api_token_revoke, tokens_of
 from portal.selfservice.views.common import navigation
 from tenants import access
 
+# Values with a unit, not bare numbers: a choice is never taken for an object's id.
 LIFETIMES = [
-    (30, gettext_lazy("30 days")),
-    (90, gettext_lazy("90 days")),
-    (180, gettext_lazy("180 days")),
-    (365, gettext_lazy("a year")),
+    ("30d", gettext_lazy("30 days")),
+    ("90d", gettext_lazy("90 days")),
+    ("180d", gettext_lazy("180 days")),
+    ("365d", gettext_lazy("a year")),
 ]
 
 
@@ -37,7 +38,9 @@ class TokenForm(forms.Form):
         help_text=gettext_lazy("What will use it, e.g. billing sync."),
     )
     scope = forms.ChoiceField(label=gettext_lazy("May"), choices=TokenScope.choices, initial=TokenScope.READ)
-    days = forms.TypedChoiceField(label=gettext_lazy("Valid for"), choices=LIFETIMES, coerce=int, initial=90)
+    days = forms.TypedChoiceField(
+        label=gettext_lazy("Valid for"), choices=LIFETIMES, coerce=lambda value: int(value[:-1]), initial="90d"
+    )
 
 
 def _tokens_page(request: HttpRequest, template: str, here: str, context: dict[str, Any]) -> HttpResponse:

@@ -23,7 +23,7 @@ def shown_token(page: str) -> str:
 def test_a_token_is_made_shown_once_and_works(client, customer, tree, member, where):
     login = customer.admin if where.startswith("selfservice") else member(tree.reseller, Role.OPERATOR)
     client.force_login(login)
-    answer = client.post(reverse(where), {"name": "billing", "scope": "read", "days": "90"})
+    answer = client.post(reverse(where), {"name": "billing", "scope": "read", "days": "90d"})
     raw = shown_token(answer.content.decode())
     assert answer.status_code == 200 and raw and "no-store" in answer["Cache-Control"]
     assert raw not in str(answer.cookies) and raw not in str(client.session.items())
@@ -61,8 +61,8 @@ def test_another_login_s_token_is_neither_listed_nor_revoked(client, customer, s
 @pytest.mark.parametrize(
     "data",
     [
-        {"name": "", "scope": "read", "days": "90"},
-        {"name": "x", "scope": "root", "days": "90"},
+        {"name": "", "scope": "read", "days": "90d"},
+        {"name": "x", "scope": "root", "days": "90d"},
         {"name": "x", "scope": "read", "days": "9999"},
         {"name": "<img src=x onerror=alert(1)>{{ 7|add:1 }}", "scope": "read", "days": "abc"},
     ],
@@ -79,7 +79,7 @@ def test_a_hostile_token_name_is_shown_as_text(client, customer):
     client.force_login(customer.admin)
     client.post(
         reverse("selfservice:api_tokens"),
-        {"name": "<img src=x onerror=alert(1)>{{ 7|add:1 }}", "scope": "read", "days": "30"},
+        {"name": "<img src=x onerror=alert(1)>{{ 7|add:1 }}", "scope": "read", "days": "30d"},
     )
     page = client.get(reverse("selfservice:api_tokens")).content.decode()
     assert "&lt;img src=x onerror=alert(1)&gt;{{ 7|add:1 }}" in page and "<img src=x" not in page
@@ -94,7 +94,7 @@ def test_an_end_user_and_a_visitor_have_no_token_page(client, customer):
 def test_two_factor_logins_make_tokens_from_a_verified_session_only(client, superuser, settings):
     settings.PORTAL_REQUIRE_2FA = True
     client.force_login(superuser)
-    answer = client.post(reverse("api_tokens"), {"name": "ci", "scope": "read", "days": "30"})
+    answer = client.post(reverse("api_tokens"), {"name": "ci", "scope": "read", "days": "30d"})
     assert answer.status_code in (200, 302) and not ApiToken.objects.exists()
 
 
@@ -102,5 +102,5 @@ def test_acting_as_a_customer_makes_no_token(client, customer, tree, member):
     reseller_admin = member(tree.reseller, Role.ADMIN)
     client.force_login(reseller_admin)
     client.post(reverse("selfservice:acting_start", args=[customer.organization.pk]))
-    answer = client.post(reverse("selfservice:api_tokens"), {"name": "x", "scope": "read", "days": "30"})
+    answer = client.post(reverse("selfservice:api_tokens"), {"name": "x", "scope": "read", "days": "30d"})
     assert answer.status_code in (302, 403, 404) and not ApiToken.objects.exists()
