@@ -146,7 +146,8 @@ def test_the_schema_validates_and_lists_every_endpoint(client, superuser):
         assert f"/api/v1/{prefix}/" in paths
         assert f"/api/v1/{prefix}/{{id}}/" in paths
         for extra in viewset.get_extra_actions():
-            assert f"/api/v1/{prefix}/{{id}}/{extra.url_path}/" in paths
+            on = f"/api/v1/{prefix}/{{id}}/" if extra.detail else f"/api/v1/{prefix}/"
+            assert f"{on}{extra.url_path}/" in paths
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             assert operation.get("security"), f"{method} {path} says how to authenticate"
