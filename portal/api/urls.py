@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from portal.api import views, views_numbers
+from portal.api import views, views_access, views_numbers
 
 router = DefaultRouter(use_regex_path=False)
 router.include_format_suffixes = False  # JSON only: no `.json` twin of every URL
@@ -16,6 +16,10 @@ router.register("entities", views.EntityViewSet, basename="entity")
 router.register("line-templates", views.LineTemplateViewSet, basename="line-template")
 router.register("pbx-users", views.PbxUserViewSet, basename="pbx-user")
 router.register("jobs", views.JobViewSet, basename="job")
+router.register("platforms", views_access.PlatformViewSet, basename="platform")
+router.register("servers", views_access.ServerViewSet, basename="server")
+router.register("memberships", views_access.MembershipViewSet, basename="membership")
+router.register("entity-grants", views_access.EntityGrantViewSet, basename="entity-grant")
 router.register("phone-numbers", views_numbers.PhoneNumberViewSet, basename="phone-number")
 router.register("number-pools", views_numbers.NumberPoolViewSet, basename="number-pool")
 router.register("pbx-user-numbers", views_numbers.PbxUserNumbersViewSet, basename="pbx-user-numbers")
