@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from portal.api import views, views_access, views_numbers
+from portal.api import views, views_access, views_imports, views_numbers
 
 router = DefaultRouter(use_regex_path=False)
 router.include_format_suffixes = False  # JSON only: no `.json` twin of every URL
@@ -23,6 +23,7 @@ router.register("entity-grants", views_access.EntityGrantViewSet, basename="enti
 router.register("phone-numbers", views_numbers.PhoneNumberViewSet, basename="phone-number")
 router.register("number-pools", views_numbers.NumberPoolViewSet, basename="number-pool")
 router.register("pbx-user-numbers", views_numbers.PbxUserNumbersViewSet, basename="pbx-user-numbers")
+router.register("imports", views_imports.ImportRunViewSet, basename="import-run")
 
 app_name = "api"
 urlpatterns = [
