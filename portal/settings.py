@@ -178,6 +178,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several resources have a `kind` or a `status`: their enums are named after what they are.
+    "ENUM_NAME_OVERRIDES": {
+        "ImportKindEnum": "telephony.models.ImportKind",
+        "ImportStatusEnum": "telephony.models.ImportStatus",
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

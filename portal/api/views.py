@@ -85,7 +85,10 @@ class ChangeRights:
 
 
 class ScopedReadViewSet(ScopedQueryset, ChangeRights, ETagMixin, viewsets.ReadOnlyModelViewSet):
-    """Lists and objects the login may see; anything else answers 404 as a missing id does."""
+    """Lists and objects the login may see; anything else answers 404 as a missing id does. Read
+    only: PUT, PATCH and DELETE answer 405 (POST only reaches the viewset's own actions)."""
+
+    http_method_names = ["get", "post", "head", "options"]
 
 
 class OrganizationViewSet(ScopedReadViewSet):

@@ -229,3 +229,14 @@ def test_an_operator_of_the_reseller_sees_its_customers(client, customer, tree, 
     raw = token_of(operator)
     listed = client.get(f"{API}/tenants/", **bearer(raw)).json()["results"]
     assert customer.tenant.pk in {row["id"] for row in listed}
+
+
+@pytest.mark.parametrize("resource", ["organizations", "tenants", "entities", "line-templates", "jobs"])
+def test_a_read_only_resource_refuses_writes_with_405(client, superuser, customer, resource):
+    raw = token_of(superuser)
+    listed = client.get(f"{API}/{resource}/", **bearer(raw)).json()["results"]
+    target = f"{API}/{resource}/{listed[0]['id']}/" if listed else f"{API}/{resource}/1/"
+    for method in ("put", "patch", "delete"):
+        answer = getattr(client, method)(target, {}, content_type="application/json", **bearer(raw))
+        assert answer.status_code in (404, 405), (method, answer.status_code)
+    assert client.post(f"{API}/{resource}/", {}, content_type="application/json", **bearer(raw)).status_code == 405

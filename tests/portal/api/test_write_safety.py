@@ -164,3 +164,13 @@ def test_the_schema_validates_and_lists_every_endpoint(client, superuser):
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
     assert b"<script>" not in docs.content and b"<style>" not in docs.content, "nothing inline (the CSP)"
     assert b"portal/api-docs.css" in docs.content
+
+
+def test_a_body_that_is_no_object_is_refused_not_a_500(client, customer):
+    raw = token_of(customer.admin)
+    for body in ("[1, 2]", '"text"', "{not json"):
+        answer = client.post(
+            f"{API}/pbx-users/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k", **bearer(raw)
+        )
+        assert answer.status_code == 400, (body, answer.status_code)
+    assert not PbxUser.objects.filter(username="api.user").exists()
