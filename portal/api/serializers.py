@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from telephony import selectors_api as selectors
@@ -14,6 +16,7 @@ from telephony.models import Entity, LineTemplate, PbxUser, ProvisioningJob, Ten
 from tenants.models import Organization
 
 
+@extend_schema_field(OpenApiTypes.INT)  # an id, whether or not the serializer has a model to tell
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """An id of an object the login may see; any other id is "does not exist", never "not yours"."""
 
