@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.api.serializers import ScopedRelatedField
@@ -42,11 +40,6 @@ SUMMARY_FIELDS = [
     "created_at",
     "finished_at",
 ]
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class ScopedId(ScopedRelatedField):
-    """An id looked up in what the login may see (the schema says: an integer)."""
 
 
 class ImportRunSummarySerializer(serializers.ModelSerializer):
@@ -148,7 +141,7 @@ class ImportUploadSerializer(serializers.Serializer):
     encoding = serializers.ChoiceField(
         choices=[("", gettext_lazy("Detect it")), *((e, e) for e in ENCODINGS)], default="", allow_blank=True
     )
-    tenant = ScopedId(
+    tenant = ScopedRelatedField(
         selectors.tenants_for,
         required=False,
         allow_null=True,
@@ -156,13 +149,13 @@ class ImportUploadSerializer(serializers.Serializer):
             "Users: rows without a tenant go into this tenant. Leave it out for a file whose rows name their tenants."
         ),
     )
-    template = ScopedId(
+    template = ScopedRelatedField(
         selectors.line_templates_for,
         required=False,
         allow_null=True,
         help_text=gettext_lazy("Users: the line template of rows that name none."),
     )
-    organization = ScopedId(
+    organization = ScopedRelatedField(
         selectors.organizations_for,
         required=False,
         allow_null=True,

@@ -28,7 +28,7 @@ RANGE_TEXT = gettext_lazy(
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class ScopedIdField(ScopedRelatedField):
+class ScopedRelatedField(ScopedRelatedField):
     """The id (an integer) of an object the login may see; any other id is "does not exist"."""
 
 
@@ -150,7 +150,7 @@ class NumberReferenceSerializer(serializers.Serializer):
 
 
 class RangeAddSerializer(serializers.Serializer):
-    organization = ScopedIdField(
+    organization = ScopedRelatedField(
         selectors.organizations_for, help_text=gettext_lazy("The organization whose pool the numbers join.")
     )
     numbers = serializers.CharField(max_length=80, help_text=RANGE_TEXT)
@@ -161,7 +161,7 @@ class RangeAddSerializer(serializers.Serializer):
         max_value=RANGE_LIMIT,
         help_text=gettext_lazy("With a first number only: how many numbers from it."),
     )
-    tenant = ScopedIdField(
+    tenant = ScopedRelatedField(
         selectors.tenants_for,
         required=False,
         allow_null=True,
@@ -173,10 +173,10 @@ class RangeAddSerializer(serializers.Serializer):
 
 
 class AllocateSerializer(serializers.Serializer):
-    organization = ScopedIdField(
+    organization = ScopedRelatedField(
         selectors.organizations_for, help_text=gettext_lazy("The organization whose pool the numbers come from.")
     )
-    tenant = ScopedIdField(selectors.tenants_for, help_text=gettext_lazy("The tenant to allocate them to."))
+    tenant = ScopedRelatedField(selectors.tenants_for, help_text=gettext_lazy("The tenant to allocate them to."))
     numbers = serializers.CharField(
         max_length=80,
         required=False,

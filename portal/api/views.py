@@ -17,7 +17,6 @@ from rest_framework.response import Response
 from portal.api import serializers
 from portal.api.base import ETagMixin, IdempotentCreateMixin
 from telephony import selectors_api as selectors
-from telephony.models import PbxUser
 from telephony.services import jobs as job_services
 from telephony.services import users as user_services
 from tenants import access
@@ -141,7 +140,7 @@ class LineTemplateViewSet(ScopedReadViewSet):
     filter_ids = ("organization",)
 
 
-class PbxUserViewSet(
+class ServicedViewSet(
     ScopedQueryset,
     ChangeRights,
     IdempotentCreateMixin,
@@ -151,6 +150,30 @@ class PbxUserViewSet(
     mixins.DestroyModelMixin,
     viewsets.ReadOnlyModelViewSet,
 ):
+    """A writable resource whose writes are the services the admin calls (as the admin's
+    `create_service` / `update_service` / `delete_service`, each given `actor=` and the object under
+    `service_object_name`): the same checks, the same jobs to the PBX, the same history."""
+
+    service_object_name = ""
+    create_service: Any = None
+    update_service: Any = None
+    delete_service: Any = None
+
+    def perform_create(self, serializer: Any) -> None:
+        obj = serializer.Meta.model(**serializer.validated_data)
+        serializer.instance = type(self).create_service(actor=self.request.user, **{self.service_object_name: obj})
+
+    def perform_update(self, serializer: Any) -> None:
+        obj = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(obj, field, value)
+        serializer.instance = type(self).update_service(actor=self.request.user, **{self.service_object_name: obj})
+
+    def perform_destroy(self, instance: Any) -> None:
+        type(self).delete_service(actor=self.request.user, **{self.service_object_name: instance})
+
+
+class PbxUserViewSet(ServicedViewSet):
     """PBX users with their line settings and numbers. Creating, changing and deleting run the same
     services as the admin: the same checks, the same jobs to the PBX, the same history."""
 
@@ -159,19 +182,10 @@ class PbxUserViewSet(
     search_fields = ["username", "first_name", "last_name", "email", "internal_number"]
     filter_ids = ("tenant", "entity", "template")
     filter_values = ("sync_state", "internal_number", "username")
-
-    def perform_create(self, serializer: Any) -> None:
-        user = PbxUser(**serializer.validated_data)
-        serializer.instance = user_services.pbx_user_create(actor=self.request.user, user=user)
-
-    def perform_update(self, serializer: Any) -> None:
-        user = serializer.instance
-        for field, value in serializer.validated_data.items():
-            setattr(user, field, value)
-        serializer.instance = user_services.pbx_user_update(actor=self.request.user, user=user)
-
-    def perform_destroy(self, instance: PbxUser) -> None:
-        user_services.pbx_user_delete(actor=self.request.user, user=instance)
+    service_object_name = "user"
+    create_service = user_services.pbx_user_create
+    update_service = user_services.pbx_user_update
+    delete_service = user_services.pbx_user_delete
 
 
 class JobViewSet(ScopedReadViewSet):

@@ -8,31 +8,24 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api import serializers_access as serializers
-from portal.api.base import ETagMixin, IdempotentCreateMixin
-from portal.api.views import ChangeRights, ScopedQueryset, ScopedReadViewSet
+from portal.api.views import ScopedReadViewSet, ServicedViewSet
 from telephony import selectors_api_access as selectors
 from telephony.models import Entity
 from telephony.services import tenants as tenant_services
 from tenants import access
 from tenants import services as tenant_tree_services
-from tenants.models import Membership
-
-# ETagMixin brings update and destroy along; a read-only resource answers 405 to them, not a 500.
-READ_ONLY_METHODS = ["get", "head", "options"]
 
 
 class PlatformViewSet(ScopedReadViewSet):
     """Platforms (management APIs) you may see, with how their last connection test went. Their
     credentials and full address are never part of an answer."""
 
-    http_method_names = READ_ONLY_METHODS
     serializer_class = serializers.PlatformSerializer
     selector = staticmethod(selectors.platforms_for)
     search_fields = ["name"]
@@ -44,23 +37,13 @@ class ServerViewSet(ScopedReadViewSet):
     """Servers (PBXs) behind the platforms you may see, with their capacity, the free line slots the
     platform last reported and the number of their tenants you may see."""
 
-    http_method_names = READ_ONLY_METHODS
     serializer_class = serializers.ServerSerializer
     selector = staticmethod(selectors.servers_for)
     search_fields = ["name", "host"]
     filter_ids = ("platform",)
 
 
-class MembershipViewSet(
-    ScopedQueryset,
-    ChangeRights,
-    IdempotentCreateMixin,
-    ETagMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.ReadOnlyModelViewSet,
-):
+class MembershipViewSet(ServicedViewSet):
     """Roles of portal logins in organizations. Giving, changing and taking a role is an
     administrator's act, with the same checks and history as the admin."""
 
@@ -69,24 +52,15 @@ class MembershipViewSet(
     search_fields = ["user__username", "organization__name"]
     filter_ids = ("organization", "user")
     filter_values = ("role",)
+    service_object_name = "membership"
+    create_service = tenant_tree_services.membership_create
+    update_service = tenant_tree_services.membership_update
+    delete_service = tenant_tree_services.membership_delete
 
     def get_serializer_class(self) -> type:
         if self.action in ("update", "partial_update"):
             return serializers.MembershipUpdateSerializer
         return serializers.MembershipSerializer
-
-    def perform_create(self, serializer: Any) -> None:
-        membership = Membership(**serializer.validated_data)
-        serializer.instance = tenant_tree_services.membership_create(actor=self.request.user, membership=membership)
-
-    def perform_update(self, serializer: Any) -> None:
-        membership = serializer.instance
-        for field, value in serializer.validated_data.items():
-            setattr(membership, field, value)
-        serializer.instance = tenant_tree_services.membership_update(actor=self.request.user, membership=membership)
-
-    def perform_destroy(self, instance: Membership) -> None:
-        tenant_tree_services.membership_delete(actor=self.request.user, membership=instance)
 
 
 class EntityGrantViewSet(ScopedReadViewSet):
@@ -94,7 +68,6 @@ class EntityGrantViewSet(ScopedReadViewSet):
     entity you may see (its id is the entity's), with its administrators; `grant` and `revoke` add
     or withdraw one login, which only an administrator of the entity's customer may do."""
 
-    http_method_names = [*READ_ONLY_METHODS, "post"]  # post: the grant and revoke actions only
     serializer_class = serializers.EntityGrantsSerializer
     selector = staticmethod(selectors.entity_grants_for)
     search_fields = ["name", "display_name"]
