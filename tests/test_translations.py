@@ -45,8 +45,13 @@ def regenerated(tmp_path_factory) -> Path:
     if not (shutil.which("xgettext") and shutil.which("msgmerge") and shutil.which("msgfmt")):
         service_missing("GNU gettext (xgettext, msgmerge, msgfmt) is missing: apt-get install -y gettext")
     root = tmp_path_factory.mktemp("catalogs")
+    # makemessages writes to the `locale` folder it finds under the folder it reads: the code and the
+    # catalogs are copied, so that the checkout's own catalogs are never touched (two CI runs read
+    # them at once)
+    for folder in ("portal", "telephony", "tenants", "templates"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "static"))
     shutil.copytree(ROOT / "locale", root / "locale")
-    with chdir(ROOT), override_settings(LOCALE_PATHS=[root / "locale"]):
+    with chdir(root), override_settings(LOCALE_PATHS=[root / "locale"]):
         call_command(
             "makemessages",
             locale=LANGUAGES,
