@@ -182,6 +182,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ImportKindEnum": "telephony.models.ImportKind",
         "ImportStatusEnum": "telephony.models.ImportStatus",
+        "DriftScanStatusEnum": "telephony.models.ScanStatus",
     },
 }
 

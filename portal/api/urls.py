@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from portal.api import views, views_access, views_imports, views_numbers
+from portal.api import views, views_access, views_drift, views_imports, views_numbers
 
 router = DefaultRouter(use_regex_path=False)
 router.include_format_suffixes = False  # JSON only: no `.json` twin of every URL
@@ -24,6 +24,8 @@ router.register("phone-numbers", views_numbers.PhoneNumberViewSet, basename="pho
 router.register("number-pools", views_numbers.NumberPoolViewSet, basename="number-pool")
 router.register("pbx-user-numbers", views_numbers.PbxUserNumbersViewSet, basename="pbx-user-numbers")
 router.register("imports", views_imports.ImportRunViewSet, basename="import-run")
+router.register("drift-scans", views_drift.DriftScanViewSet, basename="drift-scan")
+router.register("drift-findings", views_drift.DriftFindingViewSet, basename="drift-finding")
 
 app_name = "api"
 urlpatterns = [

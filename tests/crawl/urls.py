@@ -262,13 +262,22 @@ def _api_cases(pattern: Pattern, objects) -> tuple[list[Case], list[str]]:
     if not pattern.kwargs:
         base = _fill(pattern.route, {})
         cases = [Case(pattern, base)]
-        for name in getattr(view, "filter_ids", ()):
-            related = model._meta.get_field(name).related_model
+        lookups = {name: name for name in getattr(view, "filter_ids", ())}
+        lookups.update(getattr(view, "filter_id_lookups", {}))  # `?server=` as scan__server
+        for name, lookup in lookups.items():
+            related = _related_model(model, lookup)
             cases += [Case(pattern, f"{base}?{urlencode({name: o.pk})}", ((name, o),)) for o in objects(related)]
         return cases, []
     if pattern.kwargs != ("pk",) or model is None:
         return [], [f"{pattern.key} ({pattern.route}): kwargs {', '.join(pattern.kwargs)} map to no model"]
     return [Case(pattern, _fill(pattern.route, {"pk": o.pk}), (("pk", o),)) for o in objects(model)], []
+
+
+def _related_model(model: type[models.Model], lookup: str) -> type[models.Model]:
+    """The model a relation lookup (`tenant`, `scan__server`) ends at."""
+    for name in lookup.split("__"):
+        model = model._meta.get_field(name).related_model
+    return model
 
 
 def _cases_without_ids(pattern: Pattern, objects) -> list[Case]:
