@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Length
 
-from telephony.models import PbxUser, PhoneNumber
+from telephony.models import PhoneNumber
 from telephony.services.number_ranges import NumberRange, PoolUse, pool_usage
 from telephony.validators import normalize_e164
 from tenants import access
@@ -46,11 +46,6 @@ def phone_number_by_id_or_text(user: Any, reference: int | str) -> PhoneNumber |
     if isinstance(reference, int):
         return visible.filter(pk=reference).first()
     return visible.filter(number=normalize_e164(reference)).first()
-
-
-def pbx_users_with_numbers_for(user: Any) -> QuerySet[PbxUser]:
-    numbers = Prefetch("phone_numbers", queryset=PhoneNumber.objects.order_by("number"))
-    return access.restrict(PbxUser.objects.all(), user, VIEW).select_related("tenant").prefetch_related(numbers)
 
 
 def number_pools_for(user: Any) -> QuerySet[Organization]:

@@ -3,8 +3,10 @@ limit per token, `ETag`/`If-Match` on updates and `Idempotency-Key` on creates."
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -127,45 +129,63 @@ def request_fingerprint(request: Any) -> str:
     return digest.hexdigest()
 
 
+def answer_once(request: Any, answer: Callable[[], Response]) -> Response:
+    """`Idempotency-Key` on a POST: the first request with a key is answered by `answer()` and its
+    answer kept (in the same transaction as what it made); a retry with the key gets that answer
+    again, marked `Idempotent-Replayed: true`. Two retries at once: the second waits for the first's
+    key row (a unique index) and then replays. The key reused for another body (or another URL) is
+    refused with 422. A refused request (an exception) keeps no key."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return answer()
+    if len(key) > 200:
+        raise exceptions.ValidationError({"Idempotency-Key": [_("A key of at most 200 characters.")]})
+    fingerprint = request_fingerprint(request)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a retry running at once waits here for the first one's row
+                kept = IdempotentRequest.objects.create(
+                    user=request.user,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:300],
+                    fingerprint=fingerprint,
+                )
+        except IntegrityError:
+            kept = None
+        if kept is not None:
+            response = answer()
+            kept.status_code, kept.response = response.status_code, json.loads(json.dumps(response.data))
+            kept.save(update_fields=["status_code", "response"])
+            return response
+    return _replay(request, key, fingerprint)
+
+
+def _replay(request: Any, key: str, fingerprint: str) -> Response:
+    kept = IdempotentRequest.objects.filter(user=request.user, key=key).first()
+    if kept is None or kept.status_code is None:
+        raise IdempotencyConflict(_("A request with this Idempotency-Key is still being answered; try again."))
+    if kept.fingerprint != fingerprint:
+        return Response(
+            {"Idempotency-Key": [_("This key was used for another request; use a new key for a new request.")]},
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    return Response(kept.response, status=kept.status_code, headers={"Idempotent-Replayed": "true"})
+
+
 class IdempotentCreateMixin:
-    """`Idempotency-Key` on POST: the first request with a key is answered and its answer kept (in
-    the same transaction as what it made); a retry with the key gets that answer again, marked
-    `Idempotent-Replayed: true`. Two retries at once: the second waits for the first's key row
-    (a unique index) and then replays. The key reused for another body is refused with 422."""
+    """A create answered once per `Idempotency-Key` (`answer_once`)."""
 
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key:
-            return super().create(request, *args, **kwargs)
-        if len(key) > 200:
-            raise exceptions.ValidationError({"Idempotency-Key": [_("A key of at most 200 characters.")]})
-        fingerprint = request_fingerprint(request)
-        with transaction.atomic():
-            try:
-                with transaction.atomic():  # a retry running at once waits here for the first one's row
-                    kept = IdempotentRequest.objects.create(
-                        user=request.user,
-                        key=key,
-                        method=request.method,
-                        path=request.path[:300],
-                        fingerprint=fingerprint,
-                    )
-            except IntegrityError:
-                kept = None
-            if kept is not None:
-                response = super().create(request, *args, **kwargs)
-                kept.status_code, kept.response = response.status_code, json.loads(json.dumps(response.data))
-                kept.save(update_fields=["status_code", "response"])
-                return response
-        return self._replay(request, key, fingerprint)
+        create = super().create
+        return answer_once(request, lambda: create(request, *args, **kwargs))
 
-    def _replay(self, request: Any, key: str, fingerprint: str) -> Response:
-        kept = IdempotentRequest.objects.filter(user=request.user, key=key).first()
-        if kept is None or kept.status_code is None:
-            raise IdempotencyConflict(_("A request with this Idempotency-Key is still being answered; try again."))
-        if kept.fingerprint != fingerprint:
-            return Response(
-                {"Idempotency-Key": [_("This key was used for another request; use a new key for a new request.")]},
-                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            )
-        return Response(kept.response, status=kept.status_code, headers={"Idempotent-Replayed": "true"})
+
+def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
+    """A POST action of a viewset answered once per `Idempotency-Key`, as a create is (`answer_once`)."""
+
+    @functools.wraps(method)
+    def once(self: Any, request: Any, *args: Any, **kwargs: Any) -> Response:
+        return answer_once(request, lambda: method(self, request, *args, **kwargs))
+
+    return once

@@ -107,13 +107,15 @@ class HeldNumberSerializer(serializers.ModelSerializer):
 
 
 class PbxUserNumbersSerializer(serializers.ModelSerializer):
-    """A PBX user and the external numbers (DDI) it holds."""
+    """A PBX user's external numbers (DDI): what `/pbx-users/{id}/numbers/` and its `assign` and
+    `release` answer."""
 
+    user = serializers.IntegerField(source="pk", read_only=True)
     numbers = HeldNumberSerializer(source="phone_numbers", many=True, read_only=True)
 
     class Meta:
         model = PbxUser
-        fields = ["id", "tenant", "entity", "username", "internal_number", "numbers"]
+        fields = ["user", "numbers"]
         read_only_fields = fields
 
 

@@ -22,7 +22,6 @@ router.register("memberships", views_access.MembershipViewSet, basename="members
 router.register("entity-grants", views_access.EntityGrantViewSet, basename="entity-grant")
 router.register("phone-numbers", views_numbers.PhoneNumberViewSet, basename="phone-number")
 router.register("number-pools", views_numbers.NumberPoolViewSet, basename="number-pool")
-router.register("pbx-user-numbers", views_numbers.PbxUserNumbersViewSet, basename="pbx-user-numbers")
 router.register("imports", views_imports.ImportRunViewSet, basename="import-run")
 router.register("drift-scans", views_drift.DriftScanViewSet, basename="drift-scan")
 router.register("drift-findings", views_drift.DriftFindingViewSet, basename="drift-finding")

@@ -14,8 +14,8 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal.api import serializers
-from portal.api.base import ETagMixin, IdempotentCreateMixin
+from portal.api import serializers, serializers_numbers
+from portal.api.base import ETagMixin, IdempotentCreateMixin, idempotent
 from telephony import selectors_api as selectors
 from telephony.services import jobs as job_services
 from telephony.services import users as user_services
@@ -175,7 +175,8 @@ class ServicedViewSet(
 
 class PbxUserViewSet(ServicedViewSet):
     """PBX users with their line settings and numbers. Creating, changing and deleting run the same
-    services as the admin: the same checks, the same jobs to the PBX, the same history."""
+    services as the admin: the same checks, the same jobs to the PBX, the same history. A user's
+    external numbers are under it: `numbers/`, `numbers/assign/`, `numbers/release/`."""
 
     serializer_class = serializers.PbxUserSerializer
     selector = staticmethod(selectors.pbx_users_for)
@@ -186,6 +187,47 @@ class PbxUserViewSet(ServicedViewSet):
     create_service = user_services.pbx_user_create
     update_service = user_services.pbx_user_update
     delete_service = user_services.pbx_user_delete
+
+    # --- the user's external numbers (DDI): /pbx-users/{id}/numbers/ ------------------------------
+
+    def _numbers_of(self, user_id: int) -> Response:
+        user = self.get_queryset().get(pk=user_id)  # read again: the numbers as they are now
+        return Response(serializers_numbers.PbxUserNumbersSerializer(user).data)
+
+    def _number_given(self, request: Request) -> Any:
+        """The number in the body, one the login sees (another organization's reads as missing)."""
+        given = serializers_numbers.NumberReferenceSerializer(data=request.data, context=self.get_serializer_context())
+        given.is_valid(raise_exception=True)
+        return given.validated_data["number"]
+
+    @extend_schema(responses=serializers_numbers.PbxUserNumbersSerializer)
+    @action(detail=True, methods=["get"])
+    def numbers(self, request: Request, pk: str | None = None) -> Response:
+        """The external numbers (DDI) the user holds."""
+        return Response(serializers_numbers.PbxUserNumbersSerializer(self.get_object()).data)
+
+    @extend_schema(
+        request=serializers_numbers.NumberReferenceSerializer, responses=serializers_numbers.PbxUserNumbersSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="numbers/assign", url_name="numbers-assign")
+    @idempotent
+    def assign_number(self, request: Request, pk: str | None = None) -> Response:
+        """Give the user one of its tenant's free numbers (a push to the PBX); answers its numbers."""
+        user = self.get_object()
+        user_services.pbx_user_assign_number(actor=request.user, user=user, number=self._number_given(request))
+        return self._numbers_of(user.pk)
+
+    @extend_schema(
+        request=serializers_numbers.NumberReferenceSerializer, responses=serializers_numbers.PbxUserNumbersSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="numbers/release", url_name="numbers-release")
+    @idempotent
+    def release_number(self, request: Request, pk: str | None = None) -> Response:
+        """Take a number off the user: back to the tenant's free numbers (a push to the PBX); answers
+        its numbers."""
+        user = self.get_object()
+        user_services.pbx_user_release_number(actor=request.user, user=user, number=self._number_given(request))
+        return self._numbers_of(user.pk)
 
 
 class JobViewSet(ScopedReadViewSet):

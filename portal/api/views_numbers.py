@@ -1,6 +1,6 @@
-"""Phone numbers (DDIs), their pools and the numbers of a PBX user. Reads are the scoped selectors
-(telephony/selectors_api_numbers.py); every write runs the service the admin's number pages run
-(telephony/services/number_ranges.py, telephony/services/users.py): the same checks, the same
+"""Phone numbers (DDIs) and their pools (a PBX user's own numbers are under the user: views.py).
+Reads are the scoped selectors (telephony/selectors_api_numbers.py); every write runs the service
+the admin's number pages run (telephony/services/number_ranges.py): the same checks, the same
 history, the same jobs to the PBX. A refused request changes nothing."""
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from rest_framework.response import Response
 from portal.api import serializers_numbers as serializers
 from portal.api.views import ScopedFilters, ScopedReadViewSet
 from telephony import selectors_api_numbers as selectors
-from telephony.models import PbxUser
 from telephony.services import number_ranges as ranges
-from telephony.services import users as user_services
 
 
 class NumberFilters(ScopedFilters):
@@ -156,37 +154,3 @@ class NumberPoolViewSet(ScopedReadViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         self._page_objects = [self.get_object()]
         return super().retrieve(request, *args, **kwargs)
-
-
-class PbxUserNumbersViewSet(ScopedReadViewSet):
-    """The external numbers (DDI) of each PBX user; assign one of its tenant's free numbers to a
-    user, or take one off it (back to the tenant's free numbers): a push to the PBX each."""
-
-    serializer_class = serializers.PbxUserNumbersSerializer
-    selector = staticmethod(selectors.pbx_users_with_numbers_for)
-    search_fields = ["username", "internal_number"]
-    filter_ids = ("tenant", "entity")
-
-    def _answer(self, user: PbxUser) -> Response:
-        return Response(self.get_serializer(self.get_queryset().get(pk=user.pk)).data)
-
-    def _number(self, request: Request) -> Any:
-        given = serializers.NumberReferenceSerializer(data=request.data, context=self.get_serializer_context())
-        given.is_valid(raise_exception=True)
-        return given.validated_data["number"]
-
-    @extend_schema(request=serializers.NumberReferenceSerializer, responses=serializers.PbxUserNumbersSerializer)
-    @action(detail=True, methods=["post"])
-    def assign(self, request: Request, pk: str | None = None) -> Response:
-        """Give the user one of its tenant's free numbers."""
-        user = self.get_object()
-        user_services.pbx_user_assign_number(actor=request.user, user=user, number=self._number(request))
-        return self._answer(user)
-
-    @extend_schema(request=serializers.NumberReferenceSerializer, responses=serializers.PbxUserNumbersSerializer)
-    @action(detail=True, methods=["post"])
-    def release(self, request: Request, pk: str | None = None) -> Response:
-        """Take a number off the user: it goes back to the tenant's free numbers."""
-        user = self.get_object()
-        user_services.pbx_user_release_number(actor=request.user, user=user, number=self._number(request))
-        return self._answer(user)

@@ -1,14 +1,16 @@
 """Issue 17: phone numbers and pools in the REST API. Numbers are read in the login's scope; a range
 is added to a pool, allocated to a tenant (a range or a count) and released in bulk by the same
-services as the admin's number pages; a user's numbers are assigned and released one by one. Bad
-input answers 400 field → messages and changes nothing; another organization's id answers as an id
-that does not exist; a viewer or a read-only token never writes."""
+services as the admin's number pages; a user's numbers, under the user (/pbx-users/{id}/numbers/),
+are assigned and released one by one. Bad input answers 400 field → messages and changes nothing;
+another organization's id answers as an id that does not exist; a viewer or a read-only token never
+writes."""
 
 from __future__ import annotations
 
 import pytest
 
-from telephony.models import PhoneNumber
+from portal.api.models import IdempotentRequest
+from telephony.models import PhoneNumber, ProvisioningJob
 from tenants.models import Role
 from tests.factories import PhoneNumberFactory
 from tests.portal.api.test_tokens_and_scope import API, bearer, token_of
@@ -290,57 +292,121 @@ def test_a_bad_release_says_which_field_and_releases_nothing(client, customer, s
     assert PhoneNumber.objects.get(pk=foreign).assigned_user_id == sibling.users[0].pk
 
 
-# --- a user's numbers ------------------------------------------------------------------------------------
+# --- a user's numbers: /pbx-users/{id}/numbers/ -------------------------------------------------------
+
+
+def numbers_of(client, raw, user) -> list[dict]:
+    answer = client.get(f"{API}/pbx-users/{user.pk}/numbers/", **bearer(raw))
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["user"] == user.pk
+    return answer.json()["numbers"]
 
 
 def test_a_user_s_numbers_are_read_assigned_and_released(client, customer):
     raw = token_of(customer.admin)
-    second, free = customer.users[1], customer.free_numbers[0]
-    listed = client.get(f"{API}/pbx-user-numbers/", {"tenant": customer.tenant.pk}, **bearer(raw))
-    assert ids_of(listed) == {u.pk for u in customer.users}
-    first = client.get(f"{API}/pbx-user-numbers/{customer.users[0].pk}/", **bearer(raw)).json()
-    assert [n["number"] for n in first["numbers"]] == [customer.numbers_taken[0].number]
-    assigned = post(
-        client, raw, f"pbx-user-numbers/{second.pk}/assign/", {"number": free.number[:3] + " " + free.number[3:]}
-    )
+    first, second, free = customer.users[0], customer.users[1], customer.free_numbers[0]
+    taken = customer.numbers_taken[0]
+    assert numbers_of(client, raw, first) == [
+        {"id": taken.pk, "number": taken.number, "is_pilot": taken.is_pilot, "label": taken.label}
+    ]
+    assert numbers_of(client, raw, second) == []
+    spaced = free.number[:3] + " " + free.number[3:]
+    assigned = post(client, raw, f"pbx-users/{second.pk}/numbers/assign/", {"number": spaced})
     assert assigned.status_code == 200, assigned.json()
-    assert [n["id"] for n in assigned.json()["numbers"]] == [free.pk]
+    assert assigned.json()["user"] == second.pk and [n["id"] for n in assigned.json()["numbers"]] == [free.pk]
     free.refresh_from_db()
     assert free.assigned_user_id == second.pk
-    released = post(client, raw, f"pbx-user-numbers/{second.pk}/release/", {"number": free.pk})
-    assert released.status_code == 200 and released.json()["numbers"] == []
+    assert [n["id"] for n in numbers_of(client, raw, second)] == [free.pk]
+    assert client.get(f"{API}/pbx-users/{second.pk}/", **bearer(raw)).json()["numbers"] == [free.number]
+    released = post(client, raw, f"pbx-users/{second.pk}/numbers/release/", {"number": free.pk})
+    assert released.status_code == 200 and released.json() == {"user": second.pk, "numbers": []}
     free.refresh_from_db()
     assert free.assigned_user_id is None and free.tenant_id == customer.tenant.pk
+
+
+def test_the_old_top_level_resource_is_gone(client, customer):
+    raw = token_of(customer.admin)
+    assert client.get(f"{API}/pbx-user-numbers/", **bearer(raw)).status_code == 404
 
 
 def test_a_user_s_number_refusals_come_back_field_by_field(client, customer):
     raw = token_of(customer.admin)
     second, taken = customer.users[1], customer.numbers_taken[0]
-    answer = post(client, raw, f"pbx-user-numbers/{second.pk}/assign/", {"number": taken.pk})
+    answer = post(client, raw, f"pbx-users/{second.pk}/numbers/assign/", {"number": taken.pk})
     assert answer.status_code == 400 and taken.number in answer.json()["number"][0]
-    answer = post(client, raw, f"pbx-user-numbers/{second.pk}/release/", {"number": taken.number})
+    answer = post(client, raw, f"pbx-users/{second.pk}/numbers/release/", {"number": taken.number})
     assert answer.status_code == 400 and "number" in answer.json()
-    assert post(client, raw, f"pbx-user-numbers/{second.pk}/assign/", {"number": True}).status_code == 400
+    for body in ({"number": True}, {"number": ""}, {}):
+        assert post(client, raw, f"pbx-users/{second.pk}/numbers/assign/", body).status_code == 400
     taken.refresh_from_db()
     assert taken.assigned_user_id == customer.users[0].pk
 
 
 def test_another_organization_s_user_or_number_is_a_missing_one(client, customer, sibling):
     raw = token_of(customer.admin)
-    foreign_user = sibling.users[1].pk
+    foreign_user = sibling.users[0].pk
+    theirs = client.get(f"{API}/pbx-users/{foreign_user}/numbers/", **bearer(raw))
+    missing = client.get(f"{API}/pbx-users/99999999/numbers/", **bearer(raw))
+    assert (theirs.status_code, theirs.json()) == (missing.status_code, missing.json()) == (404, missing.json())
     for verb in ("assign", "release"):
-        theirs = post(client, raw, f"pbx-user-numbers/{foreign_user}/{verb}/", {"number": customer.free_numbers[0].pk})
-        missing = post(client, raw, f"pbx-user-numbers/99999999/{verb}/", {"number": customer.free_numbers[0].pk})
+        body = {"number": customer.free_numbers[0].pk}
+        theirs = post(client, raw, f"pbx-users/{foreign_user}/numbers/{verb}/", body)
+        missing = post(client, raw, f"pbx-users/99999999/numbers/{verb}/", body)
         assert (theirs.status_code, theirs.json()) == (missing.status_code, missing.json()) == (404, missing.json())
     foreign_number = sibling.free_numbers[0]
-    for reference, absent in [(foreign_number.pk, 99999999), (foreign_number.number, "+31999999999")]:
-        theirs = post(client, raw, f"pbx-user-numbers/{customer.users[1].pk}/assign/", {"number": reference})
-        missing = post(client, raw, f"pbx-user-numbers/{customer.users[1].pk}/assign/", {"number": absent})
-        assert theirs.status_code == missing.status_code == 400
-        assert theirs.json()["number"] == [m.replace(str(absent), str(reference)) for m in missing.json()["number"]]
+    for verb in ("assign", "release"):
+        for reference, absent in [(foreign_number.pk, 99999999), (foreign_number.number, "+31999999999")]:
+            url = f"pbx-users/{customer.users[1].pk}/numbers/{verb}/"
+            theirs = post(client, raw, url, {"number": reference})
+            missing = post(client, raw, url, {"number": absent})
+            assert theirs.status_code == missing.status_code == 400
+            assert theirs.json()["number"] == [m.replace(str(absent), str(reference)) for m in missing.json()["number"]]
     foreign_number.refresh_from_db()
     assert foreign_number.assigned_user_id is None
-    assert ids_of(client.get(f"{API}/pbx-user-numbers/", {"tenant": sibling.tenant.pk}, **bearer(raw))) == set()
+    assert sibling.numbers_taken[0].assigned_user_id == sibling.users[0].pk
+
+
+def test_a_viewer_reads_a_user_s_numbers_and_is_refused_changing_them(client, customer, viewer):
+    raw = token_of(viewer)
+    assert len(numbers_of(client, raw, customer.users[0])) == 1
+    free, taken = customer.free_numbers[0], customer.numbers_taken[0]
+    for url, body in [
+        (f"pbx-users/{customer.users[1].pk}/numbers/assign/", {"number": free.pk}),
+        (f"pbx-users/{customer.users[0].pk}/numbers/release/", {"number": taken.pk}),
+    ]:
+        answer = post(client, raw, url, body)
+        assert answer.status_code == 403, (url, answer.status_code)
+    free.refresh_from_db()
+    taken.refresh_from_db()
+    assert (free.assigned_user_id, taken.assigned_user_id) == (None, customer.users[0].pk)
+
+
+def test_an_assign_retried_with_its_idempotency_key_is_answered_again(client, customer):
+    raw = token_of(customer.admin)
+    second, free = customer.users[1], customer.free_numbers[0]
+    url = f"{API}/pbx-users/{second.pk}/numbers/assign/"
+
+    def assign(key, number):
+        return client.post(
+            url, {"number": number}, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key, **bearer(raw)
+        )
+
+    first = assign("assign-1", free.pk)
+    assert first.status_code == 200 and "Idempotent-Replayed" not in first
+    jobs = ProvisioningJob.objects.count()
+    # the number is released in between: a retry still gets the first answer, and assigns nothing again
+    post(client, raw, f"pbx-users/{second.pk}/numbers/release/", {"number": free.pk})
+    again = assign("assign-1", free.pk)
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    free.refresh_from_db()
+    assert free.assigned_user_id is None
+    assert ProvisioningJob.objects.count() == jobs + 1, "only the release's push"
+    other = assign("assign-1", customer.free_numbers[1].pk)
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()
+    refused = assign("assign-2", customer.numbers_taken[0].pk)
+    assert refused.status_code == 400
+    assert not IdempotentRequest.objects.filter(key="assign-2").exists(), "a refusal keeps no key"
 
 
 # --- who may write ---------------------------------------------------------------------------------------
@@ -352,8 +418,8 @@ def test_a_viewer_and_a_read_only_token_never_write(client, customer, tree, view
         ("phone-numbers/add-range/", {"organization": customer.organization.pk, "numbers": "+31209994800", "count": 2}),
         ("phone-numbers/allocate/", {"organization": tree.reseller.pk, "tenant": customer.tenant.pk, "count": 1}),
         ("phone-numbers/release/", {"ids": [customer.numbers_taken[0].pk], "to_pool": True}),
-        (f"pbx-user-numbers/{customer.users[1].pk}/assign/", {"number": customer.free_numbers[0].pk}),
-        (f"pbx-user-numbers/{customer.users[0].pk}/release/", {"number": customer.numbers_taken[0].pk}),
+        (f"pbx-users/{customer.users[1].pk}/numbers/assign/", {"number": customer.free_numbers[0].pk}),
+        (f"pbx-users/{customer.users[0].pk}/numbers/release/", {"number": customer.numbers_taken[0].pk}),
     ]
     before = sorted(PhoneNumber.objects.values_list("number", "tenant_id", "assigned_user_id"))
     for raw in (token_of(viewer), token_of(pool_admin, scope="read"), token_of(customer.admin, scope="read")):

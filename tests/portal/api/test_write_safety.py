@@ -148,6 +148,10 @@ def test_the_schema_validates_and_lists_every_endpoint(client, superuser):
         for extra in viewset.get_extra_actions():
             on = f"/api/v1/{prefix}/{{id}}/" if extra.detail else f"/api/v1/{prefix}/"
             assert f"{on}{extra.url_path}/" in paths
+    user_numbers = "/api/v1/pbx-users/{id}/numbers/"  # a user's numbers, nested under it
+    assert {user_numbers, f"{user_numbers}assign/", f"{user_numbers}release/"} <= paths
+    assert set(schema["paths"][f"{user_numbers}assign/"]) == {"post"}
+    assert not any(path.startswith("/api/v1/pbx-user-numbers/") for path in paths), "one way to a user's numbers"
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             assert operation.get("security"), f"{method} {path} says how to authenticate"
