@@ -324,6 +324,17 @@ try:
 except ValueError as error:
     raise ImproperlyConfigured(f"ALERT_DIGEST_TIME must be a time of day like 07:00: {ALERT_DIGEST_TIME!r}") from error
 
+# --- outgoing webhooks (telephony/webhooks/) -------------------------------------------------------
+# A delivery is retried with exponential backoff (base, doubling, capped) for this many hours.
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24.0)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=10.0)
+WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3600.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A due delivery that no worker took this long (its message lost) is sent again by the sweep.
+WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=20.0)
+# After a secret's rotation the previous secret signs as well for this many hours.
+WEBHOOK_SECRET_OVERLAP_HOURS = env.float("WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0)
+
 # --- drift: the mirror checked against the PBX ------------------------------------------------------
 DRIFT_SCAN_INTERVAL_MINUTES = env.float("DRIFT_SCAN_INTERVAL_MINUTES", default=60.0)  # 0: no scheduled scans
 DRIFT_SCAN_STALE_SECONDS = env.float(
@@ -384,5 +395,7 @@ CELERY_BEAT_SCHEDULE = {
     "check-crm-integrations": {"task": "telephony.check_crm_integrations", "schedule": 300.0},
     "close-expired-acting-sessions": {"task": "tenants.close_expired_acting_sessions", "schedule": 60.0},
     "send-alerts": {"task": "portal.send_alerts", "schedule": 60.0},
+    "sweep-webhook-deliveries": {"task": "telephony.sweep_webhook_deliveries", "schedule": 15.0},
+    "follow-server-health": {"task": "telephony.follow_server_health", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

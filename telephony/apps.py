@@ -65,4 +65,9 @@ def _register_audited_models() -> None:
     audited(models.CtiUserCredentials, exclude_fields=MIRROR_BOOKKEEPING, mask_fields=list(CTI_SECRETS))
     audited(models.ConfiguratorLink, exclude_fields=MIRROR_BOOKKEEPING, mask_fields=["api_key"])
     audited(models.ConfiguratorCredential, exclude_fields=MIRROR_BOOKKEEPING, mask_fields=["value"])
+    audited(
+        models.WebhookEndpoint,
+        exclude_fields=["created_at", "updated_at", "previous_secret_expires_at"],
+        mask_fields=["secret", "previous_secret"],
+    )
     audited(models.ConfiguratorOrder, exclude_fields=[*MIRROR_BOOKKEEPING, "callback_secret", "status_changed_at"])

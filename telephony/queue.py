@@ -16,6 +16,7 @@ PROCESS_IMPORT = "telephony.process_import_run"
 SCAN_SERVER = "telephony.scan_server"
 APPLY_CONFIGURATOR_EVENT = "telephony.apply_configurator_event"
 IMPORT_CONFIGURATOR_ORDER = "telephony.import_configurator_order"
+DELIVER_WEBHOOK = "telephony.deliver_webhook"
 
 Sender = Callable[[str, tuple[Any, ...], float | None], None]
 _sender: Sender | None = None

@@ -16,6 +16,8 @@ from telephony.imports.services import import_run_process
 from telephony.provisioning import runner, sweep
 from telephony.services import configurator_orders, cti_checks
 from telephony.services.platforms import platform_check, platforms_check_due, servers_import
+from telephony.webhooks import delivery as webhook_delivery
+from telephony.webhooks import health as server_health
 
 
 @shared_task(name=queue.RUN_JOB, acks_late=True, ignore_result=True)
@@ -89,6 +91,22 @@ def sweep_configurator_orders() -> dict[str, int]:
     return configurator_orders.configurator_orders_sweep()
 
 
+@shared_task(name=queue.DELIVER_WEBHOOK, acks_late=True, ignore_result=True)
+def deliver_webhook(delivery_id: int) -> str:
+    return webhook_delivery.deliver(delivery_id)
+
+
+@shared_task(name="telephony.sweep_webhook_deliveries", ignore_result=True)
+def sweep_webhook_deliveries() -> dict[str, int]:
+    return webhook_delivery.sweep()
+
+
+@shared_task(name="telephony.follow_server_health", ignore_result=True)
+def follow_server_health() -> int:
+    """Note each server's health; a turn to degraded or failing is a server.degraded event."""
+    return server_health.follow()
+
+
 TASKS = {
     task.name: task
     for task in (
@@ -99,6 +117,7 @@ TASKS = {
         scan_server_task,
         apply_configurator_event,
         import_configurator_order,
+        deliver_webhook,
     )
 }
 

@@ -35,6 +35,7 @@ from telephony.models import (
     Tenant,
 )
 from telephony.provisioning.slots import slots_free_for_a_scan
+from telephony.webhooks import events as webhook_events
 
 CHANGED = frozenset({FindingKind.DIFFERS, FindingKind.MISSING, FindingKind.DANGLING})
 
@@ -166,6 +167,8 @@ def _record(scan: DriftScan, tenants: list[Tenant], tally: Tally) -> None:
         counts=dict(tally.counts),
         held_back=", ".join(held_back),
     )
+    if tally.findings:
+        webhook_events.drift_found(scan)
 
 
 def _mass_change(changed: int, checked: int) -> bool:

@@ -41,6 +41,7 @@ from telephony.models import (
     ProvisioningJob,
     Tenant,
 )
+from telephony.webhooks import events as webhook_events
 from tenants import access
 from tenants.access import ADD, CHANGE, VIEW
 from tenants.languages import language_for
@@ -394,7 +395,10 @@ def _store(
         # The file is not needed any more, and it may hold voicemail PINs: keep only the outcome.
         run.content = b""
         fields.append("content")
-    run.save(update_fields=fields)
+    with transaction.atomic():
+        run.save(update_fields=fields)
+        if status == ImportStatus.COMMITTED:
+            webhook_events.import_completed(run)
     return run
 
 

@@ -26,6 +26,7 @@ from telephony.provisioning.bulk import (
 from telephony.provisioning.keys import target_key
 from telephony.provisioning.planning import natural_keys, releasing_jobs
 from telephony.rules import numbering
+from telephony.webhooks import events as webhook_events
 
 # The person and line fields a row sets, in the order UserRow.values holds them.
 FIELDS = (
@@ -111,6 +112,9 @@ class UserWrites:
         writer.write(self._number_jobs(rows, ids, cache))
         if dispatch:
             writer.dispatch_after_commit()
+        for action, recorded in ((CREATE, webhook_events.users_created), (UPDATE, webhook_events.users_updated)):
+            named = (row for row in rows if row.action == action)
+            recorded(ids[(row.state.tenant.id, row.values[_POSITION["username"]])] for row in named)
         return ids
 
     def _insert_users(self, rows: list[UserRow], *, start: int = 0) -> None:

@@ -27,6 +27,15 @@ from telephony.models.sync import SEEN_STATES, MirroredModel, SyncState
 from telephony.models.templates import CallerIdMode, LineTemplate, LineTemplateMirror, PeerSipName, VoicemailNumberMode
 from telephony.models.tenants import Entity, NumberInterval, Tenant, TenantStatus
 from telephony.models.users import PbxUser
+from telephony.models.webhooks import (
+    DeliveryStatus,
+    ServerHealthState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventType,
+)
 
 __all__ = [
     "SEEN_STATES",
@@ -42,6 +51,7 @@ __all__ = [
     "CrmIntegration",
     "CtiService",
     "CtiUserCredentials",
+    "DeliveryStatus",
     "DriftFinding",
     "DriftScan",
     "Entity",
@@ -69,9 +79,15 @@ __all__ = [
     "ScanStatus",
     "ScanTrigger",
     "Server",
+    "ServerHealthState",
     "SyncState",
     "Tenant",
     "TenantStatus",
     "VoicemailNumberMode",
     "WaitState",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookEventType",
 ]

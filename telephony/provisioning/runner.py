@@ -45,6 +45,7 @@ from telephony.provisioning.drivers import driver_for_platform, forget_driver
 from telephony.provisioning.operations import OPERATIONS, apply_identity
 from telephony.provisioning.slots import scans_running
 from telephony.provisioning.state import refresh_sync_state
+from telephony.webhooks import events as webhook_events
 
 logger = logging.getLogger("telephony.provisioning")
 
@@ -168,6 +169,7 @@ def _give_up(job: ProvisioningJob, now) -> None:
     job.waiting_for = WaitState.NONE
     job.save(update_fields=["status", "finished_at", "last_error", "waiting_for"])
     refresh_sync_state(job.target_type_id, job.target_id)
+    webhook_events.job_finished(job, status=JobStatus.FAILED)
 
 
 def _wait_for(blocker: ProvisioningJob, now) -> float:
@@ -257,6 +259,8 @@ def _settle(
         succeeded = outcome == "succeeded"
         seen = getattr(job, "seen", None) if succeeded else None
         refresh_sync_state(job.target_type_id, job.target_id, pushed=succeeded, seen=seen)
+        if fields.get("status") in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            webhook_events.job_finished(job, status=fields["status"])
     return True
 
 

@@ -40,6 +40,7 @@ from telephony.models import (
 )
 from telephony.rules import capacity, numbering
 from telephony.validators import interval_contains
+from telephony.webhooks import events as webhook_events
 from tenants import access
 from tenants.access import CHANGE, VIEW
 
@@ -257,6 +258,7 @@ def pbx_import_commit(
         for planned in plan.importable
     ]
     PbxUser.objects.bulk_create(users, batch_size=1000)
+    webhook_events.users_created(user.pk for user in users)
     for user, planned in zip(users, plan.importable, strict=True):
         key = driver.claim_key("user", planned.finding.backend_ref, tenant.name)
         if key:

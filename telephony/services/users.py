@@ -18,6 +18,7 @@ from telephony.models.sync import save_changes
 from telephony.provisioning import cti_planning, planning
 from telephony.rules import capacity, numbering, uniqueness
 from telephony.services.numbers import phone_number_update
+from telephony.webhooks import events as webhook_events
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
 
@@ -27,6 +28,7 @@ def pbx_user_create(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     validate_new_user(actor=actor, user=user)
     user.save()
     planning.user_created(user, actor=actor)
+    webhook_events.users_created([user.pk])
     return user
 
 
@@ -77,6 +79,7 @@ def pbx_user_update(*, actor: AbstractBaseUser, user: PbxUser) -> PbxUser:
     TenantLine.of(stored.tenant_id).check_settings(user, stored)
     save_changes(user, stored)
     planning.user_updated(user, previous=stored, actor=actor)
+    webhook_events.users_updated([user.pk])
     return user
 
 
@@ -86,6 +89,7 @@ def pbx_user_delete(*, actor: AbstractBaseUser, user: PbxUser) -> None:
     access.require(actor, DELETE, stored)
     cti_planning.user_deleted(stored, actor=actor)  # the CTI service lets go of its credentials too
     planning.user_deleted(stored, actor=actor)
+    webhook_events.user_deleting(stored)
     stored.delete()
 
 
@@ -176,6 +180,7 @@ def pbx_user_line_update(*, actor: AbstractBaseUser, user: PbxUser, new_pin: str
         return stored
     stored.save()
     planning.user_updated(stored, actor=actor)
+    webhook_events.users_updated([stored.pk])
     return stored
 
 
@@ -194,6 +199,7 @@ def pbx_user_reset_voicemail_pin(*, actor: AbstractBaseUser, user: PbxUser) -> s
     stored.full_clean()
     stored.save()
     planning.user_updated(stored, actor=actor)
+    webhook_events.users_updated([stored.pk])
     return pin
 
 
@@ -216,7 +222,9 @@ def pbx_user_assign_number(*, actor: AbstractBaseUser, user: PbxUser, number: Ph
         return stored
     TenantLine.of(holder.tenant_id).check_number_room(holder, stored, field="number")
     stored.assigned_user = holder
-    return phone_number_update(actor=actor, number=stored)
+    assigned = phone_number_update(actor=actor, number=stored)
+    webhook_events.users_updated([holder.pk])
+    return assigned
 
 
 @transaction.atomic
@@ -230,7 +238,9 @@ def pbx_user_release_number(*, actor: AbstractBaseUser, user: PbxUser, number: P
             {"number": _("%(number)s is not assigned to %(user)s.") % {"number": stored.number, "user": holder}}
         )
     stored.assigned_user = None
-    return phone_number_update(actor=actor, number=stored)
+    released = phone_number_update(actor=actor, number=stored)
+    webhook_events.users_updated([holder.pk])
+    return released
 
 
 @transaction.atomic
