@@ -6,6 +6,7 @@ from portal.selfservice import imports
 from portal.selfservice.views import acting, alerts, auth, cti, line, users
 from portal.views import two_factor
 from portal.views.api_tokens import selfservice_api_tokens
+from portal.views.webhooks import selfservice_webhook, selfservice_webhooks
 
 app_name = "selfservice"
 
@@ -44,6 +45,8 @@ urlpatterns = [
     path("import/", include(imports.urlpatterns)),
     path("alerts/", alerts.alert_choices, name="alert_choices"),
     path("api-tokens/", selfservice_api_tokens, name="api_tokens"),
+    path("webhooks/", selfservice_webhooks, name="webhooks"),
+    path("webhooks/<int:pk>/", selfservice_webhook, name="webhook"),
     # a reseller administrator acting as a customer's administrator
     path("acting/<int:organization_id>/", acting.acting_start, name="acting_start"),
     path("acting/end/", acting.acting_end, name="acting_end"),

@@ -22,6 +22,7 @@ from tenants.models import ActingEnd, ActingSession, Organization, OrganizationK
 from tests.crawl.configurator import add_configurator
 from tests.crawl.cti import add_cti
 from tests.crawl.customers import add_customer, add_history_across_customers
+from tests.crawl.webhooks import add_webhooks
 from tests.crawl.world import ORG_ONLY, SUPERUSER, TREE, CrawlWorld, WorldBuilder
 from tests.factories import LineTemplateFactory, OrganizationFactory, PhoneNumberFactory, PlatformFactory, ServerFactory
 
@@ -52,6 +53,7 @@ def build_crawl_world() -> CrawlWorld:
     _add_number_imports(world)
     _add_objects_of_other_admins(world)
     _add_acting_sessions(world)
+    add_webhooks(world)
     # The logins' users are the objects the steps built with: access caches they filled on the way
     # would predate the memberships and grants added after.
     for login in world.logins.values():

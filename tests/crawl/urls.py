@@ -27,6 +27,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from django.views.generic.base import RedirectView
 
 from telephony.models import ImportRun, PbxUser, PhoneNumber, ProvisioningBatch, ProvisioningJob, Tenant
+from telephony.models.webhooks import WebhookEndpoint
 from tenants.access import CHANGE, DELETE, VIEW
 from tenants.models import Organization
 
@@ -109,6 +110,11 @@ SELFSERVICE_KWARGS: dict[tuple[str, str], type[models.Model]] = {
     ("crm_integration", "tenant_id"): Tenant,
     ("crm_integration_delete", "tenant_id"): Tenant,
     ("acting_start", "organization_id"): Organization,
+    ("webhook", "pk"): WebhookEndpoint,
+}
+# The same for the admin's pages that belong to no ModelAdmin.
+ADMIN_PAGE_KWARGS: dict[tuple[str, str], type[models.Model]] = {
+    ("webhook", "pk"): WebhookEndpoint,
 }
 # Query-string ids that pages read (`?tenant=`): crawled with every tenant id as well.
 QUERY_IDS: dict[str, dict[str, type[models.Model]]] = {
@@ -248,6 +254,10 @@ def enumerate_urls() -> UrlMap:
                 cases.append(Case(pattern, url, ((kwarg, obj),), action=_admin_action(pattern)))
         elif pattern.site == "selfservice" and all((pattern.name, k) in SELFSERVICE_KWARGS for k in pattern.kwargs):
             cases.extend(_selfservice_cases(pattern, objects))
+        elif pattern.site == "admin" and all((pattern.name, k) in ADMIN_PAGE_KWARGS for k in pattern.kwargs):
+            (kwarg,) = pattern.kwargs
+            for obj in objects(ADMIN_PAGE_KWARGS[(pattern.name, kwarg)]):
+                cases.append(Case(pattern, _fill(pattern.route, {kwarg: obj.pk}), ((kwarg, obj),)))
         else:
             unmapped.append(f"{pattern.key} ({pattern.route}): kwargs {', '.join(pattern.kwargs)} map to no model")
     reached, shadowed = _reachable(cases)

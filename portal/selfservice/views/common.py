@@ -32,6 +32,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "alerts": customer_admin and not acting and not user.is_staff,
         "two_factor": not acting and two_factor.requires_two_factor(user),
         "api_tokens": not acting and customer_admin,
+        "webhooks": not acting and customer_admin,
     }
 
 
