@@ -1,4 +1,5 @@
-"""Does the REST API's PBX users list stay as fast at 100,000 users as at 1,000?
+"""Does the REST API's PBX users list stay as fast at 100,000 users as at 1,000? And does a create
+through the API cost at most 30% more than the same create through the service?
 
 Builds a world twice, each on a fresh database of its own in a process of its own: a distributor with
 two resellers, each with 10 customers, each customer one tenant with one entity; one line template
@@ -20,6 +21,17 @@ of a shared machine falls on both sizes alike. Prints the median and the 95th pe
 queries one request runs (which must be the same at both sizes), then the ratio p95(100k) ÷
 p95(1k) of every case. Target: every ratio under 2. Nothing is asserted on time.
 
+In the same run, a third process on a fresh database of its own builds the same tree without users
+and creates CREATES (1,000) PBX users through POST /api/v1/pbx-users/ (the test client, a read-write
+bearer token of the reseller administrator) and as many through the service the API's create calls
+(`PbxUserViewSet.create_service`, telephony/services/users.py `pbx_user_create`) with the same
+login as actor: the same fields (tenant, entity, template, internal number, username, names, e-mail),
+spread over the reseller's 10 tenants in turn. The two ways take turns of BATCH (50) users, which
+goes first alternating, so that a busy moment falls on both; each create is timed on its own. Both
+are checked to have made CREATES users, each with its provisioning job. Prints ms per user (the mean:
+the whole cost, and the median) and the API's overhead, mean(API) ÷ mean(service) − 1. Target: at
+most 0.30. The create part runs after the list part, alone.
+
 The token's last use is set ahead, so that no measured request writes it (a token writes it at most
 once a minute); the rate limit is lifted for the run. SQLite by default; when DATABASE_URL names a
 PostgreSQL database, a database of the run's own is made beside it and dropped after, and is
@@ -27,6 +39,7 @@ ANALYZEd after the bulk load, as autovacuum would do.
 
     .venv/bin/python benchmarks/api.py                      # 1,000 and 100,000 users
     .venv/bin/python benchmarks/api.py --sizes 1000 20000   # other sizes (the first is the base)
+    .venv/bin/python benchmarks/api.py --creates 2000       # users created each way (a multiple of 50)
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/api.py
 """
 
@@ -42,6 +55,7 @@ import sys
 import time
 from itertools import islice
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +65,9 @@ CUSTOMERS_PER_RESELLER = 10
 WARMUP = 5
 RUNS = 60
 ROUNDS = RUNS  # the sizes take turns request by request
-CHILD = len(sys.argv) == 3 and sys.argv[1] == "--child"
+CHILD = len(sys.argv) == 3 and sys.argv[1] in ("--child", "--create-child")
+CREATES = 1_000  # users created through the API, and as many through the service
+BATCH = 50  # the API and the service take turns of this many creates
 FIRST_NUMBER = 100000
 RARE_NAME = "Zwanenburg"
 URL = "/api/v1/pbx-users/"
@@ -66,8 +82,8 @@ def say(text: str) -> None:
 # --- the child: one world, one size ------------------------------------------------------------
 
 
-def child(users: int) -> None:
-    """Runs in a process of its own on a fresh database; prints progress, then one JSON line."""
+def child(users: int, creates: bool = False) -> None:
+    """Runs in a process of its own on a fresh database; prints progress, then one JSON line per order."""
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
     os.environ["API_RATE_LIMIT"] = "100000000/min"  # the run asks more than a token may in a minute
@@ -77,31 +93,18 @@ def child(users: int) -> None:
         from django.test.utils import setup_test_environment
 
         setup_test_environment()  # the test client's host is allowed, as in the tests
-        serve(build_world(users), users)
+        if creates:
+            serve_creates(users)
+        else:
+            serve(build_world(users), users)
 
 
-def build_world(users: int) -> dict:
-    from datetime import timedelta
+def build_tree(licences: int) -> dict:
+    """The distributor, its resellers and their customers, one tenant with one entity each, a line
+    template per reseller; no users."""
+    from telephony.models import Entity, LineTemplate, NumberInterval, Platform, Server, Tenant
+    from tenants.models import Organization
 
-    from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from portal.api.models import ApiToken
-    from portal.api.tokens import api_token_create
-    from telephony.models import (
-        Entity,
-        LineTemplate,
-        NumberInterval,
-        PbxUser,
-        PhoneNumber,
-        Platform,
-        Server,
-        Tenant,
-    )
-    from tenants.models import Membership, Organization
-
-    started = time.perf_counter()
     distributor = Organization.objects.add_root(instance=Organization(name="Distributor", kind="distributor"))
     platform = Platform.objects.create(
         organization=distributor, name="xcu", kind="xcu", base_url="https://xcu.example.net/", username="u"
@@ -122,13 +125,60 @@ def build_world(users: int) -> dict:
                 reseller, instance=Organization(name=f"Customer {r}.{c}", kind="customer")
             )
             tenant = Tenant.objects.create(
-                organization=customer, server=server, name=f"t{r}x{c}", licences=users + 1, sync_state="synced"
+                organization=customer, server=server, name=f"t{r}x{c}", licences=licences, sync_state="synced"
             )
             entity = Entity.objects.create(tenant=tenant, name="main", sync_state="synced")
             NumberInterval.objects.create(entity=entity, start=str(FIRST_NUMBER), end="999999")
             tenants.append(tenant)
             entities.append(entity)
             templates_of[tenant.pk] = template
+    return {"tenants": tenants, "entities": entities, "templates_of": templates_of, "resellers": resellers}
+
+
+def bench_login(reseller: Any, scope: str) -> tuple[Any, str]:
+    """The reseller's administrator and a token of it (`scope`) whose use no request writes."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from portal.api.models import ApiToken
+    from portal.api.tokens import api_token_create
+    from tenants.models import Membership
+
+    admin = get_user_model().objects.create(username="bench.reseller", is_staff=True)
+    Membership.objects.create(user=admin, organization=reseller, role="admin")
+    token, raw = api_token_create(
+        actor=admin,
+        name="bench",
+        scope=scope,
+        expires_at=timezone.now() + timedelta(days=1),
+        session_verified=True,
+    )
+    # no measured request writes last_used_at (a token writes it at most once a minute)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now() + timedelta(days=1))
+    return admin, raw
+
+
+def build_world(users: int) -> dict:
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from portal.api.models import ApiToken
+    from portal.api.tokens import api_token_create
+    from telephony.models import PbxUser, PhoneNumber
+
+    started = time.perf_counter()
+    tree = build_tree(licences=users + 1)
+    tenants, entities, templates_of, resellers = (
+        tree["tenants"],
+        tree["entities"],
+        tree["templates_of"],
+        tree["resellers"],
+    )
     say(f"  {users:>7,} users: {len(tenants)} tenants made, writing users")
 
     rare = {0, users // 2, users - 1}  # the first, the middle and the last one made
@@ -179,20 +229,16 @@ def build_world(users: int) -> dict:
             cursor.execute("ANALYZE")
     say(f"  {users:>7,} users: world built in {time.perf_counter() - started:.1f} s")
 
-    login_model = get_user_model()
-    admin = login_model.objects.create(username="bench.reseller", is_staff=True)
-    Membership.objects.create(user=admin, organization=resellers[0], role="admin")
-    root = login_model.objects.create(username="bench.root", is_staff=True, is_superuser=True)
     tokens = {}
-    for name, login in (("reseller", admin), ("superuser", root)):
-        _token, raw = api_token_create(
-            actor=login,
-            name="bench",
-            scope="read",
-            expires_at=timezone.now() + timedelta(days=1),
-            session_verified=True,
-        )
-        tokens[name] = raw
+    _admin, tokens["reseller"] = bench_login(resellers[0], "read")
+    root = get_user_model().objects.create(username="bench.root", is_staff=True, is_superuser=True)
+    _token, tokens["superuser"] = api_token_create(
+        actor=root,
+        name="bench",
+        scope="read",
+        expires_at=timezone.now() + timedelta(days=1),
+        session_verified=True,
+    )
     # no measured request writes last_used_at (a token writes it at most once a minute)
     ApiToken.objects.update(last_used_at=timezone.now() + timedelta(days=1))
 
@@ -290,16 +336,99 @@ def check(case: str, login: str, body: dict, world: dict) -> None:
         raise SystemExit(f"{login}/{case}: unexpected answer {json.dumps(body)[:500]}")
 
 
+# --- the create child: the API against the service, on a fresh world ------------------------------
+
+
+def serve_creates(creates: int) -> None:
+    """Answers the parent's orders until its standard input closes: `ready` first, then for each
+    order (`api` or `service`, a number of users) the time of every create; `verify` last."""
+    from django.db import connection
+    from django.test import Client
+
+    from portal.api.views import PbxUserViewSet
+    from telephony.models import PbxUser, ProvisioningJob
+
+    service = PbxUserViewSet.create_service  # what POST /api/v1/pbx-users/ calls, as it calls it
+    tree = build_tree(licences=2 * creates)
+    admin, raw = bench_login(tree["resellers"][0], "read_write")
+    slots = [
+        (tenant, entity, tree["templates_of"][tenant.pk])
+        for tenant, entity in zip(tree["tenants"], tree["entities"], strict=True)
+        if tenant.organization.path.startswith(tree["resellers"][0].path)
+    ]
+    client = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    made = {"api": 0, "service": 0}
+
+    def fields(way: str, index: int) -> dict[str, Any]:
+        """The same shape both ways: the i-th user of all, over the reseller's tenants in turn."""
+        tenant, entity, template = slots[index % len(slots)]
+        tag = "api" if way == "api" else "svc"
+        return {
+            "tenant": tenant,
+            "entity": entity,
+            "template": template,
+            "internal_number": str(FIRST_NUMBER + index),  # unique on the server, as its PBX keeps them
+            "username": f"{tag}.user{index:06d}",
+            "first_name": f"Given{index % 997}",
+            "last_name": f"Family{index}",
+            "email": f"{tag}.user{index}@example.net",
+        }
+
+    def create_api(index: int) -> None:
+        body = {k: (v.pk if hasattr(v, "pk") else v) for k, v in fields("api", index).items()}
+        answer = client.post(URL, body, content_type="application/json", **headers)
+        if answer.status_code != 201:
+            raise SystemExit(f"api create {index}: {answer.status_code} {answer.content[:300]!r}")
+
+    def create_service(index: int) -> None:
+        service(actor=admin, user=PbxUser(**fields("service", index)))
+
+    ways = {"api": create_api, "service": create_service}
+    warm_up = 2 * creates  # one user each way first, past the indexes the turns use (not counted)
+    create_api(warm_up)
+    create_service(warm_up + 1)
+    next_index = 0
+    reply({"ready": True, "database": connection.vendor, "service": f"{service.__module__}.{service.__name__}"})
+    for line in sys.stdin:
+        order = json.loads(line)
+        if order.get("verify"):
+            reply(verify_creates(PbxUser, ProvisioningJob, made))
+            continue
+        timings = []
+        for _ in range(order["runs"]):
+            start = time.perf_counter()
+            ways[order["case"]](next_index)
+            timings.append((time.perf_counter() - start) * 1000)
+            next_index += 1
+            made[order["case"]] += 1
+        reply({"timings": timings})
+
+
+def verify_creates(user_model: Any, job_model: Any, made: dict[str, int]) -> dict:
+    """Each way made its users (and its one warm-up user), each with its provisioning job."""
+    from django.contrib.contenttypes.models import ContentType
+
+    user_type = ContentType.objects.get_for_model(user_model)
+    found = {}
+    for way, tag in (("api", "api"), ("service", "svc")):
+        ids = list(user_model.objects.filter(username__startswith=f"{tag}.user").values_list("pk", flat=True))
+        jobs = job_model.objects.filter(target_type=user_type, target_id__in=ids, operation="user.create")
+        found[way] = {"users": len(ids) - 1, "jobs": jobs.values("target_id").distinct().count() - 1}
+    ok = all(found[way] == {"users": made[way], "jobs": made[way]} for way in made)
+    return {"verified": ok, "found": found}
+
+
 # --- the parent: both sizes at once, the table, the ratios ---------------------------------------
 
 
 class Child:
-    """One size's world in a process of its own, answering orders."""
+    """One size's world in a process of its own, answering orders (`--create-child`: the creates)."""
 
-    def __init__(self, users: int):
+    def __init__(self, users: int, mode: str = "--child"):
         self.users = users
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--child", str(users)],
+            [sys.executable, __file__, mode, str(users)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -313,10 +442,13 @@ class Child:
             raise SystemExit(f"the run at {self.users:,} users failed (exit {self.process.returncode})")
         return json.loads(line)
 
-    def time(self, case: str, runs: int) -> list[float]:
-        self.process.stdin.write(json.dumps({"case": case, "runs": runs}) + "\n")
+    def ask(self, order: dict) -> dict:
+        self.process.stdin.write(json.dumps(order) + "\n")
         self.process.stdin.flush()
-        return self.read()["timings"]
+        return self.read()
+
+    def time(self, case: str, runs: int) -> list[float]:
+        return self.ask({"case": case, "runs": runs})["timings"]
 
     def close(self) -> None:
         self.process.stdin.close()
@@ -326,21 +458,66 @@ class Child:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=SIZES, metavar=("BASE", "LARGE"))
+    parser.add_argument("--creates", type=int, default=CREATES, help=f"users created each way (× {BATCH})")
     args = parser.parse_args()
+    if args.creates <= 0 or args.creates % BATCH:
+        parser.error(f"--creates: a positive multiple of {BATCH}")
     started = time.perf_counter()
     children = [Child(users) for users in args.sizes]  # both build at once
+    creator = Child(args.creates, "--create-child")  # its world (no users) is built meanwhile
     try:
-        facts = [child.read() for child in children]
-        say(f"  both worlds built and checked ({time.perf_counter() - started:.0f} s); timing")
-        timings: list[dict[str, list[float]]] = [{key: [] for key in facts[0]["cases"]} for _ in children]
-        for round_ in range(ROUNDS):  # the sizes take turns, so that a busy moment falls on both
-            for key in facts[0]["cases"]:
-                turns = list(enumerate(children))
-                for index, child in turns if round_ % 2 == 0 else reversed(turns):
-                    timings[index][key] += child.time(key, RUNS // ROUNDS)
+        try:
+            lists = run_lists(args, children, started)
+        finally:
+            for child in children:
+                child.close()
+        creates = run_creates(creator, args.creates)  # alone: the list processes have ended
     finally:
-        for child in children:
-            child.close()
+        creator.close()
+    say(f"whole run {time.perf_counter() - started:.0f} s")
+    say(f"RESULT {lists} {creates}")
+
+
+def run_creates(creator: Child, creates: int) -> str:
+    """The API and the service take turns of BATCH creates (which goes first alternating)."""
+    ready = creator.read()
+    timings: dict[str, list[float]] = {"api": [], "service": []}
+    for turn in range(creates // BATCH):
+        ways = ["api", "service"] if turn % 2 == 0 else ["service", "api"]
+        for way in ways:
+            timings[way] += creator.time(way, BATCH)
+    verified = creator.ask({"verify": True})
+    if not verified["verified"]:
+        raise SystemExit(f"the creates made other than {creates} users with a job each way: {verified['found']}")
+    say(
+        f"create: {creates:,} PBX users through POST {URL} and {creates:,} through {ready['service']} "
+        f"(the same login, the same fields), in turns of {BATCH}; each way made {creates:,} users "
+        f"with a job each; database: {ready['database']}"
+    )
+    say(f"{'create':<20}{'mean ms/user':>14}{'median ms':>11}{'p95 ms':>9}")
+    means = {}
+    for way, runs in timings.items():
+        runs = sorted(runs)
+        means[way] = statistics.fmean(runs)
+        say(f"{way:<20}{means[way]:>14.2f}{statistics.median(runs):>11.2f}{runs[int(len(runs) * 0.95)]:>9.2f}")
+    overhead = means["api"] / means["service"] - 1
+    say(f"the API's overhead: {overhead:+.1%} (target: at most +30%){'' if overhead <= 0.30 else '   <- over'}")
+    return (
+        f"api_create_ms_per_user={means['api']:.2f} service_create_ms_per_user={means['service']:.2f} "
+        f"api_create_overhead={overhead:.2f}"
+    )
+
+
+def run_lists(args: argparse.Namespace, children: list[Child], started: float) -> str:
+    """The list part: the sizes take turns; the table, the ratios; the list's RESULT keys."""
+    facts = [child.read() for child in children]
+    say(f"  both worlds built and checked ({time.perf_counter() - started:.0f} s); timing")
+    timings: list[dict[str, list[float]]] = [{key: [] for key in facts[0]["cases"]} for _ in children]
+    for round_ in range(ROUNDS):  # the sizes take turns, so that a busy moment falls on both
+        for key in facts[0]["cases"]:
+            turns = list(enumerate(children))
+            for index, child in turns if round_ % 2 == 0 else reversed(turns):
+                timings[index][key] += child.time(key, RUNS // ROUNDS)
     small, large = facts
     say(
         f"database: {large['database']}; the reseller administrator sees "
@@ -367,11 +544,11 @@ def main() -> None:
     if not same_queries:
         say("  the queries per request differ between the sizes")
     worst = max(ratios, key=ratios.get)
-    say(f"worst: {worst}; whole run {time.perf_counter() - started:.0f} s")
+    say(f"worst: {worst}; list part done at {time.perf_counter() - started:.0f} s")
     first = [max(p95[index][f"{login}/first"] for login in LOGINS) for index in (0, 1)]
     queries = max(case["queries"] for case in large["cases"].values())
-    say(
-        f"RESULT pbx_users_p95_ratio={ratios[worst]:.2f} first_page_p95_ms_1k={first[0]:.2f} "
+    return (
+        f"pbx_users_p95_ratio={ratios[worst]:.2f} first_page_p95_ms_1k={first[0]:.2f} "
         f"first_page_p95_ms_100k={first[1]:.2f} queries_per_page={queries} "
         f"queries_same_at_both_sizes={str(same_queries).lower()} worst_case={worst} database={large['database']}"
     )
@@ -379,6 +556,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if CHILD:
-        child(int(sys.argv[2]))
+        child(int(sys.argv[2]), creates=sys.argv[1] == "--create-child")
     else:
         main()
