@@ -183,6 +183,8 @@ SPECTACULAR_SETTINGS = {
         "ImportKindEnum": "telephony.models.ImportKind",
         "ImportStatusEnum": "telephony.models.ImportStatus",
         "DriftScanStatusEnum": "telephony.models.ScanStatus",
+        "WebhookDeliveryStatusEnum": "telephony.models.webhooks.DeliveryStatus",
+        "WebhookEventEnum": "telephony.models.webhooks.SUBSCRIBABLE",
     },
 }
 

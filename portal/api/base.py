@@ -129,12 +129,15 @@ def request_fingerprint(request: Any) -> str:
     return digest.hexdigest()
 
 
-def answer_once(request: Any, answer: Callable[[], Response]) -> Response:
+def answer_once(
+    request: Any, answer: Callable[[], Response], *, kept_as: Callable[[Any], Any] | None = None
+) -> Response:
     """`Idempotency-Key` on a POST: the first request with a key is answered by `answer()` and its
     answer kept (in the same transaction as what it made); a retry with the key gets that answer
     again, marked `Idempotent-Replayed: true`. Two retries at once: the second waits for the first's
     key row (a unique index) and then replays. The key reused for another body (or another URL) is
-    refused with 422. A refused request (an exception) keeps no key."""
+    refused with 422. A refused request (an exception) keeps no key. `kept_as(data)` is what is kept
+    of the answer, when part of it must not be (a secret shown once is never stored in clear text)."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         return answer()
@@ -155,7 +158,8 @@ def answer_once(request: Any, answer: Callable[[], Response]) -> Response:
             kept = None
         if kept is not None:
             response = answer()
-            kept.status_code, kept.response = response.status_code, json.loads(json.dumps(response.data))
+            data = kept_as(response.data) if kept_as is not None else response.data
+            kept.status_code, kept.response = response.status_code, json.loads(json.dumps(data))
             kept.save(update_fields=["status_code", "response"])
             return response
     return _replay(request, key, fingerprint)
@@ -174,11 +178,14 @@ def _replay(request: Any, key: str, fingerprint: str) -> Response:
 
 
 class IdempotentCreateMixin:
-    """A create answered once per `Idempotency-Key` (`answer_once`)."""
+    """A create answered once per `Idempotency-Key` (`answer_once`); `kept_answer` says what of its
+    answer is kept for a retry (all of it unless a viewset says otherwise)."""
+
+    kept_answer: Callable[[Any], Any] | None = None
 
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         create = super().create
-        return answer_once(request, lambda: create(request, *args, **kwargs))
+        return answer_once(request, lambda: create(request, *args, **kwargs), kept_as=type(self).kept_answer)
 
 
 def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:

@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from portal.api import views, views_access, views_drift, views_imports, views_numbers
+from portal.api import views, views_access, views_drift, views_imports, views_numbers, views_webhooks
 
 router = DefaultRouter(use_regex_path=False)
 router.include_format_suffixes = False  # JSON only: no `.json` twin of every URL
@@ -25,6 +25,8 @@ router.register("number-pools", views_numbers.NumberPoolViewSet, basename="numbe
 router.register("imports", views_imports.ImportRunViewSet, basename="import-run")
 router.register("drift-scans", views_drift.DriftScanViewSet, basename="drift-scan")
 router.register("drift-findings", views_drift.DriftFindingViewSet, basename="drift-finding")
+router.register("webhook-endpoints", views_webhooks.WebhookEndpointViewSet, basename="webhook-endpoint")
+router.register("webhook-deliveries", views_webhooks.WebhookDeliveryViewSet, basename="webhook-delivery")
 
 app_name = "api"
 urlpatterns = [
