@@ -115,7 +115,7 @@ class FindingFilters(ScopedFilters):
                     "name": name,
                     "required": False,
                     "in": "query",
-                    "description": f"Only those of this {name} (its id).",
+                    "description": _("Only those of this %(field)s (its id).") % {"field": name},
                     "schema": {"type": "integer"},
                 }
                 for name in view.filter_id_lookups
