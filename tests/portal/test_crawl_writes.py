@@ -77,7 +77,15 @@ ADMIN_POST_ACTIONS = {
     "retry": CHANGE,
     "cancel": CHANGE,
 }
-SELFSERVICE_FORM_RELATIONS = {"entity": Entity, "template": LineTemplate, "number": PhoneNumber, "tenant": Tenant}
+SELFSERVICE_FORM_RELATIONS = {
+    "entity": Entity,
+    "template": LineTemplate,
+    "number": PhoneNumber,
+    "tenant": Tenant,
+    "organization": Organization,  # a webhook's
+}
+# The admin's pages outside a ModelAdmin whose forms take ids.
+ADMIN_PAGE_FORMS = {"/admin/webhooks/": {"organization": Organization}}
 ADMIN_IMPORT_RELATIONS = {"tenant": Tenant, "template": LineTemplate, "organization": Organization}
 SKIPPED_FORM_ACTIONS = {"selfservice:logout", "admin:logout", "selfservice:login", "selfservice:password_change"}
 CSV_FILE = b"first_name;last_name;username;exten;number\nCrawl;Row;crawl.row;2150;+31999000222\n"
@@ -97,6 +105,7 @@ def test_forms_actions_and_object_urls_never_reach_a_foreign_object(login_key):
         if sight.user is not None and sight.user.is_staff:
             _replay_admin(replay, sight, harvested)
             _replay_admin_imports(replay, sight, harvested)
+            _replay_admin_pages(replay, sight, harvested)
         if sight.user is not None:
             _replay_selfservice(replay, sight, urls, harvested)
         _post_to_object_urls(replay, sight, urls, harvested)
@@ -183,6 +192,16 @@ def _replay_admin_imports(replay: Replayer, sight: Sight, harvested: dict[str, P
         for form in parse_forms(fetched.body):
             if any(f.kind == "file" for f in form.fields):
                 _replay_plain_form(replay, sight, url, form, ADMIN_IMPORT_RELATIONS, harvested)
+
+
+def _replay_admin_pages(replay: Replayer, sight: Sight, harvested: dict[str, Pairs]) -> None:
+    """The admin's own pages with a form of ids (a webhook's organization), a foreign id in each."""
+    for url, relations in ADMIN_PAGE_FORMS.items():
+        fetched = replay.visitor.get(url)
+        if fetched.status != 200:
+            continue
+        for form in parse_forms(fetched.body):
+            _replay_plain_form(replay, sight, url, form, relations, harvested)
 
 
 def _replay_selfservice(replay: Replayer, sight: Sight, urls: UrlMap, harvested: dict[str, Pairs]) -> None:
