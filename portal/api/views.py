@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from portal.api import serializers, serializers_numbers
 from portal.api.base import ETagMixin, IdempotentCreateMixin, idempotent
 from telephony import selectors_api as selectors
+from telephony.search import USER_COLUMNS, search_users
 from telephony.services import jobs as job_services
 from telephony.services import users as user_services
 from tenants import access
@@ -58,6 +59,15 @@ class ScopedFilters(filters.BaseFilterBackend):
             {"name": name, "required": False, "in": "query", "description": text, "schema": {"type": kind}}
             for name, kind, text in described
         ]
+
+
+class IndexedUserSearch(filters.SearchFilter):
+    """`?search=` over PBX users through the search indexes (telephony.search): every word in one of
+    the searched fields, any case, as DRF's SearchFilter means it, without reading every row."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        text = request.query_params.get(self.search_param, "")
+        return search_users(queryset, text.replace("\x00", "")) if text.strip() else queryset
 
 
 class ScopedQueryset:
@@ -180,7 +190,8 @@ class PbxUserViewSet(ServicedViewSet):
 
     serializer_class = serializers.PbxUserSerializer
     selector = staticmethod(selectors.pbx_users_for)
-    search_fields = ["username", "first_name", "last_name", "email", "internal_number"]
+    filter_backends = [ScopedFilters, IndexedUserSearch]
+    search_fields = list(USER_COLUMNS)
     filter_ids = ("tenant", "entity", "template")
     filter_values = ("sync_state", "internal_number", "username")
     service_object_name = "user"
