@@ -135,6 +135,7 @@ QUEUED = OpenApiResponse(
         "address in a private or reserved network unless allowed, no credentials in it) and its "
         "events must be known; each refusal comes back under its field (400). Answers 201 with the "
         "endpoint and its signing secret, the only answer that ever shows it.",
+        request=serializers.WebhookEndpointSerializer,
         responses={201: serializers.WebhookEndpointCreatedSerializer},
     ),
     update=extend_schema(
