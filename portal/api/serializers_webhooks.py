@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -30,24 +31,32 @@ class EventListField(serializers.ListField):
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     organization = ScopedRelatedField(
         selectors.organizations_for,
-        help_text="The organization the endpoint belongs to; you must be one of its administrators to register "
-        "one. It receives the events about everything that organization may see.",
+        help_text=gettext_lazy(
+            "The organization the endpoint belongs to; you must be one of its administrators to register "
+            "one. It receives the events about everything that organization may see."
+        ),
     )
     url = serializers.CharField(
         max_length=500,
-        help_text="Where the portal POSTs each event (https; an address the outbound-URL rules accept), e.g. "
-        "https://billing.example.net/hooks/portal.",
+        help_text=gettext_lazy(
+            "Where the portal POSTs each event (https; an address the outbound-URL rules accept), e.g. "
+            "https://billing.example.net/hooks/portal."
+        ),
     )
     events = EventListField(help_text=EVENTS_TEXT)
-    pending_count = serializers.IntegerField(read_only=True, help_text="Deliveries to this endpoint still being tried.")
+    pending_count = serializers.IntegerField(
+        read_only=True, help_text=gettext_lazy("Deliveries to this endpoint still being tried.")
+    )
     failed_count = serializers.IntegerField(
-        read_only=True, help_text="Deliveries to this endpoint given up on (they may be replayed)."
+        read_only=True, help_text=gettext_lazy("Deliveries to this endpoint given up on (they may be replayed).")
     )
     previous_secret_expires_at = serializers.DateTimeField(
         read_only=True,
         allow_null=True,
-        help_text="After a rotation, until when the previous secret still signs beside the new one (null: only "
-        "the current secret signs).",
+        help_text=gettext_lazy(
+            "After a rotation, until when the previous secret still signs beside the new one (null: only "
+            "the current secret signs)."
+        ),
     )
 
     class Meta:
@@ -74,7 +83,7 @@ class WebhookEndpointUpdateSerializer(WebhookEndpointSerializer):
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
         fields["organization"] = serializers.PrimaryKeyRelatedField(
-            read_only=True, help_text="The organization the endpoint belongs to (it never changes)."
+            read_only=True, help_text=gettext_lazy("The organization the endpoint belongs to (it never changes).")
         )
         return fields
 
@@ -86,9 +95,11 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
         read_only=True,
         allow_null=True,
         source="secret_shown_once",
-        help_text="The signing secret (Standard Webhooks, `whsec_…`): shown in this answer only, never again. "
-        "null in the answer to a retry with the same Idempotency-Key (the secret is not kept in clear "
-        "text): rotate the secret if the first answer was lost.",
+        help_text=gettext_lazy(
+            "The signing secret (Standard Webhooks, `whsec_…`): shown in this answer only, never again. "
+            "null in the answer to a retry with the same Idempotency-Key (the secret is not kept in clear "
+            "text): rotate the secret if the first answer was lost."
+        ),
     )
 
     class Meta(WebhookEndpointSerializer.Meta):
@@ -96,14 +107,18 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
 
 
 class RotatedSecretSerializer(serializers.Serializer):
-    endpoint = serializers.IntegerField(help_text="The endpoint's id.")
+    endpoint = serializers.IntegerField(help_text=gettext_lazy("The endpoint's id."))
     secret = serializers.CharField(
         allow_null=True,
-        help_text="The new signing secret: shown in this answer only, never again (null in the answer to a retry "
-        "with the same Idempotency-Key).",
+        help_text=gettext_lazy(
+            "The new signing secret: shown in this answer only, never again (null in the answer to a retry "
+            "with the same Idempotency-Key)."
+        ),
     )
     previous_secret_expires_at = serializers.DateTimeField(
-        help_text="Until when the previous secret still signs beside the new one: switch the receiver before then."
+        help_text=gettext_lazy(
+            "Until when the previous secret still signs beside the new one: switch the receiver before then."
+        )
     )
 
 
@@ -122,9 +137,9 @@ class WebhookEventSerializer(serializers.ModelSerializer):
     event_id = serializers.UUIDField(
         source="uuid",
         read_only=True,
-        help_text="The event's id (the `webhook-id` header): the same for every retry and replay.",
+        help_text=gettext_lazy("The event's id (the `webhook-id` header): the same for every retry and replay."),
     )
-    type = serializers.CharField(source="event_type", read_only=True, help_text="The event type.")
+    type = serializers.CharField(source="event_type", read_only=True, help_text=gettext_lazy("The event type."))
 
     class Meta:
         model = WebhookEvent
@@ -134,9 +149,13 @@ class WebhookEventSerializer(serializers.ModelSerializer):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
-    event_id = serializers.UUIDField(source="event.uuid", read_only=True, help_text="The event's id.")
-    event_type = serializers.CharField(source="event.event_type", read_only=True, help_text="The event type.")
-    attempt_count = serializers.IntegerField(source="attempts", read_only=True, help_text="POSTs made so far.")
+    event_id = serializers.UUIDField(source="event.uuid", read_only=True, help_text=gettext_lazy("The event's id."))
+    event_type = serializers.CharField(
+        source="event.event_type", read_only=True, help_text=gettext_lazy("The event type.")
+    )
+    attempt_count = serializers.IntegerField(
+        source="attempts", read_only=True, help_text=gettext_lazy("POSTs made so far.")
+    )
 
     class Meta:
         model = WebhookDelivery
@@ -167,7 +186,7 @@ class WebhookDeliveryDetailSerializer(WebhookDeliverySerializer):
     """A delivery with its event (and data) and every attempt."""
 
     event = WebhookEventSerializer(read_only=True)
-    attempts = serializers.SerializerMethodField(help_text="Every POST of this delivery, in order.")
+    attempts = serializers.SerializerMethodField(help_text=gettext_lazy("Every POST of this delivery, in order."))
 
     class Meta(WebhookDeliverySerializer.Meta):
         fields = [*WebhookDeliverySerializer.Meta.fields, "event", "attempts"]
