@@ -210,8 +210,8 @@ def test_the_services_messages_come_back_field_by_field(client, customer):
         content_type="application/json",
         **bearer(raw),
     )
-    assert answer.status_code == 400  # the words of the admin's and the self-service site's forms
-    assert answer.json() == {"non_field_errors": ["Another user of this tenant already has this internal number."]}
+    assert answer.status_code == 400  # the service's words (telephony/rules/uniqueness.py), as an import's
+    assert answer.json() == {"internal_number": [f"{taken} is already taken by {customer.users[0].username}."]}
 
 
 def test_a_session_works_with_its_csrf_token_and_never_without(customer):
