@@ -71,6 +71,9 @@ SECRET_NAMES = {"password", "secret", "app_key", "voicemail_pin"}
 # Fields the portal never displays anywhere (so their payload cannot show), each with the reason.
 NEVER_DISPLAYED = {
     "telephony.BackendClaim.key": "a driver's canonical key of a claimed PBX object: no page lists claims",
+    "telephony.WebhookEvent.subject": "the portal's own model:id, copied to each delivery, whose copy the log shows",
+    "telephony.ServerHealthState.health": "the health follower's note of a server's last health: the dashboard "
+    "works health out afresh, no page lists the note",
 }
 # A number plan that is not digits makes the pages that work out the next free number answer 500
 # (reported as such, on the other reseller's tenants); the customers crawled here keep their plans,
