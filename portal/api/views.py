@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import filters, mixins, viewsets
@@ -93,6 +96,18 @@ class ChangeRights:
         return obj
 
 
+@contextmanager
+def adding_where_seen() -> Iterator[None]:
+    """A create whose body named only what the login may see (the serializer looked every id up in
+    its scope) and that the service still refuses as not found: the login sees the organization but
+    may not add there (a viewer, an operator where only administrators may). That is a 403, as for
+    an object it sees but may not change, not the 404 of something it cannot see."""
+    try:
+        yield
+    except Http404:
+        raise PermissionDenied(_("You may see this organization but not add this here.")) from None
+
+
 class ScopedReadViewSet(ScopedQueryset, ChangeRights, ETagMixin, viewsets.ReadOnlyModelViewSet):
     """Lists and objects the login may see; anything else answers 404 as a missing id does. Read
     only: PUT, PATCH and DELETE answer 405 (POST only reaches the viewset's own actions)."""
@@ -171,7 +186,8 @@ class ServicedViewSet(
 
     def perform_create(self, serializer: Any) -> None:
         obj = serializer.Meta.model(**serializer.validated_data)
-        serializer.instance = type(self).create_service(actor=self.request.user, **{self.service_object_name: obj})
+        with adding_where_seen():
+            serializer.instance = type(self).create_service(actor=self.request.user, **{self.service_object_name: obj})
 
     def perform_update(self, serializer: Any) -> None:
         obj = serializer.instance

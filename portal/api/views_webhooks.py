@@ -21,7 +21,7 @@ from rest_framework.reverse import reverse
 
 from portal.api import serializers_webhooks as serializers
 from portal.api.base import answer_once, idempotent
-from portal.api.views import ScopedFilters, ScopedReadViewSet, ServicedViewSet
+from portal.api.views import ScopedFilters, ScopedReadViewSet, ServicedViewSet, adding_where_seen
 from telephony import selectors_webhooks as selectors
 from telephony.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
 from telephony.services import webhooks as webhook_services
@@ -176,9 +176,10 @@ class WebhookEndpointViewSet(ServicedViewSet):
         return serializers.WebhookEndpointSerializer
 
     def perform_create(self, serializer: Any) -> None:
-        endpoint, secret = webhook_services.webhook_endpoint_create(
-            actor=self.request.user, endpoint=WebhookEndpoint(**serializer.validated_data)
-        )
+        with adding_where_seen():
+            endpoint, secret = webhook_services.webhook_endpoint_create(
+                actor=self.request.user, endpoint=WebhookEndpoint(**serializer.validated_data)
+            )
         fresh = self.get_queryset().get(pk=endpoint.pk)  # with its counts, as every read has them
         fresh.secret_shown_once = secret
         serializer.instance = fresh

@@ -336,9 +336,9 @@ def test_a_viewer_reads_but_never_writes(client, customer, viewer):
     assert client.get(f"{API}/webhook-endpoints/{endpoint.pk}/", **bearer(raw)).status_code == 200
     assert client.get(f"{API}/webhook-deliveries/{failed.pk}/", **bearer(raw)).status_code == 200
     url = f"{API}/webhook-endpoints/{endpoint.pk}/"
-    # a create in an organization it only reads: 404, as every create of the API (tenants.access.require_add)
+    # a create in an organization it only reads: 403, as a change of an object it only reads
     made = client.post(f"{API}/webhook-endpoints/", new_body(customer), content_type=JSON, **bearer(raw))
-    assert made.status_code == 404
+    assert made.status_code == 403
     answers = [
         client.patch(url, {"description": "mine"}, content_type=JSON, **bearer(raw)),
         client.put(url, new_body(customer), content_type=JSON, **bearer(raw)),
@@ -358,8 +358,8 @@ def test_an_operator_may_not_manage_webhooks(client, customer):
     raw = token_of(login_with(customer, Role.OPERATOR))
     assert client.get(f"{API}/webhook-endpoints/{endpoint.pk}/", **bearer(raw)).status_code == 200
     made = client.post(f"{API}/webhook-endpoints/", new_body(customer), content_type=JSON, **bearer(raw))
-    assert made.status_code == 404, "as a PBX user or a role where the login may not add one"
-    assert made.json() == {"detail": "No organization matches the given query."}
+    assert made.status_code == 403, "it sees the organization: as a PBX user where the login may not add one"
+    assert made.json() == {"detail": "You may see this organization but not add this here."}
     url = f"{API}/webhook-endpoints/{endpoint.pk}/"
     assert client.patch(url, {"description": "x"}, content_type=JSON, **bearer(raw)).status_code == 403
     assert client.post(f"{url}rotate-secret/", **bearer(raw)).status_code == 403
