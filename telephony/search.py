@@ -2,9 +2,10 @@
 
 A search text is split into words; a user matches when every word is part of one of its searched
 columns, in any case (as Django's `icontains` and DRF's SearchFilter mean it). The indexes are made
-by migration 0028: on PostgreSQL a trigram GIN index per column serves `icontains` as it is; on
-SQLite an FTS5 trigram table answers which rows hold the word. A word shorter than three characters
-has no trigram: it is compared row by row (still correct, only not indexed).
+by migration 0028: on PostgreSQL a trigram GIN index on the columns joined by spaces (a word has no
+space, so it never matches across two columns), compared with LIKE; on SQLite an FTS5 trigram table
+that answers which rows hold the word. A word shorter than three characters has no trigram: it is
+compared row by row (still correct, only not indexed).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import reduce
 from operator import or_
 
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 USER_COLUMNS = ("username", "first_name", "last_name", "email", "internal_number")
@@ -22,10 +23,24 @@ TRIGRAM = 3
 MATCHING = "SELECT rowid FROM telephony_pbxuser_search WHERE telephony_pbxuser_search MATCH %s"
 
 
-def _word_condition(word: str, using: str) -> Q:
-    plain = reduce(or_, (Q(**{f"{column}__icontains": word}) for column in USER_COLUMNS))
-    if len(word) < TRIGRAM or connections[using].vendor != "sqlite":
-        return plain
+# The expression the PostgreSQL index is on (migration 0028): the searched columns joined by
+# spaces, in upper case. Named with their table here, as a query may join another table with a
+# column of the same name (a login's username); the planner matches it to the index all the same.
+USER_TEXT = " || ' ' || ".join(f'"telephony_pbxuser"."{column}"' for column in USER_COLUMNS)
+TEXT_HOLDS = f"UPPER({USER_TEXT}) LIKE UPPER(%s)"
+
+
+def _like_pattern(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _word_condition(word: str, using: str) -> Q | RawSQL:
+    vendor = connections[using].vendor
+    if vendor == "postgresql":
+        return RawSQL(TEXT_HOLDS, [_like_pattern(word)], output_field=BooleanField())  # noqa: S611  (constant SQL)
+    if len(word) < TRIGRAM or vendor != "sqlite":
+        return reduce(or_, (Q(**{f"{column}__icontains": word}) for column in USER_COLUMNS))
     phrase = '"' + word.replace('"', '""') + '"'  # a phrase: the word as typed, never FTS syntax
     return Q(pk__in=RawSQL(MATCHING, [phrase]))  # noqa: S611  (a constant statement, the word a parameter)
 

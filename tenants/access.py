@@ -212,6 +212,10 @@ def _entity_condition(model: type[Model], policy: AccessPolicy, user: Any, actio
     entity_model = _entity_model(user)
     if entity_model is None:
         return None
+    if not _entity_grant_paths(user):
+        # no entity granted (one query, cached for the request): no subquery of grants to build,
+        # compile and run with every scoped query of a login that holds memberships only
+        return None
     if action == VIEW and policy.shared_down:
         grant_paths = _entity_grant_paths(user)
         if not grant_paths:

@@ -26,7 +26,9 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         request = self.context.get("request")
-        return self.selector(request.user) if request is not None else Organization.objects.none()
+        if request is None:
+            return Organization.objects.none()
+        return self.selector(request.user).prefetch_related(None)  # one id is looked up: no list's extras
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
