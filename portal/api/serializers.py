@@ -28,7 +28,7 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         request = self.context.get("request")
         if request is None:
             return Organization.objects.none()
-        return self.selector(request.user).prefetch_related(None)  # one id is looked up: no list's extras
+        return self.selector(request.user).select_related(None).prefetch_related(None)  # one id: no extras
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
