@@ -327,6 +327,11 @@ except ValueError as error:
     raise ImproperlyConfigured(f"ALERT_DIGEST_TIME must be a time of day like 07:00: {ALERT_DIGEST_TIME!r}") from error
 
 # --- outgoing webhooks (telephony/webhooks/) -------------------------------------------------------
+# Where webhook URLs may point. A customer types them, so by default only public addresses over
+# https; a network listed here (e.g. a reseller's own billing host) is allowed instead. Development
+# (DJANGO_DEBUG) allows loopback and plain http, for a receiver on this machine.
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else [])
+WEBHOOK_ALLOW_PLAIN_HTTP = env.bool("WEBHOOK_ALLOW_PLAIN_HTTP", default=DEBUG)
 # A delivery is retried with exponential backoff (base, doubling, capped) for this many hours.
 WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24.0)
 WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=10.0)

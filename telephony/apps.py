@@ -17,7 +17,12 @@ class TelephonyConfig(AppConfig):
         guard.configure(
             guard.AddressPolicy.from_strings(
                 settings.PBX_ALLOWED_NETWORKS, allow_plain_http=settings.PBX_ALLOW_PLAIN_HTTP
-            )
+            ),
+            webhooks=guard.AddressPolicy.from_strings(
+                settings.WEBHOOK_ALLOWED_NETWORKS,
+                allow_plain_http=settings.WEBHOOK_ALLOW_PLAIN_HTTP,
+                setting="WEBHOOK_ALLOWED_NETWORKS",
+            ),
         )
 
 

@@ -91,7 +91,13 @@ def sweep_configurator_orders() -> dict[str, int]:
     return configurator_orders.configurator_orders_sweep()
 
 
-@shared_task(name=queue.DELIVER_WEBHOOK, acks_late=True, ignore_result=True)
+@shared_task(
+    name=queue.DELIVER_WEBHOOK,
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=webhook_delivery.TASK_SOFT_LIMIT,
+    time_limit=webhook_delivery.TASK_HARD_LIMIT,
+)
 def deliver_webhook(delivery_id: int) -> str:
     return webhook_delivery.deliver(delivery_id)
 

@@ -19,6 +19,8 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "test-field-key")
 # The sandbox simulators listen on loopback over plain http.
 os.environ.setdefault("PBX_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 os.environ.setdefault("PBX_ALLOW_PLAIN_HTTP", "true")
+os.environ.setdefault("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")  # the tests' receivers
+os.environ.setdefault("WEBHOOK_ALLOW_PLAIN_HTTP", "true")
 # The test client and the live test server speak plain http.
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")

@@ -38,7 +38,7 @@ class ScopedFilters(filters.BaseFilterBackend):
             value = request.query_params.get(field)
             if value is None:
                 continue
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 problems[field] = [_("An id: a whole number.")]
                 continue
             queryset = queryset.filter(**{f"{field}_id": int(value)})

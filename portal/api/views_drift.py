@@ -95,7 +95,7 @@ class FindingFilters(ScopedFilters):
             value = request.query_params.get(name)
             if value is None:
                 continue
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 raise ValidationError({name: [_("An id: a whole number.")]})
             queryset = queryset.filter(**{f"{lookup}_id": int(value)})
         value = request.query_params.get("state")

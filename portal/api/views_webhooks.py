@@ -118,6 +118,12 @@ QUEUED = OpenApiResponse(
 )
 
 
+def _not_stored(response: Response) -> Response:
+    """An answer that may carry a signing secret: no cache or proxy on the way keeps it."""
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @extend_schema_view(
     list=extend_schema(
         description="The webhook endpoints you may see (those of your organizations and of the ones below), with "
@@ -184,6 +190,9 @@ class WebhookEndpointViewSet(ServicedViewSet):
         fresh.secret_shown_once = secret
         serializer.instance = fresh
 
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return _not_stored(super().create(request, *args, **kwargs))
+
     def get_success_headers(self, data: Any) -> dict[str, str]:
         return {"Location": self.reverse_action("detail", args=[data["id"]])}  # not the endpoint's `url`
 
@@ -208,7 +217,7 @@ class WebhookEndpointViewSet(ServicedViewSet):
             }
             return Response(serializers.RotatedSecretSerializer(answer).data)
 
-        return answer_once(request, rotate, kept_as=_without_secret)
+        return _not_stored(answer_once(request, rotate, kept_as=_without_secret))
 
     @extend_schema(request=None, responses={202: QUEUED})
     @action(detail=True, methods=["post"])

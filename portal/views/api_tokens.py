@@ -47,7 +47,7 @@ def _tokens_page(request: HttpRequest, template: str, here: str, context: dict[s
     form, made = TokenForm(), None
     if request.method == "POST" and "revoke" in request.POST:
         wanted = request.POST["revoke"]
-        if not wanted.isdigit():
+        if not (wanted.isascii() and wanted.isdigit()):
             raise Http404
         token = get_object_or_404(ApiToken, pk=int(wanted), user=request.user)  # another login's: 404
         api_token_revoke(actor=request.user, token=token)

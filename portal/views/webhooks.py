@@ -137,7 +137,7 @@ def _endpoint(request: HttpRequest, site: dict[str, Any], pk: int) -> HttpRespon
                 return HttpResponseRedirect(reverse(site["list"]))
             elif action == "replay":
                 wanted = request.POST.get("delivery", "")
-                if not wanted.isdigit():
+                if not (wanted.isascii() and wanted.isdigit()):
                     raise Http404
                 delivery = get_object_or_404(webhook_deliveries_for(user).filter(endpoint=endpoint), pk=int(wanted))
                 replay = services.webhook_delivery_replay(actor=user, delivery=delivery)

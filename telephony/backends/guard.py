@@ -53,16 +53,19 @@ class AddressPolicy:
     allow_plain_http: bool = False
     allow_any_address: bool = False  # only for the unconfigured default (no Django settings loaded)
     description: str = field(default="", compare=False)
+    setting: str = field(default="PBX_ALLOWED_NETWORKS", compare=False)  # named in refusals
 
     @classmethod
-    def from_strings(cls, networks: list[str], *, allow_plain_http: bool) -> AddressPolicy:
+    def from_strings(
+        cls, networks: list[str], *, allow_plain_http: bool, setting: str = "PBX_ALLOWED_NETWORKS"
+    ) -> AddressPolicy:
         parsed = []
         for text in networks:
             try:
                 parsed.append(ipaddress.ip_network(text.strip(), strict=False))
             except ValueError:
-                raise ValueError(f"PBX_ALLOWED_NETWORKS: {text!r} is not a network like 10.0.0.0/8") from None
-        return cls(allowed_networks=tuple(parsed), allow_plain_http=allow_plain_http)
+                raise ValueError(f"{setting}: {text!r} is not a network like 10.0.0.0/8") from None
+        return cls(allowed_networks=tuple(parsed), allow_plain_http=allow_plain_http, setting=setting)
 
     def check_address(self, address: IPAddress, host: str = "") -> None:
         embedded = embedded_ipv4(address)
@@ -80,7 +83,7 @@ class AddressPolicy:
                 raise UnsafeRequestError(f"{shown} is outside the networks the portal may call ({allowed})")
         elif not address.is_global:
             raise UnsafeRequestError(
-                f"{shown} is a private or reserved address; add its network to PBX_ALLOWED_NETWORKS to allow it"
+                f"{shown} is a private or reserved address; add its network to {self.setting} to allow it"
             )
 
     def check_url(self, url: str, *, resolve: bool = False) -> None:
@@ -128,13 +131,24 @@ def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 _policy = AddressPolicy(allow_any_address=True, allow_plain_http=True, description="unconfigured")
 
 
-def configure(policy: AddressPolicy) -> None:
-    global _policy
+_webhook_policy = AddressPolicy(description="webhooks: public addresses only", setting="WEBHOOK_ALLOWED_NETWORKS")
+
+
+def configure(policy: AddressPolicy, *, webhooks: AddressPolicy | None = None) -> None:
+    global _policy, _webhook_policy
     _policy = policy
+    if webhooks is not None:
+        _webhook_policy = webhooks
 
 
 def current_policy() -> AddressPolicy:
     return _policy
+
+
+def webhook_policy() -> AddressPolicy:
+    """Where outgoing webhooks may go: a customer types the URL, so by default only public
+    addresses (never the PBX management networks that PBX_ALLOWED_NETWORKS opens to platforms)."""
+    return _webhook_policy
 
 
 def resolve_host(host: str, port: int) -> list[IPAddress]:
@@ -142,6 +156,8 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise UnsafeRequestError(f"{host} cannot be resolved: {error.strerror or error}") from None
+    except (UnicodeError, ValueError):  # a name IDNA cannot encode (a label too long, an empty one)
+        raise UnsafeRequestError(f"{host} is not a host name that can be looked up") from None
     addresses: list[IPAddress] = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
@@ -160,10 +176,12 @@ def _literal(host: str) -> IPAddress | None:
 class _CheckedConnectionMixin:
     """Resolve once, check every address, connect to a checked one."""
 
+    policy_source = staticmethod(current_policy)  # which rules: the PBX platforms', unless told otherwise
+
     def _new_conn(self):  # type: ignore[override]
         host = self._dns_host  # type: ignore[attr-defined]
         addresses = [_literal(host)] if _literal(host) else resolve_host(host, self.port)  # type: ignore[attr-defined]
-        policy = current_policy()
+        policy = self.policy_source()
         for address in addresses:
             policy.check_address(address, host)
         self._dns_host = str(addresses[0])  # type: ignore[attr-defined]
@@ -190,11 +208,22 @@ class CheckedHTTPSConnectionPool(HTTPSConnectionPool):
 
 
 class CheckedAdapter(HTTPAdapter):
-    """A requests adapter whose connections only ever open to addresses the policy allows."""
+    """A requests adapter whose connections only ever open to addresses the policy allows: the PBX
+    platforms' (`current_policy`), or the one `policy_source` returns (the webhooks')."""
+
+    def __init__(self, *args, policy_source=None, **kwargs):
+        self.policy_source = policy_source
+        super().__init__(*args, **kwargs)
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": CheckedHTTPConnectionPool,
-            "https": CheckedHTTPSConnectionPool,
-        }
+        pools = {"http": CheckedHTTPConnectionPool, "https": CheckedHTTPSConnectionPool}
+        if self.policy_source is not None:
+            source = staticmethod(self.policy_source)
+            pools = {
+                scheme: type(pool.__name__, (pool,), {"ConnectionCls": type(
+                    pool.ConnectionCls.__name__, (pool.ConnectionCls,), {"policy_source": source}
+                )})
+                for scheme, pool in pools.items()
+            }  # fmt: skip
+        self.poolmanager.pool_classes_by_scheme = pools

@@ -38,10 +38,11 @@ CALL_EVENTS = (
 CrmEvent = models.TextChoices("CrmEvent", [(event, (event, label)) for event, label in CALL_EVENTS])
 
 
-def outbound_url_refusal(url: str, *, resolve: bool) -> str:
-    """Why the portal's outbound-URL rules refuse `url` (empty: they accept it)."""
+def outbound_url_refusal(url: str, *, resolve: bool, policy: guard.AddressPolicy | None = None) -> str:
+    """Why the portal's outbound-URL rules (the platforms', unless another `policy` is given) refuse
+    `url` (empty: they accept it)."""
     try:
-        guard.current_policy().check_url(url, resolve=resolve)
+        (policy or guard.current_policy()).check_url(url, resolve=resolve)
     except UnsafeRequestError as refusal:
         return str(refusal) + "."
     return ""

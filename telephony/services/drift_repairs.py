@@ -33,6 +33,7 @@ from telephony.models.sync import save_changes
 from telephony.provisioning import planning
 from telephony.provisioning.keys import target_key
 from telephony.services.users import pbx_user_update, validate_new_user
+from telephony.webhooks import events as webhook_events
 from tenants import access
 from tenants.access import CHANGE, DELETE
 
@@ -239,6 +240,8 @@ def drift_forget(*, actor: AbstractBaseUser, finding_id: int, confirmed: bool = 
     row = _row(finding)
     access.require(actor, DELETE, row)
     BackendClaim.objects.filter(target_type=finding.target_type, target_id=row.pk).delete()
+    if isinstance(row, PbxUser):
+        webhook_events.user_deleting(row)
     row.delete()
     _resolve(finding, actor, "Forgotten (gone from the PBX)")
 
@@ -280,6 +283,7 @@ def drift_adopt(
     BackendClaim.objects.create(
         platform=tenant.server.platform, kind="user", key=key, target_type=user_type, target_id=user.pk
     )
+    webhook_events.users_created([user.pk])
     _resolve(finding, actor, f"Adopted as {user}")
     return user
 

@@ -17,6 +17,7 @@ from telephony.models.sync import save_changes
 from telephony.provisioning import planning, revisions
 from telephony.rules import numbering
 from telephony.validators import interval_contains, intervals_overlap, validate_interval
+from telephony.webhooks import events as webhook_events
 from tenants import access
 from tenants.access import CHANGE, DELETE, VIEW
 from tenants.models import Organization
@@ -109,6 +110,7 @@ def tenant_delete(*, actor: AbstractBaseUser, tenant: Tenant) -> None:
             % {"tenant": stored}
         )
     planning.tenant_deleted(stored, actor=actor)
+    webhook_events.users_deleting(stored.users.values_list("pk", flat=True))
     stored.users.all().delete()  # users first: an entity cannot go while it has users
     stored.delete()
 

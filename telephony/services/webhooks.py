@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from telephony.backends import guard
 from telephony.models.cti import outbound_url_refusal
 from telephony.models.sync import save_changes
 from telephony.models.webhooks import (
@@ -56,7 +57,9 @@ def _validate(endpoint: WebhookEndpoint) -> None:
     except ValidationError as error:
         for field, messages in error.message_dict.items():
             errors.setdefault(field, []).extend(messages)
-    if "url" not in errors and (refusal := outbound_url_refusal(endpoint.url, resolve=True)):
+    if "url" not in errors and (
+        refusal := outbound_url_refusal(endpoint.url, resolve=True, policy=guard.webhook_policy())
+    ):
         errors["url"] = [refusal]
     if errors:
         raise ValidationError(errors)
@@ -103,12 +106,18 @@ def webhook_endpoint_delete(*, actor: AbstractBaseUser, endpoint: WebhookEndpoin
 @transaction.atomic
 def webhook_endpoint_rotate_secret(*, actor: AbstractBaseUser, endpoint: WebhookEndpoint) -> str:
     """Give the endpoint a new secret (returned, shown once); the current one keeps signing beside
-    it for the overlap. A second rotation within the overlap ends the oldest secret at once."""
+    it for the overlap. A second rotation within the overlap (a page reloaded, a button pressed
+    twice, a retried call) keeps the secret the receiver held before the first one signing and
+    replaces only the newer one, which may never have been copied."""
     stored = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
     access.require(actor, CHANGE, stored)
-    secret = new_secret()
-    stored.previous_secret = stored.secret
-    stored.previous_secret_expires_at = timezone.now() + timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
+    secret, now = new_secret(), timezone.now()
+    overlapping = (
+        stored.previous_secret and stored.previous_secret_expires_at and stored.previous_secret_expires_at > now
+    )
+    if not overlapping:
+        stored.previous_secret = stored.secret
+    stored.previous_secret_expires_at = now + timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
     stored.secret = secret
     stored.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
     return secret

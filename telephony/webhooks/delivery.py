@@ -12,8 +12,11 @@
   redirect, which is not followed) until `give_up_at`, 24 hours after the event by default.
 - **Ordered per object**: a delivery is not sent while an earlier one about the same object to the
   same endpoint is pending; when that one is delivered or given up, the next one is sent at once.
-- **Only where the outbound-URL rules allow** (`telephony.backends.guard`, as for platforms): the
-  address is checked when it is saved and again, resolved, when the connection opens.
+- **Only where the webhooks' outbound-URL rules allow** (`guard.webhook_policy`: public addresses
+  over https unless WEBHOOK_ALLOWED_NETWORKS says otherwise; never the PBX networks): the address is
+  checked when it is saved and again, resolved, when the connection opens.
+- **Every attempt ends in a record**, whatever the receiver does (a broken body, a stalled answer, a
+  worker's time limit); past `give_up_at` a delivery is given up when it is next looked at.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -42,6 +46,12 @@ logger = logging.getLogger("telephony.webhooks")
 EXCERPT = 500
 SWEEP_LIMIT = 2000
 USER_AGENT = "provisioning-portal-webhooks/1"
+MAX_ATTEMPTS = 1000  # a bound whatever happens (24 h of the shortest backoff is far fewer)
+LONGEST_COUNTDOWN = 300.0  # s: a later retry is left to the sweep, not held by the broker
+# A claim outlives the task's hard time limit (tasks.py), so that no second worker posts the same
+# delivery while the first one may still be talking to a slow receiver.
+TASK_SOFT_LIMIT, TASK_HARD_LIMIT = 60, 90
+LEASE_SECONDS = TASK_HARD_LIMIT + 30
 
 
 def body_of(event: WebhookEvent) -> bytes:
@@ -86,8 +96,8 @@ def _http() -> requests.Session:
     if _session is None:
         session = requests.Session()
         session.trust_env = False  # no proxy from the environment: the address checked is the one reached
-        session.mount("http://", guard.CheckedAdapter())
-        session.mount("https://", guard.CheckedAdapter())
+        session.mount("http://", guard.CheckedAdapter(policy_source=guard.webhook_policy))
+        session.mount("https://", guard.CheckedAdapter(policy_source=guard.webhook_policy))
         _session = session
     return _session
 
@@ -134,11 +144,20 @@ def _claim(delivery_id: int) -> WebhookDelivery | str:
             return "claimed by another worker"
         if delivery.next_attempt_at > now + timedelta(seconds=0.5):
             return "not due"
-        if _same_object(delivery).filter(id__lt=delivery.pk).exists():
+        if delivery.attempts and (now >= delivery.give_up_at or delivery.attempts >= MAX_ATTEMPTS):
+            delivery.status, delivery.lease_expires_at = DeliveryStatus.FAILED, None
+            delivery.save(update_fields=["status", "lease_expires_at"])
+            gave_up = True
+        elif _same_object(delivery).filter(id__lt=delivery.pk).exists():
             return "waiting for an earlier delivery"
-        delivery.attempts += 1
-        delivery.lease_expires_at = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 30)
-        delivery.save(update_fields=["attempts", "lease_expires_at"])
+        else:
+            gave_up = False
+            delivery.attempts += 1
+            delivery.lease_expires_at = now + timedelta(seconds=LEASE_SECONDS)
+            delivery.save(update_fields=["attempts", "lease_expires_at"])
+    if gave_up:
+        send_next(delivery)
+        return "gave up"
     return delivery
 
 
@@ -153,7 +172,7 @@ def deliver(delivery_id: int) -> str:
     status_code, error, excerpt = None, "", ""
     clock = time.perf_counter()
     try:
-        guard.current_policy().check_url(endpoint.url)
+        guard.webhook_policy().check_url(endpoint.url)
         with _http().post(
             endpoint.url,
             data=body,
@@ -166,13 +185,18 @@ def deliver(delivery_id: int) -> str:
             excerpt = response.raw.read(EXCERPT, decode_content=True).decode("utf-8", "replace")
     except UnsafeRequestError as refusal:
         error = str(refusal)
-    except requests.RequestException as failure:
+    except Exception as failure:  # anything the receiver's answer or a time limit raises: still an attempt
         error = f"{type(failure).__name__}: {failure}"
     duration_ms = int((time.perf_counter() - clock) * 1000)
     delivered = status_code is not None and 200 <= status_code < 300
     if not delivered and not error:
         error = f"The receiver answered {status_code}."
-    return _settle(delivery, started, duration_ms, status_code, error[:EXCERPT], excerpt[:EXCERPT], delivered)
+    return _settle(delivery, started, duration_ms, status_code, _text(error), _text(excerpt), delivered)
+
+
+def _text(value: str) -> str:
+    """What is kept of a receiver's words: the start, without NUL (PostgreSQL refuses it in text)."""
+    return value.replace("\x00", "")[:EXCERPT]
 
 
 def _settle(
@@ -206,7 +230,9 @@ def _settle(
             response_excerpt=excerpt,
         )
     if outcome == "retry":
-        send([delivery.pk], countdown=(fields["next_attempt_at"] - now).total_seconds())
+        wait = (fields["next_attempt_at"] - now).total_seconds()
+        if wait <= LONGEST_COUNTDOWN:
+            send([delivery.pk], countdown=wait)  # longer waits: the sweep sends it when it is due
     else:
         send_next(delivery)
     return outcome
@@ -225,14 +251,18 @@ def sweep() -> dict[str, int]:
     unclaimed, and first in line for their object, go to the queue again."""
     now = timezone.now()
     grace = now - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
-    due = (
+    earlier = WebhookDelivery.objects.filter(
+        endpoint_id=OuterRef("endpoint_id"),
+        subject=OuterRef("subject"),
+        status=DeliveryStatus.PENDING,
+        id__lt=OuterRef("id"),
+    )
+    due = list(
         WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=grace)
         .filter(endpoint__is_active=True)
         .exclude(lease_expires_at__gt=now)
+        .exclude(Exists(earlier))  # first in line for its object only: the others wait for it, not for the sweep
         .order_by("id")
-        .values_list("id", "endpoint_id", "subject")[:SWEEP_LIMIT]
+        .values_list("id", flat=True)[:SWEEP_LIMIT]
     )
-    heads: dict[tuple[int, str], int] = {}
-    for delivery_id, endpoint_id, subject in due:
-        heads.setdefault((endpoint_id, subject), delivery_id)
-    return {"due": len(heads), "sent": send(sorted(heads.values()))}
+    return {"due": len(due), "sent": send(due)}

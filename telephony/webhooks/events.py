@@ -211,6 +211,11 @@ def user_deleting(user: PbxUser) -> None:
     record(WebhookEventType.USER_DELETED, PbxUser, [user.pk])
 
 
+def users_deleting(ids: Iterable[int]) -> None:
+    """user.deleted for each of these users, just before they go (a tenant deleted with its users)."""
+    record(WebhookEventType.USER_DELETED, PbxUser, ids)
+
+
 def import_completed(run: ImportRun) -> None:
     record(WebhookEventType.IMPORT_COMPLETED, ImportRun, [run.pk])
 
@@ -220,9 +225,14 @@ def drift_found(scan: DriftScan) -> None:
 
 
 def server_degraded(server_id: int, *, health: str, previous: str) -> None:
+    """To the platform owner's organization and those above it only: the health is taken over every
+    customer's jobs on the server, which a customer sharing it may not see."""
+    owner = Server.objects.values_list("platform__organization__path", flat=True).get(pk=server_id)
+    above = [e for e in subscribers(WebhookEventType.SERVER_DEGRADED) if owner.startswith(e.organization.path)]
     record(
         WebhookEventType.SERVER_DEGRADED,
         Server,
         [server_id],
         extra={server_id: {"health": health, "previous_health": previous}},
+        endpoints=above,
     )

@@ -2,6 +2,8 @@
 
 A server's health is the provisioning dashboard's (`telephony.selectors.server_health`), taken over
 every customer's jobs on it. It is noted once a minute; the first look at a server only notes it.
+Health over every customer's jobs is what the platform's owner sees, not what one customer on a
+shared server may see: the event goes to the owner's organization and those above it only.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ def follow() -> int:
     for row in selectors.server_health(_WholePlatform()):
         server, health = row["server"], row["health"]
         state = noted.get(server.pk)
-        if state is None:
-            ServerHealthState.objects.create(server=server, health=health, changed_at=now)
+        if state is None:  # a second follower at the same moment notes it once
+            ServerHealthState.objects.bulk_create(
+                [ServerHealthState(server=server, health=health, changed_at=now)], ignore_conflicts=True
+            )
             continue
         if state.health == health:
             continue

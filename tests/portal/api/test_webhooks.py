@@ -85,6 +85,7 @@ def test_create_answers_the_secret_once_and_no_read_shows_it(client, customer):
     raw = token_of(customer.admin)
     made = client.post(f"{API}/webhook-endpoints/", new_body(customer), content_type=JSON, **bearer(raw))
     assert made.status_code == 201, made.json()
+    assert made["Cache-Control"] == "no-store", "no cache on the way keeps the secret"
     endpoint = WebhookEndpoint.objects.get()
     answer = made.json()
     secret = answer.pop("secret")
@@ -219,6 +220,7 @@ def test_rotate_secret_answers_the_new_secret_once_and_when_the_old_one_stops(cl
     old = endpoint.secret
     rotated = client.post(f"{API}/webhook-endpoints/{endpoint.pk}/rotate-secret/", **bearer(raw))
     assert rotated.status_code == 200, rotated.json()
+    assert rotated["Cache-Control"] == "no-store"
     answer = rotated.json()
     stored = WebhookEndpoint.objects.get(pk=endpoint.pk)
     assert answer["endpoint"] == endpoint.pk

@@ -18,9 +18,10 @@ class Received:
 
 @dataclass
 class Receiver:
-    """`plan`: the statuses of the first answers (e.g. [500, 503]); every later request gets 200."""
+    """`plan`: the first answers, a status each (e.g. [500, 503]) or "broken-gzip" (a body that
+    cannot be decoded) or "binary" (a 200 with NUL bytes); every later request gets 200."""
 
-    plan: list[int] = field(default_factory=list)
+    plan: list[int | str] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -38,11 +39,23 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:
                     receiver.received.append(Received(self.path, dict(self.headers.items()), body))
-                    status = receiver.plan.pop(0) if receiver.plan else 200
-                self.send_response(status)
+                    answer = receiver.plan.pop(0) if receiver.plan else 200
+                if answer == "broken-gzip":  # says gzip, is not: the body cannot be read
+                    self.send_response(200)
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", "9")
+                    self.end_headers()
+                    self.wfile.write(b"not gzip!")
+                    return
+                if answer == "binary":  # a 2xx whose body holds NUL bytes
+                    self.send_response(200)
+                    self.end_headers()
+                    self.wfile.write(b"ok\x00\x01\x02 done")
+                    return
+                self.send_response(answer)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"try again later")
+                self.wfile.write(b"ok" if answer < 300 else b"try again later")
 
             def log_message(self, *args) -> None:
                 pass

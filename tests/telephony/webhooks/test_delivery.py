@@ -257,3 +257,57 @@ def test_only_administrators_register_endpoints(tree, receiver):
                 endpoint=WebhookEndpoint(organization=tree.customer_a, url=receiver.url, events=["user.created"]),
             )
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_2xx_whose_body_cannot_be_read_is_delivered_and_the_trouble_noted(tree, receiver):
+    """The receiver said yes in its status line; what follows it (a body that is not the gzip it
+    says, NUL bytes that PostgreSQL refuses in text) never leaves the delivery stuck."""
+    tree.endpoint(tree.customer_a, receiver.url, ["user.created"])
+    receiver.plan = ["broken-gzip", "binary"]
+    pbx_user_create(actor=tree.root, user=tree.user("a", 1001))
+    pbx_user_create(actor=tree.root, user=tree.user("a", 1002))
+    assert deliver_all() == ["delivered", "delivered"]
+    broken, binary = WebhookAttempt.objects.order_by("delivery_id")
+    assert broken.status_code == 200 and "Decod" in broken.error
+    assert binary.status_code == 200 and "\x00" not in binary.response_excerpt and "done" in binary.response_excerpt
+
+
+def test_a_delivery_past_its_window_is_given_up_when_next_looked_at(tree, receiver):
+    tree.endpoint(tree.customer_a, receiver.url, ["user.created", "user.updated"])
+    receiver.plan = [500]
+    user = pbx_user_create(actor=tree.root, user=tree.user("a", 1001))
+    user.first_name = "Grace"
+    pbx_user_update(actor=tree.root, user=user)
+    first, second = WebhookDelivery.objects.order_by("id")
+    assert engine.deliver(first.pk) == "retry"
+    WebhookDelivery.objects.filter(pk=first.pk).update(
+        next_attempt_at=timezone.now(), give_up_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert engine.deliver(first.pk) == "gave up"
+    assert WebhookDelivery.objects.get(pk=first.pk).attempts == 1, "not posted again"
+    assert engine.deliver(second.pk) == "delivered", "the next one about the object goes"
+
+
+def test_the_sweep_sends_only_the_first_delivery_of_each_object(tree, receiver, settings):
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
+    tree.endpoint(tree.customer_a, receiver.url, ["user.created", "user.updated"])
+    user = pbx_user_create(actor=tree.root, user=tree.user("a", 1001))
+    pbx_user_update(actor=tree.root, user=user)
+    other = pbx_user_create(actor=tree.root, user=tree.user("a", 1002))
+    assert other.pk and engine.sweep()["due"] == 2, "the user's first and the other user's, not the update"
+
+
+def test_rotating_twice_keeps_the_secret_the_receiver_holds(tree, receiver):
+    endpoint, held = tree.endpoint(tree.customer_a, receiver.url, ["user.created"])
+    webhook_endpoint_rotate_secret(actor=tree.root, endpoint=endpoint)
+    newest = webhook_endpoint_rotate_secret(actor=tree.root, endpoint=endpoint)  # the button pressed twice
+    pbx_user_create(actor=tree.root, user=tree.user("a", 1001))
+    deliver_all()
+    request = receiver.received[-1]
+    assert verifies(held, request.headers, request.body) and verifies(newest, request.headers, request.body)
+
+
+def test_an_unencodable_host_name_is_a_field_message_not_a_crash(tree):
+    with pytest.raises(ValidationError) as refused:
+        tree.endpoint(tree.customer_a, "https://" + "é" * 60 + ".com/hook", ["user.created"])
+    assert "not a host name that can be looked up" in " ".join(refused.value.message_dict["url"])

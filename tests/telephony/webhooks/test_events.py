@@ -63,7 +63,8 @@ def test_a_drift_scan_with_findings_is_told_to_whoever_sees_the_scan(tree, recei
 
 def test_a_server_turning_degraded_is_an_event_once_per_turn(tree, receiver):
     tenant = tree.entity_a.tenant
-    endpoint, _ = tree.endpoint(tree.customer_a, receiver.url, ["server.degraded"])
+    endpoint, _ = tree.endpoint(tree.distributor, receiver.url, ["server.degraded"])  # the platform's owner
+    customer, _ = tree.endpoint(tree.customer_a, receiver.url, ["server.degraded"])
     assert health.follow() == 0, "the first look only notes the health"
     user = pbx_user_create(actor=tree.root, user=tree.user("a", 1001))
     ProvisioningJob.objects.filter(target_id=user.pk).update(status=JobStatus.FAILED, finished_at=timezone.now())
@@ -73,9 +74,21 @@ def test_a_server_turning_degraded_is_an_event_once_per_turn(tree, receiver):
     assert kind == "server.degraded" and data["id"] == tenant.server_id
     assert data["health"] in ("degraded", "failing") and data["previous_health"] in ("healthy", "unknown")
     assert health.follow() == 0, "still bad: no news"
+    assert received_by(customer) == [], "a customer on a shared server is not told of every customer's jobs"
 
     ProvisioningJob.objects.filter(target_id=user.pk).update(status=JobStatus.SUCCEEDED)
     assert health.follow() == 0, "better again: not an event"
     ProvisioningJob.objects.filter(target_id=user.pk).update(status=JobStatus.FAILED)
     assert health.follow() == 1, "a second turn for the worse is"
     assert WebhookEvent.objects.filter(event_type="server.degraded").count() == 2
+
+
+def test_a_tenant_deleted_with_its_users_reports_each_user(tree, receiver):
+    from telephony.services.tenants import tenant_delete
+
+    endpoint, _ = tree.endpoint(tree.customer_a, receiver.url, ["user.deleted"])
+    made = [pbx_user_create(actor=tree.root, user=tree.user("a", number)) for number in (1001, 1002)]
+    tenant_delete(actor=tree.root, tenant=tree.entity_a.tenant)
+    heard = received_by(endpoint)
+    assert [kind for kind, _data in heard] == ["user.deleted", "user.deleted"]
+    assert sorted(data["id"] for _kind, data in heard) == sorted(user.pk for user in made)
