@@ -29,6 +29,7 @@ from telephony.models.webhooks import (
     WebhookEvent,
     WebhookEventType,
 )
+from telephony.webhooks.delivery import send
 from tenants.access import VIEW, OrganizationViewer, restrict
 
 CHUNK = 2000  # ids per query: within every database's limit on parameters
@@ -184,8 +185,6 @@ def record(
 
 def send_on_commit(delivery_ids: list[int]) -> None:
     if delivery_ids:
-        from telephony.webhooks.delivery import send  # delivery imports this module's neighbours
-
         transaction.on_commit(lambda: send(delivery_ids))
 
 

@@ -110,7 +110,7 @@ def test_the_index_follows_renames_bulk_inserts_and_deletes(users):
     assert indexed("inserted") == set()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(alphabet="abcdeijnruvwzABZ019.-_%'\" *()", min_size=1, max_size=12))
 def test_any_text_finds_what_icontains_finds(users, text):
     assert indexed(text) == plain(text)

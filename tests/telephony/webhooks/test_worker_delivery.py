@@ -12,7 +12,7 @@ from telephony.models import JobStatus, ProvisioningJob
 from telephony.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from telephony.services.users import pbx_user_create, pbx_user_update
 from telephony.services.webhooks import webhook_endpoint_create
-from tenants.models import OrganizationKind
+from tenants.models import Organization, OrganizationKind
 from tests.factories import OrganizationFactory
 from tests.telephony.provisioning.workers import wait_until
 from tests.telephony.webhooks.conftest import verifies
@@ -24,7 +24,8 @@ FAST_RETRIES = {"WEBHOOK_BACKOFF_BASE_SECONDS": "0.2", "WEBHOOK_BACKOFF_MAX_SECO
 
 def test_a_worker_delivers_every_event_in_order_through_a_failing_receiver(world, start_worker, receiver):
     customer = world.tenant.organization
-    neighbour = OrganizationFactory(name="Neighbour", kind=OrganizationKind.CUSTOMER, parent=customer.get_parent())
+    reseller = Organization.objects.get(path=customer.path[: -Organization.steplen])
+    neighbour = OrganizationFactory(name="Neighbour", kind=OrganizationKind.CUSTOMER, parent=reseller)
     events = ["user.created", "user.updated", "job.succeeded", "job.failed"]
     _, secret = webhook_endpoint_create(
         actor=world.actor,
