@@ -166,7 +166,9 @@ def test_the_keyboard_alone_signs_in_creates_a_user_and_backs_out_of_a_delete(
 
     page = browsing.new_page()
     page.goto(live_server.url + "/login/")
-    page.keyboard.type("acme.admin")  # the username field has the focus when the page opens
+    # The username field has the focus when the page opens; typing before autofocus lands loses keys.
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type("acme.admin")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
