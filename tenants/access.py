@@ -23,7 +23,7 @@ from operator import or_
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -58,13 +58,26 @@ def memberships(user: Any) -> list[tuple[str, str]]:
         return narrowed
     cached = getattr(user, _CACHE_ATTRIBUTE, None)
     if cached is None:
-        cached = list(
-            Membership.objects.filter(user_id=user.pk)
-            .values_list("organization__path", "role")
-            .order_by("organization__path")
-        )
-        setattr(user, _CACHE_ATTRIBUTE, cached)
+        _read_scope(user)
+        cached = getattr(user, _CACHE_ATTRIBUTE)
     return cached
+
+
+_GRANT = ""  # the role column of an entity grant's row, in the query that reads grants with memberships
+
+
+def _read_scope(user: Any) -> None:
+    """Reads the login's memberships and its entity grants' organization paths in one query (every
+    scoped request needs both), and caches them on the login object."""
+    rows = Membership.objects.filter(user_id=user.pk).values_list("organization__path", "role").order_by()
+    entity_model = _entity_model(user)
+    if entity_model is not None and user.pk is not None:
+        lookup = policy_of(entity_model).organization_lookups[0]
+        grants = getattr(user, ENTITY_GRANTS_RELATION).annotate(_role=Value(_GRANT, output_field=CharField()))
+        rows = rows.union(grants.values_list(f"{lookup}__path", "_role").order_by(), all=True)
+    found = list(rows)
+    setattr(user, _CACHE_ATTRIBUTE, sorted((path, role) for path, role in found if role != _GRANT))
+    user._access_entity_grants = sorted({path for path, role in found if role == _GRANT})
 
 
 class OrganizationViewer:
@@ -191,18 +204,13 @@ def _entity_model(user: Any) -> type[Model] | None:
 
 
 def _entity_grant_paths(user: Any) -> list[str]:
-    """Owning-organization paths of the entities granted to the login (one query, cached)."""
+    """Owning-organization paths of the entities granted to the login (read with the memberships)."""
     if is_narrowed(user):
         return []
     cached = getattr(user, "_access_entity_grants", None)
     if cached is None:
-        entity_model = _entity_model(user)
-        cached = []
-        if entity_model is not None:
-            lookup = policy_of(entity_model).organization_lookups[0]
-            related = getattr(user, ENTITY_GRANTS_RELATION)
-            cached = sorted(set(related.values_list(f"{lookup}__path", flat=True)))
-        user._access_entity_grants = cached
+        _read_scope(user)
+        cached = user._access_entity_grants
     return cached
 
 

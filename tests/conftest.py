@@ -5,9 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 
 from tenants.models import Organization, OrganizationKind, Role
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache():
+    """Each test starts with an empty in-process cache: an API rate limit counted by an earlier
+    test's login (the ids repeat from test to test) never answers a later test's request 429."""
+    cache.clear()
 
 
 @dataclass

@@ -4,6 +4,7 @@ services, whose messages come back field by field."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.utils.translation import gettext_lazy
@@ -29,6 +30,80 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         if request is None:
             return Organization.objects.none()
         return self.selector(request.user).select_related(None).prefetch_related(None)  # one id: no extras
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedIdField(ScopedRelatedField):
+    """As ScopedRelatedField, for a serializer that hands ids to a service which reads and checks
+    the rows itself (IdsCheckedOnRefusal): the id is looked up only if the service refuses."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            pk = int(str(data))
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not MIN_ID <= pk <= MAX_ID:
+            self.fail("does_not_exist", pk_value=pk)
+        self.parent.given_ids[self.field_name] = pk
+        return pk
+
+
+MIN_ID, MAX_ID = 1, 2**63 - 1  # what a primary key column holds: beyond it, no row and no overflow
+
+
+class FieldsBuiltOnce(serializers.ModelSerializer):
+    """DRF builds a model serializer's fields from the model's on every instance, which is every
+    request; these are built once per class and then copied, as DRF copies its declared fields."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        built = type(self).__dict__.get("_fields_built")
+        if built is None:
+            built = super().get_fields()
+            type(self)._fields_built = built
+        return {name: _fresh(field) for name, field in built.items()}
+
+
+def _fresh(field: serializers.Field) -> serializers.Field:
+    """A field of its own for this serializer: a shallow copy (binding sets only its own attributes),
+    unless the field holds others (a list's child, a nested serializer) bound to it."""
+    if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "child_relation"):
+        return copy.deepcopy(field)
+    return copy.copy(field)
+
+
+class IdsCheckedOnRefusal(FieldsBuiltOnce):
+    """Gives the ids of its ScopedIdFields to the model as `<field>_id`, unchecked: its service
+    reads those rows itself and refuses what the login may not use, inside the transaction it rolls
+    back. A service that accepts has seen them all in the login's scope. When it refuses, the view
+    calls `refuse_unseen_ids()` first, so an id the login cannot see is answered as a missing one
+    is, never in the service's words (which could tell that it exists). Looking the ids up before
+    the service as well would read each row twice on every write that succeeds."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        self.given_ids: dict[str, int] = {}
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as refused:  # the unseen ids are named with the rest
+            raise serializers.ValidationError({**self._unseen_ids(), **refused.detail}) from None
+        for name in self.given_ids:
+            if name in values:
+                values[self.fields[name].source + "_id"] = values.pop(name)
+        return values
+
+    def refuse_unseen_ids(self) -> None:
+        """Raises "does not exist" under every field whose id the login cannot see."""
+        unseen = self._unseen_ids()
+        if unseen:
+            raise serializers.ValidationError(unseen)
+
+    def _unseen_ids(self) -> dict[str, list[str]]:
+        return {
+            name: [self.fields[name].error_messages["does_not_exist"].format(pk_value=pk)]
+            for name, pk in getattr(self, "given_ids", {}).items()
+            if not self.fields[name].get_queryset().filter(pk=pk).exists()
+        }
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -73,10 +148,10 @@ class LineTemplateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PbxUserSerializer(serializers.ModelSerializer):
-    tenant = ScopedRelatedField(selectors.tenants_for, help_text=gettext_lazy("A tenant the login may see."))
-    entity = ScopedRelatedField(selectors.entities_for, help_text=gettext_lazy("An entity of the tenant."))
-    template = ScopedRelatedField(
+class PbxUserSerializer(IdsCheckedOnRefusal):
+    tenant = ScopedIdField(selectors.tenants_for, help_text=gettext_lazy("A tenant the login may see."))
+    entity = ScopedIdField(selectors.entities_for, help_text=gettext_lazy("An entity of the tenant."))
+    template = ScopedIdField(
         selectors.line_templates_for, help_text=gettext_lazy("A line template available to the tenant.")
     )
     numbers = serializers.SerializerMethodField(help_text=gettext_lazy("The external numbers (DDI) the user holds."))

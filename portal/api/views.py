@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -20,6 +23,7 @@ from rest_framework.response import Response
 from portal.api import serializers, serializers_numbers
 from portal.api.base import ETagMixin, IdempotentCreateMixin, idempotent
 from telephony import selectors_api as selectors
+from telephony.models import PhoneNumber
 from telephony.search import USER_COLUMNS, search_users
 from telephony.services import jobs as job_services
 from telephony.services import users as user_services
@@ -98,14 +102,28 @@ class ChangeRights:
 
 @contextmanager
 def adding_where_seen() -> Iterator[None]:
-    """A create whose body named only what the login may see (the serializer looked every id up in
-    its scope) and that the service still refuses as not found: the login sees the organization but
-    may not add there (a viewer, an operator where only administrators may). That is a 403, as for
-    an object it sees but may not change, not the 404 of something it cannot see."""
+    """A create whose body named only what the login may see (every id looked up in its scope, by
+    the serializer or, on a refusal, by `unseen_ids_first`) and that the service still refuses as
+    not found: the login sees the organization but may not add there (a viewer, an operator where
+    only administrators may). That is a 403, as for an object it sees but may not change, not the
+    404 of something it cannot see."""
     try:
         yield
     except Http404:
         raise PermissionDenied(_("You may see this organization but not add this here.")) from None
+
+
+@contextmanager
+def unseen_ids_first(serializer: Any) -> Iterator[None]:
+    """A service that refuses a body whose ids were not looked up beforehand
+    (serializers.IdsCheckedOnRefusal): an id the login cannot see is answered as missing, before
+    and instead of whatever the service said about it."""
+    try:
+        yield
+    except (DjangoValidationError, ObjectDoesNotExist, Http404, DjangoPermissionDenied):
+        if isinstance(serializer, serializers.IdsCheckedOnRefusal):
+            serializer.refuse_unseen_ids()
+        raise
 
 
 class ScopedReadViewSet(ScopedQueryset, ChangeRights, ETagMixin, viewsets.ReadOnlyModelViewSet):
@@ -186,14 +204,15 @@ class ServicedViewSet(
 
     def perform_create(self, serializer: Any) -> None:
         obj = serializer.Meta.model(**serializer.validated_data)
-        with adding_where_seen():
+        with adding_where_seen(), unseen_ids_first(serializer):
             serializer.instance = type(self).create_service(actor=self.request.user, **{self.service_object_name: obj})
 
     def perform_update(self, serializer: Any) -> None:
         obj = serializer.instance
         for field, value in serializer.validated_data.items():
             setattr(obj, field, value)
-        serializer.instance = type(self).update_service(actor=self.request.user, **{self.service_object_name: obj})
+        with unseen_ids_first(serializer):
+            serializer.instance = type(self).update_service(actor=self.request.user, **{self.service_object_name: obj})
 
     def perform_destroy(self, instance: Any) -> None:
         type(self).delete_service(actor=self.request.user, **{self.service_object_name: instance})
@@ -214,6 +233,12 @@ class PbxUserViewSet(ServicedViewSet):
     create_service = user_services.pbx_user_create
     update_service = user_services.pbx_user_update
     delete_service = user_services.pbx_user_delete
+
+    def perform_create(self, serializer: Any) -> None:
+        super().perform_create(serializer)
+        # A user made this instant holds no numbers (a number is assigned to a user that exists): the
+        # answer lists none without asking the database (the prefetch cache DRF's own update resets).
+        serializer.instance._prefetched_objects_cache = {"phone_numbers": PhoneNumber.objects.none()}
 
     # --- the user's external numbers (DDI): /pbx-users/{id}/numbers/ ------------------------------
 

@@ -37,7 +37,7 @@ def validate_new_user(*, actor: AbstractBaseUser, user: PbxUser) -> None:
     tenant = Tenant.objects.select_for_update().select_related("organization", "server").get(pk=user.tenant_id)
     entity = Entity.objects.get(pk=user.entity_id)
     access.require_add(actor, PbxUser, tenant.organization, entity=entity)
-    user.tenant = tenant
+    user.tenant, user.entity = tenant, entity  # the model's checks read these rows, not the caller's copies
     _require_governed_logins(actor, user.portal_user_id)
     _require_usable_template(actor, user)
     user.full_clean(validate_constraints=False)  # uniqueness next, in the words an import uses too
@@ -135,6 +135,7 @@ def _require_usable_template(actor: AbstractBaseUser, user: PbxUser) -> None:
     template = LineTemplate.objects.select_related("organization").get(pk=user.template_id)
     if not access.can(actor, VIEW, template):
         raise ValidationError({"template": _("Choose one of the line templates available to you.")})
+    user.template = template  # what the model's own checks read next: this row, not the caller's copy
 
 
 # --- self-service: the line's own settings, its PIN and its external numbers ------------------------

@@ -169,3 +169,20 @@ def test_memberships_are_read_once_per_login(tree, member, django_assert_num_que
         assert access.can(login, VIEW, tree.customer)
     with django_assert_num_queries(1):  # the memberships are not read again
         assert access.can(login, CHANGE, tree.customer)
+
+
+def test_memberships_and_entity_grants_are_read_together_in_one_query(tree, member, django_assert_num_queries):
+    login = member(tree.reseller, Role.OPERATOR)
+    MembershipFactory(user=login, organization=tree.sibling, role=Role.VIEWER)
+    for organization in (tree.customer, tree.sibling_customer):
+        EntityFactory(tenant=TenantFactory(organization=organization)).administrators.add(login)
+    access.forget(login)
+    with django_assert_num_queries(1):
+        assert access.memberships(login) == sorted(
+            [(tree.reseller.path, Role.OPERATOR), (tree.sibling.path, Role.VIEWER)]
+        )
+        assert access.has_entity_grants(login)
+        assert access._entity_grant_paths(login) == sorted([tree.customer.path, tree.sibling_customer.path])
+    nobody = UserFactory()
+    with django_assert_num_queries(1):
+        assert access.memberships(nobody) == [] and not access.has_entity_grants(nobody)
