@@ -141,8 +141,16 @@ class WebhookDelivery(models.Model):
 
     access_policy = AccessPolicy(("endpoint__organization",), manage_roles=ORGANIZATION_MANAGERS)
 
+    # No constraint in the database: a change recording its event while the endpoint is deleted in
+    # another transaction must still commit (a deferred check would fail the change itself at
+    # commit). Deleting an endpoint deletes the deliveries it sees; one written beside the delete
+    # is never sent (the claim joins the endpoint) and the sweep removes it.
     endpoint = models.ForeignKey(
-        WebhookEndpoint, verbose_name=gettext_lazy("endpoint"), on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        verbose_name=gettext_lazy("endpoint"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
     )
     event = models.ForeignKey(
         WebhookEvent, verbose_name=gettext_lazy("event"), on_delete=models.CASCADE, related_name="deliveries"

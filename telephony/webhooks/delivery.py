@@ -265,4 +265,14 @@ def sweep() -> dict[str, int]:
         .order_by("id")
         .values_list("id", flat=True)[:SWEEP_LIMIT]
     )
-    return {"due": len(due), "sent": send(due)}
+    return {"due": len(due), "sent": send(due), "orphans removed": _remove_orphans()}
+
+
+def _remove_orphans() -> int:
+    """Pending deliveries written beside their endpoint's deletion (no database constraint stops
+    them: the change that wrote them must commit) are removed; nobody will send them."""
+    orphans = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exclude(
+        endpoint_id__in=WebhookEndpoint.objects.values("pk")
+    )
+    _total, removed = orphans.delete()
+    return removed.get(WebhookDelivery._meta.label, 0)

@@ -5,10 +5,12 @@ up, order per object, secret rotation, replay and the outbound-URL rules."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -18,6 +20,7 @@ from telephony.services.users import pbx_user_create, pbx_user_delete, pbx_user_
 from telephony.services.webhooks import (
     webhook_delivery_replay,
     webhook_endpoint_create,
+    webhook_endpoint_delete,
     webhook_endpoint_rotate_secret,
     webhook_endpoint_send_test,
     webhook_endpoint_update,
@@ -311,3 +314,39 @@ def test_an_unencodable_host_name_is_a_field_message_not_a_crash(tree):
     with pytest.raises(ValidationError) as refused:
         tree.endpoint(tree.customer_a, "https://" + "é" * 60 + ".com/hook", ["user.created"])
     assert "not a host name that can be looked up" in " ".join(refused.value.message_dict["url"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_endpoint_deleted_while_a_change_records_its_event_never_fails_the_change(tree, receiver):
+    """The change holds its transaction open after writing its event and delivery while another
+    transaction deletes the endpoint and commits: the change still commits (on PostgreSQL a database
+    constraint, checked at commit, would have failed it), nothing is sent, the sweep tidies up."""
+    endpoint, _secret = tree.endpoint(tree.customer_a, receiver.url, ["user.created"])
+    recorded, deleted, outcome = threading.Event(), threading.Event(), {}
+
+    def delete_endpoint():
+        try:
+            recorded.wait(timeout=30)
+            webhook_endpoint_delete(actor=tree.root, endpoint=endpoint)
+            outcome["deleted"] = True
+        except Exception as error:  # SQLite: the change holds the write lock; the delete waits or fails
+            outcome["deleted"] = repr(error)
+        finally:
+            deleted.set()
+            connection.close()
+
+    deleter = threading.Thread(target=delete_endpoint)
+    deleter.start()
+    with transaction.atomic():
+        user = pbx_user_create(actor=tree.root, user=tree.user("a", 1001))
+        recorded.set()
+        deleted.wait(timeout=10 if connection.vendor == "postgresql" else 0.5)
+    deleter.join(timeout=60)
+
+    assert PbxUser.objects.filter(pk=user.pk).exists()
+    if outcome.get("deleted") is not True:  # it waited for the change (SQLite): delete it now
+        webhook_endpoint_delete(actor=tree.root, endpoint=endpoint)
+    assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+    assert set(deliver_all()) <= {"not pending"} and receiver.received == []
+    assert engine.sweep()["due"] == 0
+    assert not WebhookDelivery.objects.exists()
