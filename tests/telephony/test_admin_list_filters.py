@@ -1,0 +1,90 @@
+"""The jobs list's filters never scan the jobs for their choices: a status, a platform of the
+login's, an operation the engine knows, a date range, and the tenant or batch a link chose (named
+in the sidebar once chosen, looked up in the login's scope)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from telephony.models import PbxUser, ProvisioningBatch, ProvisioningJob
+from telephony.services.users import pbx_user_create
+from tenants.models import Role
+from tests.telephony.xcu_world import xcu_world
+
+pytestmark = pytest.mark.django_db
+
+JOBS = "admin:telephony_provisioningjob_changelist"
+
+
+@pytest.fixture
+def worlds(tree, superuser):
+    """A job in the customer's tenant (a hostile tenant name) and one in the sibling's."""
+    ours = xcu_world("http://127.0.0.1:9/api/1.0/", tree.reseller, tree.customer)
+    theirs = xcu_world("http://127.0.0.1:8/api/1.0/", tree.sibling, tree.sibling_customer)
+    ours.tenant.name = "<img src=x onerror=alert(1)>{{ secret }}"
+    ours.tenant.save(update_fields=["name"])
+    for world, number in ((ours, "1701"), (theirs, "1702")):
+        pbx_user_create(
+            actor=superuser,
+            user=PbxUser(
+                tenant=world.tenant, entity=world.entity, template=world.template, username=f"u{number}",
+                first_name="Ada", last_name="Lovelace", internal_number=number,
+            ),
+        )  # fmt: skip
+    return ours, theirs
+
+
+def listed(client, query: str = "") -> list[ProvisioningJob]:
+    return list(client.get(reverse(JOBS) + query).context["cl"].result_list)
+
+
+def test_no_filter_reads_the_jobs_for_its_choices(tree, member, client, worlds):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse(JOBS)).status_code == 200
+    scans = [q["sql"] for q in queries if "DISTINCT" in q["sql"] and "telephony_provisioningjob" in q["sql"]]
+    assert scans == []
+    assert not [q["sql"] for q in queries if "MIN(" in q["sql"] or "MAX(" in q["sql"]], "no date hierarchy"
+
+
+def test_each_filter_keeps_to_the_login_s_jobs(tree, member, client, worlds):
+    ours, theirs = worlds
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    mine = ProvisioningJob.objects.filter(tenant=ours.tenant, operation="user.create").get()
+    assert listed(client, "?operation=user.create") == [mine]
+    assert listed(client, "?operation=tenant.delete") == []
+    assert listed(client, f"?platform__id__exact={ours.platform.pk}") == [mine]
+    assert listed(client, f"?platform__id__exact={theirs.platform.pk}") == []
+    assert mine in listed(client, "?created_at__gte=2000-01-01+00:00:00%2B00:00")
+    assert listed(client, f"?tenant__id__exact={theirs.tenant.pk}") == []
+    assert listed(client, "?tenant__id__exact=1%20OR%201=1") == []
+
+
+def test_a_chosen_tenant_is_named_in_the_sidebar_as_text_and_another_s_is_not(tree, member, client, worlds):
+    ours, theirs = worlds
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    page = client.get(reverse(JOBS) + f"?tenant__id__exact={ours.tenant.pk}").content.decode()
+    assert "&lt;img src=x onerror=alert(1)&gt;{{ secret }}" in page and "<img src=x" not in page
+    foreign = client.get(reverse(JOBS) + f"?tenant__id__exact={theirs.tenant.pk}").content.decode()
+    assert f">{theirs.tenant.name}<" not in foreign
+
+
+def test_the_platform_choices_are_the_login_s_platforms(tree, member, client, worlds):
+    ours, theirs = worlds
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    page = client.get(reverse(JOBS)).content.decode()
+    assert f"platform__id__exact={ours.platform.pk}" in page
+    assert f"platform__id__exact={theirs.platform.pk}" not in page
+
+
+def test_a_batch_link_lists_the_batch_s_jobs(tree, member, client, worlds, superuser):
+    ours, _theirs = worlds
+    batch = ProvisioningBatch.objects.create(organization=tree.customer, label="March import", created_by=superuser)
+    job = ProvisioningJob.objects.filter(tenant=ours.tenant).first()
+    ProvisioningJob.objects.filter(pk=job.pk).update(batch=batch)
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    response = client.get(reverse(JOBS) + f"?batch__id__exact={batch.pk}")
+    assert list(response.context["cl"].result_list) == [job] and "March import" in response.content.decode()
