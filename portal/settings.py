@@ -311,6 +311,9 @@ PROVISIONING_LEASE_SECONDS = env.float("PROVISIONING_LEASE_SECONDS", default=180
 PLATFORM_CHECK_INTERVAL_MINUTES = env.float("PLATFORM_CHECK_INTERVAL_MINUTES", default=60.0)
 PROVISIONING_SWEEP_INTERVAL_SECONDS = env.float("PROVISIONING_SWEEP_INTERVAL_SECONDS", default=30.0)
 PROVISIONING_REDISPATCH_AFTER_SECONDS = env.float("PROVISIONING_REDISPATCH_AFTER_SECONDS", default=120.0)
+# Succeeded jobs (and their HTTP exchanges) older than this leave the jobs table, the newest of each
+# object and operation excepted (telephony/provisioning/retention.py); 0 keeps them all.
+JOB_RETENTION_DAYS = env.int("JOB_RETENTION_DAYS", default=90)
 
 # --- the Xelion Configurator ---------------------------------------------------------------------------
 # Where the Configurator reaches this portal's webhooks (each order gets its own URL below it).
@@ -404,5 +407,6 @@ CELERY_BEAT_SCHEDULE = {
     "send-alerts": {"task": "portal.send_alerts", "schedule": 60.0},
     "sweep-webhook-deliveries": {"task": "telephony.sweep_webhook_deliveries", "schedule": 15.0},
     "follow-server-health": {"task": "telephony.follow_server_health", "schedule": 60.0},
+    "remove-old-jobs": {"task": "telephony.remove_old_jobs", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

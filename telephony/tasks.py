@@ -13,7 +13,7 @@ from telephony.drift import scan as drift_scan
 from telephony.drift import schedule
 from telephony.drift.scan import scan_server
 from telephony.imports.services import import_run_process
-from telephony.provisioning import runner, sweep
+from telephony.provisioning import retention, runner, sweep
 from telephony.services import configurator_orders, cti_checks
 from telephony.services.platforms import platform_check, platforms_check_due, servers_import
 from telephony.webhooks import delivery as webhook_delivery
@@ -105,6 +105,11 @@ def deliver_webhook(delivery_id: int) -> str:
 @shared_task(name="telephony.sweep_webhook_deliveries", ignore_result=True)
 def sweep_webhook_deliveries() -> dict[str, int]:
     return webhook_delivery.sweep()
+
+
+@shared_task(name="telephony.remove_old_jobs", ignore_result=True)
+def remove_old_jobs() -> dict[str, int]:
+    return retention.remove_old_jobs()
 
 
 @shared_task(name="telephony.follow_server_health", ignore_result=True)

@@ -1,0 +1,511 @@
+"""Do the admin's lists and the self-service pages stay as fast at 100,000 PBX users as at 1,000, and
+how much slower are they than a plain Django admin of the same model? (issue 18)
+
+Builds one world per size, each on a fresh database of its own in a process of its own, with bulk
+writes: a distributor with two resellers of 1,000 customers each (2,003 organizations at every
+size), one tenant with one entity per customer, ten servers on two platforms, one line template
+per reseller; N PBX users spread over the 2,000 tenants in turn, one phone number per ten users,
+one import run per ten users, and per user one provisioning job (mostly succeeded, some failed or
+pending) and one audit entry, made over 60 days. A few rows of every list carry the rare word
+"Zwanenburg" (three customers per reseller, three users, their numbers, jobs, entries, import runs,
+a server) at every size. N = 1,000, 10,000 and 100,000.
+
+Then asks, with Django's test client in process (force_login; two-factor sign-in is off in
+tests.settings), every admin list of the project: organizations, tenants, entities, PBX users,
+phone numbers, provisioning jobs, import runs, audit log, servers; each as the superuser and as a
+reseller administrator (who sees half the world), in four cases:
+
+- default: the first page;
+- search: ?q=zwanenburg (the same few rows at every size);
+- filter: one list_filter choice of the list (a sync state, a job or import status, ...);
+- page500: ?p=500, or the login's last page where the list is shorter (said in the table).
+
+Beside each, the same cases on a PLAIN django.contrib.admin.ModelAdmin of the same model (Django's
+defaults: 100 rows a page, no select_related; only the list's search_fields and the filter's one
+field set), registered on an AdminSite(name="plain") mounted at /plain/ in a URLconf of the run's
+own, asked as the superuser. And a customer administrator's self-service user list (default,
+search) and dashboard, compared with the plain PBX users list's same case (default for the
+dashboard).
+
+Every page is checked once: 200, with rows (the search's rare word among them). Each case is warmed
+up, then asked RUNS times; the sizes' processes take turns request by request, so that a busy
+moment of a shared machine falls on all alike. Prints per case the median ms at each size, the
+plain list's, the ratio median(project) ÷ median(plain) (the worst over the sizes; target 1.5),
+the growth median(largest) ÷ median(base) (target 2) and the SQL queries per page at each size
+(flagged when they differ). Nothing is asserted on time. SQLite by default; when DATABASE_URL names
+a PostgreSQL database, a database of the run's own is made beside it (ANALYZEd after the load) and
+dropped after.
+
+    .venv/bin/python benchmarks/admin_lists.py                          # 1,000, 10,000 and 100,000 users
+    .venv/bin/python benchmarks/admin_lists.py --sizes 1000 5000 20000  # other sizes (the first is the base)
+    .venv/bin/python benchmarks/admin_lists.py --runs 30                # timed requests per case
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/admin_lists.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+import types
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = (1_000, 10_000, 100_000)
+RESELLERS, CUSTOMERS_PER_RESELLER = 2, 1_000
+SERVERS = 10  # the last two on a Xelion platform
+RUNS, WARMUP = 20, 3
+CHILD = len(sys.argv) == 4 and sys.argv[1] == "--child"
+FIRST_NUMBER = 100000
+RARE = "Zwanenburg"
+BATCH = 5000
+CASES = ("default", "search", "filter", "page500")
+TARGET_RATIO, TARGET_GROWTH = 1.5, 2.0
+# list: (app.model, its admin's URL name, the filter's field and value)
+LISTS = {
+    "organizations": ("tenants.Organization", "tenants_organization", "kind", "customer"),
+    "tenants": ("telephony.Tenant", "telephony_tenant", "sync_state", "pending"),
+    "entities": ("telephony.Entity", "telephony_entity", "sync_state", "pending"),
+    "pbx users": ("telephony.PbxUser", "telephony_pbxuser", "sync_state", "pending"),
+    "phone numbers": ("telephony.PhoneNumber", "telephony_phonenumber", "sync_state", "pending"),
+    "jobs": ("telephony.ProvisioningJob", "telephony_provisioningjob", "status", "failed"),
+    "import runs": ("telephony.ImportRun", "telephony_importrun", "status", "failed"),
+    "audit log": ("auditlog.LogEntry", "auditlog_logentry", "action", "1"),
+    "servers": ("telephony.Server", "telephony_server", "platform__kind", "xelion"),
+}
+SELF_SERVICE = {  # page/case: (URL name, parameters, the plain list's case it is compared with)
+    "self-service users/default": ("selfservice:user_list", {}, "pbx users/plain/default"),
+    "self-service users/search": ("selfservice:user_list", {"q": RARE.lower()}, "pbx users/plain/search"),
+    "self-service dashboard/default": ("selfservice:dashboard", {}, "pbx users/plain/default"),
+}
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr if CHILD else sys.stdout, flush=True)  # a child's stdout is for its answers
+
+
+# --- the child: one world, one size ------------------------------------------------------------
+
+
+def child(users: int, runs: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT)
+    from benchmarks.support.database import fresh_database
+
+    with fresh_database():
+        serve(build_world(users), users, runs)
+
+
+@contextlib.contextmanager
+def stamps_as_given(*fields: Any):
+    """bulk_create keeps the given created_at instead of now (auto_now_add off meanwhile)."""
+    for field in fields:
+        field.auto_now_add = False
+    try:
+        yield
+    finally:
+        for field in fields:
+            field.auto_now_add = True
+
+
+def build_tree() -> dict:
+    """2,003 organizations with treebeard's paths computed (no add_child), a tenant, an entity and a
+    number interval per customer, ten servers, a template per reseller."""
+    from telephony.models import Entity, LineTemplate, NumberInterval, Platform, Server, Tenant
+    from tenants.models import Organization
+
+    root = Organization._get_path(None, 1, 1)
+    rows = [Organization(path=root, depth=1, numchild=RESELLERS, name="Distributor", kind="distributor")]
+    for r in range(RESELLERS):
+        reseller = Organization._get_path(root, 2, r + 1)
+        rows.append(
+            Organization(path=reseller, depth=2, numchild=CUSTOMERS_PER_RESELLER, name=f"Reseller {r}", kind="reseller")
+        )
+        for c in range(CUSTOMERS_PER_RESELLER):
+            name = f"{RARE} {r}.{c}" if c in (0, 500, 999) else f"Customer {r}.{c}"
+            rows.append(
+                Organization(path=Organization._get_path(reseller, 3, c + 1), depth=3, name=name, kind="customer")
+            )
+    Organization.objects.bulk_create(rows, batch_size=BATCH)
+    orgs = list(Organization.objects.order_by("path"))
+    resellers, customers = [o for o in orgs if o.depth == 2], [o for o in orgs if o.depth == 3]
+    platforms = [
+        Platform.objects.create(
+            organization=orgs[0], name=kind, kind=kind, base_url=f"https://{kind}.example.net/", username="u"
+        )
+        for kind in ("xcu", "xelion")
+    ]
+    servers = Server.objects.bulk_create(
+        Server(platform=platforms[s >= SERVERS - 2], name=f"{RARE.lower()}-{s}" if s == 3 else f"pbx-{s}")
+        for s in range(SERVERS)
+    )
+    templates = {r.pk: LineTemplate.objects.create(organization=r, name=f"Standard {r.name}") for r in resellers}
+    tenants = Tenant.objects.bulk_create(
+        Tenant(
+            organization=c,
+            server=servers[i % (SERVERS - 2)],
+            name=f"t{i}",
+            licences=10**6,
+            sync_state="pending" if i % 10 == 3 else "verified",
+        )
+        for i, c in enumerate(customers)
+    )
+    entities = Entity.objects.bulk_create(
+        Entity(tenant=t, name="main", display_name=f"{c.name} office", sync_state=t.sync_state)
+        for t, c in zip(tenants, customers, strict=True)
+    )
+    NumberInterval.objects.bulk_create(
+        NumberInterval(entity=e, start=str(FIRST_NUMBER), end="999999") for e in entities
+    )
+    template_of = {
+        t.pk: templates[next(r.pk for r in resellers if c.path.startswith(r.path))]
+        for t, c in zip(tenants, customers, strict=True)
+    }
+    return {
+        "orgs": orgs,
+        "resellers": resellers,
+        "customers": customers,
+        "tenants": tenants,
+        "entities": entities,
+        "template_of": template_of,
+        "servers": servers,
+    }
+
+
+def build_world(users: int) -> dict:
+    from auditlog.models import LogEntry
+    from django.contrib.auth import get_user_model
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from telephony.models import ImportRun, PbxUser, PhoneNumber, ProvisioningJob
+    from tenants.models import Membership
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        tree = build_tree()
+        tenants, entities, customers = tree["tenants"], tree["entities"], tree["customers"]
+        say(f"  {users:>7,} users: {len(tree['orgs']):,} organizations, {len(tenants):,} tenants made")
+        user_type = ContentType.objects.get_for_model(PbxUser)
+        rare, span, start = {0, users // 2, users - 1}, timedelta(days=60), timezone.now() - timedelta(days=60)
+        stamped = [ProvisioningJob._meta.get_field("created_at"), ImportRun._meta.get_field("created_at")]
+        for first in range(0, users, BATCH):
+            chunk = []
+            for i in range(first, min(users, first + BATCH)):
+                slot = i % len(tenants)
+                chunk.append(
+                    PbxUser(
+                        tenant=tenants[slot],
+                        entity=entities[slot],
+                        template=tree["template_of"][tenants[slot].pk],
+                        username=f"user{i}",
+                        first_name=f"Given{i % 997}",
+                        last_name=RARE if i in rare else f"Family{i}",
+                        email=f"user{i}@example.net",
+                        internal_number=str(FIRST_NUMBER + i // len(tenants)),
+                        sync_state="pending" if i % 20 == 7 else "verified",
+                    )
+                )
+            PbxUser.objects.bulk_create(chunk)
+            made = [
+                (first + n, u, start + span * (first + n) / users, customers[(first + n) % len(tenants)])
+                for n, u in enumerate(chunk)
+            ]
+            PhoneNumber.objects.bulk_create(
+                PhoneNumber(
+                    number=f"+3120{i:07d}",
+                    organization=org,
+                    tenant=u.tenant,
+                    assigned_user=u,
+                    label=RARE if i in rare else "desk",
+                    sync_state="pending" if i % 30 == 0 else "verified",
+                )
+                for i, u, _at, org in made
+                if i % 10 == 0 or i in rare
+            )
+            with stamps_as_given(*stamped):
+                ProvisioningJob.objects.bulk_create(
+                    ProvisioningJob(
+                        target_type=user_type,
+                        target_id=u.pk,
+                        target_key=f"pbxuser:{u.pk}",
+                        target_label=str(u),
+                        operation="user.create",
+                        tenant=u.tenant,
+                        platform_id=u.tenant.server.platform_id,
+                        server=u.tenant.server,
+                        created_at=at,
+                        status="failed" if i % 50 == 3 else "pending" if i % 50 == 4 else "succeeded",
+                        last_error="timeout" if i % 50 == 3 else "",
+                    )
+                    for i, u, at, _org in made
+                )
+                ImportRun.objects.bulk_create(
+                    ImportRun(
+                        kind="users",
+                        organization=org,
+                        tenant=u.tenant,
+                        content=b"",
+                        created_at=at,
+                        file_name=f"{RARE.lower()}.csv" if i in rare else f"users-{i}.csv",
+                        row_count=10,
+                        status="failed" if i % 70 == 5 else "committed",
+                    )
+                    for i, u, at, org in made
+                    if i % 10 == 5 or i in rare
+                )
+            LogEntry.objects.bulk_create(
+                LogEntry(
+                    content_type=user_type,
+                    object_pk=str(u.pk),
+                    object_id=u.pk,
+                    object_repr=str(u),
+                    action=1 if i % 10 == 1 else 0,
+                    changes={"last_name": ["None", u.last_name]},
+                    timestamp=at,
+                    additional_data={"org": org.pk, "via": "import #1"},
+                )
+                for i, u, at, org in made
+            )
+            if (first + BATCH) % 20_000 == 0:
+                say(f"  {users:>7,} users: {first + BATCH:>7,} written ({time.perf_counter() - started:.1f} s)")
+        model = get_user_model()
+        logins = {
+            "superuser": model.objects.create(username="bench.root", is_staff=True, is_superuser=True),
+            "reseller": model.objects.create(username="bench.reseller", is_staff=True),
+            "customer": model.objects.create(username="bench.customer"),
+        }
+        Membership.objects.create(user=logins["reseller"], organization=tree["resellers"][0], role="admin")
+        Membership.objects.create(user=logins["customer"], organization=customers[0], role="admin")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    say(f"  {users:>7,} users: world built in {time.perf_counter() - started:.1f} s")
+    return {"logins": logins, "build_s": time.perf_counter() - started}
+
+
+def plain_site_urls() -> str:
+    """A URLconf of the run's own: the project's, and the plain admin at /plain/."""
+    from django.apps import apps
+    from django.contrib import admin
+    from django.test.utils import override_settings
+    from django.urls import path
+
+    from portal.urls import urlpatterns
+
+    site = admin.AdminSite(name="plain")
+    for model_name, _url, field, _value in LISTS.values():
+        model = apps.get_model(model_name)
+        search = list(admin.site._registry[model].search_fields)
+        site.register(
+            model,
+            type(f"Plain{model.__name__}Admin", (admin.ModelAdmin,), {"search_fields": search, "list_filter": [field]}),
+        )
+    module = types.ModuleType("benchmarks_admin_lists_urls")
+    module.urlpatterns = [path("plain/", site.urls), *urlpatterns]
+    sys.modules[module.__name__] = module
+    override_settings(ROOT_URLCONF=module.__name__).enable()
+    return module.__name__
+
+
+def result_rows(html: str) -> int:
+    """The rows of an admin changelist's result table."""
+    table = html.split('id="result_list"', 1)
+    return table[1].split("</table>", 1)[0].count("<tr") - 1 if len(table) == 2 else 0
+
+
+def serve(world: dict, users: int, runs: int) -> None:
+    """Checks every page once, answers `ready` with the facts, then the parent's orders (a case and
+    a number of runs: the time of every request), one JSON line each, until stdin closes."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    plain_site_urls()
+    clients = {}
+    for login in ("superuser", "reseller", "customer"):
+        clients[login] = Client(SERVER_NAME="localhost")  # an allowed host, without the test environment
+        clients[login].force_login(world["logins"][login])
+    clients["plain"] = clients["superuser"]
+    orders: dict[str, tuple] = {}
+    for name, (_model, url_name, field, value) in LISTS.items():
+        for login, site in (("superuser", "admin"), ("reseller", "admin"), ("plain", "plain")):
+            url = reverse(f"{site}:{url_name}_changelist")
+            first = clients[login].get(url)
+            pages = max([1, *map(int, re.findall(r'href="\?p=(\d+)"', first.content.decode()))])
+            params = {
+                "default": {},
+                "search": {"q": RARE.lower()},
+                "filter": {f"{field}__exact": value},
+                "page500": {"p": min(500, pages)},
+            }
+            for case in CASES:
+                orders[f"{name}/{login}/{case}"] = (login, url, params[case])
+    for key, (url_name, params, _plain) in SELF_SERVICE.items():
+        page, case = key.split("/")
+        orders[f"{page}/customer/{case}"] = ("customer", reverse(url_name), params)
+
+    def ask(key: str):
+        login, url, params = orders[key]
+        return clients[login].get(url, params)
+
+    facts = {}
+    for key, (_login, url, params) in orders.items():
+        answer = ask(key)
+        html = answer.content.decode()
+        rows = result_rows(html) if "self-service" not in key else html.count(RARE if "search" in key else "Given")
+        if answer.status_code != 200 or rows == 0 or ("search" in key and rows > 20):
+            raise SystemExit(f"{key}: {answer.status_code}, {rows} rows: {url} {params} {html[:300]!r}")
+        for _ in range(WARMUP - 1):
+            ask(key)
+        with CaptureQueriesContext(connection) as captured:
+            ask(key)
+        facts[key] = {"queries": len(captured.captured_queries), "rows": rows, "page": params.get("p")}
+    reply({"ready": True, "users": users, "database": connection.vendor, "build_s": world["build_s"], "cases": facts})
+    for line in sys.stdin:
+        order = json.loads(line)
+        timings = []
+        for _ in range(order["runs"]):
+            start = time.perf_counter()
+            ask(order["case"])
+            timings.append((time.perf_counter() - start) * 1000)
+        reply({"timings": timings})
+
+
+def reply(message: dict) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+# --- the parent: the sizes in turn, the table, the ratios ----------------------------------------
+
+
+class Child:
+    """One size's world in a process of its own, answering orders."""
+
+    def __init__(self, users: int, runs: int):
+        self.users = users
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--child", str(users), str(runs)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+
+    def read(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            raise SystemExit(f"the run at {self.users:,} users failed (exit {self.process.returncode})")
+        return json.loads(line)
+
+    def time(self, case: str, runs: int) -> list[float]:
+        self.process.stdin.write(json.dumps({"case": case, "runs": runs}) + "\n")
+        self.process.stdin.flush()
+        return self.read()["timings"]
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, metavar="USERS")
+    parser.add_argument("--runs", type=int, default=RUNS, help="timed requests per case and size")
+    args = parser.parse_args()
+    if len(args.sizes) < 2 or min(args.sizes) < 10:
+        parser.error("--sizes: at least two sizes of 10 users or more")
+    started = time.perf_counter()
+    children = [Child(users, args.runs) for users in args.sizes]  # all build at once
+    try:
+        facts = [child.read() for child in children]
+        say(f"  all worlds built and checked ({time.perf_counter() - started:.0f} s); timing")
+        keys = list(facts[0]["cases"])
+        timings: list[dict[str, list[float]]] = [{key: [] for key in keys} for _ in children]
+        for round_ in range(args.runs):  # the sizes take turns, so that a busy moment falls on all
+            turns = list(enumerate(children))
+            for key in keys:
+                for index, child in turns if round_ % 2 == 0 else reversed(turns):
+                    timings[index][key] += child.time(key, 1)
+    finally:
+        for child in children:
+            child.close()
+    report(args, facts, timings, started)
+
+
+def report(args: argparse.Namespace, facts: list[dict], timings: list[dict], started: float) -> None:
+    sizes = args.sizes
+    median = [{key: statistics.median(runs) for key, runs in t.items()} for t in timings]
+    p95 = {key: sorted(runs)[int(len(runs) * 0.95)] for key, runs in timings[-1].items()}
+    say(
+        f"database: {facts[0]['database']}; worlds built in "
+        + ", ".join(f"{f['build_s']:.0f} s ({f['users']:,} users)" for f in facts)
+        + f"; {args.runs} requests per case after {WARMUP} to warm up, the sizes taking turns"
+    )
+    heads = [f"ms@{s // 1000}k" if s >= 1000 else f"ms@{s}" for s in sizes]
+    say(
+        f"{'list':<22}{'login':<10}{'case':<9}"
+        + "".join(f"{h:>9}" for h in heads)
+        + f"{'p95':>8}"
+        + "".join(f"{'plain' + h[2:]:>10}" for h in heads)
+        + f"{'ratio':>7}{'growth':>7}{'plain gr':>9}  queries"
+    )
+    ratios, growths, differing = {}, {}, []
+    for key in facts[0]["cases"]:
+        page, login, case = key.split("/")
+        if login == "plain":
+            continue
+        plain = SELF_SERVICE[f"{page}/{case}"][2] if login == "customer" else f"{page}/plain/{case}"
+        ratios[key] = max(m[key] / m[plain] for m in median)
+        growths[key] = median[-1][key] / median[0][key]
+        queries = [f["cases"][key]["queries"] for f in facts]
+        if len(set(queries)) > 1:
+            differing.append(key)
+        label = case if case != "page500" else "p" + "/".join(str(f["cases"][key]["page"]) for f in facts)
+        over = ratios[key] > TARGET_RATIO or growths[key] > TARGET_GROWTH
+        say(
+            f"{page:<22}{login:<10}{label:<9}"
+            + "".join(f"{m[key]:>9.1f}" for m in median)
+            + f"{p95[key]:>8.1f}"
+            + "".join(f"{m[plain]:>10.1f}" for m in median)
+            + f"{ratios[key]:>7.2f}{growths[key]:>7.2f}{median[-1][plain] / median[0][plain]:>9.2f}  "
+            + "/".join(map(str, queries))
+            + ("  <- over" if over else "")
+        )
+    say(
+        f"ratio: median(project) ÷ median(plain admin, same model and case, superuser), the worst of the sizes "
+        f"(target ≤ {TARGET_RATIO}); growth: median at {sizes[-1]:,} ÷ at {sizes[0]:,} users (target ≤ "
+        f"{TARGET_GROWTH}); page500: the page asked at each size (500, or the last page when there are fewer)"
+    )
+    if differing:
+        say("queries per page differ between the sizes: " + ", ".join(differing))
+    worst_ratio, worst_growth = max(ratios, key=ratios.get), max(growths, key=growths.get)
+    say(
+        f"worst ratio vs plain: {ratios[worst_ratio]:.2f} ({worst_ratio}); "
+        f"worst growth: {growths[worst_growth]:.2f} ({worst_growth})"
+    )
+    say(f"whole run {time.perf_counter() - started:.0f} s")
+    worst = worst_ratio if ratios[worst_ratio] / TARGET_RATIO >= growths[worst_growth] / TARGET_GROWTH else worst_growth
+    say(
+        f"RESULT worst_ratio_vs_plain={ratios[worst_ratio]:.2f} worst_growth_1k_100k={growths[worst_growth]:.2f} "
+        f"worst_case={worst.replace(' ', '-')} database={facts[0]['database']}"
+    )
+
+
+if __name__ == "__main__":
+    if CHILD:
+        child(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main()
