@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from telephony import selectors_api as selectors
 from telephony.models import Entity, LineTemplate, PbxUser, ProvisioningJob, Tenant
+from telephony.models.fields import InternationalEmailField
 from tenants.models import Organization
 
 
@@ -53,7 +54,18 @@ class ScopedIdField(ScopedRelatedField):
 MIN_ID, MAX_ID = 1, 2**63 - 1  # what a primary key column holds: beyond it, no row and no overflow
 
 
-class FieldsBuiltOnce(serializers.ModelSerializer):
+class PortalModelSerializer(serializers.ModelSerializer):
+    """A model serializer that checks a field by the model's own rules where DRF would add rules of
+    its own: an e-mail address is the model's (letters of any script, as the forms and the CSV
+    import take), not also DRF's stricter EmailField, which refused those and said each error twice."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        InternationalEmailField: serializers.CharField,
+    }
+
+
+class FieldsBuiltOnce(PortalModelSerializer):
     """DRF builds a model serializer's fields from the model's on every instance, which is every
     request; these are built once per class and then copied, as DRF copies its declared fields."""
 

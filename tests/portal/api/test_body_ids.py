@@ -110,3 +110,22 @@ def test_two_serializers_never_share_a_field(customer, rf):
     for name in ("tenant", "internal_number", "numbers"):
         assert first.fields[name] is not second.fields[name]
         assert first.fields[name].parent is first and second.fields[name].parent is second
+
+
+def test_an_address_is_checked_by_the_model_s_rules_and_said_wrong_once(client, customer):
+    raw = token_of(customer.admin)
+    wrong = client.post(
+        f"{API}/pbx-users/",
+        new_user_body(customer, email="not an address"),
+        content_type="application/json",
+        **bearer(raw),
+    )
+    assert wrong.status_code == 400 and len(wrong.json()["email"]) == 1
+    made = client.post(
+        f"{API}/pbx-users/",
+        new_user_body(customer, email="ünsal@bücher.example"),
+        content_type="application/json",
+        **bearer(raw),
+    )
+    assert made.status_code == 201, made.json()  # as the admin's form and the CSV import take it
+    assert PbxUser.objects.get(username="api.user").email == "ünsal@bücher.example"
