@@ -19,9 +19,9 @@ administrator (who sees half the world), in four cases:
 - page500: ?p=500, or the login's last page where the list is shorter (said in the table).
 
 Beside each, the same cases on a PLAIN django.contrib.admin.ModelAdmin of the same model (Django's
-defaults: 100 rows a page, no select_related; only the list's search_fields and the filter's one
-field set), registered on an AdminSite(name="plain") mounted at /plain/ in a URLconf of the run's
-own, asked as the superuser. And a customer administrator's self-service user list (default,
+defaults, no select_related; only the list's search_fields, the filter's one field and the
+project's 50 rows a page set, so that both show the same rows), registered on an
+AdminSite(name="plain") mounted at /plain/ in a URLconf of the run's own, asked as the superuser. And a customer administrator's self-service user list (default,
 search) and dashboard, compared with the plain PBX users list's same case (default for the
 dashboard).
 
@@ -58,6 +58,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1_000, 10_000, 100_000)
 RESELLERS, CUSTOMERS_PER_RESELLER = 2, 1_000
+PAGE_ROWS = 50  # tenants.admin_scoping.ScopedAdmin.list_per_page
 SERVERS = 10  # the last two on a Xelion platform
 RUNS, WARMUP = 20, 3
 CHILD = len(sys.argv) == 3 and sys.argv[1] == "--child"
@@ -279,7 +280,12 @@ def plain_site_urls() -> str:
         search = list(admin.site._registry[model].search_fields)
         site.register(
             model,
-            type(f"Plain{model.__name__}Admin", (admin.ModelAdmin,), {"search_fields": search, "list_filter": [field]}),
+            type(
+                f"Plain{model.__name__}Admin",
+                (admin.ModelAdmin,),
+                # the project's page size: the same rows on a page, the same page 500
+                {"search_fields": search, "list_filter": [field], "list_per_page": PAGE_ROWS},
+            ),
         )
     module = types.ModuleType("benchmarks_admin_lists_urls")
     module.urlpatterns = [path("plain/", site.urls), *urlpatterns]
