@@ -21,9 +21,9 @@ administrator (who sees half the world), in four cases:
 Beside each, the same cases on a PLAIN django.contrib.admin.ModelAdmin of the same model (Django's
 defaults, no select_related; only the list's search_fields, the filter's one field and the
 project's 50 rows a page set, so that both show the same rows), registered on an
-AdminSite(name="plain") mounted at /plain/ in a URLconf of the run's own, asked as the superuser. And a customer administrator's self-service user list (default,
-search) and dashboard, compared with the plain PBX users list's same case (default for the
-dashboard).
+AdminSite(name="plain") mounted at /plain/ in a URLconf of the run's own, asked as the superuser.
+And a customer administrator's self-service user list (default, search) and dashboard, compared
+with the plain PBX users list's same case (default for the dashboard).
 
 Every page is checked once: 200, with rows (a search: a few). Each case is warmed
 up, then asked RUNS times; the sizes' processes take turns request by request, so that a busy
