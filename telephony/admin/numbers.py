@@ -55,6 +55,9 @@ class PoolFilter(admin.SimpleListFilter):
     parameter_name = "pool"
 
     def lookups(self, request, model_admin):
+        pools = getattr(request, "number_pools", None)  # what the list's pool summary counted
+        if pools is not None:
+            return [(str(use.organization_id), use.organization) for use in pools]
         visible = model_admin.get_queryset(request).order_by().values_list("organization_id", flat=True).distinct()
         return [(str(o.pk), o.name) for o in Organization.objects.filter(pk__in=visible).order_by("name")]
 
@@ -209,6 +212,8 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
             }
             for use in ranges.pool_usage(request.user, self.get_queryset(request))
         ]
+        # the pool filter offers the same pools: one read of the numbers for both, not a second one
+        request.number_pools = [pool["use"] for pool in pools]
         may_add = self.has_add_permission(request)
         extra = {
             "pools": pools,

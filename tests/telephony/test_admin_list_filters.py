@@ -88,3 +88,21 @@ def test_a_batch_link_lists_the_batch_s_jobs(tree, member, client, worlds, super
     client.force_login(member(tree.reseller, Role.OPERATOR))
     response = client.get(reverse(JOBS) + f"?batch__id__exact={batch.pk}")
     assert list(response.context["cl"].result_list) == [job] and "March import" in response.content.decode()
+
+
+def test_the_users_list_sorts_by_what_an_index_serves(tree, member, client, worlds):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("admin:telephony_pbxuser_changelist")).status_code == 200
+    page = [q["sql"] for q in queries if q["sql"].startswith('SELECT "telephony_pbxuser"."id"')]
+    assert page and 'ORDER BY "telephony_pbxuser"."tenant_id" ASC, "telephony_pbxuser"."internal_number" ASC' in page[0]
+
+
+def test_the_numbers_list_reads_its_pools_once_for_the_summary_and_the_filter(tree, member, client, worlds):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("admin:telephony_phonenumber_changelist"))
+    assert page.status_code == 200
+    grouped = [q["sql"] for q in queries if "telephony_phonenumber" in q["sql"] and "GROUP BY" in q["sql"]]
+    distinct = [q["sql"] for q in queries if "telephony_phonenumber" in q["sql"] and "DISTINCT" in q["sql"]]
+    assert len(grouped) == 1 and distinct == []

@@ -186,3 +186,15 @@ def test_memberships_and_entity_grants_are_read_together_in_one_query(tree, memb
     nobody = UserFactory()
     with django_assert_num_queries(1):
         assert access.memberships(nobody) == [] and not access.has_entity_grants(nobody)
+
+
+def test_the_organizations_list_counts_tenants_and_members_for_its_page_only(tree, member, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("admin:tenants_organization_changelist"))
+    assert page.status_code == 200 and tree.customer.name in page.content.decode()
+    assert not [q["sql"] for q in queries if "COUNT(DISTINCT" in q["sql"]]
