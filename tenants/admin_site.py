@@ -43,7 +43,18 @@ class PortalAdminSite(admin.AdminSite):
     # get the whole width of a laptop screen; the index and the breadcrumbs lead everywhere.
     enable_nav_sidebar = False
 
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        # Its "available_apps" feed only the navigation sidebar, which is off: not worked out for
+        # every page (every model's permissions, URLs and translated names, sorted).
+        request.app_list_not_needed = True
+        try:
+            return super().each_context(request)
+        finally:
+            del request.app_list_not_needed
+
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        if getattr(request, "app_list_not_needed", False):
+            return []
         apps = super().get_app_list(request, app_label)
         for app in apps:
             app["name"] = APP_HEADINGS.get(app["app_label"], app["name"])
