@@ -45,8 +45,14 @@ def _word_condition(word: str, using: str) -> Q | RawSQL:
     return Q(pk__in=RawSQL(MATCHING, [phrase]))  # noqa: S611  (a constant statement, the word a parameter)
 
 
-def search_users(queryset: QuerySet, text: str) -> QuerySet:
-    """The users of `queryset` whose searched columns hold every word of `text`."""
+def search_users(queryset: QuerySet, text: str, *, tenant_names: bool = False) -> QuerySet:
+    """The users of `queryset` whose searched columns hold every word of `text`; with
+    `tenant_names`, a word may also be part of the user's tenant's name (the admin's search), found
+    through the tenants whose name holds it, so that the users' index still serves the rest."""
     for word in text.split()[:10]:
-        queryset = queryset.filter(_word_condition(word[:100], queryset.db))
+        condition = _word_condition(word[:100], queryset.db)
+        if tenant_names:
+            named = queryset.model._meta.get_field("tenant").related_model.objects.filter(name__icontains=word[:100])
+            condition = Q(condition) | Q(tenant_id__in=named.values("pk"))
+        queryset = queryset.filter(condition)
     return queryset

@@ -9,13 +9,14 @@ from operator import or_
 
 import pytest
 from django.db.models import Q
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from telephony.models import PbxUser
 from telephony.provisioning.bulk import insert_rows, new_row_defaults
 from telephony.search import USER_COLUMNS, search_users
-from tests.factories import EntityFactory, LineTemplateFactory, PbxUserFactory
+from tests.factories import EntityFactory, LineTemplateFactory, MembershipFactory, PbxUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +115,38 @@ def test_the_index_follows_renames_bulk_inserts_and_deletes(users):
 @given(text=st.text(alphabet="abcdeijnruvwzABZ019.-_%'\" *()", min_size=1, max_size=12))
 def test_any_text_finds_what_icontains_finds(users, text):
     assert indexed(text) == plain(text)
+
+
+def with_tenant_names(text: str) -> set[int]:
+    return set(search_users(PbxUser.objects.all(), text, tenant_names=True).values_list("pk", flat=True))
+
+
+def plain_with_tenant_names(text: str) -> set[int]:
+    """What the admin's search_fields (the user's columns and its tenant's name) find with icontains."""
+    rows = PbxUser.objects.all()
+    for word in text.split():
+        fields = [*USER_COLUMNS, "tenant__name"]
+        rows = rows.filter(reduce(or_, (Q(**{f"{c}__icontains": word}) for c in fields)))
+    return set(rows.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("text", ["acme", "ACME zwanen", "acme nobody", "zwanen", "1103", "%", "_", "cme anna"])
+def test_with_tenant_names_it_finds_what_the_admin_s_fields_find(users, text):
+    tenant = users[0].tenant
+    tenant.name = "acme-hq"
+    tenant.save(update_fields=["name"])
+    PbxUserFactory(last_name="Elsewhere", internal_number="1500")  # another tenant, another name
+    assert with_tenant_names(text) == plain_with_tenant_names(text)
+
+
+def test_the_admin_s_user_search_goes_through_the_index_and_keeps_to_the_login(users, client):
+    tenant = users[0].tenant
+    theirs = PbxUserFactory(last_name="Zwanenburg", internal_number="1600")  # another organization's
+    staff = UserFactory(is_staff=True)
+    MembershipFactory(user=staff, organization=tenant.organization, role="admin")
+    client.force_login(staff)
+    url = reverse("admin:telephony_pbxuser_changelist")
+    found = client.get(url, {"q": "zwanen"}).context["cl"].result_list
+    assert list(found) == [users[0]] and theirs not in found
+    assert list(client.get(url, {"q": f"anna {tenant.name}"}).context["cl"].result_list) == [users[0]]
+    assert client.get(url, {"q": "nul\x00byte"}).status_code == 200
