@@ -344,6 +344,9 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=20.0)
 # After a secret's rotation the previous secret signs as well for this many hours.
 WEBHOOK_SECRET_OVERLAP_HOURS = env.float("WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0)
+# Deliveries that are over (delivered or given up) leave the delivery log this many days after
+# they were made, then the events left without one (telephony/webhooks/retention.py); 0 keeps them.
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 
 # --- drift: the mirror checked against the PBX ------------------------------------------------------
 DRIFT_SCAN_INTERVAL_MINUTES = env.float("DRIFT_SCAN_INTERVAL_MINUTES", default=60.0)  # 0: no scheduled scans
@@ -408,5 +411,6 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-deliveries": {"task": "telephony.sweep_webhook_deliveries", "schedule": 15.0},
     "follow-server-health": {"task": "telephony.follow_server_health", "schedule": 60.0},
     "remove-old-jobs": {"task": "telephony.remove_old_jobs", "schedule": 3600.0},
+    "remove-old-webhook-deliveries": {"task": "telephony.remove_old_webhook_deliveries", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

@@ -18,6 +18,7 @@ from telephony.services import configurator_orders, cti_checks
 from telephony.services.platforms import platform_check, platforms_check_due, servers_import
 from telephony.webhooks import delivery as webhook_delivery
 from telephony.webhooks import health as server_health
+from telephony.webhooks import retention as webhook_retention
 
 
 @shared_task(name=queue.RUN_JOB, acks_late=True, ignore_result=True)
@@ -110,6 +111,11 @@ def sweep_webhook_deliveries() -> dict[str, int]:
 @shared_task(name="telephony.remove_old_jobs", ignore_result=True)
 def remove_old_jobs() -> dict[str, int]:
     return retention.remove_old_jobs()
+
+
+@shared_task(name="telephony.remove_old_webhook_deliveries", ignore_result=True)
+def remove_old_webhook_deliveries() -> dict[str, int]:
+    return webhook_retention.remove_old_deliveries()
 
 
 @shared_task(name="telephony.follow_server_health", ignore_result=True)

@@ -36,12 +36,12 @@ def remove_old_jobs(*, days: int | None = None, chunk: int = CHUNK) -> dict[str,
         status=JobStatus.SUCCEEDED,
         id__gt=OuterRef("id"),
     )
-    removed = {"jobs": _in_chunks(ProvisioningJob, old.filter(Exists(newer)), chunk)}
-    removed["attempts"] = _in_chunks(JobAttempt, JobAttempt.objects.filter(job__in=old), chunk)
+    removed = {"jobs": delete_in_chunks(ProvisioningJob, old.filter(Exists(newer)), chunk)}
+    removed["attempts"] = delete_in_chunks(JobAttempt, JobAttempt.objects.filter(job__in=old), chunk)
     return removed
 
 
-def _in_chunks(model, rows, chunk: int) -> int:
+def delete_in_chunks(model, rows, chunk: int = CHUNK) -> int:
     """Delete the rows a chunk of ids at a time, each chunk in a transaction of its own."""
     total = 0
     while True:
