@@ -308,6 +308,8 @@ def serve(world: dict, users: int) -> None:
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
+    from benchmarks.support.orders import answer_timing_orders, reply
+
     plain_site_urls()
     clients = {}
     for login in ("superuser", "reseller", "customer"):
@@ -348,16 +350,8 @@ def serve(world: dict, users: int) -> None:
         with CaptureQueriesContext(connection) as captured:
             ask(key)
         facts[key] = {"queries": len(captured.captured_queries), "rows": rows, "page": params.get("p")}
-    ready = {"ready": True, "users": users, "database": connection.vendor, "build_s": world["build_s"], "cases": facts}
-    print(json.dumps(ready), flush=True)
-    for line in sys.stdin:
-        order = json.loads(line)
-        timings = []
-        for _ in range(order["runs"]):
-            start = time.perf_counter()
-            ask(order["case"])
-            timings.append((time.perf_counter() - start) * 1000)
-        print(json.dumps({"timings": timings}), flush=True)
+    reply({"ready": True, "users": users, "database": connection.vendor, "build_s": world["build_s"], "cases": facts})
+    answer_timing_orders(ask)
 
 
 # --- the parent: the sizes in turn, the table, the ratios ----------------------------------------

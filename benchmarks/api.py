@@ -277,6 +277,8 @@ def serve(world: dict, users: int) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from benchmarks.support.orders import answer_timing_orders, reply
+
     client = Client()
     orders = {}
     for login in LOGINS:
@@ -308,19 +310,7 @@ def serve(world: dict, users: int) -> None:
             ask(key)
         facts[key] = {"queries": len(captured.captured_queries), "rows": len(body["results"])}
     reply({"ready": True, "users": users, "database": connection.vendor, "visible": world["visible"], "cases": facts})
-    for line in sys.stdin:
-        order = json.loads(line)
-        timings = []
-        for _ in range(order["runs"]):
-            start = time.perf_counter()
-            ask(order["case"])
-            timings.append((time.perf_counter() - start) * 1000)
-        reply({"timings": timings})
-
-
-def reply(message: dict) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+    answer_timing_orders(ask)
 
 
 def check(case: str, login: str, body: dict, world: dict) -> None:
@@ -347,6 +337,7 @@ def serve_creates(creates: int) -> None:
     from django.db import connection
     from django.test import Client
 
+    from benchmarks.support.orders import reply
     from portal.api.views import PbxUserViewSet
     from telephony.models import PbxUser, ProvisioningJob
 

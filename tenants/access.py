@@ -249,7 +249,12 @@ def visible_count(model: type[Model], link: str, user: Any) -> Coalesce:
     """A correlated COUNT, for a list of rows, of the `model` rows pointing at each one through
     `link` that the login may see: a column never counts another organization's objects (a shared
     server's tenants, a shared template's users)."""
-    rows = restrict(model._default_manager.filter(**{link: OuterRef("pk")}), user, VIEW)
+    return correlated_count(restrict(model._default_manager.filter(**{link: OuterRef("pk")}), user, VIEW), link)
+
+
+def correlated_count(rows: QuerySet, link: str) -> Coalesce:
+    """The number of `rows` (filtered on `link` = OuterRef("pk")) pointing at each row of a list: a
+    correlated count, worked out for the rows the page shows, not a join grouped over them all."""
     counted = rows.order_by().values(link).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 

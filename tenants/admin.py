@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserCreationForm
-from django.db.models import CharField, Count, IntegerField, OuterRef, Subquery
+from django.db.models import CharField, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Length, Substr
 from django.http import Http404, HttpRequest
 from django.urls import reverse
@@ -45,13 +45,11 @@ class OrganizationForm(forms.ModelForm):
 
 
 def _count_of(relation: str) -> Coalesce:
-    """How many rows of a reverse relation point at each organization: a correlated count, worked
-    out for the page's rows only (a join with COUNT DISTINCT grouped every organization the login
-    sees, for every page)."""
+    """How many rows of a reverse relation point at each organization, for the page's rows only (a
+    join with COUNT DISTINCT grouped every organization the login sees, for every page)."""
     related = Organization._meta.get_field(relation)
     rows = related.related_model._default_manager.filter(**{related.field.name: OuterRef("pk")})
-    counted = rows.order_by().values(related.field.name).annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+    return access.correlated_count(rows, related.field.name)
 
 
 @admin.register(Organization)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from telephony.models import Entity, LineTemplate, NumberInterval, PbxUser, PhoneNumber, Platform, Server, Tenant
 from tenants import access
@@ -189,10 +192,6 @@ def test_memberships_and_entity_grants_are_read_together_in_one_query(tree, memb
 
 
 def test_the_organizations_list_counts_tenants_and_members_for_its_page_only(tree, member, client):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-    from django.urls import reverse
-
     client.force_login(member(tree.reseller, Role.ADMIN))
     with CaptureQueriesContext(connection) as queries:
         page = client.get(reverse("admin:tenants_organization_changelist"))
