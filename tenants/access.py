@@ -176,23 +176,40 @@ def scope_condition(model: type[Model], user: Any, action: str) -> Q | None:
     lookups = policy.organization_lookups
     if action in (ADD, DELETE):
         lookups = lookups[:1]
-    conditions: list[Q] = []
-    for lookup in lookups:
-        field = f"{lookup}__path" if lookup else "path"
-        for path in paths:
-            condition = subtree(field, path)
-            if action in policy.strict_actions:
-                condition &= ~Q(**{field: path})
-            conditions.append(condition)
-        if action == VIEW and policy.shared_down:
-            shared = {ancestor for path, _role in memberships(user) for ancestor in _ancestor_paths(path)}
-            shared.update(path for path, _role in memberships(user))
-            if shared:
-                conditions.append(Q(**{f"{field}__in": sorted(shared)}))
+    within: list[Q] = []  # conditions on an organization's own path column
+    for path in paths:
+        condition = subtree("path", path)
+        if action in policy.strict_actions:
+            condition &= ~Q(path=path)
+        within.append(condition)
+    if action == VIEW and policy.shared_down:
+        shared = {ancestor for path, _role in memberships(user) for ancestor in _ancestor_paths(path)}
+        shared.update(path for path, _role in memberships(user))
+        if shared:
+            within.append(Q(path__in=sorted(shared)))
+    conditions = [reaching(model, lookup, reduce(or_, within)) for lookup in lookups] if within else []
     entity_condition = _entity_condition(model, policy, user, action)
     if entity_condition is not None:
         conditions.append(entity_condition)
     return reduce(or_, conditions) if conditions else None
+
+
+def reaching(model: type[Model], lookup: str, organizations: Q) -> Q:
+    """Rows of `model` whose owning organization, through `lookup` (forward relations; "" for an
+    organization itself), meets `organizations` (a condition on Organization).
+
+    Written as one `IN (subquery)` per hop, never as joins of the outer query: the condition is then
+    a filter on the row's own column that the planner checks against a small hashed set, and it can
+    still walk the list's ordering index and stop at the page; joins ORed together (a number's pool
+    owner or its tenant's organization) made it join and sort every row of the table instead.
+    """
+    if not lookup:
+        return organizations
+    first, _, rest = lookup.partition("__")
+    related = model._meta.get_field(first).related_model
+    # the base manager: the joins this replaces never applied a default manager's filter either
+    rows = related._base_manager.filter(reaching(related, rest, organizations)).order_by().values("pk")
+    return Q(**{f"{first}__in": rows})
 
 
 def _entity_model(user: Any) -> type[Model] | None:
@@ -228,9 +245,8 @@ def _entity_condition(model: type[Model], policy: AccessPolicy, user: Any, actio
         grant_paths = _entity_grant_paths(user)
         if not grant_paths:
             return None
-        field = f"{policy.organization_lookups[0]}__path" if policy.organization_lookups[0] else "path"
         shared = {ancestor for path in grant_paths for ancestor in (*_ancestor_paths(path), path)}
-        return Q(**{f"{field}__in": sorted(shared)})
+        return reaching(model, policy.organization_lookups[0], Q(path__in=sorted(shared)))
     grants = entity_model._meta.get_field(policy.entity_grant_field).remote_field.through
     granted = grants.objects.filter(user_id=user.pk).values(f"{entity_model._meta.model_name}_id")
     if policy.entity_reverse_lookup is not None:

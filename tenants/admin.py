@@ -59,7 +59,6 @@ class OrganizationAdmin(ScopedAdmin):
     list_filter = ["kind", "depth"]
     search_fields = ["name"]
     ordering = ["path"]
-    show_full_result_count = False  # "of N in all" would count every organization a second time
 
     class Media:
         css = {"all": ["tenants/admin.css"]}

@@ -114,7 +114,6 @@ class ProvisioningJobAdmin(ScopedAdmin):
     ]
     list_select_related = ["tenant"]
     search_fields = ["target_label", "operation", "last_error"]
-    show_full_result_count = False  # "of N in all" would count every job the login sees
     actions = ["retry_selected", "cancel_selected"]
     inlines = [JobAttemptInline]
     change_form_template = "admin/telephony/provisioningjob/change_form.html"

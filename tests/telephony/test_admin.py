@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from telephony.models import Entity, LineTemplate, NumberInterval, PbxUser, PhoneNumber, Platform, Server, Tenant
 from tenants.models import Membership, Organization, Role
+from tenants.pagination import KeysFirstPaginator
 from tests.factories import (
     PASSWORD,
     EntityFactory,
@@ -330,7 +331,9 @@ def test_changelist_queries_do_not_grow_with_rows(tree, member, client, model):
     at_ten = changelist_queries(client, model)
     populate(model, 190, tree)
     at_two_hundred = changelist_queries(client, model)
-    assert at_two_hundred == at_ten
+    # once the list has more than one page, it reads the page's keys first: one query more, once
+    keys_first = admin.site._registry[model].paginator is KeysFirstPaginator
+    assert at_two_hundred == at_ten + keys_first
 
 
 def test_saving_an_entity_keeps_its_administrators(tree, member, client):
