@@ -14,11 +14,12 @@ from django.utils.translation import gettext_lazy
 
 from tenants import access, audit
 from tenants.admin_history import render_changes
+from tenants.admin_rows import QuickRowsChangeList, QuickRowsMixin
 from tenants.audit_display import STAFF, shown_entries
 from tenants.pagination import KeysFirstPaginator
 
 
-class AuditChangeList(ChangeList):
+class AuditChangeList(QuickRowsChangeList):
     """A page of entries, with the names of the objects they refer to fetched for the whole page
     (one query per related model, not one per row)."""
 
@@ -33,7 +34,7 @@ if admin.site.is_registered(LogEntry):
 
 
 @admin.register(LogEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(QuickRowsMixin, admin.ModelAdmin):
     """Every change to organizations, memberships, platforms and mirrored objects."""
 
     list_display = [

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from tenants import access, audit
 from tenants.access import ADD, CHANGE, DELETE, VIEW
 from tenants.admin_history import AuditHistoryMixin, render_history
+from tenants.admin_rows import QuickRowsMixin
 from tenants.audit_display import STAFF, shown_entries
 from tenants.models import Organization
 from tenants.pagination import KeysFirstPaginator
@@ -76,7 +77,7 @@ def add_service_error(form: Any, error: ValidationError, *, aliases: dict[str, s
             form.add_error(None, message)
 
 
-class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class ScopedAdmin(QuickRowsMixin, AuditHistoryMixin, admin.ModelAdmin):
     """A ModelAdmin whose every read and write goes through the permission tree and a service.
 
     Subclasses set `create_service`, `update_service`, `delete_service` (callables taking

@@ -1,0 +1,75 @@
+"""A list's rows drawn the quick way are Django's rows, character for character, hostile names too."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from auditlog.models import LogEntry
+from django.contrib import admin
+from django.contrib.admin.templatetags.admin_list import results
+from django.contrib.admin.views.main import ChangeList
+from django.test import RequestFactory
+from django.urls import reverse
+
+from telephony.models import PbxUser
+from tenants.admin_rows import QuickRowsChangeList, QuickRowsMixin
+from tenants.models import Organization, Role
+from tests.factories import EntityFactory, PbxUserFactory, TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = ['<img src=x onerror="alert(1)">', "{{ secret }}", 'O\'Brien & "Sons"', "Zoë – ☎"]
+
+
+def _changelist(model, login):
+    request = RequestFactory().get(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+    request.user = login
+    changelist = admin.site._registry[model].get_changelist_instance(request)
+    changelist.formset = None  # as the list's view sets it without list_editable
+    return changelist
+
+
+def test_every_scoped_list_and_the_audit_log_draw_their_rows_quickly():
+    quick = [model for model, model_admin in admin.site._registry.items() if isinstance(model_admin, QuickRowsMixin)]
+    assert {Organization, PbxUser, LogEntry} <= set(quick)
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_the_selection_box_is_djangos(tree, name):
+    model_admin = admin.site._registry[Organization]
+    organization = Organization.objects.get(pk=tree.customer.pk)
+    organization.name = name
+    assert model_admin.action_checkbox(organization) == admin.ModelAdmin.action_checkbox(model_admin, organization)
+    assert "<img" not in model_admin.action_checkbox(organization)
+
+
+@pytest.mark.parametrize("key", [7, 123456, "a/b_c?d e%", "ünï/çø:de"])
+def test_the_change_link_is_djangos(tree, member, key):
+    changelist = _changelist(PbxUser, member(tree.reseller, Role.ADMIN))
+    assert isinstance(changelist, QuickRowsChangeList)
+    row = SimpleNamespace(**{changelist.pk_attname: key})
+    assert changelist.url_for_result(row) == ChangeList.url_for_result(changelist, row)
+
+
+def test_a_whole_page_is_djangos(tree, member):
+    entity = EntityFactory(tenant=TenantFactory(organization=tree.customer, name=HOSTILE[0]))
+    for index, name in enumerate(HOSTILE):
+        PbxUserFactory(entity=entity, first_name=name, last_name=HOSTILE[-1 - index], internal_number=str(300 + index))
+    login = member(tree.reseller, Role.ADMIN)
+    changelist = _changelist(PbxUser, login)
+    model_admin = changelist.model_admin
+    quick = _rows(changelist)
+    assert len(quick) == len(HOSTILE)
+    # the same page drawn by Django's own selection box and links
+    changelist.url_for_result = lambda result: ChangeList.url_for_result(changelist, result)
+    model_admin.action_checkbox = lambda obj: admin.ModelAdmin.action_checkbox(model_admin, obj)
+    try:
+        assert _rows(changelist) == quick
+    finally:
+        del model_admin.action_checkbox
+    assert "onerror=" not in "".join(quick).replace("onerror=&quot;", "")
+
+
+def _rows(changelist) -> list[str]:
+    return ["".join(row) for row in results(changelist)]
