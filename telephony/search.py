@@ -1,4 +1,5 @@
-"""Substring search over PBX users that an index serves, on PostgreSQL and on SQLite alike.
+"""Substring search over PBX users that an index serves, on PostgreSQL and on SQLite alike; and
+over the jobs and numbers lists (tenants.text_search: indexed on PostgreSQL).
 
 A search text is split into words; a user matches when every word is part of one of its searched
 columns, in any case (as Django's `icontains` and DRF's SearchFilter mean it). The indexes are made
@@ -14,8 +15,11 @@ from functools import reduce
 from operator import or_
 
 from django.db import connections
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+
+from telephony.models import PbxUser, PhoneNumber, ProvisioningJob, Tenant
+from tenants.text_search import SearchedColumns, admin_search_words, any_of, search_words
 
 USER_COLUMNS = ("username", "first_name", "last_name", "email", "internal_number")
 TRIGRAM = 3
@@ -23,36 +27,57 @@ TRIGRAM = 3
 MATCHING = "SELECT rowid FROM telephony_pbxuser_search WHERE telephony_pbxuser_search MATCH %s"
 
 
-# The expression the PostgreSQL index is on (migration 0028): the searched columns joined by
-# spaces, in upper case. Named with their table here, as a query may join another table with a
-# column of the same name (a login's username); the planner matches it to the index all the same.
-USER_TEXT = " || ' ' || ".join(f'"telephony_pbxuser"."{column}"' for column in USER_COLUMNS)
-TEXT_HOLDS = f"UPPER({USER_TEXT}) LIKE UPPER(%s)"
-
-
-def _like_pattern(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+# The searched columns as the PostgreSQL index holds them (migration 0028, unquoted there).
+USER_TEXT = SearchedColumns(PbxUser, USER_COLUMNS)
 
 
 def _word_condition(word: str, using: str) -> Q | RawSQL:
     vendor = connections[using].vendor
     if vendor == "postgresql":
-        return RawSQL(TEXT_HOLDS, [_like_pattern(word)], output_field=BooleanField())  # noqa: S611  (constant SQL)
+        return USER_TEXT.holds(word, using)
     if len(word) < TRIGRAM or vendor != "sqlite":
         return reduce(or_, (Q(**{f"{column}__icontains": word}) for column in USER_COLUMNS))
     phrase = '"' + word.replace('"', '""') + '"'  # a phrase: the word as typed, never FTS syntax
     return Q(pk__in=RawSQL(MATCHING, [phrase]))  # noqa: S611  (a constant statement, the word a parameter)
 
 
+# What the jobs and numbers lists search on their own tables (indexed by migration 0030).
+JOB_TEXT = SearchedColumns(ProvisioningJob, ("target_label", "operation", "last_error"))
+NUMBER_TEXT = SearchedColumns(PhoneNumber, ("number", "label"))
+
+
 def search_users(queryset: QuerySet, text: str, *, tenant_names: bool = False) -> QuerySet:
     """The users of `queryset` whose searched columns hold every word of `text`; with
     `tenant_names`, a word may also be part of the user's tenant's name (the admin's search), found
     through the tenants whose name holds it, so that the users' index still serves the rest."""
-    for word in text.split()[:10]:
-        condition = _word_condition(word[:100], queryset.db)
+    for word in search_words(text):
+        condition = Q(_word_condition(word, queryset.db))
         if tenant_names:
-            named = queryset.model._meta.get_field("tenant").related_model.objects.filter(name__icontains=word[:100])
-            condition = Q(condition) | Q(tenant_id__in=named.values("pk"))
+            condition = any_of(queryset, [condition, Q(tenant_id__in=_tenants_named(word))])
         queryset = queryset.filter(condition)
     return queryset
+
+
+def search_jobs(queryset: QuerySet, text: str) -> QuerySet:
+    """Jobs whose object, operation or last error holds every term of `text` (the admin's words)."""
+    for word in admin_search_words(text):
+        queryset = queryset.filter(JOB_TEXT.holds(word, queryset.db))
+    return queryset
+
+
+def search_numbers(queryset: QuerySet, text: str) -> QuerySet:
+    """Numbers whose digits or label, tenant's name or user's last name holds every term of `text`
+    (the admin's words)."""
+    for word in admin_search_words(text):
+        users = PbxUser.objects.filter(_word_condition(word, queryset.db), last_name__icontains=word)
+        ways = [
+            NUMBER_TEXT.holds(word, queryset.db),
+            Q(tenant_id__in=_tenants_named(word)),
+            Q(assigned_user_id__in=users.order_by().values("pk")),
+        ]
+        queryset = queryset.filter(any_of(queryset, ways))
+    return queryset
+
+
+def _tenants_named(word: str) -> QuerySet:
+    return Tenant.objects.filter(name__icontains=word).order_by().values("pk")

@@ -19,6 +19,7 @@ from telephony.admin import list_filters
 from telephony.admin.sync import badge
 from telephony.backends.redaction import redact_value
 from telephony.models import JobAttempt, ProvisioningBatch, ProvisioningJob
+from telephony.search import search_jobs
 from telephony.services import jobs as services
 from tenants import access
 from tenants.access import CHANGE
@@ -113,7 +114,7 @@ class ProvisioningJobAdmin(ScopedAdmin):
         list_filters.JobBatchFilter,
     ]
     list_select_related = ["tenant"]
-    search_fields = ["target_label", "operation", "last_error"]
+    search_fields = ["target_label", "operation", "last_error"]  # through telephony.search.JOB_TEXT's index
     actions = ["retry_selected", "cancel_selected"]
     inlines = [JobAttemptInline]
     change_form_template = "admin/telephony/provisioningjob/change_form.html"
@@ -167,6 +168,9 @@ class ProvisioningJobAdmin(ScopedAdmin):
     @admin.display(description=gettext_lazy("payload (secrets masked)"))
     def payload_shown(self, job: ProvisioningJob) -> str:
         return format_html('<pre class="exchange-body">{}</pre>', json.dumps(redact_value(job.payload), indent=1))
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        return (search_jobs(queryset, search_term), False) if search_term.strip() else (queryset, False)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

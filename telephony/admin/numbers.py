@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from telephony.admin.imports import ImportExportMixin
 from telephony.admin.sync import SyncStateAdminMixin
 from telephony.models import ImportKind, PhoneNumber, Tenant
+from telephony.search import search_numbers
 from telephony.services import number_ranges as ranges
 from telephony.services import numbers as services
 from tenants import access
@@ -169,6 +170,7 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
     list_display = ["number", "organization", "tenant", "assigned_user", "is_pilot", "label", "sync_badge"]
     list_filter = [AllocationFilter, PoolFilter, "is_pilot", "sync_state"]
     list_select_related = ["organization", "tenant", "assigned_user"]
+    # through telephony.search.search_numbers: the numbers' own index, the tenants and users named
     search_fields = ["number", "label", "tenant__name", "assigned_user__last_name"]
     autocomplete_fields = ["organization", "tenant", "assigned_user"]
     readonly_fields = ["backend_reference", "provisioning"]
@@ -180,6 +182,9 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
 
     class Media:
         css = {"all": ["telephony/numbers.css"]}
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        return (search_numbers(queryset, search_term), False) if search_term.strip() else (queryset, False)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
         fields = list(super().get_readonly_fields(request, obj))
