@@ -19,9 +19,10 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import DataError, models, transaction
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -332,6 +333,14 @@ class ScopedAdmin(QuickRowsMixin, AuditHistoryMixin, admin.ModelAdmin):
         except ServiceRefused as refusal:
             messages.error(request, str(refusal))
             return HttpResponseRedirect(request.get_full_path())
+        except (OverflowError, DataError):
+            return invalid_lookup(request)
+
+
+def invalid_lookup(request: HttpRequest, list_url: str = "") -> HttpResponseRedirect:
+    """What Django's admin answers a list's parameter it cannot use (the list, "?e=1"), for one the
+    database cannot even compare: a key past any it can hold (?tenant=10**30)."""
+    return HttpResponseRedirect(f"{list_url or request.path}?{ERROR_FLAG}=1")
 
 
 def _nothing_to_edit(context: dict[str, Any]) -> bool:

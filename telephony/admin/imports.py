@@ -8,7 +8,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
+from django.db import DataError
 from django.http import (
     Http404,
     HttpRequest,
@@ -39,7 +41,8 @@ from telephony.models import (
 from tenants import access
 from tenants.access import ADD, CHANGE, VIEW
 from tenants.admin import OrganizationAdmin
-from tenants.admin_scoping import ScopedAdmin
+from tenants.admin_scoping import ScopedAdmin, invalid_lookup
+from tenants.keys import object_key
 from tenants.models import Organization, OrganizationKind
 
 COLUMNS = {
@@ -163,7 +166,7 @@ class ImportExportMixin:
                 return HttpResponseRedirect(reverse("admin:telephony_importrun_run", args=[run.pk]))
         template_url = reverse(f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_import_template")
         chosen = str(form["tenant"].value() or "") if "tenant" in form.fields else ""
-        chosen = chosen if chosen.isdigit() else ""
+        chosen = chosen if object_key(chosen) is not None else ""
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import %(objects)s from CSV") % {"objects": self.model._meta.verbose_name_plural},
@@ -196,14 +199,20 @@ class ImportExportMixin:
         wanted = request.GET.get("tenant", "")
         if not wanted:
             return None
-        if not wanted.isdigit():
+        key = object_key(wanted)
+        if key is None:
             raise Http404("No tenant matches the given query.")
-        return get_object_or_404(access.restrict(Tenant.objects.all(), request.user, VIEW), pk=wanted)
+        return get_object_or_404(access.restrict(Tenant.objects.all(), request.user, VIEW), pk=key)
 
     def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
         if not self.has_view_permission(request):
             raise Http404("Nothing to export.")
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except (IncorrectLookupParameters, OverflowError, DataError):
+            # as the list answers it, before a line of the file is sent
+            opts = self.model._meta
+            return invalid_lookup(request, reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
         queryset = changelist.get_queryset(request)
         return _csv_response(EXPORTERS[self.import_kind](queryset, request.user), f"{self.import_kind}.csv")
 
@@ -375,7 +384,8 @@ class ImportRunAdmin(ScopedAdmin):
         return response
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
-        if not str(object_id).isdigit():
+        key = object_key(object_id)
+        if key is None:
             raise Http404("No CSV import matches the given query.")
-        run = self._run(request, int(object_id))
+        run = self._run(request, key)
         return HttpResponseRedirect(reverse("admin:telephony_importrun_run", args=[run.pk]))

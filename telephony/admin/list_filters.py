@@ -15,6 +15,7 @@ from telephony.models import Platform, ProvisioningBatch, Tenant
 from telephony.provisioning.operations import OPERATIONS
 from tenants import access
 from tenants.access import VIEW
+from tenants.keys import object_key
 
 
 class ChosenObjectFilter(admin.SimpleListFilter):
@@ -28,9 +29,10 @@ class ChosenObjectFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         chosen = self.value()
-        if not chosen or not chosen.isdigit():
+        key = object_key(chosen)
+        if key is None:
             return []
-        found = access.restrict(self.related_model._default_manager.filter(pk=chosen), request.user, VIEW).first()
+        found = access.restrict(self.related_model._default_manager.filter(pk=key), request.user, VIEW).first()
         return [(chosen, str(found))] if found is not None else []
 
     def has_output(self) -> bool:
@@ -40,7 +42,8 @@ class ChosenObjectFilter(admin.SimpleListFilter):
         chosen = self.value()
         if not chosen:
             return queryset
-        return queryset.filter(**{f"{self.field_name}_id": chosen}) if chosen.isdigit() else queryset.none()
+        key = object_key(chosen)
+        return queryset.filter(**{f"{self.field_name}_id": key}) if key is not None else queryset.none()
 
 
 class JobTenantFilter(ChosenObjectFilter):
@@ -71,7 +74,8 @@ class PlatformFilter(admin.SimpleListFilter):
         chosen = self.value()
         if not chosen:
             return queryset
-        return queryset.filter(platform_id=chosen) if chosen.isdigit() else queryset.none()
+        key = object_key(chosen)
+        return queryset.filter(platform_id=key) if key is not None else queryset.none()
 
 
 class OperationFilter(admin.SimpleListFilter):

@@ -25,6 +25,7 @@ from telephony.services import numbers as services
 from tenants import access
 from tenants.access import ADD, VIEW
 from tenants.admin_scoping import ScopedAdmin, add_service_error
+from tenants.keys import object_key
 from tenants.models import Organization
 
 
@@ -49,6 +50,10 @@ class AllocationFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Pools named above the list and in its filter: a reseller may hold one per customer.
+POOLS_LISTED = 20
+
+
 class PoolFilter(admin.SimpleListFilter):
     """The pools the login sees numbers of (never an organization outside its scope)."""
 
@@ -59,12 +64,17 @@ class PoolFilter(admin.SimpleListFilter):
         pools = getattr(request, "number_pools", None)  # what the list's pool summary counted
         if pools is not None:
             return [(str(use.organization_id), use.organization) for use in pools]
-        visible = model_admin.get_queryset(request).order_by().values_list("organization_id", flat=True).distinct()
-        return [(str(o.pk), o.name) for o in Organization.objects.filter(pk__in=visible).order_by("name")]
+        visible = model_admin.get_queryset(request).order_by().values("organization_id")
+        pools = Organization.objects.filter(pk__in=visible).order_by("name", "pk")[:POOLS_LISTED]
+        return [(str(o.pk), o.name) for o in pools]
 
     def queryset(self, request, queryset):
         value = self.value()
-        return queryset.filter(organization_id=value) if value and value.isdigit() else queryset
+        if not value:
+            return queryset
+        # no such pool (not a key, or past any key the database holds): nothing, never an error
+        key = object_key(value)
+        return queryset.filter(organization_id=key) if key is not None else queryset.none()
 
 
 def _range_help() -> str:
@@ -206,6 +216,13 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         changelist = reverse("admin:telephony_phonenumber_changelist")
+        chosen = request.GET.get(PoolFilter.parameter_name, "")
+        uses, more = ranges.first_pools_usage(
+            request.user,
+            self.get_queryset(request),
+            limit=POOLS_LISTED,
+            including=object_key(chosen),
+        )
         pools = [
             {
                 "use": use,
@@ -215,13 +232,15 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
                 },
                 "all": f"{changelist}?{urlencode({'pool': use.organization_id})}",
             }
-            for use in ranges.pool_usage(request.user, self.get_queryset(request))
+            for use in uses
         ]
         # the pool filter offers the same pools: one read of the numbers for both, not a second one
         request.number_pools = [pool["use"] for pool in pools]
         may_add = self.has_add_permission(request)
         extra = {
             "pools": pools,
+            "more_pools": more,
+            "pools_listed": POOLS_LISTED,
             "range_url": reverse("admin:telephony_phonenumber_range") if may_add else "",
             "allocate_url": reverse("admin:telephony_phonenumber_allocate") if may_add else "",
             **(extra_context or {}),

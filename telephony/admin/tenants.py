@@ -28,6 +28,7 @@ from tenants import access
 from tenants.access import ADD, VIEW
 from tenants.admin_inlines import ServiceCheckedInline
 from tenants.admin_scoping import ScopedAdmin
+from tenants.keys import object_key
 
 
 class EntityForm(forms.ModelForm):
@@ -230,9 +231,9 @@ class EntityAdmin(DeletedWithItsParts, SyncStateAdminMixin, ScopedAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
         # The user form's entity box offers the chosen tenant's entities only (telephony/user-form.js).
-        tenant = request.GET.get("tenant", "") if request.path.endswith("/autocomplete/") else ""
-        if tenant.isdigit():
-            queryset = queryset.filter(tenant_id=int(tenant))
+        tenant = object_key(request.GET.get("tenant")) if request.path.endswith("/autocomplete/") else None
+        if tenant is not None:
+            queryset = queryset.filter(tenant_id=tenant)
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=gettext_lazy("users"), ordering="user_count")

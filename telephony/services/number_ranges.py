@@ -438,3 +438,17 @@ def pool_usage(actor: AbstractBaseUser, numbers: QuerySet | None = None) -> list
         PoolUse(row["organization_id"], row["organization__name"], row["free"], row["allocated"], row["assigned"])
         for row in counts
     ]
+
+
+def first_pools_usage(
+    actor: AbstractBaseUser, numbers: QuerySet, *, limit: int, including: int | None = None
+) -> tuple[list[PoolUse], bool]:
+    """The use of the first `limit` pools by name that hold `numbers` (and of pool `including`, when
+    it holds some), and whether more pools hold them. Only those pools' numbers are counted: a
+    reseller with a pool per customer does not have every number grouped for every page."""
+    owners = Organization.objects.filter(pk__in=numbers.order_by().values("organization_id"))
+    first = list(owners.order_by("name", "pk").values_list("pk", flat=True)[: limit + 1])
+    more, listed = len(first) > limit, first[:limit]
+    if including is not None and including not in listed:
+        listed.append(including)
+    return pool_usage(actor, numbers.filter(organization_id__in=listed)), more

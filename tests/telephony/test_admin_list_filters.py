@@ -9,9 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from telephony.admin.numbers import POOLS_LISTED
 from telephony.models import PbxUser, ProvisioningBatch, ProvisioningJob
 from telephony.services.users import pbx_user_create
-from tenants.models import Role
+from tenants.models import Organization, Role
+from tests.factories import OrganizationFactory, PhoneNumberFactory
 from tests.telephony.xcu_world import xcu_world
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +101,8 @@ def test_the_users_list_sorts_by_what_an_index_serves(tree, member, client, worl
 
 
 def test_the_numbers_list_reads_its_pools_once_for_the_summary_and_the_filter(tree, member, client, worlds):
+    PhoneNumberFactory(organization=tree.reseller)
+    PhoneNumberFactory(organization=tree.sibling)
     client.force_login(member(tree.reseller, Role.OPERATOR))
     with CaptureQueriesContext(connection) as queries:
         page = client.get(reverse("admin:telephony_phonenumber_changelist"))
@@ -106,3 +110,30 @@ def test_the_numbers_list_reads_its_pools_once_for_the_summary_and_the_filter(tr
     grouped = [q["sql"] for q in queries if "telephony_phonenumber" in q["sql"] and "GROUP BY" in q["sql"]]
     distinct = [q["sql"] for q in queries if "telephony_phonenumber" in q["sql"] and "DISTINCT" in q["sql"]]
     assert len(grouped) == 1 and distinct == []
+    assert [pool["use"].organization for pool in page.context["pools"]] == ["Reseller"]
+    assert not page.context["more_pools"]
+
+
+def test_a_reseller_with_a_pool_per_customer_sees_the_first_pools_and_the_one_it_chose(tree, member, client):
+    customers = [
+        OrganizationFactory(parent=Organization.objects.get(pk=tree.reseller.pk), name=f"Pool {index:02}")
+        for index in range(POOLS_LISTED + 2)
+    ]
+    for customer in customers:
+        PhoneNumberFactory(organization=customer)
+    PhoneNumberFactory(organization=tree.sibling_customer)  # another reseller's pool: never named
+    client.force_login(member(tree.reseller, Role.VIEWER))
+    url = reverse("admin:telephony_phonenumber_changelist")
+    page = client.get(url)
+    named = [pool["use"].organization for pool in page.context["pools"]]
+    assert named == [f"Pool {index:02}" for index in range(POOLS_LISTED)]
+    assert page.context["more_pools"] and f"Only the first {POOLS_LISTED} pools by name" in page.content.decode()
+    last = customers[-1]
+    chosen = client.get(url, {"pool": last.pk})
+    assert [pool["use"].organization for pool in chosen.context["pools"]][-1] == last.name
+    assert [row.organization_id for row in chosen.context["cl"].result_list] == [last.pk]
+    for foreign in (tree.sibling_customer.pk, 10**30, "x", "١٢"):  # another's pool, no key: nothing
+        answer = client.get(url, {"pool": foreign})
+        assert answer.status_code == 200
+        assert list(answer.context["cl"].result_list) == []
+        assert "Sibling" not in " ".join(pool["use"].organization for pool in answer.context["pools"])
