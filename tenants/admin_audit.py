@@ -18,7 +18,7 @@ from tenants import access, audit
 from tenants.admin_history import render_changes
 from tenants.admin_rows import QuickRowsChangeList, QuickRowsMixin
 from tenants.audit_display import STAFF, shown_entries
-from tenants.pagination import KeysFirstPaginator
+from tenants.pagination import LongListMixin
 from tenants.text_search import SearchedColumns, admin_search_words, any_of
 
 
@@ -42,7 +42,7 @@ if admin.site.is_registered(LogEntry):
 
 
 @admin.register(LogEntry)
-class AuditEntryAdmin(QuickRowsMixin, admin.ModelAdmin):
+class AuditEntryAdmin(LongListMixin, QuickRowsMixin, admin.ModelAdmin):
     """Every change to organizations, memberships, platforms and mirrored objects."""
 
     list_display = [
@@ -61,7 +61,6 @@ class AuditEntryAdmin(QuickRowsMixin, admin.ModelAdmin):
     # No date hierarchy (its dates are a scan of every entry the login sees; the timestamp filter
     # offers the ranges) and no "of N in all" (a second count of them all).
     show_full_result_count = False
-    paginator = KeysFirstPaginator  # page 500 as cheap as page 1
     ordering = ["-timestamp"]
     fields = [
         "timestamp",

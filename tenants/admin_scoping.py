@@ -33,7 +33,7 @@ from tenants.admin_history import AuditHistoryMixin, render_history
 from tenants.admin_rows import QuickRowsMixin
 from tenants.audit_display import STAFF, shown_entries
 from tenants.models import Organization
-from tenants.pagination import KeysFirstPaginator
+from tenants.pagination import LongListMixin
 
 _request_user: ContextVar[Any] = ContextVar("admin_request_user", default=None)
 
@@ -78,7 +78,7 @@ def add_service_error(form: Any, error: ValidationError, *, aliases: dict[str, s
             form.add_error(None, message)
 
 
-class ScopedAdmin(QuickRowsMixin, AuditHistoryMixin, admin.ModelAdmin):
+class ScopedAdmin(LongListMixin, QuickRowsMixin, AuditHistoryMixin, admin.ModelAdmin):
     """A ModelAdmin whose every read and write goes through the permission tree and a service.
 
     Subclasses set `create_service`, `update_service`, `delete_service` (callables taking
@@ -94,7 +94,6 @@ class ScopedAdmin(QuickRowsMixin, AuditHistoryMixin, admin.ModelAdmin):
     # No "(N in all)" beside a search or filter: it would count every row the login sees a second
     # time on each page, the largest query of a filtered page at 100,000 users.
     show_full_result_count = False
-    paginator = KeysFirstPaginator  # page 500 as cheap as page 1
 
     # --- querysets and permissions ---------------------------------------------------------------
 

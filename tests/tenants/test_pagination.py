@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
 from django.core.paginator import EmptyPage, Paginator
 from django.db import connection
 from django.db.models import Count, F
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
-from tenants.models import Organization
-from tenants.pagination import KeysFirstPaginator
+from tenants.models import Organization, Role
+from tenants.pagination import AtLeast, KeysFirstPaginator
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +55,31 @@ def test_a_page_out_of_range_is_refused_as_by_django(organizations):
 def test_a_list_that_is_no_queryset_is_paged_as_usual():
     page = KeysFirstPaginator(list(range(12)), 5).page(3)
     assert list(page.object_list) == [10, 11]
+
+
+def test_a_long_list_is_counted_only_so_far_and_says_so(organizations):
+    paginator = KeysFirstPaginator(organizations, 2, counted=5)  # at least 6 pages' worth: 12 rows
+    assert paginator.count == 12 and isinstance(paginator.count, AtLeast) and str(paginator.count) == "12+"
+    assert paginator.num_pages == 6
+    assert [o.pk for o in paginator.page(6).object_list] == [o.pk for o in organizations[10:12]]
+    further = KeysFirstPaginator(organizations, 2, counted=5, page_asked="9")  # counted to page 14
+    assert further.count == 24 and not isinstance(further.count, AtLeast)
+    for nonsense in ("x", "-3", "١٢", "9" * 40, None):
+        assert KeysFirstPaginator(organizations, 2, counted=5, page_asked=nonsense).counted == 12
+
+
+def test_an_admin_list_past_its_count_says_how_far_it_counted(tree, member, client, monkeypatch):
+    model_admin = admin.site._registry[Organization]
+    monkeypatch.setattr(model_admin, "list_counted", 3)
+    monkeypatch.setattr(model_admin, "list_per_page", 2)
+    parent = Organization.objects.get(pk=tree.reseller.pk)
+    for index in range(14):
+        OrganizationFactory(parent=Organization.objects.get(pk=parent.pk), name=f"c{index:02}")
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    page = client.get(reverse("admin:tenants_organization_changelist"))
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 12  # six pages of two: the first and five ahead
+    assert "12+ organizations" in " ".join(page.content.decode().split())
+    last = client.get(reverse("admin:tenants_organization_changelist"), {"p": 6})
+    assert last.status_code == 200 and last.context["cl"].result_count == 16  # all of them now: exact
+    assert "16 organizations" in " ".join(last.content.decode().split())
