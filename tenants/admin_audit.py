@@ -61,6 +61,7 @@ class AuditEntryAdmin(LongListMixin, QuickRowsMixin, admin.ModelAdmin):
     # No date hierarchy (its dates are a scan of every entry the login sees; the timestamp filter
     # offers the ranges) and no "of N in all" (a second count of them all).
     show_full_result_count = False
+    list_per_page = 50  # as every other list of the portal
     ordering = ["-timestamp"]
     fields = [
         "timestamp",
