@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from auditlog.models import LogEntry
+from django.db import connection
 from django.urls import reverse
 
 from telephony.models import Platform
-from tenants.audit import acting_as
+from tenants.audit import acting_as, entries_of
 from tenants.models import Role
 from tests.factories import PASSWORD, PbxUserFactory, PlatformFactory, TenantFactory
 
@@ -149,3 +150,15 @@ def test_the_audit_list_costs_the_same_queries_however_many_rows(tree, superuser
 
     # both past one page of 50 entries (a list of one page reads no page's keys: one query less)
     assert rows_then_queries(8) == rows_then_queries(8)
+
+
+def test_an_object_s_history_is_read_through_the_object_history_index(tree):
+    sql, params = entries_of(tree.customer).query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(column) for row in cursor.fetchall() for column in row)
+    assert "auditlog_logentry_object_history" in plan
