@@ -83,3 +83,14 @@ def test_an_admin_list_past_its_count_says_how_far_it_counted(tree, member, clie
     last = client.get(reverse("admin:tenants_organization_changelist"), {"p": 6})
     assert last.status_code == 200 and last.context["cl"].result_count == 16  # all of them now: exact
     assert "16 organizations" in " ".join(last.content.decode().split())
+
+
+def test_the_count_beside_the_search_box_shows_for_a_search_or_a_filter_only(tree, member, client):
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    url = reverse("admin:tenants_organization_changelist")
+    plain = " ".join(client.get(url).content.decode().split())
+    assert "Show all" not in plain  # nothing to show all of: it is all
+    searched = " ".join(client.get(url, {"q": "Customer"}).content.decode().split())
+    assert "1 result (" in searched and "Show all" in searched
+    filtered = " ".join(client.get(url, {"kind__exact": "customer"}).content.decode().split())
+    assert "1 result (" in filtered
