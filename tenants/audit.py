@@ -14,6 +14,7 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+from django.db import NotSupportedError
 from django.db.models import BigIntegerField, F, Func, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -61,6 +62,9 @@ class ScopeKey(Func):
         self.key = key
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        raise NotSupportedError(f"the audit scope is read on SQLite and PostgreSQL, not {connection.vendor}")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         data, params = compiler.compile(self.source_expressions[0])
         return f"(({data} ->> %s))::bigint", [*params, self.key]
 

@@ -194,7 +194,7 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
         css = {"all": ["telephony/numbers.css"]}
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
-        return (search_numbers(queryset, search_term), False) if search_term.strip() else (queryset, False)
+        return search_numbers(queryset, search_term), False  # no words: the queryset as it is
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -5,7 +5,7 @@ column row by row, as before: nothing to make there."""
 
 from django.db import migrations
 
-# telephony.search.JOB_TEXT.text(qualified=False) and NUMBER_TEXT's, when this migration was written
+# telephony.search.JOB_TEXT.text() and NUMBER_TEXT.text() when this migration was written
 INDEXES = {
     "telephony_provisioningjob_text_trgm": (
         "telephony_provisioningjob",

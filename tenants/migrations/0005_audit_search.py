@@ -6,7 +6,7 @@ as before: nothing to make there."""
 from django.db import migrations
 
 NAME = "auditlog_logentry_text_trgm"
-# tenants.admin_audit.ENTRY_TEXT.text(qualified=False) when this migration was written
+# tenants.admin_audit.ENTRY_TEXT.text() when this migration was written
 TEXT = """UPPER("object_repr" || ' ' || COALESCE("cid", ''))"""
 
 
