@@ -66,6 +66,7 @@ RARE = "Zwanenburg"
 BATCH = 5000
 CASES = ("default", "search", "filter", "page500")
 TARGET_RATIO, TARGET_GROWTH = 1.5, 2.0
+ONLY = "ADMIN_LISTS_ONLY"  # --lists, as the children are told
 # list: (app.model, its admin's URL name, the filter's field and value)
 LISTS = {
     "organizations": ("tenants.Organization", "tenants_organization", "kind", "customer"),
@@ -85,6 +86,12 @@ SELF_SERVICE = {  # page/case: (URL name, parameters, the plain list's case it i
 }
 
 
+def chosen(name: str) -> bool:
+    """Whether the run measures this list or page (--lists; all of them by default)."""
+    wanted = os.environ.get(ONLY)
+    return not wanted or name in wanted.split(",")
+
+
 def say(text: str) -> None:
     print(text, file=sys.stderr if CHILD else sys.stdout, flush=True)  # a child's stdout is for its answers
 
@@ -95,6 +102,7 @@ def say(text: str) -> None:
 def child(users: int) -> None:
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
+    os.environ["API_RATE_LIMIT"] = "100000000/min"  # the run asks more than a token may in a minute
     from benchmarks.support.database import fresh_database
 
     with fresh_database():
@@ -138,6 +146,7 @@ def build_tree() -> tuple:
             organization=c,
             server=servers[i % (SERVERS - 2)],
             name=f"t{i}",
+            label=c.name if RARE in c.name else "",
             licences=10**6,
             sync_state="pending" if i % 10 == 3 else "verified",
         )
@@ -271,6 +280,7 @@ def plain_site_urls() -> str:
     from django.test.utils import override_settings
     from django.urls import path
 
+    from benchmarks.support.api_lists import plain_api_patterns
     from portal.urls import urlpatterns
 
     site = admin.AdminSite(name="plain")
@@ -287,7 +297,7 @@ def plain_site_urls() -> str:
             ),
         )
     module = types.ModuleType("benchmarks_admin_lists_urls")
-    module.urlpatterns = [path("plain/", site.urls), *urlpatterns]
+    module.urlpatterns = [path("plain/", site.urls), *plain_api_patterns(), *urlpatterns]
     sys.modules[module.__name__] = module
     override_settings(ROOT_URLCONF=module.__name__).enable()
     return module.__name__
@@ -328,6 +338,7 @@ def serve(world: dict, users: int) -> None:
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
+    from benchmarks.support.api_lists import api_orders, api_rows
     from benchmarks.support.orders import answer_timing_orders, reply
 
     plain_site_urls()
@@ -338,6 +349,8 @@ def serve(world: dict, users: int) -> None:
     clients["plain"] = clients["superuser"]
     orders: dict[str, tuple] = {}
     for name, (_model, url_name, field, value) in LISTS.items():
+        if not chosen(name):
+            continue
         for login, site in (("superuser", "admin"), ("reseller", "admin"), ("plain", "plain")):
             url = reverse(f"{site}:{url_name}_changelist")
             rows = rows_seen(name, site, world["logins"]["superuser" if login == "plain" else login])
@@ -349,27 +362,35 @@ def serve(world: dict, users: int) -> None:
                 "page500": {"p": min(500, pages)},
             }
             for case in CASES:
-                orders[f"{name}/{login}/{case}"] = (login, url, params[case])
+                orders[f"{name}/{login}/{case}"] = (login, url, params[case], params[case].get("p"))
     for key, (url_name, params, _plain) in SELF_SERVICE.items():
         page, case = key.split("/")
-        orders[f"{page}/customer/{case}"] = ("customer", reverse(url_name), params)
+        if chosen(page):
+            orders[f"{page}/customer/{case}"] = ("customer", reverse(url_name), params, None)
+    api = api_orders(world["logins"], RARE, PAGE_ROWS)
+    orders.update({key: order for key, order in api.items() if chosen(key.split("/")[0])})
 
     def ask(key: str):
-        login, url, params = orders[key]
+        login, url, params, _page = orders[key]
         return clients[login].get(url, params)
 
     facts = {}
-    for key, (_login, url, params) in orders.items():
+    for key, (_login, url, params, page) in orders.items():
         answer = ask(key)
         html = answer.content.decode()
-        rows = result_rows(html) if "self-service" not in key else html.count(RARE if "search" in key else "Given")
+        if key.startswith("api "):
+            rows = api_rows(answer.content)
+        elif key.startswith("self-service"):
+            rows = html.count(RARE if "search" in key else "Given")
+        else:
+            rows = result_rows(html)
         if answer.status_code != 200 or rows == 0 or ("search" in key and rows > 20):
             raise SystemExit(f"{key}: {answer.status_code}, {rows} rows: {url} {params} {html[:300]!r}")
         for _ in range(WARMUP - 1):
             ask(key)
         with CaptureQueriesContext(connection) as captured:
             ask(key)
-        facts[key] = {"queries": len(captured.captured_queries), "rows": rows, "page": params.get("p")}
+        facts[key] = {"queries": len(captured.captured_queries), "rows": rows, "page": page}
     reply({"ready": True, "users": users, "database": connection.vendor, "build_s": world["build_s"], "cases": facts})
     answer_timing_orders(ask)
 
@@ -406,9 +427,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, metavar="USERS")
     parser.add_argument("--runs", type=int, default=RUNS, help="timed requests per case and size")
+    parser.add_argument(
+        "--lists",
+        nargs="+",
+        metavar="LIST",
+        help='only these lists or pages, by their names in the table ("jobs", "api jobs", "self-service users")',
+    )
     args = parser.parse_args()
     if len(args.sizes) < 2 or min(args.sizes) < 10:
         parser.error("--sizes: at least two sizes of 10 users or more")
+    if args.lists:
+        if any(name.startswith("self-service") for name in args.lists):
+            args.lists.append("pbx users")  # the plain list they are compared with
+        os.environ[ONLY] = ",".join(args.lists)
     started = time.perf_counter()
     children = [Child(users) for users in args.sizes]  # all build at once
     try:
