@@ -24,11 +24,12 @@ from portal.api import serializers, serializers_numbers
 from portal.api.base import ETagMixin, IdempotentCreateMixin, idempotent
 from telephony import selectors_api as selectors
 from telephony.models import PhoneNumber
-from telephony.search import USER_COLUMNS, search_users
+from telephony.search import JOB_TEXT, USER_COLUMNS, search_users
 from telephony.services import jobs as job_services
 from telephony.services import users as user_services
 from tenants import access
 from tenants.access import CHANGE, DELETE
+from tenants.text_search import MAX_WORD, MAX_WORDS
 
 
 class ScopedFilters(filters.BaseFilterBackend):
@@ -75,6 +76,18 @@ class IndexedUserSearch(filters.SearchFilter):
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         text = request.query_params.get(self.search_param, "")
         return search_users(queryset, text.replace("\x00", "")) if text.strip() else queryset
+
+
+class IndexedColumnsSearch(filters.SearchFilter):
+    """`?search=` over the view's `searched_columns` (tenants.text_search): every term (a word, or a
+    phrase in quotes; commas part words, as DRF's SearchFilter reads them) in one of the columns, in
+    any case, through a trigram index on PostgreSQL instead of a scan of the table."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        text = request.query_params.get(self.search_param, "").replace("\x00", "")
+        for term in filters.search_smart_split(text)[:MAX_WORDS]:
+            queryset = queryset.filter(view.searched_columns.holds(term[:MAX_WORD], queryset.db))
+        return queryset
 
 
 class ScopedQueryset:
@@ -288,7 +301,9 @@ class JobViewSet(ScopedReadViewSet):
 
     serializer_class = serializers.JobSerializer
     selector = staticmethod(selectors.jobs_for)
-    search_fields = ["target_label", "operation"]
+    filter_backends = [ScopedFilters, IndexedColumnsSearch]
+    search_fields = list(JOB_TEXT.columns)
+    searched_columns = JOB_TEXT
     filter_ids = ("tenant", "server", "batch")
     filter_values = ("status", "operation")
 

@@ -18,8 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api import serializers_numbers as serializers
-from portal.api.views import ScopedFilters, ScopedReadViewSet
+from portal.api.views import IndexedColumnsSearch, ScopedFilters, ScopedReadViewSet
 from telephony import selectors_api_numbers as selectors
+from telephony.search import NUMBER_TEXT
 from telephony.services import number_ranges as ranges
 
 
@@ -56,8 +57,9 @@ class PhoneNumberViewSet(ScopedReadViewSet):
 
     serializer_class = serializers.PhoneNumberSerializer
     selector = staticmethod(selectors.phone_numbers_for)
-    filter_backends = [NumberFilters, *ScopedReadViewSet.filter_backends[1:]]
-    search_fields = ["number", "label"]
+    filter_backends = [NumberFilters, IndexedColumnsSearch]
+    search_fields = list(NUMBER_TEXT.columns)
+    searched_columns = NUMBER_TEXT
     filter_ids = ("organization", "tenant", "assigned_user")
     filter_values = ("sync_state",)
 
