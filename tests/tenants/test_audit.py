@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import pytest
 from auditlog.models import LogEntry
 from django.db import connection
 from django.urls import reverse
 
 from telephony.models import Platform
-from tenants.audit import acting_as, entries_of
+from tenants.audit import ScopeKey, acting_as, entries_of, restrict_entries
 from tenants.models import Role
 from tests.factories import PASSWORD, PbxUserFactory, PlatformFactory, TenantFactory
 
@@ -162,3 +164,38 @@ def test_an_object_s_history_is_read_through_the_object_history_index(tree):
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " ".join(str(column) for row in cursor.fetchall() for column in row)
     assert "auditlog_logentry_object_history" in plan
+
+
+def _plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # a tiny table is read whole, or walked newest first, otherwise
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return " ".join(str(column) for row in cursor.fetchall() for column in row)
+
+
+def test_a_customer_s_history_is_read_through_the_organization_indexes(tree, member):
+    for _ in range(3):
+        PbxUserFactory(tenant__organization=tree.customer)
+        PbxUserFactory(tenant__organization=tree.sibling_customer)
+    customer = member(tree.customer, Role.VIEWER)
+    entries = restrict_entries(LogEntry.objects.order_by("-timestamp"), customer)
+    plan = _plan(entries.values("pk")[:50])
+    assert "auditlog_logentry_scope_org " in plan + " " and "auditlog_logentry_scope_org2" in plan
+    assert set(entries) == {e for e in LogEntry.objects.all() if e.additional_data.get("org") == tree.customer.pk}
+
+
+def test_the_scope_indexes_are_on_what_the_scope_compares():
+    migration = import_module("tenants.migrations.0007_audit_scope_indexes")
+    compiler = LogEntry.objects.all().query.get_compiler(connection=connection)
+    for key in migration.KEYS:
+        sql, params = compiler.compile(ScopeKey(key).resolve_expression(LogEntry.objects.all().query))
+        assert params == []
+        assert sql.replace('"auditlog_logentry".', "") == migration.expression(key, connection.vendor).replace(
+            "additional_data", '"additional_data"'
+        )
