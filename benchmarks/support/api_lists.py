@@ -6,7 +6,7 @@ on the same search fields and an exact filter on the same field (what django-fil
 
 The cases are the admin's: the first page, a search, a filter and page 500 (a cursor page for the
 API, whose pages are cursors: the one that starts after the same rows as plain's ?page=500, in the
-API's id order; the login's last page where it sees fewer rows).
+API's id order; the login's last full page where it sees fewer rows).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def api_orders(logins: dict, rare: str, page_rows: int) -> dict[str, tuple[str, 
             else:
                 url, rows = f"/api/v1/{api_path}/", view_of(api_path).selector(logins[login]).order_by("pk")
             ids = list(rows.values_list("pk", flat=True))
-            page = min(500, -(-len(ids) // page_rows))
+            page = min(500, max(1, len(ids) // page_rows))  # a full page, as the admin's
             deep = {"page": page} if login == "plain" else {"cursor": cursor_after(ids[(page - 1) * page_rows - 1])}
             params = {
                 "default": {},
