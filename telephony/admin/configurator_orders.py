@@ -33,6 +33,7 @@ from telephony.services.configurator_config import (
 from telephony.validators import validate_tenant_name
 from tenants import access
 from tenants.access import ADD, VIEW
+from tenants.admin_rows import choice_label
 from tenants.admin_scoping import ScopedAdmin, add_service_error
 from tenants.models import Organization
 
@@ -155,7 +156,7 @@ class ConfiguratorOrderAdmin(SyncStateAdminMixin, ScopedAdmin):
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, obj: ConfiguratorOrder) -> str:
         state = {"COMPLETED": "verified", "FAILED": "failed"}.get(obj.status, "pending")
-        return badge(state, obj.get_status_display())
+        return badge(state, choice_label(obj, "status"))
 
     @admin.display(description=gettext_lazy("configuration"))
     def configuration_shown(self, obj: ConfiguratorOrder) -> str:

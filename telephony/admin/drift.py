@@ -22,6 +22,7 @@ from telephony.services import drift as services
 from telephony.services import drift_repairs as repairs
 from tenants import access
 from tenants.access import CHANGE, VIEW
+from tenants.admin_rows import choice_label
 from tenants.admin_scoping import ScopedAdmin, ScopedInline
 
 
@@ -54,7 +55,7 @@ class DriftFindingInline(ReadOnly, ScopedInline):
 
     @admin.display(description=gettext_lazy("finding"))
     def kind_badge(self, finding: DriftFinding) -> str:
-        return badge(finding.kind, finding.get_kind_display())
+        return badge(finding.kind, choice_label(finding, "kind"))
 
     @admin.display(description=gettext_lazy("portal → PBX"))
     def what_differs(self, finding: DriftFinding) -> str:
@@ -99,7 +100,7 @@ class DriftScanAdmin(ReadOnly, ScopedAdmin):
 
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, scan: DriftScan) -> str:
-        return badge(scan.status, scan.get_status_display())
+        return badge(scan.status, choice_label(scan, "status"))
 
     @admin.display(description=gettext_lazy("found"))
     def found(self, scan: DriftScan) -> str:

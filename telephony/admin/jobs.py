@@ -23,6 +23,7 @@ from telephony.search import search_jobs
 from telephony.services import jobs as services
 from tenants import access
 from tenants.access import CHANGE
+from tenants.admin_rows import choice_label
 from tenants.admin_scoping import ScopedAdmin, ScopedInline
 
 
@@ -151,7 +152,7 @@ class ProvisioningJobAdmin(ScopedAdmin):
 
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, job: ProvisioningJob) -> str:
-        return badge(job.status, job.get_status_display())
+        return badge(job.status, choice_label(job, "status"))
 
     @admin.display(description=gettext_lazy("attempts"))
     def attempt_count(self, job: ProvisioningJob) -> str:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from telephony import selectors
 from telephony.models import JobStatus, SyncState
+from tenants.admin_rows import choice_label
 from tenants.admin_scoping import current_user, rendering_for
 
 
@@ -46,7 +47,7 @@ class SyncStateAdminMixin(BackendRefAdminMixin):
 
     @admin.display(description=gettext_lazy("sync"), ordering="sync_state")
     def sync_badge(self, obj) -> str:
-        return badge(obj.sync_state, obj.get_sync_state_display())
+        return badge(obj.sync_state, choice_label(obj, "sync_state"))
 
     def get_urls(self):
         name = f"{self.model._meta.app_label}_{self.model._meta.model_name}_provisioning"
