@@ -56,6 +56,7 @@ class PhoneNumberViewSet(ScopedReadViewSet):
     release numbers in bulk: the admin's number pages, with the same rules."""
 
     serializer_class = serializers.PhoneNumberSerializer
+    lists_ids_only = True
     selector = staticmethod(selectors.phone_numbers_for)
     filter_backends = [NumberFilters, IndexedColumnsSearch]
     search_fields = list(NUMBER_TEXT.columns)
