@@ -38,6 +38,7 @@ class ServerViewSet(ScopedReadViewSet):
     platform last reported and the number of their tenants you may see."""
 
     serializer_class = serializers.ServerSerializer
+    lists_ids_only = True  # the platform by id: not read (nor its secrets decrypted) for each server
     selector = staticmethod(selectors.servers_for)
     search_fields = ["name", "host"]
     filter_ids = ("platform",)
