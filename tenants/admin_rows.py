@@ -34,9 +34,9 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import force_str
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import RFC3986_SUBDELIMS
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 _KEY = "~key~"  # stands for a row's key in the change URL resolved once a page
@@ -122,7 +122,7 @@ class _Page:
             self.columns.append((name, "field-" + str(_coerce_field_name(name, index)), tag))
 
     def row(self, result: Any) -> SafeString:
-        return mark_safe("".join(self._cell(result, *column) for column in self.columns))  # noqa: S308 (escaped cells)
+        return format_html_join("", "{}", ((self._cell(result, *column),) for column in self.columns))
 
     def _cell(self, result: Any, name: Any, field_class: str, tag: str | None) -> str:
         classes, empty = [field_class], self.empty
@@ -151,16 +151,14 @@ class _Page:
                     shown = self._field_value(value, field, empty, tag is not None)
                 if isinstance(field, self.NOWRAP_FIELDS):
                     classes.append("nowrap")
-        css = ' class="' + " ".join(classes) + '"'
+        css = " ".join(classes)
         if tag is None:
-            return "<td" + css + ">" + conditional_escape(shown) + "</td>"
+            return format_html('<td class="{}">{}</td>', css, shown)
         try:
             url = self.cl.url_for_result(result)  # the list's filters already in it
         except NoReverseMatch:
-            inner = conditional_escape(shown)
-        else:
-            inner = '<a href="' + conditional_escape(url) + '">' + conditional_escape(shown) + "</a>"
-        return "<" + tag + css + ">" + inner + "</" + tag + ">"
+            return format_html('<{} class="{}">{}</{}>', tag, css, shown, tag)
+        return format_html('<{} class="{}"><a href="{}">{}</a></{}>', tag, css, url, shown, tag)
 
     def _field_value(self, value: Any, field: models.Field, empty: str, linked: bool) -> Any:
         """display_for_field, with a choice field's labels and the boolean icons read once a page."""
