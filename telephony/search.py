@@ -19,10 +19,9 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from telephony.models import PbxUser, PhoneNumber, ProvisioningJob, Tenant
-from tenants.text_search import SearchedColumns, admin_search_words, any_of, search_words
+from tenants.text_search import TRIGRAM, SearchedColumns, admin_search_words, any_of, search_words
 
 USER_COLUMNS = ("username", "first_name", "last_name", "email", "internal_number")
-TRIGRAM = 3
 # The rows of the FTS5 table (migration 0028) that hold a phrase; the phrase is a parameter.
 MATCHING = "SELECT rowid FROM telephony_pbxuser_search WHERE telephony_pbxuser_search MATCH %s"
 
@@ -41,9 +40,12 @@ def _word_condition(word: str, using: str) -> Q | RawSQL:
     return Q(pk__in=RawSQL(MATCHING, [phrase]))  # noqa: S611  (a constant statement, the word a parameter)
 
 
-# What the jobs and numbers lists search on their own tables (indexed by migration 0030).
-JOB_TEXT = SearchedColumns(ProvisioningJob, ("target_label", "operation", "last_error"))
-NUMBER_TEXT = SearchedColumns(PhoneNumber, ("number", "label"))
+# What the jobs and numbers lists search on their own tables (indexed by migrations 0030, PostgreSQL,
+# and 0031, SQLite).
+JOB_TEXT = SearchedColumns(
+    ProvisioningJob, ("target_label", "operation", "last_error"), fts="telephony_provisioningjob_search"
+)
+NUMBER_TEXT = SearchedColumns(PhoneNumber, ("number", "label"), fts="telephony_phonenumber_search")
 
 
 def search_users(queryset: QuerySet, text: str, *, tenant_names: bool = False) -> QuerySet:

@@ -27,13 +27,18 @@ from django.utils.text import smart_split, unescape_string_literal
 MAX_WORDS, MAX_WORD = 10, 100
 
 
+TRIGRAM = 3  # a shorter word has no trigram: no index finds it
+
+
 @dataclass(frozen=True)
 class SearchedColumns:
-    """The columns a list searches on its own table (`nullable`: those that may hold NULL)."""
+    """The columns a list searches on its own table (`nullable`: those that may hold NULL; `fts`:
+    the SQLite FTS5 trigram table over them, made by a migration with tenants.sqlite_fts)."""
 
     model: type[Model]
     columns: tuple[str, ...]
     nullable: tuple[str, ...] = ()
+    fts: str = ""
 
     def text(self) -> str:
         """The expression the index is on: the columns joined by spaces, in upper case."""
@@ -49,7 +54,16 @@ class SearchedColumns:
             holds = RawSQL(f"{self.text()} LIKE UPPER(%s)", [like_pattern(word)], output_field=BooleanField())  # noqa: S611
             rows = self.model._base_manager.db_manager(using).filter(holds).order_by().values("pk")
             return Q(pk__in=rows)
-        return reduce(or_, (Q(**{f"{column}__icontains": word}) for column in self.columns))
+        compared = reduce(or_, (Q(**{f"{column}__icontains": word}) for column in self.columns))
+        if connections[using].vendor == "sqlite" and self.fts and len(word) >= TRIGRAM:
+            # The FTS table finds the few rows that may hold the word; they are then compared as
+            # Django compares them (its trigrams fold the case of every script, SQLite's LIKE of
+            # ASCII letters only). The word is a phrase, never FTS syntax, and a parameter.
+            phrase = '"' + word.replace('"', '""') + '"'
+            matching = f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH %s"  # noqa: S608 (a constant name)
+            found = RawSQL(matching, [phrase])  # noqa: S611
+            return Q(pk__in=found) & compared
+        return compared
 
 
 def like_pattern(word: str) -> str:

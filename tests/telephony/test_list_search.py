@@ -125,3 +125,33 @@ def test_postgresql_answers_a_search_from_the_index(rows, model, index):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 tables are SQLite's")
+@pytest.mark.parametrize("text", [JOB_TEXT, NUMBER_TEXT, ENTRY_TEXT], ids=lambda t: t.model.__name__)
+def test_sqlite_answers_a_search_from_the_fts_table(rows, text):
+    found = text.model._default_manager.filter(text.holds("zwanenburg", connection.alias))
+    sql, params = found.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(column) for row in cursor.fetchall() for column in row)
+    assert text.fts in plan and "VIRTUAL TABLE INDEX" in plan
+
+
+def test_the_search_follows_rows_written_changed_and_deleted(rows):
+    job = ProvisioningJob.objects.get(target_label="Zwanenburg line")
+    ProvisioningJob.objects.filter(pk=job.pk).update(last_error="kwartelkoning refused")
+    assert _found(ProvisioningJob, "kwartelkoning", django=False) == {job.pk}
+    assert _found(ProvisioningJob, "zwanenburg", django=False) == {job.pk}
+    ProvisioningJob.objects.filter(pk=job.pk).update(target_label="Vink line")
+    assert _found(ProvisioningJob, "zwanenburg", django=False) == set()
+    number = PhoneNumber.objects.filter(label="").first()
+    number.label = "Kwartelkoning desk"
+    number.save()
+    assert _found(PhoneNumber, "kwartelkoning", django=False) == {number.pk}
+    number.delete()
+    assert _found(PhoneNumber, "kwartelkoning", django=False) == set()
+    entry = LogEntry.objects.get(object_repr="Zwanenburg desk")
+    assert _found(LogEntry, '"zwanenburg desk"', django=False) == {entry.pk}
+    LogEntry.objects.filter(pk=entry.pk).delete()
+    assert _found(LogEntry, '"zwanenburg desk"', django=False) == set()
