@@ -110,7 +110,7 @@ class _Page:
         self.cl = cl
         self.empty = cl.model_admin.get_empty_value_display()
         self.icons = {value: _boolean_icon(value) for value in (True, False, None)}
-        self.choices: dict[Any, dict | None] = {}
+        self.choices: dict[Any, dict | bool | None] = {}
         self.columns = []
         first = True
         for index, name in enumerate(cl.list_display):
@@ -165,20 +165,26 @@ class _Page:
         if field not in self.choices:
             self.choices[field] = self._labels(field)
         labels = self.choices[field]
-        if labels is not None:
-            return labels.get(value, empty)
-        if isinstance(field, models.BooleanField) and (value is True or value is False or value is None):
+        if labels:
+            try:
+                return labels.get(value, empty)
+            except TypeError:  # a value that is a list: display_for_field makes it hashable
+                return display_for_field(value, field, empty, avoid_link=linked)
+        boolean = labels is None and isinstance(field, models.BooleanField)
+        if boolean and (value is True or value is False or value is None):
             return self.icons[value]
         return display_for_field(value, field, empty, avoid_link=linked)
 
     @staticmethod
-    def _labels(field: models.Field) -> dict | None:
+    def _labels(field: models.Field) -> dict | bool | None:
+        """The field's choices as a dict; None when it has none, False when they are lists (which
+        display_for_field makes hashable for each cell)."""
         if not getattr(field, "flatchoices", None):
             return None
         try:
             return dict(field.flatchoices)
-        except TypeError:  # choices that are lists: display_for_field makes them hashable per cell
-            return None
+        except TypeError:
+            return False
 
 
 def choice_label(obj: Any, field_name: str) -> str:
