@@ -173,6 +173,11 @@ class Simulator:
     def routes(self) -> list[Rule]:
         raise NotImplementedError
 
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until nothing the simulator started on its own (an order's run, a webhook) is under
+        way; whether it settled in time. Most simulators start nothing."""
+        return True
+
     def credentials_hint(self) -> str:
         """One line printed at start: how to log in to this simulator."""
         return ""

@@ -58,6 +58,7 @@ class ConfiguratorSimulator(Simulator):
         self._outbox: list[tuple[float, int, str, dict[str, Any], int]] = []
         self._outbox_ready = threading.Condition()
         self._courier_running = False
+        self._delivering = 0  # webhooks taken off the outbox and not yet delivered
         self._sequence = 0
 
     def credentials_hint(self) -> str:
@@ -265,6 +266,19 @@ class ConfiguratorSimulator(Simulator):
             body = {"mid": mid, "type": "orderStatusChanged", "data": {"id": order["id"], "status": status}}
             self._send_webhook(order["callbackUrl"], body)
 
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every order placed has run and every webhook due has been delivered (a test
+        ends only once nothing of it is still arriving at the portal); whether it settled in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                running = self._runner is not None and self._runner.is_alive()
+            with self._outbox_ready:
+                if not running and not self._outbox and not self._delivering:
+                    return True
+            time.sleep(0.02)
+        return False
+
     def _send_webhook(self, url: str, body: dict[str, Any]) -> None:
         mode, delay = self.webhooks["mode"], float(self.webhooks.get("delay_seconds", 2.0))
         if mode == "never":
@@ -292,7 +306,12 @@ class ConfiguratorSimulator(Simulator):
                         self._courier_running = False
                         return  # idle for a while: the next webhook starts a new courier
                 _, _, url, body, times = heapq.heappop(self._outbox)
-            self._deliver(url, body, 0.0, times)
+                self._delivering += 1
+            try:
+                self._deliver(url, body, 0.0, times)
+            finally:
+                with self._outbox_ready:
+                    self._delivering -= 1
 
     def _deliver(self, url: str, body: dict[str, Any], delay: float, times: int) -> None:
         time.sleep(delay)

@@ -38,6 +38,7 @@ class RunningSimulator:
         return f"http://{LOOPBACK}:{self.port}"
 
     def stop(self) -> None:
+        self.simulator.settle()  # its webhooks still arriving would write after the caller is gone
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
