@@ -1,5 +1,5 @@
 """SQLite's index for substring search: an FTS5 table with the trigram tokenizer over some columns
-of a table, kept by triggers (an update touches it only when one of those columns is written), for
+of a table, kept by triggers (an update touches it only when one of those columns changes), for
 the search migrations (tenants.text_search.SearchedColumns.fts names the table). Used by migrations:
 what it writes must stay as it is. Every statement is built from the migrations' constant table and
 column names, never from a value."""
@@ -23,7 +23,12 @@ def create_fts(cursor: Any, table: str, fts: str, columns: tuple[str, ...]) -> N
     )
     cursor.execute(f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {added} END")
     cursor.execute(f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {removed} END")
-    cursor.execute(f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {names} ON {table} BEGIN {removed} {added} END")
+    # An update that writes one of the columns without changing it (the engine saves a job's last
+    # error with its state) leaves the index alone.
+    changed = " OR ".join(f"old.{column} IS NOT new.{column}" for column in columns)
+    cursor.execute(
+        f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {names} ON {table} WHEN {changed} BEGIN {removed} {added} END"
+    )
     cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
 
 
