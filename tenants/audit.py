@@ -60,11 +60,11 @@ class ScopeKey(Func):
     # The key is part of the SQL, not a parameter: an index on the expression (migration tenants
     # 0007) serves only the same text, and SQLite never matches a parameter to it.
 
-    def __init__(self, key: str, *, indexed: bool = True):
+    def __init__(self, key: str):
         if not key.isidentifier():
             raise ValueError(f"not a key of the audit scope: {key!r}")
         super().__init__(F("additional_data"))
-        self.key, self.indexed = key, indexed
+        self.key = key
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         raise NotSupportedError(f"the audit scope is read on SQLite and PostgreSQL, not {connection.vendor}")
@@ -75,10 +75,7 @@ class ScopeKey(Func):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         data, params = compiler.compile(self.source_expressions[0])
-        # unary + keeps SQLite off the index where it would not pay (SQLite has no statistics
-        # to weigh it by: it would sort every entry of a reseller's to show the newest 50)
-        sign = "" if self.indexed else "+"
-        return f"{sign}CAST(JSON_EXTRACT({data}, '$.{self.key}') AS INTEGER)", params
+        return f"CAST(JSON_EXTRACT({data}, '$.{self.key}') AS INTEGER)", params
 
 
 def restrict_entries(queryset: QuerySet, user: Any) -> QuerySet:
@@ -94,11 +91,8 @@ def restrict_entries(queryset: QuerySet, user: Any) -> QuerySet:
         return queryset
     visible = access.visible_organizations(user).order_by().values_list("pk", flat=True)
     few = list(visible[: FEW + 1])
-    indexed = len(few) <= FEW
-    organizations = few if indexed else visible
-    queryset = queryset.alias(
-        _audit_org=ScopeKey("org", indexed=indexed), _audit_org2=ScopeKey("org2", indexed=indexed)
-    )
+    organizations = few if len(few) <= FEW else visible
+    queryset = queryset.alias(_audit_org=ScopeKey("org"), _audit_org2=ScopeKey("org2"))
     conditions = [Q(_audit_org__in=organizations), Q(_audit_org2__in=organizations)]
     granted = list(user.administered_entities.values_list("pk", flat=True)) if access.has_entity_grants(user) else []
     if granted:

@@ -202,7 +202,7 @@ def test_the_scope_indexes_are_on_what_the_scope_compares():
         )
 
 
-def test_a_wide_scope_sees_the_same_entries_and_walks_them_newest_first(tree, member, monkeypatch):
+def test_a_wide_scope_sees_the_same_entries(tree, member, monkeypatch):
     for organization in (tree.customer, tree.sibling_customer, tree.reseller):
         PbxUserFactory(tenant__organization=organization)
     reseller = member(tree.reseller, Role.VIEWER)
@@ -211,6 +211,3 @@ def test_a_wide_scope_sees_the_same_entries_and_walks_them_newest_first(tree, me
     wide = restrict_entries(LogEntry.objects.order_by("-timestamp"), reseller)
     assert set(wide) == named and named
     assert not {e for e in named if e.additional_data.get("org") == tree.sibling_customer.pk}
-    if connection.vendor == "sqlite":  # no statistics: kept off the scope indexes, never sorting them all
-        plan = _plan(wide.values("pk")[:50])
-        assert "auditlog_logentry_scope_org" not in plan and "auditlog_logentry_timestamp" in plan
