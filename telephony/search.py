@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from telephony.models import PbxUser, PhoneNumber, ProvisioningJob, Tenant
-from tenants.text_search import TRIGRAM, SearchedColumns, admin_search_words, any_of, search_words
+from tenants.text_search import TRIGRAM, SearchedColumns, admin_search_words, any_of, fts_phrase, search_words
 
 USER_COLUMNS = ("username", "first_name", "last_name", "email", "internal_number")
 # The rows of the FTS5 table (migration 0028) that hold a phrase; the phrase is a parameter.
@@ -36,8 +36,7 @@ def _word_condition(word: str, using: str) -> Q | RawSQL:
         return USER_TEXT.holds(word, using)
     if len(word) < TRIGRAM or vendor != "sqlite":
         return reduce(or_, (Q(**{f"{column}__icontains": word}) for column in USER_COLUMNS))
-    phrase = '"' + word.replace('"', '""') + '"'  # a phrase: the word as typed, never FTS syntax
-    return Q(pk__in=RawSQL(MATCHING, [phrase]))  # noqa: S611  (a constant statement, the word a parameter)
+    return Q(pk__in=RawSQL(MATCHING, [fts_phrase(word)]))  # noqa: S611  (a constant statement, the word a parameter)
 
 
 # What the jobs and numbers lists search on their own tables (indexed by migration 0030 on PostgreSQL;

@@ -110,7 +110,6 @@ class _Page:
         self.cl = cl
         self.empty = cl.model_admin.get_empty_value_display()
         self.icons = {value: _boolean_icon(value) for value in (True, False, None)}
-        self.choices: dict[Any, dict | bool | None] = {}
         self.columns = []
         first = True
         for index, name in enumerate(cl.list_display):
@@ -161,40 +160,35 @@ class _Page:
         return format_html('<{} class="{}"><a href="{}">{}</a></{}>', tag, css, url, shown, tag)
 
     def _field_value(self, value: Any, field: models.Field, empty: str, linked: bool) -> Any:
-        """display_for_field, with a choice field's labels and the boolean icons read once a page."""
-        if field not in self.choices:
-            self.choices[field] = self._labels(field)
-        labels = self.choices[field]
-        if labels:
-            try:
-                return labels.get(value, empty)
-            except TypeError:  # a value that is a list: display_for_field makes it hashable
-                return display_for_field(value, field, empty, avoid_link=linked)
-        boolean = labels is None and isinstance(field, models.BooleanField)
-        if boolean and (value is True or value is False or value is None):
+        """display_for_field, with a choice field's labels and the boolean icons read once."""
+        if getattr(field, "flatchoices", None):
+            labels = _choices_of(field)
+            if labels is not None:
+                try:
+                    return labels.get(value, empty)
+                except TypeError:  # a value that is a list: display_for_field makes it hashable
+                    pass
+        elif isinstance(field, models.BooleanField) and (value is True or value is False or value is None):
             return self.icons[value]
         return display_for_field(value, field, empty, avoid_link=linked)
-
-    @staticmethod
-    def _labels(field: models.Field) -> dict | bool | None:
-        """The field's choices as a dict; None when it has none, False when they are lists (which
-        display_for_field makes hashable for each cell)."""
-        if not getattr(field, "flatchoices", None):
-            return None
-        try:
-            return dict(field.flatchoices)
-        except TypeError:
-            return False
 
 
 def choice_label(obj: Any, field_name: str) -> str:
     """`obj.get_<field_name>_display()`, without building the field's choices again for every row
     (17 µs a call, most of a status badge's cost in a list)."""
     field = obj._meta.get_field(field_name)
+    labels = _choices_of(field)
+    if labels is None:
+        return getattr(obj, f"get_{field_name}_display")()
     value = getattr(obj, field.attname)
-    return force_str(_choices_of(field).get(value, value), strings_only=True)
+    return force_str(labels.get(value, value), strings_only=True)
 
 
 @cache
-def _choices_of(field: models.Field) -> dict:
-    return dict(field.flatchoices)  # lazy labels: translated when shown, in the request's language
+def _choices_of(field: models.Field) -> dict | None:
+    """A field's choices as a dict of lazy labels (translated when shown, in the request's
+    language); None for choices that are lists, which Django makes hashable at each use."""
+    try:
+        return dict(field.flatchoices)
+    except TypeError:
+        return None

@@ -83,8 +83,8 @@ def restrict_entries(queryset: QuerySet, user: Any) -> QuerySet:
 
     A login that sees at most FEW organizations has them named in the query, which then reads its
     entries through the (organization, time) indexes: the database knows from their statistics that
-    they are few, where a subquery's would be guessed. A wider one keeps the subquery; its entries
-    are many, and walking all entries newest first finds a page of them soon."""
+    they are few, where a subquery's would be guessed. A wider one keeps the subquery (its entries
+    are many: the database weighs walking all entries newest first against the indexes)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
     if user.is_superuser:

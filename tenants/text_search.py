@@ -59,11 +59,15 @@ class SearchedColumns:
             # The FTS table finds the few rows that may hold the word; they are then compared as
             # Django compares them (its trigrams fold the case of every script, SQLite's LIKE of
             # ASCII letters only). The word is a phrase, never FTS syntax, and a parameter.
-            phrase = '"' + word.replace('"', '""') + '"'
             matching = f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH %s"  # noqa: S608 (a constant name)
-            found = RawSQL(matching, [phrase])  # noqa: S611
+            found = RawSQL(matching, [fts_phrase(word)])  # noqa: S611
             return Q(pk__in=found) & compared
         return compared
+
+
+def fts_phrase(word: str) -> str:
+    """An FTS5 query matching `word` as typed: a phrase, never FTS syntax."""
+    return '"' + word.replace('"', '""') + '"'
 
 
 def like_pattern(word: str) -> str:

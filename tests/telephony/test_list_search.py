@@ -9,18 +9,16 @@ from importlib import import_module
 import pytest
 from auditlog.models import LogEntry
 from django.contrib import admin
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import RequestFactory
 
-from telephony.models import PbxUser, PhoneNumber, ProvisioningJob
+from telephony.models import PhoneNumber, ProvisioningJob
 from telephony.search import JOB_TEXT, NUMBER_TEXT
 from tenants.admin_audit import ENTRY_TEXT
-from tests.factories import EntityFactory, PbxUserFactory, PhoneNumberFactory, UserFactory
+from tests.searched_rows import build_searched_rows
 
 pytestmark = pytest.mark.django_db
 
-WORDS = ["Zwanenburg", "O'Neill", 'Quote"d', "Per%cent", "under_score", "Müller", "{{ x }}", "<img onerror=1>"]
 TEXTS = [
     "zwanen",
     "ZWANENBURG",
@@ -45,25 +43,7 @@ TEXTS = [
 
 @pytest.fixture
 def rows():
-    entity = EntityFactory(intervals=[("1000", "1999")])
-    user_type = ContentType.objects.get_for_model(PbxUser)
-    actors = [UserFactory(username=f"actor-{word.lower()[:20]}") for word in WORDS[:3]]
-    for index, word in enumerate(WORDS):
-        user = PbxUserFactory(entity=entity, last_name=word, internal_number=str(1100 + index))
-        PhoneNumberFactory(
-            organization=entity.tenant.organization,
-            tenant=entity.tenant if index % 2 else None,
-            assigned_user=user if index % 2 else None,
-            label=WORDS[-1 - index] if index % 3 == 0 else "",
-        )
-        ProvisioningJob.objects.create(
-            target_type=user_type, target_id=user.pk, target_key=f"pbxuser:{user.pk}", target_label=f"{word} line",
-            operation="user.create" if index % 2 else "user.update", last_error="timeout" if index % 4 == 1 else "",
-        )  # fmt: skip
-        LogEntry.objects.create(
-            content_type=user_type, object_pk=str(user.pk), object_id=user.pk, object_repr=f"{word} desk",
-            action=LogEntry.Action.UPDATE, cid=f"req-{word}" if index % 2 else None, actor=actors[index % 3],
-        )  # fmt: skip
+    build_searched_rows()
 
 
 def _found(model, text: str, *, django: bool) -> set[int]:

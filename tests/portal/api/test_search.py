@@ -4,7 +4,6 @@ finds, whatever the words hold (quotes, commas, LIKE's wildcards, NUL), through 
 from __future__ import annotations
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from rest_framework import filters
 from rest_framework.request import Request
@@ -12,12 +11,11 @@ from rest_framework.test import APIClient, APIRequestFactory
 
 from portal.api.views import IndexedColumnsSearch, JobViewSet
 from portal.api.views_numbers import PhoneNumberViewSet
-from telephony.models import PbxUser, ProvisioningJob
-from tests.factories import EntityFactory, PbxUserFactory, PhoneNumberFactory, UserFactory
+from tests.factories import UserFactory
+from tests.searched_rows import build_searched_rows
 
 pytestmark = pytest.mark.django_db
 
-WORDS = ["Zwanenburg", "O'Neill", 'Quote"d', "Per%cent", "under_score", "Müller", "{{ x }}", "<img onerror=1>"]
 TEXTS = [
     "zwanen",
     "zwan neill",
@@ -43,19 +41,7 @@ TEXTS = [
 
 @pytest.fixture
 def rows():
-    entity = EntityFactory(intervals=[("1000", "1999")])
-    user_type = ContentType.objects.get_for_model(PbxUser)
-    for index, word in enumerate(WORDS):
-        user = PbxUserFactory(entity=entity, last_name=word, internal_number=str(1100 + index))
-        PhoneNumberFactory(
-            organization=entity.tenant.organization,
-            tenant=entity.tenant if index % 2 else None,
-            label=WORDS[-1 - index] if index % 3 == 0 else "",
-        )
-        ProvisioningJob.objects.create(
-            target_type=user_type, target_id=user.pk, target_key=f"pbxuser:{user.pk}", target_label=f"{word} line",
-            operation="user.create" if index % 2 else "user.update", last_error="timeout" if index % 4 == 1 else "",
-        )  # fmt: skip
+    build_searched_rows()
 
 
 def _found(view_class, text: str, backend) -> set[int]:
