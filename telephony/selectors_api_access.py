@@ -28,7 +28,7 @@ def servers_for(user: Any) -> QuerySet[Server]:
     return (
         access.restrict(Server.objects.all(), user, VIEW)
         .select_related("platform")
-        .annotate(tenant_count=access.visible_count(Tenant, "server", user))
+        .annotate(tenant_count=access.visible_count(Tenant, "server", user, shared=True))
     )
 
 

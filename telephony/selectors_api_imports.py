@@ -16,6 +16,30 @@ def import_runs_for(user: Any) -> QuerySet[ImportRun]:
     return import_services.runs_for(user).select_related("organization", "tenant")
 
 
+# What a list of runs shows (portal/api/serializers_imports.SUMMARY_FIELDS).
+SUMMARY_COLUMNS = (
+    "id",
+    "kind",
+    "mode",
+    "organization",
+    "tenant",
+    "file_name",
+    "status",
+    "message",
+    "row_count",
+    "create_count",
+    "update_count",
+    "skip_count",
+    "error_count",
+    "failed_row_count",
+    "skip_invalid",
+    "batch",
+    "created_at",
+    "finished_at",
+)
+
+
 def import_run_summaries_for(user: Any) -> QuerySet[ImportRun]:
-    """The same runs without the file and the rows to fix (up to 32 MB each): what a list needs."""
-    return import_runs_for(user).defer("content", "skipped_rows")
+    """The same runs with what a list shows only: not the file, the rows to fix (up to 32 MB each),
+    the preview and the errors, nor the organization's and tenant's rows (a list gives their ids)."""
+    return import_services.runs_for(user).only(*SUMMARY_COLUMNS)

@@ -159,17 +159,18 @@ def _ancestor_paths(path: str) -> list[str]:
 # --- restricting querysets ---------------------------------------------------------------------
 
 
-def restrict(queryset: QuerySet, user: Any, action: str = VIEW) -> QuerySet:
-    """The part of `queryset` that the login may `action`."""
+def restrict(queryset: QuerySet, user: Any, action: str = VIEW, *, correlated: bool = False) -> QuerySet:
+    """The part of `queryset` that the login may `action` (`correlated`: a subquery run once per
+    row of an outer list, see `reaching`)."""
     if not _active(user):
         return queryset.none()
     if user.is_superuser:
         return queryset
-    condition = scope_condition(queryset.model, user, action)
+    condition = scope_condition(queryset.model, user, action, correlated=correlated)
     return queryset.filter(condition) if condition is not None else queryset.none()
 
 
-def scope_condition(model: type[Model], user: Any, action: str) -> Q | None:
+def scope_condition(model: type[Model], user: Any, action: str, *, correlated: bool = False) -> Q | None:
     """The Q object behind `restrict`; None when the login may do nothing of the kind."""
     policy = policy_of(model)
     paths = _paths_with(user, policy.roles_for(action))
@@ -187,14 +188,19 @@ def scope_condition(model: type[Model], user: Any, action: str) -> Q | None:
         shared.update(path for path, _role in memberships(user))
         if shared:
             within.append(Q(path__in=sorted(shared)))
-    conditions = [reaching(model, lookup, reduce(or_, within)) for lookup in lookups] if within else []
+    organizations = reduce(or_, within) if within else None
+    conditions = [reaching(model, lookup, organizations, correlated=correlated) for lookup in lookups] if within else []
     entity_condition = _entity_condition(model, policy, user, action)
     if entity_condition is not None:
         conditions.append(entity_condition)
     return reduce(or_, conditions) if conditions else None
 
 
-def reaching(model: type[Model], lookup: str, organizations: Q) -> Q:
+# Slices an organizations subquery without ever cutting it short (see `reaching`).
+_WHOLE = 2**62
+
+
+def reaching(model: type[Model], lookup: str, organizations: Q, *, correlated: bool = False) -> Q:
     """Rows of `model` whose owning organization, through `lookup` (forward relations; "" for an
     organization itself), meets `organizations` (a condition on Organization).
 
@@ -202,14 +208,20 @@ def reaching(model: type[Model], lookup: str, organizations: Q) -> Q:
     a filter on the row's own column that the planner checks against a small hashed set, and it can
     still walk the list's ordering index and stop at the page; joins ORed together (a number's pool
     owner or its tenant's organization) made it join and sort every row of the table instead.
+
+    `correlated`: the condition sits in a subquery run for each row of an outer list (a count
+    column). PostgreSQL would pull each hop's subquery up into a join there, and scan the
+    organizations again for each row (10 servers' tenant counts: 2.9 ms); sliced (by more rows than
+    any table holds, so never cut short), each stays a hashed subplan, read once per query (0.9 ms).
     """
     if not lookup:
         return organizations
     first, _, rest = lookup.partition("__")
     related = model._meta.get_field(first).related_model
     # the base manager: the joins this replaces never applied a default manager's filter either
-    rows = related._base_manager.filter(reaching(related, rest, organizations)).order_by().values("pk")
-    return Q(**{f"{first}__in": rows})
+    rows = related._base_manager.filter(reaching(related, rest, organizations, correlated=correlated))
+    rows = rows.order_by().values("pk")
+    return Q(**{f"{first}__in": rows[:_WHOLE] if correlated else rows})
 
 
 def _entity_model(user: Any) -> type[Model] | None:
@@ -261,11 +273,17 @@ def _entity_condition(model: type[Model], policy: AccessPolicy, user: Any, actio
     return condition
 
 
-def visible_count(model: type[Model], link: str, user: Any) -> Coalesce:
+def visible_count(model: type[Model], link: str, user: Any, *, shared: bool = False) -> Coalesce:
     """A correlated COUNT, for a list of rows, of the `model` rows pointing at each one through
     `link` that the login may see: a column never counts another organization's objects (a shared
-    server's tenants, a shared template's users)."""
-    return correlated_count(restrict(model._default_manager.filter(**{link: OuterRef("pk")}), user, VIEW), link)
+    server's tenants, a shared template's users).
+
+    `shared`: the rows are resources shared down the tree, each counting many rows of many
+    customers; their scope is then read once per query (`reaching`'s `correlated`), not once per
+    row. A list of the login's own objects (its tenants' users) is faster the other way: there
+    each row's few counted rows are checked through the indexes."""
+    rows = model._default_manager.filter(**{link: OuterRef("pk")})
+    return correlated_count(restrict(rows, user, VIEW, correlated=shared), link)
 
 
 def correlated_count(rows: QuerySet, link: str) -> Coalesce:

@@ -15,7 +15,20 @@ from rest_framework import serializers
 from telephony import selectors_api as selectors
 from telephony.models import Entity, LineTemplate, PbxUser, ProvisioningJob, Tenant
 from telephony.models.fields import InternationalEmailField
+from tenants.choices import choice_label
 from tenants.models import Organization
+
+
+class ChoiceLabelField(serializers.CharField):
+    """A choice field's label in the request's language, as `get_<field>_display` gives it, without
+    building the field's choices (and translating every label) again for each row of a list."""
+
+    def __init__(self, choice_field: str, **kwargs: Any):
+        self.choice_field = choice_field
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return choice_label(value, self.choice_field)
 
 
 @extend_schema_field(OpenApiTypes.INT)  # an id, whether or not the serializer has a model to tell

@@ -9,7 +9,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from portal.api.serializers import ScopedRelatedField
+from portal.api.serializers import ChoiceLabelField, ScopedRelatedField
 from telephony import selectors_api as selectors
 from telephony.imports import services as import_services
 from telephony.imports.reading import ENCODINGS
@@ -45,7 +45,7 @@ SUMMARY_FIELDS = [
 class ImportRunSummarySerializer(serializers.ModelSerializer):
     """A run in a list: what it is, where it stands and its counts."""
 
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = ChoiceLabelField("status")
 
     class Meta:
         model = ImportRun

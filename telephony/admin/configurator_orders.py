@@ -33,8 +33,8 @@ from telephony.services.configurator_config import (
 from telephony.validators import validate_tenant_name
 from tenants import access
 from tenants.access import ADD, VIEW
-from tenants.admin_rows import choice_label
 from tenants.admin_scoping import ScopedAdmin, add_service_error
+from tenants.choices import choice_label
 from tenants.models import Organization
 
 USERS_HELP = gettext_lazy(

@@ -22,8 +22,8 @@ from telephony.services import drift as services
 from telephony.services import drift_repairs as repairs
 from tenants import access
 from tenants.access import CHANGE, VIEW
-from tenants.admin_rows import choice_label
 from tenants.admin_scoping import ScopedAdmin, ScopedInline
+from tenants.choices import choice_label
 
 
 class ReadOnly:

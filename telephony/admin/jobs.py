@@ -23,8 +23,8 @@ from telephony.search import search_jobs
 from telephony.services import jobs as services
 from tenants import access
 from tenants.access import CHANGE
-from tenants.admin_rows import choice_label
 from tenants.admin_scoping import ScopedAdmin, ScopedInline
+from tenants.choices import choice_label
 
 
 class JobAttemptInline(ScopedInline):

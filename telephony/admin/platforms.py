@@ -275,4 +275,8 @@ class ServerAdmin(BackendRefAdminMixin, ScopedAdmin):
         return f"{obj.tenant_count} / {obj.capacity_tenants}" if obj.capacity_tenants else str(obj.tenant_count)
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(tenant_count=access.visible_count(Tenant, "server", request.user))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(tenant_count=access.visible_count(Tenant, "server", request.user, shared=True))
+        )

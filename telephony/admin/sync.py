@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy
 
 from telephony import selectors
 from telephony.models import JobStatus, SyncState
-from tenants.admin_rows import choice_label
 from tenants.admin_scoping import current_user, rendering_for
+from tenants.choices import choice_label
 
 
 def badge(value: str, label: str) -> str:

@@ -138,7 +138,9 @@ class LineTemplateAdmin(SyncStateAdminMixin, ScopedAdmin):
 
     def get_queryset(self, request: HttpRequest):
         return (
-            super().get_queryset(request).annotate(user_count=access.visible_count(PbxUser, "template", request.user))
+            super()
+            .get_queryset(request)
+            .annotate(user_count=access.visible_count(PbxUser, "template", request.user, shared=True))
         )
 
 

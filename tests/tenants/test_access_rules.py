@@ -199,13 +199,15 @@ def test_a_login_without_membership_still_sees_itself(tree, granted):
 # --- counts in lists ---------------------------------------------------------------------------
 
 
-def test_a_shared_servers_tenant_count_counts_only_the_visible_tenants(tree, member, superuser):
+@pytest.mark.parametrize("shared", [False, True], ids=["scope per row", "scope read once"])
+def test_a_shared_servers_tenant_count_counts_only_the_visible_tenants(tree, member, superuser, shared):
     server = ServerFactory(platform=PlatformFactory(organization=tree.distributor))
+    ServerFactory(platform=server.platform)  # a second row: the scope read once serves both
     for organization in (tree.customer, tree.sibling_customer, tree.sibling_customer):
         TenantFactory(organization=organization, server=server)
 
     def count(login):
-        rows = Server.objects.annotate(n=access.visible_count(Tenant, "server", login))
+        rows = Server.objects.annotate(n=access.visible_count(Tenant, "server", login, shared=shared))
         return rows.get(pk=server.pk).n
 
     assert count(member(tree.reseller, Role.VIEWER)) == 1

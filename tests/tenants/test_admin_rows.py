@@ -15,7 +15,8 @@ from django.utils import translation
 from django.utils.html import format_html_join
 
 from telephony.models import PbxUser, SyncState
-from tenants.admin_rows import QuickRowsChangeList, QuickRowsMixin, _Page, choice_label
+from tenants.admin_rows import QuickRowsChangeList, QuickRowsMixin, _Page
+from tenants.choices import choice_label
 from tenants.models import Organization, Role
 from tests.crawl.build import build_crawl_world
 from tests.crawl.world import SUPERUSER

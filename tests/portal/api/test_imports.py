@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from telephony.imports import services as import_services
 from telephony.models import ImportRun, ImportStatus, PbxUser, ProvisioningJob
@@ -256,3 +258,23 @@ def test_another_organization_in_the_body_reads_as_a_missing_one(client, custome
     said = [m.replace("99999999", str(sibling.organization.pk)) for m in missing.json()["organization"]]
     assert theirs.json()["organization"] == said
     assert not ImportRun.objects.exists()
+
+
+def test_the_list_of_runs_reads_their_summaries_only_with_labels_in_the_callers_language(client, customer):
+    raw = token_of(customer.admin)
+    run = upload(client, raw, users_csv(customer), tenant=customer.tenant.pk).json()
+    assert confirm(client, raw, run["id"]).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        listed = client.get(f"{API}/imports/", HTTP_ACCEPT_LANGUAGE="nl", **bearer(raw))
+    row = listed.json()["results"][0]
+    assert row["status"] == "committed" and row["status_label"] == "Geïmporteerd"
+    assert (row["organization"], row["tenant"], row["create_count"]) == (
+        customer.organization.pk,
+        customer.tenant.pk,
+        3,
+    )
+    assert "preview" not in row and "columns" not in row
+    read = " ".join(query["sql"] for query in captured if "telephony_importrun" in query["sql"])
+    for column in ("content", "preview", "errors", "skipped_rows", "columns"):
+        assert f'"telephony_importrun"."{column}"' not in read, column  # up to 32 MB a run, never shown here
+    assert '"telephony_tenant"' not in read and '"tenants_organization"."name"' not in read
