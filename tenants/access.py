@@ -18,11 +18,12 @@ outside their tree.
 
 from __future__ import annotations
 
-from functools import reduce
+from functools import cache, reduce
 from operator import or_
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
 from django.db.models import CharField, Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -66,16 +67,38 @@ def memberships(user: Any) -> list[tuple[str, str]]:
 _GRANT = ""  # the role column of an entity grant's row, in the query that reads grants with memberships
 
 
+# Stands for the login's key in the scope query compiled once (`_scope_query`): no key is negative.
+_LOGIN = -424242
+
+
+@cache
+def _scope_query(login_model: type[Model], vendor: str) -> tuple[str, tuple[Any, ...]]:
+    """The memberships-and-grants query, compiled once per login model and database: the same for
+    every login but for its key (compiling its union cost 0.7 ms of every scoped request's 1.2)."""
+    rows = Membership.objects.filter(user_id=_LOGIN).values_list("organization__path", "role").order_by()
+    try:
+        grants_relation = login_model._meta.get_field(ENTITY_GRANTS_RELATION)
+    except FieldDoesNotExist:  # no such relation: nobody is an entity administrator
+        grants_relation = None
+    if grants_relation is not None:
+        entity_model = grants_relation.related_model
+        lookup = policy_of(entity_model).organization_lookups[0]
+        grants = entity_model._default_manager.filter(**{grants_relation.field.name: _LOGIN})
+        grants = grants.annotate(_role=Value(_GRANT, output_field=CharField()))
+        rows = rows.union(grants.values_list(f"{lookup}__path", "_role").order_by(), all=True)
+    return rows.query.sql_with_params()
+
+
 def _read_scope(user: Any) -> None:
     """Reads the login's memberships and its entity grants' organization paths in one query (every
     scoped request needs both), and caches them on the login object."""
-    rows = Membership.objects.filter(user_id=user.pk).values_list("organization__path", "role").order_by()
-    entity_model = _entity_model(user)
-    if entity_model is not None and user.pk is not None:
-        lookup = policy_of(entity_model).organization_lookups[0]
-        grants = getattr(user, ENTITY_GRANTS_RELATION).annotate(_role=Value(_GRANT, output_field=CharField()))
-        rows = rows.union(grants.values_list(f"{lookup}__path", "_role").order_by(), all=True)
-    found = list(rows)
+    if user.pk is None:
+        found: list[tuple[str, str]] = []
+    else:
+        sql, params = _scope_query(user._meta.model, connection.vendor)  # user may be a lazy wrapper
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [user.pk if param == _LOGIN else param for param in params])
+            found = cursor.fetchall()
     setattr(user, _CACHE_ATTRIBUTE, sorted((path, role) for path, role in found if role != _GRANT))
     user._access_entity_grants = sorted({path for path, role in found if role == _GRANT})
 
