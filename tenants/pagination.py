@@ -8,7 +8,10 @@ often answers by itself), then for those rows with everything the list shows.
 
 And it counts the list only so far: up to 10,000 rows, or a few pages past the one asked. A list
 with more says "10000+" (`AtLeast`): counting every one of a distributor's 100,000 users, for every
-page, was the largest query left on a list's first page.
+page, was the largest query left on a list's first page. Past those 10,000 rows, the page's keys
+and the count are one query: the keys from the page asked to a few pages past it, which says both
+what the page holds and how far the list goes (page 500 counted its 25,000 rows before, and then
+skipped them again to find its keys).
 """
 
 from __future__ import annotations
@@ -42,14 +45,25 @@ class KeysFirstPaginator(Paginator):
     def __init__(self, *args: Any, page_asked: Any = None, counted: int = COUNTED, **kwargs: Any):
         super().__init__(*args, **kwargs)
         asked = str(page_asked or "1")
-        asked_number = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 10 else 1
-        self.counted = max(counted, (asked_number + PAGES_AHEAD) * self.per_page)
+        self.asked = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 10 else 1
+        self.counted = max(counted, (self.asked + PAGES_AHEAD) * self.per_page)
+        self.deep = self.counted > counted  # the page asked lies past the usual count
+
+    @cached_property
+    def _keys_ahead(self) -> list[Any]:
+        """On a deep page: the keys from the first row of the page asked to one past the count's
+        end, in the list's order (none: the list ends before that page)."""
+        bottom = (self.asked - 1) * self.per_page
+        return list(self.object_list.values_list("pk", flat=True)[bottom : self.counted + 1])
 
     @cached_property
     def count(self) -> int:
         if not isinstance(self.object_list, QuerySet):
             return super().count
-        found = self.object_list.order_by().values("pk")[: self.counted + 1].count()
+        if self.deep and self._keys_ahead:
+            found = (self.asked - 1) * self.per_page + len(self._keys_ahead)
+        else:  # a page within the usual count, or past the list's end: counted on its own
+            found = self.object_list.order_by().values("pk")[: self.counted + 1].count()
         return AtLeast(self.counted) if found > self.counted else found
 
     def page(self, number: Any) -> Page:
@@ -60,7 +74,10 @@ class KeysFirstPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        if self.deep and number == self.asked and self._keys_ahead:
+            keys = self._keys_ahead[: top - bottom]  # read with the count
+        else:
+            keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         # the same queryset (its ordering, joins and annotations), narrowed to the page's keys
         return self._get_page(self.object_list.filter(pk__in=keys), number, self)
 

@@ -94,3 +94,36 @@ def test_the_count_beside_the_search_box_shows_for_a_search_or_a_filter_only(tre
     assert "1 result (" in searched and "Show all" in searched
     filtered = " ".join(client.get(url, {"kind__exact": "customer"}).content.decode().split())
     assert "1 result (" in filtered
+
+
+@pytest.mark.parametrize("orphans", [0, 1])
+def test_a_deep_page_holds_the_rows_of_a_plain_page_and_counts_them_with_its_keys(organizations, orphans):
+    plain = Paginator(organizations, 2, orphans=orphans)
+    for number in plain.page_range:
+        deep = KeysFirstPaginator(organizations, 2, orphans=orphans, counted=3, page_asked=str(number))
+        assert deep.deep  # every page's count goes past the usual 3 rows
+        with CaptureQueriesContext(connection) as captured:
+            count = deep.count
+            page = deep.page(number)
+        expected = plain.page(number)
+        assert [o.pk for o in page.object_list] == [o.pk for o in expected.object_list]
+        assert page.has_next() == expected.has_next()
+        window = (number + 5) * 2  # counted to five pages past the one asked
+        assert count == min(24, window) and isinstance(count, AtLeast) == (window < 24)
+        assert len(captured.captured_queries) == 1  # the keys and the count: no COUNT of their own
+        assert "COUNT" not in captured.captured_queries[0]["sql"].upper()
+
+
+def test_a_deep_page_says_how_far_it_counted_when_the_list_goes_further(organizations):
+    paginator = KeysFirstPaginator(organizations, 2, counted=3, page_asked="4")  # counted to page 9
+    assert paginator.deep and paginator.count == 18 and isinstance(paginator.count, AtLeast)
+    assert [o.pk for o in paginator.page(4).object_list] == [o.pk for o in organizations[6:8]]
+    other = paginator.page(2)  # another page of the same paginator: its own keys
+    assert [o.pk for o in other.object_list] == [o.pk for o in organizations[2:4]]
+
+
+def test_a_deep_page_past_the_end_is_counted_and_refused_as_by_django(organizations):
+    paginator = KeysFirstPaginator(organizations, 2, counted=3, page_asked="40")
+    assert paginator.count == 24 and paginator.num_pages == 12
+    with pytest.raises(EmptyPage):
+        paginator.page(40)
