@@ -127,3 +127,39 @@ def test_a_deep_page_past_the_end_is_counted_and_refused_as_by_django(organizati
     assert paginator.count == 24 and paginator.num_pages == 12
     with pytest.raises(EmptyPage):
         paginator.page(40)
+
+
+def test_a_search_reads_its_keys_first_and_counts_them_only_when_they_go_further(organizations):
+    few = organizations.filter(name__in=["n3", "n4"])  # 9 rows
+    with CaptureQueriesContext(connection) as captured:
+        searched = KeysFirstPaginator(few, 2, searched=True)
+        assert searched.count == 9 and searched.num_pages == 5
+        page = searched.page(1)
+    assert [o.pk for o in page.object_list] == [o.pk for o in few[:2]]
+    assert len(captured.captured_queries) == 1  # the keys told the count: the search ran once
+    assert [o.pk for o in searched.page(5).object_list] == [o.pk for o in few[8:9]]
+
+    many = KeysFirstPaginator(organizations, 2, searched=True)  # 24 rows: more than 6 pages' keys
+    with CaptureQueriesContext(connection) as captured:
+        assert many.count == 24 and not isinstance(many.count, AtLeast)
+    assert len(captured.captured_queries) == 2  # the keys, then the count they did not settle
+    assert [o.pk for o in many.page(1).object_list] == [o.pk for o in organizations[:2]]
+    past = KeysFirstPaginator(few, 2, searched=True, page_asked="7")
+    assert past.count == 9
+    with pytest.raises(EmptyPage):
+        past.page(7)
+
+
+def test_an_admin_search_is_run_once_when_its_rows_are_few(tree, member, client, monkeypatch):
+    monkeypatch.setattr(admin.site._registry[Organization], "list_per_page", 2)
+    parent = Organization.objects.get(pk=tree.reseller.pk)
+    for index in range(3):
+        OrganizationFactory(parent=Organization.objects.get(pk=parent.pk), name=f"Zeta {index}")
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    url = reverse("admin:tenants_organization_changelist")
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(url, {"q": "zeta"})
+    assert page.status_code == 200 and page.context["cl"].result_count == 3
+    assert [o.name for o in page.context["cl"].result_list] == ["Zeta 0", "Zeta 1"]
+    searched = [query["sql"] for query in captured if "%zeta%" in query["sql"].lower()]
+    assert len(searched) == 2, searched  # the keys (and so the count), then the page's rows
