@@ -18,17 +18,26 @@ outside their tree.
 
 from __future__ import annotations
 
-from functools import cache, lru_cache, reduce
+from functools import lru_cache, reduce
 from operator import or_
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
-from django.db.models import CharField, Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from tenants.login_scope import (  # noqa: F401  (re-exported: the rest of the portal reads them from here)
+    OrganizationViewer,
+    entity_grant_paths,
+    entity_model_of,
+    forget,
+    is_narrowed,
+    memberships,
+    narrow_to_role,
+)
 from tenants.models import Membership, Organization
 from tenants.policy import (  # noqa: F401  (re-exported: models and services import them from here)
     ACTIONS,
@@ -45,98 +54,6 @@ from tenants.policy import (  # noqa: F401  (re-exported: models and services im
     AccessPolicy,
     policy_of,
 )
-
-_CACHE_ATTRIBUTE = "_access_memberships"
-_NARROWED_ATTRIBUTE = "_access_narrowed_to"
-
-
-# --- memberships -----------------------------------------------------------------------------
-
-
-def memberships(user: Any) -> list[tuple[str, str]]:
-    """(organization path, role) of every membership of the login; one query, then cached."""
-    narrowed = getattr(user, _NARROWED_ATTRIBUTE, None)
-    if narrowed is not None:
-        return narrowed
-    cached = getattr(user, _CACHE_ATTRIBUTE, None)
-    if cached is None:
-        _read_scope(user)
-        cached = getattr(user, _CACHE_ATTRIBUTE)
-    return cached
-
-
-_GRANT = ""  # the role column of an entity grant's row, in the query that reads grants with memberships
-
-
-# Stands for the login's key in the scope query compiled once (`_scope_query`): no key is negative.
-_LOGIN = -424242
-
-
-@cache
-def _scope_query(login_model: type[Model], vendor: str) -> tuple[str, tuple[Any, ...]]:
-    """The memberships-and-grants query, compiled once per login model and database: the same for
-    every login but for its key (compiling its union cost 0.7 ms of every scoped request's 1.2)."""
-    rows = Membership.objects.filter(user_id=_LOGIN).values_list("organization__path", "role").order_by()
-    try:
-        grants_relation = login_model._meta.get_field(ENTITY_GRANTS_RELATION)
-    except FieldDoesNotExist:  # no such relation: nobody is an entity administrator
-        grants_relation = None
-    if grants_relation is not None:
-        entity_model = grants_relation.related_model
-        lookup = policy_of(entity_model).organization_lookups[0]
-        grants = entity_model._default_manager.filter(**{grants_relation.field.name: _LOGIN})
-        grants = grants.annotate(_role=Value(_GRANT, output_field=CharField()))
-        rows = rows.union(grants.values_list(f"{lookup}__path", "_role").order_by(), all=True)
-    return rows.query.sql_with_params()
-
-
-def _read_scope(user: Any) -> None:
-    """Reads the login's memberships and its entity grants' organization paths in one query (every
-    scoped request needs both), and caches them on the login object."""
-    if user.pk is None:
-        found: list[tuple[str, str]] = []
-    else:
-        sql, params = _scope_query(user._meta.model, connection.vendor)  # user may be a lazy wrapper
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [user.pk if param == _LOGIN else param for param in params])
-            found = cursor.fetchall()
-    setattr(user, _CACHE_ATTRIBUTE, sorted((path, role) for path, role in found if role != _GRANT))
-    user._access_entity_grants = sorted({path for path, role in found if role == _GRANT})
-
-
-class OrganizationViewer:
-    """Stands for "anyone with a viewer role in this organization": what the organization itself
-    may see, for a page shown on its behalf to a login that holds no role there (an end user's own
-    line, whose history names what its customer may see)."""
-
-    is_active = True
-    is_authenticated = True
-    is_superuser = False
-    pk = None
-
-    def __init__(self, organization: Organization):
-        setattr(self, _CACHE_ATTRIBUTE, [(organization.path, ROLE_VIEWER)])
-        self._access_entity_grants: list[str] = []
-
-
-def forget(user: Any) -> None:
-    """Drop the cached memberships and grants (after they changed within a request or test); a
-    narrowing (`narrow_to_role`) stays for the rest of the request."""
-    for attribute in (_CACHE_ATTRIBUTE, "_access_entity_grants"):
-        if hasattr(user, attribute):
-            delattr(user, attribute)
-
-
-def narrow_to_role(user: Any, organization: Organization, role: str) -> None:
-    """For the rest of this request the login holds `role` in `organization` and nothing else: no
-    other membership, no entity grant, no login to govern. A reseller administrator acting as a
-    customer's administrator (`tenants.acting`) works with exactly the customer's rights, and the
-    login object stays the real one, so every change and audit entry names the person."""
-    setattr(user, _NARROWED_ATTRIBUTE, [(organization.path, role)])
-
-
-def is_narrowed(user: Any) -> bool:
-    return getattr(user, _NARROWED_ATTRIBUTE, None) is not None
 
 
 def _active(user: Any) -> bool:
@@ -260,37 +177,18 @@ def _owners_sql(
     return (rows[:_WHOLE] if correlated else rows).query.sql_with_params()
 
 
-def _entity_model(user: Any) -> type[Model] | None:
-    """The model whose many-to-many grants entities to logins, if the floor above declares one."""
-    try:
-        return user._meta.get_field(ENTITY_GRANTS_RELATION).related_model  # user may be a lazy wrapper
-    except Exception:  # no such relation: nobody is an entity administrator
-        return None
-
-
-def _entity_grant_paths(user: Any) -> list[str]:
-    """Owning-organization paths of the entities granted to the login (read with the memberships)."""
-    if is_narrowed(user):
-        return []
-    cached = getattr(user, "_access_entity_grants", None)
-    if cached is None:
-        _read_scope(user)
-        cached = user._access_entity_grants
-    return cached
-
-
 def _entity_condition(model: type[Model], policy: AccessPolicy, user: Any, action: str) -> Q | None:
     if action not in policy.entity_actions or is_narrowed(user):
         return None
-    entity_model = _entity_model(user)
+    entity_model = entity_model_of(user)
     if entity_model is None:
         return None
-    if not _entity_grant_paths(user):
+    if not entity_grant_paths(user):
         # no entity granted (one query, cached for the request): no subquery of grants to build,
         # compile and run with every scoped query of a login that holds memberships only
         return None
     if action == VIEW and policy.shared_down:
-        grant_paths = _entity_grant_paths(user)
+        grant_paths = entity_grant_paths(user)
         if not grant_paths:
             return None
         shared = {ancestor for path in grant_paths for ancestor in (*_ancestor_paths(path), path)}
@@ -403,7 +301,7 @@ def has_any_scope(user: Any) -> bool:
 
 
 def has_entity_grants(user: Any) -> bool:
-    return bool(_entity_grant_paths(user))
+    return bool(entity_grant_paths(user))
 
 
 # --- portal logins -----------------------------------------------------------------------------

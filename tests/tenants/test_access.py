@@ -185,7 +185,7 @@ def test_memberships_and_entity_grants_are_read_together_in_one_query(tree, memb
             [(tree.reseller.path, Role.OPERATOR), (tree.sibling.path, Role.VIEWER)]
         )
         assert access.has_entity_grants(login)
-        assert access._entity_grant_paths(login) == sorted([tree.customer.path, tree.sibling_customer.path])
+        assert access.entity_grant_paths(login) == sorted([tree.customer.path, tree.sibling_customer.path])
     nobody = UserFactory()
     with django_assert_num_queries(1):
         assert access.memberships(nobody) == [] and not access.has_entity_grants(nobody)
