@@ -16,7 +16,7 @@ def import_runs_for(user: Any) -> QuerySet[ImportRun]:
     return import_services.runs_for(user).select_related("organization", "tenant")
 
 
-# What a list of runs shows (portal/api/serializers_imports.SUMMARY_FIELDS).
+# What a list of runs shows (with its status's label: portal/api/serializers_imports.SUMMARY_FIELDS).
 SUMMARY_COLUMNS = (
     "id",
     "kind",

@@ -14,32 +14,15 @@ from telephony import selectors_api as selectors
 from telephony.imports import services as import_services
 from telephony.imports.reading import ENCODINGS
 from telephony.models import ImportKind, ImportMode, ImportRun
+from telephony.selectors_api_imports import SUMMARY_COLUMNS
 from tenants import access
 from tenants.access import CHANGE
 
 ERRORS_SHOWN = 50  # described on the run itself; every error is at /imports/{id}/errors/
 
-SUMMARY_FIELDS = [
-    "id",
-    "kind",
-    "mode",
-    "organization",
-    "tenant",
-    "file_name",
-    "status",
-    "status_label",
-    "message",
-    "row_count",
-    "create_count",
-    "update_count",
-    "skip_count",
-    "error_count",
-    "failed_row_count",
-    "skip_invalid",
-    "batch",
-    "created_at",
-    "finished_at",
-]
+# A run in a list: the columns its selector reads, and its status's label beside its status.
+_STATUS = SUMMARY_COLUMNS.index("status") + 1
+SUMMARY_FIELDS = [*SUMMARY_COLUMNS[:_STATUS], "status_label", *SUMMARY_COLUMNS[_STATUS:]]
 
 
 class ImportRunSummarySerializer(serializers.ModelSerializer):
