@@ -411,6 +411,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-deliveries": {"task": "telephony.sweep_webhook_deliveries", "schedule": 15.0},
     "follow-server-health": {"task": "telephony.follow_server_health", "schedule": 60.0},
     "remove-old-jobs": {"task": "telephony.remove_old_jobs", "schedule": 3600.0},
+    "catch-up-search-indexes": {"task": "telephony.catch_up_search_indexes", "schedule": 60.0},
     "remove-old-webhook-deliveries": {"task": "telephony.remove_old_webhook_deliveries", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from telephony.models import PbxUser, PhoneNumber, ProvisioningJob, Tenant
+from tenants.audit import ENTRY_TEXT
 from tenants.text_search import TRIGRAM, SearchedColumns, admin_search_words, any_of, fts_phrase, search_words
 
 USER_COLUMNS = ("username", "first_name", "last_name", "email", "internal_number")
@@ -40,8 +41,14 @@ def _word_condition(word: str, using: str) -> Q | RawSQL:
 
 
 # What the jobs and numbers lists search on their own tables (indexed by migration 0030 on PostgreSQL;
-# on SQLite the numbers by 0031, the jobs compared row by row: see there).
-JOB_TEXT = SearchedColumns(ProvisioningJob, ("target_label", "operation", "last_error"))
+# on SQLite by FTS tables: the numbers' kept by triggers (0031), the jobs' trailing (0032), since a
+# bulk import writes a job per user).
+JOB_TEXT = SearchedColumns(
+    ProvisioningJob,
+    ("target_label", "operation", "last_error"),
+    fts="telephony_provisioningjob_search",
+    trailing=True,
+)
 NUMBER_TEXT = SearchedColumns(PhoneNumber, ("number", "label"), fts="telephony_phonenumber_search")
 
 
@@ -80,3 +87,9 @@ def search_numbers(queryset: QuerySet, text: str) -> QuerySet:
 
 def _tenants_named(word: str) -> QuerySet:
     return Tenant.objects.filter(name__icontains=word).order_by().values("pk")
+
+
+def catch_up_indexes() -> dict[str, int]:
+    """Index what was written since the last time in the trailing search tables (the jobs', the
+    audit log's; SQLite only): rows indexed per table."""
+    return {searched.fts: searched.catch_up() for searched in (JOB_TEXT, ENTRY_TEXT)}

@@ -8,7 +8,7 @@ from typing import Any
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from telephony import queue
+from telephony import queue, search
 from telephony.drift import scan as drift_scan
 from telephony.drift import schedule
 from telephony.drift.scan import scan_server
@@ -116,6 +116,12 @@ def remove_old_jobs() -> dict[str, int]:
 @shared_task(name="telephony.remove_old_webhook_deliveries", ignore_result=True)
 def remove_old_webhook_deliveries() -> dict[str, int]:
     return webhook_retention.remove_old_deliveries()
+
+
+@shared_task(name="telephony.catch_up_search_indexes", ignore_result=True)
+def catch_up_search_indexes() -> dict[str, int]:
+    """The jobs and audit entries written since the last run, into their SQLite search tables."""
+    return search.catch_up_indexes()
 
 
 @shared_task(name="telephony.follow_server_health", ignore_result=True)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from auditlog.models import LogEntry
+from auditlog.registry import auditlog
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -19,7 +21,7 @@ from tenants.admin_history import render_changes
 from tenants.admin_rows import QuickRowsChangeList, QuickRowsMixin
 from tenants.audit_display import STAFF, shown_entries
 from tenants.pagination import LongListMixin
-from tenants.text_search import SearchedColumns, admin_search_words, any_of
+from tenants.text_search import admin_search_words, any_of
 
 
 class AuditChangeList(QuickRowsChangeList):
@@ -32,9 +34,15 @@ class AuditChangeList(QuickRowsChangeList):
             shown.entry.shown_changes = shown.changes
 
 
-# What the list searches on the entries' own table (indexed by tenants' migration 0005 on PostgreSQL;
-# compared row by row on SQLite, where an FTS table would slow every bulk import's audit rows).
-ENTRY_TEXT = SearchedColumns(LogEntry, ("object_repr", "cid"), nullable=("cid",))
+class AuditedTypeFilter(admin.RelatedFieldListFilter):
+    """The kinds of object the log records (the models registered with auditlog), not every
+    content type of the project (sessions, permissions, ...), of which no entry speaks."""
+
+    def field_choices(self, field, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[Any, str]]:
+        kinds = ContentType.objects.get_for_models(*auditlog.get_models()).values()
+        return sorted(((kind.pk, str(kind)) for kind in kinds), key=lambda choice: choice[1].lower())
+
+
 ACTORS_LISTED = 1000  # logins a search word may name, given to the query as ids (more: a subquery)
 
 
@@ -56,9 +64,9 @@ class AuditEntryAdmin(LongListMixin, QuickRowsMixin, admin.ModelAdmin):
         "changes_shown",
         "remote_addr",
     ]
-    list_filter = ["action", "content_type", "timestamp"]
+    list_filter = ["action", ("content_type", AuditedTypeFilter), "timestamp"]
     list_select_related = ["actor", "content_type"]
-    search_fields = ["object_repr", "actor__username", "cid"]  # through ENTRY_TEXT's index
+    search_fields = ["object_repr", "actor__username", "cid"]  # through tenants.audit.ENTRY_TEXT's index
     # No date hierarchy (its dates are a scan of every entry the login sees; the timestamp filter
     # offers the ranges) and no "of N in all" (a second count of them all).
     show_full_result_count = False
@@ -91,7 +99,7 @@ class AuditEntryAdmin(LongListMixin, QuickRowsMixin, admin.ModelAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
         for word in admin_search_words(search_term):
-            ways = [ENTRY_TEXT.holds(word, queryset.db)]
+            ways = [audit.ENTRY_TEXT.holds(word, queryset.db)]
             # The logins named first (a short table): when none is, the planner is not left to guess
             # how many entries an unknown login made, and starts from the few the index finds.
             named = get_user_model().objects.filter(username__icontains=word).order_by().values("pk")

@@ -7,6 +7,13 @@ joined by spaces into one upper-case text, and a trigram GIN index made by migra
 expression (`SearchedColumns.text`) answers which rows hold a word: a word has no space, so it never
 matches across two columns. Elsewhere each column is compared row by row.
 
+On SQLite an FTS5 trigram table made by migration (tenants.sqlite_fts) finds the few rows that may
+hold a word. Most are kept by triggers as rows are written. A trailing one (the jobs', the audit
+log's: a bulk import writes one of each per user) is filled afterwards, in chunks, up to a watermark
+of ids (`SearchedColumns.catch_up`, every minute from the worker): a search asks it for the rows up
+to the watermark and compares the few written since row by row. SQLite never gives an id twice
+(Django's AUTOINCREMENT keys), so every row past the watermark is one the table does not hold yet.
+
 A word may also match through a related table (a number's tenant name): `any_of` then asks for the
 rows of each way in turn, joined by UNION, since an OR of a text condition and an `IN (subquery)` is
 checked row by row on every row of the table, where each part of a union keeps its own index.
@@ -19,26 +26,31 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.text import smart_split, unescape_string_literal
+
+from tenants.sqlite_fts import WATERMARKS
 
 MAX_WORDS, MAX_WORD = 10, 100
 
 
 TRIGRAM = 3  # a shorter word has no trigram: no index finds it
+CATCH_UP_CHUNK = 20_000  # rows indexed in one transaction (about a second of SQLite's write lock)
 
 
 @dataclass(frozen=True)
 class SearchedColumns:
     """The columns a list searches on its own table (`nullable`: those that may hold NULL; `fts`:
-    the SQLite FTS5 trigram table over them, made by a migration with tenants.sqlite_fts)."""
+    the SQLite FTS5 trigram table over them, made by a migration with tenants.sqlite_fts; `trailing`:
+    that table is filled by `catch_up`, not as rows are written)."""
 
     model: type[Model]
     columns: tuple[str, ...]
     nullable: tuple[str, ...] = ()
     fts: str = ""
+    trailing: bool = False
 
     def text(self) -> str:
         """The expression the index is on: the columns joined by spaces, in upper case."""
@@ -59,10 +71,46 @@ class SearchedColumns:
             # The FTS table finds the few rows that may hold the word; they are then compared as
             # Django compares them (its trigrams fold the case of every script, SQLite's LIKE of
             # ASCII letters only). The word is a phrase, never FTS syntax, and a parameter.
-            matching = f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH %s"  # noqa: S608 (a constant name)
-            found = RawSQL(matching, [fts_phrase(word)])  # noqa: S611
-            return Q(pk__in=found) & compared
+            # Constant names (the model's table, the migration's FTS table); the word is a parameter.
+            matching, params = f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH %s", [fts_phrase(word)]  # noqa: S608
+            if self.trailing:
+                # ...and the rows written since the last catch-up, in the same list: an OR of two
+                # conditions would have SQLite walk the whole table in the list's order instead.
+                watermark = f"SELECT COALESCE(MAX(indexed_to), 0) FROM {WATERMARKS} WHERE fts = %s"  # noqa: S608
+                matching += f" UNION ALL SELECT id FROM {self.model._meta.db_table} WHERE id > ({watermark})"  # noqa: S608
+                params.append(self.fts)
+            return Q(pk__in=RawSQL(matching, params)) & compared  # noqa: S611
         return compared
+
+    def catch_up(self, using: str = DEFAULT_DB_ALIAS, *, chunk: int = CATCH_UP_CHUNK) -> int:
+        """Index the rows written since the last catch-up in a trailing FTS table (SQLite; elsewhere
+        nothing to do), `chunk` rows a transaction, so that a writer waits at most one chunk. Returns
+        how many rows it indexed."""
+        connection = connections[using]
+        if connection.vendor != "sqlite" or not self.trailing:
+            return 0
+        table, names = self.model._meta.db_table, ", ".join(self.columns)
+        # Constant names from the model and the migration, never from a request; ids are parameters.
+        watermark = f"SELECT indexed_to FROM {WATERMARKS} WHERE fts = %s"  # noqa: S608
+        chunk_end = f"SELECT MAX(id) FROM (SELECT id FROM {table} WHERE id > %s ORDER BY id LIMIT %s)"  # noqa: S608
+        fill = f"INSERT INTO {self.fts}(rowid, {names}) SELECT id, {names} FROM {table} WHERE id > %s AND id <= %s"  # noqa: S608
+        moved = f"UPDATE {WATERMARKS} SET indexed_to = %s WHERE fts = %s"  # noqa: S608
+        indexed = 0
+        while True:
+            # The settings begin every transaction on SQLite IMMEDIATE: the watermark read is the
+            # one this transaction moves, and no row can be written in between.
+            with transaction.atomic(using=using), connection.cursor() as cursor:
+                cursor.execute(watermark, [self.fts])
+                row = cursor.fetchone()
+                if row is None:  # the migration has not made the table
+                    return indexed
+                cursor.execute(chunk_end, [row[0], chunk])
+                end = cursor.fetchone()[0]
+                if end is None:
+                    return indexed
+                cursor.execute(fill, [row[0], end])
+                indexed += cursor.rowcount
+                cursor.execute(moved, [end, self.fts])
 
 
 def fts_phrase(word: str) -> str:

@@ -13,8 +13,9 @@ from django.db import connection
 from django.test import RequestFactory
 
 from telephony.models import PhoneNumber, ProvisioningJob
-from telephony.search import JOB_TEXT, NUMBER_TEXT
-from tenants.admin_audit import ENTRY_TEXT
+from telephony.search import JOB_TEXT, NUMBER_TEXT, catch_up_indexes
+from telephony.tasks import catch_up_search_indexes
+from tenants.audit import ENTRY_TEXT
 from tests.searched_rows import build_searched_rows
 
 pytestmark = pytest.mark.django_db
@@ -41,9 +42,13 @@ TEXTS = [
 ]
 
 
-@pytest.fixture
-def rows():
+@pytest.fixture(params=["trailing", "caught up"])
+def rows(request):
+    """The rows, with the jobs' and entries' SQLite search tables behind them (as a bulk import leaves
+    them) or caught up (as the worker leaves them a minute later)."""
     build_searched_rows()
+    if request.param == "caught up":
+        catch_up_indexes()
 
 
 def _found(model, text: str, *, django: bool) -> set[int]:
@@ -82,6 +87,10 @@ def test_the_index_expressions_are_those_the_migrations_made():
     assert jobs_and_numbers["telephony_provisioningjob_text_trgm"][1] == JOB_TEXT.text()
     assert jobs_and_numbers["telephony_phonenumber_text_trgm"][1] == NUMBER_TEXT.text()
     assert ENTRY_TEXT.text() == import_module("tenants.migrations.0005_audit_search").TEXT
+    for text, migration in [(JOB_TEXT, "telephony.migrations.0032_job_search_sqlite"),
+                            (ENTRY_TEXT, "tenants.migrations.0008_audit_search_sqlite")]:  # fmt: skip
+        made = import_module(migration)
+        assert (text.model._meta.db_table, text.fts, text.columns) == (made.TABLE, made.FTS, made.COLUMNS)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram indexes are PostgreSQL's")
@@ -108,7 +117,7 @@ def test_postgresql_answers_a_search_from_the_index(rows, model, index):
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 tables are SQLite's")
-@pytest.mark.parametrize("text", [NUMBER_TEXT], ids=lambda t: t.model.__name__)
+@pytest.mark.parametrize("text", [NUMBER_TEXT, JOB_TEXT, ENTRY_TEXT], ids=lambda t: t.model.__name__)
 def test_sqlite_answers_a_search_from_the_fts_table(rows, text):
     found = text.model._default_manager.filter(text.holds("zwanenburg", connection.alias))
     sql, params = found.query.sql_with_params()
@@ -116,6 +125,8 @@ def test_sqlite_answers_a_search_from_the_fts_table(rows, text):
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " ".join(str(column) for row in cursor.fetchall() for column in row)
     assert text.fts in plan and "VIRTUAL TABLE INDEX" in plan
+    # the list's table is read by key, never walked whole
+    assert f"SCAN {text.model._meta.db_table} " not in plan + " ", plan
 
 
 def test_the_search_follows_rows_written_changed_and_deleted(rows):
@@ -135,3 +146,36 @@ def test_the_search_follows_rows_written_changed_and_deleted(rows):
     assert _found(LogEntry, '"zwanenburg desk"', django=False) == {entry.pk}
     LogEntry.objects.filter(pk=entry.pk).delete()
     assert _found(LogEntry, '"zwanenburg desk"', django=False) == set()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the trailing FTS tables are SQLite's")
+def test_a_trailing_table_catches_up_in_chunks_and_then_follows_changes():
+    build_searched_rows()
+    jobs, entries = ProvisioningJob.objects.count(), LogEntry.objects.count()
+    assert JOB_TEXT.catch_up(chunk=3) == jobs  # three rows a transaction, to the last
+    assert catch_up_search_indexes() == {JOB_TEXT.fts: 0, ENTRY_TEXT.fts: entries}
+    assert catch_up_indexes() == {JOB_TEXT.fts: 0, ENTRY_TEXT.fts: 0}  # nothing new
+    assert _fts_rows(JOB_TEXT, "zwanenburg") == set(
+        ProvisioningJob.objects.filter(target_label__icontains="zwanenburg").values_list("pk", flat=True)
+    )
+    indexed = ProvisioningJob.objects.get(target_label="Zwanenburg line")
+    ProvisioningJob.objects.filter(pk=indexed.pk).update(last_error="Kwartelkoning refused")
+    assert _fts_rows(JOB_TEXT, "kwartelkoning") == {indexed.pk}  # the trigger followed the change
+    behind = ProvisioningJob.objects.create(
+        target_type=indexed.target_type, target_id=1, target_key="pbxuser:1", target_label="Kwartelkoning 2",
+        operation="user.create",
+    )  # fmt: skip
+    assert _fts_rows(JOB_TEXT, "kwartelkoning") == {indexed.pk}  # not indexed yet...
+    assert _found(ProvisioningJob, "kwartelkoning", django=False) == {indexed.pk, behind.pk}  # ...still found
+    ProvisioningJob.objects.filter(pk=indexed.pk).delete()
+    assert _fts_rows(JOB_TEXT, "kwartelkoning") == set()
+    assert catch_up_indexes()[JOB_TEXT.fts] == 1
+    assert _fts_rows(JOB_TEXT, "kwartelkoning") == {behind.pk}
+    assert _found(ProvisioningJob, "kwartelkoning", django=False) == {behind.pk}
+
+
+def _fts_rows(text, word: str) -> set[int]:
+    """The rows the FTS table itself says hold `word` (what a search asks it for)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT rowid FROM {text.fts} WHERE {text.fts} MATCH %s", [f'"{word}"'])
+        return {row[0] for row in cursor.fetchall()}

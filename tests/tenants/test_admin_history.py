@@ -127,3 +127,11 @@ def test_a_history_table_is_styled_on_every_page_that_shows_it(tree, member, cli
     client.force_login(member(tree.reseller, Role.ADMIN))
     body = client.get(reverse(f"admin:{page}", args=[tree.customer.pk])).content.decode()
     assert '<table class="history-table">' in body and "tenants/admin.css" in body
+
+
+def test_the_audit_list_offers_the_kinds_of_object_it_records(tree, member, client, line):
+    client.force_login(member(tree.reseller, Role.ADMIN))
+    response = client.get(reverse("admin:auditlog_logentry_changelist"))
+    offered = {str(kind) for _pk, kind in response.context["cl"].filter_specs[1].lookup_choices}
+    assert {"Telephony | PBX user", "Organizations and access | organization"} <= offered, offered
+    assert not offered & {"Sessions | session", "Authentication and Authorization | permission"}, offered

@@ -208,6 +208,24 @@ def test_a_wide_scope_sees_the_same_entries(tree, member, monkeypatch):
     reseller = member(tree.reseller, Role.VIEWER)
     named = set(restrict_entries(LogEntry.objects.all(), reseller))
     monkeypatch.setattr(audit, "FEW", 1)  # the reseller and its customer: more than FEW
-    wide = restrict_entries(LogEntry.objects.order_by("-timestamp"), reseller)
+    wide = restrict_entries(LogEntry.objects.order_by("-timestamp", "-pk"), reseller)  # as the list orders
     assert set(wide) == named and named
     assert not {e for e in named if e.additional_data.get("org") == tree.sibling_customer.pk}
+    if connection.vendor == "sqlite":  # newest first along the (time, scope) index, not by owner
+        plan = _plan(wide.values("pk")[:50])
+        assert "auditlog_logentry_time_scope" in plan and "auditlog_logentry_scope_org" not in plan, plan
+
+
+def test_the_time_scope_index_is_on_what_a_wide_scope_compares():
+    migration = import_module("tenants.migrations.0009_audit_time_scope_index")
+    compiler = LogEntry.objects.all().query.get_compiler(connection=connection)
+    for key in ("org", "org2"):
+        wide, narrow = (
+            compiler.compile(ScopeKey(key, by_owner=by_owner).resolve_expression(LogEntry.objects.all().query))[0]
+            for by_owner in (False, True)
+        )
+        if connection.vendor == "sqlite":
+            sql = wide.replace('"auditlog_logentry"."additional_data"', "additional_data")
+            assert sql.startswith("+") and sql[1:] in migration.SCOPE, sql
+        else:  # PostgreSQL compiles both the same
+            assert wide == narrow
