@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -216,26 +217,31 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         changelist = reverse("admin:telephony_phonenumber_changelist")
-        chosen = request.GET.get(PoolFilter.parameter_name, "")
-        uses, more = ranges.first_pools_usage(
-            request.user,
-            self.get_queryset(request),
-            limit=POOLS_LISTED,
-            including=object_key(chosen),
-        )
-        pools = [
-            {
-                "use": use,
-                "links": {
-                    state: f"{changelist}?{urlencode({'pool': use.organization_id, 'allocation': state})}"
-                    for state in ("free", "allocated", "assigned")
-                },
-                "all": f"{changelist}?{urlencode({'pool': use.organization_id})}",
-            }
-            for use in uses
-        ]
-        # the pool filter offers the same pools: one read of the numbers for both, not a second one
-        request.number_pools = [pool["use"] for pool in pools]
+        pools, more = [], False
+        # The pools' use is the list's overview: a search's page shows the numbers found, not the
+        # pools' counts (which a search does not change), and pays nothing for them.
+        if not request.GET.get(SEARCH_VAR):
+            chosen = request.GET.get(PoolFilter.parameter_name, "")
+            uses, more = ranges.first_pools_usage(
+                request.user,
+                self.get_queryset(request),
+                limit=POOLS_LISTED,
+                including=object_key(chosen),
+            )
+            pools = [
+                {
+                    "use": use,
+                    # a pool's key (an integer) and the states are all the query holds: nothing to quote
+                    "links": {
+                        state: f"{changelist}?pool={use.organization_id}&allocation={state}"
+                        for state in ("free", "allocated", "assigned")
+                    },
+                    "all": f"{changelist}?pool={use.organization_id}",
+                }
+                for use in uses
+            ]
+            # the pool filter offers the same pools: one read of the numbers for both, not a second one
+            request.number_pools = [pool["use"] for pool in pools]
         may_add = self.has_add_permission(request)
         extra = {
             "pools": pools,

@@ -309,6 +309,9 @@ def test_staff_add_a_range_and_allocate_from_the_numbers_list(tree, member, clie
     assert 'id="pool-use"' in body and "?pool=" in pools[0]["links"]["free"]
     only_free = client.get(pools[0]["links"]["free"])
     assert only_free.context["cl"].result_count == 75
+    searched = client.get(changelist, {"q": "4500"})  # the numbers found, without the pools' overview
+    assert searched.context["cl"].result_count == 1 and 'id="pool-use"' not in searched.content.decode()
+    assert searched.context["cl"].filter_specs  # the pool filter still offers the pools
 
 
 def test_a_viewer_gets_no_range_pages(tree, member, client):
