@@ -432,7 +432,7 @@ def pool_usage(actor: AbstractBaseUser, numbers: QuerySet | None = None) -> list
             allocated=Count("pk", filter=Q(tenant__isnull=False, assigned_user__isnull=True)),
             assigned=Count("pk", filter=Q(assigned_user__isnull=False)),
         )
-        .order_by("organization__name")
+        .order_by("organization__name", "organization_id")
     )
     return [
         PoolUse(row["organization_id"], row["organization__name"], row["free"], row["allocated"], row["assigned"])
@@ -445,10 +445,15 @@ def first_pools_usage(
 ) -> tuple[list[PoolUse], bool]:
     """The use of the first `limit` pools by name that hold `numbers` (and of pool `including`, when
     it holds some), and whether more pools hold them. Only those pools' numbers are counted: a
-    reseller with a pool per customer does not have every number grouped for every page."""
+    reseller with a pool per customer does not have every number grouped for every page. One query:
+    the first `limit` + 1 pools are its subquery."""
     owners = Organization.objects.filter(pk__in=numbers.order_by().values("organization_id"))
-    first = list(owners.order_by("name", "pk").values_list("pk", flat=True)[: limit + 1])
-    more, listed = len(first) > limit, first[:limit]
-    if including is not None and including not in listed:
-        listed.append(including)
-    return pool_usage(actor, numbers.filter(organization_id__in=listed)), more
+    first = owners.order_by("name", "pk").values("pk")[: limit + 1]
+    chosen = Q(organization_id__in=first)
+    if including is not None:
+        chosen |= Q(organization_id=including)
+    # In the pools' order (name, key): the first `limit` + 1 come first, and a chosen pool that is
+    # not among them after them all.
+    uses = pool_usage(actor, numbers.filter(chosen))
+    listed = uses[:limit] + [use for use in uses[limit:] if use.organization_id == including]
+    return listed, len(uses) > limit
