@@ -70,8 +70,8 @@ class SearchedColumns:
         if connections[using].vendor == "sqlite" and self.fts and len(word) >= TRIGRAM:
             # The FTS table finds the few rows that may hold the word; they are then compared as
             # Django compares them (its trigrams fold the case of every script, SQLite's LIKE of
-            # ASCII letters only). The word is a phrase, never FTS syntax, and a parameter.
-            # Constant names (the model's table, the migration's FTS table); the word is a parameter.
+            # ASCII letters only). The word is a phrase, never FTS syntax, and a parameter; the names
+            # are constants (the model's table, the migration's FTS table).
             matching, params = f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH %s", [fts_phrase(word)]  # noqa: S608
             if self.trailing:
                 # ...and the rows written since the last catch-up, in the same list: an OR of two
