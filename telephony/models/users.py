@@ -111,6 +111,10 @@ class PbxUser(Audited, MirroredModel):
                 violation_error_message=gettext_lazy("Another user of this tenant already has this username."),
             ),
         ]
+        # The users waiting for or refused by their PBX, found without reading every user of the
+        # tenants a reseller sees (on SQLite, in key order: the API's pages). The tenant's own users
+        # come through the unique constraints' indexes.
+        indexes = [models.Index(fields=["sync_state"], name="pbxuser_sync_state")]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.internal_number})"

@@ -100,6 +100,20 @@ def test_the_users_list_sorts_by_what_an_index_serves(tree, member, client, worl
     assert page and 'ORDER BY "telephony_pbxuser"."tenant_id" ASC, "telephony_pbxuser"."internal_number" ASC' in page[0]
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL weighs the indexes by its statistics")
+def test_a_reseller_s_pending_users_are_read_along_the_sync_state_index(tree, member, client, worlds):
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.get("/api/v1/pbx-users/", {"sync_state": "pending"})
+    assert answer.status_code == 200
+    [listed] = [q["sql"] for q in queries if q["sql"].startswith('SELECT "telephony_pbxuser"."id"')]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {listed}")
+        plan = " ".join(str(column) for row in cursor.fetchall() for column in row)
+    # in key order, the scope checked on each: not every user of the reseller's tenants, then sorted
+    assert "pbxuser_sync_state" in plan and "TEMP B-TREE" not in plan, plan
+
+
 def test_the_numbers_list_reads_its_pools_once_for_the_summary_and_the_filter(tree, member, client, worlds):
     PhoneNumberFactory(organization=tree.reseller)
     PhoneNumberFactory(organization=tree.sibling)

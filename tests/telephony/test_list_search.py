@@ -46,6 +46,8 @@ TEXTS = [
 def rows(request):
     """The rows, with the jobs' and entries' SQLite search tables behind them (as a bulk import leaves
     them) or caught up (as the worker leaves them a minute later)."""
+    if request.param == "caught up" and connection.vendor != "sqlite":
+        pytest.skip("nothing trails the writes on PostgreSQL")
     build_searched_rows()
     if request.param == "caught up":
         catch_up_indexes()
