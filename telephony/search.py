@@ -1,5 +1,5 @@
 """Substring search over PBX users that an index serves, on PostgreSQL and on SQLite alike; and
-over the jobs and numbers lists (tenants.text_search: indexed on PostgreSQL).
+over the jobs and numbers lists (tenants.text_search: on PostgreSQL and on SQLite alike too).
 
 A search text is split into words; a user matches when every word is part of one of its searched
 columns, in any case (as Django's `icontains` and DRF's SearchFilter mean it). The indexes are made

@@ -1,11 +1,11 @@
-"""Substring search over a list's own columns that an index serves on PostgreSQL, with the same
-answers everywhere.
+"""Substring search over a list's own columns that an index serves on PostgreSQL and, where a
+migration made an FTS table, on SQLite, with the same answers everywhere.
 
 A search text is split into words; a row matches when every word is part of one of its searched
 columns, in any case, as Django's admin search (`icontains`) means it. On PostgreSQL the columns are
 joined by spaces into one upper-case text, and a trigram GIN index made by migration on exactly that
 expression (`SearchedColumns.text`) answers which rows hold a word: a word has no space, so it never
-matches across two columns. Elsewhere each column is compared row by row.
+matches across two columns. Without an index each column is compared row by row.
 
 On SQLite an FTS5 trigram table made by migration (tenants.sqlite_fts) finds the few rows that may
 hold a word. Most are kept by triggers as rows are written. A trailing one (the jobs', the audit
