@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 RUN_JOB = "telephony.run_provisioning_job"
+DRAIN_SERVER = "telephony.drain_server"
 CHECK_PLATFORM = "telephony.check_platform"
 IMPORT_SERVERS = "telephony.import_servers"
 PROCESS_IMPORT = "telephony.process_import_run"

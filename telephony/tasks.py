@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from telephony import queue, search
@@ -13,7 +14,7 @@ from telephony.drift import scan as drift_scan
 from telephony.drift import schedule
 from telephony.drift.scan import scan_server
 from telephony.imports.services import import_run_process
-from telephony.provisioning import retention, runner, sweep
+from telephony.provisioning import drain, retention, runner, sweep
 from telephony.services import configurator_orders, cti_checks
 from telephony.services.platforms import platform_check, platforms_check_due, servers_import
 from telephony.webhooks import delivery as webhook_delivery
@@ -24,6 +25,18 @@ from telephony.webhooks import retention as webhook_retention
 @shared_task(name=queue.RUN_JOB, acks_late=True, ignore_result=True)
 def run_provisioning_job(job_id: int) -> str:
     return runner.run_job(job_id)
+
+
+@shared_task(
+    name=queue.DRAIN_SERVER,
+    acks_late=True,
+    ignore_result=True,
+    # the last job a drain starts keeps the time a job of its own would have
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT + drain.DRAIN_SECONDS,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT + drain.DRAIN_SECONDS,
+)
+def drain_server(server_id: int) -> str:
+    return drain.drain_server(server_id)
 
 
 @shared_task(name="telephony.sweep_provisioning_jobs", ignore_result=True)
@@ -134,6 +147,7 @@ TASKS = {
     task.name: task
     for task in (
         run_provisioning_job,
+        drain_server,
         check_platform,
         import_servers,
         process_import_run,

@@ -32,9 +32,13 @@ class JobAttemptInline(ScopedInline):
 
     model = JobAttempt
     template = "admin/edit_inline/stacked.html"
-    fields = ["number", "started_at", "finished_at", "outcome", "worker", "error", "http_exchanges"]
+    fields = ["number", "started_at", "finished_at", "outcome", "worker", "calls_made", "error", "http_exchanges"]
     readonly_fields = fields
     can_delete = False
+
+    @admin.display(description=gettext_lazy("backend calls"))
+    def calls_made(self, attempt: JobAttempt) -> int:
+        return attempt.calls_made
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -126,6 +130,7 @@ class ProvisioningJobAdmin(ScopedAdmin):
         "status",
         "attempts",
         "max_attempts",
+        "backend_calls",
         "tenant",
         "platform",
         "server",
@@ -157,6 +162,11 @@ class ProvisioningJobAdmin(ScopedAdmin):
     @admin.display(description=gettext_lazy("attempts"))
     def attempt_count(self, job: ProvisioningJob) -> str:
         return f"{job.attempts}/{job.max_attempts}"
+
+    @admin.display(description=gettext_lazy("backend calls"))
+    def backend_calls(self, job: ProvisioningJob) -> int:
+        """Every call its attempts made: what this change cost the PBX."""
+        return sum(attempt.calls_made for attempt in job.attempt_log.all())
 
     @admin.display(description=gettext_lazy("last error"))
     def short_error(self, job: ProvisioningJob) -> str:

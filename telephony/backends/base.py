@@ -176,6 +176,10 @@ class UserSpec:
     external_numbers: list[str] = field(default_factory=list)  # E.164
     identity: BackendRef = field(default_factory=dict)
     pilot_number: str = ""  # the one of `external_numbers` that is its tenant's pilot, if any
+    # No earlier attempt of any change of this user ever ran: nothing an attempt left half-made can
+    # be on the PBX, so a create need not look for it first (the PBX's own refusal of a duplicate
+    # still leads to the ownership-checked adoption).
+    first_try: bool = False
 
 
 @dataclass
@@ -268,6 +272,22 @@ class Driver(ReadBackComparison, abc.ABC):
         # calls a read-back may have in flight at once: the slots of the server's concurrency limit
         # its scan holds (a driver whose API pages its lists walks several at once)
         self.readers = 1
+        self._answered_user: UserState | None = None
+
+    # what a write's answer showed
+    def answered_with(self, state: UserState | None) -> None:
+        """Keep the user as the answer of the last user write showed it (None: the answer did not
+        hold the whole user), for the engine's read after the push (`take_answered_user`)."""
+        self._answered_user = state
+
+    def take_answered_user(self, identity: BackendRef) -> UserState | None:
+        """The user the last write's answer held, if it is the one with this identity: the PBX's own
+        account of what it keeps, which spares reading it back. Forgotten once taken."""
+        state, self._answered_user = self._answered_user, None
+        shared = state.identity.keys() & identity.keys() if state is not None else set()
+        if not shared or any(state.identity[key] != identity[key] for key in shared):
+            return None
+        return state
 
     # ownership of what is found by natural key
     @contextlib.contextmanager

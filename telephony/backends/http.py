@@ -62,17 +62,19 @@ class ExchangeLog:
 
     limit: int = 200
     entries: list[Exchange] = field(default_factory=list)
+    call_count: int = 0  # every exchange, the ones beyond the limit too
 
     def add(self, exchange: Exchange) -> None:
+        self.call_count += 1
         if len(self.entries) < self.limit:
             self.entries.append(exchange)
 
+    def clear(self) -> None:
+        self.entries.clear()
+        self.call_count = 0
+
     def as_list(self) -> list[dict[str, Any]]:
         return [entry.as_dict() for entry in self.entries]
-
-    @property
-    def call_count(self) -> int:
-        return len(self.entries)
 
 
 @dataclass

@@ -220,6 +220,8 @@ class Xc5Driver(Xc5AccountSync, Driver):
         return user_state(record, extension_numbers(rules), tenant.name)
 
     def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
+        if spec.first_try and (made := self._create_first(tenant, spec)) is not None:
+            return made
         environment = self._tenant_record(tenant)
         name = self._account_name(tenant, spec)
         existing = self._account(spec.identity.get("xc5_guid", ""), name, dump=True)

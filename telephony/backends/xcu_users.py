@@ -54,25 +54,55 @@ class XcuUserOperations:
         create is sent first and a conflict is resolved by looking in the user's own entity (a
         retry after a crash finds what the first attempt made). This spares listing the entity's
         users on every create. A number held outside the entity, or by a user another row
-        claims, is a conflict: nothing is written."""
+        claims, is a conflict: nothing is written.
+
+        When the portal already holds the ids the create needs (the XiVO's, the entity's
+        `combinedId` on it, the template's), the create is the one call the document requires.
+        An answer that says one of them is stale (400, 404) leads to looking them all up again."""
+        taken = False
+        if spec.identity.get("xcu_id") is None and (known := self._payload_from_refs(tenant, spec)) is not None:
+            try:
+                return self._written("POST", "users", known)
+            except AlreadyExistsError:
+                taken = True  # the number is taken: adopt its user below, if it is provably this one
+            except (RejectedError, NotFoundError):
+                pass  # the entity or the template is not what the portal remembers: look them up
         xivo = self._xivo(tenant)
         payload = self._user_payload(xivo, spec, tenant)  # resolves the entity and template once
-        if spec.identity.get("xcu_id") is None:
+        if spec.identity.get("xcu_id") is None and not taken:
             try:
-                return backend_ref(xcu_id=self.client.call("POST", "users", payload)["id"])
+                return self._written("POST", "users", payload)
             except AlreadyExistsError:
                 pass  # the number is taken: adopt its user below, if it is provably this one
         existing = self._find_user(xivo, spec, tenant, entity_cid=payload["entityCId"])
         if existing is None:
             try:
-                return backend_ref(xcu_id=self.client.call("POST", "users", payload)["id"])
+                return self._written("POST", "users", payload)
             except AlreadyExistsError:
                 raise ConflictError(
                     f"internal number {spec.internal_number} is held on XiVO {xivo['name']} by a user outside "
                     f"entity {spec.entity.name}; nothing was changed"
                 ) from None
         kept = self._keeping(payload, spec, existing)
-        return backend_ref(xcu_id=self.client.call("PUT", f"users/{existing['id']}", kept)["id"])
+        return self._written("PUT", f"users/{existing['id']}", kept)
+
+    def _payload_from_refs(self, tenant: TenantRef, spec: UserSpec) -> Record | None:
+        """The create's payload from the identities the portal learnt, without a look-up; None
+        when one is missing. The entity is on the tenant's XiVO when its combinedId ends with the
+        XiVO's uuid (backend-fidelity.md)."""
+        uuid = tenant.server_identity.get("xcu_uuid", "")
+        combined_id = spec.entity.identity.get("xcu_combined_id", "")
+        template_id = spec.template.identity.get("xcu_id")
+        if not uuid or template_id is None or not combined_id.endswith("@" + uuid):
+            return None
+        return self._fields(spec, combined_id, template_id, {})
+
+    def _written(self, method: str, path: str, payload: Record) -> BackendRef:
+        """Send a user write; its answer, where it holds the whole user, is what the PBX keeps."""
+        answer = self.client.call(method, path, payload)
+        whole = isinstance(answer.get("entity"), dict) and "internalNumber" in answer
+        self.answered_with(user_state(answer) if whole else None)
+        return backend_ref(xcu_id=answer["id"])
 
     def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
         xivo = self._xivo(tenant)
@@ -146,13 +176,16 @@ class XcuUserOperations:
         return payload
 
     def _user_payload(self, xivo: Record, spec: UserSpec, tenant: TenantRef, existing: Record | None = None) -> Record:
+        entity_cid = self._require_entity(xivo, spec.entity, tenant)["combinedId"]
+        return self._fields(spec, entity_cid, self._template_id(spec.template, tenant), existing or {})
+
+    def _fields(self, spec: UserSpec, entity_cid: str, template_id: int, current: Record) -> Record:
         # Numbers are assigned and unassigned by their own jobs: a spec without external numbers
         # (or without a username) keeps what the user already has instead of clearing it.
-        current = existing or {}
         return self._documented(
             {
-                "entityCId": self._require_entity(xivo, spec.entity, tenant)["combinedId"],
-                "templateId": self._template_id(spec.template, tenant),
+                "entityCId": entity_cid,
+                "templateId": template_id,
                 "firstName": spec.first_name,
                 "lastName": spec.last_name,
                 "internalNumber": spec.internal_number,
@@ -164,8 +197,7 @@ class XcuUserOperations:
 
     def _update_found_user(self, xivo: Record, existing: Record, spec: UserSpec, tenant: TenantRef) -> BackendRef:
         # always sent, even when nothing visible differs: the template is not in XCU's answer
-        payload = self._user_payload(xivo, spec, tenant, existing)
-        return backend_ref(xcu_id=self.client.call("PUT", f"users/{existing['id']}", payload)["id"])
+        return self._written("PUT", f"users/{existing['id']}", self._user_payload(xivo, spec, tenant, existing))
 
     def _keeping(self, payload: Record, spec: UserSpec, existing: Record) -> Record:
         """A payload made without the user, for the user found: what the spec leaves out (no

@@ -27,14 +27,10 @@ from telephony.backends.base import (
 )
 from telephony.backends.errors import NotFoundError, TransientError
 from telephony.backends.prefetch import read_ahead
+from telephony.backends.xelion_numbers import is_external
 from telephony.backends.xelion_session import XelionSession
-from telephony.backends.xelion_users import (
-    XelionUserOperations,
-    emails_of,
-    is_external,
-    member_oids,
-    user_state,
-)
+from telephony.backends.xelion_user_mapping import emails_of, member_oids, user_state
+from telephony.backends.xelion_users import XelionUserOperations
 
 
 class XelionTenantContent(XelionUserOperations):

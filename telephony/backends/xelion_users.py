@@ -36,79 +36,17 @@ from telephony.backends.base import BackendRef, ForwardingSpec, TenantRef, UserS
 from telephony.backends.errors import BackendError, NotFoundError, RejectedError, TransientError
 from telephony.backends.xelion_numbers import XelionNumberOperations, is_external
 from telephony.backends.xelion_session import XelionSession
+from telephony.backends.xelion_user_mapping import (
+    display_name,
+    emails_of,
+    full_name,
+    member_oids,
+    redirection_for,
+    user_state,
+    wanted_addresses,
+)
 
 UNIQUE_SUFFIX = re.compile(r" \(\d+\)$")
-
-
-def full_name(spec: UserSpec) -> str:
-    return " ".join(part for part in (spec.first_name.strip(), spec.last_name.strip()) if part)
-
-
-def display_name(spec: UserSpec) -> str:
-    return spec.display_name.strip() or full_name(spec)
-
-
-def wanted_addresses(spec: UserSpec, *, with_external: bool = True) -> list[str]:
-    """The addresses the user's line answers: its internal number, and (where the platform may put
-    them there) its external numbers."""
-    addresses = [spec.internal_number.strip()] + ([n.strip() for n in spec.external_numbers] if with_external else [])
-    return list(dict.fromkeys(a for a in addresses if a))
-
-
-def redirection_for(forwarding: ForwardingSpec) -> tuple[bool, str, int]:
-    if forwarding.always:
-        return True, forwarding.always, 0
-    if forwarding.no_answer:
-        return True, forwarding.no_answer, max(1, forwarding.no_answer_timeout)
-    return False, "", 0
-
-
-def forwarding_from(user_phone_line: dict[str, Any]) -> ForwardingSpec:
-    if not user_phone_line.get("redirectionActive") or not user_phone_line.get("redirection"):
-        return ForwardingSpec()
-    timeout = int(user_phone_line.get("redirectionTimeout") or 0)
-    if timeout <= 0:
-        return ForwardingSpec(always=user_phone_line["redirection"])
-    return ForwardingSpec(no_answer=user_phone_line["redirection"], no_answer_timeout=timeout)
-
-
-def emails_of(person: dict[str, Any]) -> list[dict[str, Any]]:
-    return [a for a in person.get("addresses") or [] if a.get("addressType") == "Email"]
-
-
-def member_oids(group: dict[str, Any]) -> dict[str, str]:
-    """user oid -> membership relation oid."""
-    return {(m.get("user") or {}).get("oid"): m.get("oid") for m in group.get("members") or []}
-
-
-def user_state(
-    user: dict[str, Any], line: dict[str, Any] | None, person: dict[str, Any] | None, entity_name: str | None
-) -> UserState:
-    """A user in portal terms from its UserProfile, its phoneline and its Person."""
-    line = line or {}
-    addresses = [ext.get("address", "") for ext in line.get("extensions") or []]
-    internal = next((a for a in addresses if a and not is_external(a)), "")
-    if is_external(line.get("externalNumber") or "") and line["externalNumber"] not in addresses:
-        addresses.append(line["externalNumber"])  # documented-only, the one external number is here
-    upl = line.get("userPhoneLine") or {}
-    person = person or {}
-    emails = emails_of(person)
-    return UserState(
-        username=user.get("userName", ""),
-        first_name=person.get("givenName", ""),
-        last_name=person.get("familyName", ""),
-        internal_number=internal,
-        identity=backend_ref(
-            xelion_oid=user.get("oid", ""),
-            xelion_person_oid=(user.get("person") or {}).get("oid", ""),
-            xelion_phoneline_oid=line.get("oid", ""),
-        ),
-        email=emails[0]["address"] if emails else "",
-        entity_name=entity_name,
-        voicemail_enabled=bool(upl.get("voicemailActive")) if upl else None,
-        forwarding=forwarding_from(upl) if upl else None,
-        external_numbers=[a for a in addresses if is_external(a)],
-    )
 
 
 class XelionUserOperations(XelionNumberOperations):
@@ -200,16 +138,40 @@ class XelionUserOperations(XelionNumberOperations):
         return user_state(user, self._line_of(session, user), person, entity)
 
     def create_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
+        """Look for the user (and a Person an earlier attempt left) only on a retry: a first try
+        creates at once, and a userName the server already holds is adopted as a lookup would."""
         session = self._session(tenant)
         if not spec.username.strip():
             raise RejectedError("a Xelion user needs a userName")
-        user = self._locate_user(session, spec, tenant)
-        if user is None:
-            user = self._create_profile(session, spec, tenant)
-        return self._converge(session, tenant, spec, user)
+        user = None if spec.first_try else self._locate_user(session, spec, tenant)
+        if user is not None:
+            return self._converge(session, tenant, spec, user)
+        user, person = self._create_profile(session, spec, tenant)
+        identity = self._converge(session, tenant, spec, user, person=person, fresh=person is not None)
+        if person is not None and spec.first_try:
+            self.answered_with(self._seen_made(session, user["oid"], person, spec))
+        return identity
 
-    def _create_profile(self, session: XelionSession, spec: UserSpec, tenant: TenantRef) -> dict[str, Any]:
-        person, made_person = self._orphan_person(session, spec), False
+    def _seen_made(
+        self, session: XelionSession, user_oid: str, person: dict[str, Any], spec: UserSpec
+    ) -> UserState | None:
+        """The user just made, read back in one call: the UserProfile with its primary line. Its
+        Person is the create's answer when nothing had to be corrected on it; its group is left to
+        the scans (None: not read)."""
+        if self._person_operations(spec, person):
+            return None  # corrected after its create: the full read-back reads it
+        user = session.get_object(f"users/{user_oid}")
+        if user is None:
+            return None
+        return user_state(user, self._line_of(session, user), person, None)
+
+    def _create_profile(
+        self, session: XelionSession, spec: UserSpec, tenant: TenantRef
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The new user and its Person as the server answered them; the Person is None when the
+        user turned out to exist already and was adopted."""
+        person = None if spec.first_try else self._orphan_person(session, spec)
+        made_person = person is None
         if person is None:
             payload: dict[str, Any] = {
                 "objectType": "Person",
@@ -219,7 +181,7 @@ class XelionUserOperations(XelionNumberOperations):
             }
             if spec.email.strip() and not self._documented:
                 payload["addresses"] = [{"address": spec.email.strip(), "addressType": "Email"}]
-            person, made_person = session.create("addressables", payload), True
+            person = session.create("addressables", payload)
         payload = {
             "userName": spec.username.strip(),
             "password": secrets.token_urlsafe(18),  # users sign in through cloud provisioning or a reset
@@ -231,13 +193,17 @@ class XelionUserOperations(XelionNumberOperations):
             "objectType": "UserProfile",
         }
         try:
-            return session.create("users", payload)
+            return session.create("users", payload), person
         except TransientError as exc:
             if exc.status is not None and exc.status >= 500:
                 adopted = self._user_by_name(session, spec.username)  # 500/11000 may mean "exists"
                 if adopted is not None:
                     self.adopt("user", backend_ref(xelion_oid=adopted["oid"]), tenant.name)
-                    return adopted
+                    if (adopted.get("person") or {}).get("oid") == person["oid"]:
+                        return adopted, person  # made by this very call, its answer lost
+                    if made_person and not self._documented:
+                        session.delete(f"addressables/{person['oid']}")  # the adopted user has its own
+                    return adopted, None
             raise
         except BackendError:
             if made_person and not self._documented:  # documented-only it stays, and a retry reuses it
@@ -312,9 +278,21 @@ class XelionUserOperations(XelionNumberOperations):
                 session.patch(f"phonelines/{line['oid']}", ops)
 
     # convergence: make the three objects say what the spec says, with as few PATCHes as needed
-    def _converge(self, session: XelionSession, tenant: TenantRef, spec: UserSpec, user: dict[str, Any]) -> BackendRef:
+    def _converge(
+        self,
+        session: XelionSession,
+        tenant: TenantRef,
+        spec: UserSpec,
+        user: dict[str, Any],
+        *,
+        person: dict[str, Any] | None = None,
+        fresh: bool = False,
+    ) -> BackendRef:
+        """`person`: the user's Person as its create answered it (not read again); `fresh`: the user
+        was made just now, so it is in no group and its line holds nothing yet."""
         person_oid = (user.get("person") or {}).get("oid", "")
-        person = session.get_object(f"addressables/{person_oid}") if person_oid else None
+        if person is None and person_oid:
+            person = session.get_object(f"addressables/{person_oid}")
         if person is not None:
             session.patch(f"addressables/{person_oid}", self._person_operations(spec, person))
         wanted = {
@@ -330,20 +308,34 @@ class XelionUserOperations(XelionNumberOperations):
         if not line:
             created = session.create("phonelines", {"commonName": display_name(spec), "objectType": "XCCPhoneLine"})
             line = session.get_object(f"phonelines/{created['oid']}") or created
-        trunks = session.all("trunks", include=("assignedNumbers",))
-        for number in spec.external_numbers:
-            self._ensure_on_trunk(session, trunks, number.strip())
         removed = [
             e["address"]
             for e in line.get("extensions") or []
             if is_external(e["address"]) and e["address"] not in spec.external_numbers
         ]
+        # the trunks are read only when a number goes onto one or comes off one
+        trunks = session.all("trunks", include=("assignedNumbers",)) if spec.external_numbers or removed else []
+        for number in spec.external_numbers:
+            self._ensure_on_trunk(session, trunks, number.strip())
         session.patch(f"phonelines/{line['oid']}", self._line_operations(spec, user["oid"], line))
         for number in removed:
             self._remove_from_trunks(session, trunks, number)
-        if not self._documented:
+        if not self._documented and not (fresh and self._join_group(session, spec, user["oid"])):
             self._converge_membership(session, tenant, spec, user["oid"])
         return backend_ref(xelion_oid=user["oid"], xelion_person_oid=person_oid, xelion_phoneline_oid=line["oid"])
+
+    def _join_group(self, session: XelionSession, spec: UserSpec, user_oid: str) -> bool:
+        """A user made just now joins its entity's group by the oid the portal learnt, in one call
+        (it is in no other group to leave); False when that is not possible (no such oid, or the
+        group is gone): the full convergence looks the groups up."""
+        group_oid = spec.entity.identity.get("xelion_oid", "") if spec.entity is not None else ""
+        if not group_oid or not spec.entity.name.strip():
+            return False
+        try:
+            session.patch(f"usergroups/{group_oid}", [{"op": "add", "path": "/members/1", "value": user_oid}])
+        except NotFoundError:
+            return False
+        return True
 
     def _person_operations(self, spec: UserSpec, person: dict[str, Any]) -> list[dict[str, Any]]:
         wanted = {

@@ -181,7 +181,8 @@ class ProvisioningJob(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="job_due"),
-            models.Index(fields=["server", "status"], name="job_server_status"),
+            # a server's queue in order: the running count, and the next due job a drain claims
+            models.Index(fields=["server", "status", "id"], name="job_server_queue"),
             models.Index(fields=["target_key", "id"], name="job_target_order"),
             models.Index(fields=["target_type", "target_id"], name="job_target"),
         ]
@@ -254,6 +255,8 @@ class JobAttempt(models.Model):
     outcome = models.CharField(verbose_name=gettext_lazy("outcome"), max_length=20)
     error = models.TextField(verbose_name=gettext_lazy("error"), blank=True)
     exchanges = models.JSONField(verbose_name=gettext_lazy("exchanges"), default=list)
+    # every call the attempt made, the ones beyond the exchanges kept too
+    calls = models.PositiveIntegerField(verbose_name=gettext_lazy("backend calls"), default=0)
     worker = models.CharField(verbose_name=gettext_lazy("worker"), max_length=200, blank=True)
 
     class Meta:
@@ -263,3 +266,8 @@ class JobAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of job #{self.job_id}: {self.outcome}"
+
+    @property
+    def calls_made(self) -> int:
+        """The calls this attempt made (an attempt recorded before they were counted: those it logged)."""
+        return self.calls or len(self.exchanges)

@@ -8,6 +8,7 @@ import random
 import threading
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -18,6 +19,7 @@ from telephony.models import JobStatus, ProvisioningJob
 logger = logging.getLogger("telephony.provisioning")
 
 UPDATE_CHUNK = 500
+DRAIN_AT_LEAST = 8  # jobs of one server dispatched at once that go out as drains instead
 
 
 _planned = threading.local()  # the ids planned on this thread since its last commit
@@ -55,8 +57,46 @@ def _hand_over_planned() -> None:
 
 
 def dispatch(job_ids: Iterable[int], *, countdown: float = 0.0) -> int:
-    """Send each job to the broker; returns how many were sent. Broker errors are logged, not
-    raised: the caller's change is already committed and the sweep will retry the hand-over."""
+    """Send each job to the broker; returns how many were handed over. Broker errors are logged,
+    not raised: the caller's change is already committed and the sweep will retry the hand-over.
+
+    Many jobs of one server at once go out as drains of that server (`drain`): as many as it has
+    slots, each running the server's due jobs one after another."""
+    job_ids = list(job_ids)
+    if countdown or len(job_ids) < DRAIN_AT_LEAST:
+        return _send_each(job_ids, countdown)
+    by_server: dict[int | None, list[int]] = {}
+    for start in range(0, len(job_ids), UPDATE_CHUNK):
+        chunk = job_ids[start : start + UPDATE_CHUNK]
+        for job_id, server_id in ProvisioningJob.objects.filter(pk__in=chunk).values_list("pk", "server_id"):
+            by_server.setdefault(server_id, []).append(job_id)
+    single = sorted(i for server, ids in by_server.items() if server is None or len(ids) < DRAIN_AT_LEAST for i in ids)
+    handed = _send_each(single, 0.0) if single else 0
+    for server_id, ids in by_server.items():
+        if server_id is not None and len(ids) >= DRAIN_AT_LEAST and send_drains(server_id):
+            _mark_dispatched(ids)
+            handed += len(ids)
+    return handed
+
+
+def send_drains(server_id: int, count: int | None = None, *, countdown: float = 0.0) -> bool:
+    """Send drains of a server (by default, one per slot); False if the broker refused."""
+    try:
+        for _ in range(count or settings.PROVISIONING_SERVER_CONCURRENCY):
+            queue.send(queue.DRAIN_SERVER, server_id, countdown=countdown or None)
+    except Exception as exc:  # the broker is unreachable: the sweep dispatches later
+        logger.warning("could not send a drain of server %s: %s", server_id, exc)
+        return False
+    return True
+
+
+def _mark_dispatched(job_ids: list[int]) -> None:
+    now = timezone.now()
+    for start in range(0, len(job_ids), UPDATE_CHUNK):  # within every database's limit on parameters
+        ProvisioningJob.objects.filter(pk__in=job_ids[start : start + UPDATE_CHUNK]).update(dispatched_at=now)
+
+
+def _send_each(job_ids: list[int], countdown: float) -> int:
     sent = []
     for job_id in job_ids:
         try:
@@ -65,9 +105,7 @@ def dispatch(job_ids: Iterable[int], *, countdown: float = 0.0) -> int:
             logger.warning("could not dispatch provisioning job %s: %s", job_id, exc)
             break
         sent.append(job_id)
-    now = timezone.now()
-    for start in range(0, len(sent), UPDATE_CHUNK):  # within every database's limit on parameters
-        ProvisioningJob.objects.filter(pk__in=sent[start : start + UPDATE_CHUNK]).update(dispatched_at=now)
+    _mark_dispatched(sent)
     return len(sent)
 
 

@@ -68,22 +68,30 @@ def _learnt_identity(key: str) -> BackendRef:
     return identity
 
 
-def _user_row(key: str) -> PbxUser | None:
-    return (
-        PbxUser.objects.select_related("entity", "template", "tenant__server__platform")
-        .filter(pk=int(key.split(":")[1]))
-        .first()
-    )
+def _user_row(key: str, job: ProvisioningJob | None = None) -> PbxUser | None:
+    """The user with what its spec and audit read. Given its `job`, the tenant (with its server and
+    organization) and the platform the claim loaded are the row's, instead of being read again."""
+    if job is None or job.tenant_id is None or job.platform is None:
+        related = ("entity", "template", "tenant__server__platform", "tenant__organization")
+        return PbxUser.objects.select_related(*related).filter(pk=int(key.split(":")[1])).first()
+    row = PbxUser.objects.select_related("entity", "template").filter(pk=int(key.split(":")[1])).first()
+    if row is not None and row.tenant_id == job.tenant_id and job.tenant.server.platform_id == job.platform_id:
+        job.tenant.server.platform = job.platform
+        row.tenant = job.tenant
+    return row
 
 
-def _user_spec(job: ProvisioningJob, key: str, row: PbxUser | None = None) -> UserSpec:
+def _user_spec(
+    job: ProvisioningJob, key: str, row: PbxUser | None = None, mirror: LineTemplateMirror | None = None
+) -> UserSpec:
     """The user as the row holds it now: a job that runs late or is retried sends the current data,
     never the snapshot of when it was planned (a key renamed since would point at another user's
     object). Only a row that is gone is described by the job's payload, with what earlier jobs
     learnt of it."""
     row = row or _user_row(key)
     if row is not None:
-        spec = specs.user_spec(row)
+        template = specs.template_spec(row.template, job.platform, mirror=mirror) if mirror is not None else None
+        spec = specs.user_spec(row, template=template)
         spec.voicemail_pin = row.voicemail_pin or ""  # secrets stay encrypted on the row, out of payloads
         return spec
     spec = specs.from_payload(UserSpec, job.payload["user"])
@@ -110,8 +118,10 @@ def apply_identity(job: ProvisioningJob, identity: BackendRef | None) -> None:
 
 
 def _audit_identity(model, job: ProvisioningJob, before: BackendRef, after: BackendRef) -> None:
-    """The backend reference a job learnt is a change of the row like any other: audited, by the job."""
-    instance = model.objects.get(pk=job.target_id)
+    """The backend reference a job learnt is a change of the row like any other: audited, by the job
+    (with the row its operation read, where it kept it, and the rows that one holds already)."""
+    kept = getattr(job, "target_row", None)
+    instance = kept if isinstance(kept, model) and kept.pk == job.target_id else model.objects.get(pk=job.target_id)
     shown = json.dumps(before, sort_keys=True) if before else "None"
     with acting_as(f"job #{job.pk}"):
         LogEntry.objects.log_create(
@@ -221,7 +231,9 @@ def template_delete(job: ProvisioningJob, driver: Driver) -> None:
 # --- users and numbers ---------------------------------------------------------------------------
 
 
-def _user_targets(job: ProvisioningJob, key: str, row: PbxUser | None, spec: UserSpec) -> dict[str, claims.Target]:
+def _user_targets(
+    job: ProvisioningJob, key: str, row: PbxUser | None, spec: UserSpec, mirror: LineTemplateMirror | None = None
+) -> dict[str, claims.Target]:
     """The rows a user's job acts for: the user (gone, for a delete), its entity and, where the
     platform keeps line templates, its template's mirror there."""
     user_type = ContentType.objects.get_for_model(PbxUser).pk
@@ -229,21 +241,30 @@ def _user_targets(job: ProvisioningJob, key: str, row: PbxUser | None, spec: Use
         row.entity if row is not None else Entity.objects.filter(tenant_id=job.tenant_id, name=spec.entity.name).first()
     )
     targets = {"user": (user_type, int(key.split(":")[1])), "entity": row_target(entity)}
-    if row is not None and job.platform is not None and job.platform.capabilities.keeps_templates:
-        targets["template"] = row_target(template_mirror(row.template, job.platform))
+    if row is not None and _keeps_templates(job):
+        targets["template"] = row_target(mirror or template_mirror(row.template, job.platform))
     return targets
 
 
-def _user_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, UserSpec], BackendRef]):
+def _keeps_templates(job: ProvisioningJob) -> bool:
+    return job.platform is not None and job.platform.capabilities.keeps_templates
+
+
+def _user_call(
+    job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, UserSpec], BackendRef], *, creating: bool = False
+):
     ref = _tenant_ref(job)
-    row = _user_row(job.target_key)
+    row = _user_row(job.target_key, job)
     if row is None:
         return None  # deleted since: nothing to create or change, and its delete job follows
-    spec = _user_spec(job, job.target_key, row=row)
-    targets = _user_targets(job, job.target_key, row, spec)
+    mirror = template_mirror(row.template, job.platform) if _keeps_templates(job) else None
+    spec = _user_spec(job, job.target_key, row=row, mirror=mirror)
+    targets = _user_targets(job, job.target_key, row, spec, mirror)
+    job.target_row = row  # for the audit of what the push learns
+    spec.first_try = creating and _first_try(job)
+    driver.answered_with(None)  # nothing an earlier job's write answered
     with claims.owning(job, driver, **targets) as owner:
-        if "template" in targets:
-            mirror = LineTemplateMirror.objects.select_related("platform").get(pk=targets["template"][1])
+        if mirror is not None:
             spec.template.identity = ensure_template(driver, owner, ref, row.template, mirror)
         identity = call(ref, spec)
         owner.confirm(driver, "user", identity, ref.name)
@@ -252,11 +273,13 @@ def _user_call(job: ProvisioningJob, driver: Driver, call: Callable[[TenantRef, 
 
 
 def _seen_after_push(driver: Driver, ref: TenantRef, spec: UserSpec, identity: BackendRef) -> dict[str, str] | None:
-    """Read back the user just pushed, so that "verified" means the PBX was seen to hold it. A read
-    that fails leaves the push succeeded and unseen: the next scan looks."""
+    """Read back the user just pushed, so that "verified" means the PBX was seen to hold it: in the
+    write's own answer where that holds the whole user, else by reading it. A read that fails leaves
+    the push succeeded and unseen: the next scan looks."""
     spec.identity = merge_refs(spec.identity, identity or {})
+    state = driver.take_answered_user(identity or {})
     try:
-        state = driver.find_user(ref, spec)
+        state = state or driver.find_user(ref, spec)
     except BackendError:
         return None
     if state is None:
@@ -267,8 +290,13 @@ def _seen_after_push(driver: Driver, ref: TenantRef, spec: UserSpec, identity: B
     return {"state": STATE_OF[outcome.kind], "message": outcome_message(outcome)}
 
 
+def _first_try(job: ProvisioningJob) -> bool:
+    """This is the first attempt of the first job of its target: nothing of it can be on the PBX."""
+    return job.attempts == 1 and not ProvisioningJob.objects.filter(target_key=job.target_key, id__lt=job.id).exists()
+
+
 def user_create(job: ProvisioningJob, driver: Driver) -> BackendRef | None:
-    return _user_call(job, driver, driver.create_user)
+    return _user_call(job, driver, driver.create_user, creating=True)
 
 
 def user_update(job: ProvisioningJob, driver: Driver) -> BackendRef | None:

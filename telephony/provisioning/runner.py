@@ -18,6 +18,7 @@ import logging
 import os
 import random
 import socket
+from contextvars import ContextVar
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -55,6 +56,7 @@ MAX_WAIT_FOR_SLOT_SECONDS = 60.0
 SLOT_WAIT = "Waiting for a free slot on its server."
 LEASE_LOST = "lease lost"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
+DRAINING: ContextVar[bool] = ContextVar("draining", default=False)  # set by drain.drain_server
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -71,12 +73,18 @@ def run_job(job_id: int) -> str:
     claimed = _claim(job_id)
     if isinstance(claimed, str):
         return claimed
-    job, attempt = claimed
+    return run_claimed(*claimed)
+
+
+def run_claimed(job: ProvisioningJob, attempt: JobAttempt) -> str:
+    """Call the driver for a job this worker has claimed (`_claim`, `drain.claim_next`), and record
+    the outcome."""
     platform = job.platform
     if platform is None and job.operation not in WITHOUT_PLATFORM:
         return _finish_failed(job, attempt, "The platform of this job no longer exists.", "configuration", [])
     driver = driver_for_platform(platform) if platform is not None else ServiceCall()
-    driver.log.entries.clear()
+    driver.log.clear()
+    attempt.log = driver.log  # its count of calls is recorded with the outcome
     try:
         identity = OPERATIONS[job.operation](job, driver)
     except SoftTimeLimitExceeded:
@@ -112,7 +120,7 @@ def _claim(job_id: int):
     with transaction.atomic():
         job = (
             ProvisioningJob.objects.select_for_update(of=("self",))  # lock the job only, not what it joins
-            .select_related("platform", "tenant__server")
+            .select_related("platform", "tenant__server", "tenant__organization")
             .filter(pk=job_id)
             .first()
         )
@@ -120,7 +128,7 @@ def _claim(job_id: int):
             return "not pending"
         if job.next_attempt_at and job.next_attempt_at > now + timedelta(seconds=0.5):
             outcome, later = "not due", (job.next_attempt_at - now).total_seconds()
-        elif (blocker := _earlier_unfinished(job)) is not None:
+        elif (blocker := earlier_unfinished(job)) is not None:
             if blocker.status == JobStatus.FAILED:
                 # Parked: the failed job's success after a retry wakes it (_wake_waiting), its
                 # cancellation releases the next job of its target (services.jobs); otherwise the
@@ -134,35 +142,37 @@ def _claim(job_id: int):
             outcome, later = "waiting for an earlier job", _wait_for(blocker, now)
             if job.waiting_for != WaitState.EARLIER:
                 ProvisioningJob.objects.filter(pk=job.pk).update(waiting_for=WaitState.EARLIER)
-        elif job.server_id is not None and not _slot_free(job.server_id, now):
+        elif job.server_id is not None and not slot_free(job.server_id, now):
             ProvisioningJob.objects.filter(pk=job.pk).update(  # see _hand_over_slot
                 last_error=SLOT_WAIT, waiting_for=WaitState.SLOT
             )
-            outcome, later = "server busy", _slot_wait(job.server_id)
+            outcome, later = "server busy", slot_wait(job.server_id)
         elif job.attempts >= job.max_attempts:
             # A worker died during the last attempt, or a re-login was granted on it: no attempt
             # beyond the maximum (a person's retry grants more).
-            _give_up(job, now)
+            give_up(job, now)
             return "gave up"
         else:
-            job.status = JobStatus.RUNNING
-            job.attempts += 1
-            job.started_at = job.started_at or now
-            job.lease_expires_at = now + timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS)
-            job.last_error = "" if job.waiting_for in (WaitState.SLOT, WaitState.FAILED) else job.last_error
-            job.waiting_for = WaitState.NONE
-            job.save(
-                update_fields=["status", "attempts", "started_at", "lease_expires_at", "last_error", "waiting_for"]
-            )
-            attempt = JobAttempt.objects.create(
-                job=job, number=job.attempts, started_at=now, outcome="running", worker=WORKER
-            )
-            return job, attempt
+            return start(job, now)
     dispatch_later(job_id, later)
     return outcome
 
 
-def _give_up(job: ProvisioningJob, now) -> None:
+def start(job: ProvisioningJob, now) -> tuple[ProvisioningJob, JobAttempt]:
+    """Mark a claimed job running under a lease, with its attempt (inside the claim's transaction)."""
+    job.status = JobStatus.RUNNING
+    job.attempts += 1
+    job.started_at = job.started_at or now
+    job.lease_expires_at = now + timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS)
+    job.last_error = "" if job.waiting_for in (WaitState.SLOT, WaitState.FAILED) else job.last_error
+    job.waiting_for = WaitState.NONE
+    job.save(update_fields=["status", "attempts", "started_at", "lease_expires_at", "last_error", "waiting_for"])
+    attempt = JobAttempt.objects.create(job=job, number=job.attempts, started_at=now, outcome="running", worker=WORKER)
+    return job, attempt
+
+
+def give_up(job: ProvisioningJob, now) -> None:
+    """No attempt is left: the job fails with the reason of its last one."""
     reason = job.last_error or "no reason recorded"
     job.status, job.finished_at = JobStatus.FAILED, now
     job.last_error = f"Gave up after {job.attempts} attempts: {reason}"[:10000]
@@ -180,7 +190,7 @@ def _wait_for(blocker: ProvisioningJob, now) -> float:
     return WAIT_FOR_EARLIER_SECONDS
 
 
-def _earlier_unfinished(job: ProvisioningJob) -> ProvisioningJob | None:
+def earlier_unfinished(job: ProvisioningJob) -> ProvisioningJob | None:
     # The keys are read first, not joined in: a list of keys keeps the lookup on job_target_order.
     keys = [job.target_key, *job.dependencies.values_list("target_key", flat=True)]
     return (
@@ -192,7 +202,7 @@ def _earlier_unfinished(job: ProvisioningJob) -> ProvisioningJob | None:
     )
 
 
-def _slot_free(server_id: int, now) -> bool:
+def slot_free(server_id: int, now) -> bool:
     """Fewer than the limit of live jobs on this server. The server row is locked while counting,
     so that claims on one server are serialised across every worker process and machine. (SQLite
     has no row locks: there the claim's BEGIN IMMEDIATE already serialises every writer.)"""
@@ -204,7 +214,7 @@ def _slot_free(server_id: int, now) -> bool:
     return running + scans_running(server_id) < settings.PROVISIONING_SERVER_CONCURRENCY
 
 
-def _slot_wait(server_id: int) -> float:
+def slot_wait(server_id: int) -> float:
     """How long a job waits when its server is busy: about as long as the jobs ahead of it need,
     within bounds. It is the fallback only: a job that finishes hands its slot to the oldest job
     waiting for one. Without that, every worker thread beyond the limit would keep bouncing the
@@ -216,8 +226,9 @@ def _slot_wait(server_id: int) -> float:
 
 def _hand_over_slot(job: ProvisioningJob) -> None:
     """The job's slot on its server is free: dispatch the oldest due job that is waiting for one
-    (taking its mark first, so that the next finishing job wakes another one)."""
-    if job.server_id is None:
+    (taking its mark first, so that the next finishing job wakes another one). A drain keeps the
+    slot: it claims the server's next due job itself."""
+    if job.server_id is None or DRAINING.get():
         return
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
     waiting = ProvisioningJob.objects.filter(
@@ -255,7 +266,9 @@ def _settle(
         attempt.outcome = outcome
         attempt.error = error
         attempt.exchanges = exchanges
-        attempt.save(update_fields=["finished_at", "outcome", "error", "exchanges"])
+        log = getattr(attempt, "log", None)
+        attempt.calls = log.call_count if log is not None else len(exchanges)
+        attempt.save(update_fields=["finished_at", "outcome", "error", "exchanges", "calls"])
         succeeded = outcome == "succeeded"
         seen = getattr(job, "seen", None) if succeeded else None
         refresh_sync_state(job.target_type_id, job.target_id, pushed=succeeded, seen=seen)

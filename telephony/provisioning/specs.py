@@ -61,10 +61,14 @@ def entity_spec(entity: Entity) -> EntitySpec:
     )
 
 
-def template_spec(template: LineTemplate, platform: Platform | None = None) -> TemplateSpec:
+def template_spec(
+    template: LineTemplate, platform: Platform | None = None, *, mirror: LineTemplateMirror | None = None
+) -> TemplateSpec:
+    """The template as `platform` should hold it; its identity there from its `mirror` (read when
+    not given)."""
     identity: BackendRef = {}
     if platform is not None:
-        mirror = LineTemplateMirror.objects.filter(template=template, platform=platform).first()
+        mirror = mirror or LineTemplateMirror.objects.filter(template=template, platform=platform).first()
         identity = identity_of(mirror) if mirror else {}
     return TemplateSpec(
         name=template.name,
@@ -124,8 +128,14 @@ def user_spec(
 # --- JSON round trip ------------------------------------------------------------------------------
 
 
+RUNTIME_ONLY = ("first_try",)  # what the engine sets on a spec when it runs a job: never in a payload
+
+
 def to_payload(spec: Any) -> dict[str, Any]:
-    return dataclasses.asdict(spec)
+    payload = dataclasses.asdict(spec)
+    for name in RUNTIME_ONLY:
+        payload.pop(name, None)
+    return payload
 
 
 def from_payload(cls: type, data: dict[str, Any]) -> Any:

@@ -39,7 +39,8 @@ def refresh_sync_state(
     elif seen is not None:  # the push was followed by a read of what it pushed
         state, message = seen["state"], seen.get("message", "")
         if state == SyncState.VERIFIED:
-            rows.update(verified_at=timezone.now())
+            rows.update(sync_state=state, sync_message=message[:1000], verified_at=timezone.now())
+            return
     elif pushed:
         state, message = SyncState.IN_SYNC, ""
     elif _creation_cancelled(model, object_id):

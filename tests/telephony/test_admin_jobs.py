@@ -261,3 +261,16 @@ def test_a_page_with_nothing_to_edit_says_view_and_offers_no_save(tree, member, 
     body = response.content.decode()
     assert response.context["title"] == "View provisioning job"
     assert 'name="_save"' not in body and 'name="_continue"' not in body and "Retry" in body
+
+
+def test_the_job_page_counts_the_backend_calls_of_its_attempts(tree, member, client, job):
+    JobAttempt.objects.create(job=job, number=2, started_at=job.created_at, outcome="succeeded", calls=3)
+    client.force_login(member(tree.reseller, Role.OPERATOR))
+    response = client.get(reverse("admin:telephony_provisioningjob_change", args=[job.pk]))
+    form = response.context["adminform"]
+    fields = {line.field["name"]: line for fieldset in form for row in fieldset for line in row}
+    assert fields["backend_calls"].contents() == "4", "1 logged by the first attempt (before calls were counted), 3"
+    attempts = response.context["inline_admin_formsets"][0]
+    shown = [line.contents() for form in attempts for fieldset in form for row in fieldset for line in row
+             if line.field["name"] == "calls_made"]  # fmt: skip
+    assert shown == ["1", "3"]

@@ -56,9 +56,9 @@ def test_a_job_waits_for_the_earlier_jobs_of_the_targets_it_depends_on_only():
     user_create = job("pbxuser:1")
     other_user = job("pbxuser:12")
     number = job("phonenumber:5", after=("pbxuser:1",))
-    assert runner._earlier_unfinished(number) == user_create
+    assert runner.earlier_unfinished(number) == user_create
     ProvisioningJob.objects.filter(pk=user_create.pk).update(status=JobStatus.SUCCEEDED)
-    assert runner._earlier_unfinished(number) is None, f"job #{other_user.pk} of pbxuser:12 does not hold it"
+    assert runner.earlier_unfinished(number) is None, f"job #{other_user.pk} of pbxuser:12 does not hold it"
 
 
 def test_dependencies_go_with_their_job():

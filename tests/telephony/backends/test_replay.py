@@ -193,7 +193,18 @@ def _renamed(spec: UserSpec, name: str) -> UserSpec:
                    forwarding=ForwardingSpec(no_answer="0612345678", no_answer_timeout=25))  # fmt: skip
 
 
+def _create_first_try(driver, world, name: str, _):
+    """A create whose first run is a first try (`UserSpec.first_try`: no look-ups); its replay, a
+    later attempt, is not."""
+    first = not getattr(world, "tried", False)
+    world.tried = True
+    number = "601" if name == "xc5" else "201" if name == "xelion" else "2001"
+    spec = _user(world, number, email="ada@example.net", external_numbers=[_number(name)])
+    return driver.create_user(world.tenant, replace(spec, first_try=first))
+
+
 OPERATIONS = [
+    Operation("create, first try", ("xcu", "xc5", "xelion"), _nothing, _create_first_try),
     Operation(
         "create",
         ("xcu", "xc5", "xelion"),

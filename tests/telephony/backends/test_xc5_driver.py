@@ -363,3 +363,37 @@ def test_secrets_never_reach_the_exchange_log(driver, tenant, sim):
     [account] = accounts_named(sim, f"reception@{TENANT}")
     logged = json.dumps(driver.log.as_list())
     assert account["password"] not in logged and "97531" not in logged and SYSTEM_API_PASSWORD not in logged
+
+
+# a first try: the documented calls and no look-ups
+
+
+def test_a_first_try_creates_with_the_documented_calls_and_answers_the_read_back(driver, tenant, sim):
+    env_guid = tenant.identity["xc5_guid"]
+    driver.log.clear()
+    identity = driver.create_user(tenant, user_spec(first_try=True))
+    calls = [f"{e.method} {e.url.split('/api-sys/', 1)[-1]}" for e in driver.log.entries]
+    # the name is looked up (a PUT would update an account of that name), the callrules are read to
+    # refuse an extension that already dials someone else
+    assert calls == [f"GET account/reception@{TENANT}", f"PUT account/{env_guid}/child",
+                     f"GET account/{env_guid}/callrule", f"PUT account/{env_guid}/callrule"]  # fmt: skip
+    answered = driver.take_answered_user(identity)
+    found = driver.find_user(tenant, user_spec(identity=identity))
+    assert (answered.username, answered.internal_number) == ("reception", "600")
+    assert driver.user_differences(user_spec(), answered) == driver.user_differences(user_spec(), found) == []
+    assert len(extension_rules(sim)) == 1
+
+
+def test_a_first_try_of_a_name_xc5_holds_adopts_it_and_still_refuses_a_taken_extension(driver, tenant, sim):
+    first = driver.create_user(tenant, user_spec())
+    assert driver.create_user(tenant, user_spec(first_try=True)) == first  # found, then the adoption
+    assert len(accounts_named(sim, f"reception@{TENANT}")) == 1 and len(extension_rules(sim)) == 1
+    with pytest.raises(AlreadyExistsError, match="extension 600 already dials reception@"):
+        driver.create_user(tenant, user_spec(username="sales", first_try=True))
+    assert driver.take_answered_user(first) is None
+
+
+def test_a_first_try_with_numbers_is_read_back_as_ever(driver, tenant):
+    spec = user_spec(first_try=True, forwarding=ForwardingSpec(always="0211234567"))
+    identity = driver.create_user(tenant, spec)
+    assert driver.take_answered_user(identity) is None, "a route was written after the account's answer"

@@ -17,6 +17,7 @@ from telephony.backends.base import (
 )
 from telephony.backends.errors import (
     AuthenticationError,
+    ConflictError,
     NotFoundError,
     RejectedError,
     TransientError,
@@ -339,3 +340,76 @@ def test_users_need_their_entity_and_template_first(driver):
     driver.upsert_entity(XIVO_220, entity_spec())
     with pytest.raises(NotFoundError, match="line template Acme standard does not exist"):
         driver.create_user(XIVO_220, user_spec())
+
+
+# ---------------------------------------------------------------------- one call per create
+def known_ids(driver, sim):
+    """The tenant, entity and template as the portal knows them once their jobs have run."""
+    entity = driver.upsert_entity(XIVO_220, entity_spec())
+    template = driver.upsert_template(XIVO_220, template_spec())
+    xivo = next(x for x in sim.snapshot()["xivos"] if x["id"] == 1)
+    tenant = TenantRef(
+        name="acme", server_name="xivo-220", server_identity=backend_ref(xcu_id=1, xcu_uuid=xivo["uuid"])
+    )
+    return tenant, entity, template
+
+
+def calls_during(sim, action):
+    before = sim.api_calls
+    result = action()
+    return result, sim.api_calls - before
+
+
+def test_a_create_with_the_ids_the_portal_holds_is_one_call(driver, sim, documented_only):
+    tenant, entity, template = known_ids(driver, sim)
+    spec = user_spec(entity=entity_spec(identity=entity), template=template_spec(identity=template))
+    identity, calls = calls_during(sim, lambda: driver.create_user(tenant, spec))
+    assert calls == 1  # POST users, as the document needs
+    answered = driver.take_answered_user(identity)  # the answer held the user: no read-back needed
+    assert (answered.internal_number, answered.entity_name, answered.first_name) == ("2001", "acme", "Ada")
+    assert answered.email == ("" if documented_only else "ada@example.com")
+    assert driver.take_answered_user(identity) is None  # taken once
+    assert users_numbered(sim, "2001")[0]["id"] == identity["xcu_id"]
+
+
+def test_an_answer_is_not_taken_for_another_user(driver, sim):
+    tenant, entity, template = known_ids(driver, sim)
+    spec = user_spec(entity=entity_spec(identity=entity), template=template_spec(identity=template))
+    identity = driver.create_user(tenant, spec)
+    assert driver.take_answered_user(backend_ref(xcu_id=identity["xcu_id"] + 1)) is None
+    assert driver.take_answered_user(identity) is None  # forgotten with the first look
+
+
+def test_ids_that_went_stale_are_looked_up_again(driver, sim):
+    tenant, _entity, template = known_ids(driver, sim)
+    stale_entity = backend_ref(xcu_id=999, xcu_combined_id=f"gone@{tenant.server_identity['xcu_uuid']}")
+    spec = user_spec(
+        entity=entity_spec(identity=stale_entity), template=template_spec(identity=backend_ref(xcu_id=999))
+    )
+    identity = driver.create_user(tenant, spec)
+    assert users_numbered(sim, "2001")[0]["id"] == identity["xcu_id"]  # made in the entity found by its name
+    # an entity of another XiVO is never taken from the reference alone
+    elsewhere = user_spec(
+        number="2002",
+        entity=entity_spec(identity=backend_ref(xcu_combined_id="acme@another-uuid")),
+        template=template_spec(identity=template),
+    )
+    assert driver._payload_from_refs(tenant, elsewhere) is None
+
+
+def test_a_retried_create_with_known_ids_adopts_only_its_own_user(driver, sim):
+    tenant, entity, template = known_ids(driver, sim)
+    spec = user_spec(entity=entity_spec(identity=entity), template=template_spec(identity=template))
+    first = driver.create_user(tenant, spec)
+    again = driver.create_user(tenant, user_spec(first_name="Augusta", entity=spec.entity, template=spec.template))
+    assert again == first  # the 409 led to the user of its own entity, taken over
+    assert [u["firstName"] for u in users_numbered(sim, "2001")] == ["Augusta"]
+    # a user another row holds: a conflict, and nothing is written
+
+    class Taken(base.Ownership):
+        def claim(self, kind, key):
+            raise ConflictError(f"{kind} {key} belongs to another row")
+
+    with driver.owned_by(Taken()), pytest.raises(ConflictError):
+        driver.create_user(tenant, user_spec(first_name="Carol", entity=spec.entity, template=spec.template))
+    assert [u["firstName"] for u in users_numbered(sim, "2001")] == ["Augusta"]

@@ -491,3 +491,33 @@ def test_secrets_never_reach_the_log(platform):
     logged = json.dumps(platform.driver.log.as_list())
     assert MASTER_PASSWORD not in logged and ROOT_API_KEY not in logged
     assert all(session.token not in logged for session in platform.driver._sessions.values())
+
+
+# a first try: the documented calls and no look-ups
+
+
+def test_a_first_try_creates_with_the_documented_calls_and_answers_the_read_back(platform):
+    driver, tenant = platform.driver, platform.tenant
+    entity = EntitySpec(**{**platform.entity.__dict__, "identity": driver.upsert_entity(tenant, platform.entity)})
+    spec = user_spec(5, entity, first_try=True)
+    driver.log.clear()
+    identity = driver.create_user(tenant, spec)
+    calls = [f"{e.method} {e.url.rsplit('/api/v1/', 1)[-1]}" for e in driver.log.entries]
+    made = ["POST acme/addressables", "POST acme/users", f"PATCH acme/phonelines/{identity['xelion_phoneline_oid']}"]
+    joined = [] if platform.documented else [f"PATCH acme/usergroups/{entity.identity['xelion_oid']}"]
+    assert calls == [*made, *joined, f"GET acme/users/{identity['xelion_oid']}"], "the last one reads it back"
+    answered = driver.take_answered_user(identity)
+    found = driver.find_user(tenant, UserSpec(**{**spec.__dict__, "identity": identity}))
+    assert (answered.internal_number, answered.first_name, answered.email) == ("205", "First5", found.email)
+    assert answered.entity_name is None, "its group is left to the scans"
+    assert found.entity_name == (None if platform.documented else "sales")
+
+
+def test_a_first_try_whose_username_is_taken_adopts_that_user(platform):
+    driver, tenant, sim = platform.driver, platform.tenant, platform.sim
+    first = driver.create_user(tenant, user_spec(6, platform.entity))
+    again = driver.create_user(tenant, user_spec(6, platform.entity, first_try=True))
+    assert again == first
+    assert len(objects(sim, "acme", "UserProfile")) == 1
+    # the Person the refused create made is removed again (documented-only there is no DELETE)
+    assert len(objects(sim, "acme", "Person")) == (2 if platform.documented else 1)

@@ -139,7 +139,7 @@ def test_a_scan_holds_one_of_the_servers_slots(world, settings):
     ProvisioningJob.objects.filter(pk=job.pk).update(status="succeeded", lease_expires_at=None)
     DriftScan.objects.create(server=world.server, status=ScanStatus.RUNNING)
     assert scan_server(server_id=world.server.pk) == RUNNING, "one scan of a server at a time"
-    assert not runner._slot_free(world.server.pk, timezone.now()), "the running scan holds the one slot"
+    assert not runner.slot_free(world.server.pk, timezone.now()), "the running scan holds the one slot"
 
 
 def test_an_answer_broken_off_mid_list_concludes_nothing(world, xcu):
@@ -178,4 +178,4 @@ def test_a_scan_takes_the_free_slots_up_to_its_readers(world, settings):
     scan = scan_server(server_id=world.server.pk)
     assert scan.readers == 3 and scan.status == ScanStatus.COMPLETE, "one slot is its job's"
     DriftScan.objects.filter(pk=scan.pk).update(status=ScanStatus.RUNNING)
-    assert not runner._slot_free(world.server.pk, timezone.now()), "the job and the scan's three readers"
+    assert not runner.slot_free(world.server.pk, timezone.now()), "the job and the scan's three readers"

@@ -77,7 +77,8 @@ def test_an_expiring_session_does_not_stop_the_run(world, start_worker):
 
 
 def test_create_update_delete_back_to_back_end_in_the_right_state(world, start_worker):
-    world.sim.set_faults({"latency_ms": 30})
+    # a create is one call: at 300 ms the late user's update and delete surely arrive while it runs
+    world.sim.set_faults({"latency_ms": 300})
     start_worker()
     # gone: all three at once (whether the create ran before the delete or was cancelled)
     gone = pbx_user_create(actor=world.actor, user=world.user(2000))

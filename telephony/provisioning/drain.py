@@ -1,0 +1,98 @@
+"""Draining a server's queue: one task runs a server's due jobs one after another, claiming each
+the way a job's own task does, for a bulk change that would otherwise send the broker one message
+per job and pay its round trip between every two jobs.
+
+`dispatch` sends drains instead of job messages when many jobs of one server go out at once (a
+bulk import's commit, the users a new entity was holding back, the sweep). As many drains go out
+as the server has slots. A drain whose server is busy comes back after the wait a job would have
+(`runner.slot_wait`); one that finds no job it may run ends.
+
+Nothing about a job's guarantees changes: each job is claimed in its own transaction under the
+server's limit, checked against its earlier jobs, run under a lease and recorded as its own task
+would. A drain that dies leaves its running job to the lease and the sweep, and the jobs it had
+not reached are pending and marked dispatched: the sweep sends them again once that mark is older
+than PROVISIONING_REDISPATCH_AFTER_SECONDS. A live drain renews the mark as it goes, so that the
+sweep does not send them beside it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from telephony.models import JobAttempt, JobStatus, ProvisioningJob, WaitState
+from telephony.provisioning import runner
+from telephony.provisioning.dispatch import send_drains
+
+DRAIN_SECONDS = 20.0  # a drain hands over to a fresh task after this long (fairness, time limits)
+CANDIDATES = 25  # due jobs looked at per claim before the drain gives up on the rest (held back)
+
+
+def drain_server(server_id: int) -> str:
+    """Run the server's due jobs until none can be claimed, or hand over to a new drain after
+    DRAIN_SECONDS (half the sweep's patience at most); returns what happened (for logs and tests)."""
+    seconds = min(DRAIN_SECONDS, settings.PROVISIONING_REDISPATCH_AFTER_SECONDS / 2)
+    deadline = time.monotonic() + seconds
+    ran = 0
+    draining = runner.DRAINING.set(True)
+    try:
+        while time.monotonic() < deadline:
+            claimed = claim_next(server_id)
+            if claimed == BUSY:
+                send_drains(server_id, 1, countdown=runner.slot_wait(server_id))
+                return f"server busy after {ran} jobs"
+            if claimed == IDLE:
+                return f"drained after {ran} jobs"
+            runner.run_claimed(*claimed)
+            ran += 1
+    finally:
+        runner.DRAINING.reset(draining)
+    renew_dispatch_marks(server_id)
+    send_drains(server_id, 1)
+    return f"continued after {ran} jobs"
+
+
+BUSY, IDLE = "busy", "idle"
+
+
+def claim_next(server_id: int) -> tuple[ProvisioningJob, JobAttempt] | str:
+    """Claim the server's oldest due job that may run now, in one transaction; BUSY when the
+    server has no free slot, IDLE when none of its first due jobs may run yet."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not runner.slot_free(server_id, now):
+            return BUSY
+        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=0.5))
+        candidates = (
+            ProvisioningJob.objects.filter(server_id=server_id, status=JobStatus.PENDING)
+            .filter(due)
+            .exclude(waiting_for=WaitState.FAILED)
+            .select_related("platform", "tenant__server", "tenant__organization")
+            .order_by("id")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        # the first due job nearly always may run: the rest are read only when it may not
+        for job in itertools.chain(candidates[:1], _lazy(candidates[1:CANDIDATES])):
+            if job.attempts >= job.max_attempts:
+                runner.give_up(job, now)
+            elif runner.earlier_unfinished(job) is None:
+                return runner.start(job, now)
+    return IDLE
+
+
+def _lazy(queryset):
+    yield from queryset
+
+
+def renew_dispatch_marks(server_id: int) -> int:
+    """Mark the server's pending jobs as just dispatched: a live drain will reach them."""
+    return ProvisioningJob.objects.filter(
+        server_id=server_id, status=JobStatus.PENDING, dispatched_at__isnull=False
+    ).update(dispatched_at=timezone.now())

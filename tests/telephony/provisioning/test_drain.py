@@ -1,0 +1,132 @@
+"""Drains: a bulk change goes out as a few tasks that each run a server's due jobs one after
+another, instead of one broker message per job. A real worker runs them; the limit, the order of a
+target's jobs and the recovery from a killed worker hold as they do for a job's own task."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from telephony.models import JobAttempt, JobStatus, ProvisioningJob, WaitState
+from telephony.provisioning import drain
+from telephony.services.users import pbx_user_create, pbx_user_update
+from tests.telephony.provisioning.conftest import job_statuses
+from tests.telephony.provisioning.test_worker_outcomes import wait_for_all_jobs
+from tests.telephony.provisioning.workers import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def create_in_one_transaction(world, numbers) -> None:
+    with transaction.atomic():  # as a bulk import commits
+        for number in numbers:
+            pbx_user_create(actor=world.actor, user=world.user(number))
+
+
+def test_a_bulk_commit_goes_out_as_drains_and_keeps_the_servers_limit(world, start_worker):
+    world.sim.set_faults({"latency_ms": 20})
+    worker = start_worker(PROVISIONING_SERVER_CONCURRENCY=2)
+    wait_for_all_jobs()  # the tenant and the entity
+    set_up = len(worker.log().splitlines())
+    create_in_one_transaction(world, range(2000, 2060))
+
+    wait_for_all_jobs()
+    assert job_statuses() == {JobStatus.SUCCEEDED: 62}
+    assert sorted(u["internalNumber"] for u in world.sim_users()) == [str(n) for n in range(2000, 2060)]
+    assert world.sim.most_in_flight <= 2, "never more than the server's limit at once"
+    since = worker.log().splitlines()[set_up:]
+    assert any("telephony.drain_server" in line for line in since)
+    job_tasks = sum("run_provisioning_job" in line and " received" in line for line in since)
+    assert job_tasks <= 2, "the 60 users went out as drains, not as a message each (2: a set-up straggler)"
+    assert all(job.dispatched_at for job in ProvisioningJob.objects.all())
+
+
+def test_a_worker_killed_mid_drain_loses_nothing_and_duplicates_nothing(world, start_worker):
+    first = start_worker()
+    wait_for_all_jobs()
+    create_in_one_transaction(world, range(2000, 2040))
+    wait_until(
+        lambda: ProvisioningJob.objects.filter(operation="user.create", status=JobStatus.SUCCEEDED).count() >= 4,
+        message="the drains are under way",
+    )
+    world.sim.gate.clear()  # the calls of the running jobs hang at the PBX: the kill lands inside them
+    wait_until(lambda: world.sim.held >= 2, message="jobs are running, their calls held by the PBX")
+    first.kill()
+    world.sim.gate.set()
+
+    start_worker()  # its sweep takes back the leases, then hands the untouched jobs over again
+    wait_for_all_jobs()
+    assert job_statuses() == {JobStatus.SUCCEEDED: 42}
+    assert sorted(u["internalNumber"] for u in world.sim_users()) == [str(n) for n in range(2000, 2040)]
+    assert JobAttempt.objects.filter(outcome="lost").exists()
+
+
+def test_a_users_update_waits_for_its_create_inside_a_drain(world, start_worker):
+    world.sim.set_faults({"latency_ms": 10})
+    start_worker()
+    wait_for_all_jobs()
+    with transaction.atomic():
+        users = [pbx_user_create(actor=world.actor, user=world.user(n)) for n in range(2000, 2020)]
+        for user in users:
+            user.last_name = "Renamed"
+            pbx_user_update(actor=world.actor, user=user)
+
+    wait_for_all_jobs()
+    assert job_statuses() == {JobStatus.SUCCEEDED: 42}
+    assert {u["lastName"] for u in world.sim_users()} == {"Renamed"}
+    for user in users:  # each update ran after its user's create had finished
+        create, update = ProvisioningJob.objects.filter(target_key=f"pbxuser:{user.pk}").order_by("id")
+        assert create.finished_at <= update.started_at
+
+
+@pytest.mark.django_db
+class TestClaimNext:
+    """The claim a drain makes, without a worker."""
+
+    @pytest.fixture(autouse=True)
+    def _no_broker(self, monkeypatch):
+        monkeypatch.setattr("telephony.provisioning.dispatch.dispatch", lambda *args, **kwargs: 0)
+
+    def test_takes_the_oldest_job_that_may_run_and_passes_over_one_held_back(self, world):
+        ProvisioningJob.objects.update(status=JobStatus.SUCCEEDED)  # the tenant and the entity
+        first = pbx_user_create(actor=world.actor, user=world.user(2000))
+        first.last_name = "Later"
+        pbx_user_update(actor=world.actor, user=first)
+        pbx_user_create(actor=world.actor, user=world.user(2001))
+        create, update, other = ProvisioningJob.objects.filter(operation__startswith="user.").order_by("id")
+
+        job, attempt = drain.claim_next(world.server.pk)
+        assert (job.pk, job.status, attempt.number) == (create.pk, JobStatus.RUNNING, 1)
+        job, _ = drain.claim_next(world.server.pk)
+        assert job.pk == other.pk, "the update waits for its create: the next user's job goes first"
+        assert ProvisioningJob.objects.get(pk=update.pk).status == JobStatus.PENDING
+
+    def test_is_busy_when_the_servers_slots_are_taken_and_idle_when_nothing_is_due(self, world, settings):
+        settings.PROVISIONING_SERVER_CONCURRENCY = 1
+        ProvisioningJob.objects.update(status=JobStatus.SUCCEEDED)
+        pbx_user_create(actor=world.actor, user=world.user(2000))
+        pbx_user_create(actor=world.actor, user=world.user(2001))
+        drain.claim_next(world.server.pk)
+        assert drain.claim_next(world.server.pk) == drain.BUSY
+        ProvisioningJob.objects.filter(status=JobStatus.RUNNING).update(status=JobStatus.SUCCEEDED)
+        ProvisioningJob.objects.filter(status=JobStatus.PENDING).update(
+            next_attempt_at=timezone.now() + timedelta(minutes=5)
+        )
+        assert drain.claim_next(world.server.pk) == drain.IDLE, "a job waiting for its retry is not due"
+
+    def test_leaves_a_job_parked_behind_a_failed_one(self, world):
+        ProvisioningJob.objects.update(status=JobStatus.SUCCEEDED)
+        pbx_user_create(actor=world.actor, user=world.user(2000))
+        ProvisioningJob.objects.filter(status=JobStatus.PENDING).update(waiting_for=WaitState.FAILED)
+        assert drain.claim_next(world.server.pk) == drain.IDLE
+
+    def test_renews_the_dispatch_marks_of_the_servers_pending_jobs(self, world):
+        ProvisioningJob.objects.update(status=JobStatus.SUCCEEDED)
+        pbx_user_create(actor=world.actor, user=world.user(2000))
+        long_ago = timezone.now() - timedelta(hours=1)
+        ProvisioningJob.objects.filter(status=JobStatus.PENDING).update(dispatched_at=long_ago)
+        assert drain.renew_dispatch_marks(world.server.pk) == 1
+        assert ProvisioningJob.objects.get(status=JobStatus.PENDING).dispatched_at > long_ago
