@@ -49,13 +49,15 @@ class JobOwnership(Ownership):
         )
         return tuple(found) if found else None
 
-    def claim(self, kind: str, key: str) -> None:
+    def claim(self, kind: str, key: str, *, fresh: bool = False) -> None:
+        """`fresh`: the object was made just now for the row, which no earlier job ever pushed; the
+        claim is written at once (a unique key refuses it if another row holds the key)."""
         target = self.targets.get(kind)
         if target is None:
             raise ConflictError(
                 f"the PBX holds a {kind} ({key}) that this change has no portal row for; nothing changed"
             )
-        holder = self._holder(kind, key)
+        holder = None if fresh else self._holder(kind, key)
         if holder == target:
             return
         if holder is None:
@@ -81,13 +83,15 @@ class JobOwnership(Ownership):
         holder = self._holder(kind, key)
         return holder is None or holder == self.targets.get(kind)
 
-    def confirm(self, driver: Driver, kind: str, identity: BackendRef | None, tenant: str = "") -> None:
+    def confirm(
+        self, driver: Driver, kind: str, identity: BackendRef | None, tenant: str = "", *, fresh: bool = False
+    ) -> None:
         """Claim what a create or update returned for the row (a conflict fails the job)."""
         if identity is None:
             return
         key = driver.claim_key(kind, identity, tenant)
         if key:
-            self.claim(kind, key)
+            self.claim(kind, key, fresh=fresh)
 
 
 @contextlib.contextmanager

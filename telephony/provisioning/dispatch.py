@@ -10,11 +10,11 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from telephony import queue
 from telephony.models import JobStatus, ProvisioningJob
+from telephony.provisioning.job_statements import waiting_for
 
 logger = logging.getLogger("telephony.provisioning")
 
@@ -121,18 +121,7 @@ def jobs_waiting_for(job) -> list[int]:
     """The jobs held back by this one that are due now: the next job of the same target, and the
     first job of every target that waits for this one (the users of a new entity, the numbers of
     a new user). They are dispatched when it finishes or is cancelled, instead of on their timer."""
-    key = job.target_key
-    due = (
-        ProvisioningJob.objects.filter(status=JobStatus.PENDING, id__gt=job.id)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
-        .values_list("id", "target_key")
-        .order_by()  # the parts of a UNION are not ordered; the union is
-    )
-    # Two lookups in one statement, each on its own index (job_target_order, job_dependency_target):
-    # one condition OR-ed across the join would scan every pending job.
-    same_target = due.filter(target_key=key)
-    depending = due.filter(dependencies__target_key=key)
-    waiting = same_target.union(depending).order_by("id")[:WAKE_LIMIT]
+    waiting = waiting_for(job.target_key, job.id, timezone.now(), limit=WAKE_LIMIT)
     first_of_each_target: dict[str, int] = {}
     for job_id, target in waiting:
         first_of_each_target.setdefault(target, job_id)

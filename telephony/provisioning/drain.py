@@ -17,21 +17,20 @@ sweep does not send them beside it.
 
 from __future__ import annotations
 
-import itertools
 import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
-from telephony.models import JobAttempt, JobStatus, ProvisioningJob, WaitState
+from telephony.models import JobAttempt, JobStatus, ProvisioningJob
 from telephony.provisioning import runner
 from telephony.provisioning.dispatch import send_drains
+from telephony.provisioning.job_statements import next_due
 
 DRAIN_SECONDS = 20.0  # a drain hands over to a fresh task after this long (fairness, time limits)
-CANDIDATES = 25  # due jobs looked at per claim before the drain gives up on the rest (held back)
+CANDIDATES = 25  # due jobs looked at per claim: beyond the first, those with no attempt left
 
 
 def drain_server(server_id: int) -> str:
@@ -63,32 +62,25 @@ BUSY, IDLE = "busy", "idle"
 
 def claim_next(server_id: int) -> tuple[ProvisioningJob, JobAttempt] | str:
     """Claim the server's oldest due job that may run now, in one transaction; BUSY when the
-    server has no free slot, IDLE when none of its first due jobs may run yet."""
+    server has no free slot, IDLE when none of its due jobs may run yet."""
     now = timezone.now()
     with transaction.atomic():
         if not runner.slot_free(server_id, now):
             return BUSY
-        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=0.5))
-        candidates = (
-            ProvisioningJob.objects.filter(server_id=server_id, status=JobStatus.PENDING)
-            .filter(due)
-            .exclude(waiting_for=WaitState.FAILED)
-            .select_related("platform", "tenant__server", "tenant__organization")
-            .order_by("id")
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        # the first due job nearly always may run: the rest are read only when it may not
-        for job in itertools.chain(candidates[:1], _lazy(candidates[1:CANDIDATES])):
+        for _ in range(CANDIDATES):  # the first nearly always runs; one that gave up makes room
+            found = next_due(server_id, now + timedelta(seconds=0.5), limit=1)
+            if not found:
+                break
+            (job_id, earlier), *_ = found
+            job = ProvisioningJob.objects.select_related("platform", "tenant__server", "tenant__organization").get(
+                pk=job_id
+            )
             if job.attempts >= job.max_attempts:
                 runner.give_up(job, now)
-            elif runner.earlier_unfinished(job) is None:
-                return runner.start(job, now)
+                continue
+            job.first_try = job.attempts == 0 and not earlier
+            return runner.start(job, now)
     return IDLE
-
-
-def _lazy(queryset):
-    yield from queryset
 
 
 def renew_dispatch_marks(server_id: int) -> int:

@@ -108,12 +108,15 @@ def apply_identity(job: ProvisioningJob, identity: BackendRef | None) -> None:
     model = ContentType.objects.get_for_id(job.target_type_id).model_class() if identity else None
     if model is None or not any(field.name == "backend_ref" for field in model._meta.concrete_fields):
         return
-    before = model.objects.filter(pk=job.target_id).values_list("backend_ref", flat=True).first()
-    if before is None:
-        return
+    kept = getattr(job, "target_row", None)
+    if getattr(job, "first_try", False) and isinstance(kept, model) and kept.pk == job.target_id:
+        before = kept.backend_ref  # read by this job a moment ago; no earlier job ever wrote one
+    else:
+        before = model.objects.filter(pk=job.target_id).values_list("backend_ref", flat=True).first()
+        if before is None:
+            return
     merged = merge_refs(before, identity)
-    if merged != before:
-        model.objects.filter(pk=job.target_id).update(backend_ref=merged)
+    if merged != before and model.objects.filter(pk=job.target_id).update(backend_ref=merged):
         _audit_identity(model, job, before, merged)
 
 
@@ -261,13 +264,13 @@ def _user_call(
     spec = _user_spec(job, job.target_key, row=row, mirror=mirror)
     targets = _user_targets(job, job.target_key, row, spec, mirror)
     job.target_row = row  # for the audit of what the push learns
-    spec.first_try = creating and _first_try(job)
+    spec.first_try = job.first_try = creating and _first_try(job)
     driver.answered_with(None)  # nothing an earlier job's write answered
     with claims.owning(job, driver, **targets) as owner:
         if mirror is not None:
             spec.template.identity = ensure_template(driver, owner, ref, row.template, mirror)
         identity = call(ref, spec)
-        owner.confirm(driver, "user", identity, ref.name)
+        owner.confirm(driver, "user", identity, ref.name, fresh=spec.first_try)
     job.seen = _seen_after_push(driver, ref, spec, identity)
     return identity
 
@@ -291,7 +294,11 @@ def _seen_after_push(driver: Driver, ref: TenantRef, spec: UserSpec, identity: B
 
 
 def _first_try(job: ProvisioningJob) -> bool:
-    """This is the first attempt of the first job of its target: nothing of it can be on the PBX."""
+    """This is the first attempt of the first job of its target: nothing of it can be on the PBX
+    (a drain's claim read it already)."""
+    known = getattr(job, "first_try", None)
+    if known is not None:
+        return known
     return job.attempts == 1 and not ProvisioningJob.objects.filter(target_key=job.target_key, id__lt=job.id).exists()
 
 

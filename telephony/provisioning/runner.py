@@ -39,12 +39,12 @@ from telephony.backends.errors import (
     UnsafeRequestError,
     UnsupportedOperation,
 )
-from telephony.models import JobAttempt, JobStatus, ProvisioningJob, Server, WaitState
+from telephony.models import JobAttempt, JobStatus, ProvisioningJob, WaitState
 from telephony.provisioning.configurator_operations import WITHOUT_PLATFORM, ServiceCall
 from telephony.provisioning.dispatch import dispatch, dispatch_later, jobs_waiting_for
 from telephony.provisioning.drivers import driver_for_platform, forget_driver
+from telephony.provisioning.job_statements import slots_taken
 from telephony.provisioning.operations import OPERATIONS, apply_identity
-from telephony.provisioning.slots import scans_running
 from telephony.provisioning.state import refresh_sync_state
 from telephony.webhooks import events as webhook_events
 
@@ -206,12 +206,8 @@ def slot_free(server_id: int, now) -> bool:
     """Fewer than the limit of live jobs on this server. The server row is locked while counting,
     so that claims on one server are serialised across every worker process and machine. (SQLite
     has no row locks: there the claim's BEGIN IMMEDIATE already serialises every writer.)"""
-    if connection.features.has_select_for_update:
-        Server.objects.select_for_update().filter(pk=server_id).values_list("pk", flat=True).first()
-    running = ProvisioningJob.objects.filter(
-        server_id=server_id, status=JobStatus.RUNNING, lease_expires_at__gt=now
-    ).count()
-    return running + scans_running(server_id) < settings.PROVISIONING_SERVER_CONCURRENCY
+    taken = slots_taken(server_id, now, lock=connection.features.has_select_for_update)
+    return taken < settings.PROVISIONING_SERVER_CONCURRENCY
 
 
 def slot_wait(server_id: int) -> float:
