@@ -29,6 +29,8 @@ SELECT (SELECT COUNT(*) FROM {_JOB} j
          WHERE d.server_id = s.id AND d.status = %s AND d.started_at > %s)
 FROM {_SERVER} s WHERE s.id = %s"""  # noqa: S608  (constant names; values are parameters)
 
+LOCK_SERVER = f"SELECT id FROM {_SERVER} WHERE id = %s FOR UPDATE"  # noqa: S608  (a constant name)
+
 # The oldest due job of the server that no earlier unfinished job holds back (its own target's, or a
 # target it depends on: what `runner.earlier_unfinished` asks of one job), and whether any job of
 # its target came before it (its first try, when it has had no attempt).
@@ -65,9 +67,13 @@ def slots_taken(server_id: int, now: datetime, *, lock: bool = False) -> int:
     """The slots the server's live jobs and running scans hold; `lock`: with the server row locked
     until the transaction ends (a claim's serialisation across workers)."""
     alive = now - timedelta(seconds=settings.DRIFT_SCAN_STALE_SECONDS)
-    statement = SLOTS_TAKEN + (" FOR UPDATE" if lock else "")
     with connection.cursor() as cursor:
-        cursor.execute(statement, [JobStatus.RUNNING, _at(now), ScanStatus.RUNNING, _at(alive), server_id])
+        if lock:
+            # The lock first, in a statement of its own: a statement that waited for a row lock still
+            # counts with the snapshot it began with (PostgreSQL's read committed), and would miss
+            # the job the claim it waited for has just started.
+            cursor.execute(LOCK_SERVER, [server_id])
+        cursor.execute(SLOTS_TAKEN, [JobStatus.RUNNING, _at(now), ScanStatus.RUNNING, _at(alive), server_id])
         row = cursor.fetchone()
     return int(row[0]) if row else 0
 
