@@ -104,6 +104,18 @@ class TestClaimNext:
         assert job.pk == other.pk, "the update waits for its create: the next user's job goes first"
         assert ProvisioningJob.objects.get(pk=update.pk).status == JobStatus.PENDING
 
+    def test_passes_over_a_job_whose_dependency_has_not_finished(self, world):
+        # the world's tenant and entity jobs are still pending: the users wait for them
+        ProvisioningJob.objects.filter(operation="tenant.create").update(status=JobStatus.SUCCEEDED)
+        pbx_user_create(actor=world.actor, user=world.user(2000))
+        entity_job = ProvisioningJob.objects.get(operation="entity.upsert")
+        job, _ = drain.claim_next(world.server.pk)
+        assert job.pk == entity_job.pk and job.first_try
+        assert drain.claim_next(world.server.pk) == drain.IDLE, "the user waits for its entity"
+        ProvisioningJob.objects.filter(pk=entity_job.pk).update(status=JobStatus.SUCCEEDED)
+        job, _ = drain.claim_next(world.server.pk)
+        assert (job.operation, job.first_try) == ("user.create", True)
+
     def test_is_busy_when_the_servers_slots_are_taken_and_idle_when_nothing_is_due(self, world, settings):
         settings.PROVISIONING_SERVER_CONCURRENCY = 1
         ProvisioningJob.objects.update(status=JobStatus.SUCCEEDED)
