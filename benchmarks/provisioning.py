@@ -311,10 +311,11 @@ def import_users(world: dict, jobs: int) -> float:
     return time.monotonic() - started
 
 
-def base_world(label: str) -> dict:
-    """A distributor of its own for each run, its customer, and a superuser acting for them."""
+def base_world(label: str, kind: str, base_url: str, username: str, secret: str) -> dict:
+    """A distributor of its own for each run with its platform, its customer, and a superuser."""
     from django.contrib.auth import get_user_model
 
+    from telephony.models import Platform
     from tenants.models import Organization, OrganizationKind
 
     actor = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_superuser(
@@ -322,10 +323,12 @@ def base_world(label: str) -> dict:
     )
     distributor = Organization.objects.add_root({"name": f"Distributor {label}", "kind": OrganizationKind.DISTRIBUTOR})
     customer = Organization.objects.add_child(distributor, {"name": "Customer", "kind": OrganizationKind.CUSTOMER})
-    return {"actor": actor, "distributor": distributor, "customer": customer}
+    platform = Platform.objects.create(organization=distributor, name=label, kind=kind, base_url=base_url,
+                                       username=username, secret=secret, timeout_seconds=10)  # fmt: skip
+    return {"actor": actor, "distributor": distributor, "customer": customer, "platform": platform}
 
 
-def portal_side(base: dict, platform, server_name: str, tenant_name: str, jobs: int, server_ref=None) -> dict:
+def portal_side(base: dict, server_name: str, tenant_name: str, jobs: int, server_ref=None) -> dict:
     """The server, tenant, entity (every number of the run) and line template, made through the
     services, so that their own jobs run before the measured ones; and the user factory."""
     from telephony.models import Entity, LineTemplate, PbxUser, Server, Tenant
@@ -333,7 +336,7 @@ def portal_side(base: dict, platform, server_name: str, tenant_name: str, jobs: 
     from telephony.services.tenants import entity_create, tenant_create
 
     actor = base["actor"]
-    server = Server.objects.create(platform=platform, name=server_name, backend_ref=server_ref or {})
+    server = Server.objects.create(platform=base["platform"], name=server_name, backend_ref=server_ref or {})
     tenant = tenant_create(
         actor=actor, tenant=Tenant(organization=base["customer"], server=server, name=tenant_name, licences=jobs)
     )
@@ -362,16 +365,12 @@ def portal_side(base: dict, platform, server_name: str, tenant_name: str, jobs: 
 
 def xcu_world(simulator, base_url: str, jobs: int) -> dict:
     """A tenant on xivo-220 with room for every user."""
-    from telephony.models import Platform
 
     with simulator.lock:
         simulator.state["xivos"][0]["remainingSlots"] = jobs + 100
-    base = base_world(f"xcu {simulator.run_label}")
-    platform = Platform.objects.create(organization=base["distributor"], name="XCU", kind="xcu",
-                                       base_url=base_url + "/api/1.0/", username="admin", secret="superpass",
-                                       timeout_seconds=10)  # fmt: skip
+    base = base_world(f"XCU {simulator.run_label}", "xcu", base_url + "/api/1.0/", "admin", "superpass")
     xivo = simulator.state["xivos"][0]
-    world = portal_side(base, platform, xivo["name"], "acme", jobs, {"xcu_id": xivo["id"], "xcu_uuid": xivo["uuid"]})
+    world = portal_side(base, xivo["name"], "acme", jobs, {"xcu_id": xivo["id"], "xcu_uuid": xivo["uuid"]})
 
     def made() -> int:
         numbers = [u["internalNumber"] for u in simulator.snapshot()["users"]]
@@ -382,14 +381,10 @@ def xcu_world(simulator, base_url: str, jobs: int) -> dict:
 
 def xelion_world(simulator, base_url: str, jobs: int) -> dict:
     """A tenant made on a Xelion server through the master's API, licensed for every user."""
-    from telephony.models import Platform
     from telephony.sandbox.xelion import MASTER_PASSWORD, MASTER_USERNAME
 
-    base = base_world("xelion")
-    platform = Platform.objects.create(organization=base["distributor"], name="Xelion", kind="xelion",
-                                       base_url=base_url, username=MASTER_USERNAME, secret=MASTER_PASSWORD,
-                                       timeout_seconds=10)  # fmt: skip
-    world = portal_side(base, platform, "xelion-bench", "bench", jobs)
+    base = base_world("Xelion", "xelion", base_url, MASTER_USERNAME, MASTER_PASSWORD)
+    world = portal_side(base, "xelion-bench", "bench", jobs)
 
     def made() -> int:
         tenant = next(t for t in simulator.state["tenants"].values() if t["name"] == "bench")
@@ -401,14 +396,10 @@ def xelion_world(simulator, base_url: str, jobs: int) -> dict:
 
 def xc5_world(simulator, base_url: str, jobs: int) -> dict:
     """An XC5 environment made by the tenant's job."""
-    from telephony.models import Platform
     from telephony.sandbox.xc5 import SYSTEM_API_PASSWORD, SYSTEM_API_USERNAME
 
-    base = base_world("xc5")
-    platform = Platform.objects.create(organization=base["distributor"], name="XC5", kind="xc5",
-                                       base_url=base_url, username=SYSTEM_API_USERNAME, secret=SYSTEM_API_PASSWORD,
-                                       timeout_seconds=10)  # fmt: skip
-    world = portal_side(base, platform, "xc5-bench", "bench.x.co.nz", jobs)
+    base = base_world("XC5", "xc5", base_url, SYSTEM_API_USERNAME, SYSTEM_API_PASSWORD)
+    world = portal_side(base, "xc5-bench", "bench.x.co.nz", jobs)
 
     def made() -> int:
         names = [account.get("username", "") for account in simulator.snapshot()["accounts"].values()]
