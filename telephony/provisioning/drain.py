@@ -68,10 +68,10 @@ def claim_next(server_id: int) -> tuple[ProvisioningJob, JobAttempt] | str:
         if not runner.slot_free(server_id, now):
             return BUSY
         for _ in range(CANDIDATES):  # the first nearly always runs; one that gave up makes room
-            found = next_due(server_id, now + timedelta(seconds=0.5), limit=1)
-            if not found:
+            found = next_due(server_id, now + timedelta(seconds=0.5))
+            if found is None:
                 break
-            (job_id, earlier), *_ = found
+            job_id, earlier = found
             job = ProvisioningJob.objects.select_related("platform", "tenant__server", "tenant__organization").get(
                 pk=job_id
             )

@@ -44,7 +44,7 @@ WHERE j.server_id = %s AND j.status = %s AND j.waiting_for <> %s
   AND NOT EXISTS (SELECT 1 FROM {_DEPENDENCY} d JOIN {_JOB} e ON e.target_key = d.target_key
                   WHERE d.job_id = j.id AND e.id < j.id AND e.status IN (%s, %s, %s))
 ORDER BY j.id
-LIMIT %s"""  # noqa: S608  (constant names; values are parameters)
+LIMIT 1"""  # noqa: S608  (constant names; values are parameters)
 
 
 # The jobs due now that wait for a finished one: the next jobs of its target and the jobs that depend
@@ -78,17 +78,17 @@ def slots_taken(server_id: int, now: datetime, *, lock: bool = False) -> int:
     return int(row[0]) if row else 0
 
 
-def next_due(server_id: int, due_by: datetime, *, limit: int) -> list[tuple[int, bool]]:
-    """Up to `limit` of the server's due jobs that may run, oldest first, each with whether an
-    earlier job of its target exists; locked (skipping what another claim locked) where the
-    database can."""
+def next_due(server_id: int, due_by: datetime) -> tuple[int, bool] | None:
+    """The server's oldest due job that may run, with whether an earlier job of its target exists;
+    locked (skipping what another claim locked) where the database can."""
     statement = NEXT_DUE
     if connection.features.has_select_for_update_skip_locked:
         statement += " FOR UPDATE OF j SKIP LOCKED"
-    params = [server_id, JobStatus.PENDING, WaitState.FAILED, _at(due_by), *_UNFINISHED, *_UNFINISHED, limit]
+    params = [server_id, JobStatus.PENDING, WaitState.FAILED, _at(due_by), *_UNFINISHED, *_UNFINISHED]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        return [(job_id, bool(earlier)) for job_id, earlier in cursor.fetchall()]
+        row = cursor.fetchone()
+    return (row[0], bool(row[1])) if row else None
 
 
 def waiting_for(target_key: str, after_id: int, now: datetime, *, limit: int) -> list[tuple[int, str]]:
