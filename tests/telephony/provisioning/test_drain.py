@@ -45,6 +45,8 @@ def test_a_bulk_commit_goes_out_as_drains_and_keeps_the_servers_limit(world, sta
 
 
 def test_a_worker_killed_mid_drain_loses_nothing_and_duplicates_nothing(world, start_worker):
+    # a create is one call: at 200 ms a call the drains are surely still under way when the gate closes
+    world.sim.set_faults({"latency_ms": 200})
     first = start_worker()
     wait_for_all_jobs()
     create_in_one_transaction(world, range(2000, 2040))

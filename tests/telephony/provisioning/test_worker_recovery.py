@@ -16,6 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(world, start_worker):
+    # a create is one call: at 200 ms a call the run is surely still under way when the gate closes
+    world.sim.set_faults({"latency_ms": 200})
     first = start_worker()
     wait_for_all_jobs()  # the tenant and the entity
     for number in range(2000, 2040):
