@@ -174,9 +174,16 @@ def _literal(host: str) -> IPAddress | None:
 
 
 class _CheckedConnectionMixin:
-    """Resolve once, check every address, connect to a checked one."""
+    """Resolve once, check every address, connect to a checked one; and check the address a kept
+    connection reaches again before each request on it (the rules may have changed since)."""
 
     policy_source = staticmethod(current_policy)  # which rules: the PBX platforms', unless told otherwise
+
+    def request(self, *args, **kwargs):  # type: ignore[override]
+        sock = getattr(self, "sock", None)
+        if sock is not None:  # kept alive from an earlier request
+            self.policy_source().check_address(ipaddress.ip_address(sock.getpeername()[0]), self._dns_host)  # type: ignore[attr-defined]
+        return super().request(*args, **kwargs)  # type: ignore[misc]
 
     def _new_conn(self):  # type: ignore[override]
         host = self._dns_host  # type: ignore[attr-defined]
