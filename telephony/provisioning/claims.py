@@ -7,6 +7,10 @@ natural key, it asks to claim it for the row of that kind: granted when nobody h
 is written at once, before anything is sent), or when that row already does; refused with a
 ConflictError when another row holds it. What a create or update learns is claimed the same way
 before the job's success is recorded, and a delete that reached the PBX releases its row's claims.
+
+A first try's create claims what the PBX just made for a row that no job ever pushed: there is no
+holder to look up, so the claim is written in the transaction that records the job's success
+(`write_deferred`), where a unique key that another row holds turns the success into a conflict.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class JobOwnership(Ownership):
     def __init__(self, platform: Platform, targets: dict[str, Target | None]):
         self.platform = platform
         self.targets = {kind: target for kind, target in targets.items() if target is not None}
+        self.deferred: list[tuple[str, str, Target]] = []  # fresh claims, written with the success
 
     def _holder(self, kind: str, key: str) -> Target | None:
         found = (
@@ -51,33 +56,57 @@ class JobOwnership(Ownership):
 
     def claim(self, kind: str, key: str, *, fresh: bool = False) -> None:
         """`fresh`: the object was made just now for the row, which no earlier job ever pushed; the
-        claim is written at once (a unique key refuses it if another row holds the key)."""
+        claim waits for the transaction that records the job's success (`write_deferred`)."""
         target = self.targets.get(kind)
         if target is None:
             raise ConflictError(
                 f"the PBX holds a {kind} ({key}) that this change has no portal row for; nothing changed"
             )
-        holder = None if fresh else self._holder(kind, key)
+        if fresh:
+            self.deferred.append((kind, key, target))
+            return
+        holder = self._holder(kind, key)
         if holder == target:
             return
         if holder is None:
             try:
                 with transaction.atomic():
-                    # the row's earlier object (gone from the PBX, made again) is no longer its own
-                    BackendClaim.objects.filter(
-                        platform=self.platform, kind=kind, target_type_id=target[0], target_id=target[1]
-                    ).delete()
-                    BackendClaim.objects.create(
-                        platform=self.platform, kind=kind, key=key, target_type_id=target[0], target_id=target[1]
-                    )
+                    self._write(kind, key, target)
                 return
             except IntegrityError:  # another worker claimed it in between
                 holder = self._holder(kind, key)
                 if holder == target:
                     return
-        raise ConflictError(
+        raise self._taken(kind, key, holder)
+
+    def _write(self, kind: str, key: str, target: Target) -> None:
+        # the row's earlier object (gone from the PBX, made again) is no longer its own
+        BackendClaim.objects.filter(
+            platform=self.platform, kind=kind, target_type_id=target[0], target_id=target[1]
+        ).delete()
+        BackendClaim.objects.create(
+            platform=self.platform, kind=kind, key=key, target_type_id=target[0], target_id=target[1]
+        )
+
+    @staticmethod
+    def _taken(kind: str, key: str, holder: Target | None) -> ConflictError:
+        return ConflictError(
             f"the PBX's {kind} {key} belongs to another portal row ({_describe(holder)}); nothing was changed"
         )
+
+    def write_deferred(self) -> None:
+        """Write the fresh claims inside the caller's transaction. A key that another row holds
+        raises IntegrityError: the caller rolls its transaction back and asks `refusal()`."""
+        for kind, key, target in self.deferred:
+            self._write(kind, key, target)
+
+    def refusal(self) -> ConflictError:
+        """Why a deferred claim was refused (asked after the rollback)."""
+        for kind, key, target in self.deferred:
+            holder = self._holder(kind, key)
+            if holder is not None and holder != target:
+                return self._taken(kind, key, holder)
+        return ConflictError("another portal row claimed what this change made, at the same moment")
 
     def is_free(self, kind: str, key: str) -> bool:
         holder = self._holder(kind, key)
@@ -99,6 +128,7 @@ def owning(job: ProvisioningJob, driver: Driver, **targets: Target | None) -> It
     """Run a job's driver calls for its rows; the tenant is the job's own unless named."""
     targets.setdefault("tenant", row_target(job.tenant) if job.tenant_id else None)
     ownership = JobOwnership(job.platform, targets)
+    job.ownership = ownership  # its deferred claims are written with the job's success
     with driver.owned_by(ownership):
         yield ownership
 

@@ -102,21 +102,33 @@ def _user_spec(
     return spec
 
 
-def apply_identity(job: ProvisioningJob, identity: BackendRef | None) -> None:
-    """Write what the backend answered onto the job's target row (the runner calls it in the
-    transaction that records the success, so that a succeeded job's row always has it)."""
+def identity_learnt(job: ProvisioningJob, identity: BackendRef | None) -> tuple[type, BackendRef, BackendRef] | None:
+    """What the backend answered, merged into the backend_ref of the job's target row: (model,
+    before, after), or None when the row takes none or nothing changes. The runner writes it in the
+    transaction that records the success, so that a succeeded job's row always has it."""
     model = ContentType.objects.get_for_id(job.target_type_id).model_class() if identity else None
     if model is None or not any(field.name == "backend_ref" for field in model._meta.concrete_fields):
-        return
+        return None
     kept = getattr(job, "target_row", None)
     if getattr(job, "first_try", False) and isinstance(kept, model) and kept.pk == job.target_id:
         before = kept.backend_ref  # read by this job a moment ago; no earlier job ever wrote one
     else:
         before = model.objects.filter(pk=job.target_id).values_list("backend_ref", flat=True).first()
         if before is None:
-            return
+            return None
     merged = merge_refs(before, identity)
-    if merged != before and model.objects.filter(pk=job.target_id).update(backend_ref=merged):
+    return (model, before, merged) if merged != before else None
+
+
+def apply_identity(job: ProvisioningJob, learnt: tuple[type, BackendRef, BackendRef] | None, *, written=None) -> None:
+    """Write what `identity_learnt` found onto the row, unless the caller's UPDATE did (`written`:
+    the rows it changed), and audit it when the row took it."""
+    if learnt is None:
+        return
+    model, before, merged = learnt
+    if written is None:
+        written = model.objects.filter(pk=job.target_id).update(backend_ref=merged)
+    if written:
         _audit_identity(model, job, before, merged)
 
 

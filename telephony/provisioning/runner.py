@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -44,7 +44,7 @@ from telephony.provisioning.configurator_operations import WITHOUT_PLATFORM, Ser
 from telephony.provisioning.dispatch import dispatch, dispatch_later, jobs_waiting_for
 from telephony.provisioning.drivers import driver_for_platform, forget_driver
 from telephony.provisioning.job_statements import slots_taken
-from telephony.provisioning.operations import OPERATIONS, apply_identity
+from telephony.provisioning.operations import OPERATIONS, apply_identity, identity_learnt
 from telephony.provisioning.state import refresh_sync_state
 from telephony.webhooks import events as webhook_events
 
@@ -257,7 +257,10 @@ def _settle(
                 "provisioning job %s: attempt %s outlived its lease; its outcome is dropped", job.pk, attempt.number
             )
             return False
-        apply_identity(job, identity)
+        ownership = getattr(job, "ownership", None)
+        if outcome == "succeeded" and ownership is not None:
+            ownership.write_deferred()  # IntegrityError: another row holds the key (_finish_succeeded)
+        learnt = identity_learnt(job, identity)
         attempt.finished_at = timezone.now()
         attempt.outcome = outcome
         attempt.error = error
@@ -267,7 +270,9 @@ def _settle(
         attempt.save(update_fields=["finished_at", "outcome", "error", "exchanges", "calls"])
         succeeded = outcome == "succeeded"
         seen = getattr(job, "seen", None) if succeeded else None
-        refresh_sync_state(job.target_type_id, job.target_id, pushed=succeeded, seen=seen)
+        also = {"backend_ref": learnt[2]} if learnt else None  # one UPDATE of the row, not two
+        written = refresh_sync_state(job.target_type_id, job.target_id, pushed=succeeded, seen=seen, also=also)
+        apply_identity(job, learnt, written=written)
         if fields.get("status") in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             webhook_events.job_finished(job, status=fields["status"])
     return True
@@ -278,7 +283,14 @@ def _finish_succeeded(job: ProvisioningJob, attempt: JobAttempt, identity, excha
     if getattr(job, "seen", None):
         result["seen"] = job.seen  # what the read after the push found
     fields = {"status": JobStatus.SUCCEEDED, "finished_at": timezone.now(), "last_error": "", "error_kind": ""}
-    if not _settle(job, attempt, "succeeded", "", exchanges, identity=identity, result=result, **fields):
+    try:
+        settled = _settle(job, attempt, "succeeded", "", exchanges, identity=identity, result=result, **fields)
+    except IntegrityError:  # rolled back: the job is still this attempt's, and it failed
+        ownership = getattr(job, "ownership", None)
+        if ownership is None or not ownership.deferred:
+            raise
+        return _finish_failed(job, attempt, f"Conflict: {ownership.refusal()}", "conflict", exchanges)
+    if not settled:
         return LEASE_LOST
     _hand_over_slot(job)
     _wake_waiting(job)

@@ -11,13 +11,22 @@ from telephony.models import SEEN_STATES, JobStatus, ProvisioningJob, SyncState,
 
 
 def refresh_sync_state(
-    type_id: int, object_id: int, *, pushed: bool = False, seen: dict[str, str] | None = None
-) -> None:
+    type_id: int,
+    object_id: int,
+    *,
+    pushed: bool = False,
+    seen: dict[str, str] | None = None,
+    also: dict[str, object] | None = None,
+) -> int | None:
     """Set the row's state from its unfinished jobs; with none left, from what the push that just
-    succeeded saw of it (`seen`), else "pushed" (`pushed`: a push just succeeded unseen)."""
+    succeeded saw of it (`seen`), else "pushed" (`pushed`: a push just succeeded unseen).
+
+    `also`: more of the row's fields, written in the same UPDATE after a push; returns the rows that
+    UPDATE changed, or None when `also` was not written (the caller writes it)."""
     model = ContentType.objects.get_for_id(type_id).model_class()
     if model is None or not hasattr(model, "sync_state"):
-        return
+        return None
+    also = also or {}
     unfinished = list(  # one query: a target has few unfinished jobs
         ProvisioningJob.objects.filter(
             target_key=f"{model._meta.model_name}:{object_id}",  # indexed, unlike (target_type, target_id)
@@ -39,8 +48,7 @@ def refresh_sync_state(
     elif seen is not None:  # the push was followed by a read of what it pushed
         state, message = seen["state"], seen.get("message", "")
         if state == SyncState.VERIFIED:
-            rows.update(sync_state=state, sync_message=message[:1000], verified_at=timezone.now())
-            return
+            return rows.update(sync_state=state, sync_message=message[:1000], verified_at=timezone.now(), **also)
     elif pushed:
         state, message = SyncState.IN_SYNC, ""
     elif _creation_cancelled(model, object_id):
@@ -49,9 +57,9 @@ def refresh_sync_state(
             "Not on the PBX: its creation was cancelled. Change and save it to try again.",
         )
     else:  # nothing left to push: what a read of the PBX last saw stands
-        rows = rows.exclude(sync_state__in=SEEN_STATES)
-        state, message = SyncState.IN_SYNC, ""
-    rows.update(sync_state=state, sync_message=message[:1000])
+        rows.exclude(sync_state__in=SEEN_STATES).update(sync_state=SyncState.IN_SYNC, sync_message="")
+        return None
+    return rows.update(sync_state=state, sync_message=message[:1000], **also)
 
 
 def _creation_cancelled(model, object_id: int) -> bool:

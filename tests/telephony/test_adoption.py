@@ -134,6 +134,33 @@ def test_no_two_rows_can_claim_one_backend_object(world):
                                     target_id=other.pk)  # fmt: skip
 
 
+def test_a_first_try_whose_new_id_another_row_still_claims_fails_as_a_conflict(world, xcu, superuser):
+    """The PBX gives a new user an id that a claim of another row still names (an id reused after a
+    delete the portal never saw): the create's success is not recorded, the claim stays the other
+    row's, and the user's row does not take the id."""
+    from django.contrib.contenttypes.models import ContentType
+
+    bob = new_user(world.tenant, world.entity, world.template, superuser, number="1702", username="bob")
+    ProvisioningJob.objects.filter(target_key=f"pbxuser:{bob.pk}").update(status=JobStatus.CANCELLED)
+    with xcu.simulator.lock:
+        next_id = xcu.simulator.state.setdefault("_counters", {}).get("users", 1)
+    user_type = ContentType.objects.get_for_model(PbxUser)
+    BackendClaim.objects.create(platform=world.platform, kind="user", key=str(next_id), target_type=user_type,
+                                target_id=bob.pk)  # fmt: skip
+
+    ada = new_user(world.tenant, world.entity, world.template, superuser, number="1701", username="ada")
+    run_all()
+
+    job = ProvisioningJob.objects.get(target_key=f"pbxuser:{ada.pk}", operation="user.create")
+    assert job.status == JobStatus.FAILED and job.error_kind == "conflict", job.last_error
+    assert "belongs to another portal row" in job.last_error
+    assert job.attempt_log.get().outcome == "failed"
+    claim = BackendClaim.objects.get(platform=world.platform, kind="user", key=str(next_id))
+    assert claim.target_id == bob.pk, "the other row keeps its claim"
+    ada.refresh_from_db()
+    assert ada.backend_ref.get("xcu_id") is None and ada.sync_state == "failed"
+
+
 # --- XC5 ---------------------------------------------------------------------------------------------
 
 
