@@ -31,7 +31,7 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
     answers nobody."""
 
     protocol_version = "HTTP/1.1"
-    timeout = 15  # seconds an idle kept-alive connection waits for its next request
+    timeout = 60  # seconds an idle kept-alive connection waits for its next request
     disable_nagle_algorithm = True  # small answers go out at once, not after the client's delayed ACK
 
     def setup(self) -> None:
