@@ -20,10 +20,12 @@ from collections.abc import Iterator
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from telephony.backends.base import BackendRef, Driver, Ownership
 from telephony.backends.errors import ConflictError
 from telephony.models import BackendClaim, Platform, ProvisioningJob
+from telephony.provisioning import job_statements
 
 Target = tuple[int, int]  # (content type id, row id): a row that may be gone by now (a delete)
 
@@ -97,8 +99,9 @@ class JobOwnership(Ownership):
     def write_deferred(self) -> None:
         """Write the fresh claims inside the caller's transaction. A key that another row holds
         raises IntegrityError: the caller rolls its transaction back and asks `refusal()`."""
+        now = timezone.now()
         for kind, key, target in self.deferred:
-            self._write(kind, key, target)
+            job_statements.claim(self.platform.pk, kind, key, target, now)  # the ORM's _write, written out
 
     def refusal(self) -> ConflictError:
         """Why a deferred claim was refused (asked after the rollback)."""
