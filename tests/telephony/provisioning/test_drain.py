@@ -131,6 +131,21 @@ class TestClaimNext:
         )
         assert drain.claim_next(world.server.pk) == drain.IDLE, "a job waiting for its retry is not due"
 
+    def test_a_busy_server_is_asked_again_a_moment_later_before_the_drain_goes_back_to_the_broker(
+        self, world, monkeypatch
+    ):
+        answers = iter([drain.BUSY, drain.BUSY, drain.IDLE])
+        monkeypatch.setattr(drain, "claim_next", lambda server_id: next(answers))
+        monkeypatch.setattr(drain.time, "sleep", lambda seconds: None)
+        sent = []
+        monkeypatch.setattr(drain, "send_drains", lambda *args, **kwargs: sent.append(kwargs))
+        assert drain.drain_server(world.server.pk) == "drained after 0 jobs"
+        assert sent == [], "a slot freed within the moment: no drain went back to the broker"
+
+        monkeypatch.setattr(drain, "claim_next", lambda server_id: drain.BUSY)
+        assert drain.drain_server(world.server.pk) == "server busy after 0 jobs"
+        assert [kwargs["countdown"] > 0 for kwargs in sent] == [True], "still busy: it comes back later"
+
     def test_leaves_a_job_parked_behind_a_failed_one(self, world):
         ProvisioningJob.objects.update(status=JobStatus.SUCCEEDED)
         pbx_user_create(actor=world.actor, user=world.user(2000))
