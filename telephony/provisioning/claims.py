@@ -82,13 +82,7 @@ class JobOwnership(Ownership):
         raise self._taken(kind, key, holder)
 
     def _write(self, kind: str, key: str, target: Target) -> None:
-        # the row's earlier object (gone from the PBX, made again) is no longer its own
-        BackendClaim.objects.filter(
-            platform=self.platform, kind=kind, target_type_id=target[0], target_id=target[1]
-        ).delete()
-        BackendClaim.objects.create(
-            platform=self.platform, kind=kind, key=key, target_type_id=target[0], target_id=target[1]
-        )
+        job_statements.claim(self.platform.pk, kind, key, target, timezone.now())
 
     @staticmethod
     def _taken(kind: str, key: str, holder: Target | None) -> ConflictError:
@@ -99,9 +93,8 @@ class JobOwnership(Ownership):
     def write_deferred(self) -> None:
         """Write the fresh claims inside the caller's transaction. A key that another row holds
         raises IntegrityError: the caller rolls its transaction back and asks `refusal()`."""
-        now = timezone.now()
         for kind, key, target in self.deferred:
-            job_statements.claim(self.platform.pk, kind, key, target, now)  # the ORM's _write, written out
+            self._write(kind, key, target)
 
     def refusal(self) -> ConflictError:
         """Why a deferred claim was refused (asked after the rollback)."""
