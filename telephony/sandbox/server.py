@@ -34,6 +34,11 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
     timeout = 60  # seconds an idle kept-alive connection waits for its next request
     disable_nagle_algorithm = True  # small answers go out at once, not after the client's delayed ACK
 
+    def log_error(self, format: str, *args: object) -> None:
+        if format.startswith("Request timed out"):
+            return  # an idle kept connection closing after `timeout`: routine, not an error
+        super().log_error(format, *args)
+
     def setup(self) -> None:
         super().setup()
         self.server.open_connections.add(self.connection)  # type: ignore[attr-defined]

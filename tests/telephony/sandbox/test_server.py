@@ -38,3 +38,22 @@ def test_a_stopped_simulator_does_not_answer_on_a_kept_connection():
         running.stop()
         with pytest.raises(requests.ConnectionError):
             session.get(f"{running.base_url}/api/1.0/xivo", timeout=5)
+
+
+def test_an_idle_kept_connection_closes_without_an_error_in_the_log(monkeypatch, caplog):
+    import logging
+    import time
+
+    from telephony.sandbox.server import KeepAliveRequestHandler
+
+    monkeypatch.setattr(KeepAliveRequestHandler, "timeout", 0.2)
+    running = serve_in_thread(XcuSimulator())
+    try:
+        with requests.Session() as session, caplog.at_level(logging.INFO, logger="werkzeug"):
+            session.get(f"{running.base_url}/api/1.0/xivo")
+            time.sleep(0.6)
+            assert running.server.open_connections == set(), "the server closed the idle connection"
+            assert session.get(f"{running.base_url}/api/1.0/xivo").status_code in (200, 401), "a new one opens"
+        assert not [r for r in caplog.records if r.name == "werkzeug" and r.levelno >= logging.WARNING]
+    finally:
+        running.stop()
