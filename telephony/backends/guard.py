@@ -181,8 +181,12 @@ class _CheckedConnectionMixin:
 
     def request(self, *args, **kwargs):  # type: ignore[override]
         sock = getattr(self, "sock", None)
-        if sock is not None:  # kept alive from an earlier request
-            self.policy_source().check_address(ipaddress.ip_address(sock.getpeername()[0]), self._dns_host)  # type: ignore[attr-defined]
+        try:
+            peer = sock.getpeername()[0] if sock is not None else None  # kept alive from an earlier request
+        except OSError:
+            peer = None  # no longer connected: the request fails or reconnects, through _new_conn's check
+        if peer is not None:
+            self.policy_source().check_address(ipaddress.ip_address(peer), self._dns_host)  # type: ignore[attr-defined]
         return super().request(*args, **kwargs)  # type: ignore[misc]
 
     def _new_conn(self):  # type: ignore[override]
