@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from telephony import selectors_api as selectors
-from telephony.models import Entity, LineTemplate, PbxUser, ProvisioningJob, Tenant
+from telephony.models import Entity, JobAttempt, LineTemplate, PbxUser, ProvisioningJob, Tenant
 from telephony.models.fields import InternationalEmailField
 from tenants.choices import choice_label
 from tenants.models import Organization
@@ -215,6 +215,17 @@ class PbxUserSerializer(IdsCheckedOnRefusal):
         return [number.number for number in user.phone_numbers.all()]
 
 
+class JobAttemptSerializer(serializers.ModelSerializer):
+    calls = serializers.IntegerField(
+        source="calls_made", read_only=True, help_text=gettext_lazy("The calls this attempt made to the backend.")
+    )
+
+    class Meta:
+        model = JobAttempt
+        fields = ["number", "started_at", "finished_at", "outcome", "error", "calls"]
+        read_only_fields = fields
+
+
 class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProvisioningJob
@@ -236,3 +247,17 @@ class JobSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+class JobDetailSerializer(JobSerializer):
+    """A job with its attempts and the backend calls they made (the list leaves them out)."""
+
+    backend_calls = serializers.SerializerMethodField(help_text=gettext_lazy("The calls all its attempts made."))
+    attempt_log = JobAttemptSerializer(many=True, read_only=True)
+
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "backend_calls", "attempt_log"]
+        read_only_fields = fields
+
+    def get_backend_calls(self, job: ProvisioningJob) -> int:
+        return sum(attempt.calls_made for attempt in job.attempt_log.all())

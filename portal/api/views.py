@@ -319,6 +319,13 @@ class JobViewSet(ScopedReadViewSet):
     filter_ids = ("tenant", "server", "batch")
     filter_values = ("status", "operation")
 
+    def get_serializer_class(self) -> type:
+        return serializers.JobDetailSerializer if self.action == "retrieve" else serializers.JobSerializer
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        return queryset.prefetch_related("attempt_log") if self.action == "retrieve" else queryset
+
     @extend_schema(request=None, responses=serializers.JobSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
