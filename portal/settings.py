@@ -181,6 +181,7 @@ SPECTACULAR_SETTINGS = {
     # Several resources have a `kind` or a `status`: their enums are named after what they are.
     "ENUM_NAME_OVERRIDES": {
         "ImportKindEnum": "telephony.models.ImportKind",
+        "JobStatusEnum": "telephony.models.JobStatus",
         "ImportStatusEnum": "telephony.models.ImportStatus",
         "DriftScanStatusEnum": "telephony.models.ScanStatus",
         "WebhookDeliveryStatusEnum": "telephony.models.webhooks.DeliveryStatus",
