@@ -47,11 +47,8 @@ def drain_server(server_id: int) -> str:
     try:
         while time.monotonic() < deadline:
             claimed = claim_next(server_id)
-            for pause in BUSY_PAUSES if claimed == BUSY else ():
-                time.sleep(pause)
-                claimed = claim_next(server_id)
-                if claimed != BUSY:
-                    break
+            if claimed == BUSY:
+                claimed = _claim_after_a_moment(server_id)
             if claimed == BUSY:
                 send_drains(server_id, 1, countdown=runner.slot_wait(server_id))
                 return f"server busy after {ran} jobs"
@@ -67,6 +64,17 @@ def drain_server(server_id: int) -> str:
 
 
 BUSY, IDLE = "busy", "idle"
+
+
+def _claim_after_a_moment(server_id: int) -> tuple[ProvisioningJob, JobAttempt] | str:
+    """Ask a busy server again after each of BUSY_PAUSES; BUSY if it stays busy throughout."""
+    claimed = BUSY
+    for pause in BUSY_PAUSES:
+        time.sleep(pause)
+        claimed = claim_next(server_id)
+        if claimed != BUSY:
+            break
+    return claimed
 
 
 def claim_next(server_id: int) -> tuple[ProvisioningJob, JobAttempt] | str:

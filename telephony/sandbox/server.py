@@ -51,8 +51,11 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         if self.headers.get("Expect", "").lower().strip() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         environ = self.environ = self.make_environ()
-        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read() if environ.get("wsgi.input_terminated") else
-                                           self.rfile.read(int(self.headers.get("Content-Length") or 0)))  # fmt: skip
+        if environ.get("wsgi.input_terminated"):  # a chunked body, which Werkzeug's reader dechunks
+            body = environ["wsgi.input"].read()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)  # read whole: the next request line comes after it
         answer: dict = {}
         chunks: list[bytes] = []
 
