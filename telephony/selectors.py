@@ -10,6 +10,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from telephony.models import (
+    BackendClaim,
     DriftScan,
     Entity,
     JobAttempt,
@@ -59,6 +60,26 @@ def jobs_of(obj: Any, user: Any, *, limit: int = 10) -> QuerySet[ProvisioningJob
     hands, or a template shared down, also has jobs of other organizations)."""
     key = f"{obj._meta.model_name}:{obj.pk}"
     return jobs_for(user).filter(target_key=key).order_by("-id")[:limit]
+
+
+def conflict_holder(job: ProvisioningJob, user: Any) -> tuple[str, Any]:
+    """For a job that another portal row's claim stopped (`runner._conflict_result`), who holds that
+    backend object now, as the login may know it: ("row", the row) when it may see the row,
+    ("hidden", None) when the row is outside its scope, ("free", None) when nobody holds it any
+    more; ("", None) for any other job."""
+    conflict = job.result.get("conflict") if isinstance(job.result, dict) else None
+    if not isinstance(conflict, dict) or job.platform_id is None:
+        return "", None
+    claim = (
+        BackendClaim.objects.filter(platform_id=job.platform_id, kind=conflict.get("kind"), key=conflict.get("key"))
+        .select_related("target_type")
+        .first()
+    )
+    model = claim.target_type.model_class() if claim is not None else None
+    if model is None:
+        return "free", None
+    row = access.restrict(model._default_manager.all(), user, VIEW).filter(pk=claim.target_id).first()
+    return ("row", row) if row is not None else ("hidden", None)
 
 
 def server_health(user: Any) -> list[dict[str, Any]]:

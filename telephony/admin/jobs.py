@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,6 +20,7 @@ from telephony.admin.sync import badge
 from telephony.backends.redaction import redact_value
 from telephony.models import JobAttempt, ProvisioningBatch, ProvisioningJob
 from telephony.search import search_jobs
+from telephony.selectors import conflict_holder
 from telephony.services import jobs as services
 from tenants import access
 from tenants.access import CHANGE
@@ -61,6 +62,17 @@ class JobAttemptInline(ScopedInline):
             "{}{}{}</details>",
             (_exchange_parts(exchange) for exchange in attempt.exchanges),
         )
+
+
+def _change_url(row: Any) -> str:
+    """The admin page of a row (a template's mirror: its template's), or "" when it has none."""
+    row = getattr(row, "template", row) if type(row).__name__ == "LineTemplateMirror" else row
+    if row is None:
+        return ""
+    try:
+        return reverse(f"admin:{row._meta.app_label}_{row._meta.model_name}_change", args=[row.pk])
+    except NoReverseMatch:
+        return ""
 
 
 def _exchange_parts(exchange: dict[str, Any]) -> tuple[Any, ...]:
@@ -222,6 +234,11 @@ class ProvisioningJobAdmin(ScopedAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["may_act"] = obj is not None and access.can(request.user, CHANGE, obj)
+        if obj is not None:
+            context["held"], holder = conflict_holder(obj, request.user)
+            context["holder"] = holder
+            context["holder_url"] = _change_url(holder)
+            context["holder_kind"] = holder._meta.verbose_name if holder is not None else ""
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _bulk(self, request: HttpRequest, queryset, action, done_message: str) -> None:

@@ -45,7 +45,14 @@ class AlreadyExistsError(BackendError):
 class ConflictError(BackendError):
     """An object found on the backend by its natural key is not provably the one this change means:
     it sits in another container (entity, tenant, environment), or another portal row claims it.
-    Nothing was written; a person has to decide."""
+    Nothing was written; a person has to decide.
+
+    `claim`: (kind, key) of the backend object another portal row holds, when that is the conflict
+    (the job keeps it, so that staff who may see that row can be shown which one it is)."""
+
+    def __init__(self, message: str, *, claim: tuple[str, str] | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.claim = claim
 
 
 class RejectedError(BackendError):

@@ -26,6 +26,8 @@ from telephony.backends.base import BackendRef, Driver, Ownership
 from telephony.backends.errors import ConflictError
 from telephony.models import BackendClaim, Platform, ProvisioningJob
 from telephony.provisioning import job_statements
+from tenants import access
+from tenants.models import Organization
 
 Target = tuple[int, int]  # (content type id, row id): a row that may be gone by now (a delete)
 
@@ -43,8 +45,9 @@ def job_target(job: ProvisioningJob) -> Target:
 class JobOwnership(Ownership):
     """The rows one job acts for, by kind; claims are checked and written against them."""
 
-    def __init__(self, platform: Platform, targets: dict[str, Target | None]):
+    def __init__(self, platform: Platform, targets: dict[str, Target | None], organization_id: int | None = None):
         self.platform = platform
+        self.organization_id = organization_id  # whose change it is: who reads its messages
         self.targets = {kind: target for kind, target in targets.items() if target is not None}
         self.deferred: list[tuple[str, str, Target]] = []  # fresh claims, written with the success
 
@@ -79,15 +82,19 @@ class JobOwnership(Ownership):
                 holder = self._holder(kind, key)
                 if holder == target:
                     return
-        raise self._taken(kind, key, holder)
+        raise self.taken(kind, key, holder)
 
     def _write(self, kind: str, key: str, target: Target) -> None:
         job_statements.claim(self.platform.pk, kind, key, target, timezone.now())
 
-    @staticmethod
-    def _taken(kind: str, key: str, holder: Target | None) -> ConflictError:
+    def taken(self, kind: str, key: str, holder: Target | None) -> ConflictError:
+        """The refusal of a claim that `holder` has: it names that row only to the organization whose
+        change this is when that organization may see it (the message reaches its logins, the
+        self-service site and the API); staff see the row on the job's page (`conflict_holder`)."""
+        described = describe_holder(holder, self.organization_id)
         return ConflictError(
-            f"the PBX's {kind} {key} belongs to another portal row ({_describe(holder)}); nothing was changed"
+            f"the PBX's {kind} {key} belongs to another portal row ({described}); nothing was changed",
+            claim=(kind, key),
         )
 
     def write_deferred(self) -> None:
@@ -101,7 +108,7 @@ class JobOwnership(Ownership):
         for kind, key, target in self.deferred:
             holder = self._holder(kind, key)
             if holder is not None and holder != target:
-                return self._taken(kind, key, holder)
+                return self.taken(kind, key, holder)
         return ConflictError("another portal row claimed what this change made, at the same moment")
 
     def is_free(self, kind: str, key: str) -> bool:
@@ -123,7 +130,7 @@ class JobOwnership(Ownership):
 def owning(job: ProvisioningJob, driver: Driver, **targets: Target | None) -> Iterator[JobOwnership]:
     """Run a job's driver calls for its rows; the tenant is the job's own unless named."""
     targets.setdefault("tenant", row_target(job.tenant) if job.tenant_id else None)
-    ownership = JobOwnership(job.platform, targets)
+    ownership = JobOwnership(job.platform, targets, job.organization_id)
     job.ownership = ownership  # its deferred claims are written with the job's success
     with driver.owned_by(ownership):
         yield ownership
@@ -134,10 +141,32 @@ def release(job: ProvisioningJob) -> None:
     BackendClaim.objects.filter(target_type_id=job.target_type_id, target_id=job.target_id).delete()
 
 
-def _describe(target: Target | None) -> str:
+def describe_holder(target: Target | None, organization_id: int | None) -> str:
+    """The row that holds a claim, as the organization `organization_id` may read it: by name when
+    that organization may see the row (its own, or a resource shared down to it), otherwise only
+    as another organization's. What exists outside a customer's tree is never named to it."""
     if target is None:
         return "unknown"
     model = ContentType.objects.get_for_id(target[0]).model_class()
-    name = model._meta.verbose_name if model else "row"
-    row = model._default_manager.filter(pk=target[1]).first() if model else None
-    return f"{name} {row}" if row is not None else f"deleted {name} #{target[1]}"
+    if model is None:
+        return "a row that no longer exists"
+    name = model._meta.verbose_name
+    row = model._default_manager.filter(pk=target[1]).first()
+    if row is None:
+        return f"a deleted {name}"
+    if organization_id is None or not _seen_from(row, organization_id):
+        return f"a {name} of another organization"
+    return f"{name} {row}"
+
+
+def _seen_from(row: models.Model, organization_id: int) -> bool:
+    """The organization owns the row, or, for a resource shared down the tree, sits below its owner."""
+    policy = access.policy_of(type(row))
+    lookup = policy.organization_lookups[0]
+    owner_id = type(row)._default_manager.filter(pk=row.pk).values_list(lookup or "pk", flat=True).first()
+    if owner_id == organization_id:
+        return True
+    if not policy.shared_down or owner_id is None:
+        return False
+    owner_path = Organization.objects.filter(pk=owner_id).values_list("path", flat=True).first()
+    return Organization.objects.filter(pk=organization_id, path__startswith=owner_path).exists()

@@ -98,7 +98,9 @@ def run_claimed(job: ProvisioningJob, attempt: JobAttempt) -> str:
             return _retry_now(job, attempt, f"Authentication failed, logging in again: {error}", driver)
         return _finish_failed(job, attempt, f"Authentication failed: {error}", "authentication", driver.log.as_list())
     except ConflictError as error:
-        return _finish_failed(job, attempt, f"Conflict: {error}", "conflict", driver.log.as_list())
+        return _finish_failed(
+            job, attempt, f"Conflict: {error}", "conflict", driver.log.as_list(), result=_conflict_result(error)
+        )
     except NotFoundError as error:
         return _finish_failed(job, attempt, f"Not found on the backend: {error}", "not_found", driver.log.as_list())
     except (RejectedError, AlreadyExistsError, UnsupportedOperation, UnsafeRequestError) as error:
@@ -289,7 +291,9 @@ def _finish_succeeded(job: ProvisioningJob, attempt: JobAttempt, identity, excha
         ownership = getattr(job, "ownership", None)
         if ownership is None or not ownership.deferred:
             raise
-        return _finish_failed(job, attempt, f"Conflict: {ownership.refusal()}", "conflict", exchanges)
+        refusal = ownership.refusal()
+        result = _conflict_result(refusal)
+        return _finish_failed(job, attempt, f"Conflict: {refusal}", "conflict", exchanges, result=result)
     if not settled:
         return LEASE_LOST
     _hand_over_slot(job)
@@ -297,8 +301,18 @@ def _finish_succeeded(job: ProvisioningJob, attempt: JobAttempt, identity, excha
     return "succeeded"
 
 
-def _finish_failed(job: ProvisioningJob, attempt: JobAttempt, message: str, kind: str, exchanges: list) -> str:
+def _conflict_result(error: ConflictError) -> dict | None:
+    """What a job that another row's claim stopped keeps of it: the backend object's kind and key,
+    for the job's page to show staff which row holds it (`selectors.conflict_holder`)."""
+    return {"conflict": {"kind": error.claim[0], "key": error.claim[1]}} if error.claim else None
+
+
+def _finish_failed(
+    job: ProvisioningJob, attempt: JobAttempt, message: str, kind: str, exchanges: list, *, result: dict | None = None
+) -> str:
     fields = {"status": JobStatus.FAILED, "finished_at": timezone.now(), "last_error": message, "error_kind": kind}
+    if result is not None:
+        fields["result"] = result
     if not _settle(job, attempt, "failed", message, exchanges, **fields):
         return LEASE_LOST
     _hand_over_slot(job)
