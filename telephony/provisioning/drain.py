@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from telephony.models import JobAttempt, JobStatus, ProvisioningJob
-from telephony.provisioning import runner
+from telephony.provisioning import rows, runner
 from telephony.provisioning.dispatch import send_drains
 from telephony.provisioning.job_statements import next_due
 
@@ -89,9 +89,7 @@ def claim_next(server_id: int) -> tuple[ProvisioningJob, JobAttempt] | str:
             if found is None:
                 break
             job_id, earlier = found
-            job = ProvisioningJob.objects.select_related("platform", "tenant__server", "tenant__organization").get(
-                pk=job_id
-            )
+            job = rows.job_with_context(job_id)  # locked by next_due where the database locks rows
             if job.attempts >= job.max_attempts:
                 runner.give_up(job, now)
                 continue

@@ -69,6 +69,11 @@ WHERE d.target_key = %s AND j.status = %s AND j.id > %s AND (j.next_attempt_at I
 ORDER BY 1
 LIMIT %s"""  # noqa: S608  (constant names; values are parameters)
 
+# A target's unfinished jobs, oldest first (on job_target_order): what its sync state is made of.
+UNFINISHED_OF = f"""
+SELECT status, last_error, waiting_for FROM {_JOB}
+WHERE target_key = %s AND status IN (%s, %s, %s) ORDER BY id"""  # noqa: S608  (constant names; values are parameters)
+
 # The row's earlier claim of that kind (its object gone from the PBX and made again) goes; the new
 # one is inserted (the unique (platform, kind, key) refuses it when another row holds the key).
 DROP_CLAIM = f"""
@@ -116,6 +121,13 @@ def waiting_for(target_key: str, after_id: int, now: datetime, *, limit: int) ->
     part = [JobStatus.PENDING, after_id, _at(now)]
     with connection.cursor() as cursor:
         cursor.execute(WAITING_FOR, [target_key, *part, target_key, *part, limit])
+        return list(cursor.fetchall())
+
+
+def unfinished_of(target_key: str) -> list[tuple[str, str, str]]:
+    """The target's pending, running and failed jobs, oldest first: (status, last error, waiting for)."""
+    with connection.cursor() as cursor:
+        cursor.execute(UNFINISHED_OF, [target_key, *_UNFINISHED])
         return list(cursor.fetchall())
 
 

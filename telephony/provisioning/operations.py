@@ -41,7 +41,7 @@ from telephony.models import (
     ProvisioningJob,
     Tenant,
 )
-from telephony.provisioning import claims, specs
+from telephony.provisioning import claims, rows, specs
 from telephony.provisioning.claims import job_target, row_target
 from telephony.provisioning.configurator_operations import CONFIGURATOR_OPERATIONS
 from telephony.provisioning.cti_operations import CTI_OPERATIONS
@@ -74,7 +74,7 @@ def _user_row(key: str, job: ProvisioningJob | None = None) -> PbxUser | None:
     if job is None or job.tenant_id is None or job.platform is None:
         related = ("entity", "template", "tenant__server__platform", "tenant__organization")
         return PbxUser.objects.select_related(*related).filter(pk=int(key.split(":")[1])).first()
-    row = PbxUser.objects.select_related("entity", "template").filter(pk=int(key.split(":")[1])).first()
+    row = rows.user_with_line(int(key.split(":")[1]))
     if row is not None and row.tenant_id == job.tenant_id and job.tenant.server.platform_id == job.platform_id:
         job.tenant.server.platform = job.platform
         row.tenant = job.tenant
@@ -91,7 +91,10 @@ def _user_spec(
     row = row or _user_row(key)
     if row is not None:
         template = specs.template_spec(row.template, job.platform, mirror=mirror) if mirror is not None else None
-        spec = specs.user_spec(row, template=template)
+        held = rows.numbers_of(row.pk)
+        pilot = next((number for number, is_pilot in held if is_pilot), "")
+        entity = specs.entity_spec(row.entity, intervals=rows.intervals_of(row.entity_id))
+        spec = specs.user_spec(row, numbers=[n for n, _ in held], pilot=pilot, entity=entity, template=template)
         spec.voicemail_pin = row.voicemail_pin or ""  # secrets stay encrypted on the row, out of payloads
         return spec
     spec = specs.from_payload(UserSpec, job.payload["user"])
@@ -202,7 +205,8 @@ def entity_delete(job: ProvisioningJob, driver: Driver) -> None:
 def template_mirror(template: LineTemplate | int, platform: Platform) -> LineTemplateMirror:
     """The row that stands for a line template on a platform that keeps templates (it holds the claim)."""
     template_id = template if isinstance(template, int) else template.pk
-    return LineTemplateMirror.objects.get_or_create(template_id=template_id, platform=platform)[0]
+    found = rows.template_mirror(template_id, platform.pk)  # nearly always there: a cheap read first
+    return found or LineTemplateMirror.objects.get_or_create(template_id=template_id, platform=platform)[0]
 
 
 def ensure_template(

@@ -40,6 +40,7 @@ from telephony.backends.errors import (
     UnsupportedOperation,
 )
 from telephony.models import JobAttempt, JobStatus, ProvisioningJob, WaitState
+from telephony.provisioning import rows
 from telephony.provisioning.configurator_operations import WITHOUT_PLATFORM, ServiceCall
 from telephony.provisioning.dispatch import dispatch, dispatch_later, jobs_waiting_for
 from telephony.provisioning.drivers import driver_for_platform, forget_driver
@@ -168,8 +169,10 @@ def start(job: ProvisioningJob, now) -> tuple[ProvisioningJob, JobAttempt]:
     job.lease_expires_at = now + timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS)
     job.last_error = "" if job.waiting_for in (WaitState.SLOT, WaitState.FAILED) else job.last_error
     job.waiting_for = WaitState.NONE
-    job.save(update_fields=["status", "attempts", "started_at", "lease_expires_at", "last_error", "waiting_for"])
-    attempt = JobAttempt.objects.create(job=job, number=job.attempts, started_at=now, outcome="running", worker=WORKER)
+    fields = ("status", "attempts", "started_at", "lease_expires_at", "last_error", "waiting_for")
+    rows.update_row(ProvisioningJob, job.pk, {name: getattr(job, name) for name in fields})
+    attempt = JobAttempt(job=job, number=job.attempts, started_at=now, outcome="running", worker=WORKER)
+    rows.insert_instance(attempt)
     return job, attempt
 
 
@@ -244,6 +247,9 @@ def _had_authentication_failure(job: ProvisioningJob) -> bool:
     return job.attempt_log.filter(outcome="reauthenticate").exists()
 
 
+ATTEMPT_OUTCOME = ("finished_at", "outcome", "error", "exchanges", "calls")
+
+
 def _settle(
     job: ProvisioningJob, attempt: JobAttempt, outcome: str, error: str, exchanges: list, identity=None, **fields
 ) -> bool:
@@ -251,8 +257,11 @@ def _settle(
     that outlived its lease may have been given to another worker by the sweep: it must not
     overwrite that run's state (False: nothing was written)."""
     with transaction.atomic():
-        mine = ProvisioningJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
-            lease_expires_at=None, **fields
+        mine = rows.update_row(
+            ProvisioningJob,
+            job.pk,
+            {"lease_expires_at": None, **fields},
+            where={"status": JobStatus.RUNNING, "attempts": job.attempts},
         )
         if not mine:
             logger.warning(
@@ -269,7 +278,7 @@ def _settle(
         attempt.exchanges = exchanges
         log = getattr(attempt, "log", None)
         attempt.calls = log.call_count if log is not None else len(exchanges)
-        attempt.save(update_fields=["finished_at", "outcome", "error", "exchanges", "calls"])
+        rows.update_row(JobAttempt, attempt.pk, {name: getattr(attempt, name) for name in ATTEMPT_OUTCOME})
         succeeded = outcome == "succeeded"
         seen = getattr(job, "seen", None) if succeeded else None
         also = {"backend_ref": learnt[2]} if learnt else None  # one UPDATE of the row, not two

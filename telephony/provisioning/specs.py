@@ -51,11 +51,14 @@ def tenant_spec(tenant: Tenant) -> TenantSpec:
     )
 
 
-def entity_spec(entity: Entity) -> EntitySpec:
+def entity_spec(entity: Entity, *, intervals: list[tuple[str, str]] | None = None) -> EntitySpec:
+    """`intervals`: the entity's (start, end) pairs when the caller has them already."""
+    if intervals is None:
+        intervals = [(interval.start, interval.end) for interval in entity.intervals.all()]
     return EntitySpec(
         name=entity.name,
         display_name=entity.display_name or entity.name,
-        intervals=[IntervalSpec(start=i.start, end=i.end) for i in entity.intervals.all()],
+        intervals=[IntervalSpec(start=start, end=end) for start, end in intervals],
         presented_number=entity.presented_number,
         identity=identity_of(entity),
     )

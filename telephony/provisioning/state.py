@@ -8,6 +8,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from telephony.models import SEEN_STATES, JobStatus, ProvisioningJob, SyncState, WaitState
+from telephony.provisioning import job_statements
+from telephony.provisioning.rows import update_row
 
 
 def refresh_sync_state(
@@ -27,18 +29,10 @@ def refresh_sync_state(
     if model is None or not hasattr(model, "sync_state"):
         return None
     also = also or {}
-    unfinished = list(  # one query: a target has few unfinished jobs
-        ProvisioningJob.objects.filter(
-            target_key=f"{model._meta.model_name}:{object_id}",  # indexed, unlike (target_type, target_id)
-            status__in=(JobStatus.FAILED, JobStatus.PENDING, JobStatus.RUNNING),
-        )
-        .order_by("id")
-        .values_list("status", "last_error", "waiting_for")
-    )
+    unfinished = job_statements.unfinished_of(f"{model._meta.model_name}:{object_id}")
     failed = [error for status, error, _ in unfinished if status == JobStatus.FAILED]
     waiting = [error for status, error, _ in unfinished if status == JobStatus.PENDING and error]
     blocked = sum(1 for status, _, why in unfinished if status == JobStatus.PENDING and why == WaitState.FAILED)
-    rows = model._default_manager.filter(pk=object_id)
     if failed:
         state, message = SyncState.FAILED, failed[-1] or "A change failed."
         if blocked:
@@ -48,7 +42,7 @@ def refresh_sync_state(
     elif seen is not None:  # the push was followed by a read of what it pushed
         state, message = seen["state"], seen.get("message", "")
         if state == SyncState.VERIFIED:
-            return rows.update(sync_state=state, sync_message=message[:1000], verified_at=timezone.now(), **also)
+            also = {"verified_at": timezone.now(), **also}
     elif pushed:
         state, message = SyncState.IN_SYNC, ""
     elif _creation_cancelled(model, object_id):
@@ -57,9 +51,10 @@ def refresh_sync_state(
             "Not on the PBX: its creation was cancelled. Change and save it to try again.",
         )
     else:  # nothing left to push: what a read of the PBX last saw stands
+        rows = model._default_manager.filter(pk=object_id)
         rows.exclude(sync_state__in=SEEN_STATES).update(sync_state=SyncState.IN_SYNC, sync_message="")
         return None
-    return rows.update(sync_state=state, sync_message=message[:1000], **also)
+    return update_row(model, object_id, {"sync_state": state, "sync_message": message[:1000], **also})
 
 
 def _creation_cancelled(model, object_id: int) -> bool:
