@@ -168,7 +168,9 @@ class ProvisioningJob(models.Model):
         verbose_name=gettext_lazy("result"),
         default=dict,
         blank=True,
-        help_text=gettext_lazy("Backend identity learnt on success."),
+        help_text=gettext_lazy(
+            "Backend identity learnt on success; on a conflict, the backend object another portal row holds."
+        ),
     )
 
     created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"), auto_now_add=True)
