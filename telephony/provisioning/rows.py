@@ -137,7 +137,10 @@ def user_with_line(user_id: int) -> PbxUser | None:
 
 @cache
 def _mirror_statement() -> str:
-    return f"SELECT {_columns(LineTemplateMirror, 'm')} FROM {_table(LineTemplateMirror)} m WHERE m.template_id = %s AND m.platform_id = %s"  # noqa: E501, S608
+    return (
+        f"SELECT {_columns(LineTemplateMirror, 'm')} FROM {_table(LineTemplateMirror)} m "  # noqa: S608
+        "WHERE m.template_id = %s AND m.platform_id = %s"
+    )
 
 
 def template_mirror(template_id: int, platform_id: int) -> LineTemplateMirror | None:
@@ -146,30 +149,38 @@ def template_mirror(template_id: int, platform_id: int) -> LineTemplateMirror | 
     return found[0] if found else None
 
 
+def _ordered_pair(model: type[models.Model], first: str, second: str, where: str) -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {quote(first)}, {quote(second)} FROM {_table(model)} "  # noqa: S608
+        f"WHERE {quote(where)} = %s ORDER BY {quote(first)}"
+    )
+
+
+def _fetch_all(statement: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
+
+
 @cache
 def _numbers_statement() -> str:
-    quote = connection.ops.quote_name
-    return f"SELECT {quote('number')}, is_pilot FROM {_table(PhoneNumber)} WHERE assigned_user_id = %s ORDER BY {quote('number')}"  # noqa: E501, S608
+    return _ordered_pair(PhoneNumber, "number", "is_pilot", "assigned_user_id")
 
 
 def numbers_of(user_id: int) -> list[tuple[str, bool]]:
     """The user's numbers (number, whether it is its tenant's pilot), in number order."""
-    with connection.cursor() as cursor:
-        cursor.execute(_numbers_statement(), [user_id])
-        return [(number, bool(pilot)) for number, pilot in cursor.fetchall()]
+    return [(number, bool(pilot)) for number, pilot in _fetch_all(_numbers_statement(), [user_id])]
 
 
 @cache
 def _intervals_statement() -> str:
-    quote = connection.ops.quote_name
-    return f"SELECT {quote('start')}, {quote('end')} FROM {_table(NumberInterval)} WHERE entity_id = %s ORDER BY {quote('start')}"  # noqa: E501, S608
+    return _ordered_pair(NumberInterval, "start", "end", "entity_id")
 
 
 def intervals_of(entity_id: int) -> list[tuple[str, str]]:
     """The entity's number intervals (start, end), in the order of their start."""
-    with connection.cursor() as cursor:
-        cursor.execute(_intervals_statement(), [entity_id])
-        return list(cursor.fetchall())
+    return _fetch_all(_intervals_statement(), [entity_id])
 
 
 # --- writes ----------------------------------------------------------------------------------------
