@@ -169,7 +169,8 @@ class Xc5Driver(Xc5AccountSync, Driver):
             body = {"username": spec.name, **({"description": spec.label} if labelled else {})}
             return self._tenant_info(self.client.put("account/", body)[0])
         if existing.get("parent"):
-            raise ConflictError(f"{spec.name} exists as a child of {existing['parent']}, not as an environment")
+            # not naming the parent: it is another environment, which may be another customer's
+            raise ConflictError(f"{spec.name} exists on the platform as an account inside another environment")
         self.adopt("tenant", backend_ref(xc5_guid=existing["guid"]), spec.name)
         if spec.label and existing.get("description") != spec.label and not self.connection.documented_only:
             existing = self.client.patch(api_path("account", existing["guid"]), {"description": spec.label})[0]

@@ -21,6 +21,7 @@ from telephony.backends.base import (
 from telephony.backends.errors import (
     AlreadyExistsError,
     AuthenticationError,
+    ConflictError,
     NotFoundError,
     RejectedError,
     TransientError,
@@ -397,3 +398,19 @@ def test_a_first_try_with_numbers_is_read_back_as_ever(driver, tenant):
     spec = user_spec(first_try=True, forwarding=ForwardingSpec(always="0211234567"))
     identity = driver.create_user(tenant, spec)
     assert driver.take_answered_user(identity) is None, "a route was written after the account's answer"
+
+
+def test_a_tenant_name_held_inside_another_environment_is_a_conflict_that_names_no_environment(driver, sim):
+    """The name is an account inside another environment, which may be another customer's: the
+    refusal does not say whose."""
+    other = driver.create_tenant(TenantSpec(name="globex.x.co.nz"))
+    with sim.lock:
+        accounts = sim.state["accounts"]
+        parent = accounts[other.identity["xc5_guid"]]
+        accounts["0D5E0A5A-0000-4000-8000-000000000001"] = {
+            **parent, "guid": "0D5E0A5A-0000-4000-8000-000000000001", "username": "acme2.x.co.nz",
+            "parent_guid": parent["guid"],
+        }  # fmt: skip
+    with pytest.raises(ConflictError) as refused:
+        driver.create_tenant(TenantSpec(name="acme2.x.co.nz"))
+    assert "inside another environment" in str(refused.value) and "globex" not in str(refused.value)
