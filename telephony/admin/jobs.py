@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from telephony.admin import list_filters
 from telephony.admin.sync import badge
 from telephony.backends.redaction import redact_value
-from telephony.models import JobAttempt, ProvisioningBatch, ProvisioningJob
+from telephony.models import JobAttempt, LineTemplateMirror, ProvisioningBatch, ProvisioningJob
 from telephony.search import search_jobs
 from telephony.selectors import conflict_holder
 from telephony.services import jobs as services
@@ -66,7 +66,7 @@ class JobAttemptInline(ScopedInline):
 
 def _change_url(row: Any) -> str:
     """The admin page of a row (a template's mirror: its template's), or "" when it has none."""
-    row = getattr(row, "template", row) if type(row).__name__ == "LineTemplateMirror" else row
+    row = row.template if isinstance(row, LineTemplateMirror) else row
     if row is None:
         return ""
     try:

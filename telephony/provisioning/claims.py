@@ -27,6 +27,7 @@ from telephony.backends.errors import ConflictError
 from telephony.models import BackendClaim, Platform, ProvisioningJob
 from telephony.provisioning import job_statements
 from tenants import access
+from tenants.access import VIEW
 from tenants.models import Organization
 
 Target = tuple[int, int]  # (content type id, row id): a row that may be gone by now (a delete)
@@ -143,8 +144,9 @@ def release(job: ProvisioningJob) -> None:
 
 def describe_holder(target: Target | None, organization_id: int | None) -> str:
     """The row that holds a claim, as the organization `organization_id` may read it: by name when
-    that organization may see the row (its own, or a resource shared down to it), otherwise only
-    as another organization's. What exists outside a customer's tree is never named to it."""
+    that organization may see the row (the permission tree's own answer: its rows, those below it
+    and the resources shared down to it), otherwise only as another organization's. What exists
+    outside a customer's tree is never named to it."""
     if target is None:
         return "unknown"
     model = ContentType.objects.get_for_id(target[0]).model_class()
@@ -154,19 +156,6 @@ def describe_holder(target: Target | None, organization_id: int | None) -> str:
     row = model._default_manager.filter(pk=target[1]).first()
     if row is None:
         return f"a deleted {name}"
-    if organization_id is None or not _seen_from(row, organization_id):
-        return f"a {name} of another organization"
-    return f"{name} {row}"
-
-
-def _seen_from(row: models.Model, organization_id: int) -> bool:
-    """The organization owns the row, or, for a resource shared down the tree, sits below its owner."""
-    policy = access.policy_of(type(row))
-    lookup = policy.organization_lookups[0]
-    owner_id = type(row)._default_manager.filter(pk=row.pk).values_list(lookup or "pk", flat=True).first()
-    if owner_id == organization_id:
-        return True
-    if not policy.shared_down or owner_id is None:
-        return False
-    owner_path = Organization.objects.filter(pk=owner_id).values_list("path", flat=True).first()
-    return Organization.objects.filter(pk=organization_id, path__startswith=owner_path).exists()
+    organization = Organization.objects.filter(pk=organization_id).first() if organization_id else None
+    seen = organization is not None and access.can(access.OrganizationViewer(organization), VIEW, row)
+    return f"{name} {row}" if seen else f"a {name} of another organization"
