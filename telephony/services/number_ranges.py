@@ -424,8 +424,29 @@ def pool_usage(actor: AbstractBaseUser, numbers: QuerySet | None = None) -> list
     """Free / allocated / assigned numbers of every pool the login sees (of `numbers`, the
     numbers list's current selection, when given): one query."""
     visible = numbers if numbers is not None else access.restrict(PhoneNumber.objects.all(), actor, VIEW)
-    counts = (
-        visible.order_by()
+    return _uses(_counts(visible))
+
+
+def first_pools_usage(
+    actor: AbstractBaseUser, numbers: QuerySet, *, limit: int, including: int | None = None
+) -> tuple[list[PoolUse], bool]:
+    """The use of the first `limit` pools by name that hold `numbers` (and of pool `including`, when
+    it holds some), and whether more pools hold them. One read of the numbers, grouped by pool, of
+    which the database keeps the first `limit` + 1 by name: finding first which pools hold any
+    number read them all as well, and the counts then read the first pools' numbers again (7.7 of
+    a reseller's 42 ms at 10,000 numbers on PostgreSQL). A chosen pool beyond them is a second,
+    small query."""
+    uses = _uses(_counts(numbers)[: limit + 1])
+    listed = uses[:limit]
+    if including is not None and all(use.organization_id != including for use in listed):
+        listed += _uses(_counts(numbers.filter(organization_id=including)))
+    return listed, len(uses) > limit
+
+
+def _counts(numbers: QuerySet) -> QuerySet:
+    """Each pool's free, allocated and assigned numbers among `numbers`, in the pools' order."""
+    return (
+        numbers.order_by()
         .values("organization_id", "organization__name")
         .annotate(
             free=Count("pk", filter=Q(tenant__isnull=True)),
@@ -434,26 +455,10 @@ def pool_usage(actor: AbstractBaseUser, numbers: QuerySet | None = None) -> list
         )
         .order_by("organization__name", "organization_id")
     )
+
+
+def _uses(counts: QuerySet) -> list[PoolUse]:
     return [
         PoolUse(row["organization_id"], row["organization__name"], row["free"], row["allocated"], row["assigned"])
         for row in counts
     ]
-
-
-def first_pools_usage(
-    actor: AbstractBaseUser, numbers: QuerySet, *, limit: int, including: int | None = None
-) -> tuple[list[PoolUse], bool]:
-    """The use of the first `limit` pools by name that hold `numbers` (and of pool `including`, when
-    it holds some), and whether more pools hold them. Only those pools' numbers are counted: a
-    reseller with a pool per customer does not have every number grouped for every page. One query:
-    the first `limit` + 1 pools are its subquery."""
-    owners = Organization.objects.filter(pk__in=numbers.order_by().values("organization_id"))
-    first = owners.order_by("name", "pk").values("pk")[: limit + 1]
-    chosen = Q(organization_id__in=first)
-    if including is not None:
-        chosen |= Q(organization_id=including)
-    # In the pools' order (name, key): the first `limit` + 1 come first, and a chosen pool that is
-    # not among them after them all.
-    uses = pool_usage(actor, numbers.filter(chosen))
-    listed = uses[:limit] + [use for use in uses[limit:] if use.organization_id == including]
-    return listed, len(uses) > limit
