@@ -70,6 +70,9 @@ class AuditEntryAdmin(LongListMixin, QuickRowsMixin, admin.ModelAdmin):
     # No date hierarchy (its dates are a scan of every entry the login sees; the timestamp filter
     # offers the ranges) and no "of N in all" (a second count of them all).
     show_full_result_count = False
+    # "1000+ log entries": a history only grows, and counting on to 10,000 entries of one action read
+    # that many of a reseller's entries for each page (12 of its 50 ms at 100,000 on SQLite)
+    list_counted = 1000
     list_per_page = 50  # as every other list of the portal
     ordering = ["-timestamp"]
     fields = [

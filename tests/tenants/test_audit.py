@@ -6,6 +6,7 @@ from importlib import import_module
 
 import pytest
 from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.urls import reverse
 
@@ -216,6 +217,25 @@ def test_a_wide_scope_sees_the_same_entries(tree, member, monkeypatch):
         assert "auditlog_logentry_time_scope" in plan and "auditlog_logentry_scope_org" not in plan, plan
 
 
+def test_a_wide_scope_s_entries_of_one_action_are_read_along_the_action_time_scope_index(tree, member, monkeypatch):
+    for organization in (tree.customer, tree.sibling_customer):
+        PbxUserFactory(tenant__organization=organization)
+    reseller = member(tree.reseller, Role.VIEWER)
+    seen = set(restrict_entries(LogEntry.objects.all(), reseller))
+    monkeypatch.setattr(audit, "FEW", 1)
+    created = restrict_entries(LogEntry.objects.order_by("-timestamp", "-pk"), reseller).filter(action=0)
+    assert set(created) == {e for e in seen if e.action == 0} and created
+    if connection.vendor == "sqlite":  # not every entry of the action, read and then sorted
+        plan = _plan(created.values("pk")[:50])
+        assert "auditlog_logentry_action_time_scope" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_action_time_scope_index_is_on_what_a_wide_scope_compares():
+    earlier = import_module("tenants.migrations.0009_audit_time_scope_index")
+    migration = import_module("tenants.migrations.0010_audit_action_time_scope_index")
+    assert migration.SCOPE == earlier.SCOPE  # which the test below holds to the scope's expression
+
+
 def test_the_time_scope_index_is_on_what_a_wide_scope_compares():
     migration = import_module("tenants.migrations.0009_audit_time_scope_index")
     compiler = LogEntry.objects.all().query.get_compiler(connection=connection)
@@ -229,3 +249,24 @@ def test_the_time_scope_index_is_on_what_a_wide_scope_compares():
             assert sql.startswith("+") and sql[1:] in migration.SCOPE, sql
         else:  # PostgreSQL compiles both the same
             assert wide == narrow
+
+
+def test_the_audit_list_counts_a_thousand_entries_and_no_further(tree, member, client):
+    # An audit log only grows: counting on to 10,000 entries of one action, for each page, read that
+    # many entries of a reseller's history (12 of 50 ms at 100,000 entries on SQLite).
+    kind = ContentType.objects.get_for_model(Platform)
+    entries = [
+        LogEntry(
+            content_type=kind,
+            object_pk=str(n),
+            object_repr=f"p{n}",
+            action=1,
+            additional_data={"org": tree.customer.pk},
+        )
+        for n in range(1_001)
+    ]
+    LogEntry.objects.bulk_create(entries)
+    client.force_login(member(tree.reseller, Role.VIEWER))
+    page = client.get(reverse("admin:auditlog_logentry_changelist"), {"action__exact": 1})
+    assert page.status_code == 200 and str(page.context["cl"].result_count) == "1000+"
+    assert "1000+ log entries" in " ".join(page.content.decode().split())
