@@ -223,10 +223,7 @@ class PhoneNumberAdmin(ImportExportMixin, SyncStateAdminMixin, ScopedAdmin):
         if not request.GET.get(SEARCH_VAR):
             chosen = request.GET.get(PoolFilter.parameter_name, "")
             uses, more = ranges.first_pools_usage(
-                request.user,
-                self.get_queryset(request),
-                limit=POOLS_LISTED,
-                including=object_key(chosen),
+                self.get_queryset(request), limit=POOLS_LISTED, including=object_key(chosen)
             )
             pools = [
                 {

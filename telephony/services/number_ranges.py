@@ -427,15 +427,13 @@ def pool_usage(actor: AbstractBaseUser, numbers: QuerySet | None = None) -> list
     return _uses(_counts(visible))
 
 
-def first_pools_usage(
-    actor: AbstractBaseUser, numbers: QuerySet, *, limit: int, including: int | None = None
-) -> tuple[list[PoolUse], bool]:
-    """The use of the first `limit` pools by name that hold `numbers` (and of pool `including`, when
-    it holds some), and whether more pools hold them. One read of the numbers, grouped by pool, of
-    which the database keeps the first `limit` + 1 by name: finding first which pools hold any
-    number read them all as well, and the counts then read the first pools' numbers again (7.7 of
-    a reseller's 42 ms at 10,000 numbers on PostgreSQL). A chosen pool beyond them is a second,
-    small query."""
+def first_pools_usage(numbers: QuerySet, *, limit: int, including: int | None = None) -> tuple[list[PoolUse], bool]:
+    """The use of the first `limit` pools by name that hold `numbers` (a login's scoped numbers),
+    and of pool `including` when it holds some, and whether more pools hold them. One read of the
+    numbers, grouped by pool, of which the database keeps the first `limit` + 1 by name: finding
+    first which pools hold any number read them all as well, and the counts then read the first
+    pools' numbers again (7.7 of a reseller's 42 ms at 10,000 numbers on PostgreSQL). A chosen
+    pool beyond them is a second, small query."""
     uses = _uses(_counts(numbers)[: limit + 1])
     listed = uses[:limit]
     if including is not None and all(use.organization_id != including for use in listed):
