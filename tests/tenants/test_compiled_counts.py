@@ -58,6 +58,15 @@ def test_the_count_inside_a_subquery_still_reads_its_own_outer_row(tree, member,
     assert list(Server.objects.filter(pk__in=counted.filter(n__gte=3).values("pk"))) == []
 
 
+def test_a_list_sorts_and_counts_its_pages_on_the_compiled_count(tree, member, shared_server):
+    """The admin's sortable count column and its paginator's COUNT of the annotated rows."""
+    login = member(tree.sibling, Role.ADMIN)
+    counted = Server.objects.annotate(n=access.visible_count(Tenant, "server", login, shared=True))
+    assert counted.order_by("-n", "pk").first() == shared_server
+    assert [row.n for row in counted.order_by("n", "pk")] == [0, 2]
+    assert counted.filter(n__gt=0).count() == 1
+
+
 def test_a_percent_sign_in_a_condition_is_a_value_not_a_placeholder(shared_server):
     counted = compiled_count(Tenant, "server", Q(name__contains="50%"))
     assert counted is not None
