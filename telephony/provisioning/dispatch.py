@@ -73,9 +73,16 @@ def dispatch(job_ids: Iterable[int], *, countdown: float = 0.0) -> int:
     single = sorted(i for server, ids in by_server.items() if server is None or len(ids) < DRAIN_AT_LEAST for i in ids)
     handed = _send_each(single, 0.0) if single else 0
     for server_id, ids in by_server.items():
-        if server_id is not None and len(ids) >= DRAIN_AT_LEAST and send_drains(server_id):
-            _mark_dispatched(ids)
+        if server_id is None or len(ids) < DRAIN_AT_LEAST:
+            continue
+        # Marked before the drains go out: a drain claims with SKIP LOCKED, and would pass over
+        # the rows this UPDATE still held, end as if the queue were empty, and leave them to the
+        # sweep's redispatch, minutes later (seen with PostgreSQL and Redis).
+        _mark_dispatched(ids)
+        if send_drains(server_id):
             handed += len(ids)
+        else:
+            _mark_dispatched(ids, handed_over=False)  # not handed over: the sweep's next pass sends them
     return handed
 
 
@@ -90,10 +97,11 @@ def send_drains(server_id: int, count: int | None = None, *, countdown: float = 
     return True
 
 
-def _mark_dispatched(job_ids: list[int]) -> None:
-    now = timezone.now()
+def _mark_dispatched(job_ids: list[int], *, handed_over: bool = True) -> None:
+    """Note that the jobs were handed over just now (`handed_over=False`: they were not, after all)."""
+    when = timezone.now() if handed_over else None
     for start in range(0, len(job_ids), UPDATE_CHUNK):  # within every database's limit on parameters
-        ProvisioningJob.objects.filter(pk__in=job_ids[start : start + UPDATE_CHUNK]).update(dispatched_at=now)
+        ProvisioningJob.objects.filter(pk__in=job_ids[start : start + UPDATE_CHUNK]).update(dispatched_at=when)
 
 
 def _send_each(job_ids: list[int], countdown: float) -> int:

@@ -22,7 +22,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from telephony.models import JobAttempt, JobStatus, ProvisioningJob
@@ -79,7 +79,8 @@ def _claim_after_a_moment(server_id: int) -> tuple[ProvisioningJob, JobAttempt] 
 
 def claim_next(server_id: int) -> tuple[ProvisioningJob, JobAttempt] | str:
     """Claim the server's oldest due job that may run now, in one transaction; BUSY when the
-    server has no free slot, IDLE when none of its due jobs may run yet."""
+    server has no free slot or its due jobs are locked by another transaction for now, IDLE when
+    none of its due jobs may run yet."""
     now = timezone.now()
     with transaction.atomic():
         if not runner.slot_free(server_id, now):
@@ -87,6 +88,13 @@ def claim_next(server_id: int) -> tuple[ProvisioningJob, JobAttempt] | str:
         for _ in range(CANDIDATES):  # the first nearly always runs; one that gave up makes room
             found = next_due(server_id, now + timedelta(seconds=0.5))
             if found is None:
+                if connection.features.has_select_for_update_skip_locked and next_due(
+                    server_id, now + timedelta(seconds=0.5), lock=False
+                ):
+                    # due jobs that another transaction holds for a moment (marking them
+                    # dispatched, cancelling one): not an empty queue, or they would wait for
+                    # the sweep's redispatch, minutes later
+                    return BUSY
                 break
             job_id, earlier = found
             job = rows.job_with_context(job_id)  # locked by next_due where the database locks rows

@@ -102,11 +102,12 @@ def slots_taken(server_id: int, now: datetime, *, lock: bool = False) -> int:
     return int(row[0]) if row else 0
 
 
-def next_due(server_id: int, due_by: datetime) -> tuple[int, bool] | None:
+def next_due(server_id: int, due_by: datetime, *, lock: bool = True) -> tuple[int, bool] | None:
     """The server's oldest due job that may run, with whether an earlier job of its target exists;
-    locked (skipping what another claim locked) where the database can."""
+    locked (skipping what another claim locked) where the database can. `lock=False`: read only,
+    locked rows included (is a due job there that another transaction holds?)."""
     statement = NEXT_DUE
-    if connection.features.has_select_for_update_skip_locked:
+    if lock and connection.features.has_select_for_update_skip_locked:
         statement += " FOR UPDATE OF j SKIP LOCKED"
     params = [server_id, JobStatus.PENDING, WaitState.FAILED, _at(due_by), *_UNFINISHED, *_UNFINISHED]
     with connection.cursor() as cursor:

@@ -4,13 +4,15 @@ target's jobs and the recovery from a killed worker hold as they do for a job's 
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from telephony.models import JobAttempt, JobStatus, ProvisioningJob, WaitState
+from telephony.provisioning import dispatch as dispatching
 from telephony.provisioning import drain
 from telephony.services.users import pbx_user_create, pbx_user_update
 from tests.telephony.provisioning.conftest import job_statuses
@@ -84,6 +86,28 @@ def test_a_users_update_waits_for_its_create_inside_a_drain(world, start_worker)
         assert create.finished_at <= update.started_at
 
 
+def test_a_drain_goes_out_only_once_its_jobs_are_marked_and_one_refused_leaves_them_to_the_sweep(world, monkeypatch):
+    """The marks first: a drain sent before them could find the rows still locked by their UPDATE,
+    pass over them (SKIP LOCKED) and end as if nothing were due (seen with PostgreSQL and Redis: a
+    bulk commit waited two minutes for the sweep)."""
+    ProvisioningJob.objects.update(status=JobStatus.SUCCEEDED)  # the tenant and the entity
+    unmarked_when_sent = []
+
+    def send(server_id, count=None, **kwargs):
+        users = ProvisioningJob.objects.filter(operation="user.create")
+        unmarked_when_sent.append(users.filter(dispatched_at__isnull=True).count())
+        return True
+
+    monkeypatch.setattr(dispatching, "send_drains", send)
+    create_in_one_transaction(world, range(2000, 2010))
+    assert unmarked_when_sent == [0]
+
+    users = ProvisioningJob.objects.filter(operation="user.create")
+    monkeypatch.setattr(dispatching, "send_drains", lambda *args, **kwargs: False)  # the broker refuses
+    assert dispatching.dispatch(list(users.values_list("pk", flat=True))) == 0
+    assert not users.filter(dispatched_at__isnull=False).exists(), "unmarked: the sweep's next pass sends them"
+
+
 @pytest.mark.django_db
 class TestClaimNext:
     """The claim a drain makes, without a worker."""
@@ -145,6 +169,33 @@ class TestClaimNext:
         monkeypatch.setattr(drain, "claim_next", lambda server_id: drain.BUSY)
         assert drain.drain_server(world.server.pk) == "server busy after 0 jobs"
         assert [kwargs["countdown"] > 0 for kwargs in sent] == [True], "still busy: it comes back later"
+
+    def test_due_jobs_another_transaction_holds_for_a_moment_are_busy_not_an_empty_queue(self, world):
+        if not connection.features.has_select_for_update_skip_locked:
+            pytest.skip("SQLite has no row locks: its claims are serialised whole")
+        ProvisioningJob.objects.update(status=JobStatus.SUCCEEDED)
+        pbx_user_create(actor=world.actor, user=world.user(2000))
+        held, release = threading.Event(), threading.Event()
+
+        def hold_the_rows():  # on a connection of its own, as another worker's transaction
+            try:
+                with transaction.atomic():
+                    ProvisioningJob.objects.filter(status=JobStatus.PENDING).update(dispatched_at=timezone.now())
+                    held.set()
+                    release.wait(30)
+            finally:
+                connection.close()
+
+        holder = threading.Thread(target=hold_the_rows)
+        holder.start()
+        try:
+            assert held.wait(30)
+            assert drain.claim_next(world.server.pk) == drain.BUSY, "not IDLE: the job waits for no sweep"
+        finally:
+            release.set()
+            holder.join(30)
+        job, _ = drain.claim_next(world.server.pk)
+        assert job.operation == "user.create"
 
     def test_leaves_a_job_parked_behind_a_failed_one(self, world):
         ProvisioningJob.objects.update(status=JobStatus.SUCCEEDED)
