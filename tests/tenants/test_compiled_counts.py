@@ -99,3 +99,23 @@ def test_a_login_that_sees_nothing_of_the_kind_counts_zero(tree, shared_server):
         .n
         == 0
     )
+
+
+def test_the_organizations_list_counts_each_ones_tenants_and_members_the_compiled_way(tree, member, rf):
+    from django.contrib import admin
+
+    from tenants.models import Organization
+
+    TenantFactory.create_batch(2, organization=tree.customer)
+    TenantFactory(organization=tree.sibling_customer)
+    login = member(tree.reseller, Role.ADMIN)
+    member(tree.customer, Role.VIEWER)
+    request = rf.get("/admin/tenants/organization/")
+    request.user = login
+    rows = admin.site._registry[Organization].get_queryset(request)
+    assert isinstance(rows.query.annotations["tenant_count"], CountPointingHere)
+    counted = {row.pk: (row.tenant_count, row.member_count) for row in rows}
+    assert counted[tree.customer.pk] == (2, 1)
+    assert counted[tree.reseller.pk] == (0, 1)
+    assert tree.sibling_customer.pk not in counted, "another reseller's customer is not in the list"
+    assert rows.order_by("-tenant_count", "pk").first() == tree.customer
