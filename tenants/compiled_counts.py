@@ -11,13 +11,13 @@ the outer key goes, and each query compiles only that column into the marker's p
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, IntegerField, Model, Q, QuerySet
-from django.db.models.expressions import Expression
-from django.db.models.sql import Query
+from django.db.models import Count, F, IntegerField, Model, Q
+from django.db.models.expressions import Expression, RawSQL
 
 # Stands for the outer row's key while the count is compiled: an id no table holds.
 _OUTER_KEY_MARK = -7_364_912_835_501_117
@@ -57,15 +57,22 @@ def compiled_count(model: type[Model], link: str, condition: Q | None) -> CountP
 
 
 def _stable(condition: Q) -> bool:
-    """Whether the condition is its values alone, and so a cache key that two requests share: not
-    when it holds a queryset (an entity administrator's grants), which hashes by its identity."""
+    """Whether the condition is plain values and compiled SQL alone, and so a cache key that two
+    requests share: not when it holds a queryset (an entity administrator's grants) or another
+    expression, which may hash by its identity and would never be found again."""
     for child in condition.children:
         if isinstance(child, Q):
             if not _stable(child):
                 return False
-        elif isinstance(child[1], (QuerySet, Query)):
+        elif not (isinstance(child, tuple) and len(child) == 2 and _plain(child[1])):
             return False
     return True
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    return isinstance(value, (RawSQL, str, int, float, bool, date)) or value is None
 
 
 @lru_cache(maxsize=1024)

@@ -119,3 +119,14 @@ def test_the_organizations_list_counts_each_ones_tenants_and_members_the_compile
     assert counted[tree.reseller.pk] == (0, 1)
     assert tree.sibling_customer.pk not in counted, "another reseller's customer is not in the list"
     assert rows.order_by("-tenant_count", "pk").first() == tree.customer
+
+
+def test_a_condition_holding_an_expression_or_an_object_is_left_to_the_orm(tree, shared_server):
+    from django.db.models import Exists, OuterRef
+
+    from telephony.models import Entity
+
+    with_entities = Exists(Entity.objects.filter(tenant=OuterRef("pk")))
+    assert compiled_count(Tenant, "server", Q(with_entities)) is None
+    assert compiled_count(Tenant, "server", Q(organization=tree.customer)) is None
+    assert compiled_count(Tenant, "server", Q(organization_id__in=[tree.customer.pk])) is not None
