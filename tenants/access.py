@@ -224,16 +224,19 @@ def visible_count(model: type[Model], link: str, user: Any, *, shared: bool = Fa
     condition = None if user.is_superuser else scope_condition(model, user, VIEW, correlated=shared)
     if condition is None and not user.is_superuser:
         return Value(0)  # nothing of the kind is visible to the login
+    return correlated_count(model, link, condition)
+
+
+def correlated_count(model: type[Model], link: str, condition: Q | None = None) -> Expression:
+    """The number of `model` rows meeting `condition` (None: all) whose `link` points at each row
+    of a list: a correlated count, worked out for the rows the page shows, not a join grouped over
+    them all. Its SQL compiled once where it can be (tenants.compiled_counts), else the ORM's."""
     compiled = compiled_count(model, link, condition)
     if compiled is not None:
         return compiled
     rows = model._default_manager.filter(**{link: OuterRef("pk")})
-    return correlated_count(rows.filter(condition) if condition is not None else rows, link)
-
-
-def correlated_count(rows: QuerySet, link: str) -> Coalesce:
-    """The number of `rows` (filtered on `link` = OuterRef("pk")) pointing at each row of a list: a
-    correlated count, worked out for the rows the page shows, not a join grouped over them all."""
+    if condition is not None:
+        rows = rows.filter(condition)
     counted = rows.order_by().values(link).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 

@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy
 from tenants import access, acting, services
 from tenants.access import ADD, CHANGE, VIEW
 from tenants.admin_scoping import ScopedAdmin
-from tenants.compiled_counts import compiled_count
 from tenants.models import Membership, Organization, Role
 
 
@@ -48,14 +47,9 @@ class OrganizationForm(forms.ModelForm):
 
 def _count_of(relation: str) -> Expression:
     """How many rows of a reverse relation point at each organization, for the page's rows only (a
-    join with COUNT DISTINCT grouped every organization the login sees, for every page); its SQL
-    compiled once (tenants.compiled_counts)."""
+    join with COUNT DISTINCT grouped every organization the login sees, for every page)."""
     related = Organization._meta.get_field(relation)
-    compiled = compiled_count(related.related_model, related.field.name, None)
-    if compiled is not None:
-        return compiled
-    rows = related.related_model._default_manager.filter(**{related.field.name: OuterRef("pk")})
-    return access.correlated_count(rows, related.field.name)
+    return access.correlated_count(related.related_model, related.field.name)
 
 
 @admin.register(Organization)

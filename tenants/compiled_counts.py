@@ -29,11 +29,11 @@ class CountPointingHere(Expression):
 
     output_field = IntegerField()
 
-    def __init__(self, before: str, after: str, params_before: tuple, params_after: tuple, outer: Any = None):
+    def __init__(self, before: str, after: str, params_before: tuple, params_after: tuple):
         super().__init__()
         self.before, self.after = before, after
         self.params_before, self.params_after = params_before, params_after
-        self.outer = F("pk") if outer is None else outer
+        self.outer = F("pk")  # resolved against the query the count sits in
 
     def get_source_expressions(self) -> list:
         return [self.outer]
@@ -72,7 +72,7 @@ def _stable(condition: Q) -> bool:
 def _plain(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return all(_plain(item) for item in value)
-    return isinstance(value, (RawSQL, str, int, float, bool, date)) or value is None
+    return isinstance(value, (RawSQL, str, int, float, date)) or value is None
 
 
 @lru_cache(maxsize=1024)
