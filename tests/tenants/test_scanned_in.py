@@ -11,13 +11,7 @@ from telephony.models import Server, Tenant
 from tenants import access
 from tenants.models import Role
 from tests.factories import PlatformFactory, ServerFactory, TenantFactory
-
-
-def _plan(queryset) -> str:
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        return " | ".join(str(row[-1]) for row in cursor.fetchall())
+from tests.query_plans import sqlite_plan
 
 
 def test_scanned_in_selects_what_in_selects_and_only_sqlite_reads_it_row_by_row(tree):
@@ -40,7 +34,7 @@ def test_a_shared_servers_tenant_count_reads_the_server_and_organization_index(t
     assert "COUNT(*)" in str(counted.query)
     if connection.vendor != "sqlite":
         return
-    plan = _plan(counted)
+    plan = sqlite_plan(counted)
     # by the server's entries of the index, each checked for the scope; not one seek per organization
     assert "COVERING INDEX tenant_server_organization (server_id=?)" in plan, plan
     assert "organization_id=?" not in plan, plan

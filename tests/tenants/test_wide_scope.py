@@ -16,6 +16,7 @@ from tenants import access, wide_scope
 from tenants.access import VIEW
 from tenants.models import OrganizationKind, Role
 from tests.factories import EntityFactory, OrganizationFactory, PbxUserFactory, PhoneNumberFactory, TenantFactory
+from tests.query_plans import sqlite_plan
 
 SQLITE = "sqlite"
 
@@ -70,13 +71,6 @@ def test_a_login_seeing_a_quarter_of_the_tree_is_wide_and_only_on_sqlite(tree, m
     assert wide_scope.sees_much(member(tree.customer, Role.ADMIN, is_active=False)) is False
 
 
-def _plan(queryset) -> str:
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        return " | ".join(str(row[-1]) for row in cursor.fetchall())
-
-
 def test_a_wide_login_walks_the_key_order_on_sqlite_and_postgresql_keeps_its_plan(tree, member, numbers):
     reseller = member(tree.reseller, Role.ADMIN)
     page = phone_numbers_for(reseller).filter(sync_state="pending").order_by("pk")[:51]
@@ -85,10 +79,10 @@ def test_a_wide_login_walks_the_key_order_on_sqlite_and_postgresql_keeps_its_pla
         assert '+"telephony_phonenumber"' not in sql
         return
     assert '+"telephony_phonenumber"."organization_id" IN' in sql
-    walked = _plan(page)
+    walked = sqlite_plan(page)
     assert "TEMP B-TREE" not in walked and "MULTI-INDEX OR" not in walked, walked
     gathered = access.restrict(PhoneNumber.objects.all(), reseller, VIEW).order_by("pk")[:51]
-    assert "TEMP B-TREE" in _plan(gathered)  # what the walk spares: every scoped row gathered and sorted
+    assert "TEMP B-TREE" in sqlite_plan(gathered)  # what the walk spares: every scoped row gathered and sorted
 
 
 def test_the_api_pages_a_wide_login_through_all_its_numbers_and_no_other(tree, member, numbers):
