@@ -24,13 +24,13 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
-from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import Expression, RawSQL
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from tenants import scanned_in  # noqa: F401  (registers the `__scanned_in` lookup `reaching` writes)
-from tenants.compiled_counts import compiled_count
+from tenants.compiled_counts import compiled_count, counted_per_link
 from tenants.login_scope import (  # noqa: F401  (re-exported: the rest of the portal reads them from here)
     OrganizationViewer,
     entity_grant_paths,
@@ -257,8 +257,7 @@ def correlated_count(model: type[Model], link: str, condition: Q | None = None) 
     rows = model._default_manager.filter(**{link: OuterRef("pk")})
     if condition is not None:
         rows = rows.filter(condition)
-    counted = rows.order_by().values(link).annotate(n=Count("*")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+    return Coalesce(Subquery(counted_per_link(rows, link), output_field=IntegerField()), 0)
 
 
 def can(user: Any, action: str, obj: Model) -> bool:

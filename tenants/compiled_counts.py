@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, IntegerField, Model, Q
+from django.db.models import Count, F, IntegerField, Model, Q, QuerySet
 from django.db.models.expressions import Expression, RawSQL
 
 # Stands for the outer row's key while the count is compiled: an id no table holds.
@@ -56,6 +56,14 @@ def compiled_count(model: type[Model], link: str, condition: Q | None) -> CountP
     return CountPointingHere(*parts) if parts is not None else None
 
 
+def counted_per_link(rows: QuerySet, link: str) -> QuerySet:
+    """The count of `rows` grouped on `link`, as the one value of a correlated subquery (compiled
+    here once per scope, or left to the ORM by `access.correlated_count`). COUNT(*), not of the
+    key: PostgreSQL can then count from an index holding the link and the scope's column alone
+    (tenant_server_organization), without reading the rows."""
+    return rows.order_by().values(link).annotate(n=Count("*")).values("n")
+
+
 def _stable(condition: Q) -> bool:
     """Whether the condition is plain values and compiled SQL alone, and so a cache key that two
     requests share: not when it holds a queryset (an entity administrator's grants) or another
@@ -81,9 +89,7 @@ def _parts(model: type[Model], link: str, condition: Q | None, vendor: str) -> t
     rows = model._default_manager.filter(**{field.attname: _OUTER_KEY_MARK})
     if condition is not None:
         rows = rows.filter(condition)
-    # COUNT(*), not of the key: PostgreSQL can then count from an index holding the link and the
-    # scope's column alone (tenant_server_organization), without reading the rows.
-    counted = rows.order_by().values(field.attname).annotate(n=Count("*")).values("n")
+    counted = counted_per_link(rows, field.attname)
     sql, params = counted.query.sql_with_params()
     query, outer_table = counted.query, field.related_model._meta.db_table
     if any(join.table_name == outer_table and query.alias_refcount[alias] for alias, join in query.alias_map.items()):
