@@ -7,6 +7,11 @@ the worker runs C processes), so no engine can beat
 
     physical bound = N × the calls the vendor's documents require per creation × latency ÷ C
 
+The time runs from the commit to the last user verified, seen on the PBX: a job's own read-back, or
+for a drained bulk change the one scan that reads it back once the drains are done
+(telephony/provisioning/verification.py), whose calls are counted with the rest; the time to the
+last job finished is printed beside it.
+
 The documented minimum per creation (PHYSICAL_CALLS) is stated with the sequence it comes from. The
 report also keeps the bound against the calls the driver actually made, the calls per job by
 endpoint, and the overhead per job (a slot's time per job beyond its calls' latency), split into
@@ -113,7 +118,7 @@ def run(args: argparse.Namespace, platform: str, *, limit: int, concurrency: int
     from django.db.models import Max
     from django.utils import timezone
 
-    from telephony.models import JobAttempt, JobStatus, ProvisioningJob
+    from telephony.models import JobAttempt, JobStatus, PbxUser, ProvisioningJob, SyncState
     from telephony.sandbox.server import serve_in_thread
     from telephony.services.users import pbx_user_create
     from tests.telephony.provisioning.workers import purge_queue, start_worker, wait_until
@@ -150,6 +155,14 @@ def run(args: argparse.Namespace, platform: str, *, limit: int, concurrency: int
             interval=0.25,
         )
         finished = jobs.aggregate(last=Max("finished_at"))["last"]
+        users = PbxUser.objects.filter(pk__in=world["users"]())
+        wait_until(  # a bulk change is read back by one scan once its drains are done
+            lambda: not users.exclude(sync_state=SyncState.VERIFIED).exists(),
+            timeout=120 + args.jobs * 0.05,
+            message="every user verified (seen on the PBX)",
+            interval=0.25,
+        )
+        verified = users.aggregate(last=Max("verified_at"))["last"]
         calls, by_endpoint = simulator.api_calls, dict(simulator.by_endpoint)
         simulator_work = simulator.busy_seconds - calls * args.latency_ms / 1000
     finally:
@@ -172,7 +185,8 @@ def run(args: argparse.Namespace, platform: str, *, limit: int, concurrency: int
         limit=limit,
         concurrency=concurrency,
         setting=f"{connection.vendor} / {settings.CELERY_BROKER_URL.split(':')[0]} / {args.pool} pool",
-        elapsed=(finished - started["at"]).total_seconds(),
+        elapsed=(verified - started["at"]).total_seconds(),
+        pushed=(finished - started["at"]).total_seconds(),
         calls=calls,
         by_endpoint=by_endpoint,
         attempts=len(attempts),
@@ -184,14 +198,16 @@ def run(args: argparse.Namespace, platform: str, *, limit: int, concurrency: int
     )
 
 
-def report(args, *, platform, limit, concurrency, setting, elapsed, calls, by_endpoint, attempts, in_jobs,
+def report(args, *, platform, limit, concurrency, setting, elapsed, pushed, calls, by_endpoint, attempts, in_jobs,
            calls_seen, simulator_work, runs, handed_over) -> dict:  # fmt: skip
-    """Print one platform's table. Per-job figures are a slot's time per job (elapsed × C ÷ jobs)."""
+    """Print one platform's table. `elapsed` runs to the last user verified (seen on the PBX),
+    `pushed` to the last job finished. Per-job figures are a slot's time per job in the push
+    (pushed × C ÷ jobs)."""
     jobs, latency = args.jobs, args.latency_ms / 1000
     minimum, sequence = PHYSICAL_CALLS[platform]
     physical = jobs * minimum * latency / limit
     bound = calls * latency / limit
-    slot = elapsed * limit / jobs
+    slot = pushed * limit / jobs
     backend = calls * latency / jobs
     overhead = slot - backend
     beyond_latency = calls_seen / jobs - backend
@@ -208,8 +224,10 @@ def report(args, *, platform, limit, concurrency, setting, elapsed, calls, by_en
         ("server limit C / worker concurrency", f"{limit} / {concurrency}"),
         ("physical bound: minimum calls × latency ÷ C", f"{physical:.1f} s"),
         ("bound on the calls made", f"{bound:.1f} s"),
-        (f"achieved: {'upload' if args.via_import else 'commit'} → last job finished", f"{elapsed:.1f} s"),
+        (f"achieved: {'upload' if args.via_import else 'commit'} → every user verified", f"{elapsed:.1f} s"),
         (f"  of which {'the check and commit' if args.via_import else 'the hand-over'}", f"{handed_over:.1f} s"),
+        ("  → last job finished", f"{pushed:.1f} s"),
+        ("  last job finished → every user verified", f"{elapsed - pushed:.1f} s"),
         ("fraction of the physical bound", f"{physical / elapsed:.3f}"),
         ("fraction of the bound on the calls made", f"{bound / elapsed:.3f}"),
         ("jobs per second (at the physical bound)", f"{jobs / elapsed:.2f} ({jobs / physical:.2f})"),

@@ -14,7 +14,7 @@ from telephony.drift import scan as drift_scan
 from telephony.drift import schedule
 from telephony.drift.scan import scan_server
 from telephony.imports.services import import_run_process
-from telephony.provisioning import drain, retention, runner, sweep
+from telephony.provisioning import drain, retention, runner, sweep, verification
 from telephony.services import configurator_orders, cti_checks
 from telephony.services.platforms import platform_check, platforms_check_due, servers_import
 from telephony.webhooks import delivery as webhook_delivery
@@ -68,6 +68,13 @@ def scan_server_task(server_id: int, tenant_id: int | None, trigger: str, reques
     if scan == drift_scan.BUSY:
         queue.send(queue.SCAN_SERVER, server_id, tenant_id, trigger, requested_by_id, countdown=30)
     return scan if isinstance(scan, str) else scan.status
+
+
+@shared_task(name=queue.VERIFY_PUSHED, ignore_result=True, soft_time_limit=1800, time_limit=1900)
+def verify_pushed(server_id: int) -> str:
+    """Read back what the server's drains pushed unseen, unless its jobs run again (their drain
+    then reads it when it ends) or a scan has read it meanwhile."""
+    return verification.verify_pushed(server_id)
 
 
 @shared_task(name="telephony.check_platforms_due", ignore_result=True)

@@ -180,6 +180,9 @@ class UserSpec:
     # be on the PBX, so a create need not look for it first (the PBX's own refusal of a duplicate
     # still leads to the ownership-checked adoption).
     first_try: bool = False
+    # The push is read back later, with the rest of its bulk change, by one scan of its tenant
+    # (provisioning.verification): the driver need not read the user back after writing it.
+    read_later: bool = False
 
 
 @dataclass

@@ -148,7 +148,7 @@ class XelionUserOperations(XelionNumberOperations):
             return self._converge(session, tenant, spec, user)
         user, person = self._create_profile(session, spec, tenant)
         identity = self._converge(session, tenant, spec, user, person=person, fresh=person is not None)
-        if person is not None and spec.first_try:
+        if person is not None and spec.first_try and not spec.read_later:
             self.answered_with(self._seen_made(session, user["oid"], person, spec))
         return identity
 

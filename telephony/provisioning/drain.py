@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from telephony.models import JobAttempt, JobStatus, ProvisioningJob
-from telephony.provisioning import rows, runner
+from telephony.provisioning import rows, runner, verification
 from telephony.provisioning.dispatch import send_drains
 from telephony.provisioning.job_statements import next_due
 
@@ -39,7 +39,9 @@ BUSY_PAUSES = (0.1, 0.3, 0.6)
 
 def drain_server(server_id: int) -> str:
     """Run the server's due jobs until none can be claimed, or hand over to a new drain after
-    DRAIN_SECONDS (half the sweep's patience at most); returns what happened (for logs and tests)."""
+    DRAIN_SECONDS (half the sweep's patience at most); returns what happened (for logs and tests).
+    A drain that finds nothing left reads back what the server's drains pushed unseen
+    (verification.verify_pushed)."""
     seconds = min(DRAIN_SECONDS, settings.PROVISIONING_REDISPATCH_AFTER_SECONDS / 2)
     deadline = time.monotonic() + seconds
     ran = 0
@@ -53,7 +55,7 @@ def drain_server(server_id: int) -> str:
                 send_drains(server_id, 1, countdown=runner.slot_wait(server_id))
                 return f"server busy after {ran} jobs"
             if claimed == IDLE:
-                return f"drained after {ran} jobs"
+                return f"drained after {ran} jobs; {verification.verify_pushed(server_id)}"
             runner.run_claimed(*claimed)
             ran += 1
     finally:

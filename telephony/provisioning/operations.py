@@ -41,7 +41,7 @@ from telephony.models import (
     ProvisioningJob,
     Tenant,
 )
-from telephony.provisioning import claims, rows, specs
+from telephony.provisioning import claims, rows, specs, verification
 from telephony.provisioning.claims import job_target, row_target
 from telephony.provisioning.configurator_operations import CONFIGURATOR_OPERATIONS
 from telephony.provisioning.cti_operations import CTI_OPERATIONS
@@ -281,6 +281,7 @@ def _user_call(
     targets = _user_targets(job, job.target_key, row, spec, mirror)
     job.target_row = row  # for the audit of what the push learns
     spec.first_try = job.first_try = creating and _first_try(job)
+    spec.read_later = verification.read_later(bool(ref.identity))
     driver.answered_with(None)  # nothing an earlier job's write answered
     with claims.owning(job, driver, **targets) as owner:
         if mirror is not None:
@@ -297,6 +298,8 @@ def _seen_after_push(driver: Driver, ref: TenantRef, spec: UserSpec, identity: B
     the push succeeded and unseen: the next scan looks."""
     spec.identity = merge_refs(spec.identity, identity or {})
     state = driver.take_answered_user(identity or {})
+    if state is None and spec.read_later:
+        return None  # pushed, not yet checked: the scan after the drain reads it
     try:
         state = state or driver.find_user(ref, spec)
     except BackendError:

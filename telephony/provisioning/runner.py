@@ -18,7 +18,6 @@ import logging
 import os
 import random
 import socket
-from contextvars import ContextVar
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -47,6 +46,7 @@ from telephony.provisioning.drivers import driver_for_platform, forget_driver
 from telephony.provisioning.job_statements import slots_taken
 from telephony.provisioning.operations import OPERATIONS, apply_identity, identity_learnt
 from telephony.provisioning.state import refresh_sync_state
+from telephony.provisioning.verification import DRAINING
 from telephony.webhooks import events as webhook_events
 
 logger = logging.getLogger("telephony.provisioning")
@@ -57,7 +57,6 @@ MAX_WAIT_FOR_SLOT_SECONDS = 60.0
 SLOT_WAIT = "Waiting for a free slot on its server."
 LEASE_LOST = "lease lost"
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
-DRAINING: ContextVar[bool] = ContextVar("draining", default=False)  # set by drain.drain_server
 
 
 def backoff_seconds(attempt: int) -> float:

@@ -131,7 +131,7 @@ def user_spec(
 # --- JSON round trip ------------------------------------------------------------------------------
 
 
-RUNTIME_ONLY = ("first_try",)  # what the engine sets on a spec when it runs a job: never in a payload
+RUNTIME_ONLY = ("first_try", "read_later")  # what the engine sets on a spec when it runs a job: never in a payload
 
 
 def to_payload(spec: Any) -> dict[str, Any]:

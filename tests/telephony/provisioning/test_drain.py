@@ -163,7 +163,7 @@ class TestClaimNext:
         monkeypatch.setattr(drain.time, "sleep", lambda seconds: None)
         sent = []
         monkeypatch.setattr(drain, "send_drains", lambda *args, **kwargs: sent.append(kwargs))
-        assert drain.drain_server(world.server.pk) == "drained after 0 jobs"
+        assert drain.drain_server(world.server.pk).startswith("drained after 0 jobs")
         assert sent == [], "a slot freed within the moment: no drain went back to the broker"
 
         monkeypatch.setattr(drain, "claim_next", lambda server_id: drain.BUSY)
