@@ -12,7 +12,6 @@ from django.contrib.auth import get_user_model
 from telephony import queue, search
 from telephony.drift import scan as drift_scan
 from telephony.drift import schedule
-from telephony.drift.scan import scan_server
 from telephony.imports.services import import_run_process
 from telephony.provisioning import drain, retention, runner, sweep, verification
 from telephony.services import configurator_orders, cti_checks
@@ -62,9 +61,12 @@ def process_import_run(run_id: int, step: str) -> str:
 
 @shared_task(name=queue.SCAN_SERVER, ignore_result=True, soft_time_limit=1800, time_limit=1900)
 def scan_server_task(server_id: int, tenant_id: int | None, trigger: str, requested_by_id: int | None) -> str:
-    """Read a server (or one tenant of it) back and compare it with the mirror; while its jobs take
-    every slot of the server, try again a little later."""
-    scan = scan_server(server_id=server_id, tenant_id=tenant_id, trigger=trigger, requested_by_id=requested_by_id)
+    """Read a server (or one tenant of it) back and compare it with the mirror, once the users bulk
+    creates left to join their entities have joined them; while its jobs take every slot of the
+    server, try again a little later."""
+    scan = verification.scan_pushed(
+        server_id=server_id, tenant_id=tenant_id, trigger=trigger, requested_by_id=requested_by_id
+    )
     if scan == drift_scan.BUSY:
         queue.send(queue.SCAN_SERVER, server_id, tenant_id, trigger, requested_by_id, countdown=30)
     return scan if isinstance(scan, str) else scan.status

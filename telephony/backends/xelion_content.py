@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,12 +26,14 @@ from telephony.backends.base import (
     TenantRef,
     backend_ref,
 )
-from telephony.backends.errors import NotFoundError, TransientError
+from telephony.backends.errors import NotFoundError, RejectedError, TransientError
 from telephony.backends.prefetch import read_ahead
 from telephony.backends.xelion_numbers import is_external
 from telephony.backends.xelion_session import XelionSession
 from telephony.backends.xelion_user_mapping import emails_of, member_oids, user_state
 from telephony.backends.xelion_users import XelionUserOperations
+
+JOINS_PER_CALL = 500  # members added by one PATCH of a group (a bulk create's users joining their entity)
 
 
 class XelionTenantContent(XelionUserOperations):
@@ -40,6 +43,46 @@ class XelionTenantContent(XelionUserOperations):
         raise NotImplementedError
 
     # entities
+    def join_entities(self, tenant: TenantRef, members: list[tuple[BackendRef, BackendRef]]) -> int:
+        """A bulk create's users join their entities' groups, one PATCH per group (in chunks of
+        JOINS_PER_CALL), after one read of the groups with their members."""
+        wanted: dict[str, list[str]] = {}
+        for user, entity in members:
+            if user.get("xelion_oid") and entity.get("xelion_oid"):
+                wanted.setdefault(entity["xelion_oid"], []).append(user["xelion_oid"])
+        if self._documented or not wanted:
+            return 0
+        session = self._session(tenant)
+        groups = {g["oid"]: g for g in session.iterate("usergroups", limit=self._read_page, include=("members",))}
+        joined = 0
+        for group_oid, users in wanted.items():
+            if group_oid not in groups:
+                continue  # gone: the scan that follows finds the users' entity differs
+            held = member_oids(groups[group_oid])
+            missing = [oid for oid in dict.fromkeys(users) if oid not in held]
+            for start in range(0, len(missing), JOINS_PER_CALL):
+                joined += self._add_members(session, group_oid, missing[start : start + JOINS_PER_CALL])
+        return joined
+
+    def _add_members(self, session: XelionSession, group_oid: str, users: list[str]) -> int:
+        """Add the users to the group in one PATCH. Xelion applies a PATCH whole or not at all: when
+        it is refused (a user gone since its create, one that joined meanwhile), each is added
+        alone, so that one user never keeps the others out; who still cannot join is left to the
+        scan, which reports it."""
+        add = [{"op": "add", "path": "/members/1", "value": oid} for oid in users]
+        try:
+            session.patch(f"usergroups/{group_oid}", add)
+            return len(users)
+        except (NotFoundError, RejectedError):
+            if len(users) == 1:
+                return 0
+        joined = 0
+        for operation in add:
+            with contextlib.suppress(NotFoundError, RejectedError):
+                session.patch(f"usergroups/{group_oid}", [operation])
+                joined += 1
+        return joined
+
     def _find_group(
         self, session: XelionSession, spec: EntitySpec, tenant: TenantRef, *, adopting: bool = True
     ) -> dict[str, Any] | None:

@@ -320,7 +320,7 @@ class XelionUserOperations(XelionNumberOperations):
         session.patch(f"phonelines/{line['oid']}", self._line_operations(spec, user["oid"], line))
         for number in removed:
             self._remove_from_trunks(session, trunks, number)
-        if not self._documented and not (fresh and self._join_group(session, spec, user["oid"])):
+        if not self._documented and not (fresh and (spec.read_later or self._join_group(session, spec, user["oid"]))):
             self._converge_membership(session, tenant, spec, user["oid"])
         return backend_ref(xelion_oid=user["oid"], xelion_person_oid=person_oid, xelion_phoneline_oid=line["oid"])
 

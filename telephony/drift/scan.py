@@ -82,9 +82,9 @@ def run(scan: DriftScan) -> DriftScan:
                 tally.add(outcome, first)
         _record(scan, tenants, tally)
     except BackendError as error:
-        _failed(scan, str(error))
+        fail(scan, str(error))
     except Exception as error:  # a bug: the report says so instead of "running" until it is stale
-        _failed(scan, f"Internal error: {error!r}")
+        fail(scan, f"Internal error: {error!r}")
         raise
     finally:
         driver.close()
@@ -92,7 +92,8 @@ def run(scan: DriftScan) -> DriftScan:
     return scan
 
 
-def _failed(scan: DriftScan, error: str) -> None:
+def fail(scan: DriftScan, error: str) -> None:
+    """End a scan that could not conclude: nothing stored, no row changed, the reason kept."""
     DriftScan.objects.filter(pk=scan.pk).update(
         status=ScanStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
     )

@@ -61,6 +61,15 @@ def world(serve, tree):
     return type("World", (), {"sim": simulator, "server": server, "tenant": tenant, "actor": actor, "create": create})
 
 
+def group_members(world) -> set[str]:
+    """The user names in the tenant's "sales" usergroup, as the simulator holds it."""
+    with world.sim.lock:
+        tenant = next(t for t in world.sim.state["tenants"].values() if t["name"] == "bulk")
+        objects = world.sim.objects_of(tenant)
+        [group] = [g for g in objects.of_type("UserGroup") if g["commonName"] == "sales"]
+        return {objects.get(m["user"])["userName"] for m in group["members"]}
+
+
 def states() -> dict[str, str]:
     return dict(PbxUser.objects.values_list("username", "sync_state"))
 
@@ -80,6 +89,8 @@ def test_a_drained_bulk_create_is_read_back_by_one_scan_not_a_read_per_user(worl
     assert world.sim.calls("POST", "/users") == 12
     assert world.sim.calls("GET", "/users/") == 0, "no user read back one by one"
     assert world.sim.calls("GET", "/users") >= 1, "the scan's paged list"
+    assert world.sim.calls("PATCH", "/usergroups/") == 1, "the twelve joined their entity in one call"
+    assert group_members(world) == {f"u{n}" for n in range(200, 212)}
 
 
 def test_a_push_the_pbx_lost_before_the_scan_reads_as_missing_never_as_verified(world, monkeypatch):
@@ -148,3 +159,23 @@ def test_a_real_worker_reads_a_bulk_create_back_once_its_drains_are_done(world, 
     assert world.sim.calls("POST", "/users") == 40
     assert world.sim.calls("GET", "/users/") == 0, "read back by the scan after the drains, not one by one"
     assert DriftScan.objects.filter(trigger=ScanTrigger.PUSH, status="complete").exists()
+
+
+def test_users_a_killed_worker_left_outside_their_entity_join_it_before_the_next_scan_reads_them(world, monkeypatch):
+    from telephony import tasks
+    from telephony.provisioning import verification
+
+    world.create(200, 201, 202)
+    monkeypatch.setattr(verification, "verify_pushed", lambda server_id: "killed before its scan")
+    drain.drain_server(world.server.pk)
+    assert set(states().values()) == {SyncState.IN_SYNC}
+    assert group_members(world) == set(), "the create left the join to the scan"
+    monkeypatch.undo()
+
+    assert tasks.scan_server_task(world.server.pk, None, ScanTrigger.SCHEDULE, None) == "complete"
+    assert group_members(world) == {"u200", "u201", "u202"}
+    assert set(states().values()) == {SyncState.VERIFIED}, "seen in their entity: not drifted"
+
+    joins = world.sim.calls("PATCH", "/usergroups/")
+    assert tasks.scan_server_task(world.server.pk, None, ScanTrigger.STAFF, None) == "complete"
+    assert world.sim.calls("PATCH", "/usergroups/") == joins, "verified users are not joined again"
