@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 
+from telephony import queue
 from telephony.backends.errors import BackendError
 from telephony.backends.registry import driver_for
+from telephony.drift import scan as drift_scan
 from telephony.models import DriftScan, JobStatus, PbxUser, ProvisioningJob, ScanTrigger, Server, SyncState, Tenant
 from telephony.provisioning import specs
 
@@ -46,8 +48,6 @@ def tenants_to_verify(server_id: int) -> list[int]:
 def verify_pushed(server_id: int) -> str:
     """Read back what the server's drains pushed unseen, once no job of the server runs (a drain
     still running reads it when it ends). Returns what happened, for logs and tests."""
-    from telephony import queue
-
     if ProvisioningJob.objects.filter(server_id=server_id, status=JobStatus.RUNNING).exists():
         return "jobs still running"
     tenants = tenants_to_verify(server_id)
@@ -69,8 +69,6 @@ def scan_pushed(
     (Driver.join_entities: one call per entity, not one per user), inside the scan's slots. Every
     scan the queue runs goes through here, so that a worker killed between a bulk create and its
     scan leaves the joins to the next one, never a user reported outside its entity."""
-    from telephony.drift import scan as drift_scan
-
     scan = drift_scan.begin(server_id=server_id, tenant_id=tenant_id, trigger=trigger, requested_by_id=requested_by_id)
     if isinstance(scan, str):
         return scan

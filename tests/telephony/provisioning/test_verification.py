@@ -6,12 +6,27 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from telephony.models import DriftScan, FindingKind, JobStatus, PbxUser, ProvisioningJob, ScanTrigger, SyncState
-from telephony.provisioning import drain, runner
+from telephony import tasks
+from telephony.models import (
+    DriftScan,
+    Entity,
+    FindingKind,
+    JobStatus,
+    LineTemplate,
+    PbxUser,
+    ProvisioningJob,
+    ScanTrigger,
+    SyncState,
+    Tenant,
+)
+from telephony.provisioning import drain, runner, verification
 from telephony.sandbox.xelion import MASTER_PASSWORD, MASTER_USERNAME, XelionServerSimulator
+from telephony.services.templates import line_template_create
+from telephony.services.tenants import entity_create, tenant_create
 from telephony.services.users import pbx_user_create, pbx_user_update
-from tests.factories import PlatformFactory, ServerFactory
+from tests.factories import PlatformFactory, ServerFactory, UserFactory
 from tests.telephony.drift.helpers import run_all
+from tests.telephony.provisioning.workers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +46,6 @@ class CountingXelion(XelionServerSimulator):
 
 @pytest.fixture
 def world(serve, tree):
-    from telephony.models import Entity, LineTemplate, Tenant
-    from telephony.services.templates import line_template_create
-    from telephony.services.tenants import entity_create, tenant_create
-    from tests.factories import UserFactory
-
     simulator = CountingXelion()
     served = serve(simulator)
     actor = UserFactory(is_superuser=True, is_staff=True)
@@ -132,8 +142,6 @@ def test_a_job_run_on_its_own_still_reads_its_user_back_at_once(world):
 
 
 def test_a_drain_that_ends_while_another_job_runs_leaves_the_scan_to_that_jobs_drain(world):
-    from telephony.provisioning import verification
-
     world.create(200, 201)
     ProvisioningJob.objects.filter(operation="user.create", target_id=PbxUser.objects.get(username="u201").pk).update(
         status=JobStatus.RUNNING
@@ -150,8 +158,6 @@ def test_a_drain_that_ends_while_another_job_runs_leaves_the_scan_to_that_jobs_d
 
 @pytest.mark.slow
 def test_a_real_worker_reads_a_bulk_create_back_once_its_drains_are_done(world, start_worker):
-    from tests.telephony.provisioning.workers import wait_until
-
     world.sim.set_faults({"latency_ms": 10})
     start_worker(PROVISIONING_SERVER_CONCURRENCY=3, concurrency=3)
     world.create(*range(200, 240))
@@ -162,9 +168,6 @@ def test_a_real_worker_reads_a_bulk_create_back_once_its_drains_are_done(world, 
 
 
 def test_users_a_killed_worker_left_outside_their_entity_join_it_before_the_next_scan_reads_them(world, monkeypatch):
-    from telephony import tasks
-    from telephony.provisioning import verification
-
     world.create(200, 201, 202)
     monkeypatch.setattr(verification, "verify_pushed", lambda server_id: "killed before its scan")
     drain.drain_server(world.server.pk)
