@@ -161,6 +161,7 @@ TASKS = {
         import_servers,
         process_import_run,
         scan_server_task,
+        verify_pushed,
         apply_configurator_event,
         import_configurator_order,
         deliver_webhook,

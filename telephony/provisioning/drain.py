@@ -40,8 +40,8 @@ BUSY_PAUSES = (0.1, 0.3, 0.6)
 def drain_server(server_id: int) -> str:
     """Run the server's due jobs until none can be claimed, or hand over to a new drain after
     DRAIN_SECONDS (half the sweep's patience at most); returns what happened (for logs and tests).
-    A drain that finds nothing left reads back what the server's drains pushed unseen
-    (verification.verify_pushed)."""
+    A drain that finds nothing left asks for the scan that reads back what the server's drains
+    pushed unseen (verification.after_drain)."""
     seconds = min(DRAIN_SECONDS, settings.PROVISIONING_REDISPATCH_AFTER_SECONDS / 2)
     deadline = time.monotonic() + seconds
     ran = 0
@@ -55,7 +55,7 @@ def drain_server(server_id: int) -> str:
                 send_drains(server_id, 1, countdown=runner.slot_wait(server_id))
                 return f"server busy after {ran} jobs"
             if claimed == IDLE:
-                return f"drained after {ran} jobs; {verification.verify_pushed(server_id)}"
+                return f"drained after {ran} jobs; {verification.after_drain(server_id)}"
             runner.run_claimed(*claimed)
             ran += 1
     finally:

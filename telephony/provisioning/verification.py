@@ -5,8 +5,9 @@ once (operations._seen_after_push), in the write's own answer where that holds t
 else by one more call. A drain runs a bulk change's jobs one after another; there a read per job
 is a fifth of Xelion's calls for a new user, while one paged read of the tenant sees them all. So
 a drained push whose write did not answer with the user is left "pushed, not yet checked" and,
-when the server's drains have nothing left to run, one drift scan reads what they pushed back
-(`verify_pushed`), with the same matching and findings as any scan: verified, drifted, missing.
+when the server's drains have nothing left to run (`after_drain`), one drift scan reads what they
+pushed back (`verify_pushed`, a task of its own), with the same matching and findings as any scan:
+verified, drifted, missing.
 
 Nothing is believed meanwhile: the rows say "pushed, not yet checked" until the scan has seen them.
 A drain killed before its scan leaves them so, and the server's next drain or scheduled scan reads
@@ -43,6 +44,18 @@ def tenants_to_verify(server_id: int) -> list[int]:
     users = PbxUser.objects.filter(sync_state=SyncState.IN_SYNC, tenant__server_id=server_id)
     tenants = users.exclude(tenant__backend_ref={}).order_by("tenant_id").values_list("tenant_id", flat=True)
     return list(tenants.distinct()[:2])
+
+
+def after_drain(server_id: int) -> str:
+    """A drain found nothing left to run: ask for the scan of what the server's drains pushed
+    unseen, once no job of the server runs (a drain still running asks when it ends). The scan is a
+    task of its own (`verify_pushed`), with a scan's time limit rather than the drain's."""
+    if ProvisioningJob.objects.filter(server_id=server_id, status=JobStatus.RUNNING).exists():
+        return "jobs still running"
+    if not tenants_to_verify(server_id):
+        return "nothing to verify"
+    queue.send(queue.VERIFY_PUSHED, server_id)
+    return "scan asked"
 
 
 def verify_pushed(server_id: int) -> str:
