@@ -48,30 +48,36 @@ def tenants_to_verify(server_id: int) -> list[int]:
 
 def after_drain(server_id: int) -> str:
     """A drain found nothing left to run: ask for the scan of what the server's drains pushed
-    unseen, once no job of the server runs (a drain still running asks when it ends). The scan is a
-    task of its own (`verify_pushed`), with a scan's time limit rather than the drain's."""
-    if ProvisioningJob.objects.filter(server_id=server_id, status=JobStatus.RUNNING).exists():
-        return "jobs still running"
-    if not tenants_to_verify(server_id):
-        return "nothing to verify"
+    unseen (a drain still running asks when it ends). The scan is a task of its own
+    (`verify_pushed`), with a scan's time limit rather than the drain's."""
+    tenants = _to_verify(server_id)
+    if isinstance(tenants, str):
+        return tenants
     queue.send(queue.VERIFY_PUSHED, server_id)
     return "scan asked"
 
 
 def verify_pushed(server_id: int) -> str:
-    """Read back what the server's drains pushed unseen, once no job of the server runs (a drain
-    still running reads it when it ends). Returns what happened, for logs and tests."""
-    if ProvisioningJob.objects.filter(server_id=server_id, status=JobStatus.RUNNING).exists():
-        return "jobs still running"
-    tenants = tenants_to_verify(server_id)
-    if not tenants:
-        return "nothing to verify"
+    """Read back what the server's drains pushed unseen, unless its jobs run again (their drain
+    then asks when it ends) or a scan has read it meanwhile. Returns what happened, for logs and
+    tests."""
+    tenants = _to_verify(server_id)
+    if isinstance(tenants, str):
+        return tenants
     tenant_id = tenants[0] if len(tenants) == 1 else None
     scan = scan_pushed(server_id=server_id, tenant_id=tenant_id, trigger=ScanTrigger.PUSH)
     if isinstance(scan, str):  # another scan runs, or the server's slots are taken: ask again soon
         queue.send(queue.VERIFY_PUSHED, server_id, countdown=RETRY_SECONDS)
         return f"scan {scan}, asked again"
     return f"scan {scan.status}"
+
+
+def _to_verify(server_id: int) -> list[int] | str:
+    """The tenants to read back now (tenants_to_verify), or why none: a job of the server runs
+    (its drain asks when it ends), or nothing pushed waits to be seen."""
+    if ProvisioningJob.objects.filter(server_id=server_id, status=JobStatus.RUNNING).exists():
+        return "jobs still running"
+    return tenants_to_verify(server_id) or "nothing to verify"
 
 
 def scan_pushed(
