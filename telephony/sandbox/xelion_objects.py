@@ -53,14 +53,60 @@ from telephony.sandbox.xelion_schema import (
 )
 
 
+class TypeIndex:
+    """A tenant's objects by type, and where to look first for the holder of a unique key (a user
+    name, a Person's user, a line's address), kept by the simulator across requests: a look-up then
+    reads one object, or walks one type, not every object of the tenant (a 10,000-user tenant holds
+    some 50,000). Each type keeps the order in which its objects were stored, as the flat dict does.
+
+    A key's hint is written whenever an object takes that key, and is checked against the object
+    when read: a hint left behind by a rename or a removal finds nothing, never a wrong holder."""
+
+    def __init__(self, objects: dict[str, dict[str, Any]]):
+        self.objects = objects
+        self.by_type: dict[str, dict[str, dict[str, Any]]] = {}
+        self.hints: dict[tuple[str, str], str] = {}
+        # the lines each user was ever connected to (a line read checks that it still is)
+        self.connections: dict[str, list[str]] = {}
+        for obj in objects.values():
+            self.by_type.setdefault(obj["objectType"], {})[obj["oid"]] = obj
+            if obj["objectType"] == "UserProfile":
+                self.hint("userName", obj["userName"].lower(), obj)
+                self.hint("person", obj["person"], obj)
+            if obj["objectType"] == "XCCPhoneLine":
+                for extension in obj["extensions"]:
+                    self.hint("address", extension["address"], obj)
+                for relation in obj["users"]:
+                    self.connections.setdefault(relation["user"], []).append(obj["oid"])
+
+    def store(self, obj: dict[str, Any]) -> None:
+        self.objects[obj["oid"]] = obj
+        self.by_type.setdefault(obj["objectType"], {})[obj["oid"]] = obj
+
+    def remove(self, oid: str) -> None:
+        obj = self.objects.pop(oid, None)
+        if obj is not None:
+            self.by_type.get(obj["objectType"], {}).pop(oid, None)
+
+    def hint(self, key: str, value: str, obj: dict[str, Any]) -> None:
+        self.hints[key, value] = obj["oid"]
+
+    def connect(self, user: dict[str, Any], line: dict[str, Any]) -> None:
+        self.connections.setdefault(user["oid"], []).append(line["oid"])
+
+    def hinted(self, key: str, value: str, holds: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        obj = self.objects.get(self.hints.get((key, value), ""))
+        return obj if obj is not None and holds(obj) else None
+
+
 class TenantObjects:
     """A view over one tenant's stored objects: creation rules, look-ups and rendering."""
 
-    def __init__(self, tenant: dict[str, Any], new_oid: Callable[[], str]):
+    def __init__(self, tenant: dict[str, Any], new_oid: Callable[[], str], index: TypeIndex | None = None):
         self.tenant = tenant
         self.objects: dict[str, dict[str, Any]] = tenant["objects"]
+        self.index = index if index is not None and index.objects is self.objects else TypeIndex(self.objects)
         self.new_oid = new_oid
-        self._line_relations: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] | None = None
 
     # look-ups
     def get(self, oid: str, object_type: str | None = None) -> dict[str, Any] | None:
@@ -76,38 +122,46 @@ class TenantObjects:
         return obj
 
     def of_type(self, object_type: str) -> list[dict[str, Any]]:
-        return [obj for obj in self.objects.values() if obj["objectType"] == object_type]
+        return list(self.index.by_type.get(object_type, {}).values())
 
     def line_relations(self, user_oid: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """(phoneline, connection) of every line the user is connected to. Indexed once per view:
-        a view lives for one request, and a list renders many users (each a look through every line)."""
-        if self._line_relations is None:
-            index: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
-            for line in self.of_type("XCCPhoneLine"):
-                for rel in line["users"]:
-                    index.setdefault(rel["user"], []).append((line, rel))
-            self._line_relations = index
-        return self._line_relations.get(user_oid, [])
-
-    def changed(self) -> None:
-        """Forget what was indexed (after a change made through this view)."""
-        self._line_relations = None
+        """(phoneline, connection) of every line the user is connected to, in the order the lines
+        were made."""
+        lines = (self.get(oid, "XCCPhoneLine") for oid in set(self.index.connections.get(user_oid, ())))
+        found = sorted((line for line in lines if line is not None), key=lambda line: (len(line["oid"]), line["oid"]))
+        return [(line, rel) for line in found for rel in line["users"] if rel["user"] == user_oid]
 
     def user_of_person(self, person_oid: str) -> dict[str, Any] | None:
-        return next((u for u in self.of_type("UserProfile") if u["person"] == person_oid), None)
+        return self.index.hinted(
+            "person", person_oid, lambda user: user["objectType"] == "UserProfile" and user["person"] == person_oid
+        )
+
+    def user_named(self, user_name: str) -> dict[str, Any] | None:
+        """The user of that name, in any case (Xelion's user names are unique regardless of case)."""
+        folded = user_name.lower()
+        return self.index.hinted(
+            "userName", folded, lambda user: user["objectType"] == "UserProfile" and user["userName"].lower() == folded
+        )
+
+    def named_user(self, user: dict[str, Any]) -> None:
+        """The user has (just) taken its userName."""
+        self.index.hint("userName", user["userName"].lower(), user)
 
     def licensed_users(self) -> int:
         return sum(1 for user in self.of_type("UserProfile") if user["userLicense"])
 
     def check_licence(self) -> None:
-        if self.licensed_users() > int(self.tenant["licenses"]):
+        licences = int(self.tenant["licenses"])
+        if len(self.index.by_type.get("UserProfile", {})) <= licences:
+            return  # fewer users than licences: no need to count the licensed ones
+        if self.licensed_users() > licences:
             raise XelionError(403, 10101, f"no licence left: the tenant has {self.tenant['licenses']} user licences")
 
     def address_owner(self, address: str) -> dict[str, Any] | None:
-        for line in self.of_type("XCCPhoneLine"):
-            if any(ext["address"] == address for ext in line["extensions"]):
-                return line
-        return None
+        def holds(line: dict[str, Any]) -> bool:
+            return line["objectType"] == "XCCPhoneLine" and any(e["address"] == address for e in line["extensions"])
+
+        return self.index.hinted("address", address, holds)
 
     def trunk_number_owner(self, address: str) -> dict[str, Any] | None:
         for trunk in self.of_type("XCCTrunk"):
@@ -146,6 +200,7 @@ class TenantObjects:
         if owner is not None:
             raise invalid(f"address {entry['address']} is already used by phoneline {owner['commonName']!r}")
         line["extensions"].append(entry)
+        self.index.hint("address", entry["address"], line)
         return entry
 
     def add_trunk_number(self, trunk: dict[str, Any], value: Any) -> dict[str, Any]:
@@ -200,7 +255,7 @@ class TenantObjects:
         }
         for value in check_value("addresses", body.get("addresses", []), list):
             person["addresses"].append(self.telecom_address(value, len(person["addresses"]) + 1, phone_only=False))
-        self.objects[person["oid"]] = person
+        self.index.store(person)
         return person
 
     def create_phoneline(self, body: dict[str, Any], *, user_line: bool = False) -> dict[str, Any]:
@@ -234,12 +289,12 @@ class TenantObjects:
                 "objectType": "XCCPhoneLine",
             }
         )
-        self.objects[line["oid"]] = line
+        self.index.store(line)
         try:
             for value in check_value("extensions", body.get("extensions", []), list):
                 self.add_line_address(line, value)
         except XelionError:
-            del self.objects[line["oid"]]
+            self.index.remove(line["oid"])
             raise
         return line
 
@@ -257,7 +312,7 @@ class TenantObjects:
             "objectType": "XCCConnectedUser",
         }
         line["users"].append(relation)
-        self.changed()
+        self.index.connect(user, line)
         return relation
 
     def create_user(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -268,7 +323,7 @@ class TenantObjects:
         user_name = body.get("userName", "").strip()
         if not user_name:
             raise XelionError(500, 11000, "userName is empty")
-        if any(u["userName"].lower() == user_name.lower() for u in self.of_type("UserProfile")):
+        if self.user_named(user_name) is not None:
             raise XelionError(500, 11000, f"userName {user_name!r} already exists")
         person_ref = body.get("person")
         if not isinstance(person_ref, dict) or person_ref.get("objectType") != "Person":
@@ -309,11 +364,13 @@ class TenantObjects:
             "oid": self.new_oid(),
             "objectType": "UserProfile",
         }
-        self.objects[user["oid"]] = user
+        self.index.store(user)
+        self.named_user(user)
+        self.index.hint("person", person["oid"], user)
         try:
             self.check_licence()
         except XelionError:
-            del self.objects[user["oid"]]
+            self.index.remove(user["oid"])
             raise
         # Xelion gives every new user its own line and a softphone on it.
         line = self.create_phoneline({"commonName": common_name}, user_line=True)
@@ -321,7 +378,7 @@ class TenantObjects:
         line["callLogUsers"] = [user["oid"]]
         self.connect_user(line, user)
         phone = {"commonName": f"{common_name} (Softphone)", "oid": self.new_oid(), "objectType": "XCCPhone"}
-        self.objects[phone["oid"]] = phone
+        self.index.store(phone)
         user["primaryLine"] = line["oid"]
         user["phones"] = [phone["oid"]]
         return user
@@ -356,7 +413,7 @@ class TenantObjects:
         )
         for value in check_value("assignedNumbers", body.get("assignedNumbers", []), list):
             self.add_trunk_number(trunk, value)
-        self.objects[trunk["oid"]] = trunk
+        self.index.store(trunk)
         return trunk
 
     def create_usergroup(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -374,18 +431,17 @@ class TenantObjects:
             "oid": self.new_oid(),
             "objectType": "UserGroup",
         }
-        self.objects[group["oid"]] = group
+        self.index.store(group)
         return group
 
     # deletion
     def delete(self, obj: dict[str, Any]) -> None:
         oid = obj["oid"]
-        self.changed()
         if obj["objectType"] == "Person" and self.user_of_person(oid) is not None:
             raise invalid(f"Person {oid} is linked to a user; delete the user first")
         if obj["objectType"] == "UserProfile":
             for phone_oid in obj["phones"]:
-                self.objects.pop(phone_oid, None)
+                self.index.remove(phone_oid)
             for line in self.of_type("XCCPhoneLine"):
                 line["users"] = [rel for rel in line["users"] if rel["user"] != oid]
                 line["callLogUsers"] = [u for u in line["callLogUsers"] if u != oid]
@@ -395,4 +451,4 @@ class TenantObjects:
             for user in self.of_type("UserProfile"):
                 if user["primaryLine"] == oid:
                     user["primaryLine"] = None
-        del self.objects[oid]
+        self.index.remove(oid)

@@ -116,8 +116,8 @@ class _Patch:
             value = value.strip()
             if not value:
                 raise XelionError(500, 11000, "userName is empty")
-            clash = [u for u in self.objs.of_type("UserProfile") if u["userName"].lower() == value.lower()]
-            if any(u["oid"] != self.obj["oid"] for u in clash):
+            clash = self.objs.user_named(value)
+            if clash is not None and clash["oid"] != self.obj["oid"]:
                 raise XelionError(500, 11000, f"userName {value!r} already exists")
         if self.kind == "UserProfile" and name == "xccRole" and value not in XCC_ROLES:
             raise invalid(f"xccRole must be one of {', '.join(XCC_ROLES)}")
@@ -133,6 +133,8 @@ class _Patch:
         if self.kind == "Person" and name == "commonName":
             self.names_replaced = True
         self.obj[name] = value
+        if self.kind == "UserProfile" and name == "userName":
+            self.objs.named_user(self.obj)
 
     def replace_user_phone_line(self, name: str, value: Any) -> None:
         if name not in USER_PHONE_LINE_FIELDS:
@@ -162,7 +164,6 @@ class _Patch:
         elif op == "remove":
             entry = self.entry(list_name, check_oid(key))
             self.obj[list_name].remove(entry)
-            self.objs.changed()
         else:
             raise invalid(f"replace /{list_name}/{key}: change a list with add and remove")
 

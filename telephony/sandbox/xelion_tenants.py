@@ -34,7 +34,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from telephony.sandbox.base import json_response
-from telephony.sandbox.xelion_objects import TenantObjects
+from telephony.sandbox.xelion_objects import TenantObjects, TypeIndex
 from telephony.sandbox.xelion_render import listing, one
 from telephony.sandbox.xelion_schema import PERMISSIONS, XelionError, invalid, not_found
 
@@ -69,7 +69,12 @@ class TenantRegistry:
         return self.state["tenants"].get(str(database_id))
 
     def objects_of(self, tenant: dict[str, Any]) -> TenantObjects:
-        return TenantObjects(tenant, self.new_oid)
+        """A view of the tenant's objects, with its index by type kept from the last request (built
+        again when the tenant's objects are not the ones it indexed: after a reset or a load)."""
+        indexes: dict[str, TypeIndex] = self.__dict__.setdefault("_type_indexes", {})
+        objects = TenantObjects(tenant, self.new_oid, indexes.get(tenant["oid"]))
+        indexes[tenant["oid"]] = objects.index
+        return objects
 
     def new_oid(self) -> str:
         return str(self.next_id("oid", start=2730000))  # type: ignore[attr-defined]

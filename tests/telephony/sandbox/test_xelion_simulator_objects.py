@@ -212,3 +212,53 @@ def test_deleting_a_user_takes_its_relations_along(tenant):
     assert line["users"] == []
     assert error_of(tenant.call("DELETE", f"users/{user['oid']}")) == (404, 10100)
     assert tenant.call("DELETE", f"addressables/{person['oid']}").status_code == 200
+
+
+def _user(tenant, name: str, user_name: str) -> dict:
+    person = tenant.create("addressables", {"objectType": "Person", "commonName": name})
+    ref = {"oid": person["oid"], "objectType": "Person"}
+    return tenant.create("users", {"userName": user_name, "person": ref, "objectType": "UserProfile"})
+
+
+def _add_address(tenant, line_oid: str, address: str):
+    operation = {"op": "add", "path": "/extensions/1", "value": address}
+    return tenant.call("PATCH", f"phonelines/{line_oid}", json=[operation])
+
+
+def test_unique_keys_follow_renames_removals_deletes_and_a_restart(serve, tmp_path):
+    """The simulator finds a key's holder through an index kept across requests: a renamed user's
+    old name, a removed address and a deleted user's Person are free again, and a simulator started
+    from the saved state still refuses the keys that are held."""
+    sim = XelionServerSimulator(state_file=tmp_path / "xelion.json")
+    tenant = started_tenant(logged_in_master(serve(sim).base_url))
+    ann = _user(tenant, "Ann Lee", "ann")
+    tenant.call("PATCH", f"users/{ann['oid']}", json=[{"op": "replace", "path": "/userName", "value": "anna"}])
+    bob = _user(tenant, "Bob Lee", "ANN")  # the old name, in another case
+    assert error_of(tenant.call("POST", "users", json={"userName": "Anna", "objectType": "UserProfile",
+                                                      "person": bob["person"]})) == (500, 11000)  # fmt: skip
+    line = ann["primaryLine"]["oid"]
+    assert _add_address(tenant, line, "201").text == "1"
+    address = tenant.call("GET", f"phonelines/{line}").json()["object"]["extensions"][0]["oid"]
+    assert error_of(_add_address(tenant, bob["primaryLine"]["oid"], "201")) == (400, 10202)
+    tenant.call("PATCH", f"phonelines/{line}", json=[{"op": "remove", "path": f"/extensions/{address}"}])
+    assert _add_address(tenant, bob["primaryLine"]["oid"], "201").text == "1"
+
+    shared = tenant.create("phonelines", {"commonName": "Shared", "objectType": "XCCPhoneLine"})
+    tenant.call("PATCH", f"phonelines/{shared['oid']}", json=[{"op": "add", "path": "/users/1", "value": bob["oid"]}])
+    lines = tenant.call("GET", f"users/{bob['oid']}").json()["object"]["lines"]
+    assert [each["line"]["oid"] for each in lines] == [bob["primaryLine"]["oid"], shared["oid"]]
+
+    tenant.call("DELETE", f"users/{ann['oid']}")
+    person = {"oid": ann["person"]["oid"], "objectType": "Person"}
+    again = tenant.create("users", {"userName": "ann2", "person": person, "objectType": "UserProfile"})
+
+    restarted = XelionServerSimulator(state_file=tmp_path / "xelion.json")
+    tenant = Api(serve(restarted).base_url, "acme")
+    tenant.login("admin", "acme-admin")
+    other = _user(tenant, "Cee Lee", "cee")
+    assert error_of(_add_address(tenant, other["primaryLine"]["oid"], "201")) == (400, 10202)
+    assert error_of(tenant.call("POST", "users", json={"userName": "ann2", "objectType": "UserProfile",
+                                                      "person": other["person"]})) == (500, 11000)  # fmt: skip
+    lines = tenant.call("GET", f"users/{bob['oid']}").json()["object"]["lines"]
+    assert [each["line"]["oid"] for each in lines] == [bob["primaryLine"]["oid"], shared["oid"]]
+    assert again["person"]["oid"] == ann["person"]["oid"]
