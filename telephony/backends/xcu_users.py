@@ -97,6 +97,16 @@ class XcuUserOperations:
             return None
         return self._fields(spec, combined_id, template_id, {})
 
+    def _edit_from_refs(self, tenant: TenantRef, spec: UserSpec) -> Record | None:
+        """An edit's payload without a look-up, when nothing in it has to come from the user as XCU
+        holds it: the CTI login is the portal's username, and the external number is either the
+        spec's or not sent at all (documented-only). None otherwise."""
+        if spec.identity.get("xcu_id") is None or not spec.username:
+            return None
+        if not (self.connection.documented_only or spec.external_numbers):
+            return None
+        return self._payload_from_refs(tenant, spec)
+
     def _written(self, method: str, path: str, payload: Record) -> BackendRef:
         """Send a user write; its answer, where it holds the whole user, is what the PBX keeps."""
         answer = self.client.call(method, path, payload)
@@ -105,6 +115,14 @@ class XcuUserOperations:
         return backend_ref(xcu_id=answer["id"])
 
     def update_user(self, tenant: TenantRef, spec: UserSpec) -> BackendRef:
+        """Edit the user the row holds. With its id and the ids a create needs (see `create_user`),
+        the edit is the one PUT the document describes, sent to the id the portal learnt and
+        claimed; an answer that says one of them is stale (400, 404) leads to looking them up."""
+        if (known := self._edit_from_refs(tenant, spec)) is not None:
+            try:
+                return self._written("PUT", f"users/{spec.identity.get('xcu_id')}", known)
+            except (RejectedError, NotFoundError):
+                pass  # the user, its entity or its template is not what the portal remembers
         xivo = self._xivo(tenant)
         existing = self._find_user(xivo, spec, tenant)
         if existing is None:

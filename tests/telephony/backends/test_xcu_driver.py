@@ -413,3 +413,35 @@ def test_a_retried_create_with_known_ids_adopts_only_its_own_user(driver, sim):
     with driver.owned_by(Taken()), pytest.raises(ConflictError):
         driver.create_user(tenant, user_spec(first_name="Carol", entity=spec.entity, template=spec.template))
     assert [u["firstName"] for u in users_numbered(sim, "2001")] == ["Augusta"]
+
+
+def test_an_edit_with_the_ids_the_portal_holds_is_one_call(driver, sim, documented_only):
+    tenant, entity, template = known_ids(driver, sim)
+    refs = {"entity": entity_spec(identity=entity), "template": template_spec(identity=template)}
+    identity = driver.create_user(tenant, user_spec(**refs))
+    numbers = ["+3220001"] if not documented_only else []  # beyond the document, the edit sends the number
+    renamed = user_spec(number="2002", first_name="Augusta", identity=identity, external_numbers=numbers, **refs)
+    again, calls = calls_during(sim, lambda: driver.update_user(tenant, renamed))
+    assert (again, calls) == (identity, 1)  # PUT users/<id>, as the document needs
+    [held] = users_numbered(sim, "2002")
+    assert (held["id"], held["firstName"], held["ctiLogin"]) == (identity["xcu_id"], "Augusta", "ada")
+    assert driver.take_answered_user(identity).first_name == "Augusta"  # the answer is the read-back
+
+
+def test_an_edit_looks_up_what_it_cannot_know_and_what_went_stale(driver, sim, documented_only):
+    tenant, entity, template = known_ids(driver, sim)
+    refs = {"entity": entity_spec(identity=entity), "template": template_spec(identity=template)}
+    identity = driver.create_user(tenant, user_spec(**refs))
+    # no username: the CTI login XCU holds is kept, so the user is read first
+    _, calls = calls_during(sim, lambda: driver.update_user(tenant, user_spec(username="", identity=identity, **refs)))
+    assert calls > 1 and users_numbered(sim, "2001")[0]["ctiLogin"] == "ada"
+    # a stale template id: refused, then looked up by its name, and the edit goes through
+    stale = user_spec(first_name="Bea", identity=identity, entity=refs["entity"],
+                      template=template_spec(identity=backend_ref(xcu_id=999)))  # fmt: skip
+    assert driver.update_user(tenant, stale) == identity
+    assert users_numbered(sim, "2001")[0]["firstName"] == "Bea"
+    # the user is gone from the PBX: not found, and nothing is made in its place
+    driver.client.call("DELETE", f"users/{identity['xcu_id']}")
+    with pytest.raises(NotFoundError):
+        driver.update_user(tenant, user_spec(first_name="Cid", identity=identity, **refs))
+    assert users_numbered(sim, "2001") == []
