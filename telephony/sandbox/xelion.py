@@ -100,6 +100,7 @@ class XelionServerSimulator(TenantRegistry, Simulator):
         self.build_number = "20250501.1"
         self.token_lifetime_seconds = token_lifetime_seconds
         self.patch_answer = patch_answer
+        self.type_indexes = {}
         super().__init__(faults=faults, state_file=state_file)
 
     def credentials_hint(self) -> str:

@@ -71,8 +71,7 @@ class TypeIndex:
         for obj in objects.values():
             self.by_type.setdefault(obj["objectType"], {})[obj["oid"]] = obj
             if obj["objectType"] == "UserProfile":
-                self.hint("userName", obj["userName"].lower(), obj)
-                self.hint("person", obj["person"], obj)
+                self.hint_user(obj)
             if obj["objectType"] == "XCCPhoneLine":
                 for extension in obj["extensions"]:
                     self.hint("address", extension["address"], obj)
@@ -90,6 +89,11 @@ class TypeIndex:
 
     def hint(self, key: str, value: str, obj: dict[str, Any]) -> None:
         self.hints[key, value] = obj["oid"]
+
+    def hint_user(self, user: dict[str, Any]) -> None:
+        """A user's unique keys: its name (in any case) and its Person."""
+        self.hint("userName", user["userName"].lower(), user)
+        self.hint("person", user["person"], user)
 
     def connect(self, user: dict[str, Any], line: dict[str, Any]) -> None:
         self.connections.setdefault(user["oid"], []).append(line["oid"])
@@ -142,10 +146,6 @@ class TenantObjects:
         return self.index.hinted(
             "userName", folded, lambda user: user["objectType"] == "UserProfile" and user["userName"].lower() == folded
         )
-
-    def named_user(self, user: dict[str, Any]) -> None:
-        """The user has (just) taken its userName."""
-        self.index.hint("userName", user["userName"].lower(), user)
 
     def licensed_users(self) -> int:
         return sum(1 for user in self.of_type("UserProfile") if user["userLicense"])
@@ -365,8 +365,7 @@ class TenantObjects:
             "objectType": "UserProfile",
         }
         self.index.store(user)
-        self.named_user(user)
-        self.index.hint("person", person["oid"], user)
+        self.index.hint_user(user)
         try:
             self.check_licence()
         except XelionError:

@@ -134,7 +134,7 @@ class _Patch:
             self.names_replaced = True
         self.obj[name] = value
         if self.kind == "UserProfile" and name == "userName":
-            self.objs.named_user(self.obj)
+            self.objs.index.hint_user(self.obj)
 
     def replace_user_phone_line(self, name: str, value: Any) -> None:
         if name not in USER_PHONE_LINE_FIELDS:

@@ -57,6 +57,7 @@ class TenantRegistry:
     multi_tenant: bool
     server_version: str
     state: dict[str, Any]
+    type_indexes: dict[str, TypeIndex]  # by tenant oid, kept across requests (see `objects_of`)
 
     # records
     def tenants(self) -> list[dict[str, Any]]:
@@ -71,9 +72,8 @@ class TenantRegistry:
     def objects_of(self, tenant: dict[str, Any]) -> TenantObjects:
         """A view of the tenant's objects, with its index by type kept from the last request (built
         again when the tenant's objects are not the ones it indexed: after a reset or a load)."""
-        indexes: dict[str, TypeIndex] = self.__dict__.setdefault("_type_indexes", {})
-        objects = TenantObjects(tenant, self.new_oid, indexes.get(tenant["oid"]))
-        indexes[tenant["oid"]] = objects.index
+        objects = TenantObjects(tenant, self.new_oid, self.type_indexes.get(tenant["oid"]))
+        self.type_indexes[tenant["oid"]] = objects.index
         return objects
 
     def new_oid(self) -> str:
